@@ -1,0 +1,40 @@
+"""amurkg: a curated, provenance-tracked knowledge graph of the Amur leopard, and tools to query it.
+
+>>> import amurkg
+>>> kg = amurkg.load()
+>>> [row["preyName"] for row in kg.run("prey").as_dicts()]
+['Manchurian sika deer', 'Siberian roe deer', 'wild boar']
+"""
+
+from amurkg.catalog import CannedQuery, get_query, list_queries
+from amurkg.errors import AmurkgError
+from amurkg.graph import KnowledgeGraph, load
+from amurkg.results import AskResult, GraphResult, SelectResult, Term
+
+__version__ = "0.1.0"
+
+
+def export(fmt: str = "ttl", data: tuple[str, ...] = ()) -> bytes:
+    """The whole graph (ontology, data and the given RDF files) serialised in ``fmt``."""
+    from pathlib import Path
+
+    from amurkg.export import export_graph
+    from amurkg.rdfio import read_rdf
+
+    return export_graph(fmt, [read_rdf(Path(p)) for p in data])
+
+
+__all__ = [
+    "AmurkgError",
+    "AskResult",
+    "CannedQuery",
+    "GraphResult",
+    "KnowledgeGraph",
+    "SelectResult",
+    "Term",
+    "__version__",
+    "export",
+    "get_query",
+    "list_queries",
+    "load",
+]

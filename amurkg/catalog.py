@@ -1,0 +1,134 @@
+"""The canned queries: ``.rq`` files whose comment header gives a title, a description and parameters.
+
+Header lines, before the first line of SPARQL::
+
+    # title: Prey of a predator
+    # description: The taxa a predator preys on ...
+    #   (indented lines continue the previous field)
+    # param: predator (entity, default amur:amur-leopard) the predator
+
+A parameter's kind is ``entity`` (an IRI, prefixed name, local name or label of something in the
+graph), ``iri``, ``string``, ``integer`` or ``decimal``; ``default X`` gives a default, ``optional``
+leaves the variable unbound when not given, and neither makes the parameter required.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+from amurkg.errors import AmurkgError, QueryNotFoundError
+from amurkg.resources import queries_dir
+
+PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal")
+_PARAM = re.compile(
+    r"^(?P<name>[A-Za-z_]\w*)\s+\((?P<kind>\w+)(?:,\s*(?P<opt>optional|default\s+(?P<default>[^)]+?)))?\)\s*(?P<doc>.*)$"
+)
+
+
+class Parameter(NamedTuple):
+    """A query parameter: the SPARQL variable it binds, its kind, default and meaning."""
+
+    name: str
+    kind: str
+    default: str | None
+    optional: bool
+    description: str
+
+    @property
+    def required(self) -> bool:
+        """True when the user must give a value."""
+        return self.default is None and not self.optional
+
+
+class CannedQuery(NamedTuple):
+    """A stored query with its self-description."""
+
+    name: str
+    title: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    path: Path
+    text: str
+
+    @property
+    def is_violation_check(self) -> bool:
+        """Queries named ``*-violation`` find problems and must return nothing on a healthy graph."""
+        return self.name.endswith("-violation")
+
+    def parameter(self, name: str) -> Parameter | None:
+        """The parameter of that name, if any."""
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]]:
+    """Read title, description and parameters from the leading comment block of a query."""
+    fields: dict[str, str] = {}
+    params: list[Parameter] = []
+    last: str | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.startswith("#"):
+            break
+        body = line[1:]
+        if body.startswith("  ") and last is not None:
+            if last == "param":
+                p = params[-1]
+                params[-1] = Parameter(p.name, p.kind, p.default, p.optional, f"{p.description} {body.strip()}")
+            else:
+                fields[last] += " " + body.strip()
+            continue
+        key, sep, value = body.strip().partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key == "param":
+            m = _PARAM.match(value)
+            if not m or m.group("kind") not in PARAM_KINDS:
+                raise AmurkgError(
+                    f"{path}:{lineno}: bad parameter line; write "
+                    "'# param: NAME (KIND[, default VALUE|, optional]) TEXT' "
+                    f"with KIND one of {', '.join(PARAM_KINDS)}"
+                )
+            params.append(
+                Parameter(
+                    m.group("name"), m.group("kind"), m.group("default"), m.group("opt") == "optional", m.group("doc")
+                )
+            )
+        else:
+            fields[key] = value
+        last = key
+    for required in ("title", "description"):
+        if not fields.get(required):
+            raise AmurkgError(f"{path}:1: the header has no '# {required}:' line; every canned query describes itself")
+    return fields["title"], fields["description"], tuple(params)
+
+
+@cache
+def _load(path: Path) -> CannedQuery:
+    text = path.read_text(encoding="utf-8")
+    title, description, params = parse_header(path, text)
+    return CannedQuery(path.stem, title, description, params, path, text)
+
+
+def query_names() -> list[str]:
+    """Names of all canned queries, sorted."""
+    return sorted(p.stem for p in queries_dir().glob("*.rq"))
+
+
+def list_queries() -> list[CannedQuery]:
+    """All canned queries, sorted by name."""
+    return [_load(queries_dir() / f"{name}.rq") for name in query_names()]
+
+
+def get_query(name: str) -> CannedQuery:
+    """The canned query of that name; an unknown name gets the nearest names as suggestions."""
+    path = queries_dir() / f"{name}.rq"
+    if "/" in name or "\\" in name or not path.is_file():
+        import difflib
+
+        close = difflib.get_close_matches(name, query_names(), n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise QueryNotFoundError(f"no canned query named {name!r}; {hint}'amurkg queries' lists them all")
+    return _load(path)

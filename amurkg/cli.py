@@ -1,0 +1,284 @@
+"""The ``amurkg`` command line: each command parses its options, calls the library, formats the answer."""
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from amurkg import __version__
+from amurkg.errors import AmurkgError, ParameterError
+
+# Typer may use click or its own vendored copy; take the exception classes from whichever it uses.
+_ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class _OneLineError(_ClickException):  # type: ignore[misc,valid-type]
+    """A usage error shown as a single line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        typer.echo(f"amurkg: error: {self.message}", err=True)
+
+
+class _Group(TyperGroup):
+    """Turns library errors and usage errors into one line on stderr and an exit code; no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AmurkgError as exc:
+            typer.echo(f"amurkg: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except _UsageError as exc:
+            sub = getattr(exc, "ctx", None)
+            where = f" (see 'amurkg {sub.info_name} --help')" if sub is not None and sub.parent is not None else ""
+            raise _OneLineError(exc.format_message() + where) from None  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class Engine(StrEnum):
+    """Query engines."""
+
+    oxigraph = "oxigraph"
+    rdflib = "rdflib"
+
+
+class ResultFormat(StrEnum):
+    """Formats for SELECT and ASK answers."""
+
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    xml = "xml"
+    md = "md"
+
+
+class RdfFormat(StrEnum):
+    """RDF serialisations."""
+
+    ttl = "ttl"
+    nt = "nt"
+    nq = "nq"
+    trig = "trig"
+    jsonld = "jsonld"
+    xml = "xml"
+
+
+DataOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Extra RDF file layered on the shipped graph (.ttl .nt .nq .trig .rdf .owl .jsonld); repeatable.",
+    ),
+]
+EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Query engine.", case_sensitive=False)]
+OutOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
+]
+FormatOpt = Annotated[
+    ResultFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Result format; default: table on a terminal, else TSV (or from the -o extension).",
+        case_sensitive=False,
+    ),
+]
+RdfFormatOpt = Annotated[
+    RdfFormat | None,
+    typer.Option(
+        "--rdf-format",
+        help="RDF format for CONSTRUCT/DESCRIBE answers; default Turtle (or from the -o extension).",
+        case_sensitive=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"amurkg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Ask the Amur leopard knowledge graph questions: where it lives and lived, what it eats, how many
+    are left, what threatens it and what is done about it. Every fact carries the span of source text
+    that states it.
+
+    Exit codes: 0 success, 1 violations found, 2 error (bad input, query or file).
+    """
+
+
+def _load(data: list[Path] | None, engine: Engine) -> Any:
+    from amurkg.graph import KnowledgeGraph
+
+    return KnowledgeGraph(data or [], engine.value)
+
+
+def _result_format(fmt: ResultFormat | None, output: Path | None) -> str:
+    from amurkg.output import RESULT_FORMAT_BY_EXTENSION
+
+    if fmt is not None:
+        return fmt.value
+    if output is not None:
+        return RESULT_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "tsv")
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+def _emit_answer(result: Any, fmt: ResultFormat | None, rdf_format: RdfFormat | None, output: Path | None) -> None:
+    from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
+    from amurkg.results import GraphResult, format_graph, format_result
+
+    if isinstance(result, GraphResult):
+        chosen = (
+            rdf_format.value
+            if rdf_format
+            else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl")
+            if output
+            else "ttl"
+        )
+        emit(format_graph(result, chosen), output)
+    else:
+        emit(format_result(result, _result_format(fmt, output)), output)
+
+
+def _params(pairs: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(
+                f"bad parameter {pair!r}: write -p NAME=VALUE, for example -p predator=amur:amur-leopard"
+            )
+        params[name.strip()] = value
+    return params
+
+
+@app.command("queries")
+def queries_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="List as JSON (name, title, description, parameters).")
+    ] = False,
+) -> None:
+    """List the canned queries: name, title and parameters."""
+    from amurkg.catalog import list_queries
+    from amurkg.output import emit
+    from amurkg.report import queries_json, queries_table
+
+    canned = list_queries()
+    emit(queries_json(canned) if as_json else queries_table(canned), None)
+
+
+@app.command("query")
+def query_command(
+    name: Annotated[str, typer.Argument(help="Name of a canned query (see 'amurkg queries').")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Parameter as NAME=VALUE; repeatable.")
+    ] = None,
+    fmt: FormatOpt = None,
+    output: OutOpt = None,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+) -> None:
+    """Run a canned query by name, with parameters bound safely (never pasted into the query text)."""
+    params = _params(param)
+    result = _load(data, engine).run(name, params)
+    _emit_answer(result, fmt, None, output)
+
+
+@app.command("sparql")
+def sparql_command(
+    query: Annotated[str | None, typer.Argument(help="SPARQL query text, or - to read it from stdin.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-q", help="Read the query from this file.")] = None,
+    fmt: FormatOpt = None,
+    rdf_format: RdfFormatOpt = None,
+    output: OutOpt = None,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+) -> None:
+    """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF)."""
+    from amurkg.report import read_query_text
+
+    text, where = read_query_text(query, file)
+    result = _load(data, engine).query(text, where=where)
+    _emit_answer(result, fmt, rdf_format, output)
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[
+        RdfFormat | None,
+        typer.Option(
+            "--format", "-f", help="RDF format; default Turtle (or from the -o extension).", case_sensitive=False
+        ),
+    ] = None,
+    output: OutOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Write the whole graph (ontology + data + your --data files); the same bytes on every run."""
+    from amurkg.export import export_graph
+    from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
+    from amurkg.rdfio import read_rdf
+
+    chosen = fmt.value if fmt else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl") if output else "ttl"
+    sources = [read_rdf(p) for p in data or []]
+    emit(export_graph(chosen, sources), output)
+
+
+@app.command("describe")
+def describe_command(
+    entity: Annotated[
+        str, typer.Argument(help="The entity: IRI, prefixed name (amur:wild-boar), local name or label.")
+    ],
+    fmt: FormatOpt = None,
+    output: OutOpt = None,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+) -> None:
+    """Show everything the graph says about an entity, each fact with the source span that states it."""
+    from amurkg.report import description_table
+
+    result = _load(data, engine).describe(entity)
+    chosen = _result_format(fmt, output)
+    if chosen in ("table", "md"):
+        result = description_table(result)
+    from amurkg.output import emit
+    from amurkg.results import format_result
+
+    emit(format_result(result, chosen), output)
+
+
+@app.command("stats")
+def stats_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as a JSON object.")] = False,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+) -> None:
+    """Count triples, classes, properties, individuals, facts, sourced facts, spans and documents."""
+    from amurkg.output import emit
+    from amurkg.report import stats_text
+
+    emit(stats_text(_load(data, engine).stats(), as_json), None)

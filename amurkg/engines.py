@@ -1,0 +1,259 @@
+"""Query engines behind the graph: pyoxigraph (default, fast to import and query) and rdflib.
+
+Each engine loads the same files and converts its answers into ``amurkg.results`` terms, so callers
+never see engine-specific objects. rdflib is imported only when its engine is chosen.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from amurkg.errors import AmurkgError, DataFileError
+from amurkg.rdfio import RdfSource, parse_error
+from amurkg.results import AskResult, GraphResult, QueryResult, SelectResult, Term
+from amurkg.sparql import syntax_error
+
+if TYPE_CHECKING:
+    import pyoxigraph
+
+ENGINES = ("oxigraph", "rdflib")
+
+
+class Engine(Protocol):
+    """What the knowledge graph needs from a query engine."""
+
+    name: str
+
+    def load_shipped(self, paths: list[Path]) -> None:
+        """Load the shipped Turtle files (known to be valid)."""
+
+    def load_source(self, source: RdfSource) -> None:
+        """Load a user's file that ``amurkg.rdfio.read_rdf`` has read and checked."""
+
+    def query(self, text: str, where: str) -> QueryResult:
+        """Answer a read-only query that ``amurkg.sparql.inspect_query`` has already checked."""
+
+    def __len__(self) -> int:
+        """Number of triples (quads) loaded."""
+
+
+def make_engine(name: str) -> Engine:
+    """Create an empty engine by name (``oxigraph`` or ``rdflib``)."""
+    if name == "oxigraph":
+        return OxigraphEngine()
+    if name == "rdflib":
+        return RdflibEngine()
+    raise AmurkgError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+
+
+# ---------------------------------------------------------------------------------------- oxigraph
+
+
+class OxigraphEngine:
+    """An in-memory pyoxigraph store; queries see the union of all loaded graphs."""
+
+    name = "oxigraph"
+    _FORMATS: ClassVar[dict[str, str]] = {
+        "turtle": "TURTLE",
+        "ntriples": "N_TRIPLES",
+        "nquads": "N_QUADS",
+        "trig": "TRIG",
+        "xml": "RDF_XML",
+        "json-ld": "JSON_LD",
+    }
+
+    def __init__(self) -> None:
+        import pyoxigraph
+
+        self._ox = pyoxigraph
+        self.store = pyoxigraph.Store()
+
+    def load_shipped(self, paths: list[Path]) -> None:
+        store = _claim_prefetched(paths)
+        if store is not None:
+            self.store = store
+        else:
+            self.store.load(_shipped_bytes(paths), format=self._ox.RdfFormat.TURTLE)
+
+    def load_source(self, source: RdfSource) -> None:
+        fmt = getattr(self._ox.RdfFormat, self._FORMATS[source.format])
+        try:
+            # Parse into a scratch store first so a file that fails half way adds nothing.
+            scratch = self._ox.Store()
+            scratch.load(source.text.encode("utf-8"), format=fmt, base_iri=source.base_iri)
+        except SyntaxError as exc:
+            raise parse_error(source, str(exc.msg if exc.msg else exc), exc.lineno, exc.offset) from None
+        except (OSError, ValueError) as exc:
+            raise parse_error(source, str(exc)) from None
+        self.store.extend(scratch)
+
+    def query(self, text: str, where: str) -> QueryResult:
+        ox = self._ox
+        try:
+            answer = self.store.query(text, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise syntax_error(where, str(exc)) from None
+        except OSError as exc:
+            raise AmurkgError(f"{where}: the query could not be evaluated: {exc}") from None
+        if isinstance(answer, ox.QueryBoolean):
+            return AskResult(bool(answer))
+        if isinstance(answer, ox.QuerySolutions):
+            variables = [v.value for v in answer.variables]
+            rows = [tuple(self._from_ox(sol[v]) for v in variables) for sol in answer]
+            return SelectResult(variables, rows)
+        assert isinstance(answer, ox.QueryTriples)
+        triples = []
+        for t in answer:
+            s, p, o = self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)
+            assert s is not None and p is not None and o is not None
+            triples.append((s, p, o))
+        return GraphResult(triples)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def _from_ox(self, term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal | None) -> Term | None:
+        ox = self._ox
+        if term is None:
+            return None
+        if isinstance(term, ox.NamedNode):
+            return Term.iri(term.value)
+        if isinstance(term, ox.BlankNode):
+            return Term("bnode", term.value)
+        if isinstance(term, ox.Literal):
+            return Term.literal(term.value, term.datatype.value, term.language)
+        raise AmurkgError(f"unsupported term in a result: {term!r} (RDF-star triple terms are not supported)")
+
+
+def _shipped_bytes(paths: list[Path]) -> bytes:
+    """The shipped Turtle files as one document: one parser call costs less than one per file, and
+    lets pyoxigraph parse without taking the GIL back in between. The files share their prefixes and
+    use no relative IRIs, so joining them changes nothing."""
+    return b"\n".join(path.read_bytes() for path in paths)
+
+
+_prefetch_lock = threading.Lock()
+_prefetch: dict[tuple[Path, ...], tuple[threading.Thread, list[Any]]] = {}
+
+
+def prefetch_shipped(paths: list[Path]) -> None:
+    """Start loading the shipped files into a pyoxigraph store on a background thread.
+
+    The command-line entry point calls this before importing Typer, so the load overlaps start-up
+    work; the first OxigraphEngine to load the same files takes the store. Safe to skip: without a
+    prefetch the engine loads synchronously.
+    """
+    key = tuple(paths)
+    with _prefetch_lock:
+        if key in _prefetch:
+            return
+        box: list[Any] = []
+
+        def work() -> None:
+            import pyoxigraph
+
+            store = pyoxigraph.Store()
+            store.load(_shipped_bytes(paths), format=pyoxigraph.RdfFormat.TURTLE)
+            box.append(store)
+
+        thread = threading.Thread(target=work, name="amurkg-prefetch", daemon=True)
+        _prefetch[key] = (thread, box)
+        thread.start()
+
+
+def _claim_prefetched(paths: list[Path]) -> Any:
+    with _prefetch_lock:
+        entry = _prefetch.pop(tuple(paths), None)
+    if entry is None:
+        return None
+    thread, box = entry
+    thread.join()
+    return box[0] if box else None  # an empty box means the thread failed: load synchronously
+
+
+# ---------------------------------------------------------------------------------------- rdflib
+
+
+class RdflibEngine:
+    """An rdflib Dataset whose default graph is the union of all loaded graphs."""
+
+    name = "rdflib"
+
+    def __init__(self) -> None:
+        import rdflib
+
+        self._rdflib = rdflib
+        self.dataset = rdflib.Dataset(default_union=True)
+
+    def load_shipped(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.dataset.parse(path, format="turtle", publicID=path.resolve().as_uri())
+
+    def load_source(self, source: RdfSource) -> None:
+        rdflib = self._rdflib
+        scratch = rdflib.Dataset()
+        try:
+            scratch.parse(data=source.text, format=source.format, publicID=source.base_iri)
+        except Exception as exc:  # rdflib's parsers raise many unrelated types; each becomes one line
+            raise _rdflib_parse_error(source, exc) from None
+        for quad in scratch.quads((None, None, None, None)):
+            self.dataset.add(quad)
+
+    def query(self, text: str, where: str) -> QueryResult:
+        from pyparsing import ParseException
+
+        try:
+            answer = self.dataset.query(text)
+        except ParseException as exc:
+            raise syntax_error(where, exc.msg, exc.lineno, exc.col) from None
+        except Exception as exc:  # evaluation errors surface as assorted types
+            raise AmurkgError(f"{where}: the query could not be evaluated by rdflib: {exc}") from None
+        if answer.type == "ASK":
+            return AskResult(bool(answer.askAnswer))
+        if answer.type == "SELECT":
+            variables = [str(v) for v in answer.vars or []]
+            rows = []
+            for row in answer:
+                assert isinstance(row, self._rdflib.query.ResultRow)
+                rows.append(tuple(self._from_rdflib(row[i]) for i in range(len(variables))))
+            return SelectResult(variables, rows)
+        assert answer.graph is not None
+        triples = []
+        for s, p, o in answer.graph:
+            ts, tp, to = self._from_rdflib(s), self._from_rdflib(p), self._from_rdflib(o)
+            assert ts is not None and tp is not None and to is not None
+            triples.append((ts, tp, to))
+        return GraphResult(triples)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.dataset.quads((None, None, None, None)))
+
+    def _from_rdflib(self, term: Any) -> Term | None:
+        rdflib = self._rdflib
+        if term is None:
+            return None
+        if isinstance(term, rdflib.URIRef):
+            return Term.iri(str(term))
+        if isinstance(term, rdflib.BNode):
+            return Term("bnode", str(term))
+        if isinstance(term, rdflib.Literal):
+            return Term.literal(str(term), str(term.datatype) if term.datatype else None, term.language)
+        raise AmurkgError(f"unsupported term in a result: {term!r}")
+
+
+def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:
+    line = column = None
+    message = str(exc)
+    argstr, index = getattr(exc, "_str", None), getattr(exc, "_i", None)
+    if isinstance(argstr, bytes):
+        argstr = argstr.decode("utf-8", "replace")
+    if isinstance(argstr, str) and isinstance(index, int):  # notation3 BadSyntax (Turtle, TriG)
+        line = argstr.count("\n", 0, index) + 1
+        column = index - (argstr.rfind("\n", 0, index) + 1) + 1
+        message = getattr(exc, "_why", message)
+    elif hasattr(exc, "getLineNumber"):  # SAX errors from RDF/XML
+        line, column = exc.getLineNumber(), getattr(exc, "getColumnNumber", lambda: None)()
+        message = getattr(exc, "getMessage", lambda: message)()
+    return parse_error(source, message or type(exc).__name__, line, column)

@@ -1,0 +1,177 @@
+"""The knowledge graph as a Python object: the shipped ontology and data, plus any user files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from amurkg.catalog import CannedQuery, Parameter, get_query
+from amurkg.engines import Engine, make_engine
+from amurkg.errors import EntityNotFoundError, ParameterError
+from amurkg.namespaces import AMUR, PREFIXES, expand
+from amurkg.rdfio import RdfSource, read_rdf
+from amurkg.resources import shipped_files
+from amurkg.results import AskResult, QueryResult, SelectResult, Term
+from amurkg.sparql import bind_values, inspect_query
+
+XSD = PREFIXES["xsd"]
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
+
+_LABELS = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT DISTINCT ?entity ?name WHERE {
+  ?entity rdfs:label|skos:altLabel|dwc:scientificName ?name .
+  FILTER(isIRI(?entity))
+}
+"""
+_EXISTS = "ASK { { ?entity ?p ?o } UNION { ?s ?p ?entity } }"
+
+
+class KnowledgeGraph:
+    """The Amur leopard graph, loaded into a query engine, with optional user RDF layered on top.
+
+    >>> kg = KnowledgeGraph()
+    >>> kg.run("conservation-status").as_dicts()[0]["code"]
+    'CR'
+    """
+
+    def __init__(self, data: Iterable[Path | str] = (), engine: str = "oxigraph") -> None:
+        self.engine: Engine = make_engine(engine)
+        self.user_sources: list[RdfSource] = [read_rdf(Path(p)) for p in data]
+        self.engine.load_shipped(shipped_files())
+        for source in self.user_sources:
+            self.engine.load_source(source)
+        self._names: list[tuple[Term, str]] | None = None
+
+    def __len__(self) -> int:
+        """The number of triples loaded."""
+        return len(self.engine)
+
+    # ------------------------------------------------------------------------------ querying
+
+    def query(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> QueryResult:
+        """Run a read-only SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE).
+
+        ``bindings`` pre-binds variables to terms; ``where`` names the query's origin in errors.
+        Updates, SERVICE, LOAD and FROM are refused before the engine sees the query.
+        """
+        inspect_query(text, where)
+        return self.engine.query(bind_values(text, bindings or {}), where)
+
+    def run(self, name: str, params: Mapping[str, str] | None = None) -> QueryResult:
+        """Run a canned query by name, with parameter values given as text (as on the command line)."""
+        canned = get_query(name)
+        bindings = self.bind_parameters(canned, params or {})
+        return self.query(canned.text, bindings, where=str(canned.path))
+
+    def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
+        """Turn text parameter values into RDF terms, checking names, kinds and required ones."""
+        unknown = sorted(set(params) - {p.name for p in canned.parameters})
+        if unknown:
+            known = ", ".join(p.name for p in canned.parameters) or "none"
+            raise ParameterError(f"query {canned.name!r} has no parameter {unknown[0]!r}; its parameters: {known}")
+        bindings: dict[str, Term] = {}
+        for param in canned.parameters:
+            value = params.get(param.name, param.default)
+            if value is None:
+                if param.required:
+                    raise ParameterError(
+                        f"query {canned.name!r} needs a value for {param.name!r} ({param.description}); "
+                        f"give it with -p {param.name}=VALUE"
+                    )
+                continue
+            bindings[param.name] = self._parse_value(canned, param, value)
+        return bindings
+
+    def _parse_value(self, canned: CannedQuery, param: Parameter, value: str) -> Term:
+        where = f"parameter {param.name!r} of query {canned.name!r}"
+        if param.kind == "entity":
+            return self.resolve(value)
+        if param.kind == "iri":
+            iri = value[1:-1] if value.startswith("<") and value.endswith(">") else expand(value) or value
+            if not _IRI.match(iri):
+                raise ParameterError(
+                    f"{where}: {value!r} is not an IRI; write <http://...> or a prefixed name like amur:russia"
+                )
+            return Term.iri(iri)
+        if param.kind == "integer":
+            if not re.fullmatch(r"[+-]?\d+", value.strip()):
+                raise ParameterError(f"{where}: {value!r} is not a whole number")
+            return Term.literal(str(int(value)), XSD + "integer")
+        if param.kind == "decimal":
+            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value.strip()):
+                raise ParameterError(f"{where}: {value!r} is not a decimal number such as 12.5")
+            return Term.literal(value.strip(), XSD + "decimal")
+        return Term.literal(value)
+
+    # ------------------------------------------------------------------------------ entities
+
+    def resolve(self, ref: str) -> Term:
+        """Find an entity by IRI (``<...>`` or bare), prefixed name, local name in ``amur:``, or label.
+
+        Labels match case-insensitively against rdfs:label, skos:altLabel and dwc:scientificName.
+        """
+        ref = ref.strip()
+        candidates: list[str] = []
+        if ref.startswith("<") and ref.endswith(">"):
+            candidates.append(ref[1:-1])
+        else:
+            expanded = expand(ref)
+            if expanded:
+                candidates.append(expanded)
+            elif _IRI.match(ref) and "://" in ref:
+                candidates.append(ref)
+            if re.fullmatch(r"[\w.-]+", ref):
+                candidates.append(AMUR + ref)
+        for iri in candidates:
+            term = Term.iri(iri)
+            answer = self.query(_EXISTS, {"entity": term}, "resolve")
+            if isinstance(answer, AskResult) and answer.value:
+                return term
+        wanted = ref.casefold()
+        matches = sorted({t for t, name in self._all_names() if name.casefold() == wanted})
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            listed = ", ".join(m.display() for m in matches)
+            raise EntityNotFoundError(f"{ref!r} names several entities ({listed}); give one of these instead")
+        names = sorted(
+            {name for _, name in self._all_names()}
+            | {t.value[len(AMUR) :] for t, _ in self._all_names() if t.value.startswith(AMUR)}
+        )
+        import difflib
+
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise EntityNotFoundError(
+            f"no entity {ref!r} in the graph; {hint}give an IRI, a prefixed name such as amur:wild-boar, or a label"
+        )
+
+    def _all_names(self) -> list[tuple[Term, str]]:
+        if self._names is None:
+            answer = self.query(_LABELS, where="labels")
+            assert isinstance(answer, SelectResult)
+            self._names = [(row[0], row[1].value) for row in answer.rows if row[0] is not None and row[1] is not None]
+        return self._names
+
+    def describe(self, ref: str) -> SelectResult:
+        """Everything the graph says about an entity, each fact with its source span where it has one."""
+        entity = self.resolve(ref)
+        canned = get_query("entity-facts")
+        result = self.query(canned.text, {"entity": entity}, where=str(canned.path))
+        assert isinstance(result, SelectResult)
+        return result
+
+    def stats(self) -> dict[str, int]:
+        """Counts of triples, classes, properties, individuals, facts, sourced facts, spans, documents."""
+        result = self.run("graph-statistics")
+        assert isinstance(result, SelectResult) and len(result.rows) == 1
+        return {v: int(t.value) for v, t in zip(result.variables, result.rows[0], strict=True) if t is not None}
+
+
+def load(data: Iterable[Path | str] = (), engine: str = "oxigraph") -> KnowledgeGraph:
+    """Load the shipped graph, plus the user's RDF files, into a query engine (oxigraph or rdflib)."""
+    return KnowledgeGraph(data, engine)

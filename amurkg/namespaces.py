@@ -1,0 +1,68 @@
+"""Namespace IRIs used across amurkg, as plain strings (importing this costs nothing).
+
+``amurkg.vocab`` builds the typo-proof rdflib namespaces from these for code that uses rdflib.
+"""
+
+from __future__ import annotations
+
+AKG = "https://w3id.org/amurkg/ontology#"
+AMUR = "https://w3id.org/amurkg/id/"
+ONTOLOGY_IRI = "https://w3id.org/amurkg/ontology"
+GRAPH_BASE = "https://w3id.org/amurkg/graph/"
+
+#: Prefixes bound in every export and used to shorten IRIs in tables. Order is display order.
+PREFIXES: dict[str, str] = {
+    "akg": AKG,
+    "amur": AMUR,
+    "fact": AMUR + "fact/",
+    "span": AMUR + "span/",
+    "vocab": "https://w3id.org/amurkg/vocab/",
+    "iucnrl": "https://w3id.org/amurkg/iucn/redlist/",
+    "iucnth": "https://w3id.org/amurkg/iucn/threat/",
+    "iucnst": "https://w3id.org/amurkg/iucn/stress/",
+    "iucnhab": "https://w3id.org/amurkg/iucn/habitat/",
+    "obo": "http://purl.obolibrary.org/obo/",
+    "dwc": "http://rs.tdwg.org/dwc/terms/",
+    "schema": "https://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "oa": "http://www.w3.org/ns/oa#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "wd": "http://www.wikidata.org/entity/",
+    "wdt": "http://www.wikidata.org/prop/direct/",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+RDF_TYPE = PREFIXES["rdf"] + "type"
+RDFS_LABEL = PREFIXES["rdfs"] + "label"
+XSD_STRING = PREFIXES["xsd"] + "string"
+RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
+
+
+def sparql_prologue() -> str:
+    """PREFIX declarations for every namespace above, for queries written by amurkg itself."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def compact(iri: str) -> str:
+    """Shorten an IRI with the longest matching prefix, or return it in angle brackets."""
+    best = ""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
+            local = iri[len(ns) :]
+            if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
+                best = prefix
+    if best:
+        return f"{best}:{iri[len(PREFIXES[best]) :]}"
+    return f"<{iri}>"
+
+
+def expand(name: str) -> str | None:
+    """Expand a prefixed name such as ``amur:wild-boar``; None when the prefix is unknown."""
+    prefix, sep, local = name.partition(":")
+    if not sep or prefix not in PREFIXES or local.startswith("//"):
+        return None
+    return PREFIXES[prefix] + local

@@ -1,0 +1,104 @@
+"""Human-facing shapes of library answers: the query list, descriptions and statistics."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from amurkg.catalog import CannedQuery
+from amurkg.errors import AmurkgError, DataFileError
+from amurkg.results import Row, SelectResult, Term
+
+
+def queries_table(canned: list[CannedQuery]) -> str:
+    """The canned queries as an aligned text list: name, title, parameters."""
+    width = max(len(q.name) for q in canned)
+    lines = []
+    for q in canned:
+        params = " ".join(_param_hint(p.name, p.required, p.default) for p in q.parameters)
+        lines.append(f"{q.name.ljust(width)}  {q.title}" + (f"  [{params}]" if params else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _param_hint(name: str, required: bool, default: str | None) -> str:
+    if required:
+        return f"{name}=…"
+    return f"{name}={default}" if default is not None else f"{name}?"
+
+
+def queries_json(canned: list[CannedQuery]) -> str:
+    """The canned queries as JSON, for scripts."""
+    doc = [
+        {
+            "name": q.name,
+            "title": q.title,
+            "description": q.description,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "required": p.required,
+                    "default": p.default,
+                    "description": p.description,
+                }
+                for p in q.parameters
+            ],
+        }
+        for q in canned
+    ]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def description_table(result: SelectResult) -> SelectResult:
+    """Reshape an ``entity-facts`` answer for reading: direction, property, value, source span."""
+    index = {v: i for i, v in enumerate(result.variables)}
+    rows: list[Row] = []
+    for row in result.rows:
+
+        def get(name: str, row: tuple[Term | None, ...] = row) -> Term | None:
+            return row[index[name]]
+
+        prop, value = get("property"), get("value")
+        plabel, vlabel = get("propertyLabel"), get("valueLabel")
+        prop_text = plabel.value if plabel is not None and plabel.value else (prop.display() if prop else "")
+        value_text = value.display() if value is not None else ""
+        if vlabel is not None and vlabel.value and value is not None and value.kind == "uri":
+            value_text = f"{vlabel.value} ({value.display()})"
+        doc, start, end = get("document"), get("start"), get("end")
+        source = ""
+        if doc is not None and start is not None and end is not None:
+            source = f"{doc.display().split(':', 1)[-1].removeprefix('source-')} {start.value}-{end.value}"
+        direction = get("direction")
+        arrow = "→" if direction is not None and direction.value == "out" else "←"
+        rows.append((Term.literal(arrow), Term.literal(prop_text), Term.literal(value_text), Term.literal(source)))
+    return SelectResult(["dir", "property", "value", "source"], rows)
+
+
+def stats_text(counts: dict[str, int], as_json: bool) -> str:
+    """Graph statistics as aligned lines, or as a JSON object."""
+    if as_json:
+        return json.dumps(counts, indent=2) + "\n"
+    width = max(len(k) for k in counts)
+    return "".join(f"{k.ljust(width)}  {v:>7}\n" for k, v in counts.items())
+
+
+def read_query_text(query: str | None, file: Path | None) -> tuple[str, str]:
+    """The query text and where it came from (for error positions): an argument, stdin or a file."""
+    if query is not None and file is not None:
+        raise AmurkgError("give the query either as an argument or with --file, not both")
+    if file is not None:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise DataFileError(f"{file}: cannot read the query file ({exc.strerror}); check the path") from None
+        try:
+            return raw.decode("utf-8"), str(file)
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise DataFileError(f"{file}:{line}: the query file is not valid UTF-8; re-save it as UTF-8") from None
+    if query == "-":
+        return sys.stdin.read(), "stdin"
+    if query is None or not query.strip():
+        raise AmurkgError("no query given: pass the SPARQL text, '-' to read it from stdin, or --file FILE")
+    return query, "query"
