@@ -189,13 +189,14 @@ class RdflibEngine:
 
     def load_shipped(self, paths: list[Path]) -> None:
         for path in paths:
-            self.dataset.parse(path, format="turtle", publicID=path.resolve().as_uri())
+            # Pass the text, not the path: rdflib leaves files it opens itself unclosed.
+            rdflib_parse(self.dataset, path.read_text(encoding="utf-8"), "turtle", path.resolve().as_uri())
 
     def load_source(self, source: RdfSource) -> None:
         rdflib = self._rdflib
         scratch = rdflib.Dataset()
         try:
-            scratch.parse(data=source.text, format=source.format, publicID=source.base_iri)
+            rdflib_parse(scratch, source.text, source.format, source.base_iri)
         except Exception as exc:  # rdflib's parsers raise many unrelated types; each becomes one line
             raise _rdflib_parse_error(source, exc) from None
         for quad in scratch.quads((None, None, None, None)):
@@ -204,12 +205,23 @@ class RdflibEngine:
     def query(self, text: str, where: str) -> QueryResult:
         from pyparsing import ParseException
 
-        try:
-            answer = self.dataset.query(text)
-        except ParseException as exc:
-            raise syntax_error(where, exc.msg, exc.lineno, exc.col) from None
-        except Exception as exc:  # evaluation errors surface as assorted types
-            raise AmurkgError(f"{where}: the query could not be evaluated by rdflib: {exc}") from None
+        import warnings
+
+        with warnings.catch_warnings():
+            # rdflib's own SPARQL evaluation over a Dataset still calls its deprecated default_context
+            # (lazily, while results are read), so the whole evaluation runs under this filter.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                return self._evaluate(text)
+            except ParseException as exc:
+                raise syntax_error(where, exc.msg, exc.lineno, exc.col) from None
+            except AmurkgError:
+                raise
+            except Exception as exc:  # evaluation errors surface as assorted types
+                raise AmurkgError(f"{where}: the query could not be evaluated by rdflib: {exc}") from None
+
+    def _evaluate(self, text: str) -> QueryResult:
+        answer = self.dataset.query(text)
         if answer.type == "ASK":
             return AskResult(bool(answer.askAnswer))
         if answer.type == "SELECT":
@@ -241,6 +253,19 @@ class RdflibEngine:
         if isinstance(term, rdflib.Literal):
             return Term.literal(str(term), str(term.datatype) if term.datatype else None, term.language)
         raise AmurkgError(f"unsupported term in a result: {term!r}")
+
+
+def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:
+    """Parse RDF text into an rdflib Dataset: triples into its default graph, quads into their graphs."""
+    import warnings
+
+    if fmt in ("trig", "nquads"):
+        with warnings.catch_warnings():
+            # rdflib's own Dataset.parse still calls its deprecated default_context
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset.parse(data=text, format=fmt, publicID=base_iri)
+    else:
+        dataset.default_graph.parse(data=text, format=fmt, publicID=base_iri)
 
 
 def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:

@@ -37,18 +37,18 @@ def build_layers(user_sources: Iterable[RdfSource] = ()) -> list[tuple[str, rdfl
     import rdflib
     from rdflib.compare import to_canonical_graph
 
-    from amurkg.engines import _rdflib_parse_error
+    from amurkg.engines import _rdflib_parse_error, rdflib_parse
 
     raw: list[tuple[str, rdflib.Graph]] = []
     for graph_iri, paths in ((GRAPH_BASE + "ontology", ontology_files()), (GRAPH_BASE + "data", graph_files())):
         g = rdflib.Graph(bind_namespaces="core")
         for path in paths:
-            g.parse(path, format="turtle", publicID=path.resolve().as_uri())
+            g.parse(data=path.read_text(encoding="utf-8"), format="turtle", publicID=path.resolve().as_uri())
         raw.append((graph_iri, g))
     for source in user_sources:
         ds = rdflib.Dataset()
         try:
-            ds.parse(data=source.text, format=source.format, publicID=source.base_iri)
+            rdflib_parse(ds, source.text, source.format, source.base_iri)
         except Exception as exc:  # rdflib's parsers raise many unrelated types
             raise _rdflib_parse_error(source, exc) from None
         for g in sorted(ds.graphs(), key=lambda c: str(c.identifier)):

@@ -1,0 +1,73 @@
+"""Shared fixtures: loaded graphs on both engines, a CLI runner, and the owner's source documents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import amurkg
+from amurkg.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("AMURKG_SHARED", REPO.parent / "shared"))
+SEED = SHARED / "seed" / "000_0a866dfb5b4830f3.txt"
+REFERENCE = SHARED / "reference" / "external-ids.md"
+
+
+@pytest.fixture(scope="session")
+def kg() -> amurkg.KnowledgeGraph:
+    """The shipped graph on the default engine (oxigraph)."""
+    return amurkg.load()
+
+
+@pytest.fixture(scope="session")
+def kg_rdflib() -> amurkg.KnowledgeGraph:
+    """The shipped graph on the rdflib engine."""
+    return amurkg.load(engine="rdflib")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A Typer CLI runner; stdout and stderr are captured separately."""
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner: CliRunner):  # type: ignore[no-untyped-def]
+    """Invoke ``amurkg ARGS...`` and return the result."""
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
+
+
+def _source(path: Path) -> str:
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the owner's documents sit beside the checkout only in development and CI")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The owner's source text (skipped where ../shared is absent, as on a user's machine)."""
+    return _source(SEED)
+
+
+@pytest.fixture(scope="session")
+def reference_text() -> str:
+    """The reference table of confirmed identifiers (skipped where ../shared is absent)."""
+    return _source(REFERENCE)
+
+
+def rows(result: amurkg.SelectResult) -> list[dict[str, str]]:
+    """Rows of a SELECT answer as dictionaries of display strings."""
+    return result.as_dicts()
+
+
+def column(result: amurkg.SelectResult, name: str) -> set[str]:
+    """The set of display values of one column."""
+    return {r[name] for r in rows(result) if name in r}
