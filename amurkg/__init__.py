@@ -18,8 +18,8 @@ def export(fmt: str = "ttl", data: tuple[str, ...] = ()) -> bytes:
     """The whole graph (ontology, data and the given RDF files) serialised in ``fmt``."""
     from pathlib import Path
 
-    from amurkg.export import export_graph
     from amurkg.rdfio import read_rdf
+    from amurkg.serialize import export_graph
 
     return export_graph(fmt, [read_rdf(Path(p)) for p in data])
 

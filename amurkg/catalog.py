@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from amurkg.errors import AmurkgError, QueryNotFoundError
+from amurkg.errors import AmurkgError, QueryNotFoundError, did_you_mean
 from amurkg.resources import queries_dir
 
 PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal")
@@ -126,9 +126,6 @@ def get_query(name: str) -> CannedQuery:
     """The canned query of that name; an unknown name gets the nearest names as suggestions."""
     path = queries_dir() / f"{name}.rq"
     if "/" in name or "\\" in name or not path.is_file():
-        import difflib
-
-        close = difflib.get_close_matches(name, query_names(), n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        hint = did_you_mean(name, query_names())
         raise QueryNotFoundError(f"no canned query named {name!r}; {hint}'amurkg queries' lists them all")
     return _load(path)

@@ -145,7 +145,12 @@ def _result_format(fmt: ResultFormat | None, output: Path | None) -> str:
         return fmt.value
     if output is not None:
         return RESULT_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "tsv")
-    return "table" if sys.stdout.isatty() else "tsv"
+    return "table" if _stdout_is_terminal() else "tsv"
+
+
+def _stdout_is_terminal() -> bool:
+    """Whether answers go to a person (table) or to a program (TSV)."""
+    return sys.stdout.isatty()
 
 
 def _emit_answer(result: Any, fmt: ResultFormat | None, rdf_format: RdfFormat | None, output: Path | None) -> None:
@@ -239,9 +244,9 @@ def export_command(
     data: DataOpt = None,
 ) -> None:
     """Write the whole graph (ontology + data + your --data files); the same bytes on every run."""
-    from amurkg.export import export_graph
     from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
     from amurkg.rdfio import read_rdf
+    from amurkg.serialize import export_graph
 
     chosen = fmt.value if fmt else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl") if output else "ttl"
     sources = [read_rdf(p) for p in data or []]

@@ -203,9 +203,9 @@ class RdflibEngine:
             self.dataset.add(quad)
 
     def query(self, text: str, where: str) -> QueryResult:
-        from pyparsing import ParseException
-
         import warnings
+
+        from pyparsing import ParseException
 
         with warnings.catch_warnings():
             # rdflib's own SPARQL evaluation over a Dataset still calls its deprecated default_context
@@ -259,13 +259,13 @@ def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:
     """Parse RDF text into an rdflib Dataset: triples into its default graph, quads into their graphs."""
     import warnings
 
-    if fmt in ("trig", "nquads"):
-        with warnings.catch_warnings():
-            # rdflib's own Dataset.parse still calls its deprecated default_context
-            warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings():
+        # rdflib's own parsers (TriG, N-Quads, JSON-LD) still use its deprecated ConjunctiveGraph API
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if fmt in ("trig", "nquads"):
             dataset.parse(data=text, format=fmt, publicID=base_iri)
-    else:
-        dataset.default_graph.parse(data=text, format=fmt, publicID=base_iri)
+        else:
+            dataset.default_graph.parse(data=text, format=fmt, publicID=base_iri)
 
 
 def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:

@@ -5,6 +5,8 @@ Exit codes follow pySHACL's convention: 0 success, 1 the answer is "violations f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class AmurkgError(Exception):
     """Base class: a problem the user can fix; the CLI prints its message and exits with ``exit_code``."""
@@ -42,3 +44,20 @@ class OutputError(AmurkgError):
 
 class FormatError(AmurkgError):
     """An output format does not exist or does not fit the kind of result."""
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """A hint naming up to three options nearest to ``word`` ("did you mean 'x'? "), or "".
+
+    Options sharing a whole word with ``word`` come first (``prey-species`` suggests ``prey``), then
+    the closest spellings.
+    """
+    import difflib
+
+    choices = sorted(set(options))
+    words = set(word.lower().replace("_", "-").replace(" ", "-").split("-"))
+    sharing = [c for c in choices if words & set(c.lower().replace(" ", "-").split("-"))]
+    sharing.sort(key=lambda c: -difflib.SequenceMatcher(None, word, c).ratio())
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    picked = list(dict.fromkeys(close[:1] + sharing + close))[:3]
+    return f"did you mean {' or '.join(repr(c) for c in picked)}? " if picked else ""

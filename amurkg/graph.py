@@ -8,7 +8,7 @@ from pathlib import Path
 
 from amurkg.catalog import CannedQuery, Parameter, get_query
 from amurkg.engines import Engine, make_engine
-from amurkg.errors import EntityNotFoundError, ParameterError
+from amurkg.errors import EntityNotFoundError, ParameterError, did_you_mean
 from amurkg.namespaces import AMUR, PREFIXES, expand
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
@@ -142,10 +142,7 @@ class KnowledgeGraph:
             {name for _, name in self._all_names()}
             | {t.value[len(AMUR) :] for t, _ in self._all_names() if t.value.startswith(AMUR)}
         )
-        import difflib
-
-        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        hint = did_you_mean(ref, names)
         raise EntityNotFoundError(
             f"no entity {ref!r} in the graph; {hint}give an IRI, a prefixed name such as amur:wild-boar, or a label"
         )

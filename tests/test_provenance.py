@@ -91,9 +91,7 @@ def test_source_documents_are_described_by_digest_and_size(graph: rdflib.Graph, 
     assert graph.value(doc, DCTERMS.title) is not None
 
 
-def test_every_span_lies_inside_its_document_on_word_boundaries(
-    graph: rdflib.Graph, texts: dict[URIRef, str]
-) -> None:
+def test_every_span_lies_inside_its_document_on_word_boundaries(graph: rdflib.Graph, texts: dict[URIRef, str]) -> None:
     for span in graph.subjects(RDF.type, AKG.TextSpan):
         text = texts[graph.value(span, DCTERMS.isPartOf)]  # type: ignore[index]
         start, end = int(graph.value(span, OA.start)), int(graph.value(span, OA.end))  # type: ignore[arg-type]
@@ -127,7 +125,7 @@ def test_cited_seed_spans_name_the_places_and_taxa_they_are_about(
     kinds = set(graph.transitive_subjects(RDFS.subClassOf, AKG.Place))
     kinds |= set(graph.transitive_subjects(RDFS.subClassOf, AKG.Taxon))
     checked = 0
-    for statement, (s, p, o), spans in facts(graph):
+    for statement, (_, _, o), spans in facts(graph):
         if o == URIRef(AMUR + "amur-leopard") or not set(graph.objects(o, RDF.type)) & kinds:
             continue
         # a label, or a word of it ("the leopard population" names the Amur leopard)
@@ -189,12 +187,15 @@ def test_key_facts_cite_the_sentences_that_state_them(graph: rdflib.Graph, texts
         return " ".join(span_text(graph, x, texts) for x in found[0])
 
     amur = rdflib.Namespace(AMUR)
-    assert "Critically Endangered" in spans_of(amur["iucn-assessment"], AKG.redListCategory,
-                                               URIRef("https://w3id.org/amurkg/iucn/redlist/CR"))
-    assert "sub-adult" in spans_of(amur["population-estimate"], AKG.countedLifeStage,
-                                   URIRef("https://w3id.org/amurkg/vocab/sub-adult"))
-    assert "unconfirmed" in spans_of(amur["occurrence-north-korea-now"], AKG.presenceStatus,
-                                     URIRef("https://w3id.org/amurkg/vocab/unconfirmed"))
+    assert "Critically Endangered" in spans_of(
+        amur["iucn-assessment"], AKG.redListCategory, URIRef("https://w3id.org/amurkg/iucn/redlist/CR")
+    )
+    assert "sub-adult" in spans_of(
+        amur["population-estimate"], AKG.countedLifeStage, URIRef("https://w3id.org/amurkg/vocab/sub-adult")
+    )
+    assert "unconfirmed" in spans_of(
+        amur["occurrence-north-korea-now"], AKG.presenceStatus, URIRef("https://w3id.org/amurkg/vocab/unconfirmed")
+    )
     assert "winter coat" in spans_of(amur["winter-coat"], AKG.adaptationOf, amur["amur-leopard"])
     assert "20th century" in spans_of(amur["range-contraction"], AKG.duringPeriod, amur["twentieth-century"])
     assert "early 1900s" in spans_of(amur["hunting-for-pelts"], AKG.duringPeriod, amur["early-1900s"])

@@ -200,7 +200,12 @@ def test_15_dispersal_movements(kg: amurkg.KnowledgeGraph) -> None:
 
 def test_prey_of_any_predator_by_iri_prefixed_local_name_or_label(kg: amurkg.KnowledgeGraph) -> None:
     expected = {"Manchurian sika deer", "Siberian roe deer", "wild boar"}
-    for ref in ("<https://w3id.org/amurkg/id/amur-leopard>", "amur:amur-leopard", "amur-leopard", "far eastern LEOPARD"):
+    for ref in (
+        "<https://w3id.org/amurkg/id/amur-leopard>",
+        "amur:amur-leopard",
+        "amur-leopard",
+        "far eastern LEOPARD",
+    ):
         assert column(run(kg, "prey", predator=ref), "preyName") == expected
     assert rows(run(kg, "prey", predator="wild boar")) == []
 
@@ -211,10 +216,17 @@ def test_predators_of_a_prey(kg: amurkg.KnowledgeGraph) -> None:
 
 def test_places_within_any_country(kg: amurkg.KnowledgeGraph) -> None:
     assert column(run(kg, "places-in-country"), "place") == {
-        "Russian Far East", "Primorsky Krai", "southwestern Primorsky Krai", "Land of the Leopard National Park",
+        "Russian Far East",
+        "Primorsky Krai",
+        "southwestern Primorsky Krai",
+        "Land of the Leopard National Park",
     }
     assert column(run(kg, "places-in-country", country="China"), "place") == {
-        "northeastern China", "Jilin", "Heilongjiang", "Beijing", "adjacent Chinese territories",
+        "northeastern China",
+        "Jilin",
+        "Heilongjiang",
+        "Beijing",
+        "adjacent Chinese territories",
     }
     assert column(run(kg, "places-in-country", country="North Korea"), "place") == {
         "northern border regions of North Korea",
@@ -231,7 +243,9 @@ def test_facts_in_a_stretch_of_the_source(kg: amurkg.KnowledgeGraph) -> None:
 
 def test_range_then_and_now(kg: amurkg.KnowledgeGraph) -> None:
     by_place = {r["place"]: r for r in rows(run(kg, "range-comparison"))}
-    assert by_place["northeastern China"].get("centuryAgo") == by_place["northeastern China"].get("today") == "confirmed"
+    assert (
+        by_place["northeastern China"].get("centuryAgo") == by_place["northeastern China"].get("today") == "confirmed"
+    )
     assert "today" not in by_place["Korean Peninsula"]
     assert "centuryAgo" not in by_place["Jilin"]
 

@@ -1,4 +1,4 @@
-"""Writing the whole graph (ontology, data and the user's files) in the common RDF formats.
+"""Serialising the whole graph (ontology, data and the user's files) in the common RDF formats.
 
 rdflib is the model layer here: it writes every format and keeps prefixes. Output is the same
 bytes on every run: line-based formats are sorted, and the others come from parsing the same files
@@ -84,6 +84,8 @@ def _bind(target: rdflib.Graph, layers: list[tuple[str, rdflib.Graph]]) -> None:
 
 def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = ()) -> bytes:
     """Serialise the whole graph in ``fmt`` (one of ``EXPORT_FORMATS``) as UTF-8 bytes."""
+    import warnings
+
     import rdflib
 
     if fmt not in EXPORT_FORMATS:
@@ -97,7 +99,10 @@ def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = ()) -> by
             target = ds.graph(rdflib.URIRef(graph_iri))
             for triple in layer:
                 target.add(triple)
-        return _sorted_lines(ds.serialize(format="nquads", encoding="utf-8"))
+        with warnings.catch_warnings():
+            # rdflib's own N-Quads writer still calls its deprecated Dataset.contexts
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return _sorted_lines(ds.serialize(format="nquads", encoding="utf-8"))
     merged = _ordered_graph(layers, sorted({t for _, layer in layers for t in layer}))
     data = merged.serialize(format=EXPORT_FORMATS[fmt][0], encoding="utf-8")
     if fmt == "jsonld":

@@ -1,0 +1,94 @@
+"""The docs tell the truth: README examples give the output shown, every command has help and is
+documented, every canned query describes itself, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from conftest import REPO
+
+from amurkg.catalog import list_queries
+from amurkg.cli import app
+from amurkg.sparql import inspect_query
+
+README = REPO / "README.md"
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore[union-attr]
+
+
+def readme() -> str:
+    if not README.is_file():
+        pytest.skip("README.md is not shipped in an installed package; these tests run from a checkout")
+    return README.read_text(encoding="utf-8")
+
+
+def console_examples() -> list[tuple[str, str]]:
+    """(command line, expected output) for every `$ amurkg ...` line in a ```console block."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", readme(), re.S):
+        for chunk in re.split(r"^(?=\$ )", block, flags=re.M):
+            if chunk.startswith("$ amurkg "):
+                command, _, output = chunk.partition("\n")
+                examples.append((command[2:], output.strip("\n")))
+    return examples
+
+
+def test_readme_has_examples_on_its_first_screen() -> None:
+    first_screen = "\n".join(readme().splitlines()[:40])
+    assert "$ amurkg query" in first_screen and "Critically Endangered" in first_screen
+
+
+def test_readme_examples_print_what_the_readme_shows(runner) -> None:  # type: ignore[no-untyped-def]
+    examples = console_examples()
+    assert len(examples) >= 6
+    with mock.patch("amurkg.cli._stdout_is_terminal", return_value=True):
+        for command, expected in examples:
+            result = runner.invoke(app, shlex.split(command)[1:])
+            shown = (result.stdout + result.stderr).strip("\n")
+            assert [line.rstrip() for line in shown.splitlines()] == expected.splitlines(), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_a_readme_entry(command: str, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout and len(result.stdout.splitlines()) > 4
+    assert f"`amurkg {command}" in readme()
+
+
+def test_every_command_with_graph_input_takes_data(cli) -> None:  # type: ignore[no-untyped-def]
+    for command in ("query", "sparql", "export", "describe", "stats"):
+        assert "--data" in cli(command, "--help").stdout, command
+    for command in ("query", "sparql", "describe", "stats"):
+        assert "--engine" in cli(command, "--help").stdout, command
+
+
+def test_every_canned_query_describes_itself_and_parses() -> None:
+    for canned in list_queries():
+        assert canned.title and len(canned.description) > 20, canned.name
+        assert canned.text.startswith("# title:"), canned.name
+        assert inspect_query(canned.text, canned.name).form == "SELECT"
+        for param in canned.parameters:
+            assert f"?{param.name}" in canned.text, (canned.name, param.name)
+            assert param.description, (canned.name, param.name)
+        assert f"`{canned.name}`" in readme(), f"{canned.name} is missing from the README table"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    command = ci.strip().splitlines()[-1]
+    assert command == "pip install '.[test]' && pytest"
+    assert command in readme()
+    install_line = next(line for line in readme().splitlines() if line.startswith("pip install . && amurkg query"))
+    assert "amurkg query conservation-status" in install_line
+
+
+def test_layout_follows_the_design_card() -> None:
+    for folder in ("ontology", "graph", "queries", "amurkg", "tests", "bench"):
+        assert (REPO / folder).is_dir(), folder
+    assert (REPO / "pyproject.toml").is_file()
+    assert len(list((REPO / "graph").glob("*.ttl"))) >= 8
+    assert Path(REPO / "bench" / "bench_query.py").is_file()

@@ -1,0 +1,103 @@
+"""The ontology: documented terms, reused vocabularies, and the Python namespace kept in step."""
+
+from __future__ import annotations
+
+import rdflib
+from rdflib import OWL, RDF, RDFS, URIRef
+from rdflib.namespace import DCTERMS, SKOS
+
+from amurkg.namespaces import AKG as AKG_NS
+from amurkg.resources import ontology_files, shipped_files
+from amurkg.vocab import AKG
+
+
+def ontology() -> rdflib.Graph:
+    g = rdflib.Graph()
+    for path in ontology_files():
+        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+    return g
+
+
+def test_ontology_header() -> None:
+    g = ontology()
+    onto = URIRef("https://w3id.org/amurkg/ontology")
+    assert (onto, RDF.type, OWL.Ontology) in g
+    for p in (DCTERMS.title, DCTERMS.description, DCTERMS.license, OWL.versionInfo, OWL.versionIRI):
+        assert g.value(onto, p) is not None, p
+
+
+def test_every_class_and_property_has_label_definition_domain_and_range() -> None:
+    g = ontology()
+    own = [s for s in set(g.subjects()) if isinstance(s, URIRef) and str(s).startswith(AKG_NS)]
+    assert len(own) > 100
+    for term in own:
+        assert g.value(term, RDFS.label) is not None, term
+        assert g.value(term, SKOS.definition) is not None, term
+        if (term, RDF.type, OWL.ObjectProperty) in g or (term, RDF.type, OWL.DatatypeProperty) in g:
+            assert g.value(term, RDFS.domain) is not None, f"{term} has no domain"
+            assert g.value(term, RDFS.range) is not None, f"{term} has no range"
+
+
+def test_required_concepts_are_modelled() -> None:
+    for name in (
+        "Taxon",
+        "PreyTaxon",
+        "ForestType",
+        "TerrainType",
+        "Country",
+        "Region",
+        "NationalPark",
+        "Threat",
+        "HistoricalDriver",
+        "PopulationEstimate",
+        "ConservationAction",
+        "ConservationAim",
+        "RangeOccurrence",
+        "DispersalMovement",
+        "ConservationStatusAssessment",
+        "Climate",
+        "Adaptation",
+        "Consequence",
+    ):
+        assert (AKG[name], RDF.type, OWL.Class) in ontology(), name
+
+
+def test_predation_reuses_the_relation_ontology() -> None:
+    g = ontology()
+    preys_on = URIRef("http://purl.obolibrary.org/obo/RO_0002439")
+    assert (preys_on, RDFS.subPropertyOf, URIRef("http://purl.obolibrary.org/obo/RO_0002470")) in g
+    assert (preys_on, OWL.inverseOf, URIRef("http://purl.obolibrary.org/obo/RO_0002458")) in g
+
+
+def test_python_namespace_lists_exactly_the_ontology_terms() -> None:
+    g = ontology()
+    declared = {str(s)[len(AKG_NS) :] for s in g.subjects() if isinstance(s, URIRef) and str(s).startswith(AKG_NS)}
+    in_python = {name for name in AKG.__annotations__}
+    assert declared == in_python
+    try:
+        AKG.Taxn  # noqa: B018
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("a misspelt term must raise")
+
+
+def test_every_akg_term_used_in_the_graph_is_declared() -> None:
+    g = rdflib.Graph()
+    for path in shipped_files():
+        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+    declared = set(g.subjects(RDF.type, None))
+    used = {t for triple in g for t in triple if isinstance(t, URIRef) and str(t).startswith(AKG_NS)}
+    assert used <= declared
+    for p in set(g.predicates()):
+        if str(p).startswith(
+            (
+                "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+                "http://www.w3.org/2000/01/rdf-schema#",
+                "http://www.w3.org/2002/07/owl#",
+                "http://purl.org/dc/terms/",
+                "http://www.w3.org/2004/02/skos/core#",
+            )
+        ):
+            continue
+        assert (p, RDF.type, None) in g, f"{p} is used but not declared"

@@ -1,0 +1,65 @@
+"""`pip install .` gives a working tool that needs nothing from the checkout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
+        check=True,
+    )
+    (built,) = out.glob("amurkg-*.whl")
+    return built
+
+
+def test_wheel_ships_ontology_graph_and_queries(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in ("ontology", "graph", "queries"):
+        for path in (REPO / folder).iterdir():
+            assert f"amurkg/_data/{folder}/{path.name}" in names, path
+    assert not any(name.startswith(("tests/", "bench/")) for name in names)
+
+
+def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    # dependencies come from the test environment; the package itself only from the wheel
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run(
+        [str(python), "-c", "import amurkg.resources as r; print(r.data_root())"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert where.startswith(str(venv)) and where.endswith("_data")
+    answer = subprocess.run(
+        [str(venv / "bin" / "amurkg"), "query", "conservation-status", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(answer)["results"]["bindings"][0]["code"]["value"] == "CR"
+    version = subprocess.run(
+        [str(python), "-m", "amurkg", "--version"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("amurkg ")
