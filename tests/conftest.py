@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+import rdflib
 from typer.testing import CliRunner
 
 import amurkg
 from amurkg.cli import app
+from amurkg.resources import shipped_files
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("AMURKG_SHARED", REPO.parent / "shared"))
@@ -27,6 +29,15 @@ def kg() -> amurkg.KnowledgeGraph:
 def kg_rdflib() -> amurkg.KnowledgeGraph:
     """The shipped graph on the rdflib engine."""
     return amurkg.load(engine="rdflib")
+
+
+@pytest.fixture(scope="session")
+def shipped_graph() -> rdflib.Graph:
+    """The shipped ontology and data parsed by rdflib, independently of amurkg's engines."""
+    g = rdflib.Graph()
+    for path in shipped_files():
+        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+    return g
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from rdflib.compare import isomorphic
 
 import amurkg
 from amurkg.namespaces import GRAPH_BASE
-from amurkg.resources import shipped_files
 from amurkg.serialize import EXPORT_FORMATS
 
 # rdflib's own JSON-LD, TriG and N-Quads parsers, used here to read exports back, still call its
@@ -28,11 +27,8 @@ PARSERS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
 
 
 @pytest.fixture(scope="module")
-def shipped() -> rdflib.Graph:
-    g = rdflib.Graph()
-    for path in shipped_files():
-        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
-    return g
+def shipped(shipped_graph: rdflib.Graph) -> rdflib.Graph:
+    return shipped_graph
 
 
 @pytest.mark.parametrize("fmt", sorted(PARSERS))

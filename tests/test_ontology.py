@@ -7,7 +7,7 @@ from rdflib import OWL, RDF, RDFS, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
 from amurkg.namespaces import AKG as AKG_NS
-from amurkg.resources import ontology_files, shipped_files
+from amurkg.resources import ontology_files
 from amurkg.vocab import AKG
 
 
@@ -82,10 +82,8 @@ def test_python_namespace_lists_exactly_the_ontology_terms() -> None:
         raise AssertionError("a misspelt term must raise")
 
 
-def test_every_akg_term_used_in_the_graph_is_declared() -> None:
-    g = rdflib.Graph()
-    for path in shipped_files():
-        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
+def test_every_akg_term_used_in_the_graph_is_declared(shipped_graph: rdflib.Graph) -> None:
+    g = shipped_graph
     declared = set(g.subjects(RDF.type, None))
     used = {t for triple in g for t in triple if isinstance(t, URIRef) and str(t).startswith(AKG_NS)}
     assert used <= declared

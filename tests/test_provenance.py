@@ -26,11 +26,8 @@ DOCS = {URIRef(AMUR + "source-seed"): SEED, URIRef(AMUR + "source-reference"): R
 
 
 @pytest.fixture(scope="module")
-def graph() -> rdflib.Graph:
-    g = rdflib.Graph()
-    for path in shipped_files():
-        g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
-    return g
+def graph(shipped_graph: rdflib.Graph) -> rdflib.Graph:
+    return shipped_graph
 
 
 def facts(g: rdflib.Graph) -> Iterator[tuple[URIRef, tuple[URIRef, URIRef, rdflib.term.Node], list[URIRef]]]:
