@@ -70,6 +70,14 @@ class ResultFormat(StrEnum):
     md = "md"
 
 
+class ReportFormat(StrEnum):
+    """Formats of a validation report."""
+
+    text = "text"
+    json = "json"
+    ttl = "ttl"
+
+
 class RdfFormat(StrEnum):
     """RDF serialisations."""
 
@@ -287,3 +295,24 @@ def stats_command(
     from amurkg.report import stats_text
 
     emit(stats_text(_load(data, engine).stats(), as_json), None)
+
+
+@app.command("validate")
+def validate_command(
+    data: DataOpt = None,
+    shapes: Annotated[
+        list[Path] | None, typer.Option("--shapes", help="Extra SHACL shapes file, added to the shipped shapes.")
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)] = (
+        ReportFormat.text
+    ),
+    output: OutOpt = None,
+) -> None:
+    """Check the graph and your --data files against the SHACL shapes: exit 0 conforms, 1 violations, 2 error."""
+    from amurkg.output import emit
+    from amurkg.rdfio import read_rdf
+    from amurkg.validate import format_report, validate
+
+    report = validate([read_rdf(p) for p in data or []], shapes or [])
+    emit(format_report(report, fmt.value), output)
+    raise typer.Exit(report.exit_code)

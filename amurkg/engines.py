@@ -223,6 +223,28 @@ def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:
             dataset.default_graph.parse(data=text, format=fmt, publicID=base_iri)
 
 
+def rdflib_graph(user_sources: list[RdfSource], extra_paths: list[Path] | None = None) -> Any:
+    """The shipped ontology and data plus the user's files as one rdflib Graph (all graphs merged)."""
+    import rdflib
+
+    from amurkg.resources import shipped_files
+
+    dataset = rdflib.Dataset()
+    for path in shipped_files() + list(extra_paths or []):
+        rdflib_parse(dataset, path.read_text(encoding="utf-8"), "turtle", path.resolve().as_uri())
+    for source in user_sources:
+        try:
+            rdflib_parse(dataset, source.text, source.format, source.base_iri)
+        except Exception as exc:  # rdflib's parsers raise many unrelated types
+            raise _rdflib_parse_error(source, exc) from None
+    merged = rdflib.Graph()
+    for prefix, iri in dataset.namespaces():
+        merged.bind(prefix, iri)
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        merged.add((s, p, o))
+    return merged
+
+
 def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:
     line = column = None
     message = str(exc)

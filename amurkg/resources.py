@@ -22,8 +22,13 @@ def data_root() -> Path:
 
 
 def ontology_files() -> list[Path]:
-    """The ontology's Turtle files, in a stable order."""
-    return sorted((data_root() / "ontology").glob("*.ttl"))
+    """The ontology's Turtle files (classes, properties, code lists), in a stable order; not the shapes."""
+    return sorted(p for p in (data_root() / "ontology").glob("*.ttl") if p.name != "shapes.ttl")
+
+
+def shapes_file() -> Path:
+    """The SHACL shapes that ``amurkg validate`` checks the graph against."""
+    return data_root() / "ontology" / "shapes.ttl"
 
 
 def graph_files() -> list[Path]:

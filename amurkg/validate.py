@@ -1,0 +1,147 @@
+"""SHACL validation of the graph (shipped data plus the user's files) with pySHACL.
+
+Exit codes follow pySHACL: 0 the data conforms, 1 there are violations, 2 the data or the shapes
+could not be loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from amurkg.errors import AmurkgError, DataFileError, FormatError
+from amurkg.namespaces import compact
+from amurkg.rdfio import RdfSource, read_rdf
+from amurkg.resources import shapes_file
+
+REPORT_FORMATS = ("text", "json", "ttl")
+SH = "http://www.w3.org/ns/shacl#"
+
+
+class Finding(NamedTuple):
+    """One validation result: what is wrong, where, and how badly."""
+
+    severity: str
+    focus: str
+    focus_label: str | None
+    path: str | None
+    value: str | None
+    message: str
+    shape: str | None
+
+
+class ValidationReport(NamedTuple):
+    """The outcome of a validation: whether the data conforms, and each finding."""
+
+    conforms: bool
+    findings: list[Finding]
+    results_graph: Any
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the data conforms, 1 when it has violations (pySHACL's convention)."""
+        return 0 if self.conforms else 1
+
+
+def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = None) -> ValidationReport:
+    """Validate the shipped graph plus ``user_sources`` against the shipped shapes (and ``extra_shapes``)."""
+    import warnings
+
+    import pyshacl
+    import rdflib
+
+    from amurkg.engines import rdflib_graph
+
+    data = rdflib_graph(user_sources)
+    shapes = rdflib.Graph()
+    shapes.parse(data=shapes_file().read_text(encoding="utf-8"), format="turtle")
+    for path in extra_shapes or []:
+        _parse_shapes(shapes, read_rdf(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # raised inside rdflib and pySHACL themselves
+        try:
+            conforms, results, _ = pyshacl.validate(
+                data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+            )
+        except Exception as exc:  # pySHACL reports broken shapes with assorted exception types
+            raise AmurkgError(f"the shapes could not be used: {' '.join(str(exc).split())[:300]}") from None
+    return ValidationReport(bool(conforms), _findings(results, data), results)
+
+
+def _parse_shapes(shapes: Any, source: RdfSource) -> None:
+    from amurkg.engines import _rdflib_parse_error
+
+    try:
+        shapes.parse(data=source.text, format=source.format, publicID=source.base_iri)
+    except Exception as exc:  # rdflib's parsers raise many unrelated types
+        error = _rdflib_parse_error(source, exc)
+        raise DataFileError(str(error).replace("does not parse", "(shapes) does not parse")) from None
+
+
+def _findings(results: Any, data: Any) -> list[Finding]:
+    import rdflib
+
+    sh = rdflib.Namespace(SH)
+    found = []
+    for result in results.subjects(rdflib.RDF.type, sh.ValidationResult):
+        focus = results.value(result, sh.focusNode)
+        path = results.value(result, sh.resultPath)
+        value = results.value(result, sh.value)
+        label = data.value(focus, rdflib.RDFS.label)
+        severity = results.value(result, sh.resultSeverity)
+        found.append(
+            Finding(
+                severity=str(severity).removeprefix(SH) if severity else "Violation",
+                focus=_show(focus),
+                focus_label=str(label) if label is not None else None,
+                path=_show(path) if isinstance(path, rdflib.URIRef) else (str(path) if path else None),
+                value=_show(value) if value is not None else None,
+                message=" ".join(str(results.value(result, sh.resultMessage) or "").split()),
+                shape=_named(results.value(result, sh.sourceShape)),
+            )
+        )
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    return sorted(found, key=lambda f: (order.get(f.severity, 3), f.focus, f.path or "", f.message))
+
+
+def _named(term: Any) -> str | None:
+    """A shape's name, or None for an anonymous (blank node) property shape."""
+    import rdflib
+
+    return compact(str(term)) if isinstance(term, rdflib.URIRef) else None
+
+
+def _show(term: Any) -> str:
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return compact(str(term))
+    if isinstance(term, rdflib.BNode):
+        return "_:" + str(term)
+    return str(term)
+
+
+def format_report(report: ValidationReport, fmt: str = "text") -> str:
+    """The report for people (``text``) or programs (``json``, or ``ttl``: the SHACL results graph)."""
+    if fmt not in REPORT_FORMATS:
+        raise FormatError(f"unknown report format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
+    if fmt == "ttl":
+        text: str = report.results_graph.serialize(format="turtle")
+        return text
+    if fmt == "json":
+        doc = {"conforms": report.conforms, "results": [f._asdict() for f in report.findings]}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if report.conforms and not report.findings:
+        return "The graph conforms to the shapes: no violations.\n"
+    lines = []
+    for f in report.findings:
+        who = f"{f.focus_label} ({f.focus})" if f.focus_label else f.focus
+        where = f" {f.path}" if f.path else ""
+        value = f" = {f.value}" if f.value is not None else ""
+        lines.append(f"{f.severity}: {who}{where}{value}: {f.message}")
+    violations = sum(1 for f in report.findings if f.severity == "Violation")
+    lines.append(
+        f"{violations} violation{'s' if violations != 1 else ''}, {len(report.findings) - violations} other result(s)"
+    )
+    return "\n".join(lines) + "\n"

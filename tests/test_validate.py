@@ -1,0 +1,181 @@
+"""SHACL validation: the shipped graph conforms, and each kind of contributor mistake is caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from amurkg.rdfio import read_rdf
+from amurkg.validate import validate
+
+PREFIXES = """@prefix amur: <https://w3id.org/amurkg/id/> .
+@prefix akg: <https://w3id.org/amurkg/ontology#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix oa: <http://www.w3.org/ns/oa#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix iucnrl: <https://w3id.org/amurkg/iucn/redlist/> .
+@prefix vocab: <https://w3id.org/amurkg/vocab/> .
+@prefix schema: <https://schema.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+# (kind of mistake, Turtle added to the graph, focus node, fragment of the expected message)
+BROKEN = [
+    ("missing label", "amur:snow-leopard a akg:BigCat .", "amur:snow-leopard", "needs exactly one English rdfs:label"),
+    (
+        "label not in English",
+        'amur:snow-leopard a akg:BigCat ; rdfs:label "Schneeleopard"@de .',
+        "amur:snow-leopard",
+        "needs exactly one English rdfs:label",
+    ),
+    (
+        "fact with no source",
+        "amur:amur-leopard akg:usesHabitat amur:plains .",
+        "amur:amur-leopard",
+        "fact has no source",
+    ),
+    (
+        "prey that is not a taxon",
+        "amur:amur-leopard obo:RO_0002439 amur:russia .",
+        "amur:amur-leopard",
+        "preys on must point to a taxon",
+    ),
+    (
+        "population minimum above maximum",
+        "amur:population-estimate akg:minimumCount 500 .",
+        "amur:population-estimate",
+        "up to the maximum count",
+    ),
+    (
+        "unknown IUCN Red List code",
+        "amur:iucn-assessment akg:redListCategory <https://w3id.org/amurkg/iucn/redlist/XX> .",
+        "amur:iucn-assessment",
+        "Red List category must be one of",
+    ),
+    (
+        "dangling reference",
+        "amur:wild-boar akg:abundantIn amur:atlantis .",
+        "amur:wild-boar",
+        "the graph does not describe",
+    ),
+    (
+        "wrong datatype",
+        'amur:est a akg:PopulationEstimate ; rdfs:label "est"@en ; akg:estimatedTaxon amur:amur-leopard ; '
+        'akg:countedLifeStage vocab:adult ; akg:minimumCount "a hundred" ; akg:maximumCount 130 .',
+        "amur:est",
+        "minimum count must be one whole number",
+    ),
+    (
+        "span past the end of its document",
+        "<https://w3id.org/amurkg/id/span/seed-4400-9999> a akg:TextSpan ; dcterms:isPartOf amur:source-seed ; "
+        "oa:start 4400 ; oa:end 9999 .",
+        "span:seed-4400-9999",
+        "past the end of its document",
+    ),
+    (
+        "span that ends before it starts",
+        "<https://w3id.org/amurkg/id/span/x> a akg:TextSpan ; dcterms:isPartOf amur:source-seed ; oa:start 50 ; oa:end 40 .",
+        "span:x",
+        "below its end",
+    ),
+    (
+        "reified fact citing no span",
+        "<https://w3id.org/amurkg/id/fact/x> a rdf:Statement ; rdf:subject amur:wild-boar ; rdf:predicate rdfs:label ; "
+        'rdf:object "wild boar"@en .',
+        "fact:x",
+        "at least one source span",
+    ),
+    (
+        "malformed scientific name",
+        'amur:wild-boar dwc:scientificName "sus Scrofa" .',
+        "amur:wild-boar",
+        "one Latin name",
+    ),
+    (
+        "occurrence without a place",
+        'amur:occ a akg:RangeOccurrence ; rdfs:label "occ"@en ; '
+        "akg:occurringTaxon amur:amur-leopard ; akg:duringPeriod amur:present-day ; akg:presenceStatus vocab:confirmed .",
+        "amur:occ",
+        "exactly one place",
+    ),
+    (
+        "presence status outside the code list",
+        "amur:occurrence-china-now akg:presenceStatus vocab:abundant .",
+        "amur:occurrence-china-now",
+        "presence status must be",
+    ),
+    (
+        "protected area category that IUCN does not have",
+        'amur:land-of-the-leopard akg:iucnProtectedAreaCategory "VII" .',
+        "amur:land-of-the-leopard",
+        "IUCN protected area category must be",
+    ),
+    ("malformed ISO 3166 code", 'amur:russia akg:iso3166Code "Russia" .', "amur:russia", "ISO 3166 code"),
+]
+
+
+@pytest.fixture(scope="module")
+def shipped_report():  # type: ignore[no-untyped-def]
+    return validate([])
+
+
+def test_the_shipped_graph_conforms(shipped_report) -> None:  # type: ignore[no-untyped-def]
+    assert shipped_report.conforms, shipped_report.findings[:5]
+    assert shipped_report.findings == []
+    assert shipped_report.exit_code == 0
+
+
+@pytest.mark.parametrize(("kind", "turtle", "focus", "message"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_each_kind_of_mistake_is_caught(kind: str, turtle: str, focus: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "mistake.ttl"
+    path.write_text(PREFIXES + turtle + "\n")
+    report = validate([read_rdf(path)])
+    assert not report.conforms and report.exit_code == 1
+    hits = [f for f in report.findings if f.focus == focus and message in f.message]
+    assert hits, f"{kind}: {[(f.focus, f.message) for f in report.findings]}"
+    assert all(f.severity == "Violation" for f in hits)
+
+
+def test_cli_exit_codes_and_formats(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ok = cli("validate")
+    assert ok.exit_code == 0 and "conforms" in ok.stdout
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(PREFIXES + "amur:snow-leopard a akg:BigCat .\n")
+    text = cli("validate", "-d", str(bad))
+    assert text.exit_code == 1
+    assert "Violation: amur:snow-leopard rdfs:label: needs exactly one English rdfs:label" in text.stdout
+    doc = json.loads(cli("validate", "-d", str(bad), "--format", "json").stdout)
+    assert doc["conforms"] is False and doc["results"][0]["focus"] == "amur:snow-leopard"
+    ttl = cli("validate", "-d", str(bad), "--format", "ttl")
+    assert ttl.exit_code == 1 and "sh:ValidationReport" in ttl.stdout
+
+
+def test_user_shapes_are_added(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shapes = tmp_path / "mine.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix akg: <https://w3id.org/amurkg/ontology#> .\n"
+        "<https://example.org/s> a sh:NodeShape ; sh:targetClass akg:Country ;\n"
+        '  sh:property [ sh:path akg:iso3166Alpha3 ; sh:minCount 1 ; sh:message "every country needs alpha-3" ] .\n'
+    )
+    assert cli("validate", "--shapes", str(shapes)).exit_code == 0  # all three countries have it
+    shapes.write_text(shapes.read_text().replace("iso3166Alpha3", "iso3166Numeric").replace("alpha-3", "numeric"))
+    assert cli("validate", "--shapes", str(shapes)).exit_code == 0
+    shapes.write_text(shapes.read_text().replace("akg:Country", "akg:City"))
+    result = cli("validate", "--shapes", str(shapes))
+    assert result.exit_code == 1 and "Vladivostok" in result.stdout and "every country needs numeric" in result.stdout
+
+
+def test_bad_input_is_exit_2_with_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    for args in (["-d", str(broken)], ["--shapes", str(broken)], ["--format", "yaml"]):
+        result = cli("validate", *args)
+        assert result.exit_code == 2, args
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("amurkg: error: ")
+    assert "(shapes)" in cli("validate", "--shapes", str(broken)).stderr
