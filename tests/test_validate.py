@@ -80,7 +80,8 @@ BROKEN = [
     ),
     (
         "span that ends before it starts",
-        "<https://w3id.org/amurkg/id/span/x> a akg:TextSpan ; dcterms:isPartOf amur:source-seed ; oa:start 50 ; oa:end 40 .",
+        "<https://w3id.org/amurkg/id/span/x> a akg:TextSpan ; dcterms:isPartOf amur:source-seed ; "
+        "oa:start 50 ; oa:end 40 .",
         "span:x",
         "below its end",
     ),
@@ -100,7 +101,8 @@ BROKEN = [
     (
         "occurrence without a place",
         'amur:occ a akg:RangeOccurrence ; rdfs:label "occ"@en ; '
-        "akg:occurringTaxon amur:amur-leopard ; akg:duringPeriod amur:present-day ; akg:presenceStatus vocab:confirmed .",
+        "akg:occurringTaxon amur:amur-leopard ; akg:duringPeriod amur:present-day ; "
+        "akg:presenceStatus vocab:confirmed .",
         "amur:occ",
         "exactly one place",
     ),
