@@ -316,3 +316,18 @@ def validate_command(
     report = validate([read_rdf(p) for p in data or []], shapes or [])
     emit(format_report(report, fmt.value), output)
     raise typer.Exit(report.exit_code)
+
+
+@app.command("check")
+def check_command(
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+    output: OutOpt = None,
+) -> None:
+    """Run every *-violation query (rules SHACL cannot express well): exit 0 when all return nothing, else 1."""
+    from amurkg.check import format_checks, run_checks
+    from amurkg.output import emit
+
+    outcomes = run_checks(_load(data, engine))
+    emit(format_checks(outcomes), output)
+    raise typer.Exit(0 if all(o.passed for o in outcomes) else 1)
