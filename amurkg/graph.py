@@ -163,10 +163,18 @@ class KnowledgeGraph:
         return result
 
     def stats(self) -> dict[str, int]:
-        """Counts of triples, classes, properties, individuals, facts, sourced facts, spans, documents."""
-        result = self.run("graph-statistics")
-        assert isinstance(result, SelectResult) and len(result.rows) == 1
-        return {v: int(t.value) for v, t in zip(result.variables, result.rows[0], strict=True) if t is not None}
+        """Counts of triples, classes, properties, individuals, facts, sourced facts, spans, documents;
+        of the individuals linked to each external knowledge base; and of the identifiers the
+        reference table confirms that the graph lacks (0 when link coverage is complete)."""
+        counts: dict[str, int] = {}
+        for name in ("graph-statistics", "link-coverage"):
+            result = self.run(name)
+            assert isinstance(result, SelectResult) and len(result.rows) == 1
+            counts.update({v: int(t.value) for v, t in zip(result.variables, result.rows[0], strict=True) if t})
+        missing = self.run("external-id-missing-violation")
+        assert isinstance(missing, SelectResult)
+        counts["confirmedIdsMissing"] = len(missing.rows)
+        return counts
 
 
 def load(data: Iterable[Path | str] = (), engine: str = "oxigraph") -> KnowledgeGraph:

@@ -80,7 +80,7 @@ def stats_text(counts: dict[str, int], as_json: bool) -> str:
     if as_json:
         return json.dumps(counts, indent=2) + "\n"
     width = max(len(k) for k in counts)
-    return "".join(f"{k.ljust(width)}  {v:>7}\n" for k, v in counts.items())
+    return "".join(f"{key.ljust(width)}  {value:>7}\n" for key, value in counts.items())
 
 
 def read_query_text(query: str | None, file: Path | None) -> tuple[str, str]:

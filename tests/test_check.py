@@ -85,3 +85,12 @@ def test_cli_exit_codes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
     bad = cli("check", "-d", str(extra), "-e", "rdflib")
     assert bad.exit_code == 1
     assert "FAIL  duplicate-label-violation" in bad.stdout and "wild boar" in bad.stdout
+
+
+def test_stats_report_link_coverage(kg: amurkg.KnowledgeGraph) -> None:
+    stats = kg.stats()
+    assert stats["confirmedIdsMissing"] == 0
+    assert stats["ncbiTaxonomy"] == 3  # leopard, wild boar, canine distemper virus
+    assert stats["gbif"] == 3  # leopard, Panthera, wild boar
+    assert stats["geonames"] == 9 and stats["iso3166"] == 7 and stats["envo"] == 3
+    assert stats["wikidata"] >= 20 and stats["linkedIndividuals"] >= stats["geonames"]
