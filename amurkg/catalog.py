@@ -10,6 +10,7 @@ Header lines, before the first line of SPARQL::
 A parameter's kind is ``entity`` (an IRI, prefixed name, local name or label of something in the
 graph), ``iri``, ``string``, ``integer`` or ``decimal``; ``default X`` gives a default, ``optional``
 leaves the variable unbound when not given, and neither makes the parameter required.
+``# reasoning: owl-rl`` marks a query whose answer needs OWL RL inference; amurkg applies it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class CannedQuery(NamedTuple):
     parameters: tuple[Parameter, ...]
     path: Path
     text: str
+    reasoning: str | None = None
 
     @property
     def is_violation_check(self) -> bool:
@@ -63,8 +65,8 @@ class CannedQuery(NamedTuple):
         return next((p for p in self.parameters if p.name == name), None)
 
 
-def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]]:
-    """Read title, description and parameters from the leading comment block of a query."""
+def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...], str | None]:
+    """Read title, description, parameters and needed reasoning from a query's leading comment block."""
     fields: dict[str, str] = {}
     params: list[Parameter] = []
     last: str | None = None
@@ -102,14 +104,17 @@ def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]
     for required in ("title", "description"):
         if not fields.get(required):
             raise AmurkgError(f"{path}:1: the header has no '# {required}:' line; every canned query describes itself")
-    return fields["title"], fields["description"], tuple(params)
+    reasoning = fields.get("reasoning")
+    if reasoning not in (None, "owl-rl"):
+        raise AmurkgError(f"{path}: unknown '# reasoning: {reasoning}'; the only reasoning amurkg applies is owl-rl")
+    return fields["title"], fields["description"], tuple(params), reasoning
 
 
 @cache
 def _load(path: Path) -> CannedQuery:
     text = path.read_text(encoding="utf-8")
-    title, description, params = parse_header(path, text)
-    return CannedQuery(path.stem, title, description, params, path, text)
+    title, description, params, reasoning = parse_header(path, text)
+    return CannedQuery(path.stem, title, description, params, path, text, reasoning)
 
 
 def query_names() -> list[str]:

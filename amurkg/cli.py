@@ -97,6 +97,14 @@ DataOpt = Annotated[
         help="Extra RDF file layered on the shipped graph (.ttl .nt .nq .trig .rdf .owl .jsonld); repeatable.",
     ),
 ]
+ReasonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reason",
+        help="First add what OWL RL entails (owlrl): superclasses, inverse relations, transitive containment. "
+        "Canned queries that need it apply it anyway.",
+    ),
+]
 EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Query engine.", case_sensitive=False)]
 OutOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
@@ -140,10 +148,10 @@ def main(
     """
 
 
-def _load(data: list[Path] | None, engine: Engine) -> Any:
+def _load(data: list[Path] | None, engine: Engine, reason: bool = False) -> Any:
     from amurkg.graph import KnowledgeGraph
 
-    return KnowledgeGraph(data or [], engine.value)
+    return KnowledgeGraph(data or [], engine.value, reason)
 
 
 def _result_format(fmt: ResultFormat | None, output: Path | None) -> str:
@@ -215,10 +223,11 @@ def query_command(
     output: OutOpt = None,
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
+    reason: ReasonOpt = False,
 ) -> None:
     """Run a canned query by name, with parameters bound safely (never pasted into the query text)."""
     params = _params(param)
-    result = _load(data, engine).run(name, params)
+    result = _load(data, engine, reason).run(name, params)
     _emit_answer(result, fmt, None, output)
 
 
@@ -231,12 +240,13 @@ def sparql_command(
     output: OutOpt = None,
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
+    reason: ReasonOpt = False,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF)."""
     from amurkg.report import read_query_text
 
     text, where = read_query_text(query, file)
-    result = _load(data, engine).query(text, where=where)
+    result = _load(data, engine, reason).query(text, where=where)
     _emit_answer(result, fmt, rdf_format, output)
 
 
@@ -250,15 +260,23 @@ def export_command(
     ] = None,
     output: OutOpt = None,
     data: DataOpt = None,
+    reason: Annotated[
+        bool,
+        typer.Option(
+            "--reason", help="Write the full graph: add what OWL RL entails (a separate named graph in TriG/N-Quads)."
+        ),
+    ] = False,
 ) -> None:
-    """Write the whole graph (ontology + data + your --data files); the same bytes on every run."""
+    """Write the whole graph (ontology + data + your --data files); the same bytes on every run.
+
+    The default is the base graph (asserted triples only); --reason writes the full graph."""
     from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
     from amurkg.rdfio import read_rdf
     from amurkg.serialize import export_graph
 
     chosen = fmt.value if fmt else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl") if output else "ttl"
     sources = [read_rdf(p) for p in data or []]
-    emit(export_graph(chosen, sources), output)
+    emit(export_graph(chosen, sources, reason), output)
 
 
 @app.command("describe")
@@ -270,11 +288,12 @@ def describe_command(
     output: OutOpt = None,
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
+    reason: ReasonOpt = False,
 ) -> None:
     """Show everything the graph says about an entity, each fact with the source span that states it."""
     from amurkg.report import description_table
 
-    result = _load(data, engine).describe(entity)
+    result = _load(data, engine, reason).describe(entity)
     chosen = _result_format(fmt, output)
     if chosen in ("table", "md"):
         result = description_table(result)

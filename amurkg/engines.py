@@ -31,6 +31,9 @@ class Engine(Protocol):
     def load_source(self, source: RdfSource) -> None:
         """Load a user's file that ``amurkg.rdfio.read_rdf`` has read and checked."""
 
+    def load_graph(self, ntriples: bytes, graph: str) -> None:
+        """Load N-Triples into a named graph (used for inferred triples)."""
+
     def query(self, text: str, where: str) -> QueryResult:
         """Answer a read-only query that ``amurkg.sparql.inspect_query`` has already checked."""
 
@@ -83,6 +86,9 @@ class OxigraphEngine:
         except (OSError, ValueError) as exc:
             raise parse_error(source, str(exc)) from None
         self.store.extend(scratch)
+
+    def load_graph(self, ntriples: bytes, graph: str) -> None:
+        self.store.load(ntriples, format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._ox.NamedNode(graph))
 
     def query(self, text: str, where: str) -> QueryResult:
         ox = self._ox
@@ -156,6 +162,10 @@ class RdflibEngine:
             raise _rdflib_parse_error(source, exc) from None
         for quad in scratch.quads((None, None, None, None)):
             self.dataset.add(quad)
+
+    def load_graph(self, ntriples: bytes, graph: str) -> None:
+        target = self.dataset.graph(self._rdflib.URIRef(graph))
+        target.parse(data=ntriples.decode("utf-8"), format="nt")
 
     def query(self, text: str, where: str) -> QueryResult:
         import warnings

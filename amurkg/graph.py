@@ -38,13 +38,26 @@ class KnowledgeGraph:
     'CR'
     """
 
-    def __init__(self, data: Iterable[Path | str] = (), engine: str = "oxigraph") -> None:
+    def __init__(self, data: Iterable[Path | str] = (), engine: str = "oxigraph", reason: bool = False) -> None:
         self.engine: Engine = make_engine(engine)
         self.user_sources: list[RdfSource] = [read_rdf(Path(p)) for p in data]
         self.engine.load_shipped(shipped_files())
         for source in self.user_sources:
             self.engine.load_source(source)
         self._names: list[tuple[Term, str]] | None = None
+        self.reasoned = False
+        if reason:
+            self.apply_reasoning()
+
+    def apply_reasoning(self) -> None:
+        """Add what OWL RL entails (superclasses, inverses, transitive containment...) as a separate
+        named graph; queries see it, and it carries no provenance of its own. Runs once."""
+        if self.reasoned:
+            return
+        from amurkg.reason import INFERRED_GRAPH, inferred_ntriples
+
+        self.engine.load_graph(inferred_ntriples(self.user_sources), INFERRED_GRAPH)
+        self.reasoned = True
 
     def __len__(self) -> int:
         """The number of triples loaded."""
@@ -65,6 +78,8 @@ class KnowledgeGraph:
         """Run a canned query by name, with parameter values given as text (as on the command line)."""
         canned = get_query(name)
         bindings = self.bind_parameters(canned, params or {})
+        if canned.reasoning:
+            self.apply_reasoning()
         return self.query(canned.text, bindings, where=str(canned.path))
 
     def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
@@ -177,6 +192,7 @@ class KnowledgeGraph:
         return counts
 
 
-def load(data: Iterable[Path | str] = (), engine: str = "oxigraph") -> KnowledgeGraph:
-    """Load the shipped graph, plus the user's RDF files, into a query engine (oxigraph or rdflib)."""
-    return KnowledgeGraph(data, engine)
+def load(data: Iterable[Path | str] = (), engine: str = "oxigraph", reason: bool = False) -> KnowledgeGraph:
+    """Load the shipped graph, plus the user's RDF files, into a query engine (oxigraph or rdflib),
+    optionally with the OWL RL closure added (``reason=True``)."""
+    return KnowledgeGraph(data, engine, reason)

@@ -82,15 +82,24 @@ def _bind(target: rdflib.Graph, layers: list[tuple[str, rdflib.Graph]]) -> None:
                 target.bind(prefix, iri, override=False)
 
 
-def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = ()) -> bytes:
-    """Serialise the whole graph in ``fmt`` (one of ``EXPORT_FORMATS``) as UTF-8 bytes."""
+def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = (), reason: bool = False) -> bytes:
+    """Serialise the whole graph in ``fmt`` (one of ``EXPORT_FORMATS``) as UTF-8 bytes.
+
+    By default the base graph (asserted triples only); with ``reason`` the full graph, adding what
+    OWL RL entails as its own named graph in TriG and N-Quads.
+    """
     import warnings
 
     import rdflib
 
     if fmt not in EXPORT_FORMATS:
         raise FormatError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
-    layers = build_layers(user_sources)
+    sources = list(user_sources)
+    layers = build_layers(sources)
+    if reason:
+        from amurkg.reason import INFERRED_GRAPH, inferred_graph
+
+        layers.append((INFERRED_GRAPH, _ordered_graph(layers, sorted(inferred_graph(sources)))))
     if fmt == "trig":
         return _trig(layers)
     if fmt == "nq":

@@ -198,7 +198,7 @@ def test_user_data_formats_by_extension(cli, tmp_path: Path, suffix: str, text: 
 
 
 def test_unknown_query_suggests_the_nearest(cli) -> None:  # type: ignore[no-untyped-def]
-    one_line_error(cli("query", "prey-species"), "'prey-species'", "did you mean 'prey'")
+    one_line_error(cli("query", "prey-specis"), "'prey-specis'", "did you mean", "'prey'")
 
 
 def test_missing_required_parameter(cli) -> None:  # type: ignore[no-untyped-def]
