@@ -350,3 +350,16 @@ def check_command(
     outcomes = run_checks(_load(data, engine))
     emit(format_checks(outcomes), output)
     raise typer.Exit(0 if all(o.passed for o in outcomes) else 1)
+
+
+@app.command("docs")
+def docs_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write index.html into.")] = Path(
+        "amurkg-docs"
+    ),
+) -> None:
+    """Write browsable HTML documentation of the ontology (pyLODE), with examples from the graph; works offline."""
+    from amurkg.docs import write_docs
+
+    target = write_docs(output)
+    typer.echo(f"wrote {target}", err=True)

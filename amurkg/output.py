@@ -47,6 +47,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         reason = (exc.strerror or str(exc)).lower()
         raise OutputError(f"cannot write {path}: {reason}; choose a folder you can write to") from None
     try:
+        # mkstemp creates the file private (0600); give it the mode a plain open() would have had,
+        # or keep the mode of the file it replaces
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -55,6 +58,12 @@ def atomic_write(path: Path, data: bytes) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def emit(data: str | bytes, path: Path | None) -> None:
