@@ -63,3 +63,8 @@ def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> N
         [str(python), "-m", "amurkg", "--version"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
     assert version.stdout.startswith("amurkg ")
+    amurkg = str(venv / "bin" / "amurkg")
+    for command in (["validate"], ["check"], ["docs", "-o", "site"], ["query", "countries-of-places"]):
+        done = subprocess.run([amurkg, *command], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert (tmp_path / "site" / "index.html").stat().st_size > 100_000
