@@ -10,6 +10,7 @@ from amurkg.catalog import CannedQuery, get_query, list_queries
 from amurkg.errors import AmurkgError
 from amurkg.graph import KnowledgeGraph, load
 from amurkg.results import AskResult, GraphResult, SelectResult, Term
+from amurkg.viz import to_networkx
 
 __version__ = "0.1.0"
 
@@ -37,4 +38,5 @@ __all__ = [
     "get_query",
     "list_queries",
     "load",
+    "to_networkx",
 ]

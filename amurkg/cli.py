@@ -78,6 +78,26 @@ class ReportFormat(StrEnum):
     ttl = "ttl"
 
 
+class View(StrEnum):
+    """Graph views."""
+
+    instance = "instance"
+    schema = "schema"
+    focus = "focus"
+
+
+class VizFormat(StrEnum):
+    """Formats of a graph view."""
+
+    png = "png"
+    svg = "svg"
+    html = "html"
+    graphml = "graphml"
+    gexf = "gexf"
+    dot = "dot"
+    cytoscape = "cytoscape"
+
+
 class RdfFormat(StrEnum):
     """RDF serialisations."""
 
@@ -306,14 +326,77 @@ def describe_command(
 @app.command("stats")
 def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as a JSON object.")] = False,
+    graph: Annotated[
+        bool,
+        typer.Option(
+            "--graph", help="Network metrics of the instance graph instead: nodes, edges, components, central entities."
+        ),
+    ] = False,
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
-    """Count triples, classes, properties, individuals, facts, sourced facts, spans and documents."""
+    """Count triples, classes, properties, individuals, facts, sourced facts, spans and documents, and link
+    coverage; or, with --graph, which entities hold the web together."""
     from amurkg.output import emit
+
+    kg = _load(data, engine)
+    if graph:
+        from amurkg.viz import format_metrics, graph_metrics, to_networkx
+
+        emit(format_metrics(graph_metrics(to_networkx(kg)), as_json), None)
+        return
     from amurkg.report import stats_text
 
-    emit(stats_text(_load(data, engine).stats(), as_json), None)
+    emit(stats_text(kg.stats(), as_json), None)
+
+
+@app.command("viz")
+def viz_command(
+    view: Annotated[View | None, typer.Option("--view", help="instance (default), schema, or focus.")] = None,
+    fmt: Annotated[
+        VizFormat | None,
+        typer.Option(
+            "--format", "-f", help="Output format; default from the -o extension, else html.", case_sensitive=False
+        ),
+    ] = None,
+    output: OutOpt = None,
+    focus: Annotated[str | None, typer.Option("--focus", help="Entity at the centre of the focus view.")] = None,
+    depth: Annotated[int, typer.Option("--depth", help="How many links away from the focus to go.")] = 1,
+    prop: Annotated[
+        list[str] | None, typer.Option("--property", help="Follow only this property in the focus view; repeatable.")
+    ] = None,
+    cls: Annotated[
+        list[str] | None, typer.Option("--class", help="Keep only nodes of this class in the focus view; repeatable.")
+    ] = None,
+    provenance: Annotated[
+        bool, typer.Option("--provenance", help="Keep facts, spans and source documents in the instance view.")
+    ] = False,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.oxigraph,
+) -> None:
+    """Draw the graph or export it for Gephi, Graphviz and Cytoscape: the instance graph, the schema, or the
+    neighbourhood of one entity (--focus ENTITY --depth N)."""
+    from amurkg.output import emit
+    from amurkg.viz import render_view
+
+    chosen_view = view.value if view else ("focus" if focus else "instance")
+    chosen = fmt.value if fmt else (output.suffix.lower().lstrip(".") if output else "html")
+    if chosen == "json":
+        chosen = "cytoscape"
+    emit(
+        render_view(
+            _load(data, engine),
+            chosen_view,
+            chosen,
+            focus=focus,
+            depth=depth,
+            properties=prop or [],
+            classes=cls or [],
+            provenance=provenance,
+            to_terminal=output is None and _stdout_is_terminal(),
+        ),
+        output,
+    )
 
 
 @app.command("validate")
