@@ -125,6 +125,16 @@ ReasonOpt = Annotated[
         "Canned queries that need it apply it anyway.",
     ),
 ]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        help="Ask this SPARQL endpoint instead of the local graph (credentials from AMURKG_ENDPOINT_USER and "
+        "AMURKG_ENDPOINT_PASSWORD).",
+    ),
+]
+GraphOpt = Annotated[str | None, typer.Option("--graph", help="With --endpoint: the named graph to query.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="With --endpoint: seconds to wait for an answer.")]
 EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Query engine.", case_sensitive=False)]
 OutOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
@@ -168,10 +178,25 @@ def main(
     """
 
 
-def _load(data: list[Path] | None, engine: Engine, reason: bool = False) -> Any:
+def _load(
+    data: list[Path] | None,
+    engine: Engine,
+    reason: bool = False,
+    endpoint: str | None = None,
+    graph: str | None = None,
+    timeout: float = 30.0,
+) -> Any:
     from amurkg.graph import KnowledgeGraph
 
-    return KnowledgeGraph(data or [], engine.value, reason)
+    if endpoint is None:
+        if graph is not None:
+            raise ParameterError("--graph goes with --endpoint; the local graph has no named graphs to choose from")
+        return KnowledgeGraph(data or [], engine.value, reason)
+    if data or reason:
+        raise ParameterError(
+            "--data and --reason work on the local graph; to ask a store, push them first (amurkg push)"
+        )
+    return KnowledgeGraph.remote(endpoint, timeout, graph)
 
 
 def _result_format(fmt: ResultFormat | None, output: Path | None) -> str:
@@ -244,10 +269,13 @@ def query_command(
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 30.0,
 ) -> None:
     """Run a canned query by name, with parameters bound safely (never pasted into the query text)."""
     params = _params(param)
-    result = _load(data, engine, reason).run(name, params)
+    result = _load(data, engine, reason, endpoint, graph, timeout).run(name, params)
     _emit_answer(result, fmt, None, output)
 
 
@@ -261,12 +289,15 @@ def sparql_command(
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 30.0,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF)."""
     from amurkg.report import read_query_text
 
     text, where = read_query_text(query, file)
-    result = _load(data, engine, reason).query(text, where=where)
+    result = _load(data, engine, reason, endpoint, graph, timeout).query(text, where=where)
     _emit_answer(result, fmt, rdf_format, output)
 
 
@@ -446,3 +477,35 @@ def docs_command(
 
     target = write_docs(output)
     typer.echo(f"wrote {target}", err=True)
+
+
+@app.command("push")
+def push_command(
+    endpoint: Annotated[str, typer.Option("--endpoint", help="The store's SPARQL query endpoint (for the check).")],
+    graph: Annotated[str, typer.Option("--graph", help="Named graph to replace with the graph.")] = (
+        "https://w3id.org/amurkg/graph"
+    ),
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="Graph Store Protocol URL; default: /store beside the endpoint (Oxigraph)."),
+    ] = None,
+    reason: Annotated[bool, typer.Option("--reason", help="Push the full graph, with OWL RL entailments.")] = False,
+    data: DataOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each request.")] = 60.0,
+) -> None:
+    """Publish the graph (plus --data) to a triple store through the SPARQL 1.1 Graph Store HTTP Protocol,
+    replacing the named graph, then count it on the server."""
+    from amurkg.rdfio import read_rdf
+    from amurkg.remote import push
+    from amurkg.serialize import export_graph
+
+    data_nt = export_graph("nt", [read_rdf(p) for p in data or []], reason)
+    report = push(data_nt, endpoint, graph, store, timeout)
+    typer.echo(
+        f"pushed {report.sent} triples in {report.batches} batch(es) to <{report.graph}> at {report.store}; "
+        f"the store now holds {report.on_server} triples in that graph",
+        err=True,
+    )
+    if report.on_server != report.sent:
+        typer.echo("amurkg: error: the store holds a different number of triples than were sent", err=True)
+        raise typer.Exit(2)

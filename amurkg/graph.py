@@ -49,6 +49,25 @@ class KnowledgeGraph:
         if reason:
             self.apply_reasoning()
 
+    @classmethod
+    def remote(cls, url: str, timeout: float = 30.0, graph: str | None = None) -> KnowledgeGraph:
+        """The same API over a remote SPARQL endpoint (canned queries, parameters, describe).
+
+        The store answers from what it holds: push the full graph (``amurkg push --reason``) for queries
+        that need inference.
+        """
+        from amurkg.remote import RemoteEngine, check_iri
+
+        check_iri(url, "endpoint")
+        if graph is not None:
+            check_iri(graph, "--graph")
+        kg = cls.__new__(cls)
+        kg.engine = RemoteEngine(url, timeout, graph)
+        kg.user_sources = []
+        kg._names = None
+        kg.reasoned = True  # whatever entailments the store holds are its own
+        return kg
+
     def apply_reasoning(self) -> None:
         """Add what OWL RL entails (superclasses, inverses, transitive containment...) as a separate
         named graph; queries see it, and it carries no provenance of its own. Runs once."""

@@ -1,0 +1,210 @@
+"""Remote endpoints: push to a real Oxigraph server, ask it every canned question, and fail clearly."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import amurkg
+from amurkg.catalog import list_queries
+
+GRAPH = "https://w3id.org/amurkg/graph"
+FULL = "https://w3id.org/amurkg/graph/full"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Oxigraph server (the binary the `oxigraph` package ships) on a free loopback port."""
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    assert Path(binary).exists(), "these tests need the oxigraph server: pip install oxigraph (the test extra does)"
+    port = free_port()
+    location = tmp_path_factory.mktemp("oxigraph")
+    proc = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port)
+        yield f"http://127.0.0.1:{port}/query"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pushed(oxigraph_server: str) -> str:
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    runner = CliRunner()
+    for args in (
+        ["push", "--endpoint", oxigraph_server],
+        ["push", "--endpoint", oxigraph_server, "--graph", FULL, "--reason"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+    return oxigraph_server
+
+
+def test_push_reports_and_verifies_the_count(pushed: str, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("push", "--endpoint", pushed)
+    assert result.exit_code == 0
+    local = len(amurkg.load())
+    assert f"pushed {local} triples" in result.stderr and f"now holds {local} triples" in result.stderr
+
+
+def test_pushing_twice_leaves_one_copy(pushed: str) -> None:
+    remote = amurkg.KnowledgeGraph.remote(pushed)
+    count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/amurkg/graph> { ?s ?p ?o } }"
+    before = remote.query(count).rows[0][0].value  # type: ignore[union-attr]
+    from amurkg.remote import push
+    from amurkg.serialize import export_graph
+
+    report = push(export_graph("nt"), pushed)
+    assert report.on_server == int(before) == len(amurkg.load())
+
+
+@pytest.mark.parametrize("name", [q.name for q in list_queries() if not q.reasoning])
+def test_every_canned_query_answers_the_same_remotely(name: str, pushed: str, kg: amurkg.KnowledgeGraph) -> None:
+    params = {"entity": "amur-leopard"} if name in ("entity-sources", "entity-facts") else {}
+    local = kg.run(name, params)
+    remote = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).run(name, params)
+    assert isinstance(local, amurkg.SelectResult) and isinstance(remote, amurkg.SelectResult)
+    assert remote.variables == local.variables
+    assert sorted(remote.rows, key=repr) == sorted(local.rows, key=repr)
+
+
+@pytest.mark.parametrize("name", [q.name for q in list_queries() if q.reasoning])
+def test_reasoning_queries_answer_from_the_full_graph(name: str, pushed: str) -> None:
+    local = amurkg.load(reason=True).run(name)
+    remote = amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name)
+    assert sorted(remote.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
+
+
+def test_output_formats_match_local_runs(pushed: str, cli) -> None:  # type: ignore[no-untyped-def]
+    for fmt in ("json", "csv", "tsv", "xml", "md", "table"):
+        local = cli("query", "prey", "-f", fmt).stdout
+        remote = cli("query", "prey", "-f", fmt, "--endpoint", pushed, "--graph", GRAPH).stdout
+        assert remote == local, fmt
+    construct = cli(
+        "sparql",
+        "CONSTRUCT WHERE { <https://w3id.org/amurkg/id/jilin> ?p ?o }",
+        "--endpoint",
+        pushed,
+        "--graph",
+        GRAPH,
+        "--rdf-format",
+        "nt",
+    )
+    assert (
+        construct.stdout
+        == cli("sparql", "CONSTRUCT WHERE { <https://w3id.org/amurkg/id/jilin> ?p ?o }", "--rdf-format", "nt").stdout
+    )
+
+
+class _Stub(http.server.BaseHTTPRequestHandler):
+    """Test-only endpoint that misbehaves on purpose, by path."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.startswith("/slow"):
+            time.sleep(3)
+        if self.path.startswith("/boom"):
+            self._send(500, b"out of memory while joining", "text/plain")
+        elif self.path.startswith("/html"):
+            self._send(200, b"<html><body>Welcome to our portal</body></html>", "text/html")
+        elif self.path.startswith("/truncated"):
+            self._send(200, b'{"head": {"vars": ["x"]}, "results": {"bind', "application/sparql-results+json")
+        else:
+            self._send(
+                200,
+                json.dumps({"head": {"vars": []}, "results": {"bindings": []}}).encode(),
+                "application/sparql-results+json",
+            )
+
+    def _send(self, status: int, body: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def one_line(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_clear_errors_for_every_kind_of_failure(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
+    closed = f"http://127.0.0.1:{free_port()}/query"
+    one_line(cli("query", "prey", "--endpoint", closed), "connection refused")
+    one_line(
+        cli("query", "prey", "--endpoint", "http://no-such-host.invalid/query", "--timeout", "5"), "does not resolve"
+    )
+    one_line(cli("query", "prey", "--endpoint", f"{stub}/slow", "--timeout", "1"), "no answer within the timeout")
+    one_line(
+        cli("sparql", "SELECT * WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/boom"),
+        "HTTP 500",
+        "out of memory while joining",
+    )
+    one_line(
+        cli("sparql", "SELECT * WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/html"), "not SPARQL JSON results", "<html>"
+    )
+    one_line(cli("sparql", "SELECT * WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/truncated"), "not SPARQL JSON results")
+    one_line(cli("push", "--endpoint", closed), "connection refused")
+
+
+def test_bad_remote_options(cli, stub: str) -> None:  # type: ignore[no-untyped-def]
+    one_line(cli("query", "prey", "--graph", GRAPH), "--graph goes with --endpoint")
+    one_line(cli("query", "prey", "--endpoint", stub, "--reason"), "push them first")
+    one_line(cli("query", "prey", "--endpoint", stub, "--graph", "not an iri"), "not an absolute IRI")
+    one_line(cli("push", "--endpoint", stub, "--graph", "x y"), "not an absolute IRI")
+
+
+def test_comment_words_do_not_turn_a_query_into_an_update(pushed: str) -> None:
+    query = "# move, add, load, drop: words in a comment\nSELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    result = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).query(query)
+    assert int(result.rows[0][0].value) == len(amurkg.load())  # type: ignore[union-attr]
