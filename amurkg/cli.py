@@ -509,3 +509,31 @@ def push_command(
     if report.on_server != report.sent:
         typer.echo("amurkg: error: the store holds a different number of triples than were sent", err=True)
         raise typer.Exit(2)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; only this machine by default.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 7878,
+    data: DataOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run before it is stopped.")] = 5.0,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes answering queries.")] = 2,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Largest answer, in rows or triples.")] = 10_000,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body, in bytes.")] = 1_000_000,
+    cors: Annotated[
+        str | None, typer.Option("--cors", help="Allow browser pages from this origin (or *) to query.")
+    ] = None,
+    reason: Annotated[bool, typer.Option("--reason", help="Serve the full graph, with OWL RL entailments.")] = False,
+) -> None:
+    """Serve the graph (plus --data) as a read-only SPARQL 1.1 Protocol endpoint at /sparql: updates, SERVICE,
+    LOAD and FROM refused, each query time-limited, answers and request bodies size-limited."""
+    from amurkg.rdfio import read_rdf
+    from amurkg.serve import ServeOptions, describe_limits, serve
+
+    for path in data or []:
+        read_rdf(path)  # report a bad file here, once, rather than from every worker
+    options = ServeOptions(tuple(data or []), workers, timeout, max_rows, max_body, cors, reason)
+    typer.echo(f"amurkg: serving http://{host}:{port}/sparql {describe_limits(options)}", err=True)
+    serve(options, host, port)
