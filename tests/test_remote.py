@@ -208,3 +208,16 @@ def test_comment_words_do_not_turn_a_query_into_an_update(pushed: str) -> None:
     query = "# move, add, load, drop: words in a comment\nSELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     result = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).query(query)
     assert int(result.rows[0][0].value) == len(amurkg.load())  # type: ignore[union-attr]
+
+
+def test_large_graphs_go_in_batches(pushed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import amurkg.remote as remote
+    from amurkg.serialize import export_graph
+
+    monkeypatch.setattr(remote, "BATCH_LINES", 1000)
+    data = export_graph("nt")
+    report = remote.push(data, pushed, graph="https://w3id.org/amurkg/graph/batched")
+    assert report.batches == -(-len(amurkg.load()) // 1000) >= 4
+    assert report.on_server == report.sent == len(amurkg.load())
+    again = remote.push(data, pushed, graph="https://w3id.org/amurkg/graph/batched")  # PUT replaces, POSTs add
+    assert again.on_server == report.on_server
