@@ -7,7 +7,6 @@ from __future__ import annotations
 
 AKG = "https://w3id.org/amurkg/ontology#"
 AMUR = "https://w3id.org/amurkg/id/"
-ONTOLOGY_IRI = "https://w3id.org/amurkg/ontology"
 GRAPH_BASE = "https://w3id.org/amurkg/graph/"
 
 #: Prefixes bound in every export and used to shorten IRIs in tables. Order is display order.
@@ -36,15 +35,8 @@ PREFIXES: dict[str, str] = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
-RDF_TYPE = PREFIXES["rdf"] + "type"
-RDFS_LABEL = PREFIXES["rdfs"] + "label"
 XSD_STRING = PREFIXES["xsd"] + "string"
 RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
-
-
-def sparql_prologue() -> str:
-    """PREFIX declarations for every namespace above, for queries written by amurkg itself."""
-    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
 
 def compact(iri: str) -> str:
