@@ -529,11 +529,11 @@ def serve_command(
 ) -> None:
     """Serve the graph (plus --data) as a read-only SPARQL 1.1 Protocol endpoint at /sparql: updates, SERVICE,
     LOAD and FROM refused, each query time-limited, answers and request bodies size-limited."""
-    from amurkg.rdfio import read_rdf
     from amurkg.serve import ServeOptions, describe_limits, serve
 
-    for path in data or []:
-        read_rdf(path)  # report a bad file here, once, rather than from every worker
+    if timeout <= 0 or workers < 1 or max_rows < 1 or max_body < 1:
+        raise ParameterError("--timeout, --workers, --max-rows and --max-body must be positive")
+    _load(data, Engine.oxigraph)  # a file that does not parse is reported here, once, not by every worker
     options = ServeOptions(tuple(data or []), workers, timeout, max_rows, max_body, cors, reason)
     typer.echo(f"amurkg: serving http://{host}:{port}/sparql {describe_limits(options)}", err=True)
     serve(options, host, port)

@@ -48,7 +48,11 @@ class ServeOptions(NamedTuple):
     reason: bool = False
 
 
-class QueryTimeoutError(AmurkgError):
+class UnavailableError(AmurkgError):
+    """The endpoint could not answer this query now (HTTP 503); its worker has been replaced."""
+
+
+class QueryTimeoutError(UnavailableError):
     """A query ran past the endpoint's time limit and was stopped."""
 
 
@@ -120,22 +124,24 @@ class WorkerPool:
         worker = self._idle.get()
         try:
             worker.conn.send(text)
-            if worker.conn.poll(self.options.timeout):
-                status, payload = worker.conn.recv()
-                self._idle.put(worker)
-                if status == "error":
-                    raise AmurkgError(payload)
-                result: QueryResult = payload
-                return result
+            reply = worker.conn.recv() if worker.conn.poll(self.options.timeout) else None
+            problem: UnavailableError = QueryTimeoutError(
+                f"the query ran past this endpoint's limit of {self.options.timeout:g} s and was stopped"
+            )
         except (EOFError, OSError):
-            pass  # the worker died: replace it below
-        worker.process.kill()
-        worker.process.join()
-        replacement = self._start()
-        threading.Thread(target=self._ready_then_idle, args=(replacement,), daemon=True).start()
-        raise QueryTimeoutError(
-            f"the query ran past this endpoint's limit of {self.options.timeout:g} s and was stopped"
-        )
+            reply, problem = None, UnavailableError("the query worker stopped unexpectedly; send the query again")
+        if reply is None:
+            worker.process.kill()
+            worker.process.join()
+            replacement = self._start()
+            threading.Thread(target=self._ready_then_idle, args=(replacement,), daemon=True).start()
+            raise problem
+        self._idle.put(worker)
+        status, payload = reply
+        if status == "error":
+            raise AmurkgError(payload)
+        result: QueryResult = payload
+        return result
 
     def _ready_then_idle(self, worker: _Worker) -> None:
         self._wait_ready(worker)
@@ -291,7 +297,7 @@ class Endpoint:
             return _text("406 Not Acceptable", "acceptable formats: " + ", ".join(offered))
         try:
             result = self.pool.run(text)
-        except QueryTimeoutError as exc:
+        except UnavailableError as exc:
             return _text("503 Service Unavailable", str(exc))
         except AmurkgError as exc:
             return _text("400 Bad Request", str(exc))

@@ -192,3 +192,30 @@ def test_a_concurrent_burst_is_answered_without_errors(endpoint: str) -> None:
         t.join(timeout=120)
     assert errors == []
     assert len(answers) == 1000 and len(set(answers)) == 1 and b"Sus scrofa" in answers[0]
+
+
+def test_a_worker_that_dies_is_reported_and_replaced() -> None:
+    from amurkg.serve import QueryTimeoutError, ServeOptions, UnavailableError, WorkerPool
+
+    pool = WorkerPool(ServeOptions(workers=1, timeout=30))
+    try:
+        worker = pool._idle.get()
+        worker.process.kill()
+        worker.process.join()
+        pool._idle.put(worker)
+        with pytest.raises(UnavailableError, match="stopped unexpectedly") as caught:
+            pool.run("ASK { ?s ?p ?o }")
+        assert not isinstance(caught.value, QueryTimeoutError)
+        assert pool.run("ASK { ?s ?p ?o }") == amurkg.AskResult(True)  # the replacement answers
+    finally:
+        pool.close()
+
+
+def test_serve_bad_input_is_one_line(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    for args in (["-d", str(broken)], ["--timeout", "0"], ["--workers", "0"], ["--port", "http"]):
+        result = cli("serve", *args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("amurkg: error: ")
+    assert f"{broken}:2" in cli("serve", "-d", str(broken)).stderr
