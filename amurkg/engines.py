@@ -6,13 +6,17 @@ never see engine-specific objects. rdflib is imported only when its engine is ch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from amurkg.errors import AmurkgError, DataFileError
+from amurkg.errors import AmurkgError, DataFileError, QueryEvaluationError, RefusedQueryError
+from amurkg.namespaces import PREFIXES
+from amurkg.offline import offline
 from amurkg.rdfio import RdfSource, parse_error
-from amurkg.results import AskResult, GraphResult, QueryResult, SelectResult, Term
-from amurkg.sparql import syntax_error
+from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term
+from amurkg.sparql import CheckedQuery, explain_syntax_error
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -24,6 +28,8 @@ class Engine(Protocol):
     """What the knowledge graph needs from a query engine."""
 
     name: str
+    #: How the engine reads SPARQL text (see ``amurkg.sparql``): the query check reads it the same way.
+    dialect: str
 
     def load_shipped(self, paths: list[Path]) -> None:
         """Load the shipped Turtle files (known to be valid)."""
@@ -34,8 +40,8 @@ class Engine(Protocol):
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         """Load N-Triples into a named graph (used for inferred triples)."""
 
-    def query(self, text: str, where: str) -> QueryResult:
-        """Answer a read-only query that ``amurkg.sparql.inspect_query`` has already checked."""
+    def execute(self, checked: CheckedQuery, where: str) -> Answer:
+        """Start answering a query that ``amurkg.sparql.check_query`` passed; rows stream as they are read."""
 
     def __len__(self) -> int:
         """Number of triples (quads) loaded."""
@@ -57,6 +63,7 @@ class OxigraphEngine:
     """An in-memory pyoxigraph store; queries see the union of all loaded graphs."""
 
     name = "oxigraph"
+    dialect = "oxigraph"
     _FORMATS: ClassVar[dict[str, str]] = {
         "turtle": "TURTLE",
         "ntriples": "N_TRIPLES",
@@ -90,27 +97,38 @@ class OxigraphEngine:
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         self.store.load(ntriples, format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._ox.NamedNode(graph))
 
-    def query(self, text: str, where: str) -> QueryResult:
+    def execute(self, checked: CheckedQuery, where: str) -> Answer:
         ox = self._ox
         try:
-            answer = self.store.query(text, use_default_graph_as_union=True)
+            answer = self.store.query(checked.text, use_default_graph_as_union=True, prefixes=PREFIXES)
         except SyntaxError as exc:
-            raise syntax_error(where, str(exc)) from None
-        except OSError as exc:
-            raise AmurkgError(f"{where}: the query could not be evaluated: {exc}") from None
+            raise explain_syntax_error(checked.text, where, str(exc)) from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
         if isinstance(answer, ox.QueryBoolean):
             return AskResult(bool(answer))
         if isinstance(answer, ox.QuerySolutions):
             variables = [v.value for v in answer.variables]
-            rows = [tuple(self._from_ox(sol[v]) for v in variables) for sol in answer]
-            return SelectResult(variables, rows)
-        assert isinstance(answer, ox.QueryTriples)
-        triples = []
-        for t in answer:
-            s, p, o = self._from_ox(t.subject), self._from_ox(t.predicate), self._from_ox(t.object)
-            assert s is not None and p is not None and o is not None
-            triples.append((s, p, o))
-        return GraphResult(triples)
+            return SelectStream(variables, self._solutions(answer, variables, where))
+        return GraphStream(self._triples(answer, where))
+
+    def _solutions(self, answer: Any, variables: list[str], where: str) -> Iterator[Row]:
+        convert = self._from_ox
+        try:
+            for solution in answer:
+                yield tuple(convert(solution[v]) for v in variables)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
+
+    def _triples(self, answer: Any, where: str) -> Iterator[tuple[Term, Term, Term]]:
+        convert = self._from_ox
+        try:
+            for t in answer:
+                s, p, o = convert(t.subject), convert(t.predicate), convert(t.object)
+                assert s is not None and p is not None and o is not None
+                yield (s, p, o)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
 
     def __len__(self) -> int:
         return len(self.store)
@@ -141,6 +159,7 @@ class RdflibEngine:
     """An rdflib Dataset whose default graph is the union of all loaded graphs."""
 
     name = "rdflib"
+    dialect = "rdflib"
 
     def __init__(self) -> None:
         import rdflib
@@ -167,42 +186,37 @@ class RdflibEngine:
         target = self.dataset.graph(self._rdflib.URIRef(graph))
         target.parse(data=ntriples.decode("utf-8"), format="nt")
 
-    def query(self, text: str, where: str) -> QueryResult:
-        import warnings
-
-        from pyparsing import ParseException
-
-        with warnings.catch_warnings():
-            # rdflib's own SPARQL evaluation over a Dataset still calls its deprecated default_context
-            # (lazily, while results are read), so the whole evaluation runs under this filter.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                return self._evaluate(text)
-            except ParseException as exc:
-                raise syntax_error(where, exc.msg, exc.lineno, exc.col) from None
-            except AmurkgError:
-                raise
-            except Exception as exc:  # evaluation errors surface as assorted types
-                raise AmurkgError(f"{where}: the query could not be evaluated by rdflib: {exc}") from None
-
-    def _evaluate(self, text: str) -> QueryResult:
-        answer = self.dataset.query(text)
+    def execute(self, checked: CheckedQuery, where: str) -> Answer:
+        """Parse with rdflib's own parser, refuse SERVICE and FROM in the algebra rdflib will evaluate (a
+        second reading, the engine's, after ``check_query``'s), then evaluate that same algebra offline."""
+        prepared = rdflib_prepare(checked, where)
+        with _rdflib_evaluation(where):
+            answer = self.dataset.query(prepared)
         if answer.type == "ASK":
             return AskResult(bool(answer.askAnswer))
         if answer.type == "SELECT":
             variables = [str(v) for v in answer.vars or []]
-            rows = []
-            for row in answer:
-                assert isinstance(row, self._rdflib.query.ResultRow)
-                rows.append(tuple(self._from_rdflib(row[i]) for i in range(len(variables))))
-            return SelectResult(variables, rows)
-        assert answer.graph is not None
-        triples = []
-        for s, p, o in answer.graph:
-            ts, tp, to = self._from_rdflib(s), self._from_rdflib(p), self._from_rdflib(o)
+            return SelectStream(variables, self._rows(answer, len(variables), where))
+        return GraphStream(self._graph(answer, where))
+
+    def _rows(self, answer: Any, width: int, where: str) -> Iterator[Row]:
+        convert = self._from_rdflib
+        rows = iter(answer)
+        while True:  # evaluation is lazy: each row is computed (and may fail) as it is read
+            with _rdflib_evaluation(where):
+                row = next(rows, None)
+            if row is None:
+                return
+            yield tuple(convert(row[i]) for i in range(width))
+
+    def _graph(self, answer: Any, where: str) -> Iterator[tuple[Term, Term, Term]]:
+        convert = self._from_rdflib
+        with _rdflib_evaluation(where):
+            graph = answer.graph
+        for s, p, o in graph:
+            ts, tp, to = convert(s), convert(p), convert(o)
             assert ts is not None and tp is not None and to is not None
-            triples.append((ts, tp, to))
-        return GraphResult(triples)
+            yield (ts, tp, to)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.dataset.quads((None, None, None, None)))
@@ -218,6 +232,63 @@ class RdflibEngine:
         if isinstance(term, rdflib.Literal):
             return Term.literal(str(term), str(term.datatype) if term.datatype else None, term.language)
         raise AmurkgError(f"unsupported term in a result: {term!r}")
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:300] + " …"
+
+
+@contextmanager
+def _rdflib_evaluation(where: str) -> Iterator[None]:
+    """Where rdflib evaluates a query: offline, without its own deprecation noise (its SPARQL evaluation
+    over a Dataset still calls its deprecated default_context), and with any failure as one line."""
+    import warnings
+
+    with warnings.catch_warnings(), offline():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            yield
+        except AmurkgError:
+            raise
+        except Exception as exc:  # evaluation errors surface as assorted types
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated by rdflib: {_short(exc)}") from None
+
+
+def rdflib_prepare(checked: CheckedQuery, where: str) -> Any:
+    """rdflib's parse of the checked text, with amurkg's prefixes predeclared; SERVICE and FROM are refused in
+    the algebra rdflib would evaluate, whatever spelling reached it."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        parsed = parseQuery(checked.text)
+        prepared = translateQuery(parsed, base=None, initNs=PREFIXES)
+    except ParseException as exc:
+        raise explain_syntax_error(checked.text, where, exc.msg, exc.lineno, exc.col) from None
+    except Exception as exc:  # unknown prefixes and other translation errors are plain Exceptions
+        raise explain_syntax_error(checked.text, where, _short(exc)) from None
+    _refuse_in_algebra(prepared.algebra, where)
+    return prepared
+
+
+def _refuse_in_algebra(node: Any, where: str) -> None:
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "ServiceGraphPattern":
+                raise RefusedQueryError(f"{where}: SERVICE is refused: local queries never reach the network")
+            if dict.get(item, "datasetClause"):
+                raise RefusedQueryError(f"{where}: FROM is refused: amurkg answers from its own graph only")
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
 
 
 def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:

@@ -30,6 +30,14 @@ class RefusedQueryError(AmurkgError):
     """A query asks for something a read-only, offline tool must not do (an update, SERVICE, LOAD, FROM)."""
 
 
+class QueryEvaluationError(AmurkgError):
+    """A query parsed but the engine could not evaluate it."""
+
+
+class LimitError(AmurkgError):
+    """A query ran past a limit set to keep local work bounded: time, rows or memory."""
+
+
 class DataFileError(AmurkgError):
     """An RDF input file cannot be read, is not UTF-8, does not parse or is unsafe to parse."""
 
@@ -54,6 +62,8 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     """
     import difflib
 
+    if len(word) > 100:  # difflib is quadratic: nothing that long is a typo of a short name
+        return ""
     choices = sorted(set(options))
     words = set(word.lower().replace("_", "-").replace(" ", "-").split("-"))
     sharing = [c for c in choices if words & set(c.lower().replace(" ", "-").split("-"))]

@@ -9,14 +9,12 @@ from pathlib import Path
 from amurkg.catalog import CannedQuery, Parameter, get_query
 from amurkg.engines import Engine, make_engine
 from amurkg.errors import EntityNotFoundError, ParameterError, did_you_mean
-from amurkg.namespaces import AMUR, PREFIXES, expand
+from amurkg.namespaces import AMUR, expand
+from amurkg.params import check_text, is_iri, parse_decimal, parse_integer, parse_iri, parse_string, shown
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
-from amurkg.results import AskResult, QueryResult, SelectResult, Term
-from amurkg.sparql import bind_values, inspect_query
-
-XSD = PREFIXES["xsd"]
-_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
+from amurkg.results import Answer, AskResult, QueryResult, SelectResult, Term, materialize
+from amurkg.sparql import bind_values, check_query
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -58,7 +56,6 @@ class KnowledgeGraph:
         """
         from amurkg.remote import RemoteEngine, check_iri
 
-        check_iri(url, "endpoint")
         if graph is not None:
             check_iri(graph, "--graph")
         kg = cls.__new__(cls)
@@ -84,22 +81,39 @@ class KnowledgeGraph:
 
     # ------------------------------------------------------------------------------ querying
 
-    def query(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> QueryResult:
-        """Run a read-only SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE).
+    def query(
+        self,
+        text: str,
+        bindings: Mapping[str, Term] | None = None,
+        where: str = "query",
+        *,
+        max_rows: int | None = None,
+    ) -> QueryResult:
+        """Run a read-only SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE) and read the whole answer.
 
-        ``bindings`` pre-binds variables to terms; ``where`` names the query's origin in errors.
+        ``bindings`` pre-binds variables to terms; ``where`` names the query's origin in errors;
+        ``max_rows`` stops an answer that grows past that many rows (or triples) with ``LimitError``.
         Updates, SERVICE, LOAD and FROM are refused before the engine sees the query.
         """
-        inspect_query(text, where)
-        return self.engine.query(bind_values(text, bindings or {}), where)
+        return materialize(self.stream(text, bindings, where), where, max_rows)
 
-    def run(self, name: str, params: Mapping[str, str] | None = None) -> QueryResult:
+    def stream(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> Answer:
+        """Like ``query``, but rows (or triples) are computed as they are read: for answers of any size."""
+        final = bind_values(text, bindings or {})
+        checked = check_query(final, where, self.engine.dialect)
+        return self.engine.execute(checked, where)
+
+    def run(self, name: str, params: Mapping[str, str] | None = None, *, max_rows: int | None = None) -> QueryResult:
         """Run a canned query by name, with parameter values given as text (as on the command line)."""
+        return materialize(self.run_stream(name, params), name, max_rows)
+
+    def run_stream(self, name: str, params: Mapping[str, str] | None = None) -> Answer:
+        """Like ``run``, with the answer computed as it is read."""
         canned = get_query(name)
         bindings = self.bind_parameters(canned, params or {})
         if canned.reasoning:
             self.apply_reasoning()
-        return self.query(canned.text, bindings, where=str(canned.path))
+        return self.stream(canned.text, bindings, where=str(canned.path))
 
     def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
         """Turn text parameter values into RDF terms, checking names, kinds and required ones."""
@@ -123,32 +137,19 @@ class KnowledgeGraph:
     def _parse_value(self, canned: CannedQuery, param: Parameter, value: str) -> Term:
         where = f"parameter {param.name!r} of query {canned.name!r}"
         if param.kind == "entity":
-            return self.resolve(value)
-        if param.kind == "iri":
-            iri = value[1:-1] if value.startswith("<") and value.endswith(">") else expand(value) or value
-            if not _IRI.match(iri):
-                raise ParameterError(
-                    f"{where}: {value!r} is not an IRI; write <http://...> or a prefixed name like amur:russia"
-                )
-            return Term.iri(iri)
-        if param.kind == "integer":
-            if not re.fullmatch(r"[+-]?\d+", value.strip()):
-                raise ParameterError(f"{where}: {value!r} is not a whole number")
-            return Term.literal(str(int(value)), XSD + "integer")
-        if param.kind == "decimal":
-            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", value.strip()):
-                raise ParameterError(f"{where}: {value!r} is not a decimal number such as 12.5")
-            return Term.literal(value.strip(), XSD + "decimal")
-        return Term.literal(value)
+            return self.resolve(value, where)
+        parser = {"iri": parse_iri, "integer": parse_integer, "decimal": parse_decimal}.get(param.kind, parse_string)
+        return parser(value, where)
 
     # ------------------------------------------------------------------------------ entities
 
-    def resolve(self, ref: str) -> Term:
+    def resolve(self, ref: str, where: str = "entity") -> Term:
         """Find an entity by IRI (``<...>`` or bare), prefixed name, local name in ``amur:``, or label.
 
-        Labels match case-insensitively against rdfs:label, skos:altLabel and dwc:scientificName.
+        Labels match case-insensitively against rdfs:label, skos:altLabel and dwc:scientificName. Only an
+        IRI that occurs in the graph is returned; anything else is an ``EntityNotFoundError``.
         """
-        ref = ref.strip()
+        ref = check_text(ref, where).strip()
         candidates: list[str] = []
         if ref.startswith("<") and ref.endswith(">"):
             candidates.append(ref[1:-1])
@@ -156,11 +157,13 @@ class KnowledgeGraph:
             expanded = expand(ref)
             if expanded:
                 candidates.append(expanded)
-            elif _IRI.match(ref) and "://" in ref:
+            elif "://" in ref:
                 candidates.append(ref)
             if re.fullmatch(r"[\w.-]+", ref):
                 candidates.append(AMUR + ref)
         for iri in candidates:
+            if not is_iri(iri):
+                continue
             term = Term.iri(iri)
             answer = self.query(_EXISTS, {"entity": term}, "resolve")
             if isinstance(answer, AskResult) and answer.value:
@@ -171,14 +174,15 @@ class KnowledgeGraph:
             return matches[0]
         if len(matches) > 1:
             listed = ", ".join(m.display() for m in matches)
-            raise EntityNotFoundError(f"{ref!r} names several entities ({listed}); give one of these instead")
+            raise EntityNotFoundError(f"{shown(ref)} names several entities ({listed}); give one of these instead")
         names = sorted(
             {name for _, name in self._all_names()}
             | {t.value[len(AMUR) :] for t, _ in self._all_names() if t.value.startswith(AMUR)}
         )
         hint = did_you_mean(ref, names)
         raise EntityNotFoundError(
-            f"no entity {ref!r} in the graph; {hint}give an IRI, a prefixed name such as amur:wild-boar, or a label"
+            f"no entity {shown(ref)} in the graph; {hint}give an IRI, a prefixed name such as amur:wild-boar, "
+            "or a label"
         )
 
     def _all_names(self) -> list[tuple[Term, str]]:

@@ -1,40 +1,72 @@
-"""Remote SPARQL endpoints: ask the same questions of a real triple store (SPARQLWrapper), and publish the
-graph to one through the SPARQL 1.1 Graph Store HTTP Protocol.
+"""Remote SPARQL endpoints: ask the same questions of a real triple store, and publish the graph to one
+through the SPARQL 1.1 Graph Store HTTP Protocol.
+
+SPARQLWrapper composes each protocol request (parameters, content types, the Accept header). amurkg sends
+it itself, because a remote answer is untrusted input like any other: only ``http`` and ``https`` URLs, one
+deadline for the whole exchange (connecting, redirects, authentication, every byte of the answer; a server
+that drips bytes cannot stretch it), a cap on the answer's size, and a strict reading of what comes back.
 
 Credentials come from the environment (``AMURKG_ENDPOINT_USER`` and ``AMURKG_ENDPOINT_PASSWORD``), never
-from the command line, where other users of the machine could read them.
+from the command line, where other users of the machine could read them; they answer a server's Basic or
+Digest challenge (Virtuoso's authenticated endpoints use Digest).
 """
 
 from __future__ import annotations
 
-import base64
+import http.client
+import io
 import json
 import os
+import re
 import socket
+import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from amurkg.errors import AmurkgError
-from amurkg.results import AskResult, GraphResult, QueryResult, SelectResult, Term
+from amurkg.results import Answer, AskResult, GraphStream, SelectResult, SelectStream, Term
 
 USER_ENV = "AMURKG_ENDPOINT_USER"
 PASSWORD_ENV = "AMURKG_ENDPOINT_PASSWORD"
 DEFAULT_GRAPH = "https://w3id.org/amurkg/graph"
+#: Triples sent per Graph Store Protocol request when pushing.
 BATCH_LINES = 50_000
+#: Largest answer read from a remote endpoint, in bytes.
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_URL_CHARS = 4096
+_MAX_REDIRECTS = 5
+_VAR = re.compile(r"[A-Za-z0-9_\u00b7\u00c0-\U000effff]+")
+_LANG = re.compile(r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*")
 
 
 class RemoteError(AmurkgError):
-    """A remote endpoint could not be reached or did not answer with SPARQL results."""
+    """A remote endpoint could not be reached or did not answer with what was asked for."""
 
 
 def check_iri(value: str, what: str) -> str:
     """An absolute IRI with no characters that IRIs cannot hold, or a clear error."""
-    import re
+    if len(value) > MAX_URL_CHARS or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x1f]+", value):
+        raise AmurkgError(f"{what} {value[:80]!r} is not an absolute IRI such as https://example.org/graph")
+    return value
 
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]+", value):
-        raise AmurkgError(f"{what} {value!r} is not an absolute IRI such as https://example.org/graph")
+
+def check_url(value: str, what: str) -> str:
+    """An ``http`` or ``https`` URL with a host, or a clear error: nothing else is ever opened."""
+    check_iri(value, what)
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise AmurkgError(
+            f"{what} {value[:80]!r} is not an http(s) URL; give the server's address, such as "
+            "http://127.0.0.1:7878/query"
+        )
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number in range)
+    except ValueError:
+        raise AmurkgError(f"{what} {value[:80]!r} has a port that is not a number from 1 to 65535") from None
     return value
 
 
@@ -43,33 +75,201 @@ def _credentials() -> tuple[str, str] | None:
     return (user, os.environ.get(PASSWORD_ENV, "")) if user else None
 
 
-def _explain(url: str, exc: BaseException) -> RemoteError:
+# ---------------------------------------------------------------------------------------- transport
+
+
+class _Deadline:
+    """The instant by which a whole exchange must be over, and the answer size it may reach."""
+
+    def __init__(self, seconds: float, max_bytes: int) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.max_bytes = max_bytes
+        self.read = 0
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's raw file, each read bounded by what is left of the deadline and of the size cap."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # counts as a user of the socket, as urllib expects
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(self._deadline.remaining())
+        count: int = self._raw.readinto(buffer) or 0
+        self._deadline.read += count
+        if self._deadline.read > self._deadline.max_bytes:
+            raise _TooLargeError
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class _SocketView:
+    """What ``http.client.HTTPResponse`` needs of a socket: ``makefile``, reading under the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+def _connection_class(base: type[http.client.HTTPConnection], deadline: _Deadline) -> type[http.client.HTTPConnection]:
+    class Response(http.client.HTTPResponse):
+        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+            super().__init__(_SocketView(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+    class Connection(base):  # type: ignore[valid-type,misc]
+        response_class = Response
+
+        def connect(self) -> None:
+            self.timeout = deadline.remaining()
+            super().connect()
+
+        def send(self, data: Any) -> None:
+            if self.sock is not None:
+                self.sock.settimeout(deadline.remaining())
+            super().send(data)
+
+    return Connection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_connection_class(http.client.HTTPConnection, self._deadline), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__(context=ssl.create_default_context())
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_connection_class(http.client.HTTPSConnection, self._deadline), req)
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follow a few redirects, and only to http(s): never to ftp or file URLs."""
+
+    max_redirections = _MAX_REDIRECTS
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise RemoteError(f"{req.full_url}: the server redirects to {newurl[:80]!r}, which is not http(s)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class Reply(NamedTuple):
+    """A remote answer read whole: status, media type (lower case, no parameters) and body."""
+
+    status: int
+    media_type: str
+    body: bytes
+
+
+def send(request: urllib.request.Request, seconds: float, max_bytes: int = MAX_RESPONSE_BYTES) -> Reply:
+    """Send ``request`` and read the whole answer within ``seconds``; any failure is one ``RemoteError`` line."""
+    check_url(request.full_url, "endpoint")
+    deadline = _Deadline(seconds, max_bytes)
+    opener = urllib.request.OpenerDirector()
+    handlers: list[urllib.request.BaseHandler] = [
+        _HTTPHandler(deadline),
+        _HTTPSHandler(deadline),
+        _Redirects(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ]
+    creds = _credentials()
+    if creds:
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, request.full_url, *creds)
+        handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+    for handler in handlers:
+        opener.add_handler(handler)
+    where = _show(request.full_url)
+    try:
+        with opener.open(request) as response:
+            body = response.read()
+            kind = response.headers.get_content_type()
+            return Reply(response.status, kind, body)
+    except _TooLargeError:
+        raise RemoteError(f"{where}: the answer is larger than {max_bytes:,} bytes; narrow the query") from None
+    except urllib.error.HTTPError as exc:
+        raise _http_error(where, exc) from None
+    except AmurkgError:
+        raise
+    except Exception as exc:  # socket, TLS, protocol and deadline errors all become one line
+        raise _explain(where, exc, deadline) from None
+
+
+def _show(url: str) -> str:
+    """A URL as shown in messages: without credentials or query string, and not too long."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    shown = f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    return shown[:120]
+
+
+def _http_error(where: str, exc: urllib.error.HTTPError) -> RemoteError:
+    try:
+        detail = exc.read(2000).decode("utf-8", "replace")
+    except Exception:  # the body of an error answer is a courtesy: never let it hide the status
+        detail = ""
+    detail = " ".join(detail.split())[:200] or "no message"
+    hint = {
+        401: " (credentials refused or missing; set AMURKG_ENDPOINT_USER and AMURKG_ENDPOINT_PASSWORD)",
+        403: " (the server forbids this)",
+        404: " (nothing there; check the URL)",
+        414: " (query too long for GET; the server refuses long URLs)",
+    }.get(exc.code, "")
+    return RemoteError(f"{where}: HTTP {exc.code} {exc.reason}{hint}: {detail}")
+
+
+def _explain(where: str, exc: BaseException, deadline: _Deadline) -> RemoteError:
     """One line naming the endpoint and what went wrong, whatever layer raised it."""
     reason = getattr(exc, "reason", exc)
-    if isinstance(exc, urllib.error.HTTPError):
-        body = exc.read()[:300].decode("utf-8", "replace") if hasattr(exc, "read") else ""
-        return RemoteError(f"{url}: HTTP {exc.code} {exc.reason}: {' '.join(body.split())[:200] or 'no message'}")
     if isinstance(reason, socket.gaierror):
-        return RemoteError(f"{url}: the host name does not resolve ({reason.strerror}); check the URL")
+        return RemoteError(f"{where}: the host name does not resolve ({reason.strerror}); check the URL")
     if isinstance(reason, ConnectionRefusedError):
-        return RemoteError(f"{url}: connection refused; is the server running and listening on that port?")
+        return RemoteError(f"{where}: connection refused; is the server running and listening on that port?")
     if isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
-        return RemoteError(f"{url}: no answer within the timeout; raise --timeout or check the server")
-    text = " ".join(str(exc).split())
-    status = (
-        text.split(":", 1)[0] if text.startswith(("QueryBadFormed", "EndPoint", "Unauthorized", "URITooLong")) else ""
-    )
-    if status:
-        detail = text.split("Response:", 1)[-1].strip(" b'\"") if "Response:" in text else ""
-        kind = {
-            "QueryBadFormed": "HTTP 400 (query refused)",
-            "EndPointNotFound": "HTTP 404 (no endpoint there)",
-            "Unauthorized": "HTTP 401 (credentials refused; set AMURKG_ENDPOINT_USER/PASSWORD)",
-            "URITooLong": "HTTP 414 (query too long)",
-            "EndPointInternalError": "HTTP 500 (server error)",
-        }[status]
-        return RemoteError(f"{url}: {kind}: {detail[:200] or 'no message'}")
-    return RemoteError(f"{url}: {text[:300]}")
+        return RemoteError(
+            f"{where}: no answer within the timeout ({deadline.seconds:g} s for the whole exchange); raise "
+            "--timeout or check the server"
+        )
+    if isinstance(reason, ssl.SSLError):
+        return RemoteError(f"{where}: TLS failed ({reason.reason or reason}); check the certificate or use http")
+    if isinstance(reason, (ConnectionResetError, http.client.RemoteDisconnected, http.client.IncompleteRead)):
+        return RemoteError(f"{where}: the server closed the connection before a whole answer arrived")
+    if isinstance(reason, http.client.HTTPException):
+        return RemoteError(f"{where}: the answer is not valid HTTP ({type(reason).__name__})")
+    text = " ".join(str(reason).split())[:200] or type(reason).__name__
+    return RemoteError(f"{where}: {text}")
+
+
+# ---------------------------------------------------------------------------------------- queries
 
 
 class RemoteEngine:
@@ -77,41 +277,47 @@ class RemoteEngine:
     CONSTRUCT and DESCRIBE as N-Triples), queries sent by POST."""
 
     name = "remote"
+    #: The server's parser is unknown: the query check reads the text both ways engines do.
+    dialect = "any"
 
-    def __init__(self, url: str, timeout: float = 30.0, graph: str | None = None) -> None:
-        self.url, self.timeout, self.graph = url, timeout, graph
+    def __init__(
+        self, url: str, timeout: float = 30.0, graph: str | None = None, max_bytes: int = MAX_RESPONSE_BYTES
+    ) -> None:
+        self.url = check_url(url, "endpoint")
+        self.timeout, self.graph, self.max_bytes = timeout, graph, max_bytes
 
-    def query(self, text: str, where: str) -> QueryResult:
+    def request(self, text: str, form: str) -> urllib.request.Request:
+        """The protocol request for a query, composed by SPARQLWrapper (without credentials: see ``send``)."""
         import warnings
 
-        from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+        from SPARQLWrapper import JSON, N3, POST, URLENCODED, SPARQLWrapper
 
-        from amurkg.sparql import inspect_query
-
-        form = inspect_query(text, where).form
         client = SPARQLWrapper(self.url)
         client.setMethod(POST)
+        client.setRequestMethod(URLENCODED)
         client.setQuery(text)
         # SPARQLWrapper guesses the form with a regex that reads words in comments ("move", "add") as
-        # UPDATE operations and then sends the query as an update; amurkg's tokenizer knows the real form
+        # UPDATE operations; amurkg's check knows the real form
         client.queryType = form
-        client.setTimeout(max(1, round(self.timeout)))
-        client.setReturnFormat(JSON if form in ("SELECT", "ASK") else TURTLE)
+        client.setReturnFormat(JSON if form in ("SELECT", "ASK") else N3)
         if self.graph:
             client.addDefaultGraph(self.graph)
-        creds = _credentials()
-        if creds:
-            client.setCredentials(*creds)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SPARQLWrapper warns about content types it does not expect
-            try:
-                response = client.query().response
-                body = response.read()
-            except Exception as exc:  # urllib, socket and SPARQLWrapper errors all become one line
-                raise _explain(self.url, exc) from None
-        if form in ("SELECT", "ASK"):
-            return parse_json_results(self.url, body)
-        return _parse_graph(self.url, body)
+            warnings.simplefilter("ignore")
+            request: urllib.request.Request = client._createRequest()
+        if form not in ("SELECT", "ASK"):
+            request.add_header("Accept", "application/n-triples, text/turtle;q=0.9")
+        return request
+
+    def execute(self, checked: Any, where: str) -> Answer:
+        text = with_prefixes(checked.text)
+        reply = send(self.request(text, checked.form), self.timeout, self.max_bytes)
+        if checked.form in ("SELECT", "ASK"):
+            result = parse_json_results(_show(self.url), reply)
+            if isinstance(result, AskResult):
+                return result
+            return SelectStream(result.variables, iter(result.rows))
+        return GraphStream(iter(parse_graph(_show(self.url), reply)))
 
     def load_shipped(self, paths: Any) -> None:
         """Nothing to load: the endpoint holds its own data."""
@@ -125,49 +331,130 @@ class RemoteEngine:
             "and query it"
         )
 
+    def count(self, graph: str | None = None) -> int:
+        """Triples in the endpoint's default graph (or in ``graph``)."""
+        from amurkg.sparql import bind_values, check_query
+
+        body = "{ ?s ?p ?o }" if graph is None else "{ GRAPH ?g { ?s ?p ?o } }"
+        text = f"SELECT (COUNT(*) AS ?n) WHERE {body}"
+        if graph is not None:
+            text = bind_values(text, {"g": Term.iri(graph)})
+        answer = self.execute(check_query(text, "count", self.dialect), "count")
+        rows = list(answer.rows) if isinstance(answer, SelectStream) else []
+        if len(rows) != 1 or rows[0][0] is None or not rows[0][0].value.isdigit():
+            raise RemoteError(f"{_show(self.url)}: the server did not answer a COUNT with a number")
+        return int(rows[0][0].value)
+
     def __len__(self) -> int:
-        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "count")
-        assert isinstance(result, SelectResult) and result.rows and result.rows[0][0] is not None
-        return int(result.rows[0][0].value)
+        return self.count()
 
 
-def parse_json_results(url: str, body: bytes) -> SelectResult | AskResult:
-    """Read a SPARQL 1.1 JSON results document; a body that is not one is a clear error."""
+def with_prefixes(text: str) -> str:
+    """Declare the amurkg prefixes a query uses without declaring (a remote server knows none of them)."""
+    from amurkg.namespaces import PREFIXES
+    from amurkg.sparql import undeclared_prefixes
+
+    used = {t.text.split(":", 1)[0] for t in undeclared_prefixes(text, {})}
+    needed = [p for p in PREFIXES if p in used]
+    if not needed:
+        return text
+    return "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in needed) + text
+
+
+_JSON_TYPES = ("application/sparql-results+json", "application/json")
+_GRAPH_TYPES = {"application/n-triples": "N_TRIPLES", "text/turtle": "TURTLE", "text/plain": "N_TRIPLES"}
+
+
+def parse_json_results(where: str, reply: Reply | bytes) -> SelectResult | AskResult:
+    """Read a SPARQL 1.1 JSON results document strictly: wrong media types, wrong JSON types, unknown term
+    kinds, malformed language tags or variables are clear one-line errors, never a wrong answer."""
+    if isinstance(reply, Reply):
+        if reply.media_type not in _JSON_TYPES:
+            start = reply.body[:60].decode("utf-8", "replace").strip()
+            raise RemoteError(
+                f"{where}: the answer is {reply.media_type}, not SPARQL JSON results (it starts {start!r})"
+            )
+        body = reply.body
+    else:
+        body = reply
     try:
         doc = json.loads(body)
+    except RecursionError:
+        raise RemoteError(f"{where}: the answer nests JSON too deeply to be SPARQL results") from None
     except ValueError:
         start = body[:60].decode("utf-8", "replace").strip()
-        raise RemoteError(f"{url}: the answer is not SPARQL JSON results (it starts {start!r})") from None
+        raise RemoteError(f"{where}: the answer is not SPARQL JSON results (it starts {start!r})") from None
+    return _results(where, doc)
+
+
+def _bad(where: str, what: str) -> RemoteError:
+    return RemoteError(f"{where}: the answer is JSON but not SPARQL results: {what}")
+
+
+def _results(where: str, doc: Any) -> SelectResult | AskResult:
     if not isinstance(doc, dict):
-        raise RemoteError(f"{url}: the answer is JSON but not SPARQL results")
+        raise _bad(where, "the document is not a JSON object")
+    head = doc.get("head")
+    if not isinstance(head, dict):
+        raise _bad(where, "'head' is missing or not an object")
     if "boolean" in doc:
-        return AskResult(bool(doc["boolean"]))
-    try:
-        variables = list(doc["head"]["vars"])
-        rows = [tuple(_term(b.get(v)) for v in variables) for b in doc["results"]["bindings"]]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RemoteError(f"{url}: the answer is JSON but not SPARQL results (missing {exc})") from None
+        if not isinstance(doc["boolean"], bool):
+            raise _bad(where, f"'boolean' is {type(doc['boolean']).__name__}, not true or false")
+        return AskResult(doc["boolean"])
+    variables = head.get("vars")
+    if not isinstance(variables, list) or not all(isinstance(v, str) and _VAR.fullmatch(v) for v in variables):
+        raise _bad(where, "'head.vars' is not a list of variable names")
+    if len(set(variables)) != len(variables):
+        raise _bad(where, "'head.vars' names a variable twice")
+    results = doc.get("results")
+    bindings = results.get("bindings") if isinstance(results, dict) else None
+    if not isinstance(bindings, list):
+        raise _bad(where, "'results.bindings' is missing or not a list")
+    known = set(variables)
+    rows = []
+    for number, binding in enumerate(bindings, 1):
+        if not isinstance(binding, dict):
+            raise _bad(where, f"binding {number} is not an object")
+        extra = set(binding) - known
+        if extra:
+            raise _bad(where, f"binding {number} binds {sorted(extra)[0][:40]!r}, which is not in head.vars")
+        rows.append(tuple(_term(where, number, binding.get(v)) for v in variables))
     return SelectResult(variables, rows)
 
 
-def _term(binding: dict[str, str] | None) -> Term | None:
+def _term(where: str, number: int, binding: Any) -> Term | None:
     if binding is None:
         return None
-    kind, value = binding["type"], binding["value"]
+    if not isinstance(binding, dict):
+        raise _bad(where, f"binding {number} holds a {type(binding).__name__} where a term object belongs")
+    kind, value = binding.get("type"), binding.get("value")
+    if not isinstance(value, str):
+        raise _bad(where, f"binding {number} has a term whose value is not a string")
     if kind == "uri":
         return Term.iri(value)
     if kind == "bnode":
         return Term("bnode", value)
-    return Term.literal(value, binding.get("datatype"), binding.get("xml:lang"))
+    if kind in ("literal", "typed-literal"):
+        datatype, lang = binding.get("datatype"), binding.get("xml:lang")
+        if datatype is not None and not isinstance(datatype, str):
+            raise _bad(where, f"binding {number} has a datatype that is not a string")
+        if lang is not None and (not isinstance(lang, str) or not _LANG.fullmatch(lang)):
+            raise _bad(where, f"binding {number} has a language tag that is not one")
+        return Term.literal(value, datatype, lang)
+    raise _bad(where, f"binding {number} has a term of unknown type {str(kind)[:40]!r}")
 
 
-def _parse_graph(url: str, body: bytes) -> GraphResult:
+def parse_graph(where: str, reply: Reply) -> list[tuple[Term, Term, Term]]:
+    """Read an N-Triples or Turtle answer (CONSTRUCT, DESCRIBE) with pyoxigraph; anything else is refused."""
     import pyoxigraph as ox
 
+    fmt = _GRAPH_TYPES.get(reply.media_type)
+    if fmt is None:
+        raise RemoteError(f"{where}: the answer is {reply.media_type}, not RDF (N-Triples or Turtle)")
     try:
-        quads = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
-    except SyntaxError as exc:
-        raise RemoteError(f"{url}: the answer is not RDF (Turtle): {exc}") from None
+        quads = list(ox.parse(reply.body, format=getattr(ox.RdfFormat, fmt)))
+    except (SyntaxError, ValueError) as exc:
+        raise RemoteError(f"{where}: the answer is not valid RDF: {' '.join(str(exc).split())[:200]}") from None
     triples = []
     for q in quads:
         terms = []
@@ -176,10 +463,12 @@ def _parse_graph(url: str, body: bytes) -> GraphResult:
                 terms.append(Term.iri(t.value))
             elif isinstance(t, ox.BlankNode):
                 terms.append(Term("bnode", t.value))
-            else:
+            elif isinstance(t, ox.Literal):
                 terms.append(Term.literal(t.value, t.datatype.value, t.language))
+            else:
+                raise RemoteError(f"{where}: the answer holds RDF-star triple terms, which amurkg does not read")
         triples.append((terms[0], terms[1], terms[2]))
-    return GraphResult(triples)
+    return triples
 
 
 # ----------------------------------------------------------------------------------- publishing
@@ -204,31 +493,54 @@ def store_url(endpoint: str) -> str:
     return base + "/store"
 
 
+def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    yield batch
+
+
 def push(
-    ntriples: bytes, endpoint: str, graph: str = DEFAULT_GRAPH, store: str | None = None, timeout: float = 60.0
+    ntriples: bytes | Iterable[bytes],
+    endpoint: str,
+    graph: str = DEFAULT_GRAPH,
+    store: str | None = None,
+    timeout: float = 60.0,
 ) -> PushReport:
-    """Replace ``graph`` at the store with ``ntriples`` (PUT the first batch, POST the rest), then count it."""
+    """Replace ``graph`` at the store with the given N-Triples (PUT the first batch, POST the rest), then count
+    it. ``ntriples`` is a document or an iterable of lines, read batch by batch, so memory stays bounded."""
     check_iri(graph, "--graph")
-    target = store or store_url(endpoint)
-    lines = [line for line in ntriples.splitlines() if line.strip()]
-    batches = [lines[i : i + BATCH_LINES] for i in range(0, len(lines), BATCH_LINES)] or [[]]
+    check_url(endpoint, "--endpoint")
+    target = check_url(store or store_url(endpoint), "--store")
+    lines = ntriples.splitlines() if isinstance(ntriples, bytes) else ntriples
     url = f"{target}?{urllib.parse.urlencode({'graph': graph})}"
-    for number, batch in enumerate(batches):
-        body = b"\n".join(batch) + b"\n"
+    sent = batches = 0
+    for number, batch in enumerate(_batches(lines, BATCH_LINES)):
+        if number and not batch:
+            break
+        body = b"\n".join(line.rstrip(b"\r\n") for line in batch) + b"\n"
         request = urllib.request.Request(url, data=body, method="PUT" if number == 0 else "POST")
         request.add_header("Content-Type", "application/n-triples")
-        creds = _credentials()
-        if creds:
-            token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
-        except Exception as exc:  # urllib and socket errors become one line
-            raise _explain(target, exc) from None
-    from amurkg.sparql import bind_values
-
-    count = bind_values("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": Term.iri(graph)})
-    counted = RemoteEngine(endpoint, timeout).query(count, "count")
-    assert isinstance(counted, SelectResult) and counted.rows and counted.rows[0][0] is not None
-    return PushReport(target, graph, len(lines), len(batches), int(counted.rows[0][0].value))
+            send(request, timeout, 1_000_000)
+        except RemoteError as exc:
+            if re.search(r": HTTP (404|405|501) ", str(exc)):
+                raise RemoteError(
+                    f"{exc}; this URL does not take Graph Store Protocol uploads: give the store's address with "
+                    "--store (Oxigraph: /store; Fuseki: /DATASET/data; Virtuoso: /sparql-graph-crud-auth)"
+                ) from None
+            raise
+        sent += len(batch)
+        batches += 1
+    try:
+        on_server = RemoteEngine(endpoint, timeout).count(graph)
+    except RemoteError as exc:
+        raise RemoteError(
+            f"uploaded {sent} triples in {batches} batch(es) to <{graph}>, but counting them failed: {exc}"
+        ) from None
+    return PushReport(target, graph, sent, batches, on_server)

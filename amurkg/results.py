@@ -7,6 +7,8 @@ CSV and TSV follow the W3C SPARQL 1.1 result formats.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 from typing import Literal as TypingLiteral
 
@@ -39,18 +41,18 @@ class Term(NamedTuple):
         return cls("literal", value, datatype, None)
 
     def n3(self) -> str:
-        """The term in N-Triples syntax (used by TSV and by debugging output)."""
+        """The term in N-Triples syntax, which is also SPARQL syntax: used by TSV and to bind parameters.
+
+        A literal is always exactly one token however it is read: quotes, backslashes and line breaks are
+        escaped, other control characters become ``\\U`` escapes, and a ``u`` or ``U`` right after an escaped
+        backslash is written ``\\U00000075``/``\\U00000055``, so that rdflib, which expands ``\\u`` escapes
+        in the whole query before parsing it, cannot read a different string than pyoxigraph does.
+        """
         if self.kind == "uri":
             return f"<{self.value}>"
         if self.kind == "bnode":
             return f"_:{self.value}"
-        text = (
-            self.value.replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
+        text = _LITERAL_UNSAFE.sub(_escape, self.value)
         if self.lang:
             return f'"{text}"@{self.lang}'
         if self.datatype:
@@ -64,6 +66,17 @@ class Term(NamedTuple):
         if self.kind == "bnode":
             return f"_:{self.value}"
         return self.value
+
+
+_LITERAL_UNSAFE = re.compile(r'\\[uU]|[\\"\x00-\x1f\x7f]')
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    found = m.group()
+    if len(found) == 2:  # a backslash followed by u or U
+        return f"\\\\\\U{ord(found[1]):08X}"
+    return _ESCAPES.get(found) or f"\\U{ord(found):08X}"
 
 
 Row = tuple["Term | None", ...]
@@ -99,6 +112,48 @@ class GraphResult(NamedTuple):
 
 
 QueryResult = SelectResult | AskResult | GraphResult
+
+
+class SelectStream(NamedTuple):
+    """A SELECT answer whose rows are produced as they are read (the engine computes them lazily)."""
+
+    variables: list[str]
+    rows: Iterator[Row]
+
+
+class GraphStream(NamedTuple):
+    """A CONSTRUCT or DESCRIBE answer whose triples are produced as they are read."""
+
+    triples: Iterator[tuple[Term, Term, Term]]
+
+
+#: What an engine returns before anything is read: ASK is answered at once, the others stream.
+Answer = AskResult | SelectStream | GraphStream
+
+
+def materialize(answer: Answer, where: str, max_rows: int | None = None) -> QueryResult:
+    """Read a streamed answer whole; past ``max_rows`` rows (or triples) raise ``LimitError``."""
+    from amurkg.errors import LimitError
+
+    if isinstance(answer, AskResult):
+        return answer
+    items = answer.rows if isinstance(answer, SelectStream) else answer.triples
+    read: list[Any] = []
+    for item in items:
+        if max_rows is not None and len(read) >= max_rows:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+            what = "rows" if isinstance(answer, SelectStream) else "triples"
+            raise LimitError(
+                f"{where}: the answer has more than {max_rows:,} {what}; add LIMIT or narrow the query, "
+                "or raise --max-rows"
+            )
+        read.append(item)
+    if isinstance(answer, SelectStream):
+        return SelectResult(answer.variables, read)
+    return GraphResult(read)
+
 
 #: Result formats for SELECT and ASK answers.
 RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml", "md")

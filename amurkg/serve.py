@@ -283,10 +283,10 @@ class Endpoint:
 
     def _answer(self, text: str, accept: str) -> Response:
         from amurkg.errors import RefusedQueryError
-        from amurkg.sparql import inspect_query
+        from amurkg.sparql import check_query
 
         try:
-            form = inspect_query(text).form
+            form = check_query(text).form
         except RefusedQueryError as exc:
             return _text("403 Forbidden" if "UPDATE" in str(exc) else "400 Bad Request", str(exc))
         except AmurkgError as exc:

@@ -1,13 +1,25 @@
-"""Reading SPARQL text before any engine sees it: its form, and operations a local tool refuses.
+"""Reading SPARQL text the way the engines read it, and refusing what a local, read-only tool must not do.
 
-A small tokenizer skips comments, strings and IRIs, so a keyword inside a literal or an IRI never
-trips a check, and reports positions as line:column for the error messages.
+The lexer below is transcribed from the terminal productions of the SPARQL 1.1 grammar (section 19.8 of
+the recommendation), with each engine's documented deviations:
+
+* pyoxigraph reads ``\\u``/``\\U`` escapes only inside IRIs and strings, and ends a comment at CR or LF;
+* rdflib replaces every ``\\u``/``\\U`` escape in the whole text before it parses (with its own
+  expression, which is reused here), accepts ``\\"`` as a local-name escape, and compares keywords with
+  ``str.upper``, so a long s (U+017F) spells its SERVICE.
+
+The check then runs on the tokens of exactly the text the engine will execute, parameters already bound:
+a SERVICE or FROM keyword anywhere (subqueries, EXISTS, OPTIONAL...) is refused, and so is anything but a
+read-only query form. Text the lexer cannot split into SPARQL tokens is a syntax error at that position, so
+no token can hide in a spot where the engine would read something else. ``tests/test_query_guard.py``
+checks the lexer against both engines with generated queries and a loopback listener.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import NamedTuple
 
 from amurkg.errors import QuerySyntaxError, RefusedQueryError
@@ -15,25 +27,56 @@ from amurkg.results import Term
 
 READ_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH")
+DIALECTS = ("oxigraph", "rdflib", "any")
+#: The longest query text amurkg accepts (characters); longer text is refused before it is read.
+MAX_QUERY_CHARS = 1_000_000
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<lstring>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
-  | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$]\w+)
-  | (?P<pname>(?:[^\W\d_][\w.\-]*)?:[\w.\-:%\\]*)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
+# --- terminals of the SPARQL 1.1 grammar ------------------------------------------------------------
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
 )
+_U = _BASE + "_"
+_CHARS = _U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_VARNAME = f"[{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
+_PREFIX = f"[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?"
+_UESC = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+
+
+def _plx(dialect: str) -> str:
+    escapes = "_~.\\-!$&'()*+,;=/?#@%" + ('"' if dialect == "rdflib" else "")
+    return f"%[0-9A-Fa-f]{{2}}|\\\\[{re.escape(escapes)}]"
+
+
+def _token_pattern(dialect: str) -> re.Pattern[str]:
+    plx = _plx(dialect)
+    uesc = f"|{_UESC}" if dialect == "oxigraph" else ""  # rdflib has expanded them already
+    echar = rf"\\[tbnrf\\\"']{uesc}"
+    local = f"(?:[{_U}:0-9]|{plx})(?:(?:[{_CHARS}.:]|{plx})*(?:[{_CHARS}:]|{plx}))?"
+    return re.compile(
+        rf"""
+        (?P<ws>[\x20\t\r\n]+)
+      | (?P<comment>\#[^\r\n]*)
+      | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]{uesc})*>)
+      | (?P<lstring>'''(?:(?:'|'')?(?:[^'\\]|{echar}))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|{echar}))*\"\"\")
+      | (?P<string>'(?:[^'\\\n\r]|{echar})*'|"(?:[^"\\\n\r]|{echar})*")
+      | (?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*(?:--[a-zA-Z]+)?)
+      | (?P<var>[?$]{_VARNAME})
+      | (?P<bnode>_:[{_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?)
+      | (?P<pname>(?:{_PREFIX})?:(?:{local})?)
+      | (?P<number>(?:\d+\.\d*[eE][+-]?\d+|\.\d+[eE][+-]?\d+|\d+[eE][+-]?\d+|\d*\.\d+|\d+))
+      | (?P<word>[^\W\d]\w*)
+      | (?P<punct>\^\^|&&|\|\||!=|<=|>=|<<|>>|\{{\||\|\}}|[{{}}()\[\];,.*/+\-!=<>?^|&~])
+        """,
+        re.VERBOSE,
+    )
+
+
+_PATTERNS = {d: _token_pattern(d) for d in ("oxigraph", "rdflib")}
 
 
 class Token(NamedTuple):
-    """A lexical token with its kind, text and 1-based position."""
+    """A lexical token with its kind, text, 1-based position and offset in the text as given."""
 
     kind: str
     text: str
@@ -42,79 +85,173 @@ class Token(NamedTuple):
     offset: int
 
 
-def tokens(text: str) -> list[Token]:
-    """Split SPARQL text into significant tokens (whitespace and comments dropped)."""
+class CheckedQuery(NamedTuple):
+    """A query that passed the check, with the text the engine must run unchanged and its form."""
+
+    text: str
+    form: str
+    dialect: str
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@cache
+def _rdflib_escapes() -> re.Pattern[str]:
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re
+
+    return expandUnicodeEscapes_re
+
+
+def _expand_like_rdflib(text: str, where: str) -> tuple[str, list[int]]:
+    """The text as rdflib parses it (every escape replaced, with rdflib's own expression) and, for each
+    character of it, its offset in the text as given."""
+    pieces: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for m in _rdflib_escapes().finditer(text):
+        pieces.append(text[last : m.start()])
+        origin.extend(range(last, m.start()))
+        try:
+            pieces.append(chr(int(m.group(1), 16)))
+        except (ValueError, OverflowError):
+            line, column = _position(text, m.start())
+            raise QuerySyntaxError(
+                f"{where}:{line}:{column}: {m.group()!r} is not a Unicode code point; write a valid \\u or \\U escape"
+            ) from None
+        origin.append(m.start())
+        last = m.end()
+    pieces.append(text[last:])
+    origin.extend(range(last, len(text) + 1))
+    return "".join(pieces), origin
+
+
+def tokens(text: str, dialect: str = "oxigraph", where: str = "query") -> list[Token]:
+    """Split SPARQL text into its significant tokens (whitespace and comments dropped) as ``dialect``'s
+    engine reads it; text that is no SPARQL token is a syntax error naming line and column."""
+    if dialect == "rdflib":
+        read, origin = _expand_like_rdflib(text, where)
+    else:
+        read, origin = text, []
+    pattern = _PATTERNS["rdflib" if dialect == "rdflib" else "oxigraph"]
     out: list[Token] = []
-    line, line_start = 1, 0
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or "other"
+    pos, size = 0, len(read)
+    while pos < size:
+        m = pattern.match(read, pos)
+        if m is None:
+            at = origin[pos] if origin else pos
+            line, column = _position(text, at)
+            raise QuerySyntaxError(f"{where}:{line}:{column}: SPARQL syntax error: {_unexpected(read, pos)}")
+        kind = m.lastgroup or "punct"
         if kind not in ("ws", "comment"):
-            out.append(Token(kind, m.group(), line, m.start() - line_start + 1, m.start()))
-        newlines = m.group().count("\n")
-        if newlines:
-            line += newlines
-            line_start = m.start() + m.group().rfind("\n") + 1
+            at = origin[pos] if origin else pos
+            line, column = _position(text, at)
+            out.append(Token(kind, m.group(), line, column, at))
+        pos = m.end()
     return out
 
 
-class QueryInfo(NamedTuple):
-    """What a read-only query is: its form (SELECT, ASK, CONSTRUCT or DESCRIBE)."""
+def _unexpected(text: str, pos: int) -> str:
+    char = text[pos]
+    if char in "'\"":
+        return 'a string is not closed on its line, or holds an escape SPARQL does not have (use \\t \\n \\" \\\\ ...)'
+    if char == "<":
+        return "an IRI holds a character IRIs cannot have (space, quote, brace, backslash...)"
+    if char == "\\":
+        return "a backslash outside a string or IRI; local names allow only \\ before one of _~.-!$&'()*+,;=/?#@%"
+    return f"unexpected character {char!r} (U+{ord(char):04X})"
 
-    form: str
+
+def _refuse(where: str, tok: Token, message: str) -> RefusedQueryError:
+    return RefusedQueryError(f"{where}:{tok.line}:{tok.column}: {message}")
 
 
-def inspect_query(text: str, where: str = "query") -> QueryInfo:
-    """Classify a query and refuse updates, SERVICE, LOAD and FROM, naming line and column.
-
-    ``where`` names the query's origin (a file name, or "query") for the message.
-    """
-    toks = tokens(text)
-    form = None
+def _form(toks: list[Token], where: str) -> str:
     i = 0
-    while i < len(toks):
-        tok = toks[i]
-        upper = tok.text.upper()
-        if tok.kind == "word" and upper in ("PREFIX", "BASE"):
-            i += 3 if upper == "PREFIX" else 2
-            continue
-        if tok.kind == "word" and upper in READ_FORMS:
-            form = upper
-        elif tok.kind == "word" and upper in UPDATE_WORDS:
-            raise RefusedQueryError(
-                f"{where}:{tok.line}:{tok.column}: {upper} is a SPARQL UPDATE, and amurkg only reads the graph; "
-                "to add facts, put them in a Turtle file and pass it with --data"
-            )
-        break
-    if form is None:
-        first = toks[i] if i < len(toks) else None
-        pos = f"{first.line}:{first.column}" if first else "1:1"
-        raise QuerySyntaxError(
-            f"{where}:{pos}: expected SELECT, ASK, CONSTRUCT or DESCRIBE"
-            + (f", found {first.text!r}" if first else ", found an empty query")
+    while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
+        i += 3 if toks[i].text.upper() == "PREFIX" else 2
+    first = toks[i] if i < len(toks) else None
+    word = first.text.upper() if first is not None and first.kind == "word" else ""
+    if word in READ_FORMS:
+        return word
+    if first is not None and word in UPDATE_WORDS:
+        raise _refuse(
+            where,
+            first,
+            f"{word} is a SPARQL UPDATE, and amurkg only reads the graph; "
+            "to add facts, put them in a Turtle file and pass it with --data",
         )
+    pos = f"{first.line}:{first.column}" if first else "1:1"
+    raise QuerySyntaxError(
+        f"{where}:{pos}: expected SELECT, ASK, CONSTRUCT or DESCRIBE"
+        + (f", found {first.text[:40]!r}" if first else ", found an empty query")
+    )
+
+
+def _check_tokens(toks: list[Token], where: str) -> str:
+    form = _form(toks, where)
     for tok in toks:
-        upper = tok.text.upper()
         if tok.kind != "word":
             continue
+        upper = tok.text.upper()
         if upper == "SERVICE":
-            raise RefusedQueryError(
-                f"{where}:{tok.line}:{tok.column}: SERVICE is refused: local queries never reach the network; "
-                "to query a remote endpoint, ask it directly"
+            raise _refuse(
+                where,
+                tok,
+                "SERVICE is refused: local queries never reach the network; to query a remote endpoint, "
+                "ask it directly (amurkg query --endpoint URL)",
             )
         if upper == "FROM":
-            raise RefusedQueryError(
-                f"{where}:{tok.line}:{tok.column}: FROM is refused: amurkg answers from its own graph and never "
-                "loads other datasets; drop the FROM clause, or pass extra RDF files with --data"
+            raise _refuse(
+                where,
+                tok,
+                "FROM is refused: amurkg answers from its own graph and never loads other datasets; drop the "
+                "FROM clause, or pass extra RDF files with --data",
             )
-    return QueryInfo(form)
+        if upper in ("LOAD", "INSERT", "DELETE", "CLEAR", "DROP"):
+            raise _refuse(where, tok, f"{upper} is a SPARQL UPDATE, and amurkg only reads the graph")
+    return form
+
+
+def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> CheckedQuery:
+    """Check the exact text an engine is about to run, read as that engine reads it.
+
+    ``dialect`` is ``oxigraph``, ``rdflib`` or ``any`` (both readings must pass: for a remote store whose
+    parser is unknown). Refuses updates, SERVICE, FROM and LOAD with line:column; text that is not made of
+    SPARQL tokens is a syntax error at its first bad character.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SPARQL dialect {dialect!r}")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            f"{where}: the query is {len(text):,} characters long, more than amurkg reads ({MAX_QUERY_CHARS:,}); "
+            "shorten it (bind long lists with VALUES from a file of data instead)"
+        )
+    if "\x00" in text:
+        line, column = _position(text, text.index("\x00"))
+        raise QuerySyntaxError(f"{where}:{line}:{column}: the query holds a NUL character; remove it")
+    readings = ("oxigraph", "rdflib") if dialect == "any" else (dialect,)
+    forms = {_check_tokens(tokens(text, d, where), where) for d in readings}
+    if len(forms) != 1:
+        raise QuerySyntaxError(f"{where}: the query reads differently with \\u escapes expanded; remove them")
+    return CheckedQuery(text, forms.pop(), dialect)
+
+
+def inspect_query(text: str, where: str = "query", dialect: str = "oxigraph") -> CheckedQuery:
+    """Alias of ``check_query`` kept for callers that only want the form."""
+    return check_query(text, where, dialect)
 
 
 def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     """Pre-bind variables by inserting ``VALUES (?a ?b) { (t1 t2) }`` at the start of the WHERE group.
 
-    Terms are written from parsed ``Term`` objects in N-Triples syntax, never pasted from user text,
-    so a parameter value cannot change the shape of the query. An inline VALUES block at the start of
-    the group is joined before that group's FILTERs, so parameters used only in a FILTER work too.
+    Terms are written from checked ``Term`` objects in N-Triples syntax, never pasted from user text, so a
+    value is one term: it cannot add a row, a clause or a second term (``Term.n3`` escapes what could end
+    it). The whole result is checked again by ``check_query`` before any engine runs it. An inline VALUES
+    block at the start of the group is joined before that group's FILTERs, so parameters used only in a
+    FILTER work too.
     """
     if not bindings:
         return text
@@ -130,10 +267,52 @@ def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
             brace = next((t for t in toks[form:] if t.text == "{"), None)
     if brace is None:
         raise QuerySyntaxError("cannot bind parameters: the query has no WHERE { ... } group")
+    for name in bindings:
+        if not re.fullmatch(_VARNAME, name):
+            raise QuerySyntaxError(f"cannot bind {name!r}: not a SPARQL variable name")
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(term.n3() for term in bindings.values())
     cut = brace.offset + 1
     return f"{text[:cut]} VALUES ({names}) {{ ({values}) }}{text[cut:]}"
+
+
+def declared_prefixes(toks: list[Token]) -> set[str]:
+    """The prefixes a query declares in its prologue (``PREFIX p: <...>``)."""
+    return {
+        toks[i + 1].text[:-1]
+        for i, tok in enumerate(toks[:-1])
+        if tok.kind == "word" and tok.text.upper() == "PREFIX" and toks[i + 1].kind == "pname"
+    }
+
+
+def undeclared_prefixes(text: str, known: Mapping[str, str]) -> list[Token]:
+    """Prefixed names whose prefix is neither declared by the query nor in ``known``, first one first."""
+    try:
+        toks = tokens(text)
+    except QuerySyntaxError:
+        return []
+    declared = declared_prefixes(toks) | set(known)
+    prologue_ends = next((i for i, t in enumerate(toks) if t.kind == "word" and t.text.upper() in READ_FORMS), 0)
+    return [t for t in toks[prologue_ends:] if t.kind == "pname" and t.text.split(":", 1)[0] not in declared]
+
+
+def explain_syntax_error(
+    text: str, where: str, message: str, line: int | None = None, column: int | None = None
+) -> QuerySyntaxError:
+    """A short syntax error for a query an engine refused: an undeclared prefix is named as such (engines
+    list every token they expected instead), otherwise the engine's own message and position."""
+    from amurkg.namespaces import PREFIXES
+
+    unknown = undeclared_prefixes(text, PREFIXES)
+    if unknown:
+        tok = unknown[0]
+        prefix = tok.text.split(":", 1)[0]
+        some = ", ".join(p + ":" for p in list(PREFIXES)[:8])
+        return QuerySyntaxError(
+            f"{where}:{tok.line}:{tok.column}: the prefix '{prefix[:40]}:' is not declared; add "
+            f"PREFIX {prefix[:40]}: <IRI> to the query (amurkg declares {some} and {len(PREFIXES) - 8} more)"
+        )
+    return syntax_error(where, message, line, column)
 
 
 _ENGINE_POS = re.compile(r"(?:error at |line[: ]\s*)(\d+)[:, ]\s*(?:col(?:umn)?[: ]\s*)?(\d+)")
@@ -147,5 +326,7 @@ def syntax_error(where: str, message: str, line: int | None = None, column: int 
         if m:
             line, column = int(m.group(1)), int(m.group(2))
     message = re.sub(r"^error at \d+:\d+:\s*", "", message)
+    if len(message) > 200:
+        message = message[:200].rsplit(" ", 1)[0] + " …"
     pos = f"{line}:{column}" if line is not None else "?"
     return QuerySyntaxError(f"{where}:{pos}: SPARQL syntax error: {message}")

@@ -1,0 +1,276 @@
+"""No query reaches the network, however it is spelt: generated queries against both real engines, with a
+real loopback listener that would see any connection the engines tried to make.
+
+The check in ``amurkg.sparql`` reads a query the way each engine does; these properties hold whatever it
+reads, because they watch what the engines actually do.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import amurkg
+from amurkg.errors import AmurkgError, QuerySyntaxError, RefusedQueryError
+from amurkg.offline import NetworkRefusedError
+from amurkg.results import AskResult, SelectStream
+from amurkg.sparql import check_query, tokens
+
+EXAMPLES = 600  # per property and engine: several thousand generated queries in all
+
+
+class Listener:
+    """A loopback TCP port that notices every connection attempt, synchronously (the kernel queues a
+    connection to a listening socket as soon as the client's handshake completes)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.base = f"http://127.0.0.1:{self.port}/"
+
+    def connections(self) -> int:
+        count = 0
+        while select.select([self.sock], [], [], 0)[0]:
+            conn, _ = self.sock.accept()
+            conn.close()
+            count += 1
+        return count
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.sock.close()
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "rdflib"])
+def engine_kg(request: pytest.FixtureRequest) -> amurkg.KnowledgeGraph:
+    return amurkg.load(engine=request.param)
+
+
+def attempt(kg: amurkg.KnowledgeGraph, text: str) -> AmurkgError | None:
+    """Run a query as the CLI would (check, then the engine), reading at most a few rows."""
+    try:
+        answer = kg.stream(text)
+        if isinstance(answer, SelectStream):
+            for _, _ in zip(range(3), answer.rows, strict=False):
+                pass
+        elif not isinstance(answer, AskResult):
+            for _, _ in zip(range(3), answer.triples, strict=False):
+                pass
+    except AmurkgError as exc:
+        return exc
+    return None
+
+
+def one_line(exc: AmurkgError) -> None:
+    message = str(exc)
+    assert "\n" not in message and len(message) < 500, message
+    assert not isinstance(exc, NetworkRefusedError), f"the query check let this through: {message}"
+
+
+# --- strategies ----------------------------------------------------------------------------------
+
+SERVICE_WORDS = st.sampled_from(
+    ["SERVICE", "service", "Service", "sErViCe", "\\u0053ERVICE", "\\u0073ervice", "SERV\\u0049CE"]
+    + ["\u017fervice", "serv\u0131ce", "SERVICE\\u0020"]  # long s and dotless i: rdflib upper-cases them
+)
+FROM_WORDS = st.sampled_from(["FROM", "from", "From", "\\u0046ROM", "\u017from".replace("\u017f", "f")])
+GAPS = st.sampled_from([" ", "\n", "\t", "\r\n", "\r", "  ", " # note\n", " # note\r", "\n#\n"])
+TIGHT = st.sampled_from(["", " ", "\n"])
+
+
+@st.composite
+def service_targets(draw: st.DrawFn, listener: Listener) -> tuple[str, str]:
+    """(prologue, target): an IRI, an escaped IRI, a prefixed name or a variable naming the listener."""
+    kind = draw(st.sampled_from(["iri", "escaped", "pname", "pname-escaped", "var", "bind"]))
+    if kind == "iri":
+        return "", f"<{listener.url}>"
+    if kind == "escaped":
+        escaped = listener.url.replace("/", "\\u002F").replace("s", "\\u0073")
+        return "", f"<{escaped}>"
+    if kind in ("pname", "pname-escaped"):
+        local = "sparql" if kind == "pname" else draw(st.sampled_from(["sp\\-arql", "%73parql", "sparql\\?x", "s\\.p"]))
+        return f"PREFIX e: <{listener.base}>\n", f"e:{local}"
+    if kind == "var":
+        return "", "?svc"
+    return "", "?svc"
+
+
+@st.composite
+def service_queries(draw: st.DrawFn, listener: Listener) -> str:
+    prologue, target = draw(service_targets(listener))
+    clause = f"{draw(SERVICE_WORDS)}{draw(st.sampled_from(['', ' SILENT', ' silent']))}{draw(GAPS)}{target}"
+    clause += f"{draw(TIGHT)}{{ ?s ?p ?o }}"
+    binder = ""
+    if target == "?svc":
+        binder = draw(st.sampled_from([f"VALUES ?svc {{ <{listener.url}> }} ", f"BIND(<{listener.url}> AS ?svc) "]))
+    disguise = draw(
+        st.sampled_from(
+            ["", "?a ?b 'x' . ", '?a ?b "x\\"y" . ', "?a ?b '''x'y''' . ", "# SERVICE in a comment\n", "?a <p> ?c . "]
+        )
+    )
+    pattern = draw(
+        st.sampled_from(
+            [
+                "{{ {d}{b}{c} }}",
+                "{{ {d}{b}OPTIONAL {{ {c} }} }}",
+                "{{ {{ ?a ?b ?c }} UNION {{ {b}{c} }} }}",
+                "{{ ?a ?b ?c MINUS {{ {b}{c} }} }}",
+                "{{ {b}FILTER EXISTS {{ {c} }} }}",
+                "{{ FILTER NOT EXISTS {{ {b}{c} }} }}",
+                "{{ {{ SELECT * WHERE {{ {d}{b}{c} }} }} }}",
+                "{{ GRAPH ?g {{ {b}{c} }} }}",
+                "{{ {{ {{ {b}{c} }} }} }}",
+            ]
+        )
+    ).format(d=disguise, b=binder, c=clause)
+    form = draw(
+        st.sampled_from(
+            [
+                "SELECT * WHERE {p}",
+                "select ?s where{p}",
+                "ASK {p}",
+                "CONSTRUCT {{ ?s ?p ?o }} WHERE {p}",
+                "DESCRIBE ?s {p}",
+            ]
+        )
+    ).format(p=pattern)
+    return prologue + form
+
+
+FRAGMENTS = [
+    "SELECT", "*", "WHERE", "{", "}", "?s", "?p", "?o", ".", "SERVICE", "service", "SILENT", "URL", "e:x",
+    "e:a\\'b", "e:a\\#b", "e:a\\\"b", "'", '"', "'''", '"""', "\\", "\\u0053ERVICE", "\\u0022", "\\u0027",
+    "\\u003E", "\\u007B", "#", "\n", "\r", " ", "  ", "FILTER", "(", ")", "EXISTS", "OPTIONAL", "UNION", "VALUES",
+    "?svc", "<", ">", "\u017fervice", "FROM", "NAMED", "GRAPH", "BIND", "AS", "<p>", "'a'", '"b"', "1", "a",
+]  # fmt: skip
+
+
+@st.composite
+def token_soup(draw: st.DrawFn, listener: Listener) -> str:
+    parts = draw(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=25))
+    body = "".join(p.replace("URL", f"<{listener.url}>") for p in parts)
+    return f"PREFIX e: <{listener.base}>\nSELECT * WHERE {{ {body} }}"
+
+
+ELEMENTS = [
+    "?s ?p ?o .", "?s <p> 'x' .", "?s e:a\\'b ?o .", "?s e:a\\#b ?o .", "?s ?p \"\"\"multi\nline\"\"\" .",
+    "?s ?p 'it\\'s' .", "?s ?p \"q\\\"q\" .", "# a comment SERVICE URL { }\n", "# ends at CR\r",
+    "OPTIONAL { ?s ?q ?r }", "FILTER(?o != 'SERVICE')", "FILTER EXISTS { ?s ?p ?o }", "{ ?a ?b ?c } UNION { ?d ?e ?f }", "MINUS { ?s <x> ?z }",
+    "BIND(<URL> AS ?svc)", "VALUES ?v { 1 2 }", "?s ?p \"\\u0022\" .", "?s ?p '\\u0027' .", "?s <a\\u003Eb> ?o .",
+    "SERVICE URL { ?s ?p ?o }", "SERVICE SILENT URL { ?x ?y ?z }", "SERVICE ?svc { ?s ?p ?o }",
+    "\\u0053ERVICE URL { ?s ?p ?o }", "\u017fervice URL { ?s ?p ?o }", "?s e:x\\u0020SERVICE ?o .",
+    "{ SELECT * WHERE { ?s ?p ?o } LIMIT 1 }", "GRAPH ?g { ?s ?p ?o }", "?s ?p \"a\"@en .", "?s ?p 1.5e3 .",
+]  # fmt: skip
+
+
+@st.composite
+def pattern_soup(draw: st.DrawFn, listener: Listener) -> str:
+    """Mostly well-formed group elements, some of them SERVICE clauses in disguise, in any order."""
+    parts = draw(st.lists(st.sampled_from(ELEMENTS), min_size=1, max_size=8))
+    sep = draw(st.sampled_from([" ", "\n", "\r\n", "\t"]))
+    body = sep.join(p.replace("URL", f"<{listener.url}>") for p in parts)
+    return f"PREFIX e: <{listener.base}>\nSELECT * WHERE {{ {body} }} LIMIT 3"
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_service_is_refused_however_it_is_spelt(
+    data: st.DataObject, engine_kg: amurkg.KnowledgeGraph, listener: Listener
+) -> None:
+    query = data.draw(service_queries(listener))
+    problem = attempt(engine_kg, query)
+    assert listener.connections() == 0, query
+    assert isinstance(problem, (RefusedQueryError, QuerySyntaxError)), (query, problem)
+    one_line(problem)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_from_is_refused_however_it_is_spelt(
+    data: st.DataObject, engine_kg: amurkg.KnowledgeGraph, listener: Listener
+) -> None:
+    named = data.draw(st.sampled_from(["", " NAMED", " named"]))
+    query = f"SELECT *{data.draw(GAPS)}{data.draw(FROM_WORDS)}{named} <{listener.url}> WHERE {{ ?s ?p ?o }}"
+    problem = attempt(engine_kg, query)
+    assert listener.connections() == 0, query
+    assert isinstance(problem, (RefusedQueryError, QuerySyntaxError)), (query, problem)
+    one_line(problem)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_mix_of_spellings_ever_connects(
+    data: st.DataObject, engine_kg: amurkg.KnowledgeGraph, listener: Listener
+) -> None:
+    """The differential property: whatever the check admits, the engine never opens a connection."""
+    query = data.draw(st.one_of(token_soup(listener), pattern_soup(listener)))
+    problem = attempt(engine_kg, query)
+    assert listener.connections() == 0, query
+    if problem is not None:
+        one_line(problem)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PREFIX service: <http://e/>\nSELECT ?from WHERE { ?from service:load ?service }",
+        "SELECT ?s WHERE { ?s ?p 'SERVICE <http://127.0.0.1:9/> { }' }",
+        "SELECT ?s WHERE { ?s <http://e/service/from> ?o } # SERVICE FROM LOAD",
+        "SELECT ?s WHERE { ?s ?p ?o FILTER(CONTAINS(STR(?o), \"from\")) }",
+        "PREFIX e: <http://e/> SELECT * WHERE { ?s e:a\\#SERVICE ?o }",
+        "SELECT * WHERE { ?s ?p \"\"\"a \"quoted\" SERVICE\"\"\" }",
+        "SELECT ?s WHERE { ?s ?p \"x\"@en } ORDER BY ?s LIMIT 1",
+    ],
+)
+def test_the_words_elsewhere_are_not_refused(query: str, engine_kg: amurkg.KnowledgeGraph, listener: Listener) -> None:
+    assert attempt(engine_kg, query) is None, query
+    assert listener.connections() == 0
+
+
+def test_rdflib_reading_expands_escapes_first() -> None:
+    """rdflib replaces \\u escapes before it parses: a quote spelt \\u0022 ends a string there."""
+    text = 'SELECT * WHERE { ?s ?p "a\\u0022 . SERVICE <http://127.0.0.1:9/> { ?x ?y ?z } . ?s ?p \\u0022b" }'
+    assert check_query(text, dialect="oxigraph").form == "SELECT"  # one string for pyoxigraph
+    with pytest.raises(RefusedQueryError, match=r"^query:1:35: SERVICE"):
+        check_query(text, dialect="rdflib")
+    with pytest.raises(RefusedQueryError):
+        check_query(text, dialect="any")
+
+
+def test_positions_of_expanded_text_are_those_of_the_text_as_given() -> None:
+    toks = tokens("SELECT\n  \\u003Fx { }", dialect="rdflib")
+    assert [(t.text, t.line, t.column) for t in toks][:2] == [("SELECT", 1, 1), ("?x", 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("SELECT * WHERE { ?s ?p 'open }", "query:1:24:"),
+        ("SELECT * WHERE {\n  ?s ?p ?o . ^^ ` }", "query:2:17:"),
+        ("SELECT * WHERE { ?s ?p \"a\\q\" }", "query:1:24:"),
+    ],
+)
+def test_lexical_errors_point_at_the_character(query: str, where: str) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        check_query(query)
+    assert str(caught.value).startswith(where), str(caught.value)
+
+
+def test_huge_queries_are_refused_without_echo() -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        check_query("SELECT * WHERE { ?s ?p ?o }" + " " * 2_000_000)
+    assert len(str(caught.value)) < 300
