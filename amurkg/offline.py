@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from amurkg.errors import AmurkgError
 
@@ -34,8 +34,6 @@ _BLOCKED = frozenset(
 _state = threading.local()
 _lock = threading.Lock()
 _installed = False
-
-T = TypeVar("T")
 
 
 class NetworkRefusedError(AmurkgError):
@@ -73,14 +71,3 @@ def offline() -> Iterator[None]:
 def is_offline() -> bool:
     """Whether the current thread is inside ``offline()``."""
     return getattr(_state, "depth", 0) > 0
-
-
-def offline_iter(items: Iterator[T]) -> Iterator[T]:
-    """Iterate ``items`` with every step inside ``offline()`` (lazy query answers compute as they are read)."""
-    while True:
-        with offline():
-            try:
-                item = next(items)
-            except StopIteration:
-                return
-        yield item

@@ -47,8 +47,17 @@ def check_text(value: str, where: str) -> str:
 
 
 def is_iri(value: str) -> bool:
-    """Whether ``value`` can stand between ``<`` and ``>`` in SPARQL, N-Triples and Turtle: an absolute IRI."""
-    return len(value) <= MAX_VALUE_CHARS and _IRIREF.fullmatch(value) is not None
+    """Whether ``value`` can stand between ``<`` and ``>`` in SPARQL, N-Triples and Turtle: an absolute IRI that
+    matches the grammar's IRIREF and that pyoxigraph's own IRI parser (RFC 3987) accepts."""
+    if len(value) > MAX_VALUE_CHARS or _IRIREF.fullmatch(value) is None:
+        return False
+    import pyoxigraph
+
+    try:
+        pyoxigraph.NamedNode(value)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_iri(value: str, where: str) -> Term:
@@ -59,7 +68,7 @@ def parse_iri(value: str, where: str) -> Term:
     if not is_iri(iri):
         raise ParameterError(
             f"{where}: {shown(value)} is not an IRI; write <http://...> or a prefixed name like amur:russia "
-            "(no spaces, quotes, braces or backslashes)"
+            "(RFC 3987: no spaces, quotes, braces, backslashes; % only before two hex digits)"
         )
     return Term.iri(iri)
 

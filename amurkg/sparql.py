@@ -239,11 +239,6 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
     return CheckedQuery(text, forms.pop(), dialect)
 
 
-def inspect_query(text: str, where: str = "query", dialect: str = "oxigraph") -> CheckedQuery:
-    """Alias of ``check_query`` kept for callers that only want the form."""
-    return check_query(text, where, dialect)
-
-
 def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     """Pre-bind variables by inserting ``VALUES (?a ?b) { (t1 t2) }`` at the start of the WHERE group.
 

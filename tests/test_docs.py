@@ -13,7 +13,7 @@ from conftest import REPO
 
 from amurkg.catalog import list_queries
 from amurkg.cli import app
-from amurkg.sparql import inspect_query
+from amurkg.sparql import check_query
 
 README = REPO / "README.md"
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)  # type: ignore[union-attr]
@@ -70,7 +70,7 @@ def test_every_canned_query_describes_itself_and_parses() -> None:
     for canned in list_queries():
         assert canned.title and len(canned.description) > 20, canned.name
         assert canned.text.startswith("# title:"), canned.name
-        assert inspect_query(canned.text, canned.name).form == "SELECT"
+        assert check_query(canned.text, canned.name).form == "SELECT"
         for param in canned.parameters:
             assert f"?{param.name}" in canned.text, (canned.name, param.name)
             assert param.description, (canned.name, param.name)

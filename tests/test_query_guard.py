@@ -80,11 +80,21 @@ def one_line(exc: AmurkgError) -> None:
 
 # --- strategies ----------------------------------------------------------------------------------
 
+# the long s and the dotless i upper-case to S and I, as rdflib's keyword matching does
 SERVICE_WORDS = st.sampled_from(
-    ["SERVICE", "service", "Service", "sErViCe", "\\u0053ERVICE", "\\u0073ervice", "SERV\\u0049CE"]
-    + ["\u017fervice", "serv\u0131ce", "SERVICE\\u0020"]  # long s and dotless i: rdflib upper-cases them
+    [
+        "SERVICE",
+        "service",
+        "Service",
+        "sErViCe",
+        "\\u0053ERVICE",
+        "\\u0073ervice",
+        "SERV\\u0049CE",
+        "\u017fervice",
+        "serv\u0131ce",
+    ]
 )
-FROM_WORDS = st.sampled_from(["FROM", "from", "From", "\\u0046ROM", "\u017from".replace("\u017f", "f")])
+FROM_WORDS = st.sampled_from(["FROM", "from", "From", "\\u0046ROM", "fr\\u006Fm"])
 GAPS = st.sampled_from([" ", "\n", "\t", "\r\n", "\r", "  ", " # note\n", " # note\r", "\n#\n"])
 TIGHT = st.sampled_from(["", " ", "\n"])
 
@@ -164,14 +174,36 @@ def token_soup(draw: st.DrawFn, listener: Listener) -> str:
 
 
 ELEMENTS = [
-    "?s ?p ?o .", "?s <p> 'x' .", "?s e:a\\'b ?o .", "?s e:a\\#b ?o .", "?s ?p \"\"\"multi\nline\"\"\" .",
-    "?s ?p 'it\\'s' .", "?s ?p \"q\\\"q\" .", "# a comment SERVICE URL { }\n", "# ends at CR\r",
-    "OPTIONAL { ?s ?q ?r }", "FILTER(?o != 'SERVICE')", "FILTER EXISTS { ?s ?p ?o }", "{ ?a ?b ?c } UNION { ?d ?e ?f }", "MINUS { ?s <x> ?z }",
-    "BIND(<URL> AS ?svc)", "VALUES ?v { 1 2 }", "?s ?p \"\\u0022\" .", "?s ?p '\\u0027' .", "?s <a\\u003Eb> ?o .",
-    "SERVICE URL { ?s ?p ?o }", "SERVICE SILENT URL { ?x ?y ?z }", "SERVICE ?svc { ?s ?p ?o }",
-    "\\u0053ERVICE URL { ?s ?p ?o }", "\u017fervice URL { ?s ?p ?o }", "?s e:x\\u0020SERVICE ?o .",
-    "{ SELECT * WHERE { ?s ?p ?o } LIMIT 1 }", "GRAPH ?g { ?s ?p ?o }", "?s ?p \"a\"@en .", "?s ?p 1.5e3 .",
-]  # fmt: skip
+    "?s ?p ?o .",
+    "?s <p> 'x' .",
+    "?s e:a\\'b ?o .",
+    "?s e:a\\#b ?o .",
+    '?s ?p """multi\nline""" .',
+    "?s ?p 'it\\'s' .",
+    '?s ?p "q\\"q" .',
+    "# a comment SERVICE URL { }\n",
+    "# ends at CR\r",
+    "OPTIONAL { ?s ?q ?r }",
+    "FILTER(?o != 'SERVICE')",
+    "FILTER EXISTS { ?s ?p ?o }",
+    "{ ?a ?b ?c } UNION { ?d ?e ?f }",
+    "MINUS { ?s <x> ?z }",
+    "BIND(<URL> AS ?svc)",
+    "VALUES ?v { 1 2 }",
+    '?s ?p "\\u0022" .',
+    "?s ?p '\\u0027' .",
+    "?s <a\\u003Eb> ?o .",
+    "SERVICE URL { ?s ?p ?o }",
+    "SERVICE SILENT URL { ?x ?y ?z }",
+    "SERVICE ?svc { ?s ?p ?o }",
+    "\\u0053ERVICE URL { ?s ?p ?o }",
+    "\u017fervice URL { ?s ?p ?o }",
+    "?s e:x\\u0020SERVICE ?o .",
+    "{ SELECT * WHERE { ?s ?p ?o } LIMIT 1 }",
+    "GRAPH ?g { ?s ?p ?o }",
+    '?s ?p "a"@en .',
+    "?s ?p 1.5e3 .",
+]
 
 
 @st.composite
@@ -230,10 +262,10 @@ def test_no_mix_of_spellings_ever_connects(
         "PREFIX service: <http://e/>\nSELECT ?from WHERE { ?from service:load ?service }",
         "SELECT ?s WHERE { ?s ?p 'SERVICE <http://127.0.0.1:9/> { }' }",
         "SELECT ?s WHERE { ?s <http://e/service/from> ?o } # SERVICE FROM LOAD",
-        "SELECT ?s WHERE { ?s ?p ?o FILTER(CONTAINS(STR(?o), \"from\")) }",
+        'SELECT ?s WHERE { ?s ?p ?o FILTER(CONTAINS(STR(?o), "from")) }',
         "PREFIX e: <http://e/> SELECT * WHERE { ?s e:a\\#SERVICE ?o }",
-        "SELECT * WHERE { ?s ?p \"\"\"a \"quoted\" SERVICE\"\"\" }",
-        "SELECT ?s WHERE { ?s ?p \"x\"@en } ORDER BY ?s LIMIT 1",
+        'SELECT * WHERE { ?s ?p """a "quoted" SERVICE""" }',
+        'SELECT ?s WHERE { ?s ?p "x"@en } ORDER BY ?s LIMIT 1',
     ],
 )
 def test_the_words_elsewhere_are_not_refused(query: str, engine_kg: amurkg.KnowledgeGraph, listener: Listener) -> None:
@@ -261,7 +293,7 @@ def test_positions_of_expanded_text_are_those_of_the_text_as_given() -> None:
     [
         ("SELECT * WHERE { ?s ?p 'open }", "query:1:24:"),
         ("SELECT * WHERE {\n  ?s ?p ?o . ^^ ` }", "query:2:17:"),
-        ("SELECT * WHERE { ?s ?p \"a\\q\" }", "query:1:24:"),
+        ('SELECT * WHERE { ?s ?p "a\\q" }', "query:1:24:"),
     ],
 )
 def test_lexical_errors_point_at_the_character(query: str, where: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from amurkg.errors import QuerySyntaxError, RefusedQueryError
 from amurkg.results import Term
-from amurkg.sparql import bind_values, inspect_query, tokens
+from amurkg.sparql import bind_values, check_query, tokens
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ from amurkg.sparql import bind_values, inspect_query, tokens
     ],
 )
 def test_forms(query: str, form: str) -> None:
-    assert inspect_query(query).form == form
+    assert check_query(query).form == form
 
 
 def test_positions_are_line_and_column() -> None:
@@ -31,15 +31,14 @@ def test_positions_are_line_and_column() -> None:
 
 def test_refusals_name_the_origin() -> None:
     with pytest.raises(RefusedQueryError, match=r"^my\.rq:2:3: SERVICE"):
-        inspect_query("SELECT * {\n  SERVICE <http://x/> { ?s ?p ?o } }", where="my.rq")
+        check_query("SELECT * {\n  SERVICE <http://x/> { ?s ?p ?o } }", where="my.rq")
     with pytest.raises(QuerySyntaxError, match="found 'FOO'"):
-        inspect_query("FOO BAR")
+        check_query("FOO BAR")
 
 
 def test_prefixed_names_and_variables_named_like_keywords_are_fine() -> None:
     assert (
-        inspect_query("PREFIX service: <http://e/>\nSELECT ?from WHERE { ?from service:load ?service }").form
-        == "SELECT"
+        check_query("PREFIX service: <http://e/>\nSELECT ?from WHERE { ?from service:load ?service }").form == "SELECT"
     )
 
 
@@ -56,7 +55,7 @@ def test_bound_values_are_escaped_terms_not_text() -> None:
     evil = Term.literal('x" } ; DROP ALL ; #\n')
     bound = bind_values("SELECT * WHERE { ?s ?p ?v }", {"v": evil})
     assert '"x\\" } ; DROP ALL ; #\\n"' in bound
-    assert inspect_query(bound).form == "SELECT"
+    assert check_query(bound).form == "SELECT"
 
 
 def test_construct_binds_in_the_where_clause_not_the_template() -> None:
