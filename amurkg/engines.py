@@ -85,14 +85,13 @@ class OxigraphEngine:
     def load_source(self, source: RdfSource) -> None:
         fmt = getattr(self._ox.RdfFormat, self._FORMATS[source.format])
         try:
-            # Parse into a scratch store first so a file that fails half way adds nothing.
-            scratch = self._ox.Store()
-            scratch.load(source.text.encode("utf-8"), format=fmt, base_iri=source.base_iri)
+            with source.open() as stream:
+                # pyoxigraph's load is transactional: a file that fails half way adds nothing
+                self.store.load(stream, format=fmt, base_iri=source.base_iri)
         except SyntaxError as exc:
             raise parse_error(source, str(exc.msg if exc.msg else exc), exc.lineno, exc.offset) from None
         except (OSError, ValueError) as exc:
             raise parse_error(source, str(exc)) from None
-        self.store.extend(scratch)
 
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         self.store.load(ntriples, format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._ox.NamedNode(graph))

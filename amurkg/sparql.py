@@ -201,7 +201,7 @@ def _check_tokens(toks: list[Token], where: str) -> str:
                 where,
                 tok,
                 "SERVICE is refused: local queries never reach the network; to query a remote endpoint, "
-                "ask it directly (amurkg query --endpoint URL)",
+                "ask it directly with --endpoint URL",
             )
         if upper == "FROM":
             raise _refuse(
