@@ -16,9 +16,11 @@ def main() -> None:
     gc.disable()
     try:
         from amurkg.cli import app
+        from amurkg.limits import enable_supervision
     finally:
         gc.freeze()
         gc.enable()
+    enable_supervision()
     app(prog_name="amurkg")
 
 

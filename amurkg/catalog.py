@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from amurkg.errors import AmurkgError, QueryNotFoundError, did_you_mean
+from amurkg.params import shown
 from amurkg.resources import queries_dir
 
 PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal")
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _PARAM = re.compile(
     r"^(?P<name>[A-Za-z_]\w*)\s+\((?P<kind>\w+)(?:,\s*(?P<opt>optional|default\s+(?P<default>[^)]+?)))?\)\s*(?P<doc>.*)$"
 )
@@ -129,8 +131,7 @@ def list_queries() -> list[CannedQuery]:
 
 def get_query(name: str) -> CannedQuery:
     """The canned query of that name; an unknown name gets the nearest names as suggestions."""
-    path = queries_dir() / f"{name}.rq"
-    if "/" in name or "\\" in name or not path.is_file():
+    if not _NAME.fullmatch(name) or not (queries_dir() / f"{name}.rq").is_file():
         hint = did_you_mean(name, query_names())
-        raise QueryNotFoundError(f"no canned query named {name!r}; {hint}'amurkg queries' lists them all")
-    return _load(path)
+        raise QueryNotFoundError(f"no canned query named {shown(name)}; {hint}'amurkg queries' lists them all")
+    return _load(queries_dir() / f"{name}.rq")

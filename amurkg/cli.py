@@ -134,7 +134,29 @@ EndpointOpt = Annotated[
     ),
 ]
 GraphOpt = Annotated[str | None, typer.Option("--graph", help="With --endpoint: the named graph to query.")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help="With --endpoint: seconds to wait for an answer.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Seconds the query may take (locally it is stopped then; with --endpoint, the whole exchange).",
+        min=0.001,
+    ),
+]
+MaxRowsOpt = Annotated[
+    int, typer.Option("--max-rows", help="Stop with an error when the answer has more rows (or triples).", min=1)
+]
+MaxMemoryOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-memory",
+        help="Stop with an error when the process needs more memory, in MiB (default: half the RAM, at most 4096).",
+        min=16,
+    ),
+]
+RawOpt = Annotated[
+    bool,
+    typer.Option("--raw", help="TSV with terms in N-Triples syntax (the W3C SPARQL TSV form), not plain values."),
+]
 EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Query engine.", case_sensitive=False)]
 OutOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
@@ -184,7 +206,7 @@ def _load(
     reason: bool = False,
     endpoint: str | None = None,
     graph: str | None = None,
-    timeout: float = 30.0,
+    timeout: float = 60.0,
 ) -> Any:
     from amurkg.graph import KnowledgeGraph
 
@@ -199,36 +221,48 @@ def _load(
     return KnowledgeGraph.remote(endpoint, timeout, graph)
 
 
-def _result_format(fmt: ResultFormat | None, output: Path | None) -> str:
-    from amurkg.output import RESULT_FORMAT_BY_EXTENSION
-
-    if fmt is not None:
-        return fmt.value
-    if output is not None:
-        return RESULT_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "tsv")
-    return "table" if _stdout_is_terminal() else "tsv"
-
-
 def _stdout_is_terminal() -> bool:
     """Whether answers go to a person (table) or to a program (TSV)."""
     return sys.stdout.isatty()
 
 
-def _emit_answer(result: Any, fmt: ResultFormat | None, rdf_format: RdfFormat | None, output: Path | None) -> None:
-    from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
-    from amurkg.results import GraphResult, format_graph, format_result
+def _limits(what: str, timeout: float, max_memory: int | None) -> Any:
+    from amurkg.limits import default_max_memory_mb, limits
 
-    if isinstance(result, GraphResult):
-        chosen = (
-            rdf_format.value
-            if rdf_format
-            else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl")
-            if output
-            else "ttl"
-        )
-        emit(format_graph(result, chosen), output)
-    else:
-        emit(format_result(result, _result_format(fmt, output)), output)
+    return limits(what, timeout, max_memory or default_max_memory_mb())
+
+
+def _answer_format(form: str, fmt: ResultFormat | None, rdf_format: RdfFormat | None, output: Path | None) -> str:
+    """The format to write an answer of this form in; a format or output extension that does not fit the
+    kind of answer is an error, found before the query runs and before any file is created."""
+    from amurkg.errors import FormatError
+    from amurkg.output import RDF_FORMAT_BY_EXTENSION, RESULT_FORMAT_BY_EXTENSION, choose_format
+
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        if fmt is not None:
+            raise FormatError(
+                "CONSTRUCT and DESCRIBE give RDF, not result rows: use --rdf-format (ttl, nt, nq, trig, jsonld, xml)"
+            )
+        return choose_format(rdf_format.value if rdf_format else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
+    if rdf_format is not None:
+        raise FormatError("--rdf-format is for CONSTRUCT and DESCRIBE; SELECT and ASK answers take --format")
+    default = "table" if output is None and _stdout_is_terminal() else "tsv"
+    return choose_format(fmt.value if fmt else None, output, RESULT_FORMAT_BY_EXTENSION, default, "query results")
+
+
+def _write_answer(answer: Any, chosen: str, output: Path | None, *, max_rows: int, where: str, raw: bool) -> None:
+    """Write an answer as it is read (rows stream in the W3C formats; RDF is sorted, so read first)."""
+    from amurkg.output import emit, open_output
+    from amurkg.results import AskResult, GraphResult, GraphStream, SelectStream, format_graph, limited, write_result
+
+    if isinstance(answer, GraphStream | GraphResult):
+        triples = list(limited(answer.triples, max_rows, where, "triples"))
+        emit(format_graph(GraphResult(triples), chosen), output)
+        return
+    if not isinstance(answer, AskResult):
+        answer = SelectStream(answer.variables, limited(answer.rows, max_rows, where))
+    with open_output(output) as out:
+        write_result(answer, chosen, out, raw=raw)
 
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
@@ -271,12 +305,17 @@ def query_command(
     reason: ReasonOpt = False,
     endpoint: EndpointOpt = None,
     graph: GraphOpt = None,
-    timeout: TimeoutOpt = 30.0,
+    timeout: TimeoutOpt = 60.0,
+    max_rows: MaxRowsOpt = 1_000_000,
+    max_memory: MaxMemoryOpt = None,
+    raw: RawOpt = False,
 ) -> None:
     """Run a canned query by name, with parameters bound safely (never pasted into the query text)."""
+    chosen = _answer_format("SELECT", fmt, None, output)  # every canned query is a SELECT
     params = _params(param)
-    result = _load(data, engine, reason, endpoint, graph, timeout).run(name, params)
-    _emit_answer(result, fmt, None, output)
+    with _limits(f"query {name!r}", timeout, max_memory):
+        answer = _load(data, engine, reason, endpoint, graph, timeout).run_stream(name, params)
+        _write_answer(answer, chosen, output, max_rows=max_rows, where=name, raw=raw)
 
 
 @app.command("sparql")
@@ -291,14 +330,20 @@ def sparql_command(
     reason: ReasonOpt = False,
     endpoint: EndpointOpt = None,
     graph: GraphOpt = None,
-    timeout: TimeoutOpt = 30.0,
+    timeout: TimeoutOpt = 60.0,
+    max_rows: MaxRowsOpt = 1_000_000,
+    max_memory: MaxMemoryOpt = None,
+    raw: RawOpt = False,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF)."""
     from amurkg.report import read_query_text
 
     text, where = read_query_text(query, file)
-    result = _load(data, engine, reason, endpoint, graph, timeout).query(text, where=where)
-    _emit_answer(result, fmt, rdf_format, output)
+    with _limits("the query", timeout, max_memory):
+        kg = _load(data, engine, reason, endpoint, graph, timeout)
+        checked = kg.check(text, where=where)
+        chosen = _answer_format(checked.form, fmt, rdf_format, output)
+        _write_answer(kg.execute(checked, where), chosen, output, max_rows=max_rows, where=where, raw=raw)
 
 
 @app.command("export")
@@ -321,11 +366,11 @@ def export_command(
     """Write the whole graph (ontology + data + your --data files); the same bytes on every run.
 
     The default is the base graph (asserted triples only); --reason writes the full graph."""
-    from amurkg.output import RDF_FORMAT_BY_EXTENSION, emit
+    from amurkg.output import RDF_FORMAT_BY_EXTENSION, choose_format, emit
     from amurkg.rdfio import read_rdf
     from amurkg.serialize import export_graph
 
-    chosen = fmt.value if fmt else RDF_FORMAT_BY_EXTENSION.get(output.suffix.lower(), "ttl") if output else "ttl"
+    chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
     sources = [read_rdf(p) for p in data or []]
     emit(export_graph(chosen, sources, reason), output)
 
@@ -340,18 +385,19 @@ def describe_command(
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
+    raw: RawOpt = False,
 ) -> None:
     """Show everything the graph says about an entity, each fact with the source span that states it."""
+    from amurkg.output import RESULT_FORMAT_BY_EXTENSION, choose_format, emit
     from amurkg.report import description_table
-
-    result = _load(data, engine, reason).describe(entity)
-    chosen = _result_format(fmt, output)
-    if chosen in ("table", "md"):
-        result = description_table(result)
-    from amurkg.output import emit
     from amurkg.results import format_result
 
-    emit(format_result(result, chosen), output)
+    default = "table" if output is None and _stdout_is_terminal() else "tsv"
+    chosen = choose_format(fmt.value if fmt else None, output, RESULT_FORMAT_BY_EXTENSION, default, "query results")
+    result = _load(data, engine, reason).describe(entity)
+    if chosen in ("table", "md"):
+        result = description_table(result)
+    emit(format_result(result, chosen, raw=raw), output)
 
 
 @app.command("stats")

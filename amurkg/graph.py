@@ -14,7 +14,7 @@ from amurkg.params import check_text, is_iri, parse_decimal, parse_integer, pars
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
 from amurkg.results import Answer, AskResult, QueryResult, SelectResult, Term, materialize
-from amurkg.sparql import bind_values, check_query
+from amurkg.sparql import CheckedQuery, bind_values, check_query
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -99,8 +99,15 @@ class KnowledgeGraph:
 
     def stream(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> Answer:
         """Like ``query``, but rows (or triples) are computed as they are read: for answers of any size."""
-        final = bind_values(text, bindings or {})
-        checked = check_query(final, where, self.engine.dialect)
+        return self.execute(self.check(text, bindings, where), where)
+
+    def check(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> CheckedQuery:
+        """Bind parameters and check the result as this graph's engine will read it (see ``amurkg.sparql``);
+        the returned query's form tells what kind of answer it will give."""
+        return check_query(bind_values(text, bindings or {}), where, self.engine.dialect)
+
+    def execute(self, checked: CheckedQuery, where: str = "query") -> Answer:
+        """Start answering a query that ``check`` returned."""
         return self.engine.execute(checked, where)
 
     def run(self, name: str, params: Mapping[str, str] | None = None, *, max_rows: int | None = None) -> QueryResult:

@@ -84,21 +84,27 @@ def stats_text(counts: dict[str, int], as_json: bool) -> str:
 
 
 def read_query_text(query: str | None, file: Path | None) -> tuple[str, str]:
-    """The query text and where it came from (for error positions): an argument, stdin or a file."""
+    """The query text and where it came from (for error positions): an argument, stdin or a file.
+
+    Files are checked like every input (a regular file, within the size limit); stdin and files must be
+    UTF-8 and at most ``MAX_QUERY_CHARS`` long.
+    """
+    from amurkg.rdfio import decode_utf8, read_text
+    from amurkg.sparql import MAX_QUERY_CHARS
+
     if query is not None and file is not None:
         raise AmurkgError("give the query either as an argument or with --file, not both")
     if file is not None:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise DataFileError(f"{file}: cannot read the query file ({exc.strerror}); check the path") from None
-        try:
-            return raw.decode("utf-8"), str(file)
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            raise DataFileError(f"{file}:{line}: the query file is not valid UTF-8; re-save it as UTF-8") from None
+        return read_text(file, "query file"), str(file)
     if query == "-":
-        return sys.stdin.read(), "stdin"
+        raw = (
+            sys.stdin.buffer.read(4 * MAX_QUERY_CHARS + 1)
+            if hasattr(sys.stdin, "buffer")
+            else sys.stdin.read().encode()
+        )
+        if len(raw) > 4 * MAX_QUERY_CHARS:
+            raise DataFileError(f"stdin: the query is longer than {MAX_QUERY_CHARS:,} characters; shorten it")
+        return decode_utf8("stdin", raw.removeprefix(b"\xef\xbb\xbf")), "stdin"
     if query is None or not query.strip():
         raise AmurkgError("no query given: pass the SPARQL text, '-' to read it from stdin, or --file FILE")
     return query, "query"

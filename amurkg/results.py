@@ -8,8 +8,8 @@ CSV and TSV follow the W3C SPARQL 1.1 result formats.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, NamedTuple
 from typing import Literal as TypingLiteral
 
 from amurkg.errors import FormatError
@@ -133,56 +133,95 @@ Answer = AskResult | SelectStream | GraphStream
 
 def materialize(answer: Answer, where: str, max_rows: int | None = None) -> QueryResult:
     """Read a streamed answer whole; past ``max_rows`` rows (or triples) raise ``LimitError``."""
-    from amurkg.errors import LimitError
-
     if isinstance(answer, AskResult):
         return answer
-    items = answer.rows if isinstance(answer, SelectStream) else answer.triples
-    read: list[Any] = []
-    for item in items:
-        if max_rows is not None and len(read) >= max_rows:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-            what = "rows" if isinstance(answer, SelectStream) else "triples"
-            raise LimitError(
-                f"{where}: the answer has more than {max_rows:,} {what}; add LIMIT or narrow the query, "
-                "or raise --max-rows"
-            )
-        read.append(item)
     if isinstance(answer, SelectStream):
-        return SelectResult(answer.variables, read)
-    return GraphResult(read)
+        return SelectResult(answer.variables, list(limited(answer.rows, max_rows, where)))
+    return GraphResult(list(limited(answer.triples, max_rows, where, "triples")))
 
 
 #: Result formats for SELECT and ASK answers.
 RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml", "md")
+#: Formats written row by row, so answers of any size pass through in bounded memory.
+STREAMING_FORMATS = ("csv", "tsv", "json", "xml")
 
 
-def format_result(result: SelectResult | AskResult, fmt: str) -> str:
+def limited(rows: Iterable[Any], max_rows: int | None, where: str, what: str = "rows") -> Iterator[Any]:
+    """Pass rows through, raising ``LimitError`` past ``max_rows`` and when the time limit has passed."""
+    from amurkg.errors import LimitError
+    from amurkg.limits import check
+
+    for count, row in enumerate(rows, 1):
+        if max_rows is not None and count > max_rows:
+            raise LimitError(
+                f"{where}: the answer has more than {max_rows:,} {what}; add LIMIT or narrow the query, "
+                "or raise --max-rows"
+            )
+        if count % 1024 == 0:
+            check()
+        yield row
+
+
+def format_result(result: SelectResult | AskResult, fmt: str, raw: bool = False) -> str:
     """Serialise a SELECT or ASK result in one of ``RESULT_FORMATS``."""
-    writers = {
-        "table": _table,
-        "csv": _csv,
-        "tsv": _tsv,
-        "json": _json,
-        "xml": _xml,
-        "md": _markdown,
-    }
-    if fmt not in writers:
+    import io
+
+    out = io.BytesIO()
+    write_result(result, fmt, out, raw=raw)
+    return out.getvalue().decode("utf-8")
+
+
+def write_result(
+    result: SelectResult | SelectStream | AskResult, fmt: str, out: BinaryIO, *, raw: bool = False
+) -> None:
+    """Write a SELECT or ASK answer to ``out``; streamed answers are written as their rows arrive (in the
+    formats of ``STREAMING_FORMATS``; the others read the rows first).
+
+    TSV holds plain values (prefixed names, literal text) unless ``raw``, which writes the W3C SPARQL TSV
+    form (terms in N-Triples syntax, as the endpoint protocol requires).
+    """
+    if fmt not in RESULT_FORMATS:
         raise FormatError(f"unknown result format {fmt!r}: use one of {', '.join(RESULT_FORMATS)}")
-    return writers[fmt](result)
+    if isinstance(result, AskResult):
+        out.write(_ask(result.value, fmt).encode("utf-8"))
+        return
+    variables, rows = result.variables, result.rows
+    if fmt in ("table", "md"):
+        materialized = SelectResult(variables, list(rows))
+        out.write((_table(materialized) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
+        return
+    writer = {"csv": _csv_rows, "tsv": _tsv_rows, "json": _json_rows, "xml": _xml_rows}[fmt]
+    for chunk in writer(variables, rows, raw):
+        out.write(chunk.encode("utf-8"))
 
 
-def _json(result: SelectResult | AskResult) -> str:
+def _ask(value: bool, fmt: str) -> str:
+    word = "true" if value else "false"
+    if fmt == "json":
+        return '{\n  "head": {},\n  "boolean": ' + word + "\n}\n"
+    if fmt == "xml":
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+            f"  <head/>\n  <boolean>{word}</boolean>\n</sparql>\n"
+        )
+    if fmt == "csv":
+        return f"boolean\r\n{word}\r\n"
+    if fmt == "tsv":
+        return f"?boolean\n{word}\n"
+    if fmt == "md":
+        return f"| boolean |\n|---|\n| {word} |\n"
+    return ("yes" if value else "no") + "\n"
+
+
+def _json_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
     import json
 
-    if isinstance(result, AskResult):
-        return json.dumps({"head": {}, "boolean": result.value}, indent=2) + "\n"
-    bindings = []
-    for row in result.rows:
+    head = json.dumps({"vars": variables}, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    yield f'{{\n  "head": {head},\n  "results": {{\n    "bindings": ['
+    first = True
+    for row in rows:
         binding: dict[str, dict[str, str]] = {}
-        for var, term in zip(result.variables, row, strict=True):
+        for var, term in zip(variables, row, strict=True):
             if term is None:
                 continue
             entry = {"type": term.kind, "value": term.value}
@@ -191,24 +230,21 @@ def _json(result: SelectResult | AskResult) -> str:
             elif term.datatype:
                 entry["datatype"] = term.datatype
             binding[var] = entry
-        bindings.append(binding)
-    doc = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(binding, indent=2, ensure_ascii=False).replace("\n", "\n      ")
+        yield ("\n      " if first else ",\n      ") + text
+        first = False
+    yield "]\n  }\n}\n" if first else "\n    ]\n  }\n}\n"
 
 
-def _xml(result: SelectResult | AskResult) -> str:
+def _xml_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
     from xml.sax.saxutils import escape, quoteattr
 
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
-    if isinstance(result, AskResult):
-        out += ["  <head/>", f"  <boolean>{'true' if result.value else 'false'}</boolean>", "</sparql>"]
-        return "\n".join(out) + "\n"
-    out.append("  <head>")
-    out += [f"    <variable name={quoteattr(v)}/>" for v in result.variables]
-    out += ["  </head>", "  <results>"]
-    for row in result.rows:
-        out.append("    <result>")
-        for var, term in zip(result.variables, row, strict=True):
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n'
+    yield "  <head>\n" + "".join(f"    <variable name={quoteattr(v)}/>\n" for v in variables) + "  </head>\n"
+    yield "  <results>\n"
+    for row in rows:
+        out = ["    <result>\n"]
+        for var, term in zip(variables, row, strict=True):
             if term is None:
                 continue
             if term.kind == "uri":
@@ -221,43 +257,46 @@ def _xml(result: SelectResult | AskResult) -> str:
                 inner = f"<literal datatype={quoteattr(term.datatype)}>{escape(term.value)}</literal>"
             else:
                 inner = f"<literal>{escape(term.value)}</literal>"
-            out.append(f"      <binding name={quoteattr(var)}>{inner}</binding>")
-        out.append("    </result>")
-    out += ["  </results>", "</sparql>"]
-    return "\n".join(out) + "\n"
+            out.append(f"      <binding name={quoteattr(var)}>{inner}</binding>\n")
+        out.append("    </result>\n")
+        yield "".join(out)
+    yield "  </results>\n</sparql>\n"
 
 
-def _csv(result: SelectResult | AskResult) -> str:
+def _csv_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
     import csv
     import io
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    if isinstance(result, AskResult):
-        writer.writerow(["boolean"])
-        writer.writerow(["true" if result.value else "false"])
-        return buf.getvalue()
-    writer.writerow(result.variables)
-    for row in result.rows:
+    writer.writerow(variables)
+    for row in rows:
         writer.writerow(["" if t is None else (f"_:{t.value}" if t.kind == "bnode" else t.value) for t in row])
-    return buf.getvalue()
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
 
 
-def _tsv(result: SelectResult | AskResult) -> str:
-    if isinstance(result, AskResult):
-        return f"?boolean\n{'true' if result.value else 'false'}\n"
-    lines = ["\t".join(f"?{v}" for v in result.variables)]
-    lines += ["\t".join("" if t is None else t.n3() for t in row) for row in result.rows]
-    return "\n".join(lines) + "\n"
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
+    if raw:
+        yield "\t".join(f"?{v}" for v in variables) + "\n"
+        for row in rows:
+            yield "\t".join("" if t is None else t.n3() for t in row) + "\n"
+        return
+    yield "\t".join(variables) + "\n"
+    for row in rows:
+        yield "\t".join("" if t is None else t.display().translate(_TSV_ESCAPES) for t in row) + "\n"
 
 
 def _cells(result: SelectResult) -> list[list[str]]:
     return [["" if t is None else t.display().replace("\n", " ") for t in row] for row in result.rows]
 
 
-def _table(result: SelectResult | AskResult) -> str:
-    if isinstance(result, AskResult):
-        return ("yes" if result.value else "no") + "\n"
+def _table(result: SelectResult) -> str:
     header = result.variables
     cells = _cells(result)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
@@ -272,10 +311,7 @@ def _table(result: SelectResult | AskResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def _markdown(result: SelectResult | AskResult) -> str:
-    if isinstance(result, AskResult):
-        return f"| boolean |\n|---|\n| {'true' if result.value else 'false'} |\n"
-
+def _markdown(result: SelectResult) -> str:
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|")
 

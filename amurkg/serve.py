@@ -304,7 +304,7 @@ class Endpoint:
         if isinstance(result, GraphResult):
             return "200 OK", [("Content-Type", f"{media}; charset=utf-8")], format_graph(result, offered[media])
         assert isinstance(result, SelectResult | AskResult)
-        body = format_result(result, offered[media]).encode("utf-8")
+        body = format_result(result, offered[media], raw=True).encode("utf-8")
         return "200 OK", [("Content-Type", f"{media}; charset=utf-8")], body
 
 

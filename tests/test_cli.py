@@ -85,9 +85,12 @@ def test_query_csv_and_tsv(cli) -> None:  # type: ignore[no-untyped-def]
     out = raw.decode()
     table = list(csv.DictReader(io.StringIO(out)))
     assert {r["scientificName"] for r in table} == {"Cervus nippon mantchuricus", "Capreolus pygargus", "Sus scrofa"}
-    tsv = cli("query", "prey", "-f", "tsv").stdout.splitlines()
-    assert tsv[0].split("\t")[:2] == ["?prey", "?preyName"]
-    assert '<https://w3id.org/amurkg/id/wild-boar>\t"wild boar"@en' in "\n".join(tsv)
+    tsv = cli("query", "prey", "-f", "tsv").stdout.splitlines()  # plain values, for cut, awk and spreadsheets
+    assert tsv[0].split("\t")[:2] == ["prey", "preyName"]
+    assert "amur:wild-boar\twild boar\tSus scrofa" in "\n".join(tsv)
+    raw = cli("query", "prey", "-f", "tsv", "--raw").stdout.splitlines()  # the W3C SPARQL TSV form
+    assert raw[0].split("\t")[:2] == ["?prey", "?preyName"]
+    assert '<https://w3id.org/amurkg/id/wild-boar>\t"wild boar"@en' in "\n".join(raw)
 
 
 def test_query_table_and_markdown(cli) -> None:  # type: ignore[no-untyped-def]
@@ -284,7 +287,7 @@ def test_missing_and_unreadable_files(cli, tmp_path: Path) -> None:  # type: ign
     folder.mkdir()
     one_line_error(cli("stats", "-d", str(folder)), "is a folder")
     one_line_error(cli("stats", "-d", str(tmp_path / "data.csv")), "cannot tell the RDF format", ".csv")
-    one_line_error(cli("sparql", "-q", str(tmp_path / "missing.rq")), "cannot read the query file")
+    one_line_error(cli("sparql", "-q", str(tmp_path / "missing.rq")), "no such query file")
 
 
 def test_rdfxml_entity_declarations_are_not_expanded(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,171 @@
+"""Bounded local work for the command line: a time limit, a memory limit, and a clean stop on Ctrl-C or
+SIGTERM, even while a query runs inside native code.
+
+A query in pyoxigraph runs in Rust without returning to Python until it has an answer (a sort, an
+aggregate, a join that finds nothing for a long time), so neither a Python signal handler nor an exception
+can stop it. When ``amurkg`` runs as a command, a supervisor thread therefore takes SIGINT and SIGTERM
+itself (they are blocked in the other threads) and watches the clock and the process's resident memory;
+when a limit is passed or a signal comes, it removes the temporary files of any output being written,
+prints one line on stderr and ends the process. Nothing half-written is left: an output file is the old
+one or the whole new one.
+
+Called in-process (tests, notebooks), there is no supervisor: limits are then checked while answers are
+read (``check``), which stops streaming answers but not a single long native computation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from amurkg.errors import LimitError
+
+#: Default time limit for a local query, in seconds.
+DEFAULT_TIMEOUT = 60.0
+#: Default largest answer, in rows or triples.
+DEFAULT_MAX_ROWS = 1_000_000
+
+
+def default_max_memory_mb() -> int:
+    """Half of the machine's memory, at most 4 GiB: the default resident-memory limit, in MiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return 4096
+    return max(256, min(4096, total // 2))
+
+
+def resident_mb() -> float | None:
+    """This process's resident memory in MiB, where the system tells it (Linux), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            pages = int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+class _Supervisor:
+    """The thread that enforces limits and signals for a command-line process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deadline: float | None = None
+        self.timeout = 0.0
+        self.what = "the command"
+        self.max_mb: float | None = None
+        self.temporary: set[Path] = set()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        self.thread = threading.Thread(target=self._watch, name="amurkg-supervisor", daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            got = signal.sigtimedwait({signal.SIGINT, signal.SIGTERM}, 0.05)
+            if got is not None:
+                name = "interrupted" if got.si_signo == signal.SIGINT else "stopped by SIGTERM"
+                self._end(f"amurkg: {name}; nothing was left half-written", 128 + got.si_signo)
+            with self.lock:
+                deadline, timeout, what, max_mb = self.deadline, self.timeout, self.what, self.max_mb
+            if deadline is not None and time.monotonic() > deadline:
+                self._end(
+                    f"amurkg: error: {what} ran past the time limit of {timeout:g} s and was stopped; narrow it, "
+                    "add LIMIT, or raise --timeout",
+                    2,
+                )
+            if max_mb is not None:
+                used = resident_mb()
+                if used is not None and used > max_mb:
+                    self._end(
+                        f"amurkg: error: {what} needed more than {max_mb:,.0f} MiB of memory and was stopped; "
+                        "narrow it, or raise --max-memory",
+                        2,
+                    )
+
+    def _end(self, message: str, code: int) -> None:
+        try:
+            with self.lock:
+                for path in self.temporary:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+_supervisor: _Supervisor | None = None
+_soft_deadline: list[tuple[float, float, str]] = []
+_entry_point = False
+
+
+def enable_supervision() -> None:
+    """Called by the ``amurkg`` entry point: commands that set limits then get a supervisor thread."""
+    global _entry_point
+    _entry_point = True
+
+
+@contextmanager
+def limits(what: str, timeout: float | None, max_memory_mb: float | None = None) -> Iterator[None]:
+    """Enforce a time and memory limit on the block (``what`` names it in the message).
+
+    Commands that start other processes (``serve``) must not use this: the supervisor blocks SIGINT and
+    SIGTERM in the calling thread, and child processes would inherit that.
+    """
+    _set(what, timeout, max_memory_mb)
+    try:
+        yield
+    finally:
+        _set(what, None, None)
+
+
+def _set(what: str, timeout: float | None, max_memory_mb: float | None) -> None:
+    global _supervisor
+    if _entry_point and _supervisor is None and hasattr(signal, "sigtimedwait"):
+        _supervisor = _Supervisor()
+        _supervisor.start()
+    if timeout is not None and not 0 < timeout < 10**9:  # also refuses nan and inf
+        raise LimitError("--timeout must be a positive number of seconds, such as 60")
+    if max_memory_mb is not None and not 0 < max_memory_mb < 10**9:
+        raise LimitError("--max-memory must be a positive number of MiB, such as 2048")
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    if _supervisor is not None:
+        with _supervisor.lock:
+            _supervisor.deadline, _supervisor.timeout, _supervisor.what = deadline, timeout or 0.0, what
+            _supervisor.max_mb = max_memory_mb
+    _soft_deadline[:] = [(deadline, timeout or 0.0, what)] if deadline is not None else []
+
+
+def check() -> None:
+    """In-process (no supervisor): raise ``LimitError`` once the time limit has passed."""
+    if _soft_deadline:
+        deadline, timeout, what = _soft_deadline[0]
+        if time.monotonic() > deadline:
+            _soft_deadline.clear()
+            raise LimitError(
+                f"{what} ran past the time limit of {timeout:g} s and was stopped; narrow it, or raise --timeout"
+            )
+
+
+def register_temporary(path: Path) -> None:
+    """A temporary file to remove if the process is stopped before it is renamed into place."""
+    if _supervisor is not None:
+        with _supervisor.lock:
+            _supervisor.temporary.add(path)
+
+
+def release_temporary(path: Path) -> None:
+    """The temporary file was renamed or removed: nothing to clean up any more."""
+    if _supervisor is not None:
+        with _supervisor.lock:
+            _supervisor.temporary.discard(path)

@@ -1,0 +1,122 @@
+"""Bounded local work, through the real entry point in a separate process: runaway queries stop at the time,
+row or memory limit with one line and exit code 2; Ctrl-C and SIGTERM leave no half-written file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+PRODUCT = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+SORTED_PRODUCT = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"
+
+
+def amurkg(*args: str, stdin: bytes | None = None, timeout: float = 120, cwd: Path | None = None):  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "amurkg", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[bytes], *fragments: str) -> str:
+    err = done.stderr.decode()
+    assert done.returncode == 2, (done.returncode, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    return err
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_cartesian_product_stops_at_the_time_limit(engine: str) -> None:
+    started = time.monotonic()
+    done = amurkg("sparql", CARTESIAN, "-e", engine, "--timeout", "2")
+    elapsed = time.monotonic() - started
+    one_line(done, "ran past the time limit of 2 s", "--timeout")
+    assert elapsed < 30  # the default limit is 60 s; the query alone would run for hours
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_runaway_sort_stops_at_the_memory_limit(engine: str) -> None:
+    done = amurkg("sparql", SORTED_PRODUCT, "-e", engine, "--max-memory", "400", "--timeout", "300", "-f", "csv")
+    one_line(done, "needed more than 400 MiB", "--max-memory")
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_rows_stream_until_the_row_limit(engine: str, tmp_path: Path) -> None:
+    target = tmp_path / "rows.csv"
+    done = amurkg("sparql", PRODUCT, "-e", engine, "--max-rows", "5000", "-o", str(target))
+    one_line(done, "more than 5,000 rows", "--max-rows")
+    assert not target.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+    piped = amurkg("sparql", PRODUCT, "-e", engine, "--max-rows", "5000", "-f", "csv")
+    one_line(piped, "more than 5,000 rows")
+    assert piped.stdout.count(b"\r\n") == 5001  # header and 5,000 rows went out as they were read
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_run_leaves_the_old_file(tmp_path: Path, sig: signal.Signals) -> None:
+    target = tmp_path / "answer.csv"
+    target.write_text("old answer\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amurkg", "sparql", SORTED_PRODUCT, "-o", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig, err
+    assert "nothing was left half-written" in err.decode() and "Traceback" not in err.decode()
+    assert target.read_text() == "old answer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answer.csv"]
+
+
+def test_interrupted_in_process_writes_remove_the_temporary_file(tmp_path: Path) -> None:
+    from amurkg.output import open_output
+
+    target = tmp_path / "x.csv"
+    with pytest.raises(KeyboardInterrupt), open_output(target) as out:
+        out.write(b"partial")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "fragment"),
+    [
+        (["sparql", "-"], b"SELECT * WHERE { ?s ?p '\xff' }", "stdin:1: not valid UTF-8"),
+        (["query", "p" * 10_000], None, "no canned query named"),
+        (["describe", "x" * 100_000], None, "characters long"),
+        (["query", "facts-in-span", "-p", "start=99999999999999999999999"], None, "out of range"),
+        (["sparql", "ASK {}", "--timeout", "nan"], None, "--timeout must be a positive number"),
+        (["sparql", "ASK {}", "--timeout", "inf"], None, "--timeout must be a positive number"),
+        (["sparql", "-q", "/dev/zero"], None, "is a device"),
+        (["sparql", "SELECT * WHERE { ?s ?p ?o }", "-o", "out.ttl"], None, "does not name a format for query results"),
+        (["sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "-o", "out.csv"], None, "does not name a format for RDF"),
+        (["sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "-f", "json"], None, "use --rdf-format"),
+        (["query", "prey", "-o", "prey.csv", "-f", "json"], None, "means csv, but --format says json"),
+        (["export", "-o", "graph.csv"], None, "does not name a format for RDF"),
+    ],
+)
+def test_hostile_command_lines_get_one_line(
+    args: list[str], stdin: bytes | None, fragment: str, tmp_path: Path
+) -> None:
+    done = amurkg(*args, stdin=stdin, cwd=tmp_path)
+    one_line(done, fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nothing_is_written_when_the_format_does_not_fit(tmp_path: Path) -> None:
+    """The check comes before the query runs and before the output file is created."""
+    done = amurkg("sparql", CARTESIAN, "-o", "x.ttl", "--timeout", "60", cwd=tmp_path)
+    one_line(done, "does not name a format for query results")
+    assert os.listdir(tmp_path) == []
