@@ -562,24 +562,71 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; only this machine by default.")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 7878,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).", min=0, max=65535)] = 7878,
     data: DataOpt = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run before it is stopped.")] = 5.0,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes answering queries.")] = 2,
-    max_rows: Annotated[int, typer.Option("--max-rows", help="Largest answer, in rows or triples.")] = 10_000,
-    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body, in bytes.")] = 1_000_000,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a query may wait and run before it is stopped (503).")
+    ] = 5.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Most query worker processes (they share the graph's memory; one per CPU at first, more on demand).",
+            min=1,
+            max=256,
+        ),
+    ] = 16,
+    queue: Annotated[
+        int, typer.Option("--queue", help="Queries that may wait for a worker; beyond, 503 with Retry-After.", min=0)
+    ] = 64,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Largest answer, in rows or triples.", min=1)] = 10_000,
+    max_answer: Annotated[
+        int, typer.Option("--max-answer", help="Largest answer, in bytes (streamed, cut at the limit).", min=1)
+    ] = 16 * 1024 * 1024,
+    max_body: Annotated[int, typer.Option("--max-body", help="Largest request body, in bytes.", min=1)] = 1_000_000,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", help="Open connections; beyond, the oldest idle one is closed.", min=1)
+    ] = 512,
+    client_timeout: Annotated[
+        float,
+        typer.Option("--client-timeout", help="Seconds a client has to send each request and to take each answer."),
+    ] = 10.0,
     cors: Annotated[
         str | None, typer.Option("--cors", help="Allow browser pages from this origin (or *) to query.")
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Serve the full graph, with OWL RL entailments.")] = False,
 ) -> None:
     """Serve the graph (plus --data) as a read-only SPARQL 1.1 Protocol endpoint at /sparql: updates, SERVICE,
-    LOAD and FROM refused, each query time-limited, answers and request bodies size-limited."""
-    from amurkg.serve import ServeOptions, describe_limits, serve
+    LOAD and FROM refused, each query time-limited, answers and request bodies size-limited, slow clients
+    dropped.
 
-    if timeout <= 0 or workers < 1 or max_rows < 1 or max_body < 1:
-        raise ParameterError("--timeout, --workers, --max-rows and --max-body must be positive")
-    _load(data, Engine.oxigraph)  # a file that does not parse is reported here, once, not by every worker
-    options = ServeOptions(tuple(data or []), workers, timeout, max_rows, max_body, cors, reason)
-    typer.echo(f"amurkg: serving http://{host}:{port}/sparql {describe_limits(options)}", err=True)
-    serve(options, host, port)
+    Example: amurkg serve --port 7878 --cors '*'"""
+    import math
+
+    from amurkg.serve import ServeOptions, bound_address, describe_limits, open_socket, serve
+
+    for name, value in (("--timeout", timeout), ("--client-timeout", client_timeout)):
+        if not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"{name} must be a positive number of seconds")
+    if cors is not None and (len(cors) > 200 or any(c in cors for c in "\r\n\x00")):
+        raise ParameterError("--cors must be one origin such as https://example.org, or *")
+    options = ServeOptions(
+        tuple(data or []),
+        workers,
+        timeout,
+        max_rows,
+        max_body,
+        max_answer,
+        cors,
+        reason,
+        queue,
+        max_connections,
+        client_timeout,
+    )
+    sock = open_socket(host, port)
+
+    def announce() -> None:
+        url = f"http://{bound_address(sock)}/sparql"
+        typer.echo(f"amurkg: serving {url} {describe_limits(options)}", err=True)
+
+    serve(options, sock, announce)

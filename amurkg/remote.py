@@ -13,6 +13,7 @@ Digest challenge (Virtuoso's authenticated endpoints use Digest).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import json
@@ -161,13 +162,19 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         return self.do_open(_connection_class(http.client.HTTPConnection, self._deadline), req)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings for https endpoints (system certificates); made once, on first use (20 ms)."""
+    return ssl.create_default_context()
+
+
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, deadline: _Deadline) -> None:
-        super().__init__(context=ssl.create_default_context())
+        super().__init__()
         self._deadline = deadline
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_connection_class(http.client.HTTPSConnection, self._deadline), req)
+        return self.do_open(_connection_class(http.client.HTTPSConnection, self._deadline), req, context=_tls())
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -283,7 +290,7 @@ class RemoteEngine:
     def __init__(
         self, url: str, timeout: float = 30.0, graph: str | None = None, max_bytes: int = MAX_RESPONSE_BYTES
     ) -> None:
-        self.url = check_url(url, "endpoint")
+        self.url = check_url(url, "--endpoint")
         self.timeout, self.graph, self.max_bytes = timeout, graph, max_bytes
 
     def request(self, text: str, form: str) -> urllib.request.Request:

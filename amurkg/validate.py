@@ -52,21 +52,56 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
     import rdflib
 
     from amurkg.engines import rdflib_graph
+    from amurkg.offline import offline
 
     data = rdflib_graph(user_sources)
     shapes = rdflib.Graph()
     shapes.parse(data=shapes_file().read_text(encoding="utf-8"), format="turtle")
     for path in extra_shapes or []:
         _parse_shapes(shapes, read_rdf(path))
-    with warnings.catch_warnings():
+        check_shape_queries(shapes, str(path))
+    with warnings.catch_warnings(), offline():
         warnings.simplefilter("ignore", DeprecationWarning)  # raised inside rdflib and pySHACL themselves
         try:
             conforms, results, _ = pyshacl.validate(
-                data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+                data,
+                shacl_graph=shapes,
+                inference="none",
+                advanced=True,
+                allow_warnings=True,
+                do_owl_imports=False,
+                js=False,
             )
+        except AmurkgError:
+            raise
         except Exception as exc:  # pySHACL reports broken shapes with assorted exception types
             raise AmurkgError(f"the shapes could not be used: {' '.join(str(exc).split())[:300]}") from None
     return ValidationReport(bool(conforms), _findings(results, data), results)
+
+
+#: SHACL properties whose values are SPARQL that pySHACL runs (SHACL-SPARQL constraints, targets, rules).
+SPARQL_PROPERTIES = ("select", "ask", "construct", "update")
+
+
+def check_shape_queries(shapes: Any, where: str) -> None:
+    """Refuse shapes whose SPARQL would reach the network or change data, read as rdflib (which pySHACL runs
+    them on) reads it; pySHACL then runs inside ``offline()`` as well."""
+    import rdflib
+
+    from amurkg.errors import RefusedQueryError
+    from amurkg.sparql import tokens
+
+    for name in SPARQL_PROPERTIES:
+        for node, text in shapes.subject_objects(rdflib.URIRef(SH + name)):
+            label = f"{where} ({compact(str(node)) if isinstance(node, rdflib.URIRef) else 'a shape'} sh:{name})"
+            if name == "update":
+                raise RefusedQueryError(f"{label}: SPARQL updates in shapes are refused; validation only reads")
+            for tok in tokens(str(text), "rdflib", label):
+                if tok.kind == "word" and tok.text.upper() in ("SERVICE", "FROM", "LOAD"):
+                    raise RefusedQueryError(
+                        f"{label}:{tok.line}:{tok.column}: {tok.text.upper()} is refused in shapes: validation "
+                        "never reaches the network"
+                    )
 
 
 def _parse_shapes(shapes: Any, source: RdfSource) -> None:

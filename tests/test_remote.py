@@ -130,6 +130,23 @@ def test_output_formats_match_local_runs(pushed: str, cli) -> None:  # type: ign
     )
 
 
+JSON = "application/sparql-results+json"
+#: Answers that are JSON but wrong, served at /json/<name>
+BAD_JSON = {
+    "boolean-string": b'{"head": {}, "boolean": "false"}',
+    "boolean-number": b'{"head": {}, "boolean": 0}',
+    "vars-number": b'{"head": {"vars": [1]}, "results": {"bindings": []}}',
+    "value-number": b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": 3}}]}}',
+    "unknown-type": b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "triple", "value": "a"}}]}}',
+    "unlisted-var": b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"y": {"type": "uri", "value": "a"}}]}}',
+    "bad-lang": b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "a", '
+    b'"xml:lang": "en us"}}]}}',
+    "bindings-object": b'{"head": {"vars": ["x"]}, "results": {"bindings": {"x": 1}}}',
+    "array": b"[1, 2, 3]",
+    "deep": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
 class _Stub(http.server.BaseHTTPRequestHandler):
     """Test-only endpoint that misbehaves on purpose, by path."""
 
@@ -142,13 +159,33 @@ class _Stub(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/html"):
             self._send(200, b"<html><body>Welcome to our portal</body></html>", "text/html")
         elif self.path.startswith("/truncated"):
-            self._send(200, b'{"head": {"vars": ["x"]}, "results": {"bind', "application/sparql-results+json")
+            self._send(200, b'{"head": {"vars": ["x"]}, "results": {"bind', JSON)
+        elif self.path.startswith("/json/"):
+            self._send(200, BAD_JSON[self.path.removeprefix("/json/")], JSON)
+        elif self.path.startswith("/drip"):  # a valid answer, one byte every 0.3 s: each read is quick
+            body = json.dumps({"head": {"vars": []}, "results": {"bindings": []}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.3)
+        elif self.path.startswith("/endless"):  # headers, then a body that never ends
+            self.send_response(200)
+            self.send_header("Content-Type", JSON)
+            self.end_headers()
+            while True:
+                self.wfile.write(b" " * 65536)
+        elif self.path.startswith("/redirect-file"):
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd")
+            self.end_headers()
+        elif self.path.startswith("/wrong-graph-type"):
+            self._send(200, b"<a> <b> <c> .", "application/octet-stream")
         else:
-            self._send(
-                200,
-                json.dumps({"head": {"vars": []}, "results": {"bindings": []}}).encode(),
-                "application/sparql-results+json",
-            )
+            self._send(200, json.dumps({"head": {"vars": []}, "results": {"bindings": []}}).encode(), JSON)
 
     def _send(self, status: int, body: bytes, kind: str) -> None:
         self.send_response(status)
@@ -161,9 +198,18 @@ class _Stub(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A stub server whose threads end with it and never print a client's disconnection to stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def stub() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    server = _QuietServer(("127.0.0.1", 0), _Stub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -221,3 +267,33 @@ def test_large_graphs_go_in_batches(pushed: str, monkeypatch: pytest.MonkeyPatch
     assert report.on_server == report.sent == len(amurkg.load())
     again = remote.push(data, pushed, graph="https://w3id.org/amurkg/graph/batched")  # PUT replaces, POSTs add
     assert again.on_server == report.on_server
+
+
+@pytest.mark.parametrize("name", sorted(BAD_JSON))
+def test_wrong_json_is_one_line_never_a_wrong_answer(stub: str, cli, name: str) -> None:  # type: ignore[no-untyped-def]
+    one_line(cli("sparql", "SELECT * WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/json/{name}"), "SPARQL")
+
+
+def test_a_dripping_answer_meets_the_whole_request_deadline(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    one_line(cli("sparql", "ASK {}", "--endpoint", f"{stub}/drip", "--timeout", "2"), "no answer within the timeout")
+    assert time.monotonic() - started < 6  # each byte came within the limit; the whole answer did not
+
+
+def test_an_endless_answer_stops_at_the_size_cap(stub: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import amurkg.remote as remote
+
+    monkeypatch.setattr(remote, "MAX_RESPONSE_BYTES", 1_000_000)
+    with pytest.raises(remote.RemoteError, match="larger than 1,000,000 bytes"):
+        amurkg.KnowledgeGraph.remote(f"{stub}/endless", timeout=30).query("ASK {}")
+
+
+def test_only_http_urls_and_redirects(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
+    for url in ("file:///etc/passwd", "ftp://example.org/sparql", "gopher://x/", "http:///nohost", "http://a:99999/"):
+        one_line(cli("query", "prey", "--endpoint", url), "--endpoint" if "99999" not in url else "port")
+    one_line(cli("push", "--endpoint", stub, "--store", "file:///tmp/x"), "--store")
+    one_line(cli("sparql", "ASK {}", "--endpoint", f"{stub}/redirect-file"), "not http(s)")
+    one_line(
+        cli("sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/wrong-graph-type"),
+        "application/octet-stream, not RDF",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +14,9 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from hostile import Listener, service_queries
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_remote import free_port, wait_for
 
 import amurkg
@@ -55,6 +60,12 @@ def request(
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def quiet_request(url: str, data: bytes | None = None) -> None:
+    """A request whose outcome does not matter (background load); never raises, so no straggler leaks."""
+    with contextlib.suppress(OSError):
+        request(url, data)
 
 
 def form(query: str) -> bytes:
@@ -127,7 +138,7 @@ def test_a_query_over_the_time_limit_is_stopped(endpoint: str) -> None:
 
 def test_size_limits(endpoint: str) -> None:
     status, _, body = request(endpoint, form("SELECT * WHERE { ?s ?p ?o }"))
-    assert status == 400 and b"more than this endpoint's limit of 3000" in body
+    assert status == 400 and b"more rows than this endpoint's limit of 3,000" in body
     status, _, _ = request(endpoint, form("SELECT * WHERE { ?s ?p ?o } #" + "x" * 300_000))
     assert status == 413
 
@@ -195,20 +206,27 @@ def test_a_concurrent_burst_is_answered_without_errors(endpoint: str) -> None:
 
 
 def test_a_worker_that_dies_is_reported_and_replaced() -> None:
-    from amurkg.serve import QueryTimeoutError, ServeOptions, UnavailableError, WorkerPool
+    import asyncio
+    import os
+    import signal
 
-    pool = WorkerPool(ServeOptions(workers=1, timeout=30))
-    try:
-        worker = pool._idle.get()
-        worker.process.kill()
-        worker.process.join()
-        pool._idle.put(worker)
-        with pytest.raises(UnavailableError, match="stopped unexpectedly") as caught:
-            pool.run("ASK { ?s ?p ?o }")
-        assert not isinstance(caught.value, QueryTimeoutError)
-        assert pool.run("ASK { ?s ?p ?o }") == amurkg.AskResult(True)  # the replacement answers
-    finally:
-        pool.close()
+    from amurkg.serve import UnavailableError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=1, timeout=30, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            os.kill(pool._idle[0].pid, signal.SIGKILL)
+            with pytest.raises(UnavailableError, match="stopped unexpectedly"):
+                await pool.answer("ASK { ?s ?p ?o }", "ASK", "json", "application/sparql-results+json")
+            answer = await pool.answer("ASK { ?s ?p ?o }", "ASK", "json", "application/sparql-results+json")
+            assert answer.status == 200 and b"true" in answer.body  # the replacement answers
+            assert pool.replaced == 1
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
 
 
 def test_serve_bad_input_is_one_line(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -219,3 +237,204 @@ def test_serve_bad_input_is_one_line(cli, tmp_path) -> None:  # type: ignore[no-
         assert result.exit_code == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("amurkg: error: ")
     assert f"{broken}:2" in cli("serve", "-d", str(broken)).stderr
+
+
+# ----------------------------------------------------------------------------------- under abuse
+
+
+def raw_socket(url: str, rcvbuf: int | None = None) -> socket.socket:
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, int(port)))
+    return sock
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes the connection within ``seconds`` (reading and dropping what it sends)."""
+    sock.settimeout(0.5)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def strict() -> Iterator[str]:
+    proc, url = start(
+        "--client-timeout", "2", "--max-connections", "20", "--workers", "2", "--queue", "0",
+        "--timeout", "4", "--max-answer", "20000", "--max-rows", "100000",
+    )  # fmt: skip
+    try:
+        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        yield url
+    finally:
+        stop(proc)
+
+
+def test_a_client_that_drips_its_request_is_dropped(strict: str) -> None:
+    sock = raw_socket(strict)
+    sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    dropped = False
+    for _ in range(8):  # one byte a second keeps an inactivity timer alive, not a deadline
+        try:
+            sock.sendall(b"X")
+        except OSError:
+            dropped = True
+            break
+        time.sleep(1)
+        sock.settimeout(0.01)
+        try:
+            if sock.recv(100) == b"":
+                dropped = True
+                break
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            dropped = True
+            break
+    assert dropped and time.monotonic() - started < 6
+    sock.close()
+
+
+def test_a_half_open_request_is_dropped(strict: str) -> None:
+    sock = raw_socket(strict)
+    sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nquery=")
+    assert closed_within(sock, 6)
+    sock.close()
+
+
+def test_a_client_that_does_not_read_is_dropped(strict: str) -> None:
+    """An answer too big for the socket buffers, to a client that never reads: the write deadline ends it."""
+    query = "SELECT * WHERE { ?s ?p ?o . ?x <http://www.w3.org/2000/01/rdf-schema#label> 'Jilin'@en }"
+    sock = raw_socket(strict, rcvbuf=2048)
+    body = urllib.parse.urlencode({"query": query}).encode()
+    sock.sendall(
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: text/csv\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    time.sleep(5)  # never read, past the client timeout of 2 s
+    assert closed_within(sock, 10)
+    sock.close()
+    assert amurkg.KnowledgeGraph.remote(strict).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+
+
+def test_a_flood_of_idle_connections_does_not_lock_others_out(strict: str) -> None:
+    idle = [raw_socket(strict) for _ in range(60)]  # three times --max-connections, sending nothing
+    try:
+        time.sleep(0.5)
+        status, _, body = request(strict, form("ASK { ?s ?p ?o }"), {"Accept": "text/csv"})
+        assert status == 200 and b"true" in body
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_answers_are_capped_in_bytes(strict: str) -> None:
+    status, _, body = request(strict, form("SELECT * WHERE { ?s ?p ?o }"), {"Accept": "text/csv"})
+    assert status == 400 and b"larger than this endpoint's limit of 20,000 bytes" in body
+
+
+def test_saturation_gets_503_with_retry_after(strict: str) -> None:
+    slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    threads = [threading.Thread(target=quiet_request, args=(strict, slow)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    status, headers, body = request(strict, form("ASK { ?s ?p ?o } # busy"))
+    assert status == 503 and headers.get("Retry-After") == "1" and b"busy" in body
+    for t in threads:
+        t.join()
+
+
+def test_quick_queries_are_answered_while_slow_ones_run() -> None:
+    """Eight slow queries do not hold up a quick one (the latency figures are in bench/bench_serve.py)."""
+    proc, url = start("--timeout", "20")
+    try:
+        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+        threads = [threading.Thread(target=quiet_request, args=(url, slow), daemon=True) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        answered = []
+        for n in range(5):
+            status, _, body = request(url, form(f"ASK {{ ?s ?p ?o }} # {n}"), {"Accept": "text/csv"})
+            answered.append(status == 200 and b"true" in body)
+        assert all(answered) and any(t.is_alive() for t in threads)  # answered before the slow ones ended
+    finally:
+        stop(proc)
+        for t in threads:
+            t.join(timeout=30)
+
+
+def test_the_host_header_is_never_echoed(endpoint: str) -> None:
+    for host in ("evil> . <x> <y> <z", "a b", 'x"y', "é.example"):
+        sock = raw_socket(endpoint)
+        sock.sendall(b"GET /sparql HTTP/1.1\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        sock.close()
+        assert host.encode() not in data
+        if b" 200 " in data.split(b"\r\n", 1)[0]:
+            import pyoxigraph
+
+            list(pyoxigraph.parse(data.split(b"\r\n\r\n", 1)[1], format=pyoxigraph.RdfFormat.TURTLE))
+
+
+def test_start_up_errors_are_one_line_and_the_announced_url_is_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        for args, fragment in (
+            (["--port", str(port)], "the port is in use"),
+            (["--port", "70000"], "70000"),
+            (["--port", "-1"], "-1"),
+            (["--host", "no-such-host.invalid"], "not an address this machine can listen on"),
+            (["--cors", "a\nb"], "--cors"),
+            (["--client-timeout", "nan"], "--client-timeout"),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "amurkg", "serve", *args], capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 2, (args, done.stderr)
+            assert len(done.stderr.strip().splitlines()) == 1 and fragment in done.stderr, (args, done.stderr)
+    finally:
+        busy.close()
+    proc = subprocess.Popen([sys.executable, "-m", "amurkg", "serve", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        url = line.split()[2]
+        assert url.startswith("http://127.0.0.1:") and not url.startswith("http://127.0.0.1:0/")
+        assert amurkg.KnowledgeGraph.remote(url).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_server_refuses_every_service_spelling(data: st.DataObject, endpoint: str) -> None:
+    """The query check of the command line, through HTTP, with a loopback listener watching."""
+    listener = Listener()
+    try:
+        query = data.draw(service_queries(listener))
+        status, _, body = request(endpoint, form(query))
+        assert status in (400, 403), (query, status, body)
+        assert body[-1:] == b"\n" and body.count(b"\n") == 1
+        assert listener.connections() == 0
+    finally:
+        listener.sock.close()

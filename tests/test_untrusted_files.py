@@ -4,12 +4,11 @@ point at the network. Each is refused with one line, and no connection is ever a
 from __future__ import annotations
 
 import os
-import select
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile import Listener
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,21 +26,6 @@ def one_line(exc: BaseException, *fragments: str) -> None:
     assert "\n" not in message and len(message) < 400, message
     for fragment in fragments:
         assert fragment in message, (fragment, message)
-
-
-class Listener:
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-
-    def connections(self) -> int:
-        count = 0
-        while select.select([self.sock], [], [], 0)[0]:
-            self.sock.accept()[0].close()
-            count += 1
-        return count
 
 
 @pytest.fixture(scope="module")

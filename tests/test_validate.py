@@ -181,3 +181,44 @@ def test_bad_input_is_exit_2_with_one_line(cli, tmp_path: Path) -> None:  # type
         assert result.exit_code == 2, args
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("amurkg: error: ")
     assert "(shapes)" in cli("validate", "--shapes", str(broken)).stderr
+
+
+SPARQL_SHAPE = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix ex: <http://example.org/> .
+ex:NoWildBoar a sh:NodeShape ;
+    sh:targetNode <https://w3id.org/amurkg/id/wild-boar> ;
+    sh:sparql [ sh:message "wild boar is here" ; sh:select \"\"\"SELECT $this WHERE { BODY }\"\"\" ] .
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "SERVICE <URL> { ?s ?p ?o }",
+        "\\\\u0053ERVICE <URL> { ?s ?p ?o }",
+        "{ SELECT * FROM <URL> WHERE { ?s ?p ?o } }",
+        "FILTER EXISTS { SERVICE SILENT <URL> { ?a ?b ?c } }",
+    ],
+)
+def test_shacl_sparql_never_reaches_the_network(tmp_path: Path, cli, body: str) -> None:  # type: ignore[no-untyped-def]
+    from hostile import Listener
+
+    listener = Listener()
+    try:
+        shapes = tmp_path / "shapes.ttl"
+        shapes.write_text(SPARQL_SHAPE.replace("BODY", body.replace("URL", listener.url)), encoding="utf-8")
+        result = cli("validate", "--shapes", str(shapes))
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "refused" in result.stderr and str(shapes) in result.stderr
+        assert listener.connections() == 0
+    finally:
+        listener.sock.close()
+
+
+def test_shacl_sparql_constraints_run(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(SPARQL_SHAPE.replace("BODY", "$this ?p ?o"), encoding="utf-8")
+    result = cli("validate", "--shapes", str(shapes), "-f", "json")
+    assert result.exit_code == 1
+    assert "wild boar is here" in result.stdout

@@ -1,0 +1,140 @@
+"""``amurkg serve``: a read-only SPARQL 1.1 Protocol endpoint over the graph, safe to expose to clients
+you do not trust.
+
+Three kinds of process: this server (asyncio and h11: HTTP, admission, deadlines, streaming; see
+``amurkg.serve.http``), a zygote that holds the graph, and query workers forked from it that share its
+memory (``amurkg.serve.worker``). Queries are checked once, here, as the engine reads them, and run
+unchanged in a worker; a query over its time limit is stopped by ending its worker.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import NamedTuple
+
+from amurkg.errors import AmurkgError
+from amurkg.serve.pool import QueryTimeoutError, SaturatedError, UnavailableError, WorkerPool
+from amurkg.serve.protocol import negotiate, service_description
+
+__all__ = [
+    "QueryTimeoutError",
+    "SaturatedError",
+    "ServeOptions",
+    "UnavailableError",
+    "WorkerPool",
+    "describe_limits",
+    "negotiate",
+    "open_socket",
+    "serve",
+    "service_description",
+]
+
+
+class ServeOptions(NamedTuple):
+    """How the endpoint behaves; the defaults are the safe ones."""
+
+    data: tuple[Path, ...] = ()
+    workers: int = 16
+    timeout: float = 5.0
+    max_rows: int = 10_000
+    max_body: int = 1_000_000
+    max_answer: int = 16 * 1024 * 1024
+    cors: str | None = None
+    reason: bool = False
+    queue: int = 64
+    max_connections: int = 512
+    client_timeout: float = 10.0
+    cache_mb: int = 32
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """Listen on ``host:port`` now, so that a port in use or a bad host is one clear error before anything
+    is loaded; port 0 picks a free port (the announced URL is the one actually bound)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise AmurkgError(
+            f"--host {host[:80]!r} is not an address this machine can listen on ({exc.strerror})"
+        ) from None
+    except (OverflowError, UnicodeError):
+        raise AmurkgError(f"--host {host[:80]!r} or --port {port} is not valid") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use; choose another with --port" if exc.errno == 98 else (exc.strerror or str(exc))
+        raise AmurkgError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def bound_address(sock: socket.socket) -> str:
+    """``host:port`` of a listening socket, IPv6 hosts in brackets."""
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def serve(options: ServeOptions, sock: socket.socket, announce: object = None) -> None:
+    """Load the graph into the zygote, fork the workers, then answer until SIGINT or SIGTERM."""
+    with sock:
+        _serve(options, sock, announce)
+
+
+def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> None:
+    import asyncio
+    import signal
+
+    from amurkg.serve.http import Server
+
+    pool = WorkerPool(
+        tuple(str(p) for p in options.data),
+        options.reason,
+        options.workers,
+        options.timeout,
+        options.queue,
+        options.max_rows,
+        options.max_answer,
+    )
+    pool.start_zygote()
+
+    async def main() -> None:
+        await pool.fill()
+        server = Server(options, pool, bound_address(sock))
+        listener = await asyncio.start_server(server.client, sock=sock, limit=65536)
+        if callable(announce):
+            announce()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with listener:
+            await stop.wait()
+
+    try:
+        asyncio.run(main())
+    finally:
+        pool.close()
+
+
+def describe_limits(options: ServeOptions) -> str:
+    """A one-line summary of the endpoint's limits, for the start-up message."""
+    return json.dumps(
+        {
+            "timeout_s": options.timeout,
+            "max_rows": options.max_rows,
+            "max_body": options.max_body,
+            "max_answer": options.max_answer,
+            "workers": options.workers,
+            "queue": options.queue,
+            "max_connections": options.max_connections,
+            "client_timeout_s": options.client_timeout,
+            "cors": options.cors,
+            "reason": options.reason,
+        }
+    )

@@ -1,0 +1,239 @@
+"""HTTP for ``amurkg serve``: asyncio connections, each parsed by h11 (a sans-I/O HTTP/1.1 state machine),
+with every deadline in amurkg's hands.
+
+* A client has ``client_timeout`` seconds to send each whole request (head and body, idle time before it
+  included) and to take each part of the answer: a client that drips bytes, stops reading or goes half-open
+  is disconnected, whatever it does to look active.
+* Connections beyond ``max_connections`` push out the oldest one that is not being answered, so a flood of
+  idle connections cannot lock anyone out.
+* Request heads and bodies are bounded; answers are streamed from the worker as they are produced and
+  cut at ``max_bytes``.
+* Identical queries within one server's life get the same bytes from a small cache (the graph never
+  changes while it is served).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from typing import Any
+
+import h11
+
+from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError, WorkerPool
+from amurkg.serve.protocol import Job, Reply, plan, read_request, text_reply
+
+_MAX_HEAD = 16 * 1024
+_CACHEABLE = 256 * 1024
+
+
+class _Connection:
+    __slots__ = ("busy", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.busy = False
+
+
+class Server:
+    """The HTTP side of ``amurkg serve``."""
+
+    def __init__(self, options: Any, pool: WorkerPool, bound: str) -> None:
+        self.options, self.pool, self.bound = options, pool, bound
+        self.connections: collections.OrderedDict[_Connection, None] = collections.OrderedDict()
+        self.cache: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = collections.OrderedDict()
+        self.cache_bytes = 0
+        self.cache_limit = options.cache_mb * 1024 * 1024
+
+    # ------------------------------------------------------------------------------ connections
+
+    async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection until it closes, misbehaves or times out."""
+        conn = _Connection(writer)
+        if len(self.connections) >= self.options.max_connections and not self._evict():
+            writer.transport.abort()
+            return
+        self.connections[conn] = None
+        try:
+            await self._serve(conn, reader, writer)
+        except (ConnectionError, TimeoutError, h11.ProtocolError, asyncio.IncompleteReadError, OSError):
+            pass
+        finally:
+            self.connections.pop(conn, None)
+            writer.transport.abort() if writer.transport.get_write_buffer_size() else writer.close()
+
+    def _evict(self) -> bool:
+        """Close the oldest connection that is not being answered; False when every one is busy."""
+        for conn in self.connections:
+            if not conn.busy:
+                self.connections.pop(conn)
+                conn.writer.transport.abort()
+                return True
+        return False
+
+    async def _serve(self, conn: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        h = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD)
+        while True:
+            deadline = loop.time() + self.options.client_timeout
+            try:
+                request = await self._next(h, reader, deadline)
+                if isinstance(request, h11.ConnectionClosed):
+                    return
+                assert isinstance(request, h11.Request)
+                body = await self._body(h, reader, request, deadline)
+            except h11.RemoteProtocolError as exc:
+                if h.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                    status = getattr(exc, "error_status_hint", 400)
+                    await self._reply(h, writer, text_reply(status, "malformed HTTP request"), close=True)
+                return
+            except _BodyTooLargeError:
+                limit = f"the request body is over this endpoint's limit of {self.options.max_body:,} bytes"
+                await self._reply(h, writer, text_reply(413, limit), close=True)
+                return
+            conn.busy = True
+            try:
+                await self._respond(h, writer, request, body)
+            finally:
+                conn.busy = False
+            if h.our_state is h11.MUST_CLOSE or h.their_state is h11.MUST_CLOSE:
+                return
+            try:
+                h.start_next_cycle()
+            except h11.LocalProtocolError:
+                return
+
+    async def _next(self, h: h11.Connection, reader: asyncio.StreamReader, deadline: float) -> Any:
+        while True:
+            event = h.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            async with asyncio.timeout_at(deadline):
+                data = await reader.read(65536)
+            h.receive_data(data)
+
+    async def _body(
+        self, h: h11.Connection, reader: asyncio.StreamReader, request: h11.Request, deadline: float
+    ) -> bytes:
+        declared = dict(request.headers).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.options.max_body:
+            raise _BodyTooLargeError
+        body = bytearray()
+        while True:
+            event = await self._next(h, reader, deadline)
+            if isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > self.options.max_body:
+                    raise _BodyTooLargeError
+            elif isinstance(event, h11.EndOfMessage):
+                return bytes(body)
+            else:  # the client went away half way
+                raise ConnectionError("request body incomplete")
+
+    # ------------------------------------------------------------------------------ answers
+
+    async def _respond(
+        self, h: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request, body: bytes
+    ) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+        asked = read_request(
+            request.method.decode("latin-1"),
+            request.target.decode("latin-1"),
+            headers.get("content-type", ""),
+            body,
+            headers.get("accept", ""),
+            headers.get("host"),
+            self.bound,
+        )
+        head_only = request.method == b"HEAD"
+        if isinstance(asked, Reply):
+            await self._reply(h, writer, asked, head_only=head_only)
+            return
+        planned = plan(*asked)
+        if isinstance(planned, Reply):
+            await self._reply(h, writer, planned, head_only=head_only)
+            return
+        await self._answer(h, writer, planned, head_only)
+
+    async def _answer(self, h: h11.Connection, writer: asyncio.StreamWriter, job: Job, head_only: bool) -> None:
+        key = (job.text, job.media_type)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.cache.move_to_end(key)
+            await self._reply(h, writer, Reply(200, [("Content-Type", cached[0])], cached[1]), head_only=head_only)
+            return
+        try:
+            answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type)
+        except SaturatedError as exc:
+            await self._reply(h, writer, text_reply(503, str(exc), [("Retry-After", "1")]))
+            return
+        except UnavailableError as exc:
+            await self._reply(h, writer, text_reply(503, str(exc), [("Retry-After", "1")]))
+            return
+        media = f"{answer.media_type}; charset=utf-8"
+        if answer.rest is None:
+            if answer.status == 200 and len(answer.body) <= _CACHEABLE:
+                self._remember(key, media, answer.body)
+            await self._reply(
+                h, writer, Reply(answer.status, [("Content-Type", media)], answer.body), head_only=head_only
+            )
+            return
+        # a long answer: chunked, streamed as the worker writes it, cut (connection dropped) at a limit
+        async with contextlib.aclosing(answer.rest) as rest:
+            await self._send(writer, h, h11.Response(status_code=200, headers=self._headers([("Content-Type", media)])))
+            if head_only:
+                await self._send(writer, h, h11.EndOfMessage())
+                return
+            await self._send(writer, h, h11.Data(data=answer.body))
+            try:
+                async for chunk in rest:
+                    await self._send(writer, h, h11.Data(data=chunk))
+            except (TruncatedError, UnavailableError):
+                writer.transport.abort()  # no final chunk: the client sees an incomplete answer
+                raise ConnectionError("answer cut short") from None
+            await self._send(writer, h, h11.EndOfMessage())
+
+    def _remember(self, key: tuple[str, str], media: str, body: bytes) -> None:
+        self.cache[key] = (media, body)
+        self.cache_bytes += len(body) + len(key[0])
+        while self.cache_bytes > self.cache_limit and self.cache:
+            (text, _), (_, old) = self.cache.popitem(last=False)
+            self.cache_bytes -= len(old) + len(text)
+
+    def _headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        out = [("Server", "amurkg"), *headers]
+        if self.options.cors:
+            out += [("Access-Control-Allow-Origin", self.options.cors), ("Vary", "Origin")]
+        return out
+
+    async def _reply(
+        self,
+        h: h11.Connection,
+        writer: asyncio.StreamWriter,
+        reply: Reply,
+        *,
+        close: bool = False,
+        head_only: bool = False,
+    ) -> None:
+        headers = self._headers([*reply.headers, ("Content-Length", str(len(reply.body)))])
+        if close:
+            headers.append(("Connection", "close"))
+        data = h.send(h11.Response(status_code=reply.status, headers=headers)) or b""
+        if reply.body and not head_only:
+            data += h.send(h11.Data(data=reply.body)) or b""
+        data += h.send(h11.EndOfMessage()) or b""
+        writer.write(data)
+        async with asyncio.timeout(self.options.client_timeout):  # a client that does not read is dropped
+            await writer.drain()
+
+    async def _send(self, writer: asyncio.StreamWriter, h: h11.Connection, event: Any) -> None:
+        data = h.send(event)
+        if data:
+            writer.write(data)
+            async with asyncio.timeout(self.options.client_timeout):  # a client that does not read is dropped
+                await writer.drain()
+
+
+class _BodyTooLargeError(Exception):
+    pass

@@ -1,0 +1,172 @@
+"""Query workers of ``amurkg serve``, and the zygote that forks them.
+
+The zygote is a separate, single-threaded process: it loads the graph once, then forks a worker whenever
+the server asks. Workers share the graph's memory with the zygote (copy on write; the Python objects are
+frozen out of the garbage collector's way first, so reading them copies nothing), so twenty workers cost
+little more than one. A worker answers one query at a time and can be killed at any moment: that is how
+a query over its time limit is stopped. The server never forks, so it can use threads freely, and no
+client connection ever leaks into a worker.
+
+Frames on a worker's socket: a kind byte, a 4-byte big-endian length, then the payload.
+
+* server to worker: ``Q`` a JSON job (text, form, format, limits);
+* worker to server: ``H`` a JSON head (status, media type), ``D`` body chunks, ``E`` the end; or ``X`` a
+  JSON error (status, message) instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import signal
+import socket
+import struct
+from typing import Any
+
+_FRAME = struct.Struct("!cI")
+#: Answers up to this size are sent whole, with a Content-Length; larger ones are streamed in chunks.
+CHUNK = 64 * 1024
+
+
+def send_frame(sock: socket.socket, kind: bytes, payload: bytes = b"") -> None:
+    """Write one frame."""
+    sock.sendall(_FRAME.pack(kind, len(payload)) + payload)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def recv_frame(sock: socket.socket) -> tuple[bytes, bytes] | None:
+    """Read one frame, or None at the end of the stream."""
+    head = _recv_exact(sock, _FRAME.size)
+    if head is None:
+        return None
+    kind, size = _FRAME.unpack(head)
+    payload = _recv_exact(sock, size) if size else b""
+    return None if payload is None else (kind, payload)
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class _FrameWriter:
+    """A binary file that holds the answer (within a byte limit) until it is complete, then sends it as a
+    ``H`` head and ``D`` chunks: a limit reached half way is still a clean error answer for the client,
+    and the server forwards the chunks as they come without holding the whole answer itself."""
+
+    def __init__(self, sock: socket.socket, media_type: str, max_bytes: int) -> None:
+        self.sock, self.media_type, self.max_bytes = sock, media_type, max_bytes
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> int:
+        if len(self.buffer) + len(data) > self.max_bytes:
+            raise _TooLargeError
+        self.buffer += data
+        return len(data)
+
+    def send(self) -> None:
+        send_frame(self.sock, b"H", json.dumps({"status": 200, "type": self.media_type}).encode())
+        view = memoryview(self.buffer)
+        for start in range(0, len(view), CHUNK):
+            send_frame(self.sock, b"D", bytes(view[start : start + CHUNK]))
+        send_frame(self.sock, b"E")
+
+
+def _error(sock: socket.socket, status: int, message: str) -> None:
+    send_frame(sock, b"X", json.dumps({"status": status, "message": message}).encode())
+
+
+def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
+    """Answer one job on ``sock``: head, body chunks and end, or an error frame."""
+    from amurkg.errors import AmurkgError, LimitError
+    from amurkg.results import AskResult, GraphResult, GraphStream, SelectStream, format_graph, limited, write_result
+    from amurkg.sparql import CheckedQuery
+
+    out = _FrameWriter(sock, job["type"], job["max_bytes"])
+    max_rows = job["max_rows"]
+    try:
+        result = kg.execute(CheckedQuery(job["text"], job["form"], kg.engine.dialect), "query")
+        if isinstance(result, GraphStream):
+            triples = list(limited(result.triples, max_rows, "query", "triples"))
+            out.write(format_graph(GraphResult(triples), job["fmt"]))
+        else:
+            if not isinstance(result, AskResult):
+                result = SelectStream(result.variables, limited(result.rows, max_rows, "query"))
+            write_result(result, job["fmt"], out, raw=True)  # type: ignore[arg-type]
+        out.send()
+    except _TooLargeError:
+        _error(sock, 400, f"the answer is larger than this endpoint's limit of {job['max_bytes']:,} bytes; narrow it")
+    except LimitError:
+        _error(
+            sock, 400, f"the answer has more rows than this endpoint's limit of {max_rows:,}; add LIMIT or narrow it"
+        )
+    except AmurkgError as exc:
+        _error(sock, 400, str(exc))
+
+
+def worker_loop(sock: socket.socket, kg: Any) -> None:
+    """Answer jobs until the server closes the socket."""
+    while True:
+        frame = recv_frame(sock)
+        if frame is None:
+            return
+        kind, payload = frame
+        if kind == b"Q":
+            answer(sock, kg, json.loads(payload))
+
+
+def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
+    """Load the graph, say so, then fork a worker for each ``S`` frame, handing its socket to the server."""
+    from amurkg.errors import AmurkgError
+    from amurkg.graph import KnowledgeGraph
+
+    try:
+        kg = KnowledgeGraph(options["data"], reason=options["reason"])
+        kg.query("ASK { ?s ?p ?o }")  # the first query builds the engine's lazy state before forking
+    except AmurkgError as exc:
+        send_frame(sock, b"X", str(exc).encode())
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    gc.collect()
+    gc.freeze()  # the loaded objects never move again: forked workers share their pages
+    send_frame(sock, b"R")
+    while True:
+        frame = recv_frame(sock)
+        if frame is None:
+            return
+        if frame[0] != b"S":
+            continue
+        mine, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                sock.close()
+                mine.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.nice(options.get("nice", 0))
+                worker_loop(theirs, kg)
+            finally:
+                os._exit(0)
+        theirs.close()
+        socket.send_fds(sock, [struct.pack("!I", pid)], [mine.fileno()])
+        mine.close()
+
+
+def main(argv: list[str]) -> None:
+    """Run the zygote on the inherited socket: ``main([FD, OPTIONS_JSON])``."""
+    sock = socket.socket(fileno=int(argv[0]))
+    options = json.loads(argv[1])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when the zygote ends
+    try:
+        zygote(sock, options)
+    finally:
+        sock.close()
