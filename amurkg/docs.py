@@ -24,6 +24,7 @@ def ontology_html() -> str:
     The code lists (SKOS concept schemes) stay out: pyLODE would take each scheme for an ontology of
     its own and merge their titles into the page header.
     """
+    import asyncio
     import logging
     import warnings
 
@@ -35,9 +36,17 @@ def ontology_html() -> str:
         if path.name != "vocabularies.ttl":
             graph.parse(data=path.read_text(encoding="utf-8"), format="turtle")
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))  # pyLODE logs at INFO
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyLODE leaves its own style-sheet file unclosed
-        page: str = OntPub(ontology=graph).make_html()
+    # pyLODE's HTML library (dominate) asks asyncio for the thread's event loop, which makes one and leaves
+    # it open; give it one of ours and close it afterwards
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyLODE leaves its own style-sheet file unclosed
+            page: str = OntPub(ontology=graph).make_html()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return page
 
 

@@ -196,10 +196,10 @@ class Reply(NamedTuple):
     body: bytes
 
 
-def send(request: urllib.request.Request, seconds: float, max_bytes: int = MAX_RESPONSE_BYTES) -> Reply:
+def send(request: urllib.request.Request, seconds: float, max_bytes: int | None = None) -> Reply:
     """Send ``request`` and read the whole answer within ``seconds``; any failure is one ``RemoteError`` line."""
-    check_url(request.full_url, "endpoint")
-    deadline = _Deadline(seconds, max_bytes)
+    check_url(request.full_url, "URL")
+    deadline = _Deadline(seconds, max_bytes or MAX_RESPONSE_BYTES)
     opener = urllib.request.OpenerDirector()
     handlers: list[urllib.request.BaseHandler] = [
         _HTTPHandler(deadline),
@@ -222,9 +222,14 @@ def send(request: urllib.request.Request, seconds: float, max_bytes: int = MAX_R
             kind = response.headers.get_content_type()
             return Reply(response.status, kind, body)
     except _TooLargeError:
-        raise RemoteError(f"{where}: the answer is larger than {max_bytes:,} bytes; narrow the query") from None
+        raise RemoteError(
+            f"{where}: the answer is larger than {deadline.max_bytes:,} bytes; narrow the query"
+        ) from None
     except urllib.error.HTTPError as exc:
-        raise _http_error(where, exc) from None
+        try:
+            raise _http_error(where, exc) from None
+        finally:
+            exc.close()
     except AmurkgError:
         raise
     except Exception as exc:  # socket, TLS, protocol and deadline errors all become one line
@@ -240,6 +245,12 @@ def _show(url: str) -> str:
 
 
 def _http_error(where: str, exc: urllib.error.HTTPError) -> RemoteError:
+    if 300 <= exc.code < 400:
+        location = (exc.headers.get("Location") or "") if exc.headers else ""
+        return RemoteError(
+            f"{where}: the server redirects to {location[:80]!r}, which is not http(s) (or too many redirects); "
+            "give the final http(s) URL"
+        )
     try:
         detail = exc.read(2000).decode("utf-8", "replace")
     except Exception:  # the body of an error answer is a courtesy: never let it hide the status
@@ -287,11 +298,10 @@ class RemoteEngine:
     #: The server's parser is unknown: the query check reads the text both ways engines do.
     dialect = "any"
 
-    def __init__(
-        self, url: str, timeout: float = 30.0, graph: str | None = None, max_bytes: int = MAX_RESPONSE_BYTES
-    ) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, graph: str | None = None, max_bytes: int | None = None) -> None:
         self.url = check_url(url, "--endpoint")
-        self.timeout, self.graph, self.max_bytes = timeout, graph, max_bytes
+        self.timeout, self.graph = timeout, graph
+        self.max_bytes = max_bytes or MAX_RESPONSE_BYTES
 
     def request(self, text: str, form: str) -> urllib.request.Request:
         """The protocol request for a query, composed by SPARQLWrapper (without credentials: see ``send``)."""
