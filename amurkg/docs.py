@@ -28,6 +28,10 @@ def ontology_html() -> str:
     import logging
     import warnings
 
+    from amurkg.errors import require
+
+    require("pylode", "docs", "amurkg docs")
+
     import rdflib
     from pylode import OntPub
 

@@ -54,6 +54,20 @@ class FormatError(AmurkgError):
     """An output format does not exist or does not fit the kind of result."""
 
 
+class MissingExtraError(AmurkgError):
+    """A feature needs an optional part of amurkg that is not installed."""
+
+
+def require(module: str, extra: str, feature: str) -> None:
+    """Raise ``MissingExtraError`` naming the pip extra to install when ``module`` cannot be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(
+            f"{feature} needs the '{extra}' extra, which is not installed: pip install 'amurkg[{extra}]'"
+        )
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """A hint naming up to three options nearest to ``word`` ("did you mean 'x'? "), or "".
 

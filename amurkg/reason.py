@@ -29,6 +29,9 @@ def inferred_graph(user_sources: list[RdfSource]) -> Any:
     """
     import warnings
 
+    from amurkg.errors import require
+
+    require("owlrl", "reason", "reasoning over your own --data")
     import owlrl
     import rdflib
 

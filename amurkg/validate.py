@@ -48,6 +48,10 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
     """Validate the shipped graph plus ``user_sources`` against the shipped shapes (and ``extra_shapes``)."""
     import warnings
 
+    from amurkg.errors import require
+
+    require("pyshacl", "validate", "amurkg validate")
+
     import pyshacl
     import rdflib
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from amurkg.errors import AmurkgError, FormatError
+from amurkg.errors import AmurkgError, FormatError, require
 from amurkg.graph import KnowledgeGraph
 from amurkg.namespaces import AKG, AMUR, compact
 from amurkg.results import SelectResult, Term
@@ -216,8 +216,11 @@ def render(graph: Graph, fmt: str, title: str, kg: KnowledgeGraph | None = None)
     if fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt in ("png", "svg"):
+        require("matplotlib", "viz", f"drawing {fmt.upper()} pictures")
+        require("scipy", "viz", f"drawing {fmt.upper()} pictures")
         return _picture(graph, fmt, title)
     if fmt == "html":
+        require("pyvis", "viz", "interactive HTML views")
         return _html(graph, title, kg)
     if fmt == "graphml":
         return _networkx_writer(graph, "graphml")

@@ -56,6 +56,49 @@ def cli(runner: CliRunner):  # type: ignore[no-untyped-def]
     return invoke
 
 
+#: Tools some tests need from the system; .ci/run installs them and lists them in AMURKG_REQUIRE_TOOLS, so
+#: that there a missing tool fails the tests instead of skipping them.
+TOOLS = {
+    "chromium": (("chromium", "chromium-browser"), "apt-get install chromium"),
+    "java": (("java",), "apt-get install default-jre-headless"),
+    "node": (("node", "nodejs"), "install Node.js"),
+}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def required_tools() -> set[str]:
+    return {t.strip() for t in os.environ.get("AMURKG_REQUIRE_TOOLS", "").split(",") if t.strip()}
+
+
+def missing(message: str, tool: str) -> None:
+    """Skip with the reason, or fail where the environment says the tool must be there (CI)."""
+    if tool in required_tools():
+        pytest.fail(f"{message}; AMURKG_REQUIRE_TOOLS says it must be installed here")
+    pytest.skip(message)
+
+
+def tool(name: str) -> str:
+    """The path of a system tool, or skip (fail in CI) naming how to install it."""
+    import shutil
+
+    commands, how = TOOLS[name]
+    for command in commands:
+        found = shutil.which(command)
+        if found:
+            return found
+    missing(f"this test needs {name}, which is not installed ({how}; .ci/run does)", name)
+    raise AssertionError("unreachable")
+
+
 def _source(path: Path) -> str:
     if not path.is_file():
         pytest.skip(f"{path} is absent: the owner's documents sit beside the checkout only in development and CI")

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import rdflib
+from conftest import CHROMIUM_FLAGS, tool
 from rdflib import OWL, RDF, RDFS
 
 from amurkg.resources import ontology_files
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "these tests need Debian's chromium package: apt-get install chromium (.ci/run does)"
-    return found
+    return tool("chromium")
 
 
 @pytest.fixture(scope="module")

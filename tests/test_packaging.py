@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import zipfile
@@ -36,10 +37,17 @@ def test_wheel_ships_ontology_graph_and_queries(wheel: Path) -> None:
 
 def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    # dependencies come from the test environment; the package itself only from the wheel
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # dependencies come from the test environment, the package itself only from the wheel: a fresh venv
+    # whose path file lists this environment's site-packages after its own (--system-site-packages would
+    # reach the base interpreter's, which lacks the dependencies when the tests run in a venv themselves)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True)
+    (own,) = (venv / "lib").glob("python3*/site-packages")
+    (own / "outer-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    subprocess.run(  # this environment's pip, installing into the new one
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
+        check=True,
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
         [str(python), "-c", "import amurkg.resources as r; print(r.data_root())"],

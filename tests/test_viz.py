@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import networkx as nx
 import pytest
+from conftest import tool
 
 import amurkg
 from amurkg.viz import graph_metrics, render, to_networkx
@@ -191,8 +191,7 @@ def test_api_returns_a_networkx_graph() -> None:
 
 
 def test_html_renders_every_node_in_headless_chromium(kg: amurkg.KnowledgeGraph, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "this test needs Debian's chromium package: apt-get install chromium (.ci/run does)"
+    chromium = tool("chromium")
     graph = to_networkx(kg, "focus", focus="Amur leopard", depth=1)
     page = tmp_path / "focus.html"
     page.write_bytes(render(graph, "html", "Amur leopard", kg))
