@@ -47,8 +47,9 @@ app = typer.Typer(
     cls=_Group,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion: commands, options, query names, entities
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -226,6 +227,28 @@ def _stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def _table_width(chosen: str, output: Path | None) -> int | None:
+    """The terminal's width when a table goes to it (tables are fitted to it), else None."""
+    import shutil
+
+    if chosen != "table" or output is not None or not _stdout_is_terminal():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _complete_queries(incomplete: str) -> list[str]:
+    from amurkg.catalog import query_names
+
+    return [name for name in query_names() if name.startswith(incomplete)]
+
+
+def _complete_entities(incomplete: str) -> list[str]:
+    from amurkg.graph import KnowledgeGraph
+
+    wanted = incomplete.casefold()
+    return sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
+
+
 def _limits(what: str, timeout: float, max_memory: int | None) -> Any:
     from amurkg.limits import default_max_memory_mb, limits
 
@@ -250,7 +273,9 @@ def _answer_format(form: str, fmt: ResultFormat | None, rdf_format: RdfFormat | 
     return choose_format(fmt.value if fmt else None, output, RESULT_FORMAT_BY_EXTENSION, default, "query results")
 
 
-def _write_answer(answer: Any, chosen: str, output: Path | None, *, max_rows: int, where: str, raw: bool) -> None:
+def _write_answer(
+    answer: Any, chosen: str, output: Path | None, *, max_rows: int, where: str, raw: bool, width: int | None = None
+) -> None:
     """Write an answer as it is read (rows stream in the W3C formats; RDF is sorted, so read first)."""
     from amurkg.output import emit, open_output
     from amurkg.results import AskResult, GraphResult, GraphStream, SelectStream, format_graph, limited, write_result
@@ -262,7 +287,7 @@ def _write_answer(answer: Any, chosen: str, output: Path | None, *, max_rows: in
     if not isinstance(answer, AskResult):
         answer = SelectStream(answer.variables, limited(answer.rows, max_rows, where))
     with open_output(output) as out:
-        write_result(answer, chosen, out, raw=raw)
+        write_result(answer, chosen, out, raw=raw, width=width)
 
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
@@ -280,21 +305,39 @@ def _params(pairs: list[str] | None) -> dict[str, str]:
 @app.command("queries")
 def queries_command(
     as_json: Annotated[
-        bool, typer.Option("--json", help="List as JSON (name, title, description, parameters).")
+        bool, typer.Option("--json", help="List as JSON (name, title, description, parameters, reasoning).")
     ] = False,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            help="Print this query's SPARQL (header included), to copy and adapt.",
+            autocompletion=_complete_queries,
+        ),
+    ] = None,
 ) -> None:
-    """List the canned queries: name, title and parameters."""
-    from amurkg.catalog import list_queries
+    """List the canned queries: name, title, parameters, description, and which apply reasoning.
+
+    Example: amurkg queries --show prey"""
+    import shutil
+
+    from amurkg.catalog import get_query, list_queries
     from amurkg.output import emit
     from amurkg.report import queries_json, queries_table
 
+    if show is not None:
+        emit(get_query(show).text, None)
+        return
     canned = list_queries()
-    emit(queries_json(canned) if as_json else queries_table(canned), None)
+    width = shutil.get_terminal_size().columns if _stdout_is_terminal() else 100
+    emit(queries_json(canned) if as_json else queries_table(canned, width), None)
 
 
 @app.command("query")
 def query_command(
-    name: Annotated[str, typer.Argument(help="Name of a canned query (see 'amurkg queries').")],
+    name: Annotated[
+        str, typer.Argument(help="Name of a canned query (see 'amurkg queries').", autocompletion=_complete_queries)
+    ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Parameter as NAME=VALUE; repeatable.")
     ] = None,
@@ -310,12 +353,16 @@ def query_command(
     max_memory: MaxMemoryOpt = None,
     raw: RawOpt = False,
 ) -> None:
-    """Run a canned query by name, with parameters bound safely (never pasted into the query text)."""
+    """Run a canned query by name, with parameters bound safely (never pasted into the query text).
+
+    Example: amurkg query places-in-country -p country=China -f csv -o places.csv"""
     chosen = _answer_format("SELECT", fmt, None, output)  # every canned query is a SELECT
     params = _params(param)
     with _limits(f"query {name!r}", timeout, max_memory):
         answer = _load(data, engine, reason, endpoint, graph, timeout).run_stream(name, params)
-        _write_answer(answer, chosen, output, max_rows=max_rows, where=name, raw=raw)
+        _write_answer(
+            answer, chosen, output, max_rows=max_rows, where=name, raw=raw, width=_table_width(chosen, output)
+        )
 
 
 @app.command("sparql")
@@ -335,7 +382,10 @@ def sparql_command(
     max_memory: MaxMemoryOpt = None,
     raw: RawOpt = False,
 ) -> None:
-    """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF)."""
+    """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF). The prefixes
+    amurkg shows (amur:, akg:, dwc:, obo:, skos:, rdfs: ...) are declared for you; your own PREFIX wins.
+
+    Example: amurkg sparql 'SELECT ?country WHERE { ?country a akg:Country }'"""
     from amurkg.report import read_query_text
 
     text, where = read_query_text(query, file)
@@ -343,7 +393,8 @@ def sparql_command(
         kg = _load(data, engine, reason, endpoint, graph, timeout)
         checked = kg.check(text, where=where)
         chosen = _answer_format(checked.form, fmt, rdf_format, output)
-        _write_answer(kg.execute(checked, where), chosen, output, max_rows=max_rows, where=where, raw=raw)
+        width = _table_width(chosen, output)
+        _write_answer(kg.execute(checked, where), chosen, output, max_rows=max_rows, where=where, raw=raw, width=width)
 
 
 @app.command("export")
@@ -365,7 +416,9 @@ def export_command(
 ) -> None:
     """Write the whole graph (ontology + data + your --data files); the same bytes on every run.
 
-    The default is the base graph (asserted triples only); --reason writes the full graph."""
+    The default is the base graph (asserted triples only); --reason writes the full graph.
+
+    Example: amurkg export -o amurkg.ttl"""
     from amurkg.output import RDF_FORMAT_BY_EXTENSION, choose_format, emit
     from amurkg.rdfio import read_rdf
     from amurkg.serialize import export_graph
@@ -378,26 +431,40 @@ def export_command(
 @app.command("describe")
 def describe_command(
     entity: Annotated[
-        str, typer.Argument(help="The entity: IRI, prefixed name (amur:wild-boar), local name or label.")
+        str,
+        typer.Argument(
+            help="The entity: IRI, prefixed name (amur:wild-boar), local name or label.",
+            autocompletion=_complete_entities,
+        ),
     ],
     fmt: FormatOpt = None,
     output: OutOpt = None,
+    quote: Annotated[
+        bool, typer.Option("--quote", help="Add the text of each cited span (needs the source documents).")
+    ] = False,
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="Folder holding the source documents (seed/, reference/); or $AMURKG_SOURCES."),
+    ] = None,
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
     raw: RawOpt = False,
 ) -> None:
-    """Show everything the graph says about an entity, each fact with the source span that states it."""
+    """Show everything the graph says about an entity, one row per fact with the source spans that state it;
+    incoming facts read from the entity's side ("← preyed on by Amur leopard"), inferred ones are marked.
+
+    Example: amurkg describe 'wild boar' --quote --sources ../shared"""
     from amurkg.output import RESULT_FORMAT_BY_EXTENSION, choose_format, emit
     from amurkg.report import description_table
     from amurkg.results import format_result
 
     default = "table" if output is None and _stdout_is_terminal() else "tsv"
     chosen = choose_format(fmt.value if fmt else None, output, RESULT_FORMAT_BY_EXTENSION, default, "query results")
-    result = _load(data, engine, reason).describe(entity)
+    result = _load(data, engine, reason).describe(entity, quote=quote, sources=sources)
     if chosen in ("table", "md"):
         result = description_table(result)
-    emit(format_result(result, chosen, raw=raw), output)
+    emit(format_result(result, chosen, raw=raw, width=_table_width(chosen, output)), output)
 
 
 @app.command("stats")
@@ -413,7 +480,9 @@ def stats_command(
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
     """Count triples, classes, properties, individuals, facts, sourced facts, spans and documents, and link
-    coverage; or, with --graph, which entities hold the web together."""
+    coverage; or, with --graph, which entities hold the web together.
+
+    Example: amurkg stats --graph"""
     from amurkg.output import emit
 
     kg = _load(data, engine)
@@ -452,7 +521,9 @@ def viz_command(
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
     """Draw the graph or export it for Gephi, Graphviz and Cytoscape: the instance graph, the schema, or the
-    neighbourhood of one entity (--focus ENTITY --depth N)."""
+    neighbourhood of one entity (--focus ENTITY --depth N).
+
+    Example: amurkg viz --focus 'Amur leopard' --depth 2 -o leopard.png"""
     from amurkg.output import emit
     from amurkg.viz import render_view
 
@@ -487,7 +558,9 @@ def validate_command(
     ),
     output: OutOpt = None,
 ) -> None:
-    """Check the graph and your --data files against the SHACL shapes: exit 0 conforms, 1 violations, 2 error."""
+    """Check the graph and your --data files against the SHACL shapes: exit 0 conforms, 1 violations, 2 error.
+
+    Example: amurkg validate -d my-sightings.ttl -f json"""
     from amurkg.output import emit
     from amurkg.rdfio import read_rdf
     from amurkg.validate import format_report, validate
@@ -503,7 +576,9 @@ def check_command(
     engine: EngineOpt = Engine.oxigraph,
     output: OutOpt = None,
 ) -> None:
-    """Run every *-violation query (rules SHACL cannot express well): exit 0 when all return nothing, else 1."""
+    """Run every *-violation query (rules SHACL cannot express well): exit 0 when all return nothing, else 1.
+
+    Example: amurkg check -d my-sightings.ttl"""
     from amurkg.check import format_checks, run_checks
     from amurkg.output import emit
 
@@ -518,7 +593,9 @@ def docs_command(
         "amurkg-docs"
     ),
 ) -> None:
-    """Write browsable HTML documentation of the ontology (pyLODE), with examples from the graph; works offline."""
+    """Write browsable HTML documentation of the ontology (pyLODE), with examples from the graph; works offline.
+
+    Example: amurkg docs -o site && open site/index.html"""
     from amurkg.docs import write_docs
 
     target = write_docs(output)
@@ -540,7 +617,9 @@ def push_command(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each request.")] = 60.0,
 ) -> None:
     """Publish the graph (plus --data) to a triple store through the SPARQL 1.1 Graph Store HTTP Protocol,
-    replacing the named graph, then count it on the server."""
+    replacing the named graph, then count it on the server.
+
+    Example: amurkg push --endpoint http://127.0.0.1:7878/query"""
     from amurkg.rdfio import read_rdf
     from amurkg.remote import push
     from amurkg.serialize import export_graph

@@ -192,6 +192,12 @@ class KnowledgeGraph:
             "or a label"
         )
 
+    def entity_names(self) -> list[str]:
+        """What ``resolve`` accepts besides IRIs: prefixed ``amur:`` names and labels (for completion)."""
+        names = {name for _, name in self._all_names()}
+        names |= {"amur:" + t.value[len(AMUR) :] for t, _ in self._all_names() if t.value.startswith(AMUR)}
+        return sorted(names)
+
     def _all_names(self) -> list[tuple[Term, str]]:
         if self._names is None:
             answer = self.query(_LABELS, where="labels")
@@ -199,13 +205,23 @@ class KnowledgeGraph:
             self._names = [(row[0], row[1].value) for row in answer.rows if row[0] is not None and row[1] is not None]
         return self._names
 
-    def describe(self, ref: str) -> SelectResult:
-        """Everything the graph says about an entity, each fact with its source span where it has one."""
+    def describe(self, ref: str, *, quote: bool = False, sources: Path | str | None = None) -> SelectResult:
+        """Everything the graph says about an entity, one row per fact: its direction (``out`` when the entity
+        is the subject), property and value with their labels (an incoming fact with the property's inverse
+        label), the spans that state it, and whether it was inferred. With ``quote``, also the text of those
+        spans, read from the source documents in ``sources`` (or ``$AMURKG_SOURCES``)."""
+        from amurkg.report import facts_of
+
         entity = self.resolve(ref)
         canned = get_query("entity-facts")
         result = self.query(canned.text, {"entity": entity}, where=str(canned.path))
         assert isinstance(result, SelectResult)
-        return result
+        library = None
+        if quote:
+            from amurkg.documents import Library
+
+            library = Library(self, sources)
+        return facts_of(result, library)
 
     def stats(self) -> dict[str, int]:
         """Counts of triples, classes, properties, individuals, facts, sourced facts, spans, documents;

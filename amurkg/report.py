@@ -5,19 +5,32 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amurkg.catalog import CannedQuery
 from amurkg.errors import AmurkgError, DataFileError
 from amurkg.results import Row, SelectResult, Term
 
+if TYPE_CHECKING:
+    from amurkg.documents import Library
 
-def queries_table(canned: list[CannedQuery]) -> str:
-    """The canned queries as an aligned text list: name, title, parameters."""
-    width = max(len(q.name) for q in canned)
+
+def queries_table(canned: list[CannedQuery], width: int = 100) -> str:
+    """The canned queries as a list for reading: name, title, parameters and whether the query applies OWL RL
+    reasoning, then the description, wrapped to ``width`` and indented."""
+    import textwrap
+
+    names = max(len(q.name) for q in canned)
     lines = []
     for q in canned:
         params = " ".join(_param_hint(p.name, p.required, p.default) for p in q.parameters)
-        lines.append(f"{q.name.ljust(width)}  {q.title}" + (f"  [{params}]" if params else ""))
+        head = f"{q.name.ljust(names)}  {q.title}" + (f"  [{params}]" if params else "")
+        if q.reasoning:
+            head += "  (applies OWL RL reasoning)"
+        lines.append(head)
+        lines += textwrap.wrap(q.description, width=max(width, 40), initial_indent=" " * 4, subsequent_indent=" " * 4)
+    lines.append("")
+    lines.append("Run one with 'amurkg query NAME [-p KEY=VALUE]'; 'amurkg queries --show NAME' prints its SPARQL.")
     return "\n".join(lines) + "\n"
 
 
@@ -44,20 +57,54 @@ def queries_json(canned: list[CannedQuery]) -> str:
                 }
                 for p in q.parameters
             ],
+            "reasoning": q.reasoning,
         }
         for q in canned
     ]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _source_name(document: Term) -> str:
+    return document.display().split(":", 1)[-1].removeprefix("source-")
+
+
+def facts_of(result: SelectResult, library: Library | None = None) -> SelectResult:
+    """Group an ``entity-facts`` answer (one row per fact and span) into one row per fact, its spans joined
+    ("seed 1921-2031; seed 2033-2075"), and, with a library of source documents, their quoted text."""
+    index = {v: i for i, v in enumerate(result.variables)}
+    grouped: dict[tuple[Term | None, ...], list[str]] = {}
+    quotes: dict[tuple[Term | None, ...], list[str]] = {}
+    keys = ("direction", "property", "propertyLabel", "value", "valueLabel", "inferred")
+    for row in result.rows:
+        key = tuple(row[index[k]] for k in keys)
+        spans = grouped.setdefault(key, [])
+        doc, start, end = row[index["document"]], row[index["start"]], row[index["end"]]
+        if doc is not None and start is not None and end is not None:
+            spans.append(f"{_source_name(doc)} {start.value}-{end.value}")
+            if library is not None:
+                quotes.setdefault(key, []).append(library.quote(doc.value, int(start.value), int(end.value)))
+    variables = ["direction", "property", "propertyLabel", "value", "valueLabel", "sources", "inferred"]
+    if library is not None:
+        variables.append("quote")
+    rows: list[Row] = []
+    for key, spans in grouped.items():
+        direction, prop, plabel, value, vlabel, inferred = key
+        cells: list[Term | None] = [direction, prop, plabel, value, vlabel, Term.literal("; ".join(spans)), inferred]
+        if library is not None:
+            cells.append(Term.literal(" … ".join(dict.fromkeys(quotes.get(key, [])))))
+        rows.append(tuple(cells))
+    return SelectResult(variables, rows)
+
+
 def description_table(result: SelectResult) -> SelectResult:
-    """Reshape an ``entity-facts`` answer for reading: direction, property, value, source span."""
+    """A ``describe`` answer for reading: arrow, property (an incoming one as it reads from this entity's
+    side: "← preyed on by"), value with its label, and sources ("inferred" for an entailed fact)."""
     index = {v: i for i, v in enumerate(result.variables)}
     rows: list[Row] = []
     for row in result.rows:
 
         def get(name: str, row: tuple[Term | None, ...] = row) -> Term | None:
-            return row[index[name]]
+            return row[index[name]] if name in index else None
 
         prop, value = get("property"), get("value")
         plabel, vlabel = get("propertyLabel"), get("valueLabel")
@@ -65,14 +112,19 @@ def description_table(result: SelectResult) -> SelectResult:
         value_text = value.display() if value is not None else ""
         if vlabel is not None and vlabel.value and value is not None and value.kind == "uri":
             value_text = f"{vlabel.value} ({value.display()})"
-        doc, start, end = get("document"), get("start"), get("end")
-        source = ""
-        if doc is not None and start is not None and end is not None:
-            source = f"{doc.display().split(':', 1)[-1].removeprefix('source-')} {start.value}-{end.value}"
         direction = get("direction")
         arrow = "→" if direction is not None and direction.value == "out" else "←"
-        rows.append((Term.literal(arrow), Term.literal(prop_text), Term.literal(value_text), Term.literal(source)))
-    return SelectResult(["dir", "property", "value", "source"], rows)
+        inferred, sources = get("inferred"), get("sources")
+        source = sources.value if sources is not None else ""
+        if inferred is not None and inferred.value == "true":
+            source = "inferred" + (f"; {source}" if source else "")
+        cells = [Term.literal(arrow), Term.literal(prop_text), Term.literal(value_text), Term.literal(source)]
+        quote = get("quote")
+        if quote is not None:
+            cells.append(Term.literal(quote.value))
+        rows.append(tuple(cells))
+    variables = ["dir", "property", "value", "source"] + (["quote"] if "quote" in index else [])
+    return SelectResult(variables, rows)
 
 
 def stats_text(counts: dict[str, int], as_json: bool) -> str:

@@ -162,23 +162,29 @@ def limited(rows: Iterable[Any], max_rows: int | None, where: str, what: str = "
         yield row
 
 
-def format_result(result: SelectResult | AskResult, fmt: str, raw: bool = False) -> str:
-    """Serialise a SELECT or ASK result in one of ``RESULT_FORMATS``."""
+def format_result(result: SelectResult | AskResult, fmt: str, raw: bool = False, width: int | None = None) -> str:
+    """Serialise a SELECT or ASK result in one of ``RESULT_FORMATS`` (a table fitted to ``width`` columns)."""
     import io
 
     out = io.BytesIO()
-    write_result(result, fmt, out, raw=raw)
+    write_result(result, fmt, out, raw=raw, width=width)
     return out.getvalue().decode("utf-8")
 
 
 def write_result(
-    result: SelectResult | SelectStream | AskResult, fmt: str, out: BinaryIO, *, raw: bool = False
+    result: SelectResult | SelectStream | AskResult,
+    fmt: str,
+    out: BinaryIO,
+    *,
+    raw: bool = False,
+    width: int | None = None,
 ) -> None:
     """Write a SELECT or ASK answer to ``out``; streamed answers are written as their rows arrive (in the
     formats of ``STREAMING_FORMATS``; the others read the rows first).
 
     TSV holds plain values (prefixed names, literal text) unless ``raw``, which writes the W3C SPARQL TSV
-    form (terms in N-Triples syntax, as the endpoint protocol requires).
+    form (terms in N-Triples syntax, as the endpoint protocol requires). A table is fitted to ``width``
+    characters when given (a terminal's width): the widest columns are narrowed and their cells cut with "…".
     """
     if fmt not in RESULT_FORMATS:
         raise FormatError(f"unknown result format {fmt!r}: use one of {', '.join(RESULT_FORMATS)}")
@@ -188,7 +194,7 @@ def write_result(
     variables, rows = result.variables, result.rows
     if fmt in ("table", "md"):
         materialized = SelectResult(variables, list(rows))
-        out.write((_table(materialized) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
+        out.write((_table(materialized, width) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
         return
     writer = {"csv": _csv_rows, "tsv": _tsv_rows, "json": _json_rows, "xml": _xml_rows}[fmt]
     for chunk in writer(variables, rows, raw):
@@ -296,13 +302,36 @@ def _cells(result: SelectResult) -> list[list[str]]:
     return [["" if t is None else t.display().replace("\n", " ") for t in row] for row in result.rows]
 
 
-def _table(result: SelectResult) -> str:
+def fit_widths(natural: list[int], minimum: list[int], width: int, gap: int = 2) -> list[int]:
+    """Column widths that fit ``width`` characters: the widest column is narrowed first, none below its
+    minimum (so a very narrow terminal still gets every column, wrapped by the terminal)."""
+    widths = list(natural)
+    excess = sum(widths) + gap * (len(widths) - 1) - width
+    while excess > 0:
+        candidates = [i for i, w in enumerate(widths) if w > minimum[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        others = [w for i, w in enumerate(widths) if i != widest and w > minimum[i]]
+        step = max(1, min(excess, widths[widest] - max(max(others, default=0), minimum[widest])))
+        widths[widest] -= step
+        excess -= step
+    return widths
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _table(result: SelectResult, width: int | None = None) -> str:
     header = result.variables
     cells = _cells(result)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    if width:
+        widths = fit_widths(widths, [min(w, max(len(h), 8)) for w, h in zip(widths, header, strict=True)], width)
 
     def line(values: list[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+        return "  ".join(_cut(v, w).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     out = [line(header), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]

@@ -124,6 +124,7 @@ class AKG(DefinedNamespace):
     hasTreeComponent: URIRef
     helpsAvoid: URIRef
     inPlace: URIRef
+    inverseLabel: URIRef
     iso3166Alpha3: URIRef
     iso3166Code: URIRef
     iso3166Numeric: URIRef

@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+import amurkg
+
 GOOD_TTL = """@prefix ex: <https://example.org/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix obo: <http://purl.obolibrary.org/obo/> .
@@ -148,9 +150,57 @@ def test_describe_shows_facts_with_their_sources(cli) -> None:  # type: ignore[n
     assert result.exit_code == 0
     assert "Pinus koraiensis" in result.stdout
     assert "reference " in result.stdout  # the scientific name cites the reference table
-    assert "has tree component" in result.stdout and "seed " in result.stdout  # incoming, cited from the text
+    # an incoming fact reads from this entity's side, cited from the text
+    assert (
+        "←    is a tree component of      temperate mixed forest" in result.stdout and "seed 1524-1627" in result.stdout
+    )
     as_json = json.loads(cli("describe", "amur:korean-pine", "-f", "json").stdout)
-    assert "start" in as_json["head"]["vars"]
+    assert as_json["head"]["vars"] == [
+        "direction", "property", "propertyLabel", "value", "valueLabel", "sources", "inferred"
+    ]  # fmt: skip
+
+
+def test_describe_gives_one_row_per_fact_with_its_sources_joined(kg: amurkg.KnowledgeGraph) -> None:
+    facts = kg.describe("wild boar").as_dicts()
+    keys = [(f["direction"], f["property"], f["value"]) for f in facts]
+    assert len(keys) == len(set(keys))  # one row per fact, however many spans state it
+    preyed = next(f for f in facts if f["property"] == "obo:RO_0002439")
+    assert (preyed["direction"], preyed["propertyLabel"], preyed["valueLabel"]) == (
+        "in",
+        "preyed on by",
+        "Amur leopard",
+    )
+    abundant = next(f for f in facts if f["property"] == "akg:abundantIn")
+    assert abundant["sources"] == "seed 1921-2031; seed 2033-2075"
+    raw = kg.run("entity-facts", {"entity": "wild boar"}).as_dicts()
+    assert {(r["direction"], r["property"], r["value"]) for r in raw} == set(keys)  # nothing lost in grouping
+
+
+def test_describe_marks_inferred_facts() -> None:
+    facts = amurkg.load(reason=True).describe("wild boar").as_dicts()
+    inferred = [f for f in facts if f["inferred"] == "true"]
+    assert inferred and all(f["sources"] == "" for f in inferred)
+    assert any(f["property"] == "obo:RO_0002458" and f["value"] == "amur:amur-leopard" for f in inferred)
+
+
+def test_describe_quotes_the_cited_text(cli, seed_text: str) -> None:  # type: ignore[no-untyped-def]
+    from conftest import SHARED
+
+    result = cli("describe", "wild boar", "--quote", "--sources", str(SHARED), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["results"]["bindings"]
+    preyed = next(r for r in rows if r["property"]["value"].endswith("RO_0002439"))
+    start, end = 1921, 2031
+    assert preyed["quote"]["value"] == " ".join(seed_text[start:end].split())
+
+
+def test_describe_quote_needs_the_right_documents(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    one_line_error(cli("describe", "wild boar", "--quote"), "--sources")
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "000_0a866dfb5b4830f3.txt").write_text("not the owner's text\n")
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "external-ids.md").write_text("nor this\n")
+    one_line_error(cli("describe", "wild boar", "--quote", "--sources", str(tmp_path)), "SHA-256 differs")
 
 
 def test_stats(cli) -> None:  # type: ignore[no-untyped-def]

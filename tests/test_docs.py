@@ -41,7 +41,8 @@ def test_readme_has_examples_on_its_first_screen() -> None:
     assert "$ amurkg query" in first_screen and "Critically Endangered" in first_screen
 
 
-def test_readme_examples_print_what_the_readme_shows(runner) -> None:  # type: ignore[no-untyped-def]
+def test_readme_examples_print_what_the_readme_shows(runner, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: tables are fitted to the terminal's width
     examples = console_examples()
     assert len(examples) >= 6
     with mock.patch("amurkg.cli._stdout_is_terminal", return_value=True):

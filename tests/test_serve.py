@@ -12,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hostile import Listener, service_queries
@@ -438,3 +439,50 @@ def test_the_server_refuses_every_service_spelling(data: st.DataObject, endpoint
         assert listener.connections() == 0
     finally:
         listener.sock.close()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
+def test_no_worker_outlives_a_killed_server() -> None:
+    """A server killed outright (SIGKILL) takes its zygote and its workers with it, busy ones included."""
+    proc, url = start("--timeout", "120")
+    try:
+        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+        thread = threading.Thread(target=quiet_request, args=(url, slow), daemon=True)
+        thread.start()
+        time.sleep(1.5)
+        below = descendants(proc.pid)
+        assert len(below) >= 3  # the zygote and its workers
+        proc.kill()
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(alive(pid) for pid in below):
+            time.sleep(0.2)
+        assert not any(alive(pid) for pid in below)
+    finally:
+        if proc.poll() is None:
+            stop(proc)

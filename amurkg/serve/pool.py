@@ -85,7 +85,7 @@ class WorkerPool:
         self.size, self.timeout, self.queue = workers, timeout, queue
         self.started = 0  # workers alive or being forked
         self.max_rows, self.max_bytes = max_rows, max_bytes
-        self._options = {"data": list(data), "reason": reason, "nice": 5}
+        self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid()}
         self._idle: list[_Worker] = []
         self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._zygote: subprocess.Popen[bytes] | None = None

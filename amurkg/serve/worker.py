@@ -113,6 +113,27 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
         _error(sock, 400, str(exc))
 
 
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` ends, even in the middle of a native query: the kernel's
+    parent-death signal on Linux, else a thread that watches the parent."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1)
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent ended before the signal was set up
+        os._exit(0)
+
+
 def worker_loop(sock: socket.socket, kg: Any) -> None:
     """Answer jobs until the server closes the socket."""
     while True:
@@ -136,6 +157,7 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
         send_frame(sock, b"X", str(exc).encode())
         return
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    zygote_pid = os.getpid()
     gc.collect()
     gc.freeze()  # the loaded objects never move again: forked workers share their pages
     send_frame(sock, b"R")
@@ -149,6 +171,7 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             try:
+                die_with_parent(zygote_pid)
                 sock.close()
                 mine.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -165,6 +188,7 @@ def main(argv: list[str]) -> None:
     """Run the zygote on the inherited socket: ``main([FD, OPTIONS_JSON])``."""
     sock = socket.socket(fileno=int(argv[0]))
     options = json.loads(argv[1])
+    die_with_parent(int(options["server"]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when the zygote ends
     try:
         zygote(sock, options)
