@@ -199,6 +199,9 @@ def main(
 
     Exit codes: 0 success, 1 violations found, 2 error (bad input, query or file).
     """
+    from amurkg.progress import enable_on_terminal
+
+    enable_on_terminal()
 
 
 def _load(
@@ -562,10 +565,12 @@ def validate_command(
 
     Example: amurkg validate -d my-sightings.ttl -f json"""
     from amurkg.output import emit
+    from amurkg.progress import step
     from amurkg.rdfio import read_rdf
     from amurkg.validate import format_report, validate
 
-    report = validate([read_rdf(p) for p in data or []], shapes or [])
+    with step("validating the graph against the SHACL shapes"):
+        report = validate([read_rdf(p) for p in data or []], shapes or [])
     emit(format_report(report, fmt.value), output)
     raise typer.Exit(report.exit_code)
 

@@ -37,11 +37,15 @@ class KnowledgeGraph:
     """
 
     def __init__(self, data: Iterable[Path | str] = (), engine: str = "oxigraph", reason: bool = False) -> None:
+        from amurkg.progress import step
+
         self.engine: Engine = make_engine(engine)
         self.user_sources: list[RdfSource] = [read_rdf(Path(p)) for p in data]
         self.engine.load_shipped(shipped_files())
-        for source in self.user_sources:
-            self.engine.load_source(source)
+        with step("loading your data") as status:
+            for number, source in enumerate(self.user_sources, 1):
+                status.update(f"loading {source.path.name} ({number} of {len(self.user_sources)})")
+                self.engine.load_source(source)
         self._names: list[tuple[Term, str]] | None = None
         self.reasoned = False
         if reason:
@@ -70,9 +74,11 @@ class KnowledgeGraph:
         named graph; queries see it, and it carries no provenance of its own. Runs once."""
         if self.reasoned:
             return
+        from amurkg.progress import step
         from amurkg.reason import INFERRED_GRAPH, inferred_ntriples
 
-        self.engine.load_graph(inferred_ntriples(self.user_sources), INFERRED_GRAPH)
+        with step("computing what OWL RL entails"):
+            self.engine.load_graph(inferred_ntriples(self.user_sources), INFERRED_GRAPH)
         self.reasoned = True
 
     def __len__(self) -> int:

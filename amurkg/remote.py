@@ -522,6 +522,22 @@ def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
     yield batch
 
 
+def _send_batch(url: str, batch: list[bytes], number: int, timeout: float) -> None:
+    """PUT the first batch (replacing the graph), POST the others."""
+    body = b"\n".join(line.rstrip(b"\r\n") for line in batch) + b"\n"
+    request = urllib.request.Request(url, data=body, method="PUT" if number == 0 else "POST")
+    request.add_header("Content-Type", "application/n-triples")
+    try:
+        send(request, timeout, 1_000_000)
+    except RemoteError as exc:
+        if re.search(r": HTTP (404|405|501) ", str(exc)):
+            raise RemoteError(
+                f"{exc}; this URL does not take Graph Store Protocol uploads: give the store's address with "
+                "--store (Oxigraph: /store; Fuseki: /DATASET/data; Virtuoso: /sparql-graph-crud-auth)"
+            ) from None
+        raise
+
+
 def push(
     ntriples: bytes | Iterable[bytes],
     endpoint: str,
@@ -536,24 +552,17 @@ def push(
     target = check_url(store or store_url(endpoint), "--store")
     lines = ntriples.splitlines() if isinstance(ntriples, bytes) else ntriples
     url = f"{target}?{urllib.parse.urlencode({'graph': graph})}"
+    from amurkg.progress import step
+
     sent = batches = 0
-    for number, batch in enumerate(_batches(lines, BATCH_LINES)):
-        if number and not batch:
-            break
-        body = b"\n".join(line.rstrip(b"\r\n") for line in batch) + b"\n"
-        request = urllib.request.Request(url, data=body, method="PUT" if number == 0 else "POST")
-        request.add_header("Content-Type", "application/n-triples")
-        try:
-            send(request, timeout, 1_000_000)
-        except RemoteError as exc:
-            if re.search(r": HTTP (404|405|501) ", str(exc)):
-                raise RemoteError(
-                    f"{exc}; this URL does not take Graph Store Protocol uploads: give the store's address with "
-                    "--store (Oxigraph: /store; Fuseki: /DATASET/data; Virtuoso: /sparql-graph-crud-auth)"
-                ) from None
-            raise
-        sent += len(batch)
-        batches += 1
+    with step(f"pushing to {_show(target)}") as status:
+        for number, batch in enumerate(_batches(lines, BATCH_LINES)):
+            if number and not batch:
+                break
+            _send_batch(url, batch, number, timeout)
+            sent += len(batch)
+            batches += 1
+            status.update(f"pushed {sent:,} triples in {batches} batch(es) to {_show(target)}")
     try:
         on_server = RemoteEngine(endpoint, timeout).count(graph)
     except RemoteError as exc:

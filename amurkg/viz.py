@@ -442,8 +442,9 @@ def render_view(
     """Build a view and write it in ``fmt``; refuses to send a picture's bytes to a terminal."""
     if fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)} (or name it by the -o extension)")
-    if to_terminal and fmt in ("png", "svg"):
-        raise AmurkgError(f"a {fmt.upper()} picture cannot go to the terminal: give -o FILE.{fmt}")
+    if to_terminal and fmt in ("png", "svg", "html"):
+        what = "an HTML page" if fmt == "html" else f"a {fmt.upper()} picture"
+        raise AmurkgError(f"{what} is not for reading in a terminal: give -o FILE.{fmt} and open the file")
     graph = to_networkx(kg, view, focus, depth, properties, classes, provenance)
     title = (
         "Amur leopard knowledge graph: "
