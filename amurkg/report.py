@@ -127,12 +127,68 @@ def description_table(result: SelectResult) -> SelectResult:
     return SelectResult(variables, rows)
 
 
+#: How ``amurkg stats`` shows each count: a section, a label, and what the count is a share of.
+STATS_LAYOUT: list[tuple[str, list[tuple[str, str, str | None]]]] = [
+    (
+        "graph",
+        [
+            ("triples", "triples", None),
+            ("classes", "classes", None),
+            ("properties", "properties", None),
+            ("individuals", "individuals", None),
+            ("taxa", "taxa", None),
+            ("places", "places", None),
+            ("countries", "countries", None),
+        ],
+    ),
+    (
+        "provenance",
+        [
+            ("facts", "facts (reified statements)", None),
+            ("sourcedFacts", "facts citing a source span", "facts"),
+            ("spans", "text spans", None),
+            ("documents", "source documents", None),
+        ],
+    ),
+    (
+        "links to other knowledge bases",
+        [
+            ("linkedIndividuals", "individuals with any link", "individuals"),
+            ("wikidata", "Wikidata", "individuals"),
+            ("ncbiTaxonomy", "NCBI Taxonomy", "taxa"),
+            ("gbif", "GBIF", "taxa"),
+            ("geonames", "GeoNames", "places"),
+            ("iso3166", "ISO 3166", "places"),
+            ("envo", "ENVO", None),
+            ("iucnCodes", "IUCN classification codes", None),
+            ("confirmedIdsMissing", "confirmed identifiers missing", None),
+        ],
+    ),
+]
+
+
 def stats_text(counts: dict[str, int], as_json: bool) -> str:
-    """Graph statistics as aligned lines, or as a JSON object."""
+    """Graph statistics for reading (sections, labels, shares of a whole), or as a JSON object."""
     if as_json:
         return json.dumps(counts, indent=2) + "\n"
-    width = max(len(k) for k in counts)
-    return "".join(f"{key.ljust(width)}  {value:>7}\n" for key, value in counts.items())
+    shown: set[str] = set()
+    lines = []
+    for section, rows in STATS_LAYOUT:
+        lines.append(section)
+        for key, label, whole in rows:
+            if key not in counts:
+                continue
+            shown.add(key)
+            value = counts[key]
+            share = ""
+            if whole and counts.get(whole):
+                share = f"  ({value / counts[whole]:.0%} of {counts[whole]:,} {whole})"
+            lines.append(f"  {label:<32}{value:>8,}{share}")
+    rest = [k for k in counts if k not in shown]
+    if rest:
+        lines.append("other")
+        lines += [f"  {key:<32}{counts[key]:>8,}" for key in rest]
+    return "\n".join(lines) + "\n"
 
 
 def read_query_text(query: str | None, file: Path | None) -> tuple[str, str]:

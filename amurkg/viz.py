@@ -473,10 +473,22 @@ def graph_metrics(graph: Graph, top: int = 10) -> dict[str, Any]:
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         return [{"entity": compact(n), "label": graph.nodes[n]["label"], "score": round(s, 4)} for n, s in ranked]
 
+    components = []
+    for members in sorted(nx.weakly_connected_components(graph), key=lambda c: (-len(c), min(c))):
+        hub = max(members, key=lambda n: (degree.get(n, 0.0), n))
+        components.append(
+            {
+                "nodes": len(members),
+                "around": graph.nodes[hub]["label"],
+                "entity": compact(hub),
+                "members": sorted(graph.nodes[n]["label"] for n in members)[:5] if len(members) <= 5 else [],
+            }
+        )
     return {
         "nodes": graph.number_of_nodes(),
         "edges": graph.number_of_edges(),
-        "components": nx.number_weakly_connected_components(graph) if graph.number_of_nodes() else 0,
+        "components": len(components),
+        "parts": components,
         "degree": best(degree),
         "betweenness": best(between),
     }
@@ -490,9 +502,11 @@ def format_metrics(metrics: dict[str, Any], as_json: bool) -> str:
         f"nodes       {metrics['nodes']:>6}",
         f"edges       {metrics['edges']:>6}",
         f"components  {metrics['components']:>6}",
-        "",
-        "most connected (degree centrality):",
     ]
+    for part in metrics["parts"]:
+        who = ", ".join(part["members"]) if part["members"] else f"around {part['around']} ({part['entity']})"
+        lines.append(f"  {part['nodes']:>5} node{'s' if part['nodes'] != 1 else ' '}  {who}")
+    lines += ["", "most connected (degree centrality):"]
     lines += [f"  {r['score']:.3f}  {r['label']}  ({r['entity']})" for r in metrics["degree"]]
     lines += ["", "holding the web together (betweenness centrality):"]
     lines += [f"  {r['score']:.3f}  {r['label']}  ({r['entity']})" for r in metrics["betweenness"]]

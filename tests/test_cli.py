@@ -206,7 +206,10 @@ def test_describe_quote_needs_the_right_documents(cli, tmp_path: Path) -> None: 
 def test_stats(cli) -> None:  # type: ignore[no-untyped-def]
     counts = json.loads(cli("stats", "--json").stdout)
     assert counts["facts"] == counts["sourcedFacts"] > 300
-    assert "sourcedFacts" in cli("stats").stdout
+    text = cli("stats").stdout  # for reading: labels, sections, shares of the whole
+    assert f"facts citing a source span           {counts['sourcedFacts']:,}  (100% of" in text
+    share = round(100 * counts["ncbiTaxonomy"] / counts["taxa"])
+    assert "NCBI Taxonomy" in text and f"({share}% of {counts['taxa']} taxa)" in text
 
 
 def test_user_data_is_layered_on_the_shipped_graph(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -149,7 +149,11 @@ def test_stats_graph_names_the_central_entities(kg: amurkg.KnowledgeGraph, insta
     assert metrics["components"] == nx.number_weakly_connected_components(instance)
     out = json.loads(cli("stats", "--graph", "--json").stdout)
     assert out["nodes"] == metrics["nodes"]
-    assert "holding the web together" in cli("stats", "--graph").stdout
+    text = cli("stats", "--graph").stdout
+    assert "holding the web together" in text
+    biggest = max(nx.weakly_connected_components(instance), key=len)
+    assert f"{len(biggest)} nodes  around Amur leopard (amur:amur-leopard)" in text  # components are named
+    assert len(out["parts"]) == metrics["components"] and sum(p["nodes"] for p in out["parts"]) == metrics["nodes"]
 
 
 def test_viz_command_writes_every_format(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
