@@ -82,6 +82,7 @@ class ReportFormat(StrEnum):
 class View(StrEnum):
     """Graph views."""
 
+    story = "story"
     instance = "instance"
     schema = "schema"
     focus = "focus"
@@ -501,7 +502,10 @@ def stats_command(
 
 @app.command("viz")
 def viz_command(
-    view: Annotated[View | None, typer.Option("--view", help="instance (default), schema, or focus.")] = None,
+    view: Annotated[
+        View | None,
+        typer.Option("--view", help="story, instance, schema or focus (default: see above).", case_sensitive=False),
+    ] = None,
     fmt: Annotated[
         VizFormat | None,
         typer.Option(
@@ -523,31 +527,34 @@ def viz_command(
     data: DataOpt = None,
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
-    """Draw the graph or export it for Gephi, Graphviz and Cytoscape: the instance graph, the schema, or the
-    neighbourhood of one entity (--focus ENTITY --depth N).
+    """Draw the graph or export it for Gephi, Graphviz and Cytoscape: the story of the Amur leopard at a
+    glance (the default for pictures and pages), every individual (--view instance, the default for the
+    other formats), the schema, or the neighbourhood of one entity (--focus ENTITY --depth N). Large views
+    are drawn as overviews, and the command says so.
 
     Example: amurkg viz --focus 'Amur leopard' --depth 2 -o leopard.png"""
     from amurkg.output import emit
-    from amurkg.viz import render_view
+    from amurkg.viz import Notes, render_view
 
-    chosen_view = view.value if view else ("focus" if focus else "instance")
     chosen = fmt.value if fmt else (output.suffix.lower().lstrip(".") if output else "html")
     if chosen == "json":
         chosen = "cytoscape"
-    emit(
-        render_view(
-            _load(data, engine),
-            chosen_view,
-            chosen,
-            focus=focus,
-            depth=depth,
-            properties=prop or [],
-            classes=cls or [],
-            provenance=provenance,
-            to_terminal=output is None and _stdout_is_terminal(),
-        ),
-        output,
+    notes = Notes()
+    data_bytes = render_view(
+        _load(data, engine),
+        view.value if view else None,
+        chosen,
+        focus=focus,
+        depth=depth,
+        properties=prop or [],
+        classes=cls or [],
+        provenance=provenance,
+        to_terminal=output is None and _stdout_is_terminal(),
+        notes=notes,
     )
+    emit(data_bytes, output)
+    for note in notes:
+        typer.echo(f"amurkg: {note}", err=True)
 
 
 @app.command("validate")

@@ -35,7 +35,9 @@ class Engine(Protocol):
         """Load the shipped Turtle files (known to be valid)."""
 
     def load_source(self, source: RdfSource) -> None:
-        """Load a user's file that ``amurkg.rdfio.read_rdf`` has read and checked."""
+        """Load a user's file that ``amurkg.rdfio.read_rdf`` has read and checked: its triples into the named
+        graph of the file's own IRI (so a query can tell the user's data apart: ``GRAPH ?g``), its quads into
+        their own graphs. Queries see them all through the union default graph."""
 
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         """Load N-Triples into a named graph (used for inferred triples)."""
@@ -87,7 +89,11 @@ class OxigraphEngine:
         try:
             with source.open() as stream:
                 # pyoxigraph's load is transactional: a file that fails half way adds nothing
-                self.store.load(stream, format=fmt, base_iri=source.base_iri)
+                if source.format in ("nquads", "trig"):
+                    self.store.load(stream, format=fmt, base_iri=source.base_iri)
+                else:
+                    graph = self._ox.NamedNode(source.base_iri)
+                    self.store.load(stream, format=fmt, base_iri=source.base_iri, to_graph=graph)
         except SyntaxError as exc:
             raise parse_error(source, str(exc.msg if exc.msg else exc), exc.lineno, exc.offset) from None
         except (OSError, ValueError) as exc:
@@ -178,8 +184,11 @@ class RdflibEngine:
             rdflib_parse(scratch, source.text, source.format, source.base_iri)
         except Exception as exc:  # rdflib's parsers raise many unrelated types; each becomes one line
             raise _rdflib_parse_error(source, exc) from None
-        for quad in scratch.quads((None, None, None, None)):
-            self.dataset.add(quad)
+        own = rdflib.URIRef(source.base_iri)
+        default = rdflib.graph.DATASET_DEFAULT_GRAPH_ID
+        for s, p, o, g in scratch.quads((None, None, None, None)):
+            graph = own if g is None or getattr(g, "identifier", g) == default else g
+            self.dataset.graph(graph).add((s, p, o))
 
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         target = self.dataset.graph(self._rdflib.URIRef(graph))

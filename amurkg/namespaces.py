@@ -22,6 +22,7 @@ PREFIXES: dict[str, str] = {
     "iucnhab": "https://w3id.org/amurkg/iucn/habitat/",
     "obo": "http://purl.obolibrary.org/obo/",
     "dwc": "http://rs.tdwg.org/dwc/terms/",
+    "dwciri": "http://rs.tdwg.org/dwc/iri/",
     "schema": "https://schema.org/",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "prov": "http://www.w3.org/ns/prov#",

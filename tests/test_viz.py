@@ -10,12 +10,14 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import tool
+from conftest import missing, tool
 
 import amurkg
-from amurkg.viz import graph_metrics, render, to_networkx
+from amurkg.viz import GROUPS, READABLE, Notes, graph_metrics, overview, render, to_networkx
 
 AMUR = "https://w3id.org/amurkg/id/"
+AKG = "https://w3id.org/amurkg/ontology#"
+BOOKKEEPING = (AMUR + "fact/", AMUR + "span/", AMUR + "source-")
 NODE_FILTER = """FILTER(STRSTARTS(STR(?{v}), "https://w3id.org/amurkg/") && !STRSTARTS(STR(?{v}), "https://w3id.org/amurkg/ontology")
   && !STRSTARTS(STR(?{v}), "https://w3id.org/amurkg/id/fact/") && !STRSTARTS(STR(?{v}), "https://w3id.org/amurkg/id/span/")
   && !STRSTARTS(STR(?{v}), "https://w3id.org/amurkg/id/source-"))"""
@@ -23,6 +25,7 @@ LINK = f"""?s ?p ?o . FILTER(isIRI(?o) && ?p != rdf:type && STRSTARTS(STR(?s), "
   {NODE_FILTER.format(v="s")} {NODE_FILTER.format(v="o")}"""
 PREFIX = "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\nPREFIX owl: <http://www.w3.org/2002/07/owl#>\n"
 PREFIX += "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX amur: <https://w3id.org/amurkg/id/>\n"
+PREFIX += "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 
 def count(kg: amurkg.KnowledgeGraph, body: str) -> int:
@@ -35,17 +38,57 @@ def instance(kg: amurkg.KnowledgeGraph) -> nx.MultiDiGraph:
     return to_networkx(kg)
 
 
-def test_instance_view_counts_match_sparql(kg: amurkg.KnowledgeGraph, instance: nx.MultiDiGraph) -> None:
-    individuals = (
-        f'SELECT DISTINCT ?x WHERE {{ ?x a ?c . FILTER(STRSTARTS(STR(?x), "{AMUR}")) {NODE_FILTER.format(v="x")} }}'
+def test_instance_view_holds_every_individual_and_every_link_between_them(
+    kg: amurkg.KnowledgeGraph, instance: nx.MultiDiGraph
+) -> None:
+    individuals = kg.query(
+        PREFIX + "SELECT DISTINCT ?x WHERE { ?x a ?c . FILTER(STRSTARTS(STR(?x), 'https://w3id.org/amurkg/id/')) "
+        "FILTER NOT EXISTS { ?x a/rdfs:subClassOf* skos:Concept } }"
     )
-    linked = f"SELECT DISTINCT ?x WHERE {{ {LINK} BIND(?o AS ?x) }}"
-    assert instance.number_of_nodes() == count(kg, f"{{ {individuals} }} UNION {{ {linked} }}") - count(
-        kg, f"{{ {individuals} }} {{ {linked} }}"
+    expected = {row[0].value for row in individuals.rows if not row[0].value.startswith(BOOKKEEPING)}  # type: ignore[union-attr]
+    assert expected <= set(instance.nodes)
+    links = kg.query(
+        PREFIX + "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isIRI(?s) && isIRI(?o) "
+        "&& ?p NOT IN (rdf:type, rdf:subject, rdf:object, rdf:predicate)) }"
     )
-    assert instance.number_of_edges() == count(kg, LINK)
-    assert all({"label", "cls", "iri"} <= set(d) for _, d in instance.nodes(data=True))
-    assert not any(n.startswith((AMUR + "fact/", AMUR + "span/")) for n in instance)
+    between = {
+        (r[0].value, r[1].value, r[2].value) for r in links.rows if r[0].value in instance and r[2].value in instance
+    }  # type: ignore[union-attr]
+    assert {(u, d["property"], v) for u, v, d in instance.edges(data=True)} == between
+    assert all({"label", "cls", "group", "iri"} <= set(d) for _, d in instance.nodes(data=True))
+    assert not any(n.startswith(BOOKKEEPING) for n in instance)
+    assert {d["group"] for _, d in instance.nodes(data=True)} <= {name for name, _, _ in GROUPS}
+    assert len(GROUPS) <= 12
+
+
+def test_instance_view_includes_the_users_data(tmp_path: Path) -> None:
+    occurrences = tmp_path / "occurrences.ttl"
+    lines = ["@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .", "@prefix ex: <https://example.org/occ/> ."]
+    lines += [
+        f"ex:o{i} a dwc:Occurrence ; <http://rs.tdwg.org/dwc/iri/toTaxon> <{AMUR}wild-boar> ." for i in range(400)
+    ]
+    occurrences.write_text("\n".join(lines) + "\n")
+    kg = amurkg.load(data=[occurrences])
+    notes = Notes()
+    graph = to_networkx(kg, "instance", notes=notes)
+    mine = [n for n, d in graph.nodes(data=True) if n.startswith("https://example.org/occ/")]
+    assert len(mine) == 400 and all(graph.nodes[n]["group"] == "your data" for n in mine)
+    assert graph.in_degree(AMUR + "wild-boar") >= 400
+    assert notes and "literal values" in notes[0]  # what the view leaves out is said
+    small = overview(graph, 120, notes)
+    assert small.number_of_nodes() <= 120 and "overview" in notes[-1]
+    assert small.has_edge("group:your data", AMUR + "wild-boar")  # the folded occurrences stay linked
+
+
+def test_the_story_view_tells_the_story(kg: amurkg.KnowledgeGraph) -> None:
+    story = to_networkx(kg, "story")
+    labels = {d["label"] for _, d in story.nodes(data=True)}
+    assert {"Amur leopard", "Manchurian sika deer", "Siberian roe deer", "wild boar"} <= labels  # prey
+    assert {"temperate mixed forest", "Russia", "China", "Critically Endangered"} <= labels  # habitat, range, status
+    assert {"poaching of leopards", "anti-poaching patrols"} <= labels  # threats and what counters them
+    assert nx.number_weakly_connected_components(story) == 1 and story.number_of_nodes() <= 40
+    assert all(d["label"] for _, _, d in story.edges(data=True))  # every edge is labelled
+    assert len({d["group"] for _, d in story.nodes(data=True)}) <= 12
 
 
 def test_provenance_is_left_out_unless_asked(kg: amurkg.KnowledgeGraph, instance: nx.MultiDiGraph) -> None:
@@ -100,7 +143,7 @@ def test_focus_limited_to_properties_and_classes(kg: amurkg.KnowledgeGraph) -> N
         "Siberian roe deer",
         "wild boar",
     }
-    threats = to_networkx(kg, "focus", focus="Amur leopard", depth=1, classes=["threat"])
+    threats = to_networkx(kg, "focus", focus="Amur leopard", depth=1, classes=["threat"])  # any of its classes
     assert {d["label"] for _, d in threats.nodes(data=True)} == {
         "Amur leopard",
         "poaching of leopards",
@@ -138,7 +181,7 @@ def test_pictures(fmt: str, kg: amurkg.KnowledgeGraph) -> None:
         assert data.startswith(b"\x89PNG")
     else:
         text = data.decode()
-        assert "<svg" in text and "wild boar" in text and "ungulate" in text  # label, legend
+        assert "<svg" in text and "wild boar" in text and "taxa" in text  # label, legend (groups)
         assert render(graph, fmt, "wild boar") == data  # stable output
 
 
@@ -220,9 +263,42 @@ def test_html_renders_every_node_in_headless_chromium(kg: amurkg.KnowledgeGraph,
     assert rendered, "the page's load handler did not run"
     assert int(rendered.group(1)) == graph.number_of_nodes()
     assert "data-script-errors" not in dom, re.search(r'data-script-errors="([^"]*)"', dom)
+    pixels = re.search(r'data-label-pixels="([\d.]+)"', dom)
+    threshold = re.search(r'data-label-threshold="([\d.]+)"', dom)
+    assert pixels and threshold, "the page did not report its zoom"
+    assert float(pixels.group(1)) >= max(float(threshold.group(1)), READABLE)  # labels drawn, and readable
     assert "<canvas" in dom
     shot = tmp_path / "focus.png"
     subprocess.run(
         [chromium, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True
     )
     assert shot.stat().st_size > 20_000  # a drawn network, not a blank page
+
+
+def test_cytoscape_js_loads_every_node_and_edge(instance: nx.MultiDiGraph, tmp_path: Path) -> None:
+    """cytoscape.js itself (from npm, under Node.js) reads the export: cy.json() keeps only elements with ids."""
+    import os
+
+    node = tool("node")
+    modules = os.environ.get("AMURKG_NODE_MODULES", "")
+    if not (Path(modules) / "cytoscape").is_dir():
+        missing(
+            "this test needs cytoscape.js: npm install cytoscape, then AMURKG_NODE_MODULES=<its node_modules>", "node"
+        )
+    export = tmp_path / "graph.json"
+    export.write_bytes(render(instance, "cytoscape", "t"))
+    script = (
+        "const cy = require('cytoscape')({headless: true});"
+        "cy.json(JSON.parse(require('fs').readFileSync(process.argv[1])));"
+        "console.log(JSON.stringify({nodes: cy.nodes().length, edges: cy.edges().length}));"
+    )
+    done = subprocess.run(
+        [node, "-e", script, str(export)],
+        env={**os.environ, "NODE_PATH": modules},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "cannot handle" not in done.stdout + done.stderr, done.stdout + done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts == {"nodes": instance.number_of_nodes(), "edges": instance.number_of_edges()}
