@@ -32,7 +32,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except AmurkgError as exc:
-            typer.echo(f"amurkg: error: {exc}", err=True)
+            typer.echo(f"amurkg: error: {exc.for_cli()}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except _UsageError as exc:
             sub = getattr(exc, "ctx", None)
@@ -553,8 +553,10 @@ def viz_command(
         notes=notes,
     )
     emit(data_bytes, output)
+    from amurkg.errors import render_settings
+
     for note in notes:
-        typer.echo(f"amurkg: {note}", err=True)
+        typer.echo(f"amurkg: {render_settings(note, cli=True)}", err=True)
 
 
 @app.command("validate")

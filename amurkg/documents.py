@@ -41,7 +41,7 @@ class Library:
         chosen = folder or os.environ.get(SOURCES_ENV)
         if not chosen:
             raise SourceNotAvailableError(
-                "quoting needs the source documents, which amurkg does not ship: give --sources DIR (or set "
+                "quoting needs the source documents, which amurkg does not ship: give {opt:sources} (or set "
                 f"{SOURCES_ENV}), the folder that holds seed/ and reference/"
             )
         self.folder = Path(chosen)

@@ -7,11 +7,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+#: How a message names a setting: ``{opt:max_rows}`` reads "--max-rows" on the command line, "max_rows=" in Python.
+SETTINGS = {
+    "data": ("--data", "data=[...]"),
+    "endpoint": ("--endpoint URL", "KnowledgeGraph.remote(url)"),
+    "timeout": ("--timeout", "timeout="),
+    "max_rows": ("--max-rows", "max_rows="),
+    "max_memory": ("--max-memory", "max_memory="),
+    "sources": ("--sources DIR", "sources="),
+    "graph": ("--graph", "graph="),
+    "reason": ("--reason", "reason=True"),
+    "focus": ("--focus ENTITY", "focus="),
+    "provenance": ("--provenance", "provenance=True"),
+    "view": ("--view", "view="),
+}
+
+
+def render_settings(text: str, cli: bool) -> str:
+    """``text`` with each ``{opt:NAME}`` said for the command line (``cli``) or for Python."""
+    return _render(text, cli)
+
+
+def _render(text: str, cli: bool) -> str:
+    import re
+
+    return re.sub(r"\{opt:(\w+)\}", lambda m: SETTINGS[m.group(1)][0 if cli else 1], text)
+
 
 class AmurkgError(Exception):
-    """Base class: a problem the user can fix; the CLI prints its message and exits with ``exit_code``."""
+    """Base class: a problem the user can fix; the CLI prints its message and exits with ``exit_code``.
+
+    A message names settings as ``{opt:NAME}`` (see ``SETTINGS``): ``str(error)`` says them as Python
+    arguments, ``error.for_cli()`` as command-line options.
+    """
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return _render(super().__str__(), cli=False)
+
+    def for_cli(self) -> str:
+        """The message with settings named as command-line options."""
+        return _render(super().__str__(), cli=True)
 
 
 class QueryNotFoundError(AmurkgError):

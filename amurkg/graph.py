@@ -61,7 +61,7 @@ class KnowledgeGraph:
         from amurkg.remote import RemoteEngine, check_iri
 
         if graph is not None:
-            check_iri(graph, "--graph")
+            check_iri(graph, "graph")
         kg = cls.__new__(cls)
         kg.engine = RemoteEngine(url, timeout, graph)
         kg.user_sources = []
@@ -84,6 +84,15 @@ class KnowledgeGraph:
     def __len__(self) -> int:
         """The number of triples loaded."""
         return len(self.engine)
+
+    def __repr__(self) -> str:
+        if self.engine.name == "remote":
+            return f"<KnowledgeGraph at {getattr(self.engine, 'url', '?')} (a remote SPARQL endpoint)>"
+        files = len(self.user_sources)
+        mine = f" + {files} file{'s' if files != 1 else ''} of your data" if files else ""
+        reasoning = "with OWL RL entailments" if self.reasoned else "asserted triples only"
+        what = f"{len(self):,} triples (the Amur leopard graph{mine})"
+        return f"<KnowledgeGraph: {what}, {reasoning}, on {self.engine.name}>"
 
     # ------------------------------------------------------------------------------ querying
 

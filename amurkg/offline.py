@@ -45,7 +45,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         target = next((a for a in args if isinstance(a, (str, tuple))), "")
         raise NetworkRefusedError(
             f"refused a network request ({event} {target!s:.80}) made while reading untrusted input; "
-            "amurkg works offline: inline what the input refers to, or ask a remote store with --endpoint"
+            "amurkg works offline: inline what the input refers to, or ask a remote store with {opt:endpoint}"
         )
 
 

@@ -51,7 +51,7 @@ class RemoteError(AmurkgError):
 def check_iri(value: str, what: str) -> str:
     """An absolute IRI with no characters that IRIs cannot hold, or a clear error."""
     if len(value) > MAX_URL_CHARS or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x1f]+", value):
-        raise AmurkgError(f"{what} {value[:80]!r} is not an absolute IRI such as https://example.org/graph")
+        raise AmurkgError(f"the {what} {value[:80]!r} is not an absolute IRI such as https://example.org/graph")
     return value
 
 
@@ -61,13 +61,13 @@ def check_url(value: str, what: str) -> str:
     parts = urllib.parse.urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise AmurkgError(
-            f"{what} {value[:80]!r} is not an http(s) URL; give the server's address, such as "
+            f"the {what} {value[:80]!r} is not an http(s) URL; give the server's address, such as "
             "http://127.0.0.1:7878/query"
         )
     try:
         parts.port  # noqa: B018  (raises on a port that is not a number in range)
     except ValueError:
-        raise AmurkgError(f"{what} {value[:80]!r} has a port that is not a number from 1 to 65535") from None
+        raise AmurkgError(f"the {what} {value[:80]!r} has a port that is not a number from 1 to 65535") from None
     return value
 
 
@@ -275,7 +275,7 @@ def _explain(where: str, exc: BaseException, deadline: _Deadline) -> RemoteError
     if isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in str(reason):
         return RemoteError(
             f"{where}: no answer within the timeout ({deadline.seconds:g} s for the whole exchange); raise "
-            "--timeout or check the server"
+            "{opt:timeout} or check the server"
         )
     if isinstance(reason, ssl.SSLError):
         return RemoteError(f"{where}: TLS failed ({reason.reason or reason}); check the certificate or use http")
@@ -299,7 +299,7 @@ class RemoteEngine:
     dialect = "any"
 
     def __init__(self, url: str, timeout: float = 30.0, graph: str | None = None, max_bytes: int | None = None) -> None:
-        self.url = check_url(url, "--endpoint")
+        self.url = check_url(url, "endpoint")
         self.timeout, self.graph = timeout, graph
         self.max_bytes = max_bytes or MAX_RESPONSE_BYTES
 
@@ -340,7 +340,7 @@ class RemoteEngine:
         """Nothing to load: the endpoint holds its own data."""
 
     def load_source(self, source: Any) -> None:
-        raise AmurkgError("--data layers files on the local graph only; push them with amurkg push instead")
+        raise AmurkgError("{opt:data} layers files on the local graph only; push them to the store instead")
 
     def load_graph(self, ntriples: bytes, graph: str) -> None:
         raise AmurkgError(
@@ -547,9 +547,9 @@ def push(
 ) -> PushReport:
     """Replace ``graph`` at the store with the given N-Triples (PUT the first batch, POST the rest), then count
     it. ``ntriples`` is a document or an iterable of lines, read batch by batch, so memory stays bounded."""
-    check_iri(graph, "--graph")
-    check_url(endpoint, "--endpoint")
-    target = check_url(store or store_url(endpoint), "--store")
+    check_iri(graph, "graph")
+    check_url(endpoint, "endpoint")
+    target = check_url(store or store_url(endpoint), "store")
     lines = ntriples.splitlines() if isinstance(ntriples, bytes) else ntriples
     url = f"{target}?{urllib.parse.urlencode({'graph': graph})}"
     from amurkg.progress import step

@@ -98,6 +98,71 @@ class SelectResult(NamedTuple):
         """Rows as a set, for comparing answers regardless of order."""
         return set(self.rows)
 
+    def to_dataframe(self, iris: str = "compact") -> Any:
+        """The rows as a pandas DataFrame with typed columns: integers (nullable Int64), decimals (Python
+        Decimal), floating point numbers (Float64), booleans, dates and date-times (datetime64), and text;
+        unbound values are missing (NA/NaT/None). IRIs are prefixed names (``iris="compact"``) or whole."""
+        from amurkg.errors import require
+
+        require("pandas", "notebook", "DataFrames")
+        import pandas as pd
+
+        data = {var: _column([row[i] for row in self.rows], iris) for i, var in enumerate(self.variables)}
+        return pd.DataFrame(data, columns=self.variables, index=pd.RangeIndex(len(self.rows)))
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter (the first 200 rows)."""
+        from html import escape
+
+        head = "".join(f"<th>{escape(v)}</th>" for v in self.variables)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{'' if t is None else escape(t.display())}</td>" for t in row) + "</tr>"
+            for row in self.rows[:200]
+        )
+        more = " (showing 200)" if len(self.rows) > 200 else ""
+        count = f"{len(self.rows):,} row{'s' if len(self.rows) != 1 else ''}{more}"
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{count}</p>"
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_INTEGERS = {
+    _XSD + t
+    for t in (
+        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "nonPositiveInteger",
+        "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+    )
+}  # fmt: skip
+
+
+def _column(terms: list[Term | None], iris: str) -> Any:
+    """One DataFrame column from terms of one variable, typed by the datatypes they share."""
+    import pandas as pd
+
+    kinds = {t.datatype if t.kind == "literal" else t.kind for t in terms if t is not None}
+    values = [None if t is None else t.value for t in terms]
+    try:
+        if kinds and kinds <= _INTEGERS:
+            numbers = [None if v is None else int(v) for v in values]
+            if all(n is None or -(2**63) <= n < 2**63 for n in numbers):
+                return pd.array(numbers, dtype="Int64")
+            return pd.array(numbers, dtype=object)
+        if kinds == {_XSD + "decimal"}:
+            from decimal import Decimal
+
+            return pd.array([None if v is None else Decimal(v) for v in values], dtype=object)
+        if kinds and kinds <= {_XSD + "double", _XSD + "float"}:
+            return pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+        if kinds == {_XSD + "boolean"}:
+            return pd.array([None if v is None else v in ("true", "1") for v in values], dtype="boolean")
+        if kinds and kinds <= {_XSD + "date", _XSD + "dateTime"}:
+            return pd.to_datetime(
+                pd.Series(values, dtype=object), utc=any((v and v.endswith("Z")) or "+" in v[10:] for v in values if v)
+            )
+    except (ValueError, ArithmeticError):
+        pass  # a value its datatype does not allow: keep the column as text
+    text = [None if t is None else (t.value if iris == "full" or t.kind != "uri" else t.display()) for t in terms]
+    return pd.array(text, dtype="string")
+
 
 class AskResult(NamedTuple):
     """Answer to an ASK query."""
@@ -155,7 +220,7 @@ def limited(rows: Iterable[Any], max_rows: int | None, where: str, what: str = "
         if max_rows is not None and count > max_rows:
             raise LimitError(
                 f"{where}: the answer has more than {max_rows:,} {what}; add LIMIT or narrow the query, "
-                "or raise --max-rows"
+                "or raise {opt:max_rows}"
             )
         if count % 1024 == 0:
             check()

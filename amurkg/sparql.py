@@ -186,7 +186,7 @@ def _form(toks: list[Token], where: str) -> str:
             where,
             first,
             f"{word} is a SPARQL UPDATE, and amurkg only reads the graph; "
-            "to add facts, put them in a Turtle file and pass it with --data",
+            "to add facts, put them in a Turtle file and pass it with {opt:data}",
         )
     pos = f"{first.line}:{first.column}" if first else "1:1"
     raise QuerySyntaxError(
@@ -206,14 +206,14 @@ def _check_tokens(toks: list[Token], where: str) -> str:
                 where,
                 tok,
                 "SERVICE is refused: local queries never reach the network; to query a remote endpoint, "
-                "ask it directly with --endpoint URL",
+                "ask it directly with {opt:endpoint}",
             )
         if upper == "FROM":
             raise _refuse(
                 where,
                 tok,
                 "FROM is refused: amurkg answers from its own graph and never loads other datasets; drop the "
-                "FROM clause, or pass extra RDF files with --data",
+                "FROM clause, or pass extra RDF files with {opt:data}",
             )
         if upper in ("LOAD", "INSERT", "DELETE", "CLEAR", "DROP"):
             raise _refuse(where, tok, f"{upper} is a SPARQL UPDATE, and amurkg only reads the graph")

@@ -167,7 +167,8 @@ SELECT DISTINCT ?s ?label ?o WHERE {
 
 
 class Notes(list[str]):
-    """What a view left out or folded, for the command to tell the user."""
+    """What a view left out or folded, for the command to tell the user (settings named as ``{opt:NAME}``,
+    see ``amurkg.errors.SETTINGS``)."""
 
 
 def _select(kg: KnowledgeGraph, text: str) -> list[dict[str, Term]]:
@@ -252,7 +253,7 @@ def to_networkx(
         return _story(kg)
     if view == "focus":
         if focus is None:
-            raise AmurkgError("the focus view needs an entity: give --focus ENTITY (an IRI, amur: name or label)")
+            raise AmurkgError("the focus view needs an entity: give {opt:focus} (an IRI, amur: name or label)")
         if depth < 0:
             raise AmurkgError(f"depth must be 0 or more, not {depth}")
         return _focus(kg, focus, depth, list(properties), list(classes))
@@ -303,7 +304,7 @@ def _instance(kg: KnowledgeGraph, provenance: bool, notes: Notes) -> Graph:
     count = int(literals[0]["n"].value) if literals else 0
     left = f"{count:,} literal values (names, numbers, dates: hover over a node in -f html to see them)"
     if skipped_bookkeeping:
-        left += f", and {skipped_bookkeeping:,} facts, spans and source documents (add --provenance)"
+        left += f", and {skipped_bookkeeping:,} facts, spans and source documents (add {{opt:provenance}})"
     notes.append(f"the instance view leaves out {left}")
     return graph
 
@@ -353,7 +354,7 @@ def _focus(kg: KnowledgeGraph, focus: str, depth: int, properties: list[str], cl
     centre = kg.resolve(focus).value
     whole = _instance(kg, provenance=False, notes=Notes())
     if centre not in whole:
-        raise AmurkgError(f"{focus!r} is not an individual of the instance graph; try --view schema for classes")
+        raise AmurkgError(f"{focus!r} is not an individual of the instance graph; try {{opt:view}} schema for classes")
     full = whole
     wanted_props = {_expand_name(p) for p in properties}
     if wanted_props:

@@ -29,7 +29,7 @@ def test_load_run_describe_export() -> None:
     assert isinstance(counts, amurkg.SelectResult)
     assert counts.as_dicts()[0]["place"] == "northern border regions of North Korea"
     facts = kg.describe("amur:wild-boar")
-    assert "start" in facts.variables and facts.rows
+    assert "sources" in facts.variables and facts.rows
     assert kg.resolve("Sus scrofa") == amurkg.Term.iri("https://w3id.org/amurkg/id/wild-boar")
     assert amurkg.export("nt").count(b"\n") == len(kg)
 
