@@ -15,14 +15,15 @@ from amurkg.viz import to_networkx
 __version__ = "0.1.0"
 
 
-def export(fmt: str = "ttl", data: tuple[str, ...] = ()) -> bytes:
-    """The whole graph (ontology, data and the given RDF files) serialised in ``fmt``."""
+def export(fmt: str = "ttl", data: tuple[str, ...] = (), reason: bool = False) -> bytes:
+    """The whole graph (ontology, data and the given RDF files) serialised in ``fmt``; with ``reason``, the
+    OWL RL closure and its derivations too."""
     from pathlib import Path
 
     from amurkg.rdfio import read_rdf
     from amurkg.serialize import export_graph
 
-    return export_graph(fmt, [read_rdf(Path(p)) for p in data])
+    return export_graph(fmt, [read_rdf(Path(p)) for p in data], reason)
 
 
 __all__ = [

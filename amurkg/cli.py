@@ -639,7 +639,7 @@ def push_command(
     from amurkg.serialize import export_graph
 
     data_nt = export_graph("nt", [read_rdf(p) for p in data or []], reason)
-    report = push(data_nt, endpoint, graph, store, timeout)
+    report = push(data_nt.splitlines(), endpoint, graph, store, timeout)
     typer.echo(
         f"pushed {report.sent} triples in {report.batches} batch(es) to <{report.graph}> at {report.store}; "
         f"the store now holds {report.on_server} triples in that graph",

@@ -39,14 +39,15 @@ class Engine(Protocol):
         graph of the file's own IRI (so a query can tell the user's data apart: ``GRAPH ?g``), its quads into
         their own graphs. Queries see them all through the union default graph."""
 
-    def load_graph(self, ntriples: bytes, graph: str) -> None:
-        """Load N-Triples into a named graph (used for inferred triples)."""
+    def reason(self) -> int:
+        """Add the OWL RL closure and its derivations in their own graphs, once; the number of entailments."""
 
-    def execute(self, checked: CheckedQuery, where: str) -> Answer:
-        """Start answering a query that ``amurkg.sparql.check_query`` passed; rows stream as they are read."""
+    def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
+        """Start answering a query that ``amurkg.sparql.check_query`` passed; rows stream as they are read.
+        With ``reasoned``, the query also sees the closure (``reason`` must have run)."""
 
     def __len__(self) -> int:
-        """Number of triples (quads) loaded."""
+        """Number of asserted triples (quads) loaded: entailments are not counted."""
 
 
 def make_engine(name: str) -> Engine:
@@ -80,6 +81,8 @@ class OxigraphEngine:
 
         self._ox = pyoxigraph
         self.store = pyoxigraph.Store()
+        self._entailed: int | None = None
+        self._added = 0
 
     def load_shipped(self, paths: list[Path]) -> None:
         self.store.load(_shipped_bytes(paths), format=self._ox.RdfFormat.TURTLE)
@@ -99,13 +102,30 @@ class OxigraphEngine:
         except (OSError, ValueError) as exc:
             raise parse_error(source, str(exc)) from None
 
-    def load_graph(self, ntriples: bytes, graph: str) -> None:
-        self.store.load(ntriples, format=self._ox.RdfFormat.N_TRIPLES, to_graph=self._ox.NamedNode(graph))
+    def reason(self) -> int:
+        if self._entailed is None:
+            from amurkg.reasoner import close, derivation_quads
 
-    def execute(self, checked: CheckedQuery, where: str) -> Answer:
+            before = len(self.store)
+            closure = close(self.store)
+            self.store.extend(list(derivation_quads(closure)))
+            self._entailed = len(closure.triples)
+            self._added = len(self.store) - before
+        return self._entailed
+
+    def _dataset(self, reasoned: bool) -> dict[str, Any]:
+        """Which graphs a query sees: all of them, or all but the reasoning graphs."""
+        if reasoned or self._entailed is None:
+            return {"use_default_graph_as_union": True}
+        from amurkg.reason import REASONING_GRAPHS
+
+        asserted = [g for g in self.store.named_graphs() if getattr(g, "value", None) not in REASONING_GRAPHS]
+        return {"default_graph": [self._ox.DefaultGraph(), *asserted], "named_graphs": asserted}
+
+    def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
         ox = self._ox
         try:
-            answer = self.store.query(checked.text, use_default_graph_as_union=True, prefixes=PREFIXES)
+            answer = self.store.query(checked.text, prefixes=PREFIXES, **self._dataset(reasoned))
         except SyntaxError as exc:
             raise explain_syntax_error(checked.text, where, str(exc)) from None
         except (OSError, RuntimeError, ValueError) as exc:
@@ -136,7 +156,7 @@ class OxigraphEngine:
             raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
 
     def __len__(self) -> int:
-        return len(self.store)
+        return len(self.store) - self._added
 
     def _from_ox(self, term: pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal | None) -> Term | None:
         ox = self._ox
@@ -171,6 +191,8 @@ class RdflibEngine:
 
         self._rdflib = rdflib
         self.dataset = rdflib.Dataset(default_union=True)
+        self.full: Any = None  # the dataset with the closure added, once reasoning has run
+        self._entailed = 0
 
     def load_shipped(self, paths: list[Path]) -> None:
         for path in paths:
@@ -190,16 +212,28 @@ class RdflibEngine:
             graph = own if g is None or getattr(g, "identifier", g) == default else g
             self.dataset.graph(graph).add((s, p, o))
 
-    def load_graph(self, ntriples: bytes, graph: str) -> None:
-        target = self.dataset.graph(self._rdflib.URIRef(graph))
-        target.parse(data=ntriples.decode("utf-8"), format="nt")
+    def reason(self) -> int:
+        if self.full is None:
+            from amurkg.reason import INFERRED_GRAPH, rdflib_closure
 
-    def execute(self, checked: CheckedQuery, where: str) -> Answer:
+            rdflib = self._rdflib
+            quads = list(self.dataset.quads((None, None, None, None)))
+            self.full = rdflib.Dataset(default_union=True)
+            for s, p, o, g in quads:
+                self.full.graph(g if g is not None else rdflib.graph.DATASET_DEFAULT_GRAPH_ID).add((s, p, o))
+            closure = rdflib_closure(quads)
+            for s, p, o, g in closure:
+                self.full.graph(g).add((s, p, o))
+            self._entailed = sum(1 for q in closure if str(q[3]) == INFERRED_GRAPH)
+        return self._entailed
+
+    def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
         """Parse with rdflib's own parser, refuse SERVICE and FROM in the algebra rdflib will evaluate (a
         second reading, the engine's, after ``check_query``'s), then evaluate that same algebra offline."""
         prepared = rdflib_prepare(checked, where)
+        dataset = self.full if reasoned and self.full is not None else self.dataset
         with _rdflib_evaluation(where):
-            answer = self.dataset.query(prepared)
+            answer = dataset.query(prepared)
         if answer.type == "ASK":
             return AskResult(bool(answer.askAnswer))
         if answer.type == "SELECT":

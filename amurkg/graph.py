@@ -47,6 +47,8 @@ class KnowledgeGraph:
                 status.update(f"loading {source.path.name} ({number} of {len(self.user_sources)})")
                 self.engine.load_source(source)
         self._names: list[tuple[Term, str]] | None = None
+        #: Whether every query sees the OWL RL closure (``reason=True``, or after ``apply_reasoning()``).
+        #: Otherwise only canned queries that declare ``# reasoning: owl-rl`` see it, and later calls do not.
         self.reasoned = False
         if reason:
             self.apply_reasoning()
@@ -70,16 +72,17 @@ class KnowledgeGraph:
         return kg
 
     def apply_reasoning(self) -> None:
-        """Add what OWL RL entails (superclasses, inverses, transitive containment...) as a separate
-        named graph; queries see it, and it carries no provenance of its own. Runs once."""
-        if self.reasoned:
-            return
+        """From now on, let every query see what OWL RL entails (superclasses, inverses, transitive
+        containment...). Entailments live in named graphs of their own, claim no source span, and lead to the
+        asserted facts they rest on through their derivations. ``len()`` still counts asserted triples."""
+        self._ensure_closure()
+        self.reasoned = True
+
+    def _ensure_closure(self) -> None:
         from amurkg.progress import step
-        from amurkg.reason import INFERRED_GRAPH, inferred_ntriples
 
         with step("computing what OWL RL entails"):
-            self.engine.load_graph(inferred_ntriples(self.user_sources), INFERRED_GRAPH)
-        self.reasoned = True
+            self.engine.reason()
 
     def __len__(self) -> int:
         """The number of triples loaded."""
@@ -116,6 +119,11 @@ class KnowledgeGraph:
         """Like ``query``, but rows (or triples) are computed as they are read: for answers of any size."""
         return self.execute(self.check(text, bindings, where), where)
 
+    def _stream_reasoned(self, text: str, bindings: Mapping[str, Term], where: str) -> Answer:
+        """A query that needs the closure, whatever ``reasoned`` says; later calls are not changed by it."""
+        self._ensure_closure()
+        return self.engine.execute(self.check(text, bindings, where), where, reasoned=True)
+
     def check(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> CheckedQuery:
         """Bind parameters and check the result as this graph's engine will read it (see ``amurkg.sparql``);
         the returned query's form tells what kind of answer it will give."""
@@ -123,7 +131,7 @@ class KnowledgeGraph:
 
     def execute(self, checked: CheckedQuery, where: str = "query") -> Answer:
         """Start answering a query that ``check`` returned."""
-        return self.engine.execute(checked, where)
+        return self.engine.execute(checked, where, reasoned=self.reasoned)
 
     def run(self, name: str, params: Mapping[str, str] | None = None, *, max_rows: int | None = None) -> QueryResult:
         """Run a canned query by name, with parameter values given as text (as on the command line)."""
@@ -134,7 +142,7 @@ class KnowledgeGraph:
         canned = get_query(name)
         bindings = self.bind_parameters(canned, params or {})
         if canned.reasoning:
-            self.apply_reasoning()
+            return self._stream_reasoned(canned.text, bindings, str(canned.path))
         return self.stream(canned.text, bindings, where=str(canned.path))
 
     def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
@@ -236,7 +244,34 @@ class KnowledgeGraph:
             from amurkg.documents import Library
 
             library = Library(self, sources)
-        return facts_of(result, library)
+        return facts_of(result, entity, library, self.derivation)
+
+    def derivation(self, subject: Term, predicate: Term, obj: Term) -> str:
+        """How an inferred triple follows from asserted ones, in one line: the rule, then each asserted triple
+        it rests on with its source spans ("prp-inv1 from amur:amur-leopard obo:RO_0002439 amur:wild-boar
+        (seed 1921-2031); obo:RO_0002439 owl:inverseOf obo:RO_0002458 (ontology)"). See ``explain``."""
+        if obj.kind != "uri" or subject.kind != "uri":
+            return ""
+        rows = self.explain(subject, predicate, obj).as_dicts()
+        rules = [r["rule"] for r in rows if r.get("kind") == "inferred" and "rule" in r]
+        leaves: dict[str, list[str]] = {}
+        for row in rows:
+            if row.get("kind") != "asserted":
+                continue
+            spans = leaves.setdefault(f"{row['s']} {row['p']} {row['o']}", [])
+            if "document" in row:
+                spans.append(f"{row['document'].split(':', 1)[-1].removeprefix('source-')} {row['start']}-{row['end']}")
+        steps = "; ".join(f"{t} ({', '.join(spans) or 'asserted, no span'})" for t, spans in leaves.items())
+        return f"{' ← '.join(dict.fromkeys(rules))} from {steps}" if rules else ""
+
+    def explain(self, subject: Term, predicate: Term, obj: Term) -> SelectResult:
+        """Every step of the derivation of a triple down to the asserted triples it rests on, with the source
+        spans of those that are sourced facts (the ``explain`` canned query)."""
+        canned = get_query("explain")
+        bindings = {"subject": subject, "predicate": predicate, "object": obj}
+        result = materialize(self._stream_reasoned(canned.text, bindings, str(canned.path)), "explain")
+        assert isinstance(result, SelectResult)
+        return result
 
     def stats(self) -> dict[str, int]:
         """Counts of triples, classes, properties, individuals, facts, sourced facts, spans, documents;

@@ -1,60 +1,66 @@
-"""OWL RL inference on demand (owlrl), kept apart from the asserted graph.
+"""OWL RL inference for the engines: the closure computed by ``amurkg.reasoner`` on pyoxigraph, kept in named
+graphs of its own, apart from the asserted graph.
 
-Inferred triples go to their own named graph, ``https://w3id.org/amurkg/graph/inferred``: queries see
-them through the union default graph, exports can include or leave them out, and they never carry
-provenance of their own (they are not reified, so no source span is claimed for them).
+Inferred triples go to ``https://w3id.org/amurkg/graph/inferred`` and their derivations to
+``.../graph/derivations``: queries that ask for reasoning see them (through the union default graph), others
+do not, exports can include or leave them out, and no inferred triple claims a source span of its own; it
+leads to the asserted facts it rests on through its derivation instead. Blank nodes keep their identity:
+the closure is computed on the very terms the engine holds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from amurkg.namespaces import GRAPH_BASE
-from amurkg.rdfio import RdfSource
+from amurkg.reasoner import DERIVATIONS_GRAPH, INFERRED_GRAPH, close, derivation_quads
 
-INFERRED_GRAPH = GRAPH_BASE + "inferred"
-_REFLEXIVE_NOISE = (
-    "http://www.w3.org/2002/07/owl#sameAs",
-    "http://www.w3.org/2002/07/owl#equivalentClass",
-    "http://www.w3.org/2002/07/owl#equivalentProperty",
-    "http://www.w3.org/2000/01/rdf-schema#subClassOf",
-    "http://www.w3.org/2000/01/rdf-schema#subPropertyOf",
-)
+__all__ = ["DERIVATIONS_GRAPH", "INFERRED_GRAPH", "REASONING_GRAPHS", "rdflib_closure"]
+
+#: The graphs reasoning adds.
+REASONING_GRAPHS = (INFERRED_GRAPH, DERIVATIONS_GRAPH)
 
 
-def inferred_graph(user_sources: list[RdfSource]) -> Any:
-    """The triples OWL RL entails from the shipped graph plus ``user_sources`` that are not asserted.
+def rdflib_closure(quads: Any) -> list[tuple[Any, Any, Any, Any]]:
+    """The closure of rdflib quads ``(s, p, o, graph)``, as rdflib quads in the two reasoning graphs.
 
-    Trivial entailments (every term ``owl:sameAs`` itself, every class its own subclass) are dropped.
+    The terms cross to pyoxigraph and back unchanged: a blank node keeps its label both ways, so an inferred
+    triple about one names the very node of the asserted graph.
     """
-    import warnings
-
-    from amurkg.errors import require
-
-    require("owlrl", "reason", "reasoning over your own --data")
-    import owlrl
+    import pyoxigraph as ox
     import rdflib
 
-    from amurkg.engines import rdflib_graph
+    def to_ox(term: Any) -> Any:
+        if isinstance(term, rdflib.URIRef):
+            return ox.NamedNode(str(term))
+        if isinstance(term, rdflib.BNode):
+            return ox.BlankNode(str(term))
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
 
-    base = rdflib_graph(user_sources)
-    closure = rdflib.Graph()
-    for triple in base:
-        closure.add(triple)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # owlrl warns about literals it cannot type-check
-        owlrl.DeductiveClosure(
-            owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
-        ).expand(closure)
-    inferred = rdflib.Graph()
-    for s, p, o in closure:
-        if (s, p, o) in base or (s == o and str(p) in _REFLEXIVE_NOISE) or isinstance(s, rdflib.Literal):
-            continue  # asserted already, trivial, or not RDF (owlrl types literals as subjects)
-        inferred.add((s, p, o))
-    return inferred
+    def to_rdflib(term: Any) -> Any:
+        if isinstance(term, ox.NamedNode):
+            return rdflib.URIRef(term.value)
+        if isinstance(term, ox.BlankNode):
+            return rdflib.BNode(term.value)
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
-
-def inferred_ntriples(user_sources: list[RdfSource]) -> bytes:
-    """``inferred_graph`` as N-Triples, sorted, ready for any engine to load."""
-    data: bytes = inferred_graph(user_sources).serialize(format="nt", encoding="utf-8")
-    return b"\n".join(sorted(line for line in data.splitlines() if line.strip())) + b"\n"
+    store = ox.Store()
+    store.extend([ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o, _ in quads])
+    closure = close(store)
+    inferred = rdflib.URIRef(INFERRED_GRAPH)
+    out = [(to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), inferred) for t in closure.triples]
+    for quad in derivation_quads(closure):
+        out.append(
+            (
+                to_rdflib(quad.subject),
+                to_rdflib(quad.predicate),
+                to_rdflib(quad.object),
+                rdflib.URIRef(DERIVATIONS_GRAPH),
+            )
+        )
+    return out

@@ -326,7 +326,7 @@ class RemoteEngine:
             request.add_header("Accept", "application/n-triples, text/turtle;q=0.9")
         return request
 
-    def execute(self, checked: Any, where: str) -> Answer:
+    def execute(self, checked: Any, where: str, reasoned: bool = False) -> Answer:
         text = with_prefixes(checked.text)
         reply = send(self.request(text, checked.form), self.timeout, self.max_bytes)
         if checked.form in ("SELECT", "ASK"):
@@ -342,11 +342,9 @@ class RemoteEngine:
     def load_source(self, source: Any) -> None:
         raise AmurkgError("{opt:data} layers files on the local graph only; push them to the store instead")
 
-    def load_graph(self, ntriples: bytes, graph: str) -> None:
-        raise AmurkgError(
-            f"{self.url}: amurkg cannot reason over a remote store; push the full graph (amurkg push --reason) "
-            "and query it"
-        )
+    def reason(self) -> int:
+        """A store answers from what it holds: its entailments are its own (push the full graph with reason)."""
+        return 0
 
     def count(self, graph: str | None = None) -> int:
         """Triples in the endpoint's default graph (or in ``graph``)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,9 +69,15 @@ def _source_name(document: Term) -> str:
     return document.display().split(":", 1)[-1].removeprefix("source-")
 
 
-def facts_of(result: SelectResult, library: Library | None = None) -> SelectResult:
+def facts_of(
+    result: SelectResult,
+    entity: Term,
+    library: Library | None = None,
+    derive: Callable[[Term, Term, Term], str] | None = None,
+) -> SelectResult:
     """Group an ``entity-facts`` answer (one row per fact and span) into one row per fact, its spans joined
-    ("seed 1921-2031; seed 2033-2075"), and, with a library of source documents, their quoted text."""
+    ("seed 1921-2031; seed 2033-2075"); with a library of source documents, their quoted text; and for an
+    inferred fact, its derivation (``derive(subject, predicate, object)``) down to the sourced facts."""
     index = {v: i for i, v in enumerate(result.variables)}
     grouped: dict[tuple[Term | None, ...], list[str]] = {}
     quotes: dict[tuple[Term | None, ...], list[str]] = {}
@@ -84,12 +91,21 @@ def facts_of(result: SelectResult, library: Library | None = None) -> SelectResu
             if library is not None:
                 quotes.setdefault(key, []).append(library.quote(doc.value, int(start.value), int(end.value)))
     variables = ["direction", "property", "propertyLabel", "value", "valueLabel", "sources", "inferred"]
+    any_inferred = any(k[5] is not None and k[5].value == "true" for k in grouped)
+    if derive is not None and any_inferred:
+        variables.append("derivation")
     if library is not None:
         variables.append("quote")
     rows: list[Row] = []
     for key, spans in grouped.items():
         direction, prop, plabel, value, vlabel, inferred = key
         cells: list[Term | None] = [direction, prop, plabel, value, vlabel, Term.literal("; ".join(spans)), inferred]
+        if "derivation" in variables:
+            text = ""
+            if inferred is not None and inferred.value == "true" and derive and prop and value:
+                s, o = (entity, value) if direction is not None and direction.value == "out" else (value, entity)
+                text = derive(s, prop, o)
+            cells.append(Term.literal(text))
         if library is not None:
             cells.append(Term.literal(" … ".join(dict.fromkeys(quotes.get(key, [])))))
         rows.append(tuple(cells))
@@ -114,10 +130,10 @@ def description_table(result: SelectResult) -> SelectResult:
             value_text = f"{vlabel.value} ({value.display()})"
         direction = get("direction")
         arrow = "→" if direction is not None and direction.value == "out" else "←"
-        inferred, sources = get("inferred"), get("sources")
+        inferred, sources, derivation = get("inferred"), get("sources"), get("derivation")
         source = sources.value if sources is not None else ""
         if inferred is not None and inferred.value == "true":
-            source = "inferred" + (f"; {source}" if source else "")
+            source = "inferred" + (f" ({derivation.value})" if derivation is not None and derivation.value else "")
         cells = [Term.literal(arrow), Term.literal(prop_text), Term.literal(value_text), Term.literal(source)]
         quote = get("quote")
         if quote is not None:

@@ -35,7 +35,7 @@ PICTURES = ("png", "svg")
 PICTURE_BUDGET = 120
 #: Largest number of nodes the interactive page holds; above it, an overview.
 PAGE_BUDGET = 1500
-BOOKKEEPING = (AMUR + "fact/", AMUR + "span/", AMUR + "source-")
+BOOKKEEPING = (AMUR + "fact/", AMUR + "span/", AMUR + "source-", AMUR + "entailment/")
 LEOPARD = AMUR + "amur-leopard"
 _SCHEMA_NS = (AKG, "http://www.w3.org/", "http://rs.tdwg.org/dwc/terms/", "https://schema.org/", "http://purl.")
 

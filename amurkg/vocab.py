@@ -22,6 +22,7 @@ class AKG(DefinedNamespace):
     # classes
     Abundance: URIRef
     Adaptation: URIRef
+    AssertedTriple: URIRef
     AdministrativeDivision: URIRef
     BigCat: URIRef
     BorderRegion: URIRef
@@ -36,6 +37,7 @@ class AKG(DefinedNamespace):
     ConservationStatusAssessment: URIRef
     Country: URIRef
     DispersalMovement: URIRef
+    Entailment: URIRef
     EcologicalFunction: URIRef
     Extent: URIRef
     ForestType: URIRef
@@ -97,6 +99,7 @@ class AKG(DefinedNamespace):
     assessedBy: URIRef
     assessedTaxon: URIRef
     beganIn: URIRef
+    byRule: URIRef
     byteSize: URIRef
     causedBy: URIRef
     characterCount: URIRef
@@ -117,6 +120,7 @@ class AKG(DefinedNamespace):
     foundIn: URIRef
     frequency: URIRef
     fromPlace: URIRef
+    fromPremise: URIRef
     fromRange: URIRef
     hasAim: URIRef
     hasClimateFeature: URIRef
@@ -165,6 +169,9 @@ class AKG(DefinedNamespace):
     sizeClass: URIRef
     socialBehaviour: URIRef
     southernLimit: URIRef
+    statesObject: URIRef
+    statesPredicate: URIRef
+    statesSubject: URIRef
     supports: URIRef
     sustains: URIRef
     terrain: URIRef

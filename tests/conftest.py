@@ -117,6 +117,14 @@ def reference_text() -> str:
     return _source(REFERENCE)
 
 
+#: Parameters for the canned queries that need some (the others run with their defaults).
+PARAMS = {
+    "entity-facts": {"entity": "amur-leopard"},
+    "entity-sources": {"entity": "amur-leopard"},
+    "explain": {"subject": "wild boar", "predicate": "obo:RO_0002458", "object": "Amur leopard"},
+}
+
+
 def rows(result: amurkg.SelectResult) -> list[dict[str, str]]:
     """Rows of a SELECT answer as dictionaries of display strings."""
     return result.as_dicts()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import column, rows
+from conftest import PARAMS, column, rows
 
 import amurkg
 from amurkg.catalog import list_queries
@@ -283,7 +283,7 @@ def test_statistics_count_what_is_there(kg: amurkg.KnowledgeGraph) -> None:
 def test_engines_agree_on_every_canned_query(
     name: str, kg: amurkg.KnowledgeGraph, kg_rdflib: amurkg.KnowledgeGraph
 ) -> None:
-    params = {"entity": "amur-leopard"} if name in ("entity-sources", "entity-facts") else {}
+    params = PARAMS.get(name, {})
     a = kg.run(name, params)
     b = kg_rdflib.run(name, params)
     assert isinstance(a, amurkg.SelectResult) and isinstance(b, amurkg.SelectResult)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import PARAMS
 
 import amurkg
 from amurkg.catalog import list_queries
@@ -94,7 +95,7 @@ def test_pushing_twice_leaves_one_copy(pushed: str) -> None:
 
 @pytest.mark.parametrize("name", [q.name for q in list_queries() if not q.reasoning])
 def test_every_canned_query_answers_the_same_remotely(name: str, pushed: str, kg: amurkg.KnowledgeGraph) -> None:
-    params = {"entity": "amur-leopard"} if name in ("entity-sources", "entity-facts") else {}
+    params = PARAMS.get(name, {})
     local = kg.run(name, params)
     remote = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).run(name, params)
     assert isinstance(local, amurkg.SelectResult) and isinstance(remote, amurkg.SelectResult)
@@ -104,8 +105,8 @@ def test_every_canned_query_answers_the_same_remotely(name: str, pushed: str, kg
 
 @pytest.mark.parametrize("name", [q.name for q in list_queries() if q.reasoning])
 def test_reasoning_queries_answer_from_the_full_graph(name: str, pushed: str) -> None:
-    local = amurkg.load(reason=True).run(name)
-    remote = amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name)
+    local = amurkg.load(reason=True).run(name, PARAMS.get(name))
+    remote = amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name, PARAMS.get(name))
     assert sorted(remote.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import PARAMS
 from hostile import Listener, service_queries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,7 +76,7 @@ def form(query: str) -> bytes:
 
 @pytest.mark.parametrize("name", [q.name for q in list_queries() if not q.reasoning])
 def test_every_canned_query_equals_local(name: str, endpoint: str, kg: amurkg.KnowledgeGraph) -> None:
-    params = {"entity": "amur-leopard"} if name in ("entity-sources", "entity-facts") else {}
+    params = PARAMS.get(name, {})
     local = kg.run(name, params)
     served = amurkg.KnowledgeGraph.remote(endpoint).run(name, params)
     assert sorted(served.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
@@ -86,8 +87,9 @@ def test_reasoning_queries_from_a_reasoned_server() -> None:
     try:
         remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
         for canned in (q for q in list_queries() if q.reasoning):
-            local = amurkg.load(reason=True).run(canned.name)
-            assert sorted(remote.run(canned.name).rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
+            local = amurkg.load(reason=True).run(canned.name, PARAMS.get(canned.name))
+            served = remote.run(canned.name, PARAMS.get(canned.name))
+            assert sorted(served.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
     finally:
         stop(proc)
 
