@@ -99,3 +99,86 @@ def test_every_akg_term_used_in_the_graph_is_declared(shipped_graph: rdflib.Grap
         ):
             continue
         assert (p, RDF.type, None) in g, f"{p} is used but not declared"
+
+
+#: The datatypes OWL 2 DL reasoners know (OWL 2 Structural Specification, section 4, the datatype map).
+OWL2_DATATYPES = {
+    "http://www.w3.org/2001/XMLSchema#" + name
+    for name in [
+        "decimal",
+        "integer",
+        "nonNegativeInteger",
+        "nonPositiveInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "long",
+        "int",
+        "short",
+        "byte",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
+        "double",
+        "float",
+        "string",
+        "normalizedString",
+        "token",
+        "language",
+        "Name",
+        "NCName",
+        "NMTOKEN",
+        "boolean",
+        "hexBinary",
+        "base64Binary",
+        "anyURI",
+        "dateTime",
+        "dateTimeStamp",
+    ]
+} | {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#PlainLiteral",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#XMLLiteral",
+    "http://www.w3.org/2000/01/rdf-schema#Literal",
+    "http://www.w3.org/2002/07/owl#real",
+    "http://www.w3.org/2002/07/owl#rational",
+}
+
+
+def test_only_owl2_datatypes_are_used(shipped_graph: rdflib.Graph) -> None:
+    for _, _, literal in shipped_graph:
+        if isinstance(literal, rdflib.Literal) and literal.datatype is not None:
+            assert str(literal.datatype) in OWL2_DATATYPES, literal
+    for _, _, rng in ontology().triples((None, RDFS.range, None)):
+        if str(rng).startswith(("http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#")):
+            assert str(rng) in OWL2_DATATYPES, rng
+
+
+def test_no_domain_or_range_on_terms_amurkg_does_not_own() -> None:
+    g = ontology()
+    for prop in (RDFS.domain, RDFS.range):
+        foreign = [s for s in g.subjects(prop, None) if not str(s).startswith(AKG_NS)]
+        assert foreign == [], f"{prop} asserted on reused terms: {foreign}"
+
+
+def test_reasoning_over_darwin_core_occurrences_adds_no_false_types(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Occurrence records carry scientific names, vernacular names and taxa links: reasoning must not make
+    them taxa, places or anything else they are not."""
+    import amurkg
+
+    occurrences = tmp_path / "occurrences.ttl"
+    occurrences.write_text(
+        "@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .\n@prefix dwciri: <http://rs.tdwg.org/dwc/iri/> .\n"
+        "@prefix ex: <https://example.org/occ/> .\n"
+        + "".join(
+            f'ex:o{i} a dwc:Occurrence ; dwc:scientificName "Sus scrofa" ; dwc:vernacularName "wild boar"@en ; '
+            f'dwc:taxonRank "species" ; dwc:scientificNameAuthorship "Linnaeus, 1758" ; '
+            f"dwciri:toTaxon <https://w3id.org/amurkg/id/wild-boar> .\n"
+            for i in range(5)
+        ),
+        encoding="utf-8",
+    )
+    kg = amurkg.load(data=[occurrences], reason=True)
+    types = kg.query(
+        "SELECT DISTINCT ?type WHERE { ?o a ?type FILTER(STRSTARTS(STR(?o), 'https://example.org/occ/')) }"
+    )
+    assert {row[0].value for row in types.rows} == {"http://rs.tdwg.org/dwc/terms/Occurrence"}  # type: ignore[union-attr]

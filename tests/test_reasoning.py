@@ -68,8 +68,8 @@ def reference_closure(turtle: bytes) -> set[tuple[str, str, str]]:
     for s, p, o in closure:
         if (s, p, o) in graph or isinstance(s, rdflib.Literal):
             continue
-        if str(s).startswith(BUILT_IN) and p == rdflib.RDF.type:
-            continue  # owlrl declares the built-in datatypes, classes and annotation properties
+        if str(s).startswith(BUILT_IN):
+            continue  # owlrl declares the built-in datatypes, classes and annotation properties, and their disjointness
         terms = [to_ox(t) for t in (s, p, o)]
         if trivial(*terms):
             continue
