@@ -39,8 +39,9 @@ class Engine(Protocol):
         graph of the file's own IRI (so a query can tell the user's data apart: ``GRAPH ?g``), its quads into
         their own graphs. Queries see them all through the union default graph."""
 
-    def reason(self) -> int:
-        """Add the OWL RL closure and its derivations in their own graphs, once; the number of entailments."""
+    def reason(self, derivations: bool = False) -> int:
+        """Add the OWL RL closure in its own graph, once (and, when asked, the records of how each entailment
+        was derived, in theirs); the number of entailments."""
 
     def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
         """Start answering a query that ``amurkg.sparql.check_query`` passed; rows stream as they are read.
@@ -82,6 +83,8 @@ class OxigraphEngine:
         self._ox = pyoxigraph
         self.store = pyoxigraph.Store()
         self._entailed: int | None = None
+        self._closure: Any = None
+        self._derived = False
         self._added = 0
 
     def load_shipped(self, paths: list[Path]) -> None:
@@ -102,15 +105,17 @@ class OxigraphEngine:
         except (OSError, ValueError) as exc:
             raise parse_error(source, str(exc)) from None
 
-    def reason(self) -> int:
-        if self._entailed is None:
-            from amurkg.reasoner import close, derivation_quads
+    def reason(self, derivations: bool = False) -> int:
+        from amurkg.reasoner import close, derivation_quads
 
-            before = len(self.store)
-            closure = close(self.store)
-            self.store.extend(list(derivation_quads(closure)))
-            self._entailed = len(closure.triples)
-            self._added = len(self.store) - before
+        before = len(self.store)
+        if self._closure is None:
+            self._closure = close(self.store)
+        if derivations and not self._derived:
+            self.store.extend(list(derivation_quads(self._closure)))
+            self._derived = True
+        self._added += len(self.store) - before
+        self._entailed = len(self._closure.triples)
         return self._entailed
 
     def _dataset(self, reasoned: bool) -> dict[str, Any]:
@@ -212,7 +217,7 @@ class RdflibEngine:
             graph = own if g is None or getattr(g, "identifier", g) == default else g
             self.dataset.graph(graph).add((s, p, o))
 
-    def reason(self) -> int:
+    def reason(self, derivations: bool = False) -> int:
         if self.full is None:
             from amurkg.reason import INFERRED_GRAPH, rdflib_closure
 

@@ -195,17 +195,41 @@ class Closure(NamedTuple):
     rounds: int
 
 
+def _predicates(rule: Rule) -> set[str] | None:
+    """The constant predicates a rule's premises match, or None when one premise's predicate is a variable
+    (that premise can match any new triple)."""
+    found = set()
+    for _, predicate, _ in rule.premises:
+        if predicate.startswith("?"):
+            return None
+        found.add(_term(predicate)[1:-1])
+    return found
+
+
 def close(store: Any, rules: Iterable[Rule] = RULES, max_rounds: int = 100) -> Closure:
     """Apply ``rules`` to a pyoxigraph ``store`` (all its graphs, seen as one) until nothing is new; the new
-    triples go into its ``INFERRED_GRAPH``. Returns them with their derivations."""
+    triples go into its ``INFERRED_GRAPH``. Returns them with their derivations.
+
+    Semi-naive in the predicates: after the first round, a rule runs again only when a triple with one of the
+    predicates its premises match was added in the round before (or when a premise matches any predicate).
+    """
     import pyoxigraph as ox
 
     inferred_graph = ox.NamedNode(INFERRED_GRAPH)
-    compiled = [(rule, _query(rule)) for rule in rules]
+    compiled = [(rule, _query(rule), _predicates(rule)) for rule in rules]
+    present = (
+        {q.predicate.value for q in store.quads_for_pattern(None, None, None, None)} if len(store) < 5_000_000 else None
+    )
     found: dict[Any, Derivation] = {}
+    changed: set[str] | None = None  # predicates with new triples in the last round; None: the first round
     for rounds in range(1, max_rounds + 1):
-        added = 0
-        for rule, text in compiled:
+        added: set[str] = set()
+        for rule, text, predicates in compiled:
+            if predicates is not None:
+                if changed is None and present is not None and not predicates <= present | added:
+                    continue  # a premise's predicate occurs nowhere yet
+                if changed is not None and not predicates & (changed | added):
+                    continue  # nothing new for any premise
             new: list[Any] = []
             for solution in store.query(text, use_default_graph_as_union=True, prefixes=PREFIXES):
 
@@ -223,9 +247,10 @@ def close(store: Any, rules: Iterable[Rule] = RULES, max_rounds: int = 100) -> C
                 new.append(ox.Quad(s, p, o, inferred_graph))
             if new:
                 store.extend(new)
-                added += len(new)
+                added.update(q.predicate.value for q in new)
         if not added:
             return Closure(found, rounds)
+        changed = added
     raise RuntimeError(f"OWL RL closure did not reach a fixpoint in {max_rounds} rounds")
 
 

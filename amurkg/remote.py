@@ -342,7 +342,7 @@ class RemoteEngine:
     def load_source(self, source: Any) -> None:
         raise AmurkgError("{opt:data} layers files on the local graph only; push them to the store instead")
 
-    def reason(self) -> int:
+    def reason(self, derivations: bool = False) -> int:
         """A store answers from what it holds: its entailments are its own (push the full graph with reason)."""
         return 0
 

@@ -52,7 +52,7 @@ def build_store(user_sources: Iterable[RdfSource] = (), reason: bool = False) ->
     # reason on canonically labelled blank nodes, so that the derivation records that name them are the same
     # every run; then label the whole again (the new graphs mention those nodes too)
     engine.store = canonical(store)
-    engine.reason()
+    engine.reason(derivations=True)
     return canonical(engine.store)
 
 
