@@ -43,11 +43,13 @@ def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> N
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     (own,) = (venv / "lib").glob("python3*/site-packages")
-    (own / "outer-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(  # this environment's pip, installing into the new one
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
         check=True,
     )
+    # the path file only after the install: with it, pip would see an outer non-editable amurkg (as CI's
+    # `pip install .` leaves one) as "already satisfied" and skip the wheel
+    (own / "outer-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
         [str(python), "-c", "import amurkg.resources as r; print(r.data_root())"],
