@@ -32,7 +32,8 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except AmurkgError as exc:
-            typer.echo(f"amurkg: error: {exc.for_cli()}", err=True)
+            for line in exc.for_cli().splitlines() or [""]:  # a package check lists one problem per line
+                typer.echo(f"amurkg: error: {line}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except _UsageError as exc:
             sub = getattr(exc, "ctx", None)
@@ -135,6 +136,14 @@ EndpointOpt = Annotated[
         "AMURKG_ENDPOINT_PASSWORD).",
     ),
 ]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="AMURKG_STORE",
+        help="Answer from this on-disk store (made by amurkg import) instead of the shipped graph in memory.",
+    ),
+]
 GraphOpt = Annotated[str | None, typer.Option("--graph", help="With --endpoint: the named graph to query.")]
 TimeoutOpt = Annotated[
     float,
@@ -212,13 +221,16 @@ def _load(
     endpoint: str | None = None,
     graph: str | None = None,
     timeout: float = 60.0,
+    store: Path | None = None,
 ) -> Any:
     from amurkg.graph import KnowledgeGraph
 
     if endpoint is None:
         if graph is not None:
             raise ParameterError("--graph goes with --endpoint; the local graph has no named graphs to choose from")
-        return KnowledgeGraph(data or [], engine.value, reason)
+        return KnowledgeGraph(data or [], engine.value, reason, store=store)
+    if store is not None:
+        raise ParameterError("--store and --endpoint cannot be combined: choose where the answers come from")
     if data or reason:
         raise ParameterError(
             "--data and --reason work on the local graph; to ask a store, push them first (amurkg push)"
@@ -348,6 +360,7 @@ def query_command(
     fmt: FormatOpt = None,
     output: OutOpt = None,
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
     endpoint: EndpointOpt = None,
@@ -363,7 +376,7 @@ def query_command(
     chosen = _answer_format("SELECT", fmt, None, output)  # every canned query is a SELECT
     params = _params(param)
     with _limits(f"query {name!r}", timeout, max_memory):
-        answer = _load(data, engine, reason, endpoint, graph, timeout).run_stream(name, params)
+        answer = _load(data, engine, reason, endpoint, graph, timeout, store=store).run_stream(name, params)
         _write_answer(
             answer, chosen, output, max_rows=max_rows, where=name, raw=raw, width=_table_width(chosen, output)
         )
@@ -377,6 +390,7 @@ def sparql_command(
     rdf_format: RdfFormatOpt = None,
     output: OutOpt = None,
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
     endpoint: EndpointOpt = None,
@@ -394,7 +408,7 @@ def sparql_command(
 
     text, where = read_query_text(query, file)
     with _limits("the query", timeout, max_memory):
-        kg = _load(data, engine, reason, endpoint, graph, timeout)
+        kg = _load(data, engine, reason, endpoint, graph, timeout, store=store)
         checked = kg.check(text, where=where)
         chosen = _answer_format(checked.form, fmt, rdf_format, output)
         width = _table_width(chosen, output)
@@ -451,6 +465,7 @@ def describe_command(
         typer.Option("--sources", help="Folder holding the source documents (seed/, reference/); or $AMURKG_SOURCES."),
     ] = None,
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
     raw: RawOpt = False,
@@ -465,7 +480,7 @@ def describe_command(
 
     default = "table" if output is None and _stdout_is_terminal() else "tsv"
     chosen = choose_format(fmt.value if fmt else None, output, RESULT_FORMAT_BY_EXTENSION, default, "query results")
-    result = _load(data, engine, reason).describe(entity, quote=quote, sources=sources)
+    result = _load(data, engine, reason, store=store).describe(entity, quote=quote, sources=sources)
     if chosen in ("table", "md"):
         result = description_table(result)
     emit(format_result(result, chosen, raw=raw, width=_table_width(chosen, output)), output)
@@ -481,6 +496,7 @@ def stats_command(
         ),
     ] = False,
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
     """Count triples, classes, properties, individuals, facts, sourced facts, spans and documents, and link
@@ -489,7 +505,7 @@ def stats_command(
     Example: amurkg stats --graph"""
     from amurkg.output import emit
 
-    kg = _load(data, engine)
+    kg = _load(data, engine, store=store)
     if graph:
         from amurkg.viz import format_metrics, graph_metrics, to_networkx
 
@@ -525,6 +541,7 @@ def viz_command(
         bool, typer.Option("--provenance", help="Keep facts, spans and source documents in the instance view.")
     ] = False,
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
 ) -> None:
     """Draw the graph or export it for Gephi, Graphviz and Cytoscape: the story of the Amur leopard at a
@@ -541,7 +558,7 @@ def viz_command(
         chosen = "cytoscape"
     notes = Notes()
     data_bytes = render_view(
-        _load(data, engine),
+        _load(data, engine, store=store),
         view.value if view else None,
         chosen,
         focus=focus,
@@ -587,6 +604,7 @@ def validate_command(
 @app.command("check")
 def check_command(
     data: DataOpt = None,
+    store: StoreOpt = None,
     engine: EngineOpt = Engine.oxigraph,
     output: OutOpt = None,
 ) -> None:
@@ -596,7 +614,7 @@ def check_command(
     from amurkg.check import format_checks, run_checks
     from amurkg.output import emit
 
-    outcomes = run_checks(_load(data, engine))
+    outcomes = run_checks(_load(data, engine, store=store))
     emit(format_checks(outcomes), output)
     raise typer.Exit(0 if all(o.passed for o in outcomes) else 1)
 
@@ -723,3 +741,75 @@ def serve_command(
         typer.echo(f"amurkg: serving {url} {describe_limits(options)}", err=True)
 
     serve(options, sock, announce)
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Camtrap DP packages (folder, zip or datapackage.json) or Darwin Core Archives (folder or zip).",
+            show_default=False,
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", envvar="AMURKG_STORE", help="The store folder; created when missing (required)."),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the packages the store holds, and stop.")] = False,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="Remove this package (identifier or IRI); repeatable.")
+    ] = None,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", help="Replace the curated graph of a store made by another amurkg version.")
+    ] = False,
+    max_problems: Annotated[
+        int, typer.Option("--max-problems", help="Problems listed before the rest are only counted.", min=1)
+    ] = 50,
+    fmt: FormatOpt = None,
+) -> None:
+    """Check field data and add it to an on-disk store: camera-trap packages (Camtrap DP 1.0) and occurrence
+    archives (Darwin Core). Nothing is written unless the whole package passes; importing a package again
+    replaces it. Then query it with --store (or AMURKG_STORE) on any command.
+
+    Example: amurkg import survey-2024.zip --store leopard-store && amurkg query detection-rate --store leopard-store"""
+    if store is None:
+        raise ParameterError("give the store folder with --store DIR (or AMURKG_STORE)")
+    if not (paths or list_ or remove or upgrade):
+        raise ParameterError("name a package to import, or use --list, --remove or --upgrade")
+    from amurkg.survey.importer import import_package, list_imports, remove_package
+
+    if upgrade:
+        from amurkg.store import Store
+
+        with Store.open(store, write=True, upgrade=True):
+            typer.echo(f"amurkg: {store}: the curated graph is this amurkg's", err=True)
+    for name in remove or []:
+        typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)
+    for path in paths or []:
+        from amurkg.progress import step
+
+        with step(f"checking and importing {path}"):
+            report = import_package(store, path, limit=max_problems)
+        for line in report.summary():
+            typer.echo(f"amurkg: {line}", err=True)
+    if list_:
+        from amurkg.results import SelectResult, Term
+
+        records = list_imports(store)
+        names = ["package", "identifier", "kind", "observations", "triples", "imported", "source"]
+        rows = [
+            (
+                Term.iri(r.package),
+                Term.literal(r.identifier),
+                Term.literal(r.kind),
+                Term.literal(str(r.observations), "http://www.w3.org/2001/XMLSchema#integer"),
+                Term.literal(str(r.triples), "http://www.w3.org/2001/XMLSchema#integer"),
+                Term.literal(r.imported, "http://www.w3.org/2001/XMLSchema#dateTime"),
+                Term.literal(r.source),
+            )
+            for r in records
+        ]
+        chosen = _answer_format("SELECT", fmt, None, None)
+        answer = SelectResult(names, rows)
+        _write_answer(answer, chosen, None, max_rows=10**9, where="import --list", raw=False, width=_table_width(chosen, None))

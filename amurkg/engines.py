@@ -387,3 +387,53 @@ def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:
         line, column = exc.getLineNumber(), getattr(exc, "getColumnNumber", lambda: None)()
         message = getattr(exc, "getMessage", lambda: message)()
     return parse_error(source, message or type(exc).__name__, line, column)
+
+
+# ---------------------------------------------------------------------------------------- on-disk store
+
+
+class StoreEngine(OxigraphEngine):
+    """An amurkg store on disk (``amurkg.store``), read-only: the curated graph and the imported packages.
+
+    Nothing is loaded when it opens. The OWL RL closure of the curated graph was computed when the store was
+    created; imported records are asserted with their own types and are not reasoned over.
+    """
+
+    name = "store"
+
+    def __init__(self, path: Path | str) -> None:
+        import pyoxigraph
+
+        from amurkg.store import Store
+
+        self._ox = pyoxigraph
+        self.handle = Store.open(path)
+        self.store = self.handle.ox
+        self._entailed = int(self.handle.marker.get("entailments", 0))
+        self._closure = None
+        self._derived = True
+        self._added = 0
+        self._graphs: dict[bool, list[Any]] = {}
+
+    def load_shipped(self, paths: list[Path]) -> None:
+        """The store holds the curated graph already."""
+
+    def load_source(self, source: RdfSource) -> None:
+        raise AmurkgError(
+            f"{source.path}: files cannot be layered on a store: import them (amurkg import) or drop {{opt:store}}"
+        )
+
+    def reason(self, derivations: bool = False) -> int:
+        return self._entailed or 0
+
+    def _dataset(self, reasoned: bool) -> dict[str, Any]:
+        if reasoned not in self._graphs:
+            self._graphs[reasoned] = [self._ox.NamedNode(g) for g in self.handle.visible_graphs(reasoned)]
+        graphs = self._graphs[reasoned]
+        return {"default_graph": graphs, "named_graphs": graphs}
+
+    def __len__(self) -> int:
+        return self.handle.asserted_triples()
+
+    def close(self) -> None:
+        self.handle.close()

@@ -20,6 +20,7 @@ SETTINGS = {
     "focus": ("--focus ENTITY", "focus="),
     "provenance": ("--provenance", "provenance=True"),
     "view": ("--view", "view="),
+    "store": ("--store DIR", "store="),
 }
 
 

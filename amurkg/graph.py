@@ -36,10 +36,32 @@ class KnowledgeGraph:
     'CR'
     """
 
-    def __init__(self, data: Iterable[Path | str] = (), engine: str = "oxigraph", reason: bool = False) -> None:
+    def __init__(
+        self,
+        data: Iterable[Path | str] = (),
+        engine: str = "oxigraph",
+        reason: bool = False,
+        store: Path | str | None = None,
+    ) -> None:
+        """``store`` opens an on-disk store (``amurkg import``) read-only, instead of loading the shipped
+        graph into memory; ``data`` cannot be layered on it."""
         from amurkg.progress import step
 
-        self.engine: Engine = make_engine(engine)
+        if store is not None:
+            from amurkg.engines import StoreEngine
+
+            data = list(data)
+            if data:
+                from amurkg.errors import AmurkgError
+
+                raise AmurkgError("{opt:data} and {opt:store} cannot be combined: import the files into the store")
+            if engine != "oxigraph":
+                from amurkg.errors import AmurkgError
+
+                raise AmurkgError(f"a store is answered by oxigraph, not {engine!r}: drop the engine choice")
+            self.engine: Engine = StoreEngine(store)
+        else:
+            self.engine = make_engine(engine)
         self.user_sources: list[RdfSource] = [read_rdf(Path(p)) for p in data]
         self.engine.load_shipped(shipped_files())
         with step("loading your data") as status:

@@ -8,6 +8,8 @@ from __future__ import annotations
 AKG = "https://w3id.org/amurkg/ontology#"
 AMUR = "https://w3id.org/amurkg/id/"
 GRAPH_BASE = "https://w3id.org/amurkg/graph/"
+#: Records imported from field data (camera-trap packages, occurrence archives), one folder per package.
+SURVEY = "https://w3id.org/amurkg/survey/"
 
 #: Prefixes bound in every export and used to shorten IRIs in tables. Order is display order.
 PREFIXES: dict[str, str] = {
@@ -28,6 +30,9 @@ PREFIXES: dict[str, str] = {
     "prov": "http://www.w3.org/ns/prov#",
     "oa": "http://www.w3.org/ns/oa#",
     "dcterms": "http://purl.org/dc/terms/",
+    "survey": SURVEY,
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "geof": "http://www.opengis.net/def/function/geosparql/",
     "wd": "http://www.wikidata.org/entity/",
     "wdt": "http://www.wikidata.org/prop/direct/",
     "owl": "http://www.w3.org/2002/07/owl#",

@@ -1,7 +1,7 @@
 """The amurkg ontology as a typo-proof rdflib namespace: ``AKG.Taxon`` works, ``AKG.Taxn`` raises.
 
 Importing this module imports rdflib; code on the fast query path uses ``amurkg.namespaces`` instead.
-A test keeps this list equal to the terms declared in ``ontology/amurkg.ttl``.
+A test keeps this list equal to the terms declared in ``ontology/amurkg.ttl`` and ``ontology/survey.ttl``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ class AKG(DefinedNamespace):
     # classes
     Abundance: URIRef
     Adaptation: URIRef
-    AssertedTriple: URIRef
     AdministrativeDivision: URIRef
+    AssertedTriple: URIRef
     BigCat: URIRef
     BorderRegion: URIRef
+    CameraTrapObservation: URIRef
+    CameraTrapPackage: URIRef
     CausalFactor: URIRef
     City: URIRef
     Climate: URIRef
@@ -36,9 +38,11 @@ class AKG(DefinedNamespace):
     ConservationAim: URIRef
     ConservationStatusAssessment: URIRef
     Country: URIRef
+    DataFile: URIRef
+    Deployment: URIRef
     DispersalMovement: URIRef
-    Entailment: URIRef
     EcologicalFunction: URIRef
+    Entailment: URIRef
     Extent: URIRef
     ForestType: URIRef
     Frequency: URIRef
@@ -51,6 +55,7 @@ class AKG(DefinedNamespace):
     IucnThreatClass: URIRef
     LifeStage: URIRef
     Mammal: URIRef
+    Media: URIRef
     MovementStatus: URIRef
     NationalPark: URIRef
     Organization: URIRef
@@ -73,6 +78,8 @@ class AKG(DefinedNamespace):
     Season: URIRef
     SizeClass: URIRef
     SourceDocument: URIRef
+    SurveyProject: URIRef
+    TableRow: URIRef
     Taxon: URIRef
     TerrainType: URIRef
     TextSpan: URIRef
@@ -85,6 +92,7 @@ class AKG(DefinedNamespace):
     # properties
     abundance: URIRef
     abundantIn: URIRef
+    acronym: URIRef
     actionLocation: URIRef
     actsOn: URIRef
     adaptationKind: URIRef
@@ -98,12 +106,30 @@ class AKG(DefinedNamespace):
     areaSquareKilometres: URIRef
     assessedBy: URIRef
     assessedTaxon: URIRef
+    baitUse: URIRef
+    bboxHeight: URIRef
+    bboxWidth: URIRef
+    bboxX: URIRef
+    bboxY: URIRef
     beganIn: URIRef
     byRule: URIRef
     byteSize: URIRef
+    cameraDays: URIRef
+    cameraDelay: URIRef
+    cameraDepth: URIRef
+    cameraHeading: URIRef
+    cameraHeight: URIRef
+    cameraID: URIRef
+    cameraModel: URIRef
+    cameraSetupType: URIRef
+    cameraTilt: URIRef
+    captureMethod: URIRef
     causedBy: URIRef
     characterCount: URIRef
+    classificationMethod: URIRef
+    classificationProbability: URIRef
     climateOf: URIRef
+    contributorRole: URIRef
     copesWith: URIRef
     countedLifeStage: URIRef
     counters: URIRef
@@ -111,12 +137,27 @@ class AKG(DefinedNamespace):
     crosses: URIRef
     demands: URIRef
     dependsOn: URIRef
+    deployment: URIRef
+    deploymentEnd: URIRef
+    deploymentGroups: URIRef
+    deploymentID: URIRef
+    deploymentStart: URIRef
+    deploymentTags: URIRef
+    detectionDistance: URIRef
     distinction: URIRef
     drivenBy: URIRef
     duringPeriod: URIRef
     establishedOn: URIRef
     estimatedTaxon: URIRef
+    eventEnd: URIRef
+    eventStart: URIRef
+    exifData: URIRef
     extent: URIRef
+    favorite: URIRef
+    featureType: URIRef
+    fileName: URIRef
+    filePath: URIRef
+    filePublic: URIRef
     foundIn: URIRef
     frequency: URIRef
     fromPlace: URIRef
@@ -127,7 +168,15 @@ class AKG(DefinedNamespace):
     hasDriver: URIRef
     hasTreeComponent: URIRef
     helpsAvoid: URIRef
+    importGraph: URIRef
+    importKind: URIRef
+    importedAt: URIRef
+    importedFrom: URIRef
     inPlace: URIRef
+    individualAnimals: URIRef
+    individualPositionAngle: URIRef
+    individualPositionRadius: URIRef
+    individualSpeed: URIRef
     inverseLabel: URIRef
     iso3166Alpha3: URIRef
     iso3166Code: URIRef
@@ -138,22 +187,33 @@ class AKG(DefinedNamespace):
     iucnThreat: URIRef
     leadsTo: URIRef
     leopardConservationFocus: URIRef
+    licenseScope: URIRef
+    localHour: URIRef
     mainlyIn: URIRef
     maximumCount: URIRef
+    media: URIRef
+    mediaID: URIRef
     minimumCount: URIRef
     monitoringLevel: URIRef
     movementStatus: URIRef
     movingTaxon: URIRef
     near: URIRef
     numberOfCountries: URIRef
+    observationCount: URIRef
+    observationLevel: URIRef
+    observationTags: URIRef
+    observationType: URIRef
     occurringTaxon: URIRef
     occursOn: URIRef
+    packageIdentifier: URIRef
+    packageName: URIRef
     parentTaxon: URIRef
     persistence: URIRef
     populationScope: URIRef
     populationShare: URIRef
     presenceStatus: URIRef
     prevents: URIRef
+    project: URIRef
     protectedWithin: URIRef
     providesFunction: URIRef
     rangeDescription: URIRef
@@ -162,8 +222,11 @@ class AKG(DefinedNamespace):
     recededInto: URIRef
     redListCategory: URIRef
     riskLevel: URIRef
+    rowNumber: URIRef
+    samplingDesign: URIRef
     season: URIRef
     separates: URIRef
+    setupBy: URIRef
     sha256: URIRef
     sharedBy: URIRef
     sizeClass: URIRef
@@ -174,9 +237,15 @@ class AKG(DefinedNamespace):
     statesSubject: URIRef
     supports: URIRef
     sustains: URIRef
+    tableName: URIRef
+    temporalEnd: URIRef
+    temporalStart: URIRef
     terrain: URIRef
+    timestamp: URIRef
+    timestampIssues: URIRef
     toPlace: URIRef
     toRange: URIRef
+    tripleCount: URIRef
     usesHabitat: URIRef
 
 

@@ -47,6 +47,7 @@ class ServeOptions(NamedTuple):
     max_connections: int = 512
     client_timeout: float = 10.0
     cache_mb: int = 32
+    store: Path | None = None
 
 
 def open_socket(host: str, port: int) -> socket.socket:
@@ -100,6 +101,7 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> None
         options.queue,
         options.max_rows,
         options.max_answer,
+        str(options.store) if options.store is not None else None,
     )
     pool.start_zygote()
 

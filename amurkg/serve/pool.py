@@ -81,11 +81,12 @@ class WorkerPool:
         queue: int,
         max_rows: int,
         max_bytes: int,
+        store: str | None = None,
     ) -> None:
         self.size, self.timeout, self.queue = workers, timeout, queue
         self.started = 0  # workers alive or being forked
         self.max_rows, self.max_bytes = max_rows, max_bytes
-        self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid()}
+        self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid(), "store": store}
         self._idle: list[_Worker] = []
         self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._zygote: subprocess.Popen[bytes] | None = None

@@ -150,9 +150,14 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
     from amurkg.errors import AmurkgError
     from amurkg.graph import KnowledgeGraph
 
+    store = options.get("store")
     try:
-        kg = KnowledgeGraph(options["data"], reason=options["reason"])
+        kg = KnowledgeGraph(options["data"], reason=options["reason"], store=store)
         kg.query("ASK { ?s ?p ?o }")  # the first query builds the engine's lazy state before forking
+        if store is not None:
+            # an on-disk store is not shared across fork (RocksDB's threads do not survive it): each worker
+            # opens its own read-only handle; the zygote only proved that it opens
+            kg.engine.close()  # type: ignore[attr-defined]
     except AmurkgError as exc:
         send_frame(sock, b"X", str(exc).encode())
         return
@@ -176,6 +181,8 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
                 mine.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 os.nice(options.get("nice", 0))
+                if store is not None:
+                    kg = KnowledgeGraph(store=store, reason=options["reason"])
                 worker_loop(theirs, kg)
             finally:
                 os._exit(0)

@@ -1,0 +1,319 @@
+"""A persistent store: the curated graph plus imported field data, on disk (pyoxigraph's RocksDB store).
+
+Layout of a store folder::
+
+    amurkg-store.json   what wrote it: store format, amurkg version, digest of the curated graph
+    amurkg.lock         readers hold a shared lock, an import an exclusive one
+    db/                 the pyoxigraph store
+
+Graphs inside: the curated graph (``graph/curated``), its OWL RL closure and derivations (computed once,
+when the store is created), one graph per import, and a registry (``graph/store``) naming the import graph
+of each package. Queries see only the curated graph and registered imports (plus the closure when they ask
+for reasoning): an import writes into a fresh graph and becomes visible in one step, when the registry
+names it, so a failed or interrupted import leaves the store answering exactly as before, and importing a
+package again replaces it. Graphs nobody names are removed by the next import.
+
+Opening takes milliseconds whatever the size: nothing is loaded, RocksDB reads on demand.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from amurkg.errors import AmurkgError
+from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES
+
+#: Bumped when the layout or the modelling of stored data changes so that an old store would answer wrongly.
+STORE_FORMAT = 1
+MARKER = "amurkg-store.json"
+CURATED_GRAPH = GRAPH_BASE + "curated"
+REGISTRY_GRAPH = GRAPH_BASE + "store"
+IMPORT_GRAPH_BASE = GRAPH_BASE + "import/"
+
+
+class StoreError(AmurkgError):
+    """A store cannot be opened or written: missing, in use, or written by another version of amurkg."""
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """What the registry says of one imported package."""
+
+    package: str  # the package's IRI
+    identifier: str
+    graph: str
+    source: str
+    kind: str
+    imported: str
+    triples: int
+    observations: int
+
+
+def shipped_digest() -> str:
+    """A digest of the curated graph this amurkg ships: a store built from another one must be upgraded."""
+    from amurkg.resources import shipped_files
+
+    digest = hashlib.sha256()
+    for path in shipped_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("amurkg")
+    except PackageNotFoundError:  # pragma: no cover - a bare checkout
+        return "0+unknown"
+
+
+class Store:
+    """An amurkg store folder, open for reading (shared lock) or for writing (exclusive lock)."""
+
+    def __init__(self, path: Path, ox_store: Any, write: bool, lock: Any, marker: dict[str, Any]) -> None:
+        self.path = path
+        self.ox = ox_store
+        self.write = write
+        self._lock = lock
+        self.marker = marker
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: Path | str, write: bool = False, create: bool = False, upgrade: bool = False) -> Store:
+        """Open the store at ``path``; ``create`` makes one there when the folder is missing or empty."""
+        import pyoxigraph
+
+        path = Path(path)
+        marker_file = path / MARKER
+        if not marker_file.is_file():
+            if not create:
+                raise StoreError(
+                    f"{path}: no amurkg store here: create one with `amurkg import PACKAGE --store {path}`"
+                )
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise StoreError(f"{path}: exists and is not an amurkg store: choose a new or empty folder")
+            return cls._create(path)
+        try:
+            marker = json.loads(marker_file.read_text("utf-8"))
+            fmt = marker["format"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise StoreError(f"{marker_file}: unreadable store description: re-create the store") from None
+        if fmt != STORE_FORMAT:
+            raise StoreError(
+                f"{path}: written by amurkg {marker.get('amurkg', '?')} (store format {fmt}); this amurkg "
+                f"({_version()}) reads format {STORE_FORMAT}: re-import your packages into a new store"
+            )
+        lock = _lock(path, exclusive=write)
+        try:
+            db = str(path / "db")
+            ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)
+        except OSError as exc:
+            _unlock(lock)
+            raise StoreError(f"{path}: the store cannot be opened: {exc}") from None
+        store = cls(path, ox_store, write, lock, marker)
+        if marker.get("curated") != shipped_digest():
+            if not upgrade:
+                store.close()
+                raise StoreError(
+                    f"{path}: holds the curated graph of amurkg {marker.get('amurkg', '?')}, not this one's "
+                    f"({_version()}): update it with `amurkg import --upgrade --store {path}`"
+                )
+            store._load_curated()
+        if write:
+            store._collect_garbage()
+        return store
+
+    @classmethod
+    def _create(cls, path: Path) -> Store:
+        import pyoxigraph
+
+        path.mkdir(parents=True, exist_ok=True)
+        lock = _lock(path, exclusive=True)
+        store = cls(path, pyoxigraph.Store(str(path / "db")), True, lock, {})
+        store._load_curated()
+        return store
+
+    def _load_curated(self) -> None:
+        """(Re)load the shipped graph and its closure: at creation, and when upgrading."""
+        import pyoxigraph as ox
+
+        from amurkg.engines import _shipped_bytes
+        from amurkg.reason import REASONING_GRAPHS
+        from amurkg.reasoner import close, derivation_quads
+        from amurkg.resources import shipped_files
+
+        for graph in (CURATED_GRAPH, *REASONING_GRAPHS):
+            self.drop(graph)
+        curated = ox.NamedNode(CURATED_GRAPH)
+        self.ox.load(_shipped_bytes(shipped_files()), format=ox.RdfFormat.TURTLE, to_graph=curated)
+        # the closure of the curated graph alone: a scratch store, so that imported data (asserted with its
+        # own types) does not make every upgrade a reasoning job over millions of records
+        scratch = ox.Store()
+        scratch.extend(ox.Quad(q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, curated))
+        closure = close(scratch)
+        inferred = scratch.quads_for_pattern(None, None, None, ox.NamedNode(REASONING_GRAPHS[0]))
+        self.ox.extend(list(inferred))
+        self.ox.extend(list(derivation_quads(closure)))
+        self.ox.flush()
+        self.marker = {
+            "format": STORE_FORMAT,
+            "amurkg": _version(),
+            "curated": shipped_digest(),
+            "entailments": len(closure.triples),
+            "curated_triples": len(scratch) - len(closure.triples),
+        }
+        _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
+
+    def close(self) -> None:
+        if self._lock is not None:
+            _unlock(self._lock)
+            self._lock = None
+        self.ox = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the registry
+
+    def imports(self) -> list[ImportRecord]:
+        """The packages the store holds, in the order they were imported."""
+        query = f"""
+        SELECT ?package ?id ?graph ?source ?kind ?when ?triples ?observations WHERE {{
+          GRAPH <{REGISTRY_GRAPH}> {{
+            ?package akg:importGraph ?graph ; akg:importedFrom ?source ; akg:importKind ?kind ;
+                     akg:importedAt ?when ; akg:tripleCount ?triples ; akg:observationCount ?observations ;
+                     akg:packageIdentifier ?id .
+          }}
+        }} ORDER BY ?when"""
+        return [
+            ImportRecord(
+                s["package"].value, s["id"].value, s["graph"].value, s["source"].value, s["kind"].value,
+                s["when"].value, int(s["triples"].value), int(s["observations"].value),
+            )
+            for s in self.ox.query(query, prefixes=PREFIXES)
+        ]
+
+    def visible_graphs(self, reasoned: bool = False) -> list[str]:
+        """The graphs a query sees: the curated graph and every registered import (and the closure)."""
+        from amurkg.reason import REASONING_GRAPHS
+
+        graphs = [CURATED_GRAPH, *(r.graph for r in self.imports())]
+        return graphs + list(REASONING_GRAPHS) if reasoned else graphs
+
+    def asserted_triples(self) -> int:
+        return int(self.marker.get("curated_triples", 0)) + sum(r.triples for r in self.imports())
+
+    def new_graph(self) -> str:
+        return f"{IMPORT_GRAPH_BASE}{uuid.uuid4()}"
+
+    def register(self, record: ImportRecord) -> str | None:
+        """Make ``record``'s graph the one queries see for its package, in one transaction; the graph it
+        replaces (now invisible), if any."""
+        import pyoxigraph as ox
+
+        old = [r.graph for r in self.imports() if r.package == record.package]
+        reg = ox.NamedNode(REGISTRY_GRAPH)
+        pkg = ox.NamedNode(record.package)
+
+        def lit(value: Any) -> Any:
+            if isinstance(value, int):
+                return ox.Literal(str(value), datatype=ox.NamedNode(PREFIXES["xsd"] + "integer"))
+            return ox.Literal(value)
+
+        quads = [
+            ox.Quad(pkg, ox.NamedNode(AKG + "importGraph"), ox.NamedNode(record.graph), reg),
+            ox.Quad(pkg, ox.NamedNode(AKG + "packageIdentifier"), lit(record.identifier), reg),
+            ox.Quad(pkg, ox.NamedNode(AKG + "importedFrom"), lit(record.source), reg),
+            ox.Quad(pkg, ox.NamedNode(AKG + "importKind"), lit(record.kind), reg),
+            ox.Quad(
+                pkg, ox.NamedNode(AKG + "importedAt"),
+                ox.Literal(record.imported, datatype=ox.NamedNode(PREFIXES["xsd"] + "dateTime")), reg,
+            ),
+            ox.Quad(pkg, ox.NamedNode(AKG + "tripleCount"), lit(record.triples), reg),
+            ox.Quad(pkg, ox.NamedNode(AKG + "observationCount"), lit(record.observations), reg),
+        ]
+        inserts = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
+        # one update is one transaction: the old entry goes and the new one comes at once
+        self.ox.update(
+            f"DELETE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }} WHERE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }};"
+            f" INSERT DATA {{ GRAPH <{REGISTRY_GRAPH}> {{ {inserts} }} }}"
+        )
+        return old[0] if old else None
+
+    def unregister(self, package: str) -> str | None:
+        """Forget a package (its graph becomes invisible, then is dropped); its graph, or None."""
+        import pyoxigraph as ox
+
+        old = [r.graph for r in self.imports() if r.package == package]
+        if not old:
+            return None
+        pkg = ox.NamedNode(package)
+        self.ox.update(
+            f"DELETE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }} WHERE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }}"
+        )
+        self.drop(old[0])
+        return old[0]
+
+    def drop(self, graph: str) -> None:
+        import pyoxigraph as ox
+
+        node = ox.NamedNode(graph)
+        if node in set(self.ox.named_graphs()):
+            self.ox.remove_graph(node)
+
+    def _collect_garbage(self) -> None:
+        """Drop import graphs that no registry entry names (left by an interrupted import)."""
+        named = {r.graph for r in self.imports()}
+        for graph in list(self.ox.named_graphs()):
+            if graph.value.startswith(IMPORT_GRAPH_BASE) and graph.value not in named:
+                self.ox.remove_graph(graph)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _lock(path: Path, exclusive: bool) -> Any:
+    handle = (path / "amurkg.lock").open("a+")
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        what = "read (a query or amurkg serve)" if exclusive else "written (an import)"
+        raise StoreError(f"{path}: the store is being {what} by another process: try again when it ends") from None
+    return handle
+
+
+def _unlock(handle: Any) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, path)
+
+
+@contextmanager
+def opened(path: Path | str, write: bool = False, create: bool = False, upgrade: bool = False) -> Iterator[Store]:
+    store = Store.open(path, write=write, create=create, upgrade=upgrade)
+    try:
+        yield store
+    finally:
+        store.close()

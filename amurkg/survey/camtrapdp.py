@@ -1,0 +1,226 @@
+"""Camera Trap Data Packages (Camtrap DP 1.0, TDWG): open a folder or zip, check it fully offline.
+
+The package's ``datapackage.json`` is checked against the Camtrap DP profile (JSON Schema, with
+``jsonschema``), and each table against its Camtrap DP table schema (``amurkg.survey.tables``). The
+profile and table schemas of Camtrap DP 1.0.2 ship with amurkg (MIT licence, ``camtrap-dp-1.0.2/LICENSE``):
+a package that names them by URL is checked against the local copies, so nothing is fetched. Packages of
+1.0 and 1.0.1 are read with the 1.0.2 schemas, which only fixed errata. The generic Data Package schema and
+GeoJSON schema that the profile refers to are not shipped: what Camtrap DP needs of them (resources with
+a name and a relative path, ``spatial`` an object) is checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from amurkg.errors import AmurkgError
+from amurkg.survey.tables import Problems, Row, TableSchema, read_table
+
+SCHEMAS = Path(__file__).resolve().parent / "camtrap-dp-1.0.2"
+TABLES = ("deployments", "media", "observations")
+_SCHEMA_URL = re.compile(
+    r"https://raw\.githubusercontent\.com/tdwg/camtrap-dp/(1\.0(?:\.1|\.2)?)/(camtrap-dp-profile|"
+    r"deployments-table-schema|media-table-schema|observations-table-schema)\.json"
+)
+#: The largest descriptor read (the example's is 11 kB; a taxonomic list of 10,000 names is about 2 MB).
+MAX_DESCRIPTOR = 32 * 1024 * 1024
+#: A zip whose members would unpack to more than this (or 200 times their packed size) is refused.
+MAX_UNPACKED = 64 * 1024**3
+
+
+class PackageError(AmurkgError):
+    """A data package cannot be read or does not follow its standard; the message lists each problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@cache
+def table_schema(name: str) -> TableSchema:
+    return TableSchema.from_json(json.loads((SCHEMAS / f"{name}-table-schema.json").read_text("utf-8")))
+
+
+@dataclass
+class CameraTrapPackage:
+    """An opened package: its descriptor and the local path of each table."""
+
+    source: Path
+    descriptor: dict[str, Any]
+    tables: dict[str, Path]
+    display: dict[str, str]  # how errors name each table's file
+
+    @property
+    def identifier(self) -> str:
+        """The package's ``id`` if it has one, else its ``name``, else the folder or zip name."""
+        for key in ("id", "name"):
+            value = self.descriptor.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return self.source.stem
+
+    def rows(self, problems: Problems) -> Iterator[tuple[str, int, Row]]:
+        """``(table, row number, values)`` of every row without problems, deployments first (foreign keys
+        point at them), then media, then observations; problems of all three go into ``problems``."""
+        keys: dict[str, set[str]] = {}
+        for name in TABLES:
+            for number, row in read_table(self.tables[name], self.display[name], table_schema(name), problems, keys):
+                yield name, number, row
+
+
+@contextmanager
+def open_package(path: Path) -> Iterator[CameraTrapPackage]:
+    """Open a Camtrap DP package (a folder holding ``datapackage.json``, the descriptor itself, or a zip of
+    them) and check its descriptor; the tables are checked as they are read (``rows``)."""
+    path = Path(path)
+    if not path.exists():
+        raise PackageError([f"{path}: no such file or folder: give a Camtrap DP folder, zip or datapackage.json"])
+    if path.is_file() and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="amurkg-package-") as tmp:
+            root = _unzip(path, Path(tmp))
+            yield _open_folder(root, path, display_base=f"{path}!")
+        return
+    if path.is_dir():
+        yield _open_folder(path, path, display_base="")
+    elif path.name.endswith(".json"):
+        yield _open_folder(path.parent, path.parent, display_base="")
+    else:
+        raise PackageError([f"{path}: not a folder, zip or datapackage.json"])
+
+
+def _unzip(archive: Path, into: Path) -> Path:
+    """Extract a zip safely: no member outside ``into``, no links, bounded size; the folder holding
+    ``datapackage.json`` (at the top or one level down)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            packed = sum(m.compress_size for m in members)
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > MAX_UNPACKED or unpacked > 200 * max(packed, 1) + 10_000_000:
+                raise PackageError([f"{archive}: the zip would unpack to {unpacked:,} bytes: refused as a zip bomb"])
+            for m in members:
+                name = PurePosixPath(m.filename)
+                if name.is_absolute() or ".." in name.parts or "\\" in m.filename or (m.external_attr >> 28) == 0xA:
+                    raise PackageError([f"{archive}!{m.filename}: an unsafe member name (absolute, '..' or a link)"])
+            zf.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise PackageError([f"{archive}: not a readable zip: {exc}"]) from None
+    if (into / "datapackage.json").is_file():
+        return into
+    found = sorted(into.glob("*/datapackage.json"))
+    if len(found) == 1:
+        return found[0].parent
+    raise PackageError([f"{archive}: no datapackage.json at the top of the zip (or in one folder inside it)"])
+
+
+def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPackage:
+    descriptor_path = root / "datapackage.json"
+    shown = f"{display_base}datapackage.json" if display_base else str(descriptor_path)
+    if not descriptor_path.is_file():
+        raise PackageError([f"{source}: no datapackage.json: a Camtrap DP package needs its descriptor"])
+    if descriptor_path.stat().st_size > MAX_DESCRIPTOR:
+        raise PackageError([f"{shown}: larger than {MAX_DESCRIPTOR:,} bytes: not a package descriptor"])
+    raw = descriptor_path.read_bytes()
+    try:
+        descriptor = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PackageError([f"{shown}: not UTF-8 at byte {exc.start}: re-save it as UTF-8"]) from None
+    except json.JSONDecodeError as exc:
+        raise PackageError([f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from None
+    if not isinstance(descriptor, dict):
+        raise PackageError([f"{shown}:1:1: the descriptor must be a JSON object"])
+    problems = check_descriptor(descriptor, shown)
+    tables: dict[str, Path] = {}
+    display: dict[str, str] = {}
+    for index, resource in enumerate(descriptor.get("resources") or []):
+        if not isinstance(resource, dict) or resource.get("name") not in TABLES:
+            continue
+        name = resource["name"]
+        where = f"{shown}: resources[{index}] ({name})"
+        rel = resource.get("path")
+        if isinstance(rel, list) and len(rel) == 1:
+            rel = rel[0]
+        if not isinstance(rel, str) or not rel:
+            problems.append(f"{where}: 'path' must name one CSV file of the package")
+            continue
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", rel):
+            problems.append(f"{where}: the path {rel!r} is a URL: amurkg reads local files only; download it first")
+            continue
+        pure = PurePosixPath(rel)
+        if pure.is_absolute() or ".." in pure.parts:
+            problems.append(f"{where}: the path {rel!r} leaves the package folder")
+            continue
+        file = root / pure
+        if not file.is_file():
+            problems.append(f"{where}: {rel} is not in the package")
+            continue
+        if resource.get("encoding", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+            problems.append(f"{where}: encoding {resource['encoding']!r}: Camtrap DP tables are UTF-8")
+            continue
+        schema = resource.get("schema")
+        if isinstance(schema, str):
+            match = _SCHEMA_URL.fullmatch(schema)
+            if not match or match.group(2) != f"{name}-table-schema":
+                problems.append(
+                    f"{where}: schema {schema!r} is not a Camtrap DP 1.0 {name} table schema URL "
+                    f"(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/{name}-table-schema.json)"
+                )
+                continue
+        tables[name] = file
+        display[name] = f"{display_base}{rel}" if display_base else str(file)
+    for name in TABLES:
+        if name not in tables and not any(name in p for p in problems):
+            problems.append(f"{shown}: no '{name}' resource: a Camtrap DP package has deployments, media and observations")
+    if problems:
+        raise PackageError(problems)
+    return CameraTrapPackage(source, descriptor, tables, display)
+
+
+@cache
+def _profile_validator() -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    profile = json.loads((SCHEMAS / "camtrap-dp-profile.json").read_text("utf-8"))
+    profile["$defs"]["version"] = {"pattern": r"/1\.0(\.1|\.2)?/"}
+    permissive = Resource.from_contents({}, default_specification=DRAFT202012)
+    registry: Registry = Registry().with_resources(
+        [
+            ("https://specs.frictionlessdata.io/schemas/data-package.json", permissive),
+            ("http://json.schemastore.org/geojson.json", permissive),
+        ]
+    )
+    cls = jsonschema.validators.validator_for(profile)
+    return cls(profile, registry=registry)
+
+
+def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
+    """Problems of a descriptor against the Camtrap DP profile (and the Data Package basics), each with the
+    JSON path of the value."""
+    problems = []
+    resources = descriptor.get("resources")
+    if not isinstance(resources, list) or not resources:
+        problems.append(f"{shown}: $.resources: must be a list of the package's tables")
+    profile = descriptor.get("profile")
+    if not (isinstance(profile, str) and _SCHEMA_URL.fullmatch(profile) and profile.endswith("profile.json")):
+        problems.append(
+            f"{shown}: $.profile: {profile!r} is not a Camtrap DP 1.0 profile URL "
+            "(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/camtrap-dp-profile.json)"
+        )
+    errors = sorted(_profile_validator().iter_errors(descriptor), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors[:50]:
+        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        message = error.message if len(error.message) < 300 else error.message[:297] + "..."
+        problems.append(f"{shown}: {path}: {message}")
+    return problems

@@ -1,0 +1,175 @@
+"""``amurkg import``: check a package completely, then add it to a store in one step.
+
+The rows are checked and mapped in one pass into an N-Triples file next to the store; only when no problem
+was found is that file bulk-loaded, into a fresh graph that the registry then names (see
+``amurkg.store``). A package with problems changes nothing; one imported again replaces its earlier copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amurkg.errors import AmurkgError
+from amurkg.store import ImportRecord, Store, now
+from amurkg.survey.camtrapdp import PackageError, open_package
+from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex
+from amurkg.survey.tables import Problems
+
+_TAXON_NAMES = """
+SELECT ?taxon ?name WHERE {
+  ?taxon dwc:scientificName ?sci .
+  { ?taxon dwc:scientificName ?name } UNION { ?taxon skos:altLabel ?name FILTER(LANG(?name) = "") }
+}"""
+
+
+def taxon_index(ox_store: Any, **dataset: Any) -> TaxonIndex:
+    """Scientific names and synonyms (language-less ``skos:altLabel``) of the curated taxa."""
+    from amurkg.namespaces import PREFIXES
+
+    index = TaxonIndex()
+    for solution in ox_store.query(_TAXON_NAMES, prefixes=PREFIXES, **dataset):
+        index.names.setdefault(TaxonIndex.normal(solution["name"].value), solution["taxon"].value)
+    return index
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    package: str
+    identifier: str
+    source: str
+    replaced: bool
+    stats: ImportStats = field(default_factory=ImportStats)
+
+    def summary(self) -> list[str]:
+        rows = ", ".join(f"{n:,} {table}" for table, n in self.stats.rows.items())
+        lines = [
+            f"{'re-imported' if self.replaced else 'imported'} {self.identifier} from {self.source}: {rows}; "
+            f"{self.stats.triples:,} triples"
+        ]
+        if self.stats.matched:
+            lines.append(
+                "names matched to curated taxa: "
+                + ", ".join(f"{name} ({n:,})" for name, n in sorted(self.stats.matched.items()))
+            )
+        if self.stats.unknown:
+            lines.append(
+                f"{len(self.stats.unknown)} name{'s' if len(self.stats.unknown) != 1 else ''} not in the curated "
+                "graph, kept as taxa of their own: "
+                + ", ".join(f"{name} ({n:,})" for name, n in sorted(self.stats.unknown.items()))
+            )
+        return lines
+
+
+def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Mapper, Any], None]) -> Iterator[str]:
+    """The N-Triples of a Camtrap DP package; raises ``PackageError`` (after reading it all) on problems."""
+    with open_package(path) as package:
+        files = {name: Path(package.display[name]).name for name in package.tables}
+        mapper = Mapper(package.identifier, files, taxa)
+        problems = Problems(limit)
+        for table, number, row in package.rows(problems):
+            if not problems:
+                yield from mapper.row(table, number, row)
+        if problems:
+            raise PackageError(problems.lines())
+        yield from mapper.package_lines(package.descriptor)
+        report(mapper, package)
+
+
+def import_package(
+    store_path: Path | str, path: Path | str, *, limit: int = 50, create: bool = True, kind: str | None = None
+) -> ImportReport:
+    """Check the package at ``path`` (a Camtrap DP folder or zip, or a Darwin Core Archive) and add it to the
+    store at ``store_path`` (created when missing), replacing an earlier import of the same package.
+
+    Raises ``PackageError`` listing up to ``limit`` problems (each ``file:row:column``); then nothing changed.
+    """
+    import pyoxigraph as ox
+
+    path = Path(path)
+    from amurkg.survey.dwca import is_archive
+
+    archive = is_archive(path) if kind is None else kind == "dwca"
+    with Store.open(store_path, write=True, create=create) as store:
+        taxa = taxon_index(store.ox, default_graph=[ox.NamedNode(_curated())])
+        found: dict[str, Any] = {}
+
+        def keep(mapper: Mapper, package: Any) -> None:
+            found["mapper"], found["package"] = mapper, package
+
+        if archive:
+            from amurkg.survey.dwca import archive_lines
+
+            lines = archive_lines(path, taxa, limit, keep)
+        else:
+            lines = _package_lines(path, taxa, limit, keep)
+        fd, scratch = tempfile.mkstemp(prefix="import-", suffix=".nt", dir=store.path)
+        graph = store.new_graph()
+        try:
+            written = 0
+            with os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20) as out:
+                for line in lines:
+                    out.write(line)
+                    out.write("\n")
+                    written += 1
+            mapper: Mapper = found["mapper"]
+            mapper.stats.triples = written
+            try:
+                store.ox.bulk_load(path=scratch, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+            except (OSError, SyntaxError, ValueError) as exc:  # pragma: no cover - the mapper writes valid N-Triples
+                store.drop(graph)
+                raise AmurkgError(f"{path}: the store refused the import: {exc}") from None
+            record = ImportRecord(
+                package=mapper.package,
+                identifier=found["package"].identifier,
+                graph=graph,
+                source=str(path.resolve()),
+                kind="dwca" if archive else "camtrap-dp",
+                imported=now(),
+                triples=mapper.stats.triples,
+                observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
+            )
+            replaced = store.register(record)
+            if replaced:
+                store.drop(replaced)
+            store.ox.flush()
+        except BaseException:
+            store.drop(graph)  # nothing names it yet: queries never saw it
+            raise
+        finally:
+            Path(scratch).unlink(missing_ok=True)
+        return ImportReport(mapper.package, record.identifier, record.source, replaced is not None, mapper.stats)
+
+
+def _curated() -> str:
+    from amurkg.store import CURATED_GRAPH
+
+    return CURATED_GRAPH
+
+
+def remove_package(store_path: Path | str, identifier: str) -> str:
+    """Remove an imported package (by its identifier or IRI) from a store; the IRI it had."""
+    from amurkg.errors import did_you_mean
+
+    with Store.open(store_path, write=True) as store:
+        records = store.imports()
+        for record in records:
+            if identifier in (record.identifier, record.package):
+                store.unregister(record.package)
+                return record.package
+        hint = did_you_mean(identifier, [r.identifier for r in records])
+        raise AmurkgError(f"{store_path}: holds no package {identifier!r}: {hint}see `amurkg import --list`")
+
+
+def list_imports(store_path: Path | str) -> list[ImportRecord]:
+    with Store.open(store_path) as store:
+        return store.imports()
+
+
+__all__ = ["ImportReport", "PackageError", "import_package", "list_imports", "remove_package"]

@@ -1,0 +1,361 @@
+"""Camera-trap records as RDF: Darwin Core and GeoSPARQL terms where they exist, ``akg:`` for Camtrap DP's own.
+
+Written as N-Triples lines, straight from the checked rows, so that a million observations stream into the
+store's bulk loader without an RDF library in between. Every record keeps where it came from: the record
+``prov:wasDerivedFrom`` its row (``<file>#row=N``, RFC 7111's fragment for CSV rows; the header is row 1),
+the row ``dcterms:isPartOf`` its file, the file ``dcterms:isPartOf`` the package, as text spans are part of
+their source document. See ``ontology/survey.ttl`` for the classes and properties.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from amurkg.namespaces import AKG, PREFIXES, SURVEY
+
+RDF_TYPE = f"<{PREFIXES['rdf']}type>"
+DWC = PREFIXES["dwc"]
+DWCIRI = PREFIXES["dwciri"]
+DCT = PREFIXES["dcterms"]
+XSD = PREFIXES["xsd"]
+GEO = PREFIXES["geo"]
+PROV = PREFIXES["prov"]
+RDFS = PREFIXES["rdfs"]
+SCHEMA = PREFIXES["schema"]
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def literal(value: Any, datatype: str | None = None) -> str:
+    """An N-Triples literal; strings are escaped, other values take their XSD datatype."""
+    if isinstance(value, bool):
+        return f'"{"true" if value else "false"}"^^<{XSD}boolean>'
+    if isinstance(value, int):
+        return f'"{value}"^^<{XSD}integer>'
+    if isinstance(value, float):
+        return f'"{_decimal(value)}"^^<{XSD}decimal>'
+    if isinstance(value, datetime):
+        return f'"{iso(value)}"^^<{XSD}dateTime>'
+    text = str(value).translate(_ESCAPES)
+    if datatype:
+        return f'"{text}"^^<{datatype}>'
+    return f'"{text}"'
+
+
+def _decimal(value: float) -> str:
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = f"{value:.15f}".rstrip("0")
+    if "." not in text:
+        text += ".0"
+    return text
+
+
+def iso(value: datetime) -> str:
+    """``xsd:dateTime`` text: seconds, and the offset as ``Z`` or ``+hh:mm``."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def key(value: str) -> str:
+    """An identifier as one IRI path segment (percent-encoded, so any ID is safe in an IRI)."""
+    return quote(value, safe="")
+
+
+@dataclass
+class TaxonIndex:
+    """Scientific names (and synonyms) of the curated taxa, for matching names in field data."""
+
+    names: dict[str, str] = field(default_factory=dict)  # normalised name -> taxon IRI
+
+    @staticmethod
+    def normal(name: str) -> str:
+        return " ".join(name.split()).casefold()
+
+    def match(self, name: str) -> str | None:
+        return self.names.get(self.normal(name))
+
+
+def unknown_taxon(package: str, name: str) -> str:
+    """The IRI a name without a curated taxon gets in a package. Each package has its own, so that packages
+    share no triples (a store's graphs stay disjoint, and removing one package cannot take another's taxa);
+    ``dwc:scientificName`` relates them across packages."""
+    return f"{package}/taxon/{key(' '.join(name.split()))}"
+
+
+@dataclass
+class ImportStats:
+    rows: Counter[str] = field(default_factory=Counter)
+    matched: Counter[str] = field(default_factory=Counter)  # scientific name -> observations, curated taxa
+    unknown: Counter[str] = field(default_factory=Counter)  # scientific name -> observations, no curated taxon
+    triples: int = 0
+
+
+# column -> (predicate IRI, how the value is written); a column not listed is not mapped
+_Writer = Callable[[Any], str]
+_STR: _Writer = literal
+_DEPLOYMENT: dict[str, tuple[str, _Writer]] = {
+    "deploymentID": (f"{AKG}deploymentID", _STR),
+    "locationID": (f"{DWC}locationID", _STR),
+    "locationName": (f"{DWC}locality", _STR),
+    "latitude": (f"{DWC}decimalLatitude", literal),
+    "longitude": (f"{DWC}decimalLongitude", literal),
+    "coordinateUncertainty": (f"{DWC}coordinateUncertaintyInMeters", literal),
+    "deploymentStart": (f"{AKG}deploymentStart", literal),
+    "deploymentEnd": (f"{AKG}deploymentEnd", literal),
+    "setupBy": (f"{AKG}setupBy", _STR),
+    "cameraID": (f"{AKG}cameraID", _STR),
+    "cameraModel": (f"{AKG}cameraModel", _STR),
+    "cameraDelay": (f"{AKG}cameraDelay", literal),
+    "cameraHeight": (f"{AKG}cameraHeight", literal),
+    "cameraDepth": (f"{AKG}cameraDepth", literal),
+    "cameraTilt": (f"{AKG}cameraTilt", literal),
+    "cameraHeading": (f"{AKG}cameraHeading", literal),
+    "detectionDistance": (f"{AKG}detectionDistance", literal),
+    "timestampIssues": (f"{AKG}timestampIssues", literal),
+    "baitUse": (f"{AKG}baitUse", literal),
+    "featureType": (f"{AKG}featureType", _STR),
+    "habitat": (f"{DWC}habitat", _STR),
+    "deploymentGroups": (f"{AKG}deploymentGroups", _STR),
+    "deploymentTags": (f"{AKG}deploymentTags", _STR),
+    "deploymentComments": (f"{DWC}eventRemarks", _STR),
+}
+_MEDIA: dict[str, tuple[str, _Writer]] = {
+    "mediaID": (f"{AKG}mediaID", _STR),
+    "captureMethod": (f"{AKG}captureMethod", _STR),
+    "timestamp": (f"{AKG}timestamp", literal),
+    "filePath": (f"{AKG}filePath", _STR),
+    "filePublic": (f"{AKG}filePublic", literal),
+    "fileName": (f"{AKG}fileName", _STR),
+    "fileMediatype": (f"{DCT}format", _STR),
+    "exifData": (f"{AKG}exifData", _STR),
+    "favorite": (f"{AKG}favorite", literal),
+    "mediaComments": (f"{RDFS}comment", _STR),
+}
+_OBSERVATION: dict[str, tuple[str, _Writer]] = {
+    "observationID": (f"{DWC}occurrenceID", _STR),
+    "eventID": (f"{DWC}eventID", _STR),
+    "eventStart": (f"{AKG}eventStart", literal),
+    "eventEnd": (f"{AKG}eventEnd", literal),
+    "observationLevel": (f"{AKG}observationLevel", _STR),
+    "observationType": (f"{AKG}observationType", _STR),
+    "cameraSetupType": (f"{AKG}cameraSetupType", _STR),
+    "scientificName": (f"{DWC}scientificName", _STR),
+    "count": (f"{DWC}individualCount", literal),
+    "lifeStage": (f"{DWC}lifeStage", _STR),
+    "sex": (f"{DWC}sex", _STR),
+    "behavior": (f"{DWC}behavior", _STR),
+    "individualID": (f"{DWC}organismID", _STR),
+    "individualPositionRadius": (f"{AKG}individualPositionRadius", literal),
+    "individualPositionAngle": (f"{AKG}individualPositionAngle", literal),
+    "individualSpeed": (f"{AKG}individualSpeed", literal),
+    "bboxX": (f"{AKG}bboxX", literal),
+    "bboxY": (f"{AKG}bboxY", literal),
+    "bboxWidth": (f"{AKG}bboxWidth", literal),
+    "bboxHeight": (f"{AKG}bboxHeight", literal),
+    "classificationMethod": (f"{AKG}classificationMethod", _STR),
+    "classifiedBy": (f"{DWC}identifiedBy", _STR),
+    "classificationTimestamp": (f"{DWC}dateIdentified", literal),
+    "classificationProbability": (f"{AKG}classificationProbability", literal),
+    "observationTags": (f"{AKG}observationTags", _STR),
+    "observationComments": (f"{DWC}occurrenceRemarks", _STR),
+}
+_CLASSES = {"deployments": "Deployment", "media": "Media", "observations": "CameraTrapObservation"}
+_ID = {"deployments": "deploymentID", "media": "mediaID", "observations": "observationID"}
+_COLUMNS = {"deployments": _DEPLOYMENT, "media": _MEDIA, "observations": _OBSERVATION}
+
+
+def package_iri(identifier: str) -> str:
+    return f"{SURVEY}{key(identifier)}"
+
+
+class Mapper:
+    """Turns one package's rows into N-Triples lines."""
+
+    def __init__(self, identifier: str, files: dict[str, str], taxa: TaxonIndex) -> None:
+        self.package = package_iri(identifier)
+        self.files = {name: f"{self.package}/file/{key(rel)}" for name, rel in files.items()}
+        self.taxa = taxa
+        self.stats = ImportStats()
+        self.offsets: dict[str, Any] = {}  # deploymentID -> UTC offset of its start, for local hours
+        self._prefix = {
+            name: f"{self.package}/{name.rstrip('s') if name != 'media' else 'media'}/" for name in _COLUMNS
+        }
+        # predicates and columns, as ready-made text, in column order
+        self._columns = {
+            name: [(column, f"<{predicate}>", writer) for column, (predicate, writer) in mapping.items()]
+            for name, mapping in _COLUMNS.items()
+        }
+
+    def record_iri(self, table: str, identifier: str) -> str:
+        return f"{self._prefix[table]}{key(identifier)}"
+
+    def files_lines(self) -> Iterator[str]:
+        for name, iri in self.files.items():
+            yield f"<{iri}> {RDF_TYPE} <{AKG}DataFile> ."
+            yield f"<{iri}> <{DCT}isPartOf> <{self.package}> ."
+            yield f"<{iri}> <{AKG}tableName> {literal(name)} ."
+
+    def row(self, table: str, number: int, values: dict[str, Any]) -> list[str]:
+        """The lines of one record."""
+        self.stats.rows[table] += 1
+        subject = f"<{self.record_iri(table, values[_ID[table]])}>"
+        row = f"<{self.files[table]}#row={number}>"
+        lines = [
+            f"{subject} {RDF_TYPE} <{AKG}{_CLASSES[table]}> .",
+            f"{subject} <{PROV}wasDerivedFrom> {row} .",
+            f"{row} {RDF_TYPE} <{AKG}TableRow> .",
+            f"{row} <{DCT}isPartOf> <{self.files[table]}> .",
+            f'{row} <{AKG}rowNumber> "{number}"^^<{XSD}integer> .',
+        ]
+        for column, predicate, writer in self._columns[table]:
+            value = values.get(column)
+            if value is not None:
+                lines.append(f"{subject} {predicate} {writer(value)} .")
+        if table == "deployments":
+            start = values["deploymentStart"]
+            self.offsets[values["deploymentID"]] = start.utcoffset()
+            geometry = f"<{self.package}/geometry/{key(values['deploymentID'])}>"
+            wkt = f"<http://www.opengis.net/def/crs/OGC/1.3/CRS84> POINT({_decimal(values['longitude'])} {_decimal(values['latitude'])})"
+            lines.append(f"{subject} <{GEO}hasGeometry> {geometry} .")
+            lines.append(f"{geometry} {RDF_TYPE} <{GEO}Geometry> .")
+            lines.append(f"{geometry} <{GEO}asWKT> {literal(wkt, GEO + 'wktLiteral')} .")
+            days = (values["deploymentEnd"] - start).total_seconds() / 86400
+            lines.append(f"{subject} <{AKG}cameraDays> {literal(round(days, 6))} .")
+        else:
+            lines.append(f"{subject} <{AKG}deployment> <{self.record_iri('deployments', values['deploymentID'])}> .")
+        if table == "observations":
+            if (media := values.get("mediaID")) is not None:
+                lines.append(f"{subject} <{AKG}media> <{self.record_iri('media', media)}> .")
+            offset = self.offsets.get(values["deploymentID"])
+            local = values["eventStart"].astimezone(_tz(offset)) if offset is not None else values["eventStart"]
+            lines.append(f"{subject} <{AKG}localHour> {literal(local.hour)} .")
+            if (name := values.get("scientificName")) is not None:
+                taxon = self.taxa.match(name)
+                if taxon is None:
+                    self.stats.unknown[name] += 1
+                    taxon = unknown_taxon(self.package, name)
+                else:
+                    self.stats.matched[name] += 1
+                lines.append(f"{subject} <{DWCIRI}toTaxon> <{taxon}> .")
+            if values["observationType"] == "animal":
+                lines.append(f"{subject} <{DWC}basisOfRecord> \"MachineObservation\" .")
+        self.stats.triples += len(lines)
+        return lines
+
+    def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
+        """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
+        pkg = f"<{self.package}>"
+        yield f"{pkg} {RDF_TYPE} <{AKG}CameraTrapPackage> ."
+        for name, predicate in (("id", "identifier"), ("title", "title"), ("description", "description"),
+                                ("version", "hasVersion"), ("bibliographicCitation", "bibliographicCitation")):
+            if isinstance(descriptor.get(name), str):
+                yield f"{pkg} <{DCT}{predicate}> {literal(descriptor[name])} ."
+        if isinstance(descriptor.get("name"), str):
+            yield f"{pkg} <{AKG}packageName> {literal(descriptor['name'])} ."
+        if isinstance(created := descriptor.get("created"), str):
+            yield f"{pkg} <{DCT}created> {_when(created)} ."
+        if isinstance(descriptor.get("profile"), str):
+            yield f"{pkg} <{DCT}conformsTo> <{_safe_iri(descriptor['profile'])}> ."
+        for keyword in descriptor.get("keywords") or []:
+            if isinstance(keyword, str):
+                yield f"{pkg} <{SCHEMA}keywords> {literal(keyword)} ."
+        project = descriptor.get("project") or {}
+        if isinstance(project, dict):
+            node = f"<{self.package}/project>"
+            yield f"{pkg} <{AKG}project> {node} ."
+            yield f"{node} {RDF_TYPE} <{AKG}SurveyProject> ."
+            for name, predicate in (("title", f"{DCT}title"), ("id", f"{DCT}identifier"),
+                                    ("acronym", f"{AKG}acronym"), ("description", f"{DCT}description"),
+                                    ("samplingDesign", f"{AKG}samplingDesign"), ("path", f"{SCHEMA}url")):
+                if isinstance(project.get(name), str):
+                    yield f"{node} <{predicate}> {literal(project[name])} ."
+            for name in ("captureMethod", "observationLevel"):
+                for value in project.get(name) or []:
+                    if isinstance(value, str):
+                        yield f"{node} <{AKG}{name}> {literal(value)} ."
+            if isinstance(project.get("individualAnimals"), bool):
+                yield f"{node} <{AKG}individualAnimals> {literal(project['individualAnimals'])} ."
+        for index, person in enumerate(descriptor.get("contributors") or [], 1):
+            if not isinstance(person, dict):
+                continue
+            node = f"<{self.package}/contributor/{index}>"
+            yield f"{pkg} <{DCT}contributor> {node} ."
+            yield f"{node} {RDF_TYPE} <{PROV}Agent> ."
+            for name, predicate in (("title", f"{RDFS}label"), ("role", f"{AKG}contributorRole"),
+                                    ("organization", f"{SCHEMA}affiliation"), ("path", f"{SCHEMA}url")):
+                if isinstance(person.get(name), str):
+                    yield f"{node} <{predicate}> {literal(person[name])} ."
+        for index, licence in enumerate(descriptor.get("licenses") or [], 1):
+            if not isinstance(licence, dict):
+                continue
+            node = f"<{self.package}/license/{index}>"
+            yield f"{pkg} <{DCT}license> {node} ."
+            yield f"{node} {RDF_TYPE} <{DCT}LicenseDocument> ."
+            for name, predicate in (("name", f"{DCT}identifier"), ("path", f"{SCHEMA}url"),
+                                    ("title", f"{DCT}title"), ("scope", f"{AKG}licenseScope")):
+                if isinstance(licence.get(name), str):
+                    yield f"{node} <{predicate}> {literal(licence[name])} ."
+        temporal = descriptor.get("temporal") or {}
+        if isinstance(temporal, dict):
+            for name in ("start", "end"):
+                if isinstance(temporal.get(name), str):
+                    yield f"{pkg} <{AKG}temporal{name.title()}> {_when(temporal[name])} ."
+        yield from self.files_lines()
+        yield from self.taxon_lines(descriptor.get("taxonomic") or [])
+
+    def taxon_lines(self, taxonomic: Iterable[Any]) -> Iterator[str]:
+        listed = {TaxonIndex.normal(t["scientificName"]): t for t in taxonomic
+                  if isinstance(t, dict) and isinstance(t.get("scientificName"), str)}
+        for name in sorted(self.stats.unknown):
+            node = f"<{unknown_taxon(self.package, name)}>"
+            yield f"{node} {RDF_TYPE} <{DWC}Taxon> ."
+            yield f"{node} <{DWC}scientificName> {literal(' '.join(name.split()))} ."
+            entry = listed.get(TaxonIndex.normal(name), {})
+            if isinstance(entry.get("taxonRank"), str):
+                yield f"{node} <{DWC}taxonRank> {literal(entry['taxonRank'])} ."
+            if isinstance(entry.get("taxonID"), str):
+                yield f"{node} <{DWC}taxonID> {literal(entry['taxonID'])} ."
+            names = entry.get("vernacularNames")
+            if isinstance(names, dict):
+                for language, text in sorted(names.items()):
+                    if isinstance(text, str) and _LANG.fullmatch(str(language)):
+                        tag = _ISO639.get(language, language)
+                        yield f"{node} <{DWC}vernacularName> \"{text.translate(_ESCAPES)}\"@{tag} ."
+                        if tag == "en":
+                            yield f"{node} <{RDFS}label> \"{text.translate(_ESCAPES)}\"@en ."
+
+
+_LANG = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*")
+#: Camtrap DP names vernacular-name languages by ISO 639-3 code; RDF language tags (BCP 47) use the
+#: two-letter ISO 639-1 code where one exists.
+_ISO639 = {"eng": "en", "nld": "nl", "fra": "fr", "deu": "de", "rus": "ru", "zho": "zh", "kor": "ko",
+           "jpn": "ja", "spa": "es", "ita": "it", "por": "pt", "pol": "pl"}
+
+
+def _when(text: str) -> str:
+    """A date or date-time literal of the right type, or a plain string when it is neither."""
+    try:
+        if len(text) == 10:
+            datetime.strptime(text, "%Y-%m-%d")
+            return literal(text, XSD + "date")
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return literal(iso(value) if value.tzinfo is not None else value.isoformat(), XSD + "dateTime")
+    except ValueError:
+        return literal(text)
+
+
+def _safe_iri(text: str) -> str:
+    return quote(text, safe=":/?#[]@!$&'()*+,;=%-._~")
+
+
+def _tz(offset: Any) -> Any:
+    from datetime import timezone
+
+    return timezone(offset)
