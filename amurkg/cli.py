@@ -813,3 +813,31 @@ def import_command(
         chosen = _answer_format("SELECT", fmt, None, None)
         answer = SelectResult(names, rows)
         _write_answer(answer, chosen, None, max_rows=10**9, where="import --list", raw=False, width=_table_width(chosen, None))
+
+
+survey_app = typer.Typer(
+    no_args_is_help=True,
+    help="Summaries of imported camera-trap surveys for other tools (occupancy models).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(survey_app, name="survey")
+
+
+@survey_app.command("detection-history")
+def detection_history_command(
+    taxon: Annotated[
+        str,
+        typer.Option("--taxon", help="The taxon (name, label or IRI); taxa below it count too.", autocompletion=_complete_entities),
+    ] = "amur:amur-leopard",
+    occasion: Annotated[float, typer.Option("--occasion", help="Occasion length in days.", min=0.001)] = 1.0,
+    store: StoreOpt = None,
+    output: OutOpt = None,
+) -> None:
+    """Write an occupancy-style detection history as CSV: one row per deployment, one column per occasion;
+    1 detected, 0 not detected, NA camera not active (for unmarked, camtrapR, RPresence).
+
+    Example: amurkg survey detection-history --store leopard-store --taxon 'Amur leopard' --occasion 7 -o history.csv"""
+    from amurkg.output import emit
+    from amurkg.survey.history import detection_history
+
+    emit(detection_history(_load(None, Engine.oxigraph, store=store), taxon, occasion).to_csv(), output)

@@ -193,6 +193,7 @@ class AKG(DefinedNamespace):
     maximumCount: URIRef
     media: URIRef
     mediaID: URIRef
+    minutesSincePrevious: URIRef
     minimumCount: URIRef
     monitoringLevel: URIRef
     movementStatus: URIRef

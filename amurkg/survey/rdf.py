@@ -184,6 +184,8 @@ class Mapper:
         self.taxa = taxa
         self.stats = ImportStats()
         self.offsets: dict[str, Any] = {}  # deploymentID -> UTC offset of its start, for local hours
+        # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation IRI)
+        self.detections: list[tuple[str, str, float, str]] = []
         self._prefix = {
             name: f"{self.package}/{name.rstrip('s') if name != 'media' else 'media'}/" for name in _COLUMNS
         }
@@ -244,10 +246,26 @@ class Mapper:
                 else:
                     self.stats.matched[name] += 1
                 lines.append(f"{subject} <{DWCIRI}toTaxon> <{taxon}> .")
+                if values["observationLevel"] == "event" and values["observationType"] == "animal":
+                    self.detections.append((values["deploymentID"], taxon, values["eventStart"].timestamp(), subject))
             if values["observationType"] == "animal":
                 lines.append(f"{subject} <{DWC}basisOfRecord> \"MachineObservation\" .")
         self.stats.triples += len(lines)
         return lines
+
+    def gap_lines(self) -> Iterator[str]:
+        """``akg:minutesSincePrevious`` of each event-level detection: the minutes since the start of the
+        previous one of the same taxon at the same deployment (none for the first). Computed once here, so
+        that independence at any interval is one filter in a query, not a self-join over millions of rows."""
+        self.detections.sort()
+        previous: tuple[str, str, float] | None = None
+        for deployment, taxon, start, subject in self.detections:
+            if previous is not None and previous[0] == deployment and previous[1] == taxon:
+                minutes = round((start - previous[2]) / 60, 4)
+                self.stats.triples += 1
+                yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
+            previous = (deployment, taxon, start)
+        self.detections.clear()
 
     def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
         """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
@@ -307,6 +325,7 @@ class Mapper:
             for name in ("start", "end"):
                 if isinstance(temporal.get(name), str):
                     yield f"{pkg} <{AKG}temporal{name.title()}> {_when(temporal[name])} ."
+        yield from self.gap_lines()
         yield from self.files_lines()
         yield from self.taxon_lines(descriptor.get("taxonomic") or [])
 
