@@ -101,6 +101,18 @@ class VizFormat(StrEnum):
     cytoscape = "cytoscape"
 
 
+class ExportFormat(StrEnum):
+    """What amurkg export writes: the RDF formats and Darwin Core Archives."""
+
+    ttl = "ttl"
+    nt = "nt"
+    nq = "nq"
+    trig = "trig"
+    jsonld = "jsonld"
+    xml = "xml"
+    dwca = "dwca"
+
+
 class RdfFormat(StrEnum):
     """RDF serialisations."""
 
@@ -418,13 +430,18 @@ def sparql_command(
 @app.command("export")
 def export_command(
     fmt: Annotated[
-        RdfFormat | None,
+        ExportFormat | None,
         typer.Option(
-            "--format", "-f", help="RDF format; default Turtle (or from the -o extension).", case_sensitive=False
+            "--format",
+            "-f",
+            help="RDF format, or dwca (a Darwin Core Archive of imported surveys, needs --store); default Turtle "
+            "(or from the -o extension: .zip is dwca).",
+            case_sensitive=False,
         ),
     ] = None,
     output: OutOpt = None,
     data: DataOpt = None,
+    store: StoreOpt = None,
     reason: Annotated[
         bool,
         typer.Option(
@@ -432,16 +449,37 @@ def export_command(
         ),
     ] = False,
 ) -> None:
-    """Write the whole graph (ontology + data + your --data files); the same bytes on every run.
+    """Write the whole graph (ontology + data + your --data files, or a store); the same bytes on every run.
 
-    The default is the base graph (asserted triples only); --reason writes the full graph.
+    The default is the base graph (asserted triples only); --reason writes the full graph. With --store, what
+    the store holds, streamed; -f dwca writes its camera-trap observations as a Darwin Core Archive for GBIF.
 
     Example: amurkg export -o amurkg.ttl"""
-    from amurkg.output import RDF_FORMAT_BY_EXTENSION, choose_format, emit
+    from amurkg.output import RDF_FORMAT_BY_EXTENSION, choose_format, emit, open_output
+
+    if fmt is None and output is not None and output.suffix.lower() == ".zip":
+        fmt = ExportFormat.dwca
+    if fmt is ExportFormat.dwca:
+        if store is None:
+            raise ParameterError("-f dwca exports imported surveys: name the store with --store DIR")
+        from amurkg.survey.dwca import write_archive
+
+        with _load(None, Engine.oxigraph, store=store) as kg:
+            emit(write_archive(kg), output)
+        return
+    chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
+    if store is not None:
+        if data:
+            raise ParameterError("--data and --store cannot be combined: import the files into the store")
+        from amurkg.serialize import write_store
+        from amurkg.store import Store
+
+        with Store.open(store) as handle, open_output(output) as out:
+            write_store(out, chosen, handle, reason)
+        return
     from amurkg.rdfio import read_rdf
     from amurkg.serialize import export_graph
 
-    chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
     sources = [read_rdf(p) for p in data or []]
     emit(export_graph(chosen, sources, reason), output)
 
@@ -640,24 +678,35 @@ def push_command(
     graph: Annotated[str, typer.Option("--graph", help="Named graph to replace with the graph.")] = (
         "https://w3id.org/amurkg/graph"
     ),
-    store: Annotated[
+    gsp_url: Annotated[
         str | None,
-        typer.Option("--store", help="Graph Store Protocol URL; default: /store beside the endpoint (Oxigraph)."),
+        typer.Option(
+            "--gsp-url", help="Graph Store Protocol URL; default: /store beside the endpoint (Oxigraph)."
+        ),
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Push the full graph, with OWL RL entailments.")] = False,
     data: DataOpt = None,
+    store: StoreOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each request.")] = 60.0,
 ) -> None:
-    """Publish the graph (plus --data) to a triple store through the SPARQL 1.1 Graph Store HTTP Protocol,
-    replacing the named graph, then count it on the server.
+    """Publish the graph (plus --data, or an on-disk --store) to a triple store through the SPARQL 1.1 Graph
+    Store HTTP Protocol, replacing the named graph, in batches of bounded size, then count it on the server.
 
     Example: amurkg push --endpoint http://127.0.0.1:7878/query"""
     from amurkg.rdfio import read_rdf
     from amurkg.remote import push
     from amurkg.serialize import export_graph
 
-    data_nt = export_graph("nt", [read_rdf(p) for p in data or []], reason)
-    report = push(data_nt.splitlines(), endpoint, graph, store, timeout)
+    if store is not None:
+        if data:
+            raise ParameterError("--data and --store cannot be combined: import the files into the store")
+        from amurkg.store import Store
+
+        with Store.open(store) as handle:
+            report = push(handle.ntriples(reason), endpoint, graph, gsp_url, timeout)
+    else:
+        data_nt = export_graph("nt", [read_rdf(p) for p in data or []], reason)
+        report = push(data_nt.splitlines(), endpoint, graph, gsp_url, timeout)
     typer.echo(
         f"pushed {report.sent} triples in {report.batches} batch(es) to <{report.graph}> at {report.store}; "
         f"the store now holds {report.on_server} triples in that graph",
@@ -812,7 +861,9 @@ def import_command(
         ]
         chosen = _answer_format("SELECT", fmt, None, None)
         answer = SelectResult(names, rows)
-        _write_answer(answer, chosen, None, max_rows=10**9, where="import --list", raw=False, width=_table_width(chosen, None))
+        _write_answer(
+            answer, chosen, None, max_rows=10**9, where="import --list", raw=False, width=_table_width(chosen, None)
+        )
 
 
 survey_app = typer.Typer(
@@ -827,7 +878,11 @@ app.add_typer(survey_app, name="survey")
 def detection_history_command(
     taxon: Annotated[
         str,
-        typer.Option("--taxon", help="The taxon (name, label or IRI); taxa below it count too.", autocompletion=_complete_entities),
+        typer.Option(
+            "--taxon",
+            help="The taxon (name, label or IRI); taxa below it count too.",
+            autocompletion=_complete_entities,
+        ),
     ] = "amur:amur-leopard",
     occasion: Annotated[float, typer.Option("--occasion", help="Occasion length in days.", min=0.001)] = 1.0,
     store: StoreOpt = None,

@@ -93,6 +93,18 @@ class KnowledgeGraph:
         kg.reasoned = True  # whatever entailments the store holds are its own
         return kg
 
+    def close(self) -> None:
+        """Release an on-disk store (its lock, so that an import may write it); other graphs need no closing."""
+        close = getattr(self.engine, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def apply_reasoning(self) -> None:
         """From now on, let every query see what OWL RL entails (superclasses, inverses, transitive
         containment...). Entailments live in named graphs of their own, claim no source span, and lead to the

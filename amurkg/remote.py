@@ -531,7 +531,7 @@ def _send_batch(url: str, batch: list[bytes], number: int, timeout: float) -> No
         if re.search(r": HTTP (404|405|501) ", str(exc)):
             raise RemoteError(
                 f"{exc}; this URL does not take Graph Store Protocol uploads: give the store's address with "
-                "--store (Oxigraph: /store; Fuseki: /DATASET/data; Virtuoso: /sparql-graph-crud-auth)"
+                "--gsp-url (Oxigraph: /store; Fuseki: /DATASET/data; Virtuoso: /sparql-graph-crud-auth)"
             ) from None
         raise
 
@@ -547,7 +547,7 @@ def push(
     it. ``ntriples`` is a document or an iterable of lines, read batch by batch, so memory stays bounded."""
     check_iri(graph, "graph")
     check_url(endpoint, "endpoint")
-    target = check_url(store or store_url(endpoint), "store")
+    target = check_url(store or store_url(endpoint), "Graph Store Protocol URL")
     lines = ntriples.splitlines() if isinstance(ntriples, bytes) else ntriples
     url = f"{target}?{urllib.parse.urlencode({'graph': graph})}"
     from amurkg.progress import step

@@ -120,3 +120,33 @@ def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = (), reaso
     buffer = io.BytesIO()
     write_graph(buffer, fmt, build_store(sources, reason), user_prefixes(sources))
     return buffer.getvalue()
+
+
+def write_store(out: BinaryIO, fmt: str, handle: Any, reason: bool = False) -> None:
+    """Serialise what an on-disk store (``amurkg.store.Store``) shows queries: the curated graph and every
+    registered import (with ``reason``, the closure of the curated graph too), as it is read.
+
+    The graphs share no triple (imports are disjoint by construction), so N-Triples and Turtle are the
+    store's own serialisation of each graph in turn, done by pyoxigraph without Python in the loop; TriG and
+    N-Quads keep each graph's name; JSON-LD and RDF/XML, which cannot be concatenated, stream the triples.
+    The output is the same bytes on every run for the same store: pyoxigraph iterates its indexes in a fixed
+    order, and a store's blank nodes keep their labels.
+    """
+    import itertools
+
+    import pyoxigraph as ox
+
+    if fmt not in EXPORT_FORMATS:
+        raise FormatError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    rdf_format = getattr(ox.RdfFormat, EXPORT_FORMATS[fmt][0])
+    graphs = [ox.NamedNode(g) for g in handle.visible_graphs(reason)]
+    store = handle.ox
+    if fmt in ("nt", "ttl"):
+        for number, graph in enumerate(graphs):
+            prefixes = PREFIXES if fmt == "ttl" and number == 0 else None  # declared once, at the top
+            store.dump(out, format=rdf_format, from_graph=graph, prefixes=prefixes)
+        return
+    quads = itertools.chain.from_iterable(store.quads_for_pattern(None, None, None, g) for g in graphs)
+    items: Iterable[Any] = quads if fmt in DATASET_FORMATS else (q.triple for q in quads)
+    prefixes = PREFIXES if fmt in ("trig", "jsonld", "xml") else None
+    ox.serialize(items, out, format=rdf_format, prefixes=prefixes)

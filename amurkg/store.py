@@ -23,10 +23,11 @@ import hashlib
 import json
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,9 @@ class Store:
         self.path = path
         self.ox = ox_store
         self.write = write
-        self._lock = lock
         self.marker = marker
+        # the lock goes with the object: closed explicitly, or when nothing refers to the store any more
+        self._release = weakref.finalize(self, _unlock, lock)
 
     # ------------------------------------------------------------------ opening
 
@@ -161,7 +163,9 @@ class Store:
         # the closure of the curated graph alone: a scratch store, so that imported data (asserted with its
         # own types) does not make every upgrade a reasoning job over millions of records
         scratch = ox.Store()
-        scratch.extend(ox.Quad(q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, curated))
+        scratch.extend(
+            ox.Quad(q.subject, q.predicate, q.object) for q in self.ox.quads_for_pattern(None, None, None, curated)
+        )
         closure = close(scratch)
         inferred = scratch.quads_for_pattern(None, None, None, ox.NamedNode(REASONING_GRAPHS[0]))
         self.ox.extend(list(inferred))
@@ -177,10 +181,9 @@ class Store:
         _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
 
     def close(self) -> None:
-        if self._lock is not None:
-            _unlock(self._lock)
-            self._lock = None
+        """Release the store (and its lock); the object cannot be used afterwards."""
         self.ox = None
+        self._release()
 
     def __enter__(self) -> Store:
         return self
@@ -202,8 +205,14 @@ class Store:
         }} ORDER BY ?when"""
         return [
             ImportRecord(
-                s["package"].value, s["id"].value, s["graph"].value, s["source"].value, s["kind"].value,
-                s["when"].value, int(s["triples"].value), int(s["observations"].value),
+                s["package"].value,
+                s["id"].value,
+                s["graph"].value,
+                s["source"].value,
+                s["kind"].value,
+                s["when"].value,
+                int(s["triples"].value),
+                int(s["observations"].value),
             )
             for s in self.ox.query(query, prefixes=PREFIXES)
         ]
@@ -214,6 +223,14 @@ class Store:
 
         graphs = [CURATED_GRAPH, *(r.graph for r in self.imports())]
         return graphs + list(REASONING_GRAPHS) if reasoned else graphs
+
+    def ntriples(self, reasoned: bool = False) -> Iterator[bytes]:
+        """What queries see, as N-Triples lines, one graph after another (the graphs share no triple)."""
+        import pyoxigraph as ox
+
+        for graph in self.visible_graphs(reasoned):
+            for quad in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+                yield f"{quad.subject} {quad.predicate} {quad.object} .".encode()
 
     def asserted_triples(self) -> int:
         return int(self.marker.get("curated_triples", 0)) + sum(r.triples for r in self.imports())
@@ -241,18 +258,17 @@ class Store:
             ox.Quad(pkg, ox.NamedNode(AKG + "importedFrom"), lit(record.source), reg),
             ox.Quad(pkg, ox.NamedNode(AKG + "importKind"), lit(record.kind), reg),
             ox.Quad(
-                pkg, ox.NamedNode(AKG + "importedAt"),
-                ox.Literal(record.imported, datatype=ox.NamedNode(PREFIXES["xsd"] + "dateTime")), reg,
+                pkg,
+                ox.NamedNode(AKG + "importedAt"),
+                ox.Literal(record.imported, datatype=ox.NamedNode(PREFIXES["xsd"] + "dateTime")),
+                reg,
             ),
             ox.Quad(pkg, ox.NamedNode(AKG + "tripleCount"), lit(record.triples), reg),
             ox.Quad(pkg, ox.NamedNode(AKG + "observationCount"), lit(record.observations), reg),
         ]
         inserts = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
         # one update is one transaction: the old entry goes and the new one comes at once
-        self.ox.update(
-            f"DELETE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }} WHERE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }};"
-            f" INSERT DATA {{ GRAPH <{REGISTRY_GRAPH}> {{ {inserts} }} }}"
-        )
+        self.ox.update(f"{_forget(pkg)}; INSERT DATA {{ GRAPH <{REGISTRY_GRAPH}> {{ {inserts} }} }}")
         return old[0] if old else None
 
     def unregister(self, package: str) -> str | None:
@@ -263,9 +279,7 @@ class Store:
         if not old:
             return None
         pkg = ox.NamedNode(package)
-        self.ox.update(
-            f"DELETE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }} WHERE {{ GRAPH <{REGISTRY_GRAPH}> {{ {pkg} ?p ?o }} }}"
-        )
+        self.ox.update(_forget(pkg))
         self.drop(old[0])
         return old[0]
 
@@ -284,8 +298,15 @@ class Store:
                 self.ox.remove_graph(graph)
 
 
+def _forget(package: Any) -> str:
+    """The update that deletes a package's registry entry (``package`` is a pyoxigraph term: its text is
+    N-Triples, so an IRI cannot end early)."""
+    pattern = f"GRAPH <{REGISTRY_GRAPH}> {{ {package} ?p ?o }}"
+    return f"DELETE {{ {pattern} }} WHERE {{ {pattern} }}"
+
+
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _lock(path: Path, exclusive: bool) -> Any:
@@ -300,8 +321,9 @@ def _lock(path: Path, exclusive: bool) -> Any:
 
 
 def _unlock(handle: Any) -> None:
-    fcntl.flock(handle, fcntl.LOCK_UN)
-    handle.close()
+    if not handle.closed:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def _write_atomic(path: Path, text: str) -> None:

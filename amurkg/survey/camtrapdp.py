@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -180,7 +179,9 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
         display[name] = f"{display_base}{rel}" if display_base else str(file)
     for name in TABLES:
         if name not in tables and not any(name in p for p in problems):
-            problems.append(f"{shown}: no '{name}' resource: a Camtrap DP package has deployments, media and observations")
+            problems.append(
+                f"{shown}: no '{name}' resource: a Camtrap DP package has deployments, media and observations"
+            )
     if problems:
         raise PackageError(problems)
     return CameraTrapPackage(source, descriptor, tables, display)

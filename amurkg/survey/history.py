@@ -12,7 +12,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from amurkg.errors import ParameterError
 
@@ -65,8 +65,10 @@ def detection_history(kg: object, taxon: str, days: float = 1.0) -> DetectionHis
     last = max(end for _, _, end in spans.values())
     length = days * 86400
     count = max(1, math.ceil((last - origin) / length))
-    cells = {iri: [None if not _active(start, end, origin + k * length, length) else 0 for k in range(count)]
-             for iri, (_, start, end) in spans.items()}
+    cells = {
+        iri: [None if not _active(start, end, origin + k * length, length) else 0 for k in range(count)]
+        for iri, (_, start, end) in spans.items()
+    }
     detections = kg.query(_DETECTIONS, {"target": target}).rows  # type: ignore[attr-defined]
     for deployment, start in detections:
         if deployment is None or start is None or deployment.value not in cells:
@@ -75,9 +77,8 @@ def detection_history(kg: object, taxon: str, days: float = 1.0) -> DetectionHis
         if 0 <= k < count:
             cells[deployment.value][k] = 1
     rows = sorted(((iri, spans[iri][0], cells[iri]) for iri in cells), key=lambda r: (r[1], r[0]))
-    from datetime import timezone
 
-    starts = [datetime.fromtimestamp(origin + k * length, timezone.utc) for k in range(count)]
+    starts = [datetime.fromtimestamp(origin + k * length, UTC) for k in range(count)]
     return DetectionHistory(starts, rows)
 
 

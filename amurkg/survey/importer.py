@@ -8,6 +8,7 @@ was found is that file bulk-loaded, into a fresh graph that the registry then na
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from amurkg.errors import AmurkgError
-from amurkg.store import ImportRecord, Store, now
+from amurkg.store import MARKER, ImportRecord, Store, now
 from amurkg.survey.camtrapdp import PackageError, open_package
-from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex
+from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids
 from amurkg.survey.tables import Problems
 
 _TAXON_NAMES = """
@@ -71,7 +72,7 @@ def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[M
     """The N-Triples of a Camtrap DP package; raises ``PackageError`` (after reading it all) on problems."""
     with open_package(path) as package:
         files = {name: Path(package.display[name]).name for name in package.tables}
-        mapper = Mapper(package.identifier, files, taxa)
+        mapper = Mapper(package.identifier, files, taxa, taxon_ids(package.descriptor.get("taxonomic")))
         problems = Problems(limit)
         for table, number, row in package.rows(problems):
             if not problems:
@@ -90,12 +91,28 @@ def import_package(
 
     Raises ``PackageError`` listing up to ``limit`` problems (each ``file:row:column``); then nothing changed.
     """
-    import pyoxigraph as ox
-
-    path = Path(path)
     from amurkg.survey.dwca import is_archive
 
+    path = Path(path)
     archive = is_archive(path) if kind is None else kind == "dwca"
+    store_path = Path(store_path)
+    existed = store_path.exists()
+    was_empty = existed and store_path.is_dir() and not any(store_path.iterdir())
+    fresh = not (store_path / MARKER).is_file()
+    try:
+        return _import(store_path, path, archive, limit, create)
+    except BaseException:
+        if fresh and not existed:  # this import made the store: leave no trace of it
+            shutil.rmtree(store_path, ignore_errors=True)
+        elif fresh and was_empty:
+            for child in store_path.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
+def _import(store_path: Path, path: Path, archive: bool, limit: int, create: bool) -> ImportReport:
+    import pyoxigraph as ox
+
     with Store.open(store_path, write=True, create=create) as store:
         taxa = taxon_index(store.ox, default_graph=[ox.NamedNode(_curated())])
         found: dict[str, Any] = {}

@@ -9,6 +9,7 @@ their source document. See ``ontology/survey.ttl`` for the classes and propertie
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -178,8 +179,12 @@ def package_iri(identifier: str) -> str:
 class Mapper:
     """Turns one package's rows into N-Triples lines."""
 
-    def __init__(self, identifier: str, files: dict[str, str], taxa: TaxonIndex) -> None:
+    def __init__(
+        self, identifier: str, files: dict[str, str], taxa: TaxonIndex, taxon_ids: dict[str, str] | None = None
+    ) -> None:
         self.package = package_iri(identifier)
+        #: normalised scientific name -> the taxonID the package's taxonomic list gives it
+        self.taxon_ids = taxon_ids or {}
         self.files = {name: f"{self.package}/file/{key(rel)}" for name, rel in files.items()}
         self.taxa = taxa
         self.stats = ImportStats()
@@ -199,10 +204,15 @@ class Mapper:
         return f"{self._prefix[table]}{key(identifier)}"
 
     def files_lines(self) -> Iterator[str]:
+        tables: dict[str, list[str]] = {}
         for name, iri in self.files.items():
+            tables.setdefault(iri, []).append(name)
+        for iri, names in tables.items():
+            # one file may hold several kinds of record (a Darwin Core occurrence core holds deployments too)
+            table = names[0] if len(names) == 1 else "occurrence"
             yield f"<{iri}> {RDF_TYPE} <{AKG}DataFile> ."
             yield f"<{iri}> <{DCT}isPartOf> <{self.package}> ."
-            yield f"<{iri}> <{AKG}tableName> {literal(name)} ."
+            yield f"<{iri}> <{AKG}tableName> {literal(table)} ."
 
     def row(self, table: str, number: int, values: dict[str, Any]) -> list[str]:
         """The lines of one record."""
@@ -224,7 +234,8 @@ class Mapper:
             start = values["deploymentStart"]
             self.offsets[values["deploymentID"]] = start.utcoffset()
             geometry = f"<{self.package}/geometry/{key(values['deploymentID'])}>"
-            wkt = f"<http://www.opengis.net/def/crs/OGC/1.3/CRS84> POINT({_decimal(values['longitude'])} {_decimal(values['latitude'])})"
+            point = f"POINT({_decimal(values['longitude'])} {_decimal(values['latitude'])})"
+            wkt = f"<http://www.opengis.net/def/crs/OGC/1.3/CRS84> {point}"
             lines.append(f"{subject} <{GEO}hasGeometry> {geometry} .")
             lines.append(f"{geometry} {RDF_TYPE} <{GEO}Geometry> .")
             lines.append(f"{geometry} <{GEO}asWKT> {literal(wkt, GEO + 'wktLiteral')} .")
@@ -246,10 +257,12 @@ class Mapper:
                 else:
                     self.stats.matched[name] += 1
                 lines.append(f"{subject} <{DWCIRI}toTaxon> <{taxon}> .")
+                if (taxon_id := self.taxon_ids.get(TaxonIndex.normal(name))) is not None:
+                    lines.append(f"{subject} <{DWC}taxonID> {literal(taxon_id)} .")
                 if values["observationLevel"] == "event" and values["observationType"] == "animal":
                     self.detections.append((values["deploymentID"], taxon, values["eventStart"].timestamp(), subject))
             if values["observationType"] == "animal":
-                lines.append(f"{subject} <{DWC}basisOfRecord> \"MachineObservation\" .")
+                lines.append(f'{subject} <{DWC}basisOfRecord> "MachineObservation" .')
         self.stats.triples += len(lines)
         return lines
 
@@ -271,14 +284,25 @@ class Mapper:
         """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
         pkg = f"<{self.package}>"
         yield f"{pkg} {RDF_TYPE} <{AKG}CameraTrapPackage> ."
-        for name, predicate in (("id", "identifier"), ("title", "title"), ("description", "description"),
-                                ("version", "hasVersion"), ("bibliographicCitation", "bibliographicCitation")):
+        for name, predicate in (
+            ("id", "identifier"),
+            ("title", "title"),
+            ("description", "description"),
+            ("version", "hasVersion"),
+            ("bibliographicCitation", "bibliographicCitation"),
+        ):
             if isinstance(descriptor.get(name), str):
                 yield f"{pkg} <{DCT}{predicate}> {literal(descriptor[name])} ."
         if isinstance(descriptor.get("name"), str):
             yield f"{pkg} <{AKG}packageName> {literal(descriptor['name'])} ."
         if isinstance(created := descriptor.get("created"), str):
             yield f"{pkg} <{DCT}created> {_when(created)} ."
+        precision = descriptor.get("coordinatePrecision")
+        if isinstance(precision, int | float) and not isinstance(precision, bool) and math.isfinite(precision):
+            yield f"{pkg} <{DWC}coordinatePrecision> {literal(float(precision))} ."
+        for source in descriptor.get("sources") or []:
+            if isinstance(source, dict) and isinstance(source.get("title"), str):
+                yield f"{pkg} <{DCT}source> {literal(source['title'])} ."
         if isinstance(descriptor.get("profile"), str):
             yield f"{pkg} <{DCT}conformsTo> <{_safe_iri(descriptor['profile'])}> ."
         for keyword in descriptor.get("keywords") or []:
@@ -289,9 +313,14 @@ class Mapper:
             node = f"<{self.package}/project>"
             yield f"{pkg} <{AKG}project> {node} ."
             yield f"{node} {RDF_TYPE} <{AKG}SurveyProject> ."
-            for name, predicate in (("title", f"{DCT}title"), ("id", f"{DCT}identifier"),
-                                    ("acronym", f"{AKG}acronym"), ("description", f"{DCT}description"),
-                                    ("samplingDesign", f"{AKG}samplingDesign"), ("path", f"{SCHEMA}url")):
+            for name, predicate in (
+                ("title", f"{DCT}title"),
+                ("id", f"{DCT}identifier"),
+                ("acronym", f"{AKG}acronym"),
+                ("description", f"{DCT}description"),
+                ("samplingDesign", f"{AKG}samplingDesign"),
+                ("path", f"{SCHEMA}url"),
+            ):
                 if isinstance(project.get(name), str):
                     yield f"{node} <{predicate}> {literal(project[name])} ."
             for name in ("captureMethod", "observationLevel"):
@@ -306,8 +335,12 @@ class Mapper:
             node = f"<{self.package}/contributor/{index}>"
             yield f"{pkg} <{DCT}contributor> {node} ."
             yield f"{node} {RDF_TYPE} <{PROV}Agent> ."
-            for name, predicate in (("title", f"{RDFS}label"), ("role", f"{AKG}contributorRole"),
-                                    ("organization", f"{SCHEMA}affiliation"), ("path", f"{SCHEMA}url")):
+            for name, predicate in (
+                ("title", f"{RDFS}label"),
+                ("role", f"{AKG}contributorRole"),
+                ("organization", f"{SCHEMA}affiliation"),
+                ("path", f"{SCHEMA}url"),
+            ):
                 if isinstance(person.get(name), str):
                     yield f"{node} <{predicate}> {literal(person[name])} ."
         for index, licence in enumerate(descriptor.get("licenses") or [], 1):
@@ -316,8 +349,12 @@ class Mapper:
             node = f"<{self.package}/license/{index}>"
             yield f"{pkg} <{DCT}license> {node} ."
             yield f"{node} {RDF_TYPE} <{DCT}LicenseDocument> ."
-            for name, predicate in (("name", f"{DCT}identifier"), ("path", f"{SCHEMA}url"),
-                                    ("title", f"{DCT}title"), ("scope", f"{AKG}licenseScope")):
+            for name, predicate in (
+                ("name", f"{DCT}identifier"),
+                ("path", f"{SCHEMA}url"),
+                ("title", f"{DCT}title"),
+                ("scope", f"{AKG}licenseScope"),
+            ):
                 if isinstance(licence.get(name), str):
                     yield f"{node} <{predicate}> {literal(licence[name])} ."
         temporal = descriptor.get("temporal") or {}
@@ -330,8 +367,11 @@ class Mapper:
         yield from self.taxon_lines(descriptor.get("taxonomic") or [])
 
     def taxon_lines(self, taxonomic: Iterable[Any]) -> Iterator[str]:
-        listed = {TaxonIndex.normal(t["scientificName"]): t for t in taxonomic
-                  if isinstance(t, dict) and isinstance(t.get("scientificName"), str)}
+        listed = {
+            TaxonIndex.normal(t["scientificName"]): t
+            for t in taxonomic
+            if isinstance(t, dict) and isinstance(t.get("scientificName"), str)
+        }
         for name in sorted(self.stats.unknown):
             node = f"<{unknown_taxon(self.package, name)}>"
             yield f"{node} {RDF_TYPE} <{DWC}Taxon> ."
@@ -346,16 +386,38 @@ class Mapper:
                 for language, text in sorted(names.items()):
                     if isinstance(text, str) and _LANG.fullmatch(str(language)):
                         tag = _ISO639.get(language, language)
-                        yield f"{node} <{DWC}vernacularName> \"{text.translate(_ESCAPES)}\"@{tag} ."
+                        yield f'{node} <{DWC}vernacularName> "{text.translate(_ESCAPES)}"@{tag} .'
                         if tag == "en":
-                            yield f"{node} <{RDFS}label> \"{text.translate(_ESCAPES)}\"@en ."
+                            yield f'{node} <{RDFS}label> "{text.translate(_ESCAPES)}"@en .'
+
+
+def taxon_ids(taxonomic: Any) -> dict[str, str]:
+    """Normalised scientific name -> taxonID, from a package's taxonomic list."""
+    found = {}
+    for entry in taxonomic if isinstance(taxonomic, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("scientificName"), str):
+            if isinstance(entry.get("taxonID"), str):
+                found[TaxonIndex.normal(entry["scientificName"])] = entry["taxonID"]
+    return found
 
 
 _LANG = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*")
 #: Camtrap DP names vernacular-name languages by ISO 639-3 code; RDF language tags (BCP 47) use the
 #: two-letter ISO 639-1 code where one exists.
-_ISO639 = {"eng": "en", "nld": "nl", "fra": "fr", "deu": "de", "rus": "ru", "zho": "zh", "kor": "ko",
-           "jpn": "ja", "spa": "es", "ita": "it", "por": "pt", "pol": "pl"}
+_ISO639 = {
+    "eng": "en",
+    "nld": "nl",
+    "fra": "fr",
+    "deu": "de",
+    "rus": "ru",
+    "zho": "zh",
+    "kor": "ko",
+    "jpn": "ja",
+    "spa": "es",
+    "ita": "it",
+    "por": "pt",
+    "pol": "pl",
+}
 
 
 def _when(text: str) -> str:

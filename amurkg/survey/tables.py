@@ -238,9 +238,7 @@ def read_table(
                     continue
                 if text in missing_values:
                     if spec.required:
-                        problems.add(
-                            f"{display}:{row_number}:{index + 1} ({spec.name})", "a value is required here"
-                        )
+                        problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", "a value is required here")
                         ok = False
                     continue
                 try:
