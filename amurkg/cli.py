@@ -680,9 +680,7 @@ def push_command(
     ),
     gsp_url: Annotated[
         str | None,
-        typer.Option(
-            "--gsp-url", help="Graph Store Protocol URL; default: /store beside the endpoint (Oxigraph)."
-        ),
+        typer.Option("--gsp-url", help="Graph Store Protocol URL; default: /store beside the endpoint (Oxigraph)."),
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Push the full graph, with OWL RL entailments.")] = False,
     data: DataOpt = None,
@@ -847,7 +845,7 @@ def import_command(
 
         records = list_imports(store)
         names = ["package", "identifier", "kind", "observations", "triples", "imported", "source"]
-        rows = [
+        rows: list[tuple[Term | None, ...]] = [
             (
                 Term.iri(r.package),
                 Term.literal(r.identifier),
@@ -886,6 +884,9 @@ def detection_history_command(
     ] = "amur:amur-leopard",
     occasion: Annotated[float, typer.Option("--occasion", help="Occasion length in days.", min=0.001)] = 1.0,
     store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
     output: OutOpt = None,
 ) -> None:
     """Write an occupancy-style detection history as CSV: one row per deployment, one column per occasion;
@@ -895,4 +896,5 @@ def detection_history_command(
     from amurkg.output import emit
     from amurkg.survey.history import detection_history
 
-    emit(detection_history(_load(None, Engine.oxigraph, store=store), taxon, occasion).to_csv(), output)
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    emit(detection_history(kg, taxon, occasion).to_csv(), output)

@@ -129,8 +129,9 @@ class Store:
             if not upgrade:
                 store.close()
                 raise StoreError(
-                    f"{path}: holds the curated graph of amurkg {marker.get('amurkg', '?')}, not this one's "
-                    f"({_version()}): update it with `amurkg import --upgrade --store {path}`"
+                    f"{path}: holds the curated graph of amurkg {marker.get('amurkg', '?')} (digest "
+                    f"{str(marker.get('curated', '?'))[:16]}), not the one this amurkg {_version()} ships "
+                    f"({shipped_digest()}): update it with `amurkg import --upgrade --store {path}`"
                 )
             store._load_curated()
         if write:

@@ -122,6 +122,17 @@ PARAMS = {
     "entity-facts": {"entity": "amur-leopard"},
     "entity-sources": {"entity": "amur-leopard"},
     "explain": {"subject": "wild boar", "predicate": "obo:RO_0002458", "object": "Amur leopard"},
+    "detections-near": {"latitude": "43.1", "longitude": "131.5"},
+}
+#: Canned queries about imported field data: the shipped graph alone gives them nothing to answer (they are
+#: checked on survey packages in test_survey.py and test_survey_exchange.py).
+FIELD_DATA_QUERIES = {
+    "survey-effort",
+    "detection-rate",
+    "prey-detection-rate",
+    "activity-pattern",
+    "co-detections",
+    "detections-near",
 }
 
 

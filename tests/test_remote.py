@@ -292,7 +292,11 @@ def test_an_endless_answer_stops_at_the_size_cap(stub: str, monkeypatch: pytest.
 def test_only_http_urls_and_redirects(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
     for url in ("file:///etc/passwd", "ftp://example.org/sparql", "gopher://x/", "http:///nohost", "http://a:99999/"):
         one_line(cli("query", "prey", "--endpoint", url), "the endpoint" if "99999" not in url else "port")
-    one_line(cli("push", "--endpoint", stub, "--gsp-url", "file:///tmp/x"), "the Graph Store Protocol URL", "not an http(s) URL")
+    one_line(
+        cli("push", "--endpoint", stub, "--gsp-url", "file:///tmp/x"),
+        "the Graph Store Protocol URL",
+        "not an http(s) URL",
+    )
     one_line(cli("sparql", "ASK {}", "--endpoint", f"{stub}/redirect-file"), "not http(s)")
     one_line(
         cli("sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/wrong-graph-type"),

@@ -15,13 +15,14 @@ from the package it was written from; other rows become plain ``dwc:Occurrence``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
@@ -36,17 +37,45 @@ DCT_NS = "http://purl.org/dc/terms/"
 OCCURRENCE = DWC_NS + "Occurrence"
 #: The Occurrence core columns written, in order, with their terms.
 COLUMNS: list[tuple[str, str]] = [
-    ("occurrenceID", DWC_NS), ("type", DCT_NS), ("license", DCT_NS), ("rightsHolder", DCT_NS),
-    ("datasetID", DWC_NS), ("collectionCode", DWC_NS), ("datasetName", DWC_NS), ("basisOfRecord", DWC_NS),
-    ("dataGeneralizations", DWC_NS), ("individualCount", DWC_NS), ("sex", DWC_NS), ("lifeStage", DWC_NS),
-    ("behavior", DWC_NS), ("occurrenceStatus", DWC_NS), ("occurrenceRemarks", DWC_NS), ("organismID", DWC_NS),
-    ("eventID", DWC_NS), ("parentEventID", DWC_NS), ("eventDate", DWC_NS), ("habitat", DWC_NS),
-    ("samplingProtocol", DWC_NS), ("samplingEffort", DWC_NS), ("eventRemarks", DWC_NS), ("locationID", DWC_NS),
-    ("locality", DWC_NS), ("minimumDepthInMeters", DWC_NS), ("maximumDepthInMeters", DWC_NS),
-    ("minimumDistanceAboveSurfaceInMeters", DWC_NS), ("maximumDistanceAboveSurfaceInMeters", DWC_NS),
-    ("decimalLatitude", DWC_NS), ("decimalLongitude", DWC_NS), ("geodeticDatum", DWC_NS),
-    ("coordinateUncertaintyInMeters", DWC_NS), ("coordinatePrecision", DWC_NS), ("identifiedBy", DWC_NS),
-    ("dateIdentified", DWC_NS), ("taxonID", DWC_NS), ("scientificName", DWC_NS), ("kingdom", DWC_NS),
+    ("occurrenceID", DWC_NS),
+    ("type", DCT_NS),
+    ("license", DCT_NS),
+    ("rightsHolder", DCT_NS),
+    ("datasetID", DWC_NS),
+    ("collectionCode", DWC_NS),
+    ("datasetName", DWC_NS),
+    ("basisOfRecord", DWC_NS),
+    ("dataGeneralizations", DWC_NS),
+    ("individualCount", DWC_NS),
+    ("sex", DWC_NS),
+    ("lifeStage", DWC_NS),
+    ("behavior", DWC_NS),
+    ("occurrenceStatus", DWC_NS),
+    ("occurrenceRemarks", DWC_NS),
+    ("organismID", DWC_NS),
+    ("eventID", DWC_NS),
+    ("parentEventID", DWC_NS),
+    ("eventDate", DWC_NS),
+    ("habitat", DWC_NS),
+    ("samplingProtocol", DWC_NS),
+    ("samplingEffort", DWC_NS),
+    ("eventRemarks", DWC_NS),
+    ("locationID", DWC_NS),
+    ("locality", DWC_NS),
+    ("minimumDepthInMeters", DWC_NS),
+    ("maximumDepthInMeters", DWC_NS),
+    ("minimumDistanceAboveSurfaceInMeters", DWC_NS),
+    ("maximumDistanceAboveSurfaceInMeters", DWC_NS),
+    ("decimalLatitude", DWC_NS),
+    ("decimalLongitude", DWC_NS),
+    ("geodeticDatum", DWC_NS),
+    ("coordinateUncertaintyInMeters", DWC_NS),
+    ("coordinatePrecision", DWC_NS),
+    ("identifiedBy", DWC_NS),
+    ("dateIdentified", DWC_NS),
+    ("taxonID", DWC_NS),
+    ("scientificName", DWC_NS),
+    ("kingdom", DWC_NS),
 ]
 
 #: Where the occurrences written here differ from camtrapdp's ``write_dwc`` on the same package, and why.
@@ -65,9 +94,18 @@ DIFFERENCES = {
     "observations; the archive carries occurrences only",
 }
 
+_ISO_DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?)?)?(/\S+)?")
 _BASIS = {
-    "PreservedSpecimen", "FossilSpecimen", "LivingSpecimen", "MaterialSample", "Event", "HumanObservation",
-    "MachineObservation", "Taxon", "Occurrence", "MaterialCitation",
+    "PreservedSpecimen",
+    "FossilSpecimen",
+    "LivingSpecimen",
+    "MaterialSample",
+    "Event",
+    "HumanObservation",
+    "MachineObservation",
+    "Taxon",
+    "Occurrence",
+    "MaterialCitation",
 }
 
 # ------------------------------------------------------------------ writing
@@ -139,8 +177,24 @@ def _number(text: str) -> str:
 def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, str]]]:
     """The packages (for the metadata) and the Occurrence core rows of what ``kg`` holds."""
     packages = {
-        _value(r[0]): dict(zip(["package", "id", "title", "description", "created", "license", "rightsHolder",
-                                "collectionCode", "precision", "citation"], map(_value, r), strict=True))
+        _value(r[0]): dict(
+            zip(
+                [
+                    "package",
+                    "id",
+                    "title",
+                    "description",
+                    "created",
+                    "license",
+                    "rightsHolder",
+                    "collectionCode",
+                    "precision",
+                    "citation",
+                ],
+                map(_value, r),
+                strict=True,
+            )
+        )
         for r in kg.query(_PACKAGES).rows
     }
 
@@ -159,35 +213,52 @@ def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, s
             begin, end = local(v["eventStart"]), local(v["eventEnd"])
             precision = meta.get("precision", "")
             yield {
-                "occurrenceID": v["occurrenceID"], "type": "Image", "license": meta.get("license", ""),
-                "rightsHolder": meta.get("rightsHolder", ""), "datasetID": meta.get("id", ""),
-                "collectionCode": meta.get("collectionCode", ""), "datasetName": meta.get("title", ""),
+                "occurrenceID": v["occurrenceID"],
+                "type": "Image",
+                "license": meta.get("license", ""),
+                "rightsHolder": meta.get("rightsHolder", ""),
+                "datasetID": meta.get("id", ""),
+                "collectionCode": meta.get("collectionCode", ""),
+                "datasetName": meta.get("title", ""),
                 "basisOfRecord": "MachineObservation",
                 "dataGeneralizations": f"coordinates rounded to {_number(precision)} degree" if precision else "",
-                "individualCount": v["count"], "sex": v["sex"], "lifeStage": v["lifeStage"],
-                "behavior": v["behavior"], "occurrenceStatus": "present", "occurrenceRemarks": v["remarks"],
-                "organismID": v["organismID"], "eventID": v["eventID"], "parentEventID": v["deploymentID"],
-                "eventDate": begin if begin == end else f"{begin}/{end}", "habitat": v["habitat"],
+                "individualCount": v["count"],
+                "sex": v["sex"],
+                "lifeStage": v["lifeStage"],
+                "behavior": v["behavior"],
+                "occurrenceStatus": "present",
+                "occurrenceRemarks": v["remarks"],
+                "organismID": v["organismID"],
+                "eventID": v["eventID"],
+                "parentEventID": v["deploymentID"],
+                "eventDate": begin if begin == end else f"{begin}/{end}",
+                "habitat": v["habitat"],
                 "samplingProtocol": "camera trap",
                 "samplingEffort": f"{iso(start)}/{local(v['deploymentEnd'])}",
-                "eventRemarks": v["eventRemarks"], "locationID": v["locationID"], "locality": v["locality"],
-                "minimumDepthInMeters": _number(v["depth"]), "maximumDepthInMeters": _number(v["depth"]),
+                "eventRemarks": v["eventRemarks"],
+                "locationID": v["locationID"],
+                "locality": v["locality"],
+                "minimumDepthInMeters": _number(v["depth"]),
+                "maximumDepthInMeters": _number(v["depth"]),
                 "minimumDistanceAboveSurfaceInMeters": _number(v["height"]),
                 "maximumDistanceAboveSurfaceInMeters": _number(v["height"]),
-                "decimalLatitude": _number(v["latitude"]), "decimalLongitude": _number(v["longitude"]),
-                "geodeticDatum": "EPSG:4326", "coordinateUncertaintyInMeters": v["uncertainty"],
-                "coordinatePrecision": _number(precision), "identifiedBy": v["identifiedBy"],
-                "dateIdentified": v["dateIdentified"], "taxonID": v["taxonID"],
-                "scientificName": v["scientificName"], "kingdom": "Animalia",
+                "decimalLatitude": _number(v["latitude"]),
+                "decimalLongitude": _number(v["longitude"]),
+                "geodeticDatum": "EPSG:4326",
+                "coordinateUncertaintyInMeters": v["uncertainty"],
+                "coordinatePrecision": _number(precision),
+                "identifiedBy": v["identifiedBy"],
+                "dateIdentified": v["dateIdentified"],
+                "taxonID": v["taxonID"],
+                "scientificName": v["scientificName"],
+                "kingdom": "Animalia",
             }
 
     return list(packages.values()), rows()
 
 
 def meta_xml(core: str = "occurrence.txt") -> str:
-    fields = "\n".join(
-        f'    <field index="{i}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(COLUMNS)
-    )
+    fields = "\n".join(f'    <field index="{i}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(COLUMNS))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="eml.xml">\n'
@@ -208,18 +279,24 @@ def eml_xml(packages: list[dict[str, str]]) -> str:
         title = f"Camera-trap observations of {len(packages)} packages (amurkg export)"
         abstract = "; ".join(p.get("title") or p.get("id", "") for p in packages)
     ident = packages[0].get("id", "amurkg-export") if len(packages) == 1 else "amurkg-export"
-    creators = "".join(
-        f"    <creator><organizationName>{escape(p['rightsHolder'])}</organizationName></creator>\n"
-        for p in packages
-        if p.get("rightsHolder")
-    ) or "    <creator><organizationName>unknown</organizationName></creator>\n"
+    creators = (
+        "".join(
+            f"    <creator><organizationName>{escape(p['rightsHolder'])}</organizationName></creator>\n"
+            for p in packages
+            if p.get("rightsHolder")
+        )
+        or "    <creator><organizationName>unknown</organizationName></creator>\n"
+    )
     rights = "; ".join(sorted({p["license"] for p in packages if p.get("license")})) or "not stated"
-    today = datetime.now(timezone.utc).date().isoformat()
+    # the newest package's creation date, not today's: the same store gives the same archive, byte for byte
+    dates = sorted(p["created"][:10] for p in packages if re.match(r"\d{4}-\d\d-\d\d", p.get("created", "")))
+    today = dates[-1] if dates else "1970-01-01"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<eml:eml xmlns:eml="eml://ecoinformatics.org/eml-2.1.1" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xsi:schemaLocation="eml://ecoinformatics.org/eml-2.1.1 http://rs.gbif.org/schema/eml-gbif-profile/1.2/eml.xsd" '
+        'xsi:schemaLocation="eml://ecoinformatics.org/eml-2.1.1 '
+        'http://rs.gbif.org/schema/eml-gbif-profile/1.2/eml.xsd" '
         f'packageId={quoteattr(ident)} system="amurkg" xml:lang="en">\n'
         "  <dataset>\n"
         f"    <title>{escape(title)}</title>\n{creators}"
@@ -236,8 +313,10 @@ def write_archive(kg: Any) -> bytes:
     if not packages:
         from amurkg.errors import AmurkgError
 
-        raise AmurkgError("there is no imported survey to export as a Darwin Core Archive: import one first "
-                          "(amurkg import PACKAGE --store DIR) and export with {opt:store}")
+        raise AmurkgError(
+            "there is no imported survey to export as a Darwin Core Archive: import one first "
+            "(amurkg import PACKAGE --store DIR) and export with {opt:store}"
+        )
     text = io.StringIO()
     names = [name for name, _ in COLUMNS]
     text.write("\t".join(names) + "\n")
@@ -245,7 +324,11 @@ def write_archive(kg: Any) -> bytes:
         text.write("\t".join(_clean(row[name]) for name in names) + "\n")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in (("occurrence.txt", text.getvalue()), ("meta.xml", meta_xml()), ("eml.xml", eml_xml(packages))):
+        for name, data in (
+            ("occurrence.txt", text.getvalue()),
+            ("meta.xml", meta_xml()),
+            ("eml.xml", eml_xml(packages)),
+        ):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes on every run
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
@@ -389,8 +472,14 @@ def read_core(path: Path) -> Core:
             title = ""
     skip = core.get("ignoreHeaderLines", "0")
     return Core(
-        text, f"{base}{name}", _unescape(core.get("fieldsTerminatedBy", ",")),
-        _unescape(core.get("fieldsEnclosedBy", '"')), int(skip) if skip.isdigit() else 0, id_index, fields, title,
+        text,
+        f"{base}{name}",
+        _unescape(core.get("fieldsTerminatedBy", ",")),
+        _unescape(core.get("fieldsEnclosedBy", '"')),
+        int(skip) if skip.isdigit() else 0,
+        id_index,
+        fields,
+        title,
     )
 
 
@@ -426,29 +515,43 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         try:
             start, end = _interval(effort)
         except ValueError as exc:
-            column = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
-            problems.add(f"{core.display}:{number}:{column} (samplingEffort)",
-                         f"{effort[:60]!r} is not a start/end interval of dates with offsets: {exc}")
+            col = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
+            problems.add(
+                f"{core.display}:{number}:{col} (samplingEffort)",
+                f"{effort[:60]!r} is not a start/end interval of dates with offsets: {exc}",
+            )
             continue
-        values = {"deploymentID": parent, "deploymentStart": start, "deploymentEnd": end,
-                  "latitude": r.get("_lat"), "longitude": r.get("_lon")}
-        for name, column in (("locationID", "locationID"), ("locationName", "locality"), ("habitat", "habitat"),
-                             ("deploymentComments", "eventRemarks")):
+        values = {
+            "deploymentID": parent,
+            "deploymentStart": start,
+            "deploymentEnd": end,
+            "latitude": r.get("_lat"),
+            "longitude": r.get("_lon"),
+        }
+        for name, column in (
+            ("locationID", "locationID"),
+            ("locationName", "locality"),
+            ("habitat", "habitat"),
+            ("deploymentComments", "eventRemarks"),
+        ):
             if r.get(column):
                 values[name] = r[column]
         if r.get("_uncertainty") is not None:
             values["coordinateUncertainty"] = r["_uncertainty"]
-        for name, column in (("cameraHeight", "minimumDistanceAboveSurfaceInMeters"), ("cameraDepth", "minimumDepthInMeters")):
+        for name, column in (
+            ("cameraHeight", "minimumDistanceAboveSurfaceInMeters"),
+            ("cameraDepth", "minimumDepthInMeters"),
+        ):
             if r.get(column):
-                try:
+                with contextlib.suppress(ValueError):
                     values[name] = float(r[column])
-                except ValueError:
-                    pass
         if values["latitude"] is None or values["longitude"] is None:
             continue
         earlier = deployments.get(parent)
         if earlier is not None and (earlier[1]["deploymentStart"], earlier[1]["deploymentEnd"]) != (start, end):
-            problems.add(f"{core.display}:{number}", f"parentEventID {parent!r} has another samplingEffort on row {earlier[0]}")
+            problems.add(
+                f"{core.display}:{number}", f"parentEventID {parent!r} has another samplingEffort on row {earlier[0]}"
+            )
         deployments.setdefault(parent, (number, values))
     if problems:
         raise PackageError(problems.lines())
@@ -458,11 +561,24 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         parent = r.get("parentEventID")
         if parent in deployments and r.get("_event") is not None:
             start, end = r["_event"]
-            values = {"observationID": r["occurrenceID"], "deploymentID": parent, "eventStart": start,
-                      "eventEnd": end, "observationLevel": "event", "observationType": "animal"}
-            for name, column in (("eventID", "eventID"), ("scientificName", "scientificName"), ("sex", "sex"),
-                                 ("lifeStage", "lifeStage"), ("behavior", "behavior"), ("individualID", "organismID"),
-                                 ("classifiedBy", "identifiedBy"), ("observationComments", "occurrenceRemarks")):
+            values = {
+                "observationID": r["occurrenceID"],
+                "deploymentID": parent,
+                "eventStart": start,
+                "eventEnd": end,
+                "observationLevel": "event",
+                "observationType": "animal",
+            }
+            for name, column in (
+                ("eventID", "eventID"),
+                ("scientificName", "scientificName"),
+                ("sex", "sex"),
+                ("lifeStage", "lifeStage"),
+                ("behavior", "behavior"),
+                ("individualID", "organismID"),
+                ("classifiedBy", "identifiedBy"),
+                ("observationComments", "occurrenceRemarks"),
+            ):
                 if r.get(column):
                     values[name] = r[column]
             if r.get("_count") is not None:
@@ -474,7 +590,10 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
             yield from mapper.row("observations", number, values)
         else:
             yield from _plain_occurrence(mapper, core, number, r)
-    descriptor: dict[str, Any] = {"id": identifier, "title": core.title or rows[0][1].get("datasetName", "") if rows else ""}
+    descriptor: dict[str, Any] = {
+        "id": identifier,
+        "title": core.title or rows[0][1].get("datasetName", "") if rows else "",
+    }
     yield from mapper.package_lines({k: v for k, v in descriptor.items() if v})
     first = rows[0][1] if rows else {}
     if first.get("license"):
@@ -489,11 +608,9 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         yield f'{node} <https://w3id.org/amurkg/ontology#contributorRole> "rightsHolder" .'
     if first.get("collectionCode"):
         yield f"<{mapper.package}> <{DCT_NS}source> {literal(first['collectionCode'])} ."
-    if first.get("coordinatePrecision"):
-        try:
-            yield f"<{mapper.package}> <{DWC}coordinatePrecision> {literal(float(first['coordinatePrecision']))} ."
-        except ValueError:
-            pass
+    precision = first.get("coordinatePrecision", "")
+    if re.fullmatch(r"\d+(\.\d+)?([eE][+-]?\d+)?", precision):
+        yield f"<{mapper.package}> <{DWC}coordinatePrecision> {literal(float(precision))} ."
     report(mapper, _Archive(identifier))
 
 
@@ -570,7 +687,9 @@ def _rows(core: Core, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]
                 continue
             values["occurrenceID"] = ident
             if ident in seen:
-                problems.add(f"{where}:{id_index + 1} (occurrenceID)", f"{ident[:60]!r} is a duplicate of row {seen[ident]}")
+                problems.add(
+                    f"{where}:{id_index + 1} (occurrenceID)", f"{ident[:60]!r} is a duplicate of row {seen[ident]}"
+                )
                 continue
             seen[ident] = number
             if _checked(values, columns, where, problems):
@@ -598,8 +717,10 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             except ValueError:
                 bad(name, f"is not a number from {low} to {high}")
     if (values.get("_lat") is None) != (values.get("_lon") is None):
-        bad("decimalLatitude" if values.get("_lat") is None else "decimalLongitude",
-            "is missing while the other coordinate is given")
+        bad(
+            "decimalLatitude" if values.get("_lat") is None else "decimalLongitude",
+            "is missing while the other coordinate is given",
+        )
     if (text := values.get("individualCount")) is not None:
         if re.fullmatch(r"\d+", text):
             values["_count"] = int(text)
@@ -619,9 +740,8 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             values["_event"] = _interval(text)
         except ValueError as exc:
             bad("eventDate", f"is not a date-time or start/end interval with UTC offsets: {exc}")
-    elif (text := values.get("eventDate")) is not None:
-        if not re.fullmatch(r"\d{4}(-\d\d(-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?)?)?(/\S+)?", text):
-            bad("eventDate", "is not an ISO 8601 date, date-time or interval")
+    elif (text := values.get("eventDate")) is not None and not _ISO_DATE.fullmatch(text):
+        bad("eventDate", "is not an ISO 8601 date, date-time or interval")
     if (text := values.get("dateIdentified")) is not None:
         try:
             values["_identified"] = _instant(text)

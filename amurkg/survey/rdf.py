@@ -395,9 +395,12 @@ def taxon_ids(taxonomic: Any) -> dict[str, str]:
     """Normalised scientific name -> taxonID, from a package's taxonomic list."""
     found = {}
     for entry in taxonomic if isinstance(taxonomic, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("scientificName"), str):
-            if isinstance(entry.get("taxonID"), str):
-                found[TaxonIndex.normal(entry["scientificName"])] = entry["taxonID"]
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("scientificName"), str)
+            and isinstance(entry.get("taxonID"), str)
+        ):
+            found[TaxonIndex.normal(entry["scientificName"])] = entry["taxonID"]
     return found
 
 
