@@ -9,7 +9,8 @@ Header lines, before the first line of SPARQL::
 
 A parameter's kind is ``entity`` (an IRI, prefixed name, local name or label of something in the
 graph), ``iri``, ``string``, ``integer`` or ``decimal``; ``default X`` gives a default, ``optional``
-leaves the variable unbound when not given, and neither makes the parameter required.
+leaves the variable unbound when not given, and neither makes the parameter required; ``one of V1 V2 ...``
+after them limits the values accepted (a query that reads precomputed answers for those values).
 ``# reasoning: owl-rl`` marks a query whose answer needs OWL RL inference; amurkg applies it.
 """
 
@@ -27,7 +28,8 @@ from amurkg.resources import queries_dir
 PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _PARAM = re.compile(
-    r"^(?P<name>[A-Za-z_]\w*)\s+\((?P<kind>\w+)(?:,\s*(?P<opt>optional|default\s+(?P<default>[^)]+?)))?\)\s*(?P<doc>.*)$"
+    r"^(?P<name>[A-Za-z_]\w*)\s+\((?P<kind>\w+)(?:,\s*(?P<opt>optional|default\s+(?P<default>[^,)]+?)))?"
+    r"(?:,\s*one of\s+(?P<choices>[^)]+?))?\)\s*(?P<doc>.*)$"
 )
 
 
@@ -39,6 +41,8 @@ class Parameter(NamedTuple):
     default: str | None
     optional: bool
     description: str
+    #: The only values accepted (as written in the header), or () for any value of the kind.
+    choices: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -79,7 +83,7 @@ def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]
         if body.startswith("  ") and last is not None:
             if last == "param":
                 p = params[-1]
-                params[-1] = Parameter(p.name, p.kind, p.default, p.optional, f"{p.description} {body.strip()}")
+                params[-1] = p._replace(description=f"{p.description} {body.strip()}")
             else:
                 fields[last] += " " + body.strip()
             continue
@@ -92,12 +96,17 @@ def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]
             if not m or m.group("kind") not in PARAM_KINDS:
                 raise AmurkgError(
                     f"{path}:{lineno}: bad parameter line; write "
-                    "'# param: NAME (KIND[, default VALUE|, optional]) TEXT' "
+                    "'# param: NAME (KIND[, default VALUE|, optional][, one of V1 V2 ...]) TEXT' "
                     f"with KIND one of {', '.join(PARAM_KINDS)}"
                 )
             params.append(
                 Parameter(
-                    m.group("name"), m.group("kind"), m.group("default"), m.group("opt") == "optional", m.group("doc")
+                    m.group("name"),
+                    m.group("kind"),
+                    m.group("default"),
+                    m.group("opt") == "optional",
+                    m.group("doc"),
+                    tuple((m.group("choices") or "").split()),
                 )
             )
         else:

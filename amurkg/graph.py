@@ -206,7 +206,13 @@ class KnowledgeGraph:
         if param.kind == "entity":
             return self.resolve(value, where)
         parser = {"iri": parse_iri, "integer": parse_integer, "decimal": parse_decimal}.get(param.kind, parse_string)
-        return parser(value, where)
+        term = parser(value, where)
+        if param.choices and term.value not in param.choices:
+            raise ParameterError(
+                f"{where}: {shown(value)} is not one of {', '.join(param.choices)}"
+                + (f"; {param.description.split('; ', 1)[1]}" if "; " in param.description else "")
+            )
+        return term
 
     # ------------------------------------------------------------------------------ entities
 

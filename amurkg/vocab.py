@@ -40,6 +40,7 @@ class AKG(DefinedNamespace):
     Country: URIRef
     DataFile: URIRef
     Deployment: URIRef
+    DetectionSeries: URIRef
     DispersalMovement: URIRef
     EcologicalFunction: URIRef
     Entailment: URIRef
@@ -56,6 +57,7 @@ class AKG(DefinedNamespace):
     LifeStage: URIRef
     Mammal: URIRef
     Media: URIRef
+    IndependentDetectionCount: URIRef
     MovementStatus: URIRef
     NationalPark: URIRef
     Organization: URIRef
@@ -138,6 +140,7 @@ class AKG(DefinedNamespace):
     demands: URIRef
     dependsOn: URIRef
     deployment: URIRef
+    detections: URIRef
     deploymentEnd: URIRef
     deploymentGroups: URIRef
     deploymentID: URIRef
@@ -172,6 +175,8 @@ class AKG(DefinedNamespace):
     importKind: URIRef
     importedAt: URIRef
     importedFrom: URIRef
+    independentDetections: URIRef
+    interval: URIRef
     inPlace: URIRef
     individualAnimals: URIRef
     individualPositionAngle: URIRef

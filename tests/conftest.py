@@ -129,6 +129,7 @@ PARAMS = {
 FIELD_DATA_QUERIES = {
     "survey-effort",
     "detection-rate",
+    "detection-rate-any",
     "prey-detection-rate",
     "activity-pattern",
     "co-detections",

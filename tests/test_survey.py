@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import amurkg
+from amurkg.errors import ParameterError
 from amurkg.store import MARKER, Store, StoreError
 
 SMALL = REPO / "tests" / "data" / "survey-small"
@@ -196,7 +197,7 @@ def test_every_record_leads_back_to_its_row_file_and_package(small: amurkg.Knowl
 
 def test_unknown_names_become_taxa_of_their_own_with_the_package_names(small: amurkg.KnowledgeGraph) -> None:
     rows = small.query(
-        """SELECT ?taxon ?label ?rank WHERE { ?o dwciri:toTaxon ?taxon . ?taxon dwc:scientificName "Lynx lynx" ;
+        """SELECT DISTINCT ?taxon ?label ?rank WHERE { ?o dwciri:toTaxon ?taxon . ?taxon dwc:scientificName "Lynx lynx" ;
              rdfs:label ?label ; dwc:taxonRank ?rank }"""
     ).as_dicts()
     assert [(r["label"], r["rank"]) for r in rows] == [("Eurasian lynx", "species")]
@@ -595,3 +596,18 @@ def test_both_engines_agree_on_the_survey_queries(small_store: Path, tmp_path: P
     assert table(oxigraph, "co-detections", {"window": "2"}, *columns) == table(
         rdflib_engine, "co-detections", {"window": "2"}, *columns
     )
+
+
+def test_any_interval_reads_the_observations_and_agrees_with_the_precomputed_ones(
+    small: amurkg.KnowledgeGraph, example_store: Path
+) -> None:
+    columns = ("deploymentID", "scientificName", "detections", "rai")
+    with amurkg.KnowledgeGraph(store=example_store) as kg:
+        for interval in ("0", "5", "60", "1440"):
+            fast = table(kg, "detection-rate", {"interval": interval}, *columns)
+            assert fast == table(kg, "detection-rate-any", {"interval": interval}, *columns), interval
+    # 45 minutes is not precomputed: the fast query says where to go, the other one answers
+    with pytest.raises(ParameterError, match="detection-rate-any"):
+        small.run("detection-rate", {"interval": "45"})
+    assert ("D1", "Capreolus pygargus", "2", "20") in table(small, "detection-rate-any", {"interval": "44"}, *columns)
+    assert ("D1", "Capreolus pygargus", "1", "10") in table(small, "detection-rate-any", {"interval": "45"}, *columns)

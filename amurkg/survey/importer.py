@@ -7,9 +7,10 @@ was found is that file bulk-loaded, into a fresh graph that the registry then na
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,22 +127,11 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
             lines = archive_lines(path, taxa, limit, keep)
         else:
             lines = _package_lines(path, taxa, limit, keep)
-        fd, scratch = tempfile.mkstemp(prefix="import-", suffix=".nt", dir=store.path)
         graph = store.new_graph()
         try:
-            written = 0
-            with os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20) as out:
-                for line in lines:
-                    out.write(line)
-                    out.write("\n")
-                    written += 1
+            written = _stream_into(store, graph, lines, path)
             mapper: Mapper = found["mapper"]
             mapper.stats.triples = written
-            try:
-                store.ox.bulk_load(path=scratch, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-            except (OSError, SyntaxError, ValueError) as exc:  # pragma: no cover - the mapper writes valid N-Triples
-                store.drop(graph)
-                raise AmurkgError(f"{path}: the store refused the import: {exc}") from None
             record = ImportRecord(
                 package=mapper.package,
                 identifier=found["package"].identifier,
@@ -159,9 +149,52 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
         except BaseException:
             store.drop(graph)  # nothing names it yet: queries never saw it
             raise
-        finally:
-            Path(scratch).unlink(missing_ok=True)
         return ImportReport(mapper.package, record.identifier, record.source, replaced is not None, mapper.stats)
+
+
+def _stream_into(store: Store, graph: str, lines: Iterator[str], path: Path) -> int:
+    """Bulk-load ``lines`` into ``graph`` while they are produced: a thread checks and maps the rows into a
+    pipe that pyoxigraph's loader (which releases the GIL) reads, so the two cores work at once and nothing
+    is staged on disk. A problem found half way stops the producer; the caller then drops the graph, which no
+    query could see. Returns the number of triples written."""
+    import pyoxigraph as ox
+
+    read_fd, write_fd = os.pipe()
+    outcome: dict[str, Any] = {"written": 0}
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_fd, "w", encoding="utf-8", buffering=1 << 20) as out:
+                written = 0
+                for line in lines:
+                    out.write(line)
+                    out.write("\n")
+                    written += 1
+                outcome["written"] = written
+        except BaseException as exc:  # handed to the main thread, which raises it
+            outcome["error"] = exc
+
+    producer = threading.Thread(target=produce, name="amurkg-import", daemon=True)
+    producer.start()
+    try:
+        store.ox.bulk_load(path=f"/dev/fd/{read_fd}", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+    except (OSError, SyntaxError, ValueError) as exc:
+        if "error" not in outcome:
+            os.close(read_fd)
+            producer.join()
+            if "error" not in outcome:  # pragma: no cover - the mapper writes valid N-Triples
+                raise AmurkgError(f"{path}: the store refused the import: {exc}") from None
+            raise outcome["error"] from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(read_fd)  # a producer still writing gets a broken pipe and stops
+        producer.join()
+    if "error" in outcome:
+        error = outcome["error"]
+        if isinstance(error, BrokenPipeError):  # pragma: no cover - only when the loader stopped first
+            raise AmurkgError(f"{path}: the store stopped reading the import") from None
+        raise error
+    return int(outcome["written"])
 
 
 def _curated() -> str:

@@ -9,6 +9,7 @@ their source document. See ``ontology/survey.ttl`` for the classes and propertie
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -29,6 +30,10 @@ GEO = PREFIXES["geo"]
 PROV = PREFIXES["prov"]
 RDFS = PREFIXES["rdfs"]
 SCHEMA = PREFIXES["schema"]
+
+#: Intervals (minutes) at which independent detections are precomputed per deployment and taxon: the ones
+#: camera-trap studies use (camtrapR's default is 30 or 60 minutes; 1440 is one a day).
+STANDARD_INTERVALS = (0, 1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
@@ -267,18 +272,40 @@ class Mapper:
         return lines
 
     def gap_lines(self) -> Iterator[str]:
-        """``akg:minutesSincePrevious`` of each event-level detection: the minutes since the start of the
-        previous one of the same taxon at the same deployment (none for the first). Computed once here, so
-        that independence at any interval is one filter in a query, not a self-join over millions of rows."""
+        """What independence needs, computed once here rather than by a self-join over millions of rows:
+
+        - ``akg:minutesSincePrevious`` of each event-level detection: the minutes since the start of the
+          previous one of the same taxon at the same deployment (none for the first), so that independence at
+          any interval is one filter (``detection-rate-any``);
+        - an ``akg:DetectionSeries`` per deployment and taxon with its independent detections at each of the
+          ``STANDARD_INTERVALS``, which ``detection-rate`` reads without touching the observations.
+        """
         self.detections.sort()
-        previous: tuple[str, str, float] | None = None
-        for deployment, taxon, start, subject in self.detections:
-            if previous is not None and previous[0] == deployment and previous[1] == taxon:
-                minutes = round((start - previous[2]) / 60, 4)
-                self.stats.triples += 1
+        series: list[float] = []
+        for index, (deployment, taxon, start, subject) in enumerate(self.detections):
+            if series and self.detections[index - 1][:2] == (deployment, taxon):
+                minutes = round((start - self.detections[index - 1][2]) / 60, 4)
+                series.append(minutes)
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
-            previous = (deployment, taxon, start)
+            else:
+                series = [math.inf]  # the first detection of a series is independent at any interval
+            last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
+            if last:
+                yield from self._series_lines(deployment, taxon, series)
         self.detections.clear()
+
+    def _series_lines(self, deployment: str, taxon: str, gaps: list[float]) -> Iterator[str]:
+        digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
+        node = f"<{self.package}/series/{key(deployment)}/{digest}>"
+        yield f"{node} {RDF_TYPE} <{AKG}DetectionSeries> ."
+        yield f"{node} <{AKG}deployment> <{self.record_iri('deployments', deployment)}> ."
+        yield f"{node} <{DWCIRI}toTaxon> <{taxon}> ."
+        for interval in STANDARD_INTERVALS:
+            count = sum(1 for gap in gaps if gap > interval)
+            at = f"<{self.package}/series/{key(deployment)}/{digest}/{interval}>"
+            yield f"{node} <{AKG}independentDetections> {at} ."
+            yield f"{at} <{AKG}interval> {literal(interval)} ."
+            yield f"{at} <{AKG}detections> {literal(count)} ."
 
     def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
         """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
