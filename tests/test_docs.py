@@ -41,8 +41,11 @@ def test_readme_has_examples_on_its_first_screen() -> None:
     assert "$ amurkg query" in first_screen and "Critically Endangered" in first_screen
 
 
-def test_readme_examples_print_what_the_readme_shows(runner, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_readme_examples_print_what_the_readme_shows(runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: tables are fitted to the terminal's width
+    # the field-data examples import tests/data/survey-small into ./survey-store: run them in a scratch folder
+    (tmp_path / "tests").symlink_to(REPO / "tests")
+    monkeypatch.chdir(tmp_path)
     examples = console_examples()
     assert len(examples) >= 6
     with mock.patch("amurkg.cli._stdout_is_terminal", return_value=True):

@@ -149,7 +149,7 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
         except BaseException:
             store.drop(graph)  # nothing names it yet: queries never saw it
             raise
-        return ImportReport(mapper.package, record.identifier, record.source, replaced is not None, mapper.stats)
+        return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
 
 def _stream_into(store: Store, graph: str, lines: Iterator[str], path: Path) -> int:
