@@ -10,6 +10,7 @@ from amurkg.catalog import CannedQuery, get_query, list_queries
 from amurkg.errors import AmurkgError
 from amurkg.graph import KnowledgeGraph, load
 from amurkg.results import AskResult, GraphResult, SelectResult, Term
+from amurkg.survey.importer import PackageError, import_package
 from amurkg.viz import to_networkx
 
 __version__ = "0.1.0"
@@ -32,11 +33,13 @@ __all__ = [
     "CannedQuery",
     "GraphResult",
     "KnowledgeGraph",
+    "PackageError",
     "SelectResult",
     "Term",
     "__version__",
     "export",
     "get_query",
+    "import_package",
     "list_queries",
     "load",
     "to_networkx",

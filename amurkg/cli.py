@@ -753,10 +753,11 @@ def serve_command(
         str | None, typer.Option("--cors", help="Allow browser pages from this origin (or *) to query.")
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Serve the full graph, with OWL RL entailments.")] = False,
+    store: StoreOpt = None,
 ) -> None:
-    """Serve the graph (plus --data) as a read-only SPARQL 1.1 Protocol endpoint at /sparql: updates, SERVICE,
-    LOAD and FROM refused, each query time-limited, answers and request bodies size-limited, slow clients
-    dropped.
+    """Serve the graph (plus --data, or an on-disk --store) as a read-only SPARQL 1.1 Protocol endpoint at
+    /sparql: updates, SERVICE, LOAD and FROM refused, each query time-limited, answers and request bodies
+    size-limited, slow clients dropped.
 
     Example: amurkg serve --port 7878 --cors '*'"""
     import math
@@ -780,7 +781,10 @@ def serve_command(
         queue,
         max_connections,
         client_timeout,
+        store=store,
     )
+    if store is not None and data:
+        raise ParameterError("--data and --store cannot be combined: import the files into the store")
     sock = open_socket(host, port)
 
     def announce() -> None:

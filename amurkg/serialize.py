@@ -75,18 +75,31 @@ def user_prefixes(user_sources: Iterable[RdfSource]) -> dict[str, str]:
 
 
 def canonical(store: Any) -> Any:
-    """``store`` itself when it holds no blank node; else a copy whose blank nodes carry RDFC-1.0 labels."""
+    """``store`` with its blank nodes relabelled by RDFC-1.0, in place; quads without blank nodes untouched.
+
+    RDFC-1.0 labels a blank node from the quads that mention it (and, through them, other blank nodes), so
+    canonicalising only those quads gives the labels a whole-dataset run would, at the cost of the few
+    quads with blank nodes rather than of every quad (at a million triples of user data: a second instead of
+    minutes). The relabelled quads are added back in sorted order: a store iterates in the order it was
+    filled, and the rest was filled in the fixed order of the files.
+    """
     import pyoxigraph as ox
 
-    if not store.query("ASK { GRAPH ?g { ?s ?p ?o } FILTER(isBlank(?s) || isBlank(?o)) } ") and not store.query(
-        "ASK { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }"
-    ):
+    found = [
+        ox.Quad(s["s"], s["p"], s["o"], s["g"]) if s["g"] is not None else ox.Quad(s["s"], s["p"], s["o"])
+        for s in store.query(
+            "SELECT ?s ?p ?o ?g WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } "
+            "FILTER(isBlank(?s) || isBlank(?o)) }"
+        )
+    ]
+    if not found:
         return store
-    dataset = ox.Dataset(store)
+    dataset = ox.Dataset(found)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    labelled = ox.Store()
-    labelled.extend(sorted(dataset, key=str))  # a store iterates in the order it was filled: fill it in one order
-    return labelled
+    for quad in found:
+        store.remove(quad)
+    store.extend(sorted(dataset, key=str))
+    return store
 
 
 def _triples(store: Any) -> Iterator[Any]:

@@ -77,7 +77,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="amurkg-bench-"))
     from amurkg.survey.generate import generate
 
-    prey_memory = best(AMURKG + ["query", "prey"])
+    prey_memory = best([*AMURKG, "query", "prey"])
     print(f"today's start-up, amurkg query prey (shipped graph in memory): {prey_memory[0]:.2f} s")
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"\n== {size:,} observations", flush=True)
@@ -89,13 +89,14 @@ def main() -> None:
             generate(package, size)
         print(f"  generated the package in {time.perf_counter() - started:.1f} s", flush=True)
 
-        imported = measure(AMURKG + ["import", str(package), "--store", str(store)])
+        imported = measure([*AMURKG, "import", str(package), "--store", str(store)])
         triples = work / f"import-{size}.nt"
         measure(
             python(
                 "import pyoxigraph as ox\nfrom amurkg.store import Store\n"
                 f"h = Store.open({str(store)!r})\n(r,) = h.imports()\n"
-                f"h.ox.dump(open({str(triples)!r}, 'wb'), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(r.graph))"
+                f"h.ox.dump(open({str(triples)!r}, 'wb'), format=ox.RdfFormat.N_TRIPLES, "
+                "from_graph=ox.NamedNode(r.graph))"
             )
         )
         lines = sum(1 for _ in triples.open("rb"))
@@ -112,19 +113,19 @@ def main() -> None:
 
         row(
             "query detection-rate --store",
-            best(AMURKG + ["query", "detection-rate", "--store", str(store)]),
+            best([*AMURKG, "query", "detection-rate", "--store", str(store)]),
             None,
             "< 1 s",
         )
         row(
             "query prey --store (vs prey in memory)",
-            best(AMURKG + ["query", "prey", "--store", str(store)]),
+            best([*AMURKG, "query", "prey", "--store", str(store)]),
             prey_memory,
             "<= 1.3x",
         )
 
         out = work / f"export-{size}.nt"
-        exported = measure(AMURKG + ["export", "--store", str(store), "-f", "nt", "-o", str(out)])
+        exported = measure([*AMURKG, "export", "--store", str(store), "-f", "nt", "-o", str(out)])
         dumped = measure(
             python(
                 f"import pyoxigraph as ox\nox.Store.read_only({str(store / 'db')!r}).dump("
@@ -135,7 +136,7 @@ def main() -> None:
         out.unlink(missing_ok=True)
         (work / "raw.nq").unlink(missing_ok=True)
 
-        if size == 100_000 or size == max(int(s) for s in args.sizes.split(",")) and size < 100_000:
+        if size == 100_000 or (size == max(int(s) for s in args.sizes.split(",")) and size < 100_000):
             # about 1M triples as a plain file, without a store
             head = work / "data-1m.nt"
             with triples.open("rb") as src, head.open("wb") as dst:
@@ -143,7 +144,7 @@ def main() -> None:
                     if number >= 1_000_000:
                         break
                     dst.write(line)
-            with_data = measure(AMURKG + ["query", "prey", "--data", str(head)])
+            with_data = measure([*AMURKG, "query", "prey", "--data", str(head)])
             raw_data = measure(
                 python(
                     "import pyoxigraph as ox\nfrom amurkg.engines import _shipped_bytes\n"
@@ -168,8 +169,8 @@ def main() -> None:
                 try:
                     time.sleep(1.5)
                     pushed = measure(
-                        AMURKG
-                        + [
+                        [
+                            *AMURKG,
                             "push",
                             "--store",
                             str(store),

@@ -96,3 +96,17 @@ def test_layout_follows_the_design_card() -> None:
     assert (REPO / "pyproject.toml").is_file()
     assert len(list((REPO / "graph").glob("*.ttl"))) >= 8
     assert Path(REPO / "bench" / "bench_query.py").is_file()
+
+
+def test_readme_python_examples_run_as_shown() -> None:
+    """The ```pycon blocks are doctests: run them, output compared as printed."""
+    import doctest
+
+    pytest.importorskip("pandas", reason="the notebook examples need the notebook extra (pandas)")
+    blocks = re.findall(r"```pycon\n(.*?)```", readme(), re.S)
+    assert blocks
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for number, block in enumerate(blocks):
+        runner.run(parser.get_doctest(block, {}, f"README pycon block {number}", str(README), 0))
+    assert runner.failures == 0 and runner.tries >= 5

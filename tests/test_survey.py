@@ -197,8 +197,8 @@ def test_every_record_leads_back_to_its_row_file_and_package(small: amurkg.Knowl
 
 def test_unknown_names_become_taxa_of_their_own_with_the_package_names(small: amurkg.KnowledgeGraph) -> None:
     rows = small.query(
-        """SELECT DISTINCT ?taxon ?label ?rank WHERE { ?o dwciri:toTaxon ?taxon . ?taxon dwc:scientificName "Lynx lynx" ;
-             rdfs:label ?label ; dwc:taxonRank ?rank }"""
+        """SELECT DISTINCT ?taxon ?label ?rank WHERE { ?o dwciri:toTaxon ?taxon .
+             ?taxon dwc:scientificName "Lynx lynx" ; rdfs:label ?label ; dwc:taxonRank ?rank }"""
     ).as_dicts()
     assert [(r["label"], r["rank"]) for r in rows] == [("Eurasian lynx", "species")]
     assert rows[0]["taxon"].startswith("survey:") or "survey/" in rows[0]["taxon"]

@@ -214,3 +214,22 @@ def test_push_a_store_and_ask_the_survey_questions_remotely(
     history = run("survey", "detection-history", "--endpoint", oxigraph_server, "--graph", graph, "--occasion", "2")
     assert history.exit_code == 0, history.stderr
     assert history.stdout == "deploymentID,o1,o2,o3,o4,o5\nD1,1,0,1,0,0\nD2,0,0,0,NA,NA\n"
+
+
+def test_serve_a_store(tmp_path: Path) -> None:
+    """amurkg serve --store: workers open the store read-only; the survey questions answer as locally, and an
+    import waits for the server to let go of the store."""
+    from test_serve import start, stop
+
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    proc, url = start("--store", str(store), "--timeout", "10")
+    try:
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
+        with amurkg.KnowledgeGraph(store=store) as local:
+            for name in SURVEY_QUERIES:
+                assert sorted(remote.run(name).rows, key=repr) == sorted(local.run(name).rows, key=repr), name
+        busy = run("import", str(SMALL), "--store", str(store))
+        assert busy.exit_code == 2 and "being read" in busy.stderr
+    finally:
+        stop(proc)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-
 
 #: (scientific name or None for a blank, observationType, weight)
 TAXA: list[tuple[str | None, str, float]] = [
@@ -134,8 +133,8 @@ def generate(folder: Path | str, observations: int, seed: int = 1) -> Path:
                 until = at + timedelta(seconds=rng.randrange(3, 40))
                 event = f"{deployment}-e{number}"
                 media = f"{event}-m1"
-                utc = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-                utc_end = until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                utc = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                utc_end = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 kind = types[name]
                 animal = kind == "animal"
                 n = rng.choice([1, 1, 1, 1, 2, 3]) if animal else ""
