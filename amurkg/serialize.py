@@ -12,7 +12,7 @@ the same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from amurkg.errors import FormatError
@@ -102,14 +102,26 @@ def canonical(store: Any) -> Any:
     return store
 
 
-def _triples(store: Any) -> Iterator[Any]:
-    """The union of the store's graphs as triples, each once (a triple two layers share is written once)."""
-    import pyoxigraph as ox
+_UNION = (
+    "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } }"
+)
 
-    union = ox.Store()
-    union.extend(ox.Quad(q.subject, q.predicate, q.object) for q in store)
-    for quad in union:
-        yield quad.triple
+
+def _triples(store: Any) -> Any:
+    """The union of the store's graphs as triples, each once (a triple two layers share is written once),
+    in the store's order: DISTINCT keeps the first of each, and the engine does it without Python in the
+    loop or a second copy of the store."""
+    return store.query(_UNION)
+
+
+def _shared_triples(store: Any) -> bool:
+    """Whether some triple is in two of the store's graphs (the default graph included)."""
+    return bool(
+        store.query(
+            "ASK { { GRAPH ?a { ?s ?p ?o } GRAPH ?b { ?s ?p ?o } FILTER(STR(?a) < STR(?b)) } "
+            "UNION { ?s ?p ?o GRAPH ?b { ?s ?p ?o } } }"
+        )
+    )
 
 
 def write_graph(out: BinaryIO, fmt: str, store: Any, extra_prefixes: dict[str, str] | None = None) -> None:
@@ -120,8 +132,17 @@ def write_graph(out: BinaryIO, fmt: str, store: Any, extra_prefixes: dict[str, s
         raise FormatError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     rdf_format = getattr(ox.RdfFormat, EXPORT_FORMATS[fmt][0])
     prefixes = {**PREFIXES, **(extra_prefixes or {})} if fmt in ("ttl", "trig", "jsonld", "xml") else None
-    items: Iterable[Any] = store if fmt in DATASET_FORMATS else _triples(store)
-    ox.serialize(items, out, format=rdf_format, prefixes=prefixes)
+    if fmt in DATASET_FORMATS:
+        ox.serialize(store, out, format=rdf_format, prefixes=prefixes)
+    elif fmt in ("nt", "ttl") and not _shared_triples(store):
+        # each graph in turn, written by the engine itself: no triple is in two graphs to be written twice
+        graphs = [ox.DefaultGraph(), *sorted(store.named_graphs(), key=str)]
+        for graph in graphs:
+            if next(iter(store.quads_for_pattern(None, None, None, graph)), None) is not None:
+                # Turtle: each part declares the prefixes again (allowed), so each reads on its own too
+                store.dump(out, format=rdf_format, from_graph=graph, prefixes=prefixes)
+    else:
+        ox.serialize(_triples(store), out, format=rdf_format, prefixes=prefixes)
 
 
 def export_graph(fmt: str = "ttl", user_sources: Iterable[RdfSource] = (), reason: bool = False) -> bytes:
@@ -155,9 +176,8 @@ def write_store(out: BinaryIO, fmt: str, handle: Any, reason: bool = False) -> N
     graphs = [ox.NamedNode(g) for g in handle.visible_graphs(reason)]
     store = handle.ox
     if fmt in ("nt", "ttl"):
-        for number, graph in enumerate(graphs):
-            prefixes = PREFIXES if fmt == "ttl" and number == 0 else None  # declared once, at the top
-            store.dump(out, format=rdf_format, from_graph=graph, prefixes=prefixes)
+        for graph in graphs:  # in Turtle, each part declares the prefixes again (allowed)
+            store.dump(out, format=rdf_format, from_graph=graph, prefixes=PREFIXES if fmt == "ttl" else None)
         return
     quads = itertools.chain.from_iterable(store.quads_for_pattern(None, None, None, g) for g in graphs)
     items: Iterable[Any] = quads if fmt in DATASET_FORMATS else (q.triple for q in quads)
