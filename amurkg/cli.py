@@ -221,9 +221,16 @@ def main(
 
     Exit codes: 0 success, 1 violations found, 2 error (bad input, query or file).
     """
+    import warnings
+
     from amurkg.progress import enable_on_terminal
 
     enable_on_terminal()
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        typer.echo(f"amurkg: warning: {message}", err=True)
+
+    warnings.showwarning = show  # one line, like errors, without a source line of amurkg's own code
 
 
 def _load(

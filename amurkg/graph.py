@@ -28,6 +28,10 @@ SELECT DISTINCT ?entity ?name WHERE {
 _EXISTS = "ASK { { ?entity ?p ?o } UNION { ?s ?p ?entity } }"
 
 
+class MissingEntailmentsWarning(UserWarning):
+    """A query that needs reasoning was sent to a store that holds no entailments."""
+
+
 class KnowledgeGraph:
     """The Amur leopard graph, loaded into a query engine, with optional user RDF layered on top.
 
@@ -177,10 +181,29 @@ class KnowledgeGraph:
         """Like ``run``, with the answer computed as it is read."""
         canned = get_query(name)
         bindings = self.bind_parameters(canned, params or {})
+        if canned.reasoning and self.engine.name == "remote":
+            self._warn_without_entailments(canned.name)
         if canned.reasoning:
             needs = "akg:Entailment" in canned.text  # queries about derivations need their records
             return self._stream_reasoned(canned.text, bindings, str(canned.path), derivations=needs)
         return self.stream(canned.text, bindings, where=str(canned.path))
+
+    def _warn_without_entailments(self, name: str) -> None:
+        """A store answers from what it holds: when it lacks an entailment every full push carries (the
+        inverse of "preys on", which only reasoning states), a query that needs reasoning would find less
+        than it should, so say so once instead of answering short in silence."""
+        import warnings
+
+        probe = self.query(
+            "ASK { ?prey <http://purl.obolibrary.org/obo/RO_0002458> ?predator }", where="entailment probe"
+        )
+        if isinstance(probe, AskResult) and not probe.value:
+            warnings.warn(
+                f"query {name!r} needs OWL RL entailments, which this store does not hold: its answer may be "
+                "short; push the full graph (amurkg push --reason) and query that graph",
+                MissingEntailmentsWarning,
+                stacklevel=3,
+            )
 
     def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
         """Turn text parameter values into RDF terms, checking names, kinds and required ones."""
@@ -252,11 +275,29 @@ class KnowledgeGraph:
             {name for _, name in self._all_names()}
             | {t.value[len(AMUR) :] for t, _ in self._all_names() if t.value.startswith(AMUR)}
         )
+        if self.engine.name == "remote" and not names:
+            raise EntityNotFoundError(f"no entity {shown(ref)}: {self._remote_hint()}")
         hint = did_you_mean(ref, names)
         raise EntityNotFoundError(
             f"no entity {shown(ref)} in the graph; {hint}give an IRI, a prefixed name such as amur:wild-boar, "
             "or a label"
         )
+
+    def _remote_hint(self) -> str:
+        """Why a remote endpoint knows no names: it queried an empty default graph while amurkg push put the
+        graph in a named one (Oxigraph's and Fuseki's default graph is not the union), or it holds nothing."""
+        from amurkg.remote import DEFAULT_GRAPH
+
+        graph = getattr(self.engine, "graph", None)
+        if graph is None:
+            pushed = self.query(f"ASK {{ GRAPH <{DEFAULT_GRAPH}> {{ ?s ?p ?o }} }}", where="probe")
+            if isinstance(pushed, AskResult) and pushed.value:
+                return (
+                    f"the endpoint's default graph holds no labels, but <{DEFAULT_GRAPH}> (where amurkg push puts "
+                    f"the graph) does: add {{opt:graph}} {DEFAULT_GRAPH}"
+                )
+        where = f"the graph <{graph}>" if graph else "the endpoint's default graph"
+        return f"{where} holds no labelled entities: push the graph there first (amurkg push), or name another"
 
     def entity_names(self) -> list[str]:
         """What ``resolve`` accepts besides IRIs: prefixed ``amur:`` names and labels (for completion)."""

@@ -302,3 +302,24 @@ def test_only_http_urls_and_redirects(stub: str, cli) -> None:  # type: ignore[n
         cli("sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "--endpoint", f"{stub}/wrong-graph-type"),
         "application/octet-stream, not RDF",
     )
+
+
+def test_a_query_of_the_empty_default_graph_names_the_graph_to_use(pushed: str, cli) -> None:  # type: ignore[no-untyped-def]
+    """After amurkg push, the data sit in a named graph; a query without --graph reads Oxigraph's (empty)
+    default graph: say which --graph to give instead of blaming the entity."""
+    result = cli("query", "prey", "--endpoint", pushed)  # the default predator is resolved first
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert f"--graph {GRAPH}" in result.stderr
+
+
+def test_a_reasoning_query_to_a_store_without_entailments_warns(pushed: str) -> None:
+    from amurkg.graph import MissingEntailmentsWarning
+
+    name = next(q.name for q in list_queries() if q.reasoning and q.name == "prey-ungulates")
+    with pytest.warns(MissingEntailmentsWarning, match="push the full graph"):
+        amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).run(name)
+    import warnings
+
+    with warnings.catch_warnings():  # the full graph holds them: no warning
+        warnings.simplefilter("error")
+        amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name)

@@ -23,7 +23,7 @@ from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids
 from amurkg.survey.tables import Problems
 
 _TAXON_NAMES = """
-SELECT ?taxon ?name WHERE {
+SELECT ?taxon ?name ?sci WHERE {
   ?taxon dwc:scientificName ?sci .
   { ?taxon dwc:scientificName ?name } UNION { ?taxon skos:altLabel ?name FILTER(LANG(?name) = "") }
 }"""
@@ -36,6 +36,7 @@ def taxon_index(ox_store: Any, **dataset: Any) -> TaxonIndex:
     index = TaxonIndex()
     for solution in ox_store.query(_TAXON_NAMES, prefixes=PREFIXES, **dataset):
         index.names.setdefault(TaxonIndex.normal(solution["name"].value), solution["taxon"].value)
+        index.accepted.setdefault(solution["taxon"].value, solution["sci"].value)
     return index
 
 
