@@ -144,9 +144,23 @@ class OxigraphEngine:
 
     def _solutions(self, answer: Any, variables: list[str], where: str) -> Iterator[Row]:
         convert = self._from_ox
+        named: dict[str, Term] = {}  # IRIs repeat across rows (the same taxa, places...): convert once
+        named_node = self._ox.NamedNode
         try:
-            for solution in answer:
-                yield tuple(convert(solution[v]) for v in variables)
+            for solution in answer:  # a solution iterates its values in the order of the variables
+                row: list[Term | None] = []
+                for term in solution:
+                    if type(term) is named_node:
+                        value = term.value
+                        found = named.get(value)
+                        if found is None:
+                            if len(named) > 100_000:  # bounded, whatever the answer's size
+                                named.clear()
+                            found = named[value] = Term.iri(value)
+                        row.append(found)
+                    else:
+                        row.append(convert(term))
+                yield tuple(row)
         except (OSError, RuntimeError, ValueError) as exc:
             raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
 

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 AKG = "https://w3id.org/amurkg/ontology#"
 AMUR = "https://w3id.org/amurkg/id/"
 GRAPH_BASE = "https://w3id.org/amurkg/graph/"
@@ -45,17 +48,23 @@ XSD_STRING = PREFIXES["xsd"] + "string"
 RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
 
 
+@functools.lru_cache(maxsize=65536)
 def compact(iri: str) -> str:
-    """Shorten an IRI with the longest matching prefix, or return it in angle brackets."""
+    """Shorten an IRI with the longest matching prefix, or return it in angle brackets.
+
+    Cached: a table repeats the same few taxa, places and deployments on thousands of rows."""
     best = ""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(PREFIXES.get(best, "")):
             local = iri[len(ns) :]
-            if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
+            if local and _LOCAL.fullmatch(local) and not local.endswith("."):
                 best = prefix
     if best:
         return f"{best}:{iri[len(PREFIXES[best]) :]}"
     return f"<{iri}>"
+
+
+_LOCAL = re.compile(r"[\w.-]+")
 
 
 def expand(name: str) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -270,7 +271,12 @@ class Mapper:
                     lines.append(f"{subject} <{DWC}taxonID> {literal(taxon_id)} .")
                 self.observed.setdefault(taxon, " ".join(name.split()))
                 if values["observationLevel"] == "event" and values["observationType"] == "animal":
-                    self.detections.append((values["deploymentID"], taxon, values["eventStart"].timestamp(), subject))
+                    # the deployment's ID interned and the observation's own ID rather than its IRI: at a
+                    # million observations this list is the importer's largest
+                    deployment = sys.intern(values["deploymentID"])
+                    self.detections.append(
+                        (deployment, taxon, values["eventStart"].timestamp(), values["observationID"])
+                    )
             if values["observationType"] == "animal":
                 lines.append(f'{subject} <{DWC}basisOfRecord> "MachineObservation" .')
         self.stats.triples += len(lines)
@@ -287,7 +293,8 @@ class Mapper:
         """
         self.detections.sort()
         series: list[float] = []
-        for index, (deployment, taxon, start, subject) in enumerate(self.detections):
+        for index, (deployment, taxon, start, observation) in enumerate(self.detections):
+            subject = f"<{self.record_iri('observations', observation)}>"
             if series and self.detections[index - 1][:2] == (deployment, taxon):
                 minutes = round((start - self.detections[index - 1][2]) / 60, 4)
                 series.append(minutes)
