@@ -393,7 +393,9 @@ def _edit(path: Path, row: int, column: str, value: str) -> None:
         rows = list(csv.reader(handle))
     rows[row - 1][rows[0].index(column)] = value
     with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
+        # CRLF line ends: then a value holding a bare CR or LF is quoted, as the writer only quotes the
+        # characters of its own line terminator
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
 
 
 def _state(store: Path) -> tuple:

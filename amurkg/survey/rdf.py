@@ -337,17 +337,7 @@ class Mapper:
         """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
         pkg = f"<{self.package}>"
         yield f"{pkg} {RDF_TYPE} <{AKG}CameraTrapPackage> ."
-        for name, predicate in (
-            ("id", "identifier"),
-            ("title", "title"),
-            ("description", "description"),
-            ("version", "hasVersion"),
-            ("bibliographicCitation", "bibliographicCitation"),
-        ):
-            if isinstance(descriptor.get(name), str):
-                yield f"{pkg} <{DCT}{predicate}> {literal(descriptor[name])} ."
-        if isinstance(descriptor.get("name"), str):
-            yield f"{pkg} <{AKG}packageName> {literal(descriptor['name'])} ."
+        yield from _text_fields(pkg, descriptor, _PACKAGE)
         if isinstance(created := descriptor.get("created"), str):
             yield f"{pkg} <{DCT}created> {_when(created)} ."
         precision = descriptor.get("coordinatePrecision")
@@ -366,16 +356,7 @@ class Mapper:
             node = f"<{self.package}/project>"
             yield f"{pkg} <{AKG}project> {node} ."
             yield f"{node} {RDF_TYPE} <{AKG}SurveyProject> ."
-            for name, predicate in (
-                ("title", f"{DCT}title"),
-                ("id", f"{DCT}identifier"),
-                ("acronym", f"{AKG}acronym"),
-                ("description", f"{DCT}description"),
-                ("samplingDesign", f"{AKG}samplingDesign"),
-                ("path", f"{SCHEMA}url"),
-            ):
-                if isinstance(project.get(name), str):
-                    yield f"{node} <{predicate}> {literal(project[name])} ."
+            yield from _text_fields(node, project, _PROJECT)
             for name in ("captureMethod", "observationLevel"):
                 for value in project.get(name) or []:
                     if isinstance(value, str):
@@ -388,28 +369,14 @@ class Mapper:
             node = f"<{self.package}/contributor/{index}>"
             yield f"{pkg} <{DCT}contributor> {node} ."
             yield f"{node} {RDF_TYPE} <{PROV}Agent> ."
-            for name, predicate in (
-                ("title", f"{RDFS}label"),
-                ("role", f"{AKG}contributorRole"),
-                ("organization", f"{SCHEMA}affiliation"),
-                ("path", f"{SCHEMA}url"),
-            ):
-                if isinstance(person.get(name), str):
-                    yield f"{node} <{predicate}> {literal(person[name])} ."
+            yield from _text_fields(node, person, _CONTRIBUTOR)
         for index, licence in enumerate(descriptor.get("licenses") or [], 1):
             if not isinstance(licence, dict):
                 continue
             node = f"<{self.package}/license/{index}>"
             yield f"{pkg} <{DCT}license> {node} ."
             yield f"{node} {RDF_TYPE} <{DCT}LicenseDocument> ."
-            for name, predicate in (
-                ("name", f"{DCT}identifier"),
-                ("path", f"{SCHEMA}url"),
-                ("title", f"{DCT}title"),
-                ("scope", f"{AKG}licenseScope"),
-            ):
-                if isinstance(licence.get(name), str):
-                    yield f"{node} <{predicate}> {literal(licence[name])} ."
+            yield from _text_fields(node, licence, _LICENCE)
         temporal = descriptor.get("temporal") or {}
         if isinstance(temporal, dict):
             for name in ("start", "end"):
@@ -442,6 +409,44 @@ class Mapper:
                         yield f'{node} <{DWC}vernacularName> "{text.translate(_ESCAPES)}"@{tag} .'
                         if tag == "en":
                             yield f'{node} <{RDFS}label> "{text.translate(_ESCAPES)}"@en .'
+
+
+_PACKAGE = (
+    ("id", f"{DCT}identifier"),
+    ("title", f"{DCT}title"),
+    ("description", f"{DCT}description"),
+    ("version", f"{DCT}hasVersion"),
+    ("bibliographicCitation", f"{DCT}bibliographicCitation"),
+    ("name", f"{AKG}packageName"),
+)
+_PROJECT = (
+    ("title", f"{DCT}title"),
+    ("id", f"{DCT}identifier"),
+    ("acronym", f"{AKG}acronym"),
+    ("description", f"{DCT}description"),
+    ("samplingDesign", f"{AKG}samplingDesign"),
+    ("path", f"{SCHEMA}url"),
+)
+_CONTRIBUTOR = (
+    ("title", f"{RDFS}label"),
+    ("role", f"{AKG}contributorRole"),
+    ("organization", f"{SCHEMA}affiliation"),
+    ("path", f"{SCHEMA}url"),
+)
+_LICENCE = (
+    ("name", f"{DCT}identifier"),
+    ("path", f"{SCHEMA}url"),
+    ("title", f"{DCT}title"),
+    ("scope", f"{AKG}licenseScope"),
+)
+
+
+def _text_fields(node: str, record: dict[str, Any], fields: Iterable[tuple[str, str]]) -> Iterator[str]:
+    """The lines giving ``node`` the text values of ``record`` (a JSON object of the descriptor) that
+    ``fields`` maps to predicates; values that are not strings are left out."""
+    for name, predicate in fields:
+        if isinstance(record.get(name), str):
+            yield f"{node} <{predicate}> {literal(record[name])} ."
 
 
 def taxon_ids(taxonomic: Any) -> dict[str, str]:
