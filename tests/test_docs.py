@@ -50,7 +50,8 @@ def test_readme_examples_print_what_the_readme_shows(runner, monkeypatch: pytest
     assert len(examples) >= 6
     with mock.patch("amurkg.cli._stdout_is_terminal", return_value=True):
         for command, expected in examples:
-            result = runner.invoke(app, shlex.split(command)[1:])
+            # help is wrapped as on any terminal of 80 columns or more (click keeps 2 columns spare)
+            result = runner.invoke(app, shlex.split(command)[1:], prog_name="amurkg", terminal_width=78)
             shown = (result.stdout + result.stderr).strip("\n")
             assert [line.rstrip() for line in shown.splitlines()] == expected.splitlines(), command
 
