@@ -58,6 +58,9 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
     from amurkg.engines import rdflib_graph
     from amurkg.offline import offline
 
+    cache = _cache_file() if not user_sources and not extra_shapes else None
+    if cache is not None and (cached := _read_cache(cache)) is not None:
+        return cached
     data = rdflib_graph(user_sources)
     shapes = rdflib.Graph()
     shapes.parse(data=shapes_file().read_text(encoding="utf-8"), format="turtle")
@@ -80,7 +83,66 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
             raise
         except Exception as exc:  # pySHACL reports broken shapes with assorted exception types
             raise AmurkgError(f"the shapes could not be used: {' '.join(str(exc).split())[:300]}") from None
-    return ValidationReport(bool(conforms), _findings(results, data), results)
+    report = ValidationReport(bool(conforms), _findings(results, data), results)
+    if cache is not None:
+        _write_cache(cache, report)
+    return report
+
+
+def _cache_file() -> Path | None:
+    """Where the report on the shipped graph alone is kept: a file named by a digest of everything that
+    decides it (the shipped graph and shapes, the versions of amurkg, pySHACL and rdflib), in
+    ``AMURKG_CACHE_DIR`` or the user's cache folder. The shipped graph never changes between releases, so
+    pySHACL's report on it is computed once; with ``--data`` or ``--shapes``, pySHACL runs every time."""
+    import hashlib
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    from amurkg.resources import shipped_files
+
+    digest = hashlib.sha256()
+    for path in [*shipped_files(), shapes_file()]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for package in ("amurkg", "pyshacl", "rdflib"):
+        try:
+            digest.update(f"{package}={version(package)}".encode())
+        except PackageNotFoundError:
+            return None
+    base = os.environ.get("AMURKG_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "amurkg"
+    )
+    return Path(base) / f"validation-{digest.hexdigest()[:24]}.json"
+
+
+def _read_cache(path: Path) -> ValidationReport | None:
+    import rdflib
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        findings = [Finding(**f) for f in doc["findings"]]
+        results = rdflib.Graph().parse(data=doc["results"], format="turtle")
+        return ValidationReport(bool(doc["conforms"]), findings, results)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no cache, or one this code cannot read: validate afresh
+
+
+def _write_cache(path: Path, report: ValidationReport) -> None:
+    import os
+    import tempfile
+
+    doc = {
+        "conforms": report.conforms,
+        "findings": [f._asdict() for f in report.findings],
+        "results": report.results_graph.serialize(format="turtle"),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".validation-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs the next run its speed
 
 
 #: SHACL properties whose values are SPARQL that pySHACL runs (SHACL-SPARQL constraints, targets, rules).

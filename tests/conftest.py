@@ -13,6 +13,9 @@ import amurkg
 from amurkg.cli import app
 from amurkg.resources import shipped_files
 
+# validation reports of the shipped graph are cached: here in a folder of the test run, not the user's cache
+os.environ.setdefault("AMURKG_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="amurkg-test-cache-"))
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("AMURKG_SHARED", REPO.parent / "shared"))
 SEED = SHARED / "seed" / "000_0a866dfb5b4830f3.txt"

@@ -222,3 +222,39 @@ def test_shacl_sparql_constraints_run(tmp_path: Path, cli) -> None:  # type: ign
     result = cli("validate", "--shapes", str(shapes), "-f", "json")
     assert result.exit_code == 1
     assert "wild boar is here" in result.stdout
+
+
+def test_the_report_on_the_shipped_graph_is_pyshacls_computed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped graph never changes within a release: pySHACL's report on it is kept, keyed by a digest
+    of the graph, the shapes and the versions, and served as it was; data or shapes of the user's own are
+    always validated afresh."""
+    import pyshacl
+
+    from amurkg.validate import format_report, validate
+
+    monkeypatch.setenv("AMURKG_CACHE_DIR", str(tmp_path / "cache"))
+    fresh = validate([])
+    assert len(list((tmp_path / "cache").glob("validation-*.json"))) == 1
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pySHACL ran although its report on the shipped graph was kept")
+
+    monkeypatch.setattr(pyshacl, "validate", refuse)
+    kept = validate([])
+    for fmt in ("text", "json"):
+        assert format_report(kept, fmt) == format_report(fresh, fmt)
+    from rdflib.compare import isomorphic
+
+    assert isomorphic(kept.results_graph, fresh.results_graph)
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(PREFIXES + 'amur:x a akg:BigCat ; rdfs:label "x"@en .\n')
+    from amurkg.errors import AmurkgError
+    from amurkg.rdfio import read_rdf
+
+    with pytest.raises(AmurkgError, match="pySHACL ran"):  # (validate reports pySHACL's failures as its own)
+        validate([read_rdf(extra)])
+    (next((tmp_path / "cache").glob("validation-*.json"))).write_text("{ not json")
+    with pytest.raises(AmurkgError, match="pySHACL ran"):  # a damaged cache is ignored, not trusted
+        validate([])
