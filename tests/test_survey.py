@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED
+from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,8 @@ from amurkg.errors import ParameterError
 from amurkg.store import MARKER, Store, StoreError
 
 SMALL = REPO / "tests" / "data" / "survey-small"
-EXAMPLE = SHARED / "data" / "camtrap-dp-1.0.2" / "example"
+#: The official Camtrap DP 1.0.2 example package (MIT), copied into the tests from ../shared/data.
+EXAMPLE = REPO / "tests" / "data" / "camtrap-dp-example"
 PROBLEM = re.compile(r"^amurkg: error: \S.*?:\d+(:\d+ \(\w+\))?: \S")
 
 
