@@ -10,10 +10,18 @@ from amurkg.catalog import CannedQuery, get_query, list_queries
 from amurkg.errors import AmurkgError
 from amurkg.graph import KnowledgeGraph, load
 from amurkg.results import AskResult, GraphResult, SelectResult, Term
-from amurkg.survey.importer import PackageError, import_package
 from amurkg.viz import to_networkx
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """Field data's names load on first use: ``import amurkg`` (and every command) stays fast."""
+    if name in ("import_package", "PackageError"):
+        from amurkg.survey import importer
+
+        return getattr(importer, name)
+    raise AttributeError(f"module 'amurkg' has no attribute {name!r}")
 
 
 def export(fmt: str = "ttl", data: tuple[str, ...] = (), reason: bool = False) -> bytes:
