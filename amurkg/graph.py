@@ -20,8 +20,16 @@ _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 SELECT DISTINCT ?entity ?name WHERE {
-  ?entity rdfs:label|skos:altLabel|dwc:scientificName ?name .
+  {
+    ?entity rdfs:label|skos:altLabel ?name .
+  } UNION {
+    # a scientific name names a taxon; on an observation it says what was seen (a million of them in a
+    # survey): start from the taxon classes, not from every record that carries a name
+    { SELECT DISTINCT ?class WHERE { ?class rdfs:subClassOf* dwc:Taxon } }
+    ?entity rdf:type ?class ; dwc:scientificName ?name .
+  }
   FILTER(isIRI(?entity))
 }
 """
