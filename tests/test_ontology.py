@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import rdflib
 from rdflib import OWL, RDF, RDFS, URIRef
 from rdflib.namespace import DCTERMS, SKOS
@@ -182,3 +185,16 @@ def test_reasoning_over_darwin_core_occurrences_adds_no_false_types(tmp_path) ->
         "SELECT DISTINCT ?type WHERE { ?o a ?type FILTER(STRSTARTS(STR(?o), 'https://example.org/occ/')) }"
     )
     assert {row[0].value for row in types.rows} == {"http://rs.tdwg.org/dwc/terms/Occurrence"}  # type: ignore[union-attr]
+
+
+def test_every_wikidata_link_of_the_ontology_is_a_confirmed_reference_row() -> None:
+    """Links to Wikidata are facts too: each one the ontology states must be in the reference table."""
+    from conftest import REFERENCE
+
+    if not REFERENCE.is_file():
+        pytest.skip(f"{REFERENCE} is absent: the owner's documents sit beside the checkout only in development and CI")
+    table = REFERENCE.read_text(encoding="utf-8")
+    g = ontology()
+    linked = {str(o).rsplit("/", 1)[-1] for o in g.objects() if str(o).startswith("http://www.wikidata.org/entity/Q")}
+    missing = sorted(q for q in linked if not re.search(rf"\b{q}\b", table))
+    assert linked and not missing, missing
