@@ -81,11 +81,14 @@ def facts_of(
     index = {v: i for i, v in enumerate(result.variables)}
     grouped: dict[tuple[Term | None, ...], list[str]] = {}
     quotes: dict[tuple[Term | None, ...], list[str]] = {}
+    judged: set[tuple[Term | None, ...]] = set()
     keys = ("direction", "property", "propertyLabel", "value", "valueLabel", "inferred")
     for row in result.rows:
         key = tuple(row[index[k]] for k in keys)
         spans = grouped.setdefault(key, [])
         doc, start, end = row[index["document"]], row[index["start"]], row[index["end"]]
+        if "judged" in index and row[index["judged"]] is not None:
+            judged.add(key)
         if doc is not None and start is not None and end is not None:
             spans.append(f"{_source_name(doc)} {start.value}-{end.value}")
             if library is not None:
@@ -99,7 +102,8 @@ def facts_of(
     rows: list[Row] = []
     for key, spans in grouped.items():
         direction, prop, plabel, value, vlabel, inferred = key
-        cells: list[Term | None] = [direction, prop, plabel, value, vlabel, Term.literal("; ".join(spans)), inferred]
+        cited = "; ".join(spans) + ("; curators' judgement" if key in judged else "")
+        cells: list[Term | None] = [direction, prop, plabel, value, vlabel, Term.literal(cited), inferred]
         if "derivation" in variables:
             text = ""
             if inferred is not None and inferred.value == "true" and derive and prop and value:

@@ -38,6 +38,7 @@ class AKG(DefinedNamespace):
     ConservationAim: URIRef
     ConservationStatusAssessment: URIRef
     Country: URIRef
+    CuratorJudgement: URIRef
     DataFile: URIRef
     Deployment: URIRef
     DetectionSeries: URIRef

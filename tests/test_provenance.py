@@ -209,3 +209,24 @@ def test_no_sentence_of_the_source_is_copied_into_the_project(seed_text: str) ->
         shipped_words = re.findall(r"[\w’'-]+", path.read_text(encoding="utf-8"))
         shipped_runs = {" ".join(shipped_words[i : i + 8]).lower() for i in range(len(shipped_words) - 7)}
         assert not runs & shipped_runs, f"{path.name} copies text from the source"
+
+
+def test_iucn_class_assignments_are_marked_as_curator_judgements(kg) -> None:  # type: ignore[no-untyped-def]
+    """Which IUCN threat, stress or habitat class something falls under is the curators' judgement: the text
+    does not state it, and the reference table gives the classes, not the mapping. Every such fact says so."""
+    rows = kg.query(
+        """SELECT ?fact ?judged ?who ?source WHERE {
+             ?fact a rdf:Statement ; rdf:predicate ?p ; prov:wasDerivedFrom/dcterms:isPartOf ?source .
+             VALUES ?p { akg:iucnThreat akg:iucnStress akg:iucnHabitat }
+             BIND(EXISTS { ?fact a akg:CuratorJudgement } AS ?judged)
+             OPTIONAL { ?fact prov:wasAttributedTo/rdfs:label ?who } }"""
+    ).as_dicts()
+    assert len(rows) >= 10
+    for row in rows:
+        assert row["judged"] == "true" and row["who"] == "the amurkg curators", row
+        assert row["source"] == "amur:source-reference", row  # the class's entry in the IUCN scheme, cited
+    stated = kg.query("ASK { ?f a akg:CuratorJudgement ; rdf:predicate akg:iucnProtectedAreaCategory }")
+    assert stated.value is False  # the park's category is stated by the reference table: not a judgement
+    described = {r["property"]: r["sources"] for r in kg.describe("poaching of leopards").as_dicts()}
+    assert described["akg:iucnThreat"].endswith("; curators' judgement")
+    assert "judgement" not in described["akg:drivenBy"]
