@@ -518,7 +518,7 @@ def describe_command(
     """Show everything the graph says about an entity, one row per fact with the source spans that state it;
     incoming facts read from the entity's side ("← preyed on by Amur leopard"), inferred ones are marked.
 
-    Example: amurkg describe 'wild boar' --quote --sources ../shared"""
+    Example: amurkg describe 'wild boar' --quote --sources ~/amur-leopard-sources"""
     from amurkg.output import RESULT_FORMAT_BY_EXTENSION, choose_format, emit
     from amurkg.report import description_table
     from amurkg.results import format_result
