@@ -633,3 +633,22 @@ def test_names_resolve_to_taxa_not_to_the_records_that_mention_them(small: amurk
     lynx = small.resolve("Lynx lynx").value
     assert lynx.endswith("/taxon/Lynx%20lynx")
     assert small.resolve("Eurasian lynx").value == lynx
+
+
+def test_a_store_that_refuses_the_data_is_one_line_and_no_change(
+    store_before: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader failing half way (a full disk, say) leaves the store as it was and says so in one line."""
+    import pyoxigraph
+
+    before = _state(store_before)
+
+    def full_disk(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyoxigraph.Store, "bulk_load", full_disk)
+    result = run("import", str(EXAMPLE), "--store", str(store_before))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "the store refused the import" in result.stderr and "No space left" in result.stderr
+    monkeypatch.undo()
+    assert _state(store_before) == before

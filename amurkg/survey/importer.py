@@ -177,24 +177,20 @@ def _stream_into(store: Store, graph: str, lines: Iterator[str], path: Path) -> 
 
     producer = threading.Thread(target=produce, name="amurkg-import", daemon=True)
     producer.start()
+    refused: Exception | None = None
     try:
         store.ox.bulk_load(path=f"/dev/fd/{read_fd}", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-    except (OSError, SyntaxError, ValueError) as exc:
-        if "error" not in outcome:
-            os.close(read_fd)
-            producer.join()
-            if "error" not in outcome:  # pragma: no cover - the mapper writes valid N-Triples
-                raise AmurkgError(f"{path}: the store refused the import: {exc}") from None
-            raise outcome["error"] from None
+    except (OSError, SyntaxError, ValueError) as exc:  # the disk is full, or the store cannot be written
+        refused = exc
     finally:
         with contextlib.suppress(OSError):
             os.close(read_fd)  # a producer still writing gets a broken pipe and stops
         producer.join()
-    if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, BrokenPipeError):  # pragma: no cover - only when the loader stopped first
-            raise AmurkgError(f"{path}: the store stopped reading the import") from None
-        raise error
+    error = outcome.get("error")
+    if error is not None and not isinstance(error, BrokenPipeError):
+        raise error  # a problem of the package (PackageError) or of reading it, found while loading
+    if refused is not None or error is not None:
+        raise AmurkgError(f"{path}: the store refused the import ({refused or 'it stopped reading'}); nothing changed")
     return int(outcome["written"])
 
 
