@@ -177,11 +177,12 @@ def _stream_into(store: Store, graph: str, lines: Iterator[str], path: Path) -> 
 
     producer = threading.Thread(target=produce, name="amurkg-import", daemon=True)
     producer.start()
-    refused: Exception | None = None
+    refused: str | None = None
     try:
         store.ox.bulk_load(path=f"/dev/fd/{read_fd}", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
     except (OSError, SyntaxError, ValueError) as exc:  # the disk is full, or the store cannot be written
-        refused = exc
+        # the message only: the exception's traceback could keep the database open after the lock is released
+        refused = str(exc)
     finally:
         with contextlib.suppress(OSError):
             os.close(read_fd)  # a producer still writing gets a broken pipe and stops
