@@ -33,6 +33,15 @@ def test_wheel_ships_ontology_graph_and_queries(wheel: Path) -> None:
         for path in (REPO / folder).iterdir():
             assert f"amurkg/_data/{folder}/{path.name}" in names, path
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
+    # the Camtrap DP profile and table schemas that imports are checked against, offline, with their licence
+    for name in (
+        "camtrap-dp-profile.json",
+        "deployments-table-schema.json",
+        "media-table-schema.json",
+        "observations-table-schema.json",
+        "LICENSE",
+    ):
+        assert f"amurkg/survey/camtrap-dp-1.0.2/{name}" in names, name
 
 
 def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> None:
