@@ -76,12 +76,14 @@ def facts_of(
     derive: Callable[[Term, Term, Term], str] | None = None,
 ) -> SelectResult:
     """Group an ``entity-facts`` answer (one row per fact and span) into one row per fact, its spans joined
-    ("seed 1921-2031; seed 2033-2075"); with a library of source documents, their quoted text; and for an
+    ("seed 1921-2031; seed 2033-2075 (only together)": whether several spans state it each alone or only
+    together); with a library of source documents, their quoted text; and for an
     inferred fact, its derivation (``derive(subject, predicate, object)``) down to the sourced facts."""
     index = {v: i for i, v in enumerate(result.variables)}
     grouped: dict[tuple[Term | None, ...], list[str]] = {}
     quotes: dict[tuple[Term | None, ...], list[str]] = {}
     judged: set[tuple[Term | None, ...]] = set()
+    support: dict[tuple[Term | None, ...], str] = {}
     keys = ("direction", "property", "propertyLabel", "value", "valueLabel", "inferred")
     for row in result.rows:
         key = tuple(row[index[k]] for k in keys)
@@ -89,6 +91,8 @@ def facts_of(
         doc, start, end = row[index["document"]], row[index["start"]], row[index["end"]]
         if "judged" in index and row[index["judged"]] is not None:
             judged.add(key)
+        if "support" in index and row[index["support"]] is not None:
+            support[key] = row[index["support"]].value  # type: ignore[union-attr]
         if doc is not None and start is not None and end is not None:
             spans.append(f"{_source_name(doc)} {start.value}-{end.value}")
             if library is not None:
@@ -102,7 +106,10 @@ def facts_of(
     rows: list[Row] = []
     for key, spans in grouped.items():
         direction, prop, plabel, value, vlabel, inferred = key
-        cited = "; ".join(spans) + ("; curators' judgement" if key in judged else "")
+        cited = "; ".join(spans)
+        if len(spans) > 1 and key in support:
+            cited += f" ({support[key]})"  # "(each alone)" or "(only together)"
+        cited += "; curators' judgement" if key in judged else ""
         cells: list[Term | None] = [direction, prop, plabel, value, vlabel, Term.literal(cited), inferred]
         if "derivation" in variables:
             text = ""

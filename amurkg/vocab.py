@@ -42,6 +42,7 @@ class AKG(DefinedNamespace):
     DataFile: URIRef
     Deployment: URIRef
     DetectionSeries: URIRef
+    Disease: URIRef
     DispersalMovement: URIRef
     EcologicalFunction: URIRef
     Entailment: URIRef
@@ -49,8 +50,10 @@ class AKG(DefinedNamespace):
     ForestType: URIRef
     Frequency: URIRef
     HabitatFeature: URIRef
+    HabitatRank: URIRef
     HistoricalDriver: URIRef
     HumanActivity: URIRef
+    IndependentDetectionCount: URIRef
     InternationalBorder: URIRef
     IucnHabitatClass: URIRef
     IucnStressClass: URIRef
@@ -58,7 +61,6 @@ class AKG(DefinedNamespace):
     LifeStage: URIRef
     Mammal: URIRef
     Media: URIRef
-    IndependentDetectionCount: URIRef
     MovementStatus: URIRef
     NationalPark: URIRef
     Organization: URIRef
@@ -66,28 +68,35 @@ class AKG(DefinedNamespace):
     Pathogen: URIRef
     Peninsula: URIRef
     Period: URIRef
+    Persistence: URIRef
+    PhysicalAdaptation: URIRef
     Place: URIRef
     PopulationEstimate: URIRef
+    PopulationScope: URIRef
     PopulationShare: URIRef
     PresenceStatus: URIRef
     Pressure: URIRef
     PreyTaxon: URIRef
     ProtectedArea: URIRef
+    RangeCharacter: URIRef
     RangeContraction: URIRef
     RangeOccurrence: URIRef
     RangeRole: URIRef
+    Rarity: URIRef
     RedListCategory: URIRef
     Region: URIRef
+    RiskLevel: URIRef
     Season: URIRef
     SizeClass: URIRef
+    SocialBehaviour: URIRef
     SourceDocument: URIRef
+    SpanSupport: URIRef
     SurveyProject: URIRef
     TableRow: URIRef
     Taxon: URIRef
     TerrainType: URIRef
     TextSpan: URIRef
     Threat: URIRef
-    Trait: URIRef
     TreeGroup: URIRef
     TreeTaxon: URIRef
     Ungulate: URIRef
@@ -98,7 +107,6 @@ class AKG(DefinedNamespace):
     acronym: URIRef
     actionLocation: URIRef
     actsOn: URIRef
-    adaptationKind: URIRef
     adaptationOf: URIRef
     adaptedTo: URIRef
     adjacentTo: URIRef
@@ -136,21 +144,22 @@ class AKG(DefinedNamespace):
     copesWith: URIRef
     countedLifeStage: URIRef
     counters: URIRef
+    coveredPart: URIRef
     coversPlace: URIRef
     crosses: URIRef
     demands: URIRef
     dependsOn: URIRef
     deployment: URIRef
-    detections: URIRef
     deploymentEnd: URIRef
     deploymentGroups: URIRef
     deploymentID: URIRef
     deploymentStart: URIRef
     deploymentTags: URIRef
     detectionDistance: URIRef
-    distinction: URIRef
+    detections: URIRef
     drivenBy: URIRef
     duringPeriod: URIRef
+    endYear: URIRef
     establishedOn: URIRef
     estimatedTaxon: URIRef
     eventEnd: URIRef
@@ -167,22 +176,24 @@ class AKG(DefinedNamespace):
     fromPlace: URIRef
     fromPremise: URIRef
     fromRange: URIRef
+    habitatRank: URIRef
     hasAim: URIRef
     hasClimateFeature: URIRef
     hasDriver: URIRef
     hasTreeComponent: URIRef
     helpsAvoid: URIRef
-    importGraph: URIRef
-    importKind: URIRef
     importedAt: URIRef
     importedFrom: URIRef
+    importGraph: URIRef
+    importKind: URIRef
     independentDetections: URIRef
-    interval: URIRef
-    inPlace: URIRef
+    indicates: URIRef
     individualAnimals: URIRef
     individualPositionAngle: URIRef
     individualPositionRadius: URIRef
     individualSpeed: URIRef
+    inPlace: URIRef
+    interval: URIRef
     inverseLabel: URIRef
     iso3166Alpha3: URIRef
     iso3166Code: URIRef
@@ -196,12 +207,12 @@ class AKG(DefinedNamespace):
     licenseScope: URIRef
     localHour: URIRef
     mainlyIn: URIRef
+    mainlyWithin: URIRef
     maximumCount: URIRef
     media: URIRef
     mediaID: URIRef
-    minutesSincePrevious: URIRef
     minimumCount: URIRef
-    monitoringLevel: URIRef
+    minutesSincePrevious: URIRef
     movementStatus: URIRef
     movingTaxon: URIRef
     near: URIRef
@@ -223,9 +234,10 @@ class AKG(DefinedNamespace):
     project: URIRef
     protectedWithin: URIRef
     providesFunction: URIRef
-    rangeDescription: URIRef
+    rangeCharacter: URIRef
     rangeRole: URIRef
     rangeWithin: URIRef
+    rarity: URIRef
     recededInto: URIRef
     redListCategory: URIRef
     riskLevel: URIRef
@@ -237,12 +249,15 @@ class AKG(DefinedNamespace):
     sha256: URIRef
     sharedBy: URIRef
     sizeClass: URIRef
+    spanSupport: URIRef
     socialBehaviour: URIRef
     southernLimit: URIRef
+    startYear: URIRef
     statesObject: URIRef
     statesPredicate: URIRef
     statesSubject: URIRef
     supports: URIRef
+    susceptibilityTo: URIRef
     sustains: URIRef
     tableName: URIRef
     temporalEnd: URIRef

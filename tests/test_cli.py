@@ -171,7 +171,7 @@ def test_describe_gives_one_row_per_fact_with_its_sources_joined(kg: amurkg.Know
         "Amur leopard",
     )
     abundant = next(f for f in facts if f["property"] == "akg:abundantIn")
-    assert abundant["sources"] == "seed 1921-2031; seed 2033-2075"
+    assert abundant["sources"] == "seed 1921-2031; seed 2033-2075 (only together)"
     raw = kg.run("entity-facts", {"entity": "wild boar"}).as_dicts()
     assert {(r["direction"], r["property"], r["value"]) for r in raw} == set(keys)  # nothing lost in grouping
 

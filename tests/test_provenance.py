@@ -150,6 +150,11 @@ def test_literal_values_appear_in_the_span_that_states_them(graph: rdflib.Graph,
             value = f"{int(value):,}"  # the reference writes 2,799
         if value.endswith("T00:00:00"):
             value = value.removesuffix("T00:00:00")  # a date, held as an OWL 2 xsd:dateTime at midnight
+        if p in (AKG.startYear, AKG.endYear):
+            # a period's years follow from the century the text names: 1901-2000 is "the 20th century"
+            year = int(value)
+            value = f"{(year - 1) // 100 + 1}th century"
+            assert (year % 100 == 1) if p == AKG.startYear else (year % 100 == 0), f"{statement}: {year} is no bound"
         cited = " ".join(span_text(graph, s, texts) for s in spans)
         words = value.split()
         forms = {value, NUMBER_WORDS.get(value, value)}
@@ -230,3 +235,40 @@ def test_iucn_class_assignments_are_marked_as_curator_judgements(kg) -> None:  #
     described = {r["property"]: r["sources"] for r in kg.describe("poaching of leopards").as_dicts()}
     assert described["akg:iucnThreat"].endswith("; curators' judgement")
     assert "judgement" not in described["akg:drivenBy"]
+
+
+def test_facts_citing_several_spans_say_how_the_spans_support_them(
+    graph: rdflib.Graph, texts: dict[URIRef, str]
+) -> None:
+    """Several spans either each state the fact (then each names its object, where the text names it at all)
+    or state it only together; a fact with one span needs neither."""
+    alone = URIRef("https://w3id.org/amurkg/vocab/each-span-alone")
+    together: URIRef | None = None
+    support_of = {s: graph.value(s, AKG.spanSupport) for s, _, _ in graph.triples((None, AKG.spanSupport, None))}
+    several = [(st, triple, spans) for st, triple, spans in facts(graph) if len(spans) > 1]
+    assert several and all(st in support_of for st, _, _ in several)
+    assert not [st for st, _, spans in facts(graph) if len(spans) == 1 and st in support_of]
+    kinds = set(graph.transitive_subjects(RDFS.subClassOf, AKG.Place))
+    kinds |= set(graph.transitive_subjects(RDFS.subClassOf, AKG.Taxon))
+    checked = 0
+    for statement, (_, _, o), spans in several:
+        if support_of[statement] != alone:
+            together = statement
+            continue
+        if not set(graph.objects(o, RDF.type)) & kinds:
+            continue  # places and taxa: named where they are meant
+        names = [n for n in _labels(graph, o) if len(n) > 3]
+        seed_names = [n for n in names if n.lower() in texts[URIRef(AMUR + "source-seed")].lower()]
+        if not seed_names or o == URIRef(AMUR + "amur-leopard"):
+            continue
+        for span in spans:
+            assert any(n.lower() in span_text(graph, span, texts).lower() for n in seed_names), (statement, span)
+            checked += 1
+    assert checked >= 6 and together is not None
+
+
+def test_describe_says_whether_spans_support_a_fact_alone_or_together(cli) -> None:  # type: ignore[no-untyped-def]
+    china = cli("describe", "amur:occurrence-china-now").stdout
+    assert "seed 837-995; seed 3485-3520 (each alone)" in china
+    climate = cli("describe", "amur:continental-climate").stdout
+    assert "seed 96-165; seed 2077-2155 (only together)" in climate

@@ -40,6 +40,8 @@ def test_2_population_estimate_and_what_it_counts(kg: amurkg.KnowledgeGraph) -> 
     assert column(result, "countedLifeStage") == {"adult", "sub-adult"}
     assert column(result, "scope") == {"the total wild population"}
     assert column(result, "country") == {"Russia", "China"}
+    # the low number is what shows the vulnerability: the pair hangs on the estimate, not in the air
+    assert column(result, "indicates") == {"vulnerability to localised threats"}
 
 
 def test_3_countries_of_current_range_with_status(kg: amurkg.KnowledgeGraph) -> None:
@@ -151,7 +153,9 @@ def test_12_adaptations_to_climate(kg: amurkg.KnowledgeGraph) -> None:
     assert {r["copesWith"] for r in coat} == {"seasonal shifts", "extremely cold, snowy winters"}
     assert {r["demandedBy"] for r in coat} == {"continental climate"}
     assert {r["kind"] for r in coat} == {"physical adaptation"}
-    assert {r["copesWith"] for r in result if r["adaptation"] == "adapted to climate"} == {"cold northern climate"}
+    # the text's "cold northern climate" and "continental climate" are one climate, one node
+    assert {r["copesWith"] for r in result if r["adaptation"] == "adapted to climate"} == {"continental climate"}
+    assert column(run(kg, "climate"), "climate") == {"continental climate"}
     features = {(r["feature"], r["season"]) for r in rows(run(kg, "climate")) if "feature" in r}
     assert features == {("extremely cold, snowy winters", "winter"), ("hot summers", "summer")}
 
@@ -251,6 +255,24 @@ def test_range_then_and_now(kg: amurkg.KnowledgeGraph) -> None:
     )
     assert "today" not in by_place["Korean Peninsula"]
     assert "centuryAgo" not in by_place["Jilin"]
+    # how much of a place the range covers, then and now, where the text says
+    assert by_place["Korean Peninsula"]["extentThen"] == "all of it"
+    assert by_place["northeastern China"]["extentThen"] == "much of it"
+    assert (by_place["Primorsky Krai"]["extentToday"], by_place["Primorsky Krai"]["partToday"]) == (
+        "part of it",
+        "southwestern Primorsky Krai",
+    )
+    assert by_place["North Korea"]["partToday"] == "northern border regions of North Korea"
+    assert "extentToday" not in by_place["Jilin"]
+
+
+def test_periods_carry_their_extent_and_nest(kg: amurkg.KnowledgeGraph) -> None:
+    by_period = {r["period"]: r for r in rows(run(kg, "periods"))}
+    assert (by_period["20th century"]["startYear"], by_period["20th century"]["endYear"]) == ("1901", "2000")
+    assert by_period["early 1900s"]["within"] == "20th century"
+    assert "startYear" not in by_period["early 1900s"]  # "early" gives no end: no extent is made up
+    assert "startYear" not in by_period["present day"]
+    assert by_period["20th century"]["facts"] == "3"
 
 
 def test_taxa_have_darwin_core_names(kg: amurkg.KnowledgeGraph) -> None:
