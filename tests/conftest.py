@@ -65,6 +65,7 @@ TOOLS = {
     "chromium": (("chromium", "chromium-browser"), "apt-get install chromium"),
     "java": (("java",), "apt-get install default-jre-headless"),
     "node": (("node", "nodejs"), "install Node.js"),
+    "virtuoso": (("virtuoso-t",), "apt-get install virtuoso-opensource-7-bin"),
 }
 CHROMIUM_FLAGS = [
     "--headless",
