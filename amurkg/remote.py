@@ -196,6 +196,45 @@ class Reply(NamedTuple):
     body: bytes
 
 
+def _authorize_upfront(
+    request: urllib.request.Request,
+    digest: urllib.request.HTTPDigestAuthHandler,
+    creds: tuple[str, str],
+    handlers: list[urllib.request.BaseHandler],
+    where: str,
+) -> None:
+    """Answer the server's authentication challenge before sending a body.
+
+    urllib learns that a URL wants credentials only from a 401 to a first, unauthenticated attempt, and it
+    sends that attempt's whole body first. A server that answers 401 at once and closes the connection
+    (Virtuoso does) then breaks the upload midway ("broken pipe"), or not, depending on timing. So ask first
+    with a HEAD, which has no body, read the challenge, and send the upload with its Authorization header."""
+    import base64
+
+    probe = urllib.request.Request(request.full_url, method="HEAD")
+    opener = urllib.request.OpenerDirector()
+    for handler in handlers:  # the same deadline; no redirects are followed for a probe
+        if not isinstance(handler, _Redirects):
+            opener.add_handler(handler)
+    try:
+        with opener.open(probe):
+            return  # no challenge: the upload goes as it is
+    except urllib.error.HTTPError as exc:
+        challenge = exc.headers.get("WWW-Authenticate", "") if exc.code == 401 else ""
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RemoteError(f"{where}: {reason}") from None
+    scheme, _, rest = challenge.partition(" ")
+    if scheme.lower() == "digest":
+        fields = urllib.request.parse_keqv_list([p for p in urllib.request.parse_http_list(rest) if p])
+        value = digest.get_authorization(request, fields)
+        if value:
+            request.add_unredirected_header("Authorization", f"Digest {value}")
+    elif scheme.lower() == "basic":
+        token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode("ascii")
+        request.add_unredirected_header("Authorization", f"Basic {token}")
+
+
 def send(request: urllib.request.Request, seconds: float, max_bytes: int | None = None) -> Reply:
     """Send ``request`` and read the whole answer within ``seconds``; any failure is one ``RemoteError`` line."""
     check_url(request.full_url, "URL")
@@ -209,13 +248,16 @@ def send(request: urllib.request.Request, seconds: float, max_bytes: int | None 
         urllib.request.HTTPErrorProcessor(),
     ]
     creds = _credentials()
+    where = _show(request.full_url)
     if creds:
         passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, request.full_url, *creds)
-        handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+        digest = urllib.request.HTTPDigestAuthHandler(passwords)
+        if request.data is not None:
+            _authorize_upfront(request, digest, creds, handlers, where)
+        handlers += [urllib.request.HTTPBasicAuthHandler(passwords), digest]
     for handler in handlers:
         opener.add_handler(handler)
-    where = _show(request.full_url)
     try:
         with opener.open(request) as response:
             body = response.read()

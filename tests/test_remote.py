@@ -323,3 +323,78 @@ def test_a_reasoning_query_to_a_store_without_entailments_warns(pushed: str) -> 
     with warnings.catch_warnings():  # the full graph holds them: no warning
         warnings.simplefilter("error")
         amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name)
+
+
+class _DigestStore(http.server.BaseHTTPRequestHandler):
+    """Like Virtuoso's authenticated Graph Store endpoint: Digest only, and an upload without valid credentials
+    is refused at once, the connection closed before its body is read."""
+
+    realm, nonce, user, password = "SPARQL", "a1b2c3", "dba", "s3cret"
+    received: list[int] = []
+
+    def _challenge(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth"')
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+    def _authorized(self) -> bool:
+        import hashlib
+        import urllib.request
+
+        scheme, _, rest = self.headers.get("Authorization", "").partition(" ")
+        if scheme != "Digest":
+            return False
+        f = urllib.request.parse_keqv_list([p for p in urllib.request.parse_http_list(rest) if p])
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        ha1 = md5(f"{self.user}:{self.realm}:{self.password}")
+        ha2 = md5(f"{self.command}:{f.get('uri')}")
+        expected = md5(f"{ha1}:{self.nonce}:{f.get('nc')}:{f.get('cnonce')}:auth:{ha2}")
+        return f.get("response") == expected
+
+    def do_HEAD(self) -> None:
+        self._challenge()
+
+    def do_PUT(self) -> None:
+        if not self._authorized():
+            self._challenge()  # the body is never read
+            return
+        self.received.append(len(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    do_POST = do_PUT
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_large_upload_to_a_digest_store_that_refuses_unauthenticated_bodies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The credentials go with the upload itself (after a HEAD reads the challenge): with urllib's usual
+    unauthenticated first attempt, the server's early 401 and close break a large body midway."""
+    from amurkg.errors import AmurkgError
+    from amurkg.remote import _send_batch
+
+    server = _QuietServer(("127.0.0.1", 0), _DigestStore)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/sparql-graph-crud-auth?graph=urn:g"
+    batch = [b"<urn:s> <urn:p> " + b'"' + b"x" * 200 + b'"' + f" . # {i}".encode() for i in range(40_000)]
+    try:
+        monkeypatch.setenv("AMURKG_ENDPOINT_USER", "dba")
+        monkeypatch.setenv("AMURKG_ENDPOINT_PASSWORD", "s3cret")
+        for number in range(3):
+            _send_batch(url, batch, number, 30)
+        assert len(_DigestStore.received) == 3 and min(_DigestStore.received) > 8_000_000
+        monkeypatch.setenv("AMURKG_ENDPOINT_PASSWORD", "wrong")
+        with pytest.raises(AmurkgError, match="401"):
+            _send_batch(url, batch[:10], 1, 30)
+    finally:
+        server.shutdown()
+        server.server_close()
