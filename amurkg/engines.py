@@ -367,24 +367,39 @@ def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:
 
 def rdflib_graph(user_sources: list[RdfSource], extra_paths: list[Path] | None = None) -> Any:
     """The shipped ontology and data plus the user's files as one rdflib Graph (all graphs merged)."""
+    import warnings
+
     import rdflib
 
     from amurkg.resources import shipped_files
 
-    dataset = rdflib.Dataset()
+    merged = rdflib.Graph()
     for path in shipped_files() + list(extra_paths or []):
-        rdflib_parse(dataset, path.read_text(encoding="utf-8"), "turtle", path.resolve().as_uri())
+        merged.parse(data=path.read_text(encoding="utf-8"), format="turtle", publicID=path.resolve().as_uri())
     for source in user_sources:
         try:
-            rdflib_parse(dataset, source.text, source.format, source.base_iri)
+            if source.format in ("trig", "nquads"):  # named graphs: read as a dataset, then merged
+                dataset = rdflib.Dataset()
+                rdflib_parse(dataset, source.text, source.format, source.base_iri)
+                for prefix, iri in dataset.namespaces():
+                    merged.bind(prefix, iri, override=False)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    merged.addN((s, p, o, merged) for s, p, o, _ in dataset.quads((None, None, None, None)))
+            else:  # triples straight into the merged graph: no second copy
+                rdflib_parse_graph(merged, source.text, source.format, source.base_iri)
         except Exception as exc:  # rdflib's parsers raise many unrelated types
             raise _rdflib_parse_error(source, exc) from None
-    merged = rdflib.Graph()
-    for prefix, iri in dataset.namespaces():
-        merged.bind(prefix, iri)
-    for s, p, o, _ in dataset.quads((None, None, None, None)):
-        merged.add((s, p, o))
     return merged
+
+
+def rdflib_parse_graph(graph: Any, text: str, fmt: str, base_iri: str) -> None:
+    """Parse RDF text that holds triples (not quads) into an rdflib Graph."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's JSON-LD parser uses deprecated APIs
+        graph.parse(data=text, format=fmt, publicID=base_iri)
 
 
 def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:

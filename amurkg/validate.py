@@ -7,6 +7,8 @@ could not be loaded.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,7 +69,7 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
     for path in extra_shapes or []:
         _parse_shapes(shapes, read_rdf(path))
         check_shape_queries(shapes, str(path))
-    with warnings.catch_warnings(), offline():
+    with warnings.catch_warnings(), offline(), _translate_each_query_once():
         warnings.simplefilter("ignore", DeprecationWarning)  # raised inside rdflib and pySHACL themselves
         try:
             conforms, results, _ = pyshacl.validate(
@@ -75,6 +77,8 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
                 shacl_graph=shapes,
                 inference="none",
                 advanced=True,
+                # the data graph is our own copy: pySHACL need not clone it, unless SHACL rules would add to it
+                inplace=(None, rdflib.URIRef(SH + "rule"), None) not in shapes,
                 allow_warnings=True,
                 do_owl_imports=False,
                 js=False,
@@ -87,6 +91,44 @@ def validate(user_sources: list[RdfSource], extra_shapes: list[Path] | None = No
     if cache is not None:
         _write_cache(cache, report)
     return report
+
+
+class _Unparsed(str):
+    """A query text on its way from rdflib's ``parseQuery`` to ``translateQuery``, parsed only if needed."""
+
+
+@contextmanager
+def _translate_each_query_once() -> Iterator[None]:
+    """Let rdflib parse and translate each distinct SPARQL text once while pySHACL validates.
+
+    pySHACL runs a SPARQL-based constraint by calling ``Graph.query(text, initBindings={this: node})`` for
+    every focus node, and rdflib parses the text anew each time: with many focus nodes, pyparsing took 80%
+    of validation. The translated query does not depend on the bindings and rdflib evaluates a translated
+    query without changing it (it is what ``prepareQuery`` hands out for reuse), so the same object answers
+    every call. Only how often the text is parsed changes: pySHACL's report is the same, as tests check.
+    """
+    from rdflib.plugins.sparql import processor
+
+    module: Any = processor  # the names rdflib's SPARQLProcessor.query looks up when it runs
+    parse, translate = module.parseQuery, module.translateQuery
+    memo: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
+
+    def defer(text: Any) -> Any:
+        return _Unparsed(text) if isinstance(text, str) else parse(text)
+
+    def translate_once(parsed: Any, base: str | None = None, init_ns: Any = None) -> Any:
+        if not isinstance(parsed, _Unparsed):
+            return translate(parsed, base, init_ns)
+        key = (str(parsed), base, tuple(sorted((str(k), str(v)) for k, v in (init_ns or {}).items())))
+        if key not in memo:
+            memo[key] = translate(parse(str(parsed)), base, init_ns)
+        return memo[key]
+
+    module.parseQuery, module.translateQuery = defer, translate_once
+    try:
+        yield
+    finally:
+        module.parseQuery, module.translateQuery = parse, translate
 
 
 def _cache_file() -> Path | None:
