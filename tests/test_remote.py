@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import PARAMS
@@ -330,7 +331,7 @@ class _DigestStore(http.server.BaseHTTPRequestHandler):
     is refused at once, the connection closed before its body is read."""
 
     realm, nonce, user, password = "SPARQL", "a1b2c3", "dba", "s3cret"
-    received: list[int] = []
+    received: ClassVar[list[int]] = []
 
     def _challenge(self) -> None:
         self.send_response(401)
@@ -368,7 +369,8 @@ class _DigestStore(http.server.BaseHTTPRequestHandler):
         self.send_response(204)
         self.end_headers()
 
-    do_POST = do_PUT
+    def do_POST(self) -> None:
+        self.do_PUT()
 
     def log_message(self, *args: object) -> None:
         pass
