@@ -199,16 +199,18 @@ class Reply(NamedTuple):
 def _authorize_upfront(
     request: urllib.request.Request,
     digest: urllib.request.HTTPDigestAuthHandler,
-    creds: tuple[str, str],
+    creds: tuple[str, str] | None,
     handlers: list[urllib.request.BaseHandler],
     where: str,
+    deadline: _Deadline,
 ) -> None:
     """Answer the server's authentication challenge before sending a body.
 
     urllib learns that a URL wants credentials only from a 401 to a first, unauthenticated attempt, and it
     sends that attempt's whole body first. A server that answers 401 at once and closes the connection
     (Virtuoso does) then breaks the upload midway ("broken pipe"), or not, depending on timing. So ask first
-    with a HEAD, which has no body, read the challenge, and send the upload with its Authorization header."""
+    with a HEAD, which has no body, read the challenge, and send the upload with its Authorization header;
+    without credentials, the 401 itself is the answer, with how to give them."""
     import base64
 
     probe = urllib.request.Request(request.full_url, method="HEAD")
@@ -220,11 +222,16 @@ def _authorize_upfront(
         with opener.open(probe):
             return  # no challenge: the upload goes as it is
     except urllib.error.HTTPError as exc:
+        if exc.code == 401 and creds is None:
+            raise _http_error(where, exc) from None
         challenge = exc.headers.get("WWW-Authenticate", "") if exc.code == 401 else ""
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise RemoteError(f"{where}: {reason}") from None
+    except AmurkgError:
+        raise
+    except Exception as exc:  # socket, TLS, protocol and deadline errors, as for the upload itself
+        raise _explain(where, exc, deadline) from None
     scheme, _, rest = challenge.partition(" ")
+    if creds is None:
+        return
     if scheme.lower() == "digest":
         fields = urllib.request.parse_keqv_list([p for p in urllib.request.parse_http_list(rest) if p])
         value = digest.get_authorization(request, fields)
@@ -249,12 +256,13 @@ def send(request: urllib.request.Request, seconds: float, max_bytes: int | None 
     ]
     creds = _credentials()
     where = _show(request.full_url)
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    digest = urllib.request.HTTPDigestAuthHandler(passwords)
     if creds:
-        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         passwords.add_password(None, request.full_url, *creds)
-        digest = urllib.request.HTTPDigestAuthHandler(passwords)
-        if request.data is not None:
-            _authorize_upfront(request, digest, creds, handlers, where)
+    if request.data is not None:
+        _authorize_upfront(request, digest, creds, handlers, where, deadline)
+    if creds:
         handlers += [urllib.request.HTTPBasicAuthHandler(passwords), digest]
     for handler in handlers:
         opener.add_handler(handler)
