@@ -400,3 +400,43 @@ def test_a_large_upload_to_a_digest_store_that_refuses_unauthenticated_bodies(
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _CountlessStore(http.server.BaseHTTPRequestHandler):
+    """Takes every upload, then cannot answer the query that counts what it holds."""
+
+    def do_HEAD(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        if self.path.startswith("/store"):
+            self.do_PUT()
+            return
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"the query engine is down"
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_upload_that_worked_but_could_not_be_counted_says_both(cli) -> None:  # type: ignore[no-untyped-def]
+    server = _QuietServer(("127.0.0.1", 0), _CountlessStore)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = cli("push", "--endpoint", f"{base}/query", "--gsp-url", f"{base}/store")
+    finally:
+        server.shutdown()
+        server.server_close()
+    one_line(result, f"uploaded {len(amurkg.load())} triples", "but counting them failed", "HTTP 500")
