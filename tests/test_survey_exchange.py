@@ -12,6 +12,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_remote import oxigraph_server  # noqa: F401  (a fixture: a real Oxigraph server)
 from test_survey import EXAMPLE, SMALL, run
 
@@ -233,3 +235,30 @@ def test_serve_a_store(tmp_path: Path) -> None:
         assert busy.exit_code == 2 and "being read" in busy.stderr
     finally:
         stop(proc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet='aé漢\U0001f406,;" ', max_size=12), min_size=1, max_size=12),
+    cut=st.integers(min_value=0, max_value=10_000),
+    chunk=st.integers(min_value=1, max_value=9),
+)
+def test_a_non_utf8_byte_is_found_at_its_line_and_column_whatever_the_chunks(
+    lines: list[str], cut: int, chunk: int
+) -> None:
+    """The archive's core file is checked chunk by chunk (it is never held whole): the error names the same
+    line and byte column as a decode of the whole file, wherever chunks cut lines and characters."""
+    from amurkg.survey.camtrapdp import PackageError
+    from amurkg.survey.dwca import _check_utf8
+
+    data = "\n".join(lines).encode("utf-8")
+    at = cut % (len(data) + 1)
+    while 0 < at < len(data) and (data[at] & 0xC0) == 0x80:  # put the bad byte between characters
+        at -= 1
+    broken = data[:at] + b"\xff" + data[at:]
+    line = broken[:at].count(b"\n") + 1
+    column = at - (broken.rfind(b"\n", 0, at) + 1) + 1
+    with pytest.raises(PackageError) as raised:
+        _check_utf8(io.BytesIO(broken), "core.txt", chunk_size=chunk)
+    assert raised.value.problems == [f"core.txt:{line}:{column}: not UTF-8: re-save the file as UTF-8"]
+    _check_utf8(io.BytesIO(data), "core.txt", chunk_size=chunk)  # and valid text passes

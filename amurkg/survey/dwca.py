@@ -15,6 +15,7 @@ from the package it was written from; other rows become plain ``dwc:Occurrence``
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -24,13 +25,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any, TextIO
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
 from amurkg.survey.tables import MAX_CELL, Problems
+
+#: meta.xml and eml.xml are read whole; anything larger is not an archive's metadata
+MAX_METADATA = 16_000_000
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
 DCT_NS = "http://purl.org/dc/terms/"
@@ -358,7 +362,7 @@ def is_archive(path: Path) -> bool:
 class Core:
     """The core table of an archive as ``meta.xml`` describes it."""
 
-    text: str  # the data file, decoded
+    open_text: Callable[[], TextIO]  # the data file, decoded as it is read: opened once per pass
     display: str
     delimiter: str
     quote: str
@@ -375,16 +379,16 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\[tnr\\]", lambda m: _ESCAPED[m.group(0)], text)
 
 
-def _members(path: Path) -> tuple[Callable[[str], bytes | None], str]:
-    """Read archive members by name (from a zip or a folder), and how errors name the archive."""
+def _members(path: Path) -> tuple[Callable[[str], IO[bytes] | None], str]:
+    """Open archive members by name (from a zip or a folder), and how errors name the archive."""
     if path.is_dir():
         root = path
 
-        def read_dir(name: str) -> bytes | None:
+        def open_dir(name: str) -> IO[bytes] | None:
             target = root / PurePosixPath(name)
-            return target.read_bytes() if target.is_file() else None
+            return target.open("rb") if target.is_file() else None
 
-        return read_dir, f"{path}/"
+        return open_dir, f"{path}/"
     if path.name == "meta.xml":
         return _members(path.parent)
     try:
@@ -399,21 +403,61 @@ def _members(path: Path) -> tuple[Callable[[str], bytes | None], str]:
         inner = [n for n in names if n.count("/") == 1 and n.endswith("/meta.xml")]
         prefix = inner[0][: -len("meta.xml")] if len(inner) == 1 else ""
 
-    def read_zip(name: str) -> bytes | None:
+    def open_zip(name: str) -> IO[bytes] | None:
         member = names.get(prefix + name)
         if member is None:
             return None
         if member.file_size > 200 * max(member.compress_size, 1) + 10_000_000:
             raise PackageError([f"{path}!{name}: unpacks to {member.file_size:,} bytes: refused as a zip bomb"])
-        return zf.read(member)
+        return zf.open(member)  # checked against its CRC as it is read
 
-    return read_zip, f"{path}!"
+    return open_zip, f"{path}!"
+
+
+def _read_small(open_member: Callable[[str], IO[bytes] | None], name: str) -> bytes | None:
+    """The whole of a small member (meta.xml, eml.xml): at most MAX_METADATA bytes are read."""
+    stream = open_member(name)
+    if stream is None:
+        return None
+    with stream:
+        data = stream.read(MAX_METADATA + 1)
+    if len(data) > MAX_METADATA:
+        raise PackageError([f"{name}: larger than {MAX_METADATA:,} bytes: not the metadata of an archive"])
+    return data
+
+
+def _check_utf8(stream: IO[bytes], display: str, chunk_size: int = 1 << 20) -> None:
+    """Read a data file through once, chunk by chunk: the first byte that is not UTF-8 is an error at its
+    line and (byte) column. Nothing is kept, so a file of any size costs one chunk of memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes of the file before this chunk
+    line, line_start = 1, 0  # the line at ``offset``, and where it starts
+    with stream:
+        while True:
+            chunk = stream.read(chunk_size)
+            pending = decoder.getstate()[0]  # the start of a character cut by the last chunk: never a newline
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data, data_start = pending + chunk, offset - len(pending)
+                newline = data.rfind(b"\n", 0, exc.start)
+                at_line = line + data.count(b"\n", 0, exc.start)
+                start = data_start + newline + 1 if newline >= 0 else line_start
+                column = data_start + exc.start - start + 1
+                raise PackageError([f"{display}:{at_line}:{column}: not UTF-8: re-save the file as UTF-8"]) from None
+            if not chunk:
+                return
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                line += chunk.count(b"\n")
+                line_start = offset + newline + 1
+            offset += len(chunk)
 
 
 def read_core(path: Path) -> Core:
     """Read and check ``meta.xml`` and the core data file of an archive."""
-    read, base = _members(Path(path))
-    raw = read("meta.xml")
+    open_member, base = _members(Path(path))
+    raw = _read_small(open_member, "meta.xml")
     if raw is None:
         raise PackageError([f"{base}meta.xml: missing: a Darwin Core Archive describes its files in meta.xml"])
     if re.search(rb"<!(DOCTYPE|ENTITY)", raw):
@@ -443,15 +487,16 @@ def read_core(path: Path) -> Core:
     encoding = core.get("encoding", "UTF-8")
     if encoding.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
         raise PackageError([f"{base}meta.xml: encoding {encoding!r}: amurkg reads UTF-8 archives; re-save as UTF-8"])
-    data = read(name)
-    if data is None:
+    first = open_member(name)
+    if first is None:
         raise PackageError([f"{base}{name}: named in meta.xml but not in the archive"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PackageError([f"{base}{name}:{line}:{column}: not UTF-8: re-save the file as UTF-8"]) from None
+    _check_utf8(first, f"{base}{name}")
+
+    def open_text() -> TextIO:
+        stream = open_member(name)
+        assert stream is not None  # it was there a moment ago
+        return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+
     fields: dict[str, tuple[int | None, str]] = {}
     for f in core.findall(f"{ns}field"):
         term = f.get("term", "")
@@ -463,7 +508,7 @@ def read_core(path: Path) -> Core:
     id_el = core.find(f"{ns}id")
     id_index = int(id_el.get("index", "0")) if id_el is not None and id_el.get("index", "").isdigit() else None
     title = ""
-    eml = read(root.get("metadata", "eml.xml") or "eml.xml")
+    eml = _read_small(open_member, root.get("metadata", "eml.xml") or "eml.xml")
     if eml is not None and not re.search(rb"<!(DOCTYPE|ENTITY)", eml):
         try:
             found = ElementTree.fromstring(eml).find(".//dataset/title")
@@ -472,7 +517,7 @@ def read_core(path: Path) -> Core:
             title = ""
     skip = core.get("ignoreHeaderLines", "0")
     return Core(
-        text,
+        open_text,
         f"{base}{name}",
         _unescape(core.get("fieldsTerminatedBy", ",")),
         _unescape(core.get("fieldsEnclosedBy", '"')),
@@ -500,15 +545,20 @@ def _interval(text: str) -> tuple[datetime, datetime]:
 
 
 def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Mapper, Any], None]) -> Iterator[str]:
-    """N-Triples of an archive; raises ``PackageError`` (after reading it all) on problems."""
+    """N-Triples of an archive; raises ``PackageError`` (after reading it all) on problems.
+
+    The core file is read twice, never held: a first pass checks every row and collects the deployments
+    (one per camera, few), a second maps the rows. Memory grows with the number of occurrence IDs (kept to
+    find duplicates), not with the size of the file."""
     core = read_core(Path(path))
     problems = Problems(limit)
-    rows = list(_rows(core, problems))
-    ids = [r["datasetID"] for _, r in rows if r.get("datasetID")]
-    identifier = ids[0] if ids and len(set(ids)) == 1 else Path(path).stem
-    mapper = Mapper(identifier, {"deployments": "occurrence.txt", "observations": "occurrence.txt"}, taxa)
+    dataset_ids: set[str] = set()
+    first: dict[str, Any] = {}
     deployments: dict[str, tuple[int, dict[str, Any]]] = {}
-    for number, r in rows:
+    for number, r in _rows(core, problems):
+        first = first or r
+        if r.get("datasetID") and len(dataset_ids) < 2:  # one shared datasetID names the package
+            dataset_ids.add(r["datasetID"])
         parent, effort = r.get("parentEventID"), r.get("samplingEffort")
         if not (parent and effort):
             continue
@@ -555,9 +605,11 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         deployments.setdefault(parent, (number, values))
     if problems:
         raise PackageError(problems.lines())
+    identifier = next(iter(dataset_ids)) if len(dataset_ids) == 1 else Path(path).stem
+    mapper = Mapper(identifier, {"deployments": "occurrence.txt", "observations": "occurrence.txt"}, taxa)
     for number, values in deployments.values():
         yield from mapper.row("deployments", number, values)
-    for number, r in rows:
+    for number, r in _rows(core, Problems(limit)):  # the same rows again, already checked
         parent = r.get("parentEventID")
         if parent in deployments and r.get("_event") is not None:
             start, end = r["_event"]
@@ -592,10 +644,9 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
             yield from _plain_occurrence(mapper, core, number, r)
     descriptor: dict[str, Any] = {
         "id": identifier,
-        "title": core.title or rows[0][1].get("datasetName", "") if rows else "",
+        "title": (core.title or first.get("datasetName", "")) if first else "",
     }
     yield from mapper.package_lines({k: v for k, v in descriptor.items() if v})
-    first = rows[0][1] if rows else {}
     if first.get("license"):
         node = f"<{mapper.package}/license/1>"
         yield f"<{mapper.package}> <{DCT_NS}license> {node} ."
@@ -663,7 +714,6 @@ def _rows(core: Core, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]
         options["quotechar"] = core.quote
     else:
         options["quoting"] = csv.QUOTE_NONE
-    reader = csv.reader(io.StringIO(core.text, newline=""), strict=True, **options)
     columns = {name: index for name, (index, _) in core.fields.items() if index is not None}
     defaults = {name: default for name, (index, default) in core.fields.items() if default}
     id_index = core.id_index if core.id_index is not None else columns.get("occurrenceID")
@@ -671,6 +721,21 @@ def _rows(core: Core, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]
         problems.add(f"{core.display}:1", "no occurrenceID column (meta.xml names no <id> or occurrenceID field)")
         return
     seen: dict[str, int] = {}
+    with core.open_text() as stream:
+        yield from _checked_rows(
+            core, csv.reader(stream, strict=True, **options), columns, defaults, id_index, seen, problems
+        )
+
+
+def _checked_rows(
+    core: Core,
+    reader: Iterator[list[str]],
+    columns: dict[str, int],
+    defaults: dict[str, str],
+    id_index: int,
+    seen: dict[str, int],
+    problems: Problems,
+) -> Iterator[tuple[int, dict[str, Any]]]:
     number = 0
     try:
         for number, cells in enumerate(reader, 1):
