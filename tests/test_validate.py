@@ -119,6 +119,39 @@ BROKEN = [
         "IUCN protected area category must be",
     ),
     ("malformed ISO 3166 code", 'amur:russia akg:iso3166Code "Russia" .', "amur:russia", "ISO 3166 code"),
+    (
+        "period that ends before it starts",
+        "amur:present-day akg:startYear 2020 ; akg:endYear 2010 .",
+        "amur:present-day",
+        "no later than its end year",
+    ),
+    (
+        "period outside the period it lies within",
+        "amur:early-1900s akg:startYear 1890 .",
+        "amur:early-1900s",
+        "begins later or ends earlier",
+    ),
+    (
+        "free text where a code list belongs",
+        'amur:wild-boar akg:socialBehaviour "lives in groups" .',
+        "amur:wild-boar",
+        "takes a value from a code list",
+    ),
+    (
+        "consequence attached to nothing",
+        'amur:floating-state a akg:Consequence ; rdfs:label "a state tied to nothing"@en .',
+        "amur:floating-state",
+        "a consequence attached to nothing",
+    ),
+    (
+        "several spans without saying how they support the fact",
+        "<https://w3id.org/amurkg/id/fact/x> a rdf:Statement ; rdf:subject amur:wild-boar ; "
+        "rdf:predicate akg:sizeClass ; rdf:object vocab:medium-sized ; "
+        "prov:wasDerivedFrom <https://w3id.org/amurkg/id/span/seed-0-55> , "
+        "<https://w3id.org/amurkg/id/span/seed-57-94> .",
+        "fact:x",
+        "alone or only together",
+    ),
 ]
 
 
