@@ -36,6 +36,7 @@ PREFIXES: dict[str, str] = {
     "survey": SURVEY,
     "geo": "http://www.opengis.net/ont/geosparql#",
     "geof": "http://www.opengis.net/def/function/geosparql/",
+    "time": "http://www.w3.org/2006/time#",
     "wd": "http://www.wikidata.org/entity/",
     "wdt": "http://www.wikidata.org/prop/direct/",
     "owl": "http://www.w3.org/2002/07/owl#",
