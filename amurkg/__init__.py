@@ -21,6 +21,10 @@ def __getattr__(name: str) -> object:
         from amurkg.survey import importer
 
         return getattr(importer, name)
+    if name in ("activity_overlap", "Overlap"):
+        from amurkg.survey import activity
+
+        return getattr(activity, name)
     raise AttributeError(f"module 'amurkg' has no attribute {name!r}")
 
 
@@ -41,10 +45,12 @@ __all__ = [
     "CannedQuery",
     "GraphResult",
     "KnowledgeGraph",
+    "Overlap",
     "PackageError",
     "SelectResult",
     "Term",
     "__version__",
+    "activity_overlap",
     "export",
     "get_query",
     "import_package",
