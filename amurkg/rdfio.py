@@ -16,7 +16,6 @@ reason to reach the network.
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import stat
@@ -26,6 +25,9 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from amurkg.errors import DataFileError
+from amurkg.xmlsafe import refuse_doctype as refuse_doctype
+from amurkg.xmlsafe import safe_xml
+from amurkg.xmlsafe import xml_encoding as xml_encoding
 
 #: File extension -> format name understood by both engines' adapters.
 FORMATS_BY_EXTENSION = {
@@ -208,93 +210,7 @@ def read_rdf(path: Path) -> RdfSource:
 
 
 # ------------------------------------------------------------------------------------------ XML
-
-_DECLARATION = re.compile(
-    rb"""^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*["'][^"']*["']"""
-    rb"""(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*["'](?P<enc>[A-Za-z][A-Za-z0-9._-]*)["'])?"""
-)
-_TEXT_DECLARATION = re.compile(r"""^(<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*)(["'])[^"']*\2""")
-
-
-def xml_encoding(data: bytes) -> tuple[str, int]:
-    """The encoding of an XML document and the length of its byte-order mark (XML 1.0, appendix F)."""
-    boms = [
-        (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe\x00\x00", "utf-32-le"),
-        (b"\xef\xbb\xbf", "utf-8"),
-        (b"\xfe\xff", "utf-16-be"),
-        (b"\xff\xfe", "utf-16-le"),
-    ]
-    for bom, name in boms:
-        if data.startswith(bom):
-            return name, len(bom)
-    sniffed = {
-        b"\x00\x00\x00\x3c": "utf-32-be",
-        b"\x3c\x00\x00\x00": "utf-32-le",
-        b"\x00\x3c\x00\x3f": "utf-16-be",
-        b"\x3c\x00\x3f\x00": "utf-16-le",
-    }.get(data[:4])
-    if sniffed:
-        return sniffed, 0
-    if data[:4] == b"\x4c\x6f\xa7\x94":
-        return "cp037", 0  # EBCDIC, refused below
-    m = _DECLARATION.match(data[:200])
-    return (m.group("enc").decode("ascii") if m and m.group("enc") else "utf-8"), 0
-
-
-def safe_xml(path: Path, data: bytes) -> bytes:
-    """The document as UTF-8 bytes, its declaration saying so, after expat read it with no DOCTYPE allowed."""
-    name, bom = xml_encoding(data)
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        raise DataFileError(
-            f"{path}:1: declares the unknown encoding {name[:40]!r}; re-save the file as UTF-8"
-        ) from None
-    if not getattr(info, "_is_text_encoding", True) or info.name in ("cp037", "utf-7"):
-        raise DataFileError(f"{path}:1: the encoding {name!r} is not supported for XML; re-save the file as UTF-8")
-    try:
-        text = data[bom:].decode(info.name)
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            f"{path}: not valid {info.name} at byte {exc.start + bom}; re-save the file as UTF-8"
-        ) from None
-    text = _TEXT_DECLARATION.sub(r"\1\2UTF-8\2", text.removeprefix("\ufeff"), count=1)
-    utf8 = text.encode("utf-8")
-    refuse_doctype(path, utf8)
-    return utf8
-
-
-def refuse_doctype(path: Path | str, utf8: bytes) -> None:
-    """Parse XML with expat, refusing any document type declaration before anything in it is expanded."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate("UTF-8")
-
-    def refuse(*_: object) -> None:
-        raise _DoctypeError(parser.CurrentLineNumber)
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
-    try:
-        parser.Parse(utf8, True)
-    except _DoctypeError as exc:
-        raise DataFileError(
-            f"{path}:{exc.line}: XML document type declarations (<!DOCTYPE>, <!ENTITY>) are refused, "
-            "for safety; replace each &name; reference by the text it stands for and remove the declaration"
-        ) from None
-    except expat.ExpatError as exc:
-        message = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
-        raise DataFileError(f"{path}:{exc.lineno}:{exc.offset + 1}: not well-formed XML: {message}") from None
-
-
-class _DoctypeError(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
-
+# one hardened path for every XML amurkg reads: amurkg.xmlsafe (its functions stay importable from here)
 
 # ------------------------------------------------------------------------------------------ JSON-LD
 

@@ -98,7 +98,8 @@ DIFFERENCES = {
     "observations; the archive carries occurrences only",
 }
 
-_ISO_DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?)?)?(/\S+)?")
+_ISO_DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?)?)?(/\S+)?", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # ASCII digits only: not fullwidth ones
 _BASIS = {
     "PreservedSpecimen",
     "FossilSpecimen",
@@ -422,7 +423,12 @@ def _read_small(open_member: Callable[[str], IO[bytes] | None], name: str) -> by
     with stream:
         data = stream.read(MAX_METADATA + 1)
     if len(data) > MAX_METADATA:
-        raise PackageError([f"{name}: larger than {MAX_METADATA:,} bytes: not the metadata of an archive"])
+        raise PackageError(
+            [
+                f"{name}: larger than {MAX_METADATA:,} bytes: not the metadata of an archive; "
+                "an archive's meta.xml and eml.xml are small"
+            ]
+        )
     return data
 
 
@@ -460,13 +466,7 @@ def read_core(path: Path) -> Core:
     raw = _read_small(open_member, "meta.xml")
     if raw is None:
         raise PackageError([f"{base}meta.xml: missing: a Darwin Core Archive describes its files in meta.xml"])
-    if re.search(rb"<!(DOCTYPE|ENTITY)", raw):
-        raise PackageError([f"{base}meta.xml: declares a DOCTYPE or entities: refused (meta.xml needs neither)"])
-    try:
-        root = ElementTree.fromstring(raw)
-    except ElementTree.ParseError as exc:
-        line, column = exc.position
-        raise PackageError([f"{base}meta.xml:{line}:{column + 1}: not well-formed XML: {exc.msg}"]) from None
+    root = _xml(f"{base}meta.xml", raw)
     ns = "{http://rs.tdwg.org/dwc/text/}"
     core = root.find(f"{ns}core")
     if core is None:
@@ -508,13 +508,14 @@ def read_core(path: Path) -> Core:
     id_el = core.find(f"{ns}id")
     id_index = int(id_el.get("index", "0")) if id_el is not None and id_el.get("index", "").isdigit() else None
     title = ""
-    eml = _read_small(open_member, root.get("metadata", "eml.xml") or "eml.xml")
-    if eml is not None and not re.search(rb"<!(DOCTYPE|ENTITY)", eml):
-        try:
-            found = ElementTree.fromstring(eml).find(".//dataset/title")
-            title = (found.text or "").strip() if found is not None else ""
-        except ElementTree.ParseError:
-            title = ""
+    eml_name = root.get("metadata", "eml.xml") or "eml.xml"
+    eml_pure = PurePosixPath(eml_name)
+    if eml_pure.is_absolute() or ".." in eml_pure.parts or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", eml_name):
+        raise PackageError([f"{base}meta.xml: the metadata file {eml_name[:80]!r} is not inside the archive"])
+    eml = _read_small(open_member, eml_name)
+    if eml is not None:  # read through the same hardened path: a DOCTYPE is refused, not skipped
+        found = _xml(f"{base}{eml_name}", eml).find(".//dataset/title")
+        title = (found.text or "").strip() if found is not None else ""
     skip = core.get("ignoreHeaderLines", "0")
     return Core(
         open_text,
@@ -526,6 +527,17 @@ def read_core(path: Path) -> Core:
         fields,
         title,
     )
+
+
+def _xml(where: str, data: bytes) -> ElementTree.Element:
+    """A metadata document read by amurkg's one XML path (any encoding, DOCTYPEs refused): one problem line."""
+    from amurkg.errors import DataFileError
+    from amurkg.xmlsafe import parse
+
+    try:
+        return parse(where, data)
+    except DataFileError as exc:
+        raise PackageError([str(exc)]) from None
 
 
 def _instant(text: str) -> datetime:
@@ -660,7 +672,7 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
     if first.get("collectionCode"):
         yield f"<{mapper.package}> <{DCT_NS}source> {literal(first['collectionCode'])} ."
     precision = first.get("coordinatePrecision", "")
-    if re.fullmatch(r"\d+(\.\d+)?([eE][+-]?\d+)?", precision):
+    if re.fullmatch(r"\d+(\.\d+)?([eE][+-]?\d+)?", precision, re.ASCII):
         yield f"<{mapper.package}> <{DWC}coordinatePrecision> {literal(float(precision))} ."
     report(mapper, _Archive(identifier))
 
@@ -737,11 +749,37 @@ def _checked_rows(
     problems: Problems,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     number = 0
+    terms = {index: name for name, index in columns.items()}
+    terms.setdefault(id_index, "id")
+    needed = max(terms) + 1  # the columns meta.xml declares
+    width: int | None = None  # the first row's: every row has as many
     try:
         for number, cells in enumerate(reader, 1):
-            if number <= core.skip or not cells or cells == [""]:
+            if not cells or cells == [""]:
                 continue
             where = f"{core.display}:{number}"
+            if width is None:
+                width = len(cells)
+                if width < needed:
+                    absent = [f"{i + 1} ({terms[i]})" for i in sorted(terms) if i >= width]
+                    problems.add(
+                        where,
+                        f"the file has {width} column{'s' if width != 1 else ''} but meta.xml declares column"
+                        f"{'s' if len(absent) > 1 else ''} {', '.join(absent[:5])}"
+                        f"{' and more' if len(absent) > 5 else ''}: fix the field indexes in meta.xml, or its "
+                        "fieldsTerminatedBy if the file is delimited otherwise",
+                    )
+                    return
+            elif len(cells) != width:
+                problems.add(
+                    where,
+                    f"{len(cells)} field{'s' if len(cells) != 1 else ''} where the first row has {width}"
+                    f"{' (meta.xml declares ' + str(needed) + ')' if len(cells) < needed else ''}: a value holds "
+                    "the delimiter or a line break, or fields are missing; fix this row",
+                )
+                continue
+            if number <= core.skip:
+                continue
             values: dict[str, Any] = dict(defaults)
             for name, index in columns.items():
                 if index < len(cells) and cells[index] != "":
@@ -769,31 +807,34 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
     def bad(name: str, message: str) -> None:
         nonlocal ok
         column = columns.get(name)
-        problems.add(f"{where}:{(column or 0) + 1} ({name})", f"{str(values.get(name))[:60]!r} {message}")
+        shown = "no value" if values.get(name) is None else repr(str(values.get(name))[:60])
+        problems.add(f"{where}:{(column or 0) + 1} ({name})", f"{shown} {message}")
         ok = False
 
+    wrong = False  # a coordinate already reported: the other one is not then "missing"
     for name, low, high, key in (("decimalLatitude", -90, 90, "_lat"), ("decimalLongitude", -180, 180, "_lon")):
         if (text := values.get(name)) is not None:
             try:
                 number = float(text)
-                if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text) or not low <= number <= high:
+                if not _DECIMAL.fullmatch(text) or not low <= number <= high:
                     raise ValueError
                 values[key] = number
             except ValueError:
                 bad(name, f"is not a number from {low} to {high}")
-    if (values.get("_lat") is None) != (values.get("_lon") is None):
+                wrong = True
+    if not wrong and (values.get("_lat") is None) != (values.get("_lon") is None):
         bad(
             "decimalLatitude" if values.get("_lat") is None else "decimalLongitude",
             "is missing while the other coordinate is given",
         )
     if (text := values.get("individualCount")) is not None:
-        if re.fullmatch(r"\d+", text):
+        if re.fullmatch(r"\d+", text, re.ASCII):
             values["_count"] = int(text)
         else:
             bad("individualCount", "is not a whole number of individuals (0 or more)")
     if (text := values.get("coordinateUncertaintyInMeters")) is not None:
         try:
-            values["_uncertainty"] = int(text) if re.fullmatch(r"\d+", text) else float(text)
+            values["_uncertainty"] = int(text) if re.fullmatch(r"\d+", text, re.ASCII) else float(text)
             if values["_uncertainty"] <= 0:
                 raise ValueError
         except ValueError:

@@ -1,0 +1,284 @@
+"""Every package is hostile until checked: Camtrap DP folders and zips, Darwin Core Archives, and the store's own
+metadata file. Each class of attack or accident is generated in many variants (Hypothesis), and each must end
+as one line per problem naming ``file:row:column`` (or ``file:line:column``), never a traceback, never the
+content of a file that is not the package's, and never a changed store.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_survey import PROBLEM, SMALL, _state, run
+
+from amurkg.survey.camtrapdp import PackageError
+
+HEALTH = [HealthCheck.function_scoped_fixture]
+DWC = "http://rs.tdwg.org/dwc/terms/"
+XML_ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "latin-1"]
+
+
+def problems_of(action: Callable[[], object]) -> list[str]:
+    """The problem lines ``action`` raises as a PackageError (none when it succeeds)."""
+    try:
+        action()
+    except PackageError as exc:
+        for line in exc.problems:
+            assert "\n" not in line and "Traceback" not in line, line
+        return exc.problems
+    return []
+
+
+@pytest.fixture(scope="module")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("hostile") / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    return store
+
+
+def cli_refuses(package: Path, store: Path, *fragments: str) -> list[str]:
+    """Import ``package`` through the command line into ``store``: exit 2, one located line per problem, each
+    fragment in some line, the store answering as before. The lines."""
+    before = _state(store)
+    result = run("import", str(package), "--store", str(store))
+    assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert lines and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert any(fragment in line for line in lines), (fragment, lines)
+    assert _state(store) == before
+    return lines
+
+
+# ====================================================================== Darwin Core Archives
+
+#: (term, value of row n) of a small archive: camera-trap occurrences of two deployments
+_DWC_COLUMNS: list[tuple[str, Callable[[int], str]]] = [
+    ("occurrenceID", lambda n: f"occ{n}"),
+    ("basisOfRecord", lambda n: "MachineObservation"),
+    ("parentEventID", lambda n: f"dep{n % 2}"),
+    ("eventDate", lambda n: f"2023-01-0{2 + n % 5}T10:00:00+10:00"),
+    ("samplingEffort", lambda n: "2023-01-01T00:00:00+10:00/2023-01-11T00:00:00+10:00"),
+    ("decimalLatitude", lambda n: f"43.{n % 2}"),
+    ("decimalLongitude", lambda n: "131.5"),
+    ("scientificName", lambda n: "Panthera pardus orientalis"),
+    ("individualCount", lambda n: "1"),
+]
+
+
+def meta_xml(columns: list[tuple[str, int]], header: bool = True, extra: str = "") -> str:
+    fields = "".join(f'<field index="{i}" term="{DWC}{term}"/>' for term, i in columns)
+    return (
+        '<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="eml.xml">'
+        f'<core encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" '
+        f'ignoreHeaderLines="{1 if header else 0}" rowType="{DWC}Occurrence">'
+        f'<files><location>occurrence.txt</location></files><id index="0"/>{fields}{extra}</core></archive>'
+    )
+
+
+def write_archive(folder: Path, rows: list[list[str]] | None = None, meta: str | None = None, n: int = 6) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [term for term, _ in _DWC_COLUMNS]
+    if rows is None:
+        rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, n + 1)]
+    (folder / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    (folder / "meta.xml").write_text(meta or meta_xml([(t, i) for i, t in enumerate(names)]), "utf-8")
+    (folder / "eml.xml").write_text("<eml><dataset><title>small</title></dataset></eml>", "utf-8")
+    return folder
+
+
+def read_archive(folder: Path) -> list[str]:
+    from amurkg.survey.dwca import archive_lines
+    from amurkg.survey.rdf import TaxonIndex
+
+    return problems_of(lambda: list(archive_lines(folder, TaxonIndex(), 50, lambda *_: None)))
+
+
+def test_the_small_archive_reads_cleanly(tmp_path: Path) -> None:
+    assert read_archive(write_archive(tmp_path / "a")) == []
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=HEALTH)
+@given(
+    cuts=st.dictionaries(st.integers(1, 8), st.integers(0, len(_DWC_COLUMNS) + 3), min_size=1, max_size=5),
+    n=st.integers(2, 8),
+)
+def test_a_row_with_fewer_or_more_fields_is_named_by_its_row(
+    tmp_path_factory: pytest.TempPathFactory, cuts: dict[int, int], n: int
+) -> None:
+    """Rows cut short (or with stray fields) are each one problem at file:row, and nothing else is said of
+    them; rows that are whole pass."""
+    width = len(_DWC_COLUMNS)
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, n + 1)]
+    damaged = set()
+    for index, size in cuts.items():
+        if index <= n and size != width:
+            rows[index - 1] = (rows[index - 1] + ["x", "y", "z"])[:size] if size else [""]
+            if size:  # an empty line is a blank line, skipped
+                damaged.add(index + 1)  # the header is row 1
+    folder = write_archive(tmp_path_factory.mktemp("dwca"), rows)
+    found = read_archive(folder)
+    assert sorted(int(line.split(":")[1]) for line in found) == sorted(damaged), found
+    for line in found:
+        assert line.startswith(f"{folder}/occurrence.txt:") and "where the first row has" in line, line
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
+@given(
+    index=st.integers(len(_DWC_COLUMNS), 400),
+    term=st.sampled_from(["recordedBy", "eventID", "habitat", "sex", "locality"]),
+    header=st.booleans(),
+    n=st.integers(1, 60),
+)
+def test_a_declared_column_missing_from_the_file_is_one_problem(
+    tmp_path_factory: pytest.TempPathFactory, index: int, term: str, header: bool, n: int
+) -> None:
+    """meta.xml naming a column the file does not have: one line at the file's first row naming the column
+    and its term, not one per row (and not a silent import)."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    columns = [(t, i) for i, t in enumerate(names)] + [(term, index)]
+    folder = tmp_path_factory.mktemp("dwca")
+    write_archive(folder, meta=meta_xml(columns, header), n=n)
+    if not header:  # the header line is then a row of data: drop it
+        text = (folder / "occurrence.txt").read_text().split("\n", 1)[1]
+        (folder / "occurrence.txt").write_text(text)
+    found = read_archive(folder)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{folder}/occurrence.txt:1: the file has {len(names)} columns"), found
+    assert f"{index + 1} ({term})" in found[0]
+
+
+_NOT_A_LATITUDE = st.one_of(
+    st.sampled_from(["999", "-91", "90.0001", "1e400", "nan", "inf", "-inf", "43,1", "N43", "0x10", "\uff11\uff12"]),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: abs(f) > 90).map(repr),
+    st.text(alphabet="0123456789.-+eE ", min_size=1, max_size=8).filter(lambda t: not _is_latitude(t)),
+)
+
+
+def _is_latitude(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text)) and abs(float(text)) <= 90
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=HEALTH)
+@given(latitude=_NOT_A_LATITUDE, row=st.integers(1, 6), longitude_too=st.booleans())
+def test_a_bad_coordinate_is_exactly_one_right_message(
+    tmp_path_factory: pytest.TempPathFactory, latitude: str, row: int, longitude_too: bool
+) -> None:
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    names = [t for t, _ in _DWC_COLUMNS]
+    rows[row - 1][names.index("decimalLatitude")] = latitude
+    if longitude_too:
+        rows[row - 1][names.index("decimalLongitude")] = "181"
+    folder = write_archive(tmp_path_factory.mktemp("dwca"), rows)
+    found = read_archive(folder)
+    column = names.index("decimalLatitude") + 1
+    expected = [f"{folder}/occurrence.txt:{row + 1}:{column} (decimalLatitude): {latitude!r}"]
+    if longitude_too:
+        expected.append(f"{folder}/occurrence.txt:{row + 1}:{column + 1} (decimalLongitude): '181'")
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(start) and "is not a number from" in line, (line, start)
+    assert not any("missing" in line for line in found)
+
+
+def test_archive_row_problems_through_the_command_line(tmp_path: Path, template_store: Path) -> None:
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 5)]
+    rows[1] = rows[1][:4]
+    rows[2][5] = "999"
+    folder = write_archive(tmp_path / "archive", rows)
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    lines = cli_refuses(folder, store, "occurrence.txt:3: 4 fields where the first row has 9", "occurrence.txt:4:6")
+    assert len(lines) == 2 and all(PROBLEM.match(line) for line in lines), lines
+
+
+# ====================================================================== XML in any encoding
+
+_DOCTYPES = st.sampled_from(
+    [
+        '<!DOCTYPE archive [<!ENTITY e "occurrence.txt">]>',
+        '<!DOCTYPE archive [<!ENTITY a "aaaaaaaaaa"><!ENTITY e "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+        '<!DOCTYPE archive [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE archive SYSTEM "http://127.0.0.1:9/x.dtd">',
+        '<!DOCTYPE archive PUBLIC "-//x//y" "http://127.0.0.1:9/x.dtd">',
+        '<!DOCTYPE archive [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p"> %p;]>',
+        "<!doctype archive>",
+        '<!DOCTYPE archive [<!NOTATION n SYSTEM "x">]>',
+    ]
+)
+
+
+def _encoded(text: str, encoding: str, declare: bool) -> bytes:
+    declared = "ISO-8859-1" if encoding == "latin-1" else encoding.removesuffix("-sig").upper()
+    # without a byte-order mark, XML knows these only from a declaration (XML 1.0 appendix F)
+    bomless = encoding in ("latin-1", "utf-16-le", "utf-16-be", "utf-32-le")
+    head = f'<?xml version="1.0" encoding="{declared}"?>\n' if declare or bomless else ""
+    return (head + text).encode(encoding)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=HEALTH)
+@given(
+    doctype=_DOCTYPES,
+    encoding=st.sampled_from(XML_ENCODINGS),
+    declare=st.booleans(),
+    which=st.sampled_from(["meta.xml", "eml.xml"]),
+    uses=st.booleans(),
+)
+def test_a_doctype_is_refused_in_meta_and_eml_in_every_encoding(
+    tmp_path_factory: pytest.TempPathFactory, doctype: str, encoding: str, declare: bool, which: str, uses: bool
+) -> None:
+    """A DOCTYPE in meta.xml or eml.xml, in any encoding the XML specification allows, with or without a
+    declaration or byte-order mark: refused with one line, before any entity is expanded."""
+    folder = write_archive(tmp_path_factory.mktemp("dwca"))
+    if which == "meta.xml":
+        names = [t for t, _ in _DWC_COLUMNS]
+        body = meta_xml([(t, i) for i, t in enumerate(names)])
+        if uses:
+            body = body.replace("<location>occurrence.txt</location>", "<location>&e;</location>")
+        body = body.replace("<archive", doctype.replace("archive", "archive", 1) + "<archive", 1)
+    else:
+        title = "&e;" if uses else "small"
+        body = doctype.replace("archive", "eml") + f"<eml><dataset><title>{title}</title></dataset></eml>"
+    (folder / which).write_bytes(_encoded(body, encoding, declare))
+    found = read_archive(folder)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{folder}/{which}:"), found
+    assert "document type declarations" in found[0] or "not well-formed" in found[0], found
+    assert "root:" not in found[0]  # nothing of /etc/passwd
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(encoding=st.sampled_from(XML_ENCODINGS), declare=st.booleans())
+def test_plain_meta_and_eml_read_in_every_encoding(
+    tmp_path_factory: pytest.TempPathFactory, encoding: str, declare: bool
+) -> None:
+    """The same documents without a DOCTYPE read in every encoding: the refusal is of the DOCTYPE, not of
+    the encoding."""
+    from amurkg.survey.dwca import read_core
+
+    folder = write_archive(tmp_path_factory.mktemp("dwca"))
+    names = [t for t, _ in _DWC_COLUMNS]
+    (folder / "meta.xml").write_bytes(_encoded(meta_xml([(t, i) for i, t in enumerate(names)]), encoding, declare))
+    (folder / "eml.xml").write_bytes(
+        _encoded("<eml><dataset><title>Caf\u00e9 survey</title></dataset></eml>", encoding, declare)
+    )
+    core = read_core(folder)
+    assert core.title == "Caf\u00e9 survey" and core.fields["decimalLatitude"] == (5, "")
+    assert read_archive(folder) == []
+
+
+def test_an_eml_doctype_is_refused_through_the_command_line(tmp_path: Path, template_store: Path) -> None:
+    folder = write_archive(tmp_path / "archive")
+    (folder / "eml.xml").write_text(
+        '<!DOCTYPE eml [<!ENTITY x SYSTEM "file:///etc/passwd">]><eml><dataset><title>&x;</title></dataset></eml>'
+    )
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    lines = cli_refuses(folder, store, "eml.xml:1: XML document type declarations")
+    assert len(lines) == 1
