@@ -764,7 +764,7 @@ def serve_command(
 ) -> None:
     """Serve the graph (plus --data, or an on-disk --store) as a read-only SPARQL 1.1 Protocol endpoint at
     /sparql: updates, SERVICE, LOAD and FROM refused, each query time-limited, answers and request bodies
-    size-limited, slow clients dropped.
+    size-limited, slow clients dropped. Stops cleanly on SIGTERM (exit 0) or Ctrl-C (exit 130).
 
     Example: amurkg serve --port 7878 --cors '*'"""
     import math
@@ -798,7 +798,12 @@ def serve_command(
         url = f"http://{bound_address(sock)}/sparql"
         typer.echo(f"amurkg: serving {url} {describe_limits(options)}", err=True)
 
-    serve(options, sock, announce)
+    import signal
+
+    stopped_by = serve(options, sock, announce)
+    name = "Ctrl-C" if stopped_by == signal.SIGINT else signal.Signals(stopped_by).name
+    typer.echo(f"amurkg: stopped by {name}; every worker closed", err=True)
+    raise typer.Exit(130 if stopped_by == signal.SIGINT else 0)
 
 
 @app.command("import")

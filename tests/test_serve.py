@@ -488,3 +488,81 @@ def test_no_worker_outlives_a_killed_server() -> None:
     finally:
         if proc.poll() is None:
             stop(proc)
+
+
+def _stop_and_check(proc: subprocess.Popen[str], below: set[int], how: str) -> None:
+    """Send the stop the way people do, then check the exit code, the words and that nothing survives."""
+    import os
+    import signal
+
+    if how == "ctrl-c":  # a terminal's Ctrl-C reaches every process of the foreground group
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if how == "ctrl-c" else 0), err
+    said = err.strip().splitlines()
+    assert said[-1] == f"amurkg: stopped by {'Ctrl-C' if how == 'ctrl-c' else 'SIGTERM'}; every worker closed", err
+    assert all(line.startswith("amurkg: serving http://") for line in said[:-1]), err
+    assert not any(word in err for word in ("Traceback", "Error", "Exception", "Task was destroyed")), err
+    deadline = time.monotonic() + 20  # a bound on waiting for the kernel to reap, not a measure of speed
+    while time.monotonic() < deadline and any(alive(pid) for pid in below):
+        time.sleep(0.1)
+    assert below and not any(alive(pid) for pid in below)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_a_stopped_server_exits_cleanly_and_closes_its_workers(how: str) -> None:
+    """Stopped while a slow query runs and an idle keep-alive client waits: a clean exit (130 for Ctrl-C,
+    as the help says; 0 for SIGTERM), one calm line, and no zygote or worker left."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amurkg", "serve", "--port", str(port), "--timeout", "120"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    idle = socket.socket()
+    try:
+        wait_for(port, 60)
+        url = f"http://127.0.0.1:{port}/sparql"
+        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        idle.connect(("127.0.0.1", port))
+        idle.sendall(b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: x\r\n\r\n")
+        idle.settimeout(30)
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")  # answered; the connection stays open
+        slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+        threading.Thread(target=quiet_request, args=(url, slow), daemon=True).start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(descendants(proc.pid)) < 3:
+            time.sleep(0.1)
+        below = descendants(proc.pid)
+        assert len(below) >= 3  # the zygote and its workers, one of them busy
+        _stop_and_check(proc, below, how)
+    finally:
+        idle.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux /proc")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_a_server_stopped_while_it_loads_exits_cleanly(how: str) -> None:
+    """A stop that comes while the graph is still loading (the reasoned graph takes longest)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amurkg", "serve", "--port", "0", "--reason"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not descendants(proc.pid):
+            time.sleep(0.01)
+        _stop_and_check(proc, descendants(proc.pid), how)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

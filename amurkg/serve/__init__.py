@@ -81,13 +81,26 @@ def bound_address(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve(options: ServeOptions, sock: socket.socket, announce: object = None) -> None:
-    """Load the graph into the zygote, fork the workers, then answer until SIGINT or SIGTERM."""
+def serve(options: ServeOptions, sock: socket.socket, announce: object = None) -> int:
+    """Load the graph into the zygote, fork the workers, then answer until SIGINT or SIGTERM; return the
+    number of the signal that stopped it, once every connection, worker and the zygote are closed."""
     with sock:
-        _serve(options, sock, announce)
+        return _serve(options, sock, announce)
 
 
-def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> None:
+class _Stopped(BaseException):
+    """A stop signal that came while the graph was loading (before the event loop took the signals)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_while_loading(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> int:
     import asyncio
     import signal
 
@@ -103,25 +116,54 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> None
         options.max_answer,
         str(options.store) if options.store is not None else None,
     )
-    pool.start_zygote()
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, _stop_while_loading) for sig in stops}
 
-    async def main() -> None:
-        await pool.fill()
-        server = Server(options, pool, bound_address(sock))
-        listener = await asyncio.start_server(server.client, sock=sock, limit=65536)
-        if callable(announce):
-            announce()
-        stop = asyncio.Event()
+    async def main() -> int:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with listener:
-            await stop.wait()
+        stopped: asyncio.Future[int] = loop.create_future()
+        filling = asyncio.ensure_future(pool.fill())
+
+        def stop(signum: int) -> None:
+            if not stopped.done():
+                stopped.set_result(signum)
+                filling.cancel()  # when it is still forking the first workers
+
+        for sig in stops:  # from here on a signal ends the wait below, never an exception mid-request
+            loop.add_signal_handler(sig, stop, sig)
+        server = Server(options, pool, bound_address(sock))
+        listener: asyncio.Server | None = None
+        try:
+            try:
+                await filling
+            except asyncio.CancelledError:
+                if not stopped.done():
+                    raise
+            if not stopped.done():
+                listener = await asyncio.start_server(server.client, sock=sock, limit=65536)
+                if callable(announce):
+                    announce()
+            return await stopped
+        finally:
+            # stop accepting, drop every connection (idle keep-alive ones included: from Python 3.12 on,
+            # a listener waits for them), end the requests in flight, then every worker and the zygote
+            pool.closing = True
+            if listener is not None:
+                listener.close()
+            await server.close()
+            await pool.aclose()
 
     try:
-        asyncio.run(main())
+        pool.start_zygote()
+        return asyncio.run(main())
+    except _Stopped as stop:
+        return stop.signum
     finally:
+        for sig in stops:  # the last clean-up is short and bounded: a second signal does not cut it
+            signal.signal(sig, signal.SIG_IGN)
         pool.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def describe_limits(options: ServeOptions) -> str:

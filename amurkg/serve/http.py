@@ -45,21 +45,43 @@ class Server:
         self.cache: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = collections.OrderedDict()
         self.cache_bytes = 0
         self.cache_limit = options.cache_mb * 1024 * 1024
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+
+    async def close(self) -> None:
+        """Drop every connection, idle or being answered, and end its request."""
+        self.stopping = True
+        for conn in self.connections:
+            conn.writer.transport.abort()
+        for task in self.tasks:
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------------------ connections
 
     async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection until it closes, misbehaves or times out."""
         conn = _Connection(writer)
-        if len(self.connections) >= self.options.max_connections and not self._evict():
+        if self.stopping or (len(self.connections) >= self.options.max_connections and not self._evict()):
             writer.transport.abort()
             return
         self.connections[conn] = None
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
         try:
             await self._serve(conn, reader, writer)
         except (ConnectionError, TimeoutError, h11.ProtocolError, asyncio.IncompleteReadError, OSError):
             pass
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            # the endpoint is stopping: end quietly (a cancelled connection task is reported as an error
+            # by asyncio's streams before Python 3.13)
         finally:
+            if task is not None:
+                self.tasks.discard(task)
             self.connections.pop(conn, None)
             writer.transport.abort() if writer.transport.get_write_buffer_size() else writer.close()
 

@@ -66,7 +66,9 @@ class _Worker:
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        self.writer.close()
+        if not self.writer.transport.is_closing():
+            with contextlib.suppress(RuntimeError):  # its event loop has ended: the process is gone anyway
+                self.writer.close()
 
 
 class WorkerPool:
@@ -88,11 +90,13 @@ class WorkerPool:
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid(), "store": store}
         self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()  # every worker alive, idle or busy
         self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._zsock: socket.socket | None = None
         self._zlock = asyncio.Lock()
         self.replaced = 0
+        self.closing = False  # set when the server stops: no more forks, released workers end
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------------------ life cycle
@@ -125,15 +129,24 @@ class WorkerPool:
 
     async def _spawn(self) -> _Worker:
         assert self._zsock is not None
+        if self.closing:
+            raise UnavailableError("the endpoint is stopping")
         self.started += 1
         try:
             async with self._zlock:
-                pid, fd = await asyncio.to_thread(self._ask_zygote)
+                forking = asyncio.ensure_future(asyncio.to_thread(self._ask_zygote))
+                try:
+                    pid, fd = await asyncio.shield(forking)
+                except asyncio.CancelledError:  # the fork still completes: end that worker when it does
+                    forking.add_done_callback(_end_orphan)
+                    raise
             reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
         except BaseException:
             self.started -= 1
             raise
-        return _Worker(pid, reader, writer)
+        worker = _Worker(pid, reader, writer)
+        self._workers.add(worker)
+        return worker
 
     def _ask_zygote(self) -> tuple[int, int]:
         assert self._zsock is not None
@@ -143,10 +156,20 @@ class WorkerPool:
             raise UnavailableError("the query process stopped; restart amurkg serve")
         return struct.unpack("!I", message)[0], fds[0]
 
+    async def aclose(self) -> None:
+        """Stop every worker, busy ones included, and what is waiting for one; then the zygote."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._waiting:
+            self._waiting.popleft().cancel()
+        self.close()
+
     def close(self) -> None:
-        """Stop every worker and the zygote."""
-        for worker in self._idle:
-            worker.kill()
+        """Stop every worker and the zygote (``aclose`` from inside the event loop)."""
+        for worker in list(self._workers):
+            self._kill(worker)
         self._idle.clear()
         if self._zsock is not None:
             self._zsock.close()
@@ -154,9 +177,16 @@ class WorkerPool:
             self._zygote.kill()
             self._zygote.wait()
 
+    def _kill(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
+        worker.kill()
+
     # ------------------------------------------------------------------------------ admission
 
     def _release(self, worker: _Worker) -> None:
+        if self.closing:
+            self._kill(worker)
+            return
         if worker.demoted:  # its priority cannot be raised again: a fresh fork takes its place
             task = asyncio.get_running_loop().create_task(self._replace(worker))
             self._tasks.add(task)
@@ -188,7 +218,7 @@ class WorkerPool:
             raise SaturatedError(f"no query worker became free within {self.timeout:g} s; try again shortly") from None
 
     async def _replace(self, worker: _Worker) -> None:
-        worker.kill()
+        self._kill(worker)
         self.started -= 1
         self.replaced += 1
         with contextlib.suppress(OSError, AmurkgError):  # the zygote is gone: the pool shrinks
@@ -275,6 +305,16 @@ class WorkerPool:
                 self._release(worker)
             else:  # stopped mid-answer (time limit, client gone): the worker's state is unknown
                 await self._replace(worker)
+
+
+def _end_orphan(forking: asyncio.Future[tuple[int, int]]) -> None:
+    """A worker forked for a request that was cancelled meanwhile: nobody will use it."""
+    if forking.cancelled() or forking.exception() is not None:
+        return
+    pid, fd = forking.result()
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.close(fd)
 
 
 class TruncatedError(AmurkgError):
