@@ -40,6 +40,8 @@ MARKER = "amurkg-store.json"
 CURATED_GRAPH = GRAPH_BASE + "curated"
 REGISTRY_GRAPH = GRAPH_BASE + "store"
 IMPORT_GRAPH_BASE = GRAPH_BASE + "import/"
+#: The largest store description read (amurkg writes about 200 bytes).
+_MAX_MARKER = 1 << 20
 
 
 class StoreError(AmurkgError):
@@ -107,10 +109,15 @@ class Store:
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise StoreError(f"{path}: exists and is not an amurkg store: choose a new or empty folder")
             return cls._create(path)
-        try:
-            marker = json.loads(marker_file.read_text("utf-8"))
+        try:  # bounded and strict (amurkg.jsonsafe): another program may have written it
+            from amurkg.jsonsafe import JsonError, loads
+
+            with marker_file.open("rb") as handle:
+                marker = loads(str(marker_file), handle.read(_MAX_MARKER + 1), _MAX_MARKER, max_depth=8)
             fmt = marker["format"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except JsonError as exc:
+            raise StoreError(f"{exc}; the store's description is damaged: re-create the store") from None
+        except (OSError, KeyError, TypeError):
             raise StoreError(f"{marker_file}: unreadable store description: re-create the store") from None
         if fmt != STORE_FORMAT:
             raise StoreError(

@@ -282,3 +282,235 @@ def test_an_eml_doctype_is_refused_through_the_command_line(tmp_path: Path, temp
     shutil.copytree(template_store, store)
     lines = cli_refuses(folder, store, "eml.xml:1: XML document type declarations")
     assert len(lines) == 1
+
+
+# ====================================================================== JSON: depth, size, duplicate keys
+
+
+def copy_small(base: Path) -> Path:
+    target = base / "package"
+    shutil.copytree(SMALL, target)
+    return target
+
+
+def open_problems(package: Path) -> list[str]:
+    from amurkg.survey.camtrapdp import open_package
+
+    def action() -> None:
+        with open_package(package):
+            pass
+
+    return problems_of(action)
+
+
+def _nested(depth: int, kinds: list[bool]) -> str:
+    opening = "".join('{"k":' if kinds[i % len(kinds)] else "[" for i in range(depth))
+    closing = "".join("}" if kinds[i % len(kinds)] else "]" for i in reversed(range(depth)))
+    return opening + "1" + closing
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    depth=st.one_of(st.integers(60, 300), st.integers(900, 3000), st.just(200_000)),
+    kinds=st.lists(st.booleans(), min_size=1, max_size=4),
+    key=st.sampled_from(["project", "extra", "taxonomic", "spatial"]),
+)
+def test_deeply_nested_descriptor_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, depth: int, kinds: list[bool], key: str
+) -> None:
+    """Nesting under the limit (64) reads as JSON; over it, one line with line:column, whatever the depth
+    (200,000 levels once gave a RecursionError traceback)."""
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("deep"))
+    descriptor = (package / "datapackage.json").read_text()
+    text = descriptor.replace("{", '{"' + key + '": ' + _nested(depth, kinds) + ",", 1) if key == "extra" else None
+    if text is None:
+        parsed = json.loads(descriptor)
+        parsed[key] = "PLACEHOLDER"
+        text = json.dumps(parsed, indent=1).replace('"PLACEHOLDER"', _nested(depth, kinds))
+    (package / "datapackage.json").write_text(text)
+    found = open_problems(package)
+    if depth + 1 <= 64:
+        assert not any("nested" in line for line in found), found
+        return
+    assert len(found) == 1 and "nested more than 64 levels deep" in found[0], found
+    line, column = (int(n) for n in found[0].split(":")[1:3])
+    assert text.splitlines()[line - 1][column - 1] in "[{"
+
+
+def _dump_with_duplicate(value: object, target: int, counter: list[int], places: list[int], out: list[str]) -> None:
+    """JSON text of ``value`` in which the ``target``-th object (in document order) holds its first key twice;
+    the offset of that object's ``{`` goes into ``places``."""
+    import json
+
+    if isinstance(value, dict):
+        index = counter[0]
+        counter[0] += 1
+        if index == target:
+            places.append(sum(map(len, out)))
+        out.append("{")
+        items = list(value.items())
+        if index == target:
+            items = [*items, (items[0][0], "again")] if items else [("k", 1), ("k", 2)]
+        for n, (k, v) in enumerate(items):
+            out.append(("," if n else "") + json.dumps(k) + ":")
+            _dump_with_duplicate(v, target, counter, places, out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for n, v in enumerate(value):
+            out.append("," if n else "")
+            _dump_with_duplicate(v, target, counter, places, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(value))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(target=st.integers(0, 40))
+def test_a_key_twice_in_any_object_of_the_descriptor_is_an_error(
+    tmp_path_factory: pytest.TempPathFactory, target: int
+) -> None:
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("dup"))
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    out: list[str] = []
+    places: list[int] = []
+    counter = [0]
+    _dump_with_duplicate(descriptor, -1, counter, places, [])  # counts the objects
+    objects, counter[0] = counter[0], 0
+    _dump_with_duplicate(descriptor, target % objects, counter, places, out)
+    text = "".join(out)
+    (package / "datapackage.json").write_text(text)
+    found = open_problems(package)
+    assert len(found) == 1 and "appears twice in one object" in found[0], found
+    line, column = (int(n) for n in found[0].split(":")[1:3])
+    assert (line, column) == (1, places[0] + 1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(extra=st.integers(1, 5000), limit=st.integers(200, 20_000))
+def test_an_oversized_descriptor_is_refused_before_it_is_parsed(
+    tmp_path_factory: pytest.TempPathFactory, extra: int, limit: int
+) -> None:
+    import amurkg.survey.camtrapdp as camtrapdp
+
+    package = copy_small(tmp_path_factory.mktemp("big"))
+    size = (package / "datapackage.json").stat().st_size
+    (package / "datapackage.json").write_text((package / "datapackage.json").read_text() + " " * (limit + extra))
+    saved = camtrapdp.MAX_DESCRIPTOR
+    camtrapdp.MAX_DESCRIPTOR = size + limit
+    try:
+        found = open_problems(package)
+    finally:
+        camtrapdp.MAX_DESCRIPTOR = saved
+    assert len(found) == 1 and f"larger than {size + limit:,} bytes" in found[0], found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    content=st.one_of(
+        st.integers(65, 5000).map(lambda d: '{"format": ' + "[" * d + "1" + "]" * d + "}"),
+        st.integers(0, 30).map(lambda n: '{"format": 1, ' + '"amurkg": "x", ' * n + '"format": 2}'),
+        st.sampled_from(['{"format": NaN}', "[1]", '"format"', "", "{", '{"format": 1e999999}', "1" * 5000]),
+        st.binary(max_size=64),
+        st.text(max_size=64).map(lambda t: t.encode("utf-16")),
+    )
+)
+def test_a_damaged_store_description_is_one_line(tmp_path_factory: pytest.TempPathFactory, content: object) -> None:
+    """The store's own amurkg-store.json, written by someone else: nested, duplicated, binary, UTF-16 or
+    huge, it is one line naming the file and the fix, for a reader and for an import."""
+    from amurkg.store import MARKER, Store, StoreError
+
+    store = tmp_path_factory.mktemp("store")
+    data = content if isinstance(content, bytes) else str(content).encode()
+    (store / MARKER).write_bytes(data)
+    with pytest.raises(StoreError) as raised:
+        Store.open(store).close()
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(str(store)), message
+    assert "re-create the store" in message or "store format" in message, message
+    result = run("import", str(SMALL), "--store", str(store))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (store / MARKER).read_bytes() == data and sorted(p.name for p in store.iterdir()) == [MARKER]
+
+
+def test_a_huge_store_description_is_not_read_whole(tmp_path: Path) -> None:
+    from amurkg.store import MARKER, Store, StoreError
+
+    with (tmp_path / MARKER).open("wb") as handle:
+        handle.write(b'{"format": 1, "pad": "')
+        handle.seek(64 * 1024 * 1024)
+        handle.write(b'"}')
+    with pytest.raises(StoreError, match="larger than 1,048,576 bytes"):
+        Store.open(tmp_path)
+
+
+# ====================================================================== bytes and hash of resources
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
+@given(
+    table=st.sampled_from([0, 1, 2]),
+    delta=st.one_of(st.just(0), st.integers(-100, 100)),
+    algorithm=st.sampled_from(["md5", "sha1", "sha256", "sha512", "", "MD5", "SHA256"]),
+    flip=st.one_of(st.none(), st.integers(0, 127)),
+    declare=st.sampled_from(["bytes", "hash", "both"]),
+)
+def test_declared_bytes_and_hash_are_checked(
+    tmp_path_factory: pytest.TempPathFactory, table: int, delta: int, algorithm: str, flip: int | None, declare: str
+) -> None:
+    import hashlib
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("hash"))
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    resource = descriptor["resources"][table]
+    data = (package / resource["path"]).read_bytes()
+    digest = hashlib.new((algorithm or "md5").lower(), data).hexdigest()
+    if flip is not None:
+        at = flip % len(digest)
+        digest = digest[:at] + ("0" if digest[at] != "0" else "1") + digest[at + 1 :]
+    if declare in ("bytes", "both"):
+        resource["bytes"] = len(data) + delta
+    if declare in ("hash", "both"):
+        resource["hash"] = f"{algorithm}:{digest}" if algorithm else digest
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    found = open_problems(package)
+    wrong_size = declare != "hash" and delta != 0
+    wrong_hash = declare != "bytes" and flip is not None
+    assert any(".bytes (" in line for line in found) == wrong_size, found
+    assert any(".hash (" in line for line in found) == wrong_hash, found
+    assert len(found) == wrong_size + wrong_hash, found
+    for line in found:
+        assert f"$.resources[{table}]" in line and resource["path"] in line
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [{"bytes": -1}, {"bytes": "12"}, {"bytes": True}, {"hash": "crc32:0000"}, {"hash": "md5:xyz"}, {"hash": 5}],
+)
+def test_a_size_or_hash_that_cannot_be_checked_is_refused(tmp_path: Path, declared: dict[str, object]) -> None:
+    import json
+
+    package = copy_small(tmp_path)
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    descriptor["resources"][0].update(declared)
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    found = open_problems(package)
+    assert len(found) == 1 and ("not a size in bytes" in found[0] or "not a hash amurkg can check" in found[0])
+
+
+def test_json_problems_through_the_command_line(tmp_path: Path, template_store: Path) -> None:
+    package = copy_small(tmp_path)
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    text = (package / "datapackage.json").read_text()
+    (package / "datapackage.json").write_text(text.replace("{", '{"profile": "x", ', 1))
+    lines = cli_refuses(package, store, "datapackage.json:1:1: the key 'profile' appears twice")
+    assert len(lines) == 1
+    (package / "datapackage.json").write_text(text.replace("{", '{"x": ' + "[" * 100_000, 1))
+    lines = cli_refuses(package, store, "datapackage.json:1:70: nested more than 64 levels deep")
+    assert len(lines) == 1

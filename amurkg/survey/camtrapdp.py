@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from amurkg import jsonsafe
 from amurkg.errors import AmurkgError
 from amurkg.survey.tables import Problems, Row, TableSchema, read_table
 
@@ -129,22 +130,23 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
         raise PackageError([f"{source}: no datapackage.json: a Camtrap DP package needs its descriptor"])
     if descriptor_path.stat().st_size > MAX_DESCRIPTOR:
         raise PackageError([f"{shown}: larger than {MAX_DESCRIPTOR:,} bytes: not a package descriptor"])
-    raw = descriptor_path.read_bytes()
-    try:
-        descriptor = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PackageError([f"{shown}: not UTF-8 at byte {exc.start}: re-save it as UTF-8"]) from None
-    except json.JSONDecodeError as exc:
-        raise PackageError([f"{shown}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from None
+    with descriptor_path.open("rb") as handle:
+        raw = handle.read(MAX_DESCRIPTOR + 1)
+    try:  # bounded in size and depth, a key twice is an error: amurkg.jsonsafe
+        descriptor = jsonsafe.loads(shown, raw, MAX_DESCRIPTOR)
+    except jsonsafe.JsonError as exc:
+        raise PackageError([str(exc)]) from None
     if not isinstance(descriptor, dict):
         raise PackageError([f"{shown}:1:1: the descriptor must be a JSON object"])
     problems = check_descriptor(descriptor, shown)
     tables: dict[str, Path] = {}
     display: dict[str, str] = {}
+    named: set[str] = set()  # tables a resource names, read or not
     for index, resource in enumerate(descriptor.get("resources") or []):
         if not isinstance(resource, dict) or resource.get("name") not in TABLES:
             continue
         name = resource["name"]
+        named.add(name)
         where = f"{shown}: resources[{index}] ({name})"
         rel = resource.get("path")
         if isinstance(rel, list) and len(rel) == 1:
@@ -175,16 +177,61 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
                     f"(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/{name}-table-schema.json)"
                 )
                 continue
+        declared = _declared_size_and_hash(resource, f"{shown}: $.resources[{index}]", name, rel, file)
+        if declared:
+            problems.extend(declared)
+            continue
         tables[name] = file
         display[name] = f"{display_base}{rel}" if display_base else str(file)
     for name in TABLES:
-        if name not in tables and not any(name in p for p in problems):
+        if name not in named:
             problems.append(
                 f"{shown}: no '{name}' resource: a Camtrap DP package has deployments, media and observations"
             )
     if problems:
         raise PackageError(problems)
     return CameraTrapPackage(source, descriptor, tables, display)
+
+
+#: The hashes a Data Package may declare (``"algorithm:hex"``; bare hex is MD5), and their lengths in hex.
+_HASHES = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+
+
+def _declared_size_and_hash(resource: dict[str, Any], where: str, name: str, rel: str, file: Path) -> list[str]:
+    """Problems of a table file against the ``bytes`` and ``hash`` its resource declares (Data Package
+    v1): nothing is checked that is not declared."""
+    import hashlib
+
+    problems = []
+    size = resource.get("bytes")
+    if size is not None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            problems.append(f"{where}.bytes ({name}): {str(size)[:40]!r} is not a size in bytes: write a whole number")
+        elif size != (actual := file.stat().st_size):
+            problems.append(
+                f"{where}.bytes ({name}): {rel} has {actual:,} bytes, the descriptor declares {size:,}: the file "
+                "was changed or cut short; restore it, or correct 'bytes'"
+            )
+    declared = resource.get("hash")
+    if declared is not None:
+        algorithm, _, digest = declared.rpartition(":") if isinstance(declared, str) else ("", "", "")
+        algorithm = algorithm.lower() or "md5"
+        if algorithm not in _HASHES or not re.fullmatch(rf"[0-9a-fA-F]{{{_HASHES.get(algorithm, 0)}}}", digest):
+            problems.append(
+                f"{where}.hash ({name}): {str(declared)[:80]!r} is not a hash amurkg can check: write 'md5:HEX', "
+                "'sha1:HEX', 'sha256:HEX' or 'sha512:HEX'"
+            )
+        else:
+            computed = hashlib.new(algorithm)
+            with file.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    computed.update(chunk)
+            if computed.hexdigest() != digest.lower():
+                problems.append(
+                    f"{where}.hash ({name}): the {algorithm} of {rel} is {computed.hexdigest()}, the descriptor "
+                    f"declares {digest.lower()}: the file was changed or damaged; restore it, or correct 'hash'"
+                )
+    return problems
 
 
 @cache
