@@ -455,6 +455,21 @@ def export_command(
             "--reason", help="Write the full graph: add what OWL RL entails (a separate named graph in TriG/N-Quads)."
         ),
     ] = False,
+    grid: Annotated[
+        float,
+        typer.Option(
+            "--grid",
+            help="Degrees of the grid that the locations of cameras which recorded a threatened taxon are "
+            "generalised to (-f dwca). Example: --grid 0.25",
+        ),
+    ] = 0.1,
+    exact_locations: Annotated[
+        bool,
+        typer.Option(
+            "--exact-locations",
+            help="Write the exact coordinates of threatened taxa too (-f dwca; with a warning): not for publishing.",
+        ),
+    ] = False,
 ) -> None:
     """Write the whole graph (ontology + data + your --data files, or a store); the same bytes on every run.
 
@@ -470,9 +485,13 @@ def export_command(
         if store is None:
             raise ParameterError("-f dwca exports imported surveys: name the store with --store DIR")
         from amurkg.survey.dwca import write_archive
+        from amurkg.survey.sensitive import EXACT_WARNING, Grid
 
+        chosen_grid = None if exact_locations else Grid(grid)
+        if exact_locations:
+            typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
         with _load(None, Engine.oxigraph, store=store) as kg:
-            emit(write_archive(kg), output)
+            emit(write_archive(kg, chosen_grid), output)
         return
     chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
     if store is not None:

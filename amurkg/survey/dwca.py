@@ -19,15 +19,15 @@ import codecs
 import contextlib
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TextIO
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape, quoteattr
 
 from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
@@ -50,6 +50,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("datasetName", DWC_NS),
     ("basisOfRecord", DWC_NS),
     ("dataGeneralizations", DWC_NS),
+    ("informationWithheld", DWC_NS),
     ("individualCount", DWC_NS),
     ("sex", DWC_NS),
     ("lifeStage", DWC_NS),
@@ -94,6 +95,8 @@ DIFFERENCES = {
     "fact of the package",
     "identificationRemarks": "not written: English text composed by camtrapdp from classification method and "
     "probability, both kept in the graph as data",
+    "informationWithheld": "written (camtrapdp does not): says which coordinates were generalised because the "
+    "camera recorded a threatened taxon (amurkg.survey.sensitive)",
     "multimedia": "no Audubon Media Description extension: media files stay in the graph, linked to their "
     "observations; the archive carries occurrences only",
 }
@@ -120,7 +123,7 @@ PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?package ?occurrenceID ?count ?sex ?lifeStage ?behavior ?remarks ?organismID ?eventID ?deploymentID
+SELECT ?package ?deployment ?occurrenceID ?count ?sex ?lifeStage ?behavior ?remarks ?organismID ?eventID ?deploymentID
        ?eventStart ?eventEnd ?habitat ?deploymentStart ?deploymentEnd ?eventRemarks ?locationID ?locality ?depth
        ?height ?latitude ?longitude ?uncertainty ?identifiedBy ?dateIdentified ?taxonID ?scientificName WHERE {
   ?obs a akg:CameraTrapObservation ; akg:observationLevel "event" ; akg:observationType "animal" ;
@@ -179,8 +182,46 @@ def _number(text: str) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, str]]]:
-    """The packages (for the metadata) and the Occurrence core rows of what ``kg`` holds."""
+@dataclass
+class Coverage:
+    """What the rows written cover, gathered as they are written, for the EML: the box of the coordinates
+    as published (generalised ones where generalised), the time span and the taxa."""
+
+    south: float = math.inf
+    north: float = -math.inf
+    west: float = math.inf
+    east: float = -math.inf
+    begin: str = ""
+    end: str = ""
+    taxa: set[str] = field(default_factory=set)
+    generalised: set[str] = field(default_factory=set)  # deployment IRIs
+    reasons: set[Any] = field(default_factory=set)
+    rows: int = 0
+
+    def add(self, latitude: float, longitude: float, begin: str, end: str, taxon: str) -> None:
+        self.rows += 1
+        self.south, self.north = min(self.south, latitude), max(self.north, latitude)
+        self.west, self.east = min(self.west, longitude), max(self.east, longitude)
+        self.begin = min(self.begin or begin[:10], begin[:10])
+        self.end = max(self.end, end[:10])
+        if taxon:
+            self.taxa.add(taxon)
+
+
+def occurrence_rows(
+    kg: Any, grid: Any = "default", coverage: Coverage | None = None
+) -> tuple[list[dict[str, str]], Iterator[dict[str, str]]]:
+    """The packages (for the metadata) and the Occurrence core rows of what ``kg`` holds.
+
+    ``grid`` (an ``amurkg.survey.sensitive.Grid``, the default one unless given) generalises the coordinates
+    of deployments that recorded a threatened taxon; ``None`` writes them exactly. ``coverage`` gathers what
+    the rows cover as they are produced."""
+    from amurkg.survey.sensitive import Grid, sensitive_deployments
+
+    if grid == "default":
+        grid = Grid()
+    coverage = coverage if coverage is not None else Coverage()
+    sensitive = sensitive_deployments(kg)
     packages = {
         _value(r[0]): dict(
             zip(
@@ -217,6 +258,21 @@ def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, s
 
             begin, end = local(v["eventStart"]), local(v["eventEnd"])
             precision = meta.get("precision", "")
+            generalisation = f"coordinates rounded to {_number(precision)} degree" if precision else ""
+            withheld = ""
+            latitude, longitude = _number(v["latitude"]), _number(v["longitude"])
+            uncertainty = v["uncertainty"]
+            reasons = sensitive.get(v["deployment"])
+            if reasons and grid is not None:
+                lat, lon = grid.point(float(v["latitude"]), float(v["longitude"]))
+                latitude, longitude = _number(repr(lat)), _number(repr(lon))
+                uncertainty = str(grid.uncertainty(lat, float(uncertainty) if uncertainty else None))
+                precision = grid.text()
+                generalisation = grid.generalization(reasons)
+                withheld = grid.withheld()
+                coverage.generalised.add(v["deployment"])
+                coverage.reasons.update(reasons)
+            coverage.add(float(latitude), float(longitude), begin, end, v["scientificName"])
             yield {
                 "occurrenceID": v["occurrenceID"],
                 "type": "Image",
@@ -226,7 +282,8 @@ def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, s
                 "collectionCode": meta.get("collectionCode", ""),
                 "datasetName": meta.get("title", ""),
                 "basisOfRecord": "MachineObservation",
-                "dataGeneralizations": f"coordinates rounded to {_number(precision)} degree" if precision else "",
+                "dataGeneralizations": generalisation,
+                "informationWithheld": withheld,
                 "individualCount": v["count"],
                 "sex": v["sex"],
                 "lifeStage": v["lifeStage"],
@@ -247,10 +304,10 @@ def occurrence_rows(kg: Any) -> tuple[list[dict[str, str]], Iterator[dict[str, s
                 "maximumDepthInMeters": _number(v["depth"]),
                 "minimumDistanceAboveSurfaceInMeters": _number(v["height"]),
                 "maximumDistanceAboveSurfaceInMeters": _number(v["height"]),
-                "decimalLatitude": _number(v["latitude"]),
-                "decimalLongitude": _number(v["longitude"]),
+                "decimalLatitude": latitude,
+                "decimalLongitude": longitude,
                 "geodeticDatum": "EPSG:4326",
-                "coordinateUncertaintyInMeters": v["uncertainty"],
+                "coordinateUncertaintyInMeters": uncertainty,
                 "coordinatePrecision": _number(precision),
                 "identifiedBy": v["identifiedBy"],
                 "dateIdentified": v["dateIdentified"],
@@ -275,46 +332,17 @@ def meta_xml(core: str = "occurrence.txt") -> str:
     )
 
 
-def eml_xml(packages: list[dict[str, str]]) -> str:
-    """EML 2.1.1 metadata: one dataset describing the packages exported together."""
-    if len(packages) == 1:
-        title = packages[0].get("title") or packages[0].get("id") or "amurkg export"
-        abstract = packages[0].get("description", "")
-    else:
-        title = f"Camera-trap observations of {len(packages)} packages (amurkg export)"
-        abstract = "; ".join(p.get("title") or p.get("id", "") for p in packages)
-    ident = packages[0].get("id", "amurkg-export") if len(packages) == 1 else "amurkg-export"
-    creators = (
-        "".join(
-            f"    <creator><organizationName>{escape(p['rightsHolder'])}</organizationName></creator>\n"
-            for p in packages
-            if p.get("rightsHolder")
-        )
-        or "    <creator><organizationName>unknown</organizationName></creator>\n"
-    )
-    rights = "; ".join(sorted({p["license"] for p in packages if p.get("license")})) or "not stated"
-    # the newest package's creation date, not today's: the same store gives the same archive, byte for byte
-    dates = sorted(p["created"][:10] for p in packages if re.match(r"\d{4}-\d\d-\d\d", p.get("created", "")))
-    today = dates[-1] if dates else "1970-01-01"
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<eml:eml xmlns:eml="eml://ecoinformatics.org/eml-2.1.1" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'xsi:schemaLocation="eml://ecoinformatics.org/eml-2.1.1 '
-        'http://rs.gbif.org/schema/eml-gbif-profile/1.2/eml.xsd" '
-        f'packageId={quoteattr(ident)} system="amurkg" xml:lang="en">\n'
-        "  <dataset>\n"
-        f"    <title>{escape(title)}</title>\n{creators}"
-        f"    <pubDate>{today}</pubDate>\n    <language>en</language>\n"
-        f"    <abstract><para>{escape(abstract)}</para></abstract>\n"
-        f"    <intellectualRights><para>{escape(rights)}</para></intellectualRights>\n"
-        "  </dataset>\n</eml:eml>\n"
-    )
+def write_archive(kg: Any, grid: Any = "default") -> bytes:
+    """A Darwin Core Archive (zip bytes) of the camera-trap observations ``kg`` holds; the coordinates of
+    cameras that recorded a threatened taxon generalised to ``grid`` (``amurkg.survey.sensitive.Grid``; the
+    default one unless given; ``None`` keeps them exact)."""
+    from amurkg.survey.eml import eml_xml, package_people
+    from amurkg.survey.sensitive import Grid
 
-
-def write_archive(kg: Any) -> bytes:
-    """A Darwin Core Archive (zip bytes) of the camera-trap observations ``kg`` holds."""
-    packages, rows = occurrence_rows(kg)
+    if grid == "default":
+        grid = Grid()
+    coverage = Coverage()
+    packages, rows = occurrence_rows(kg, grid, coverage)
     if not packages:
         from amurkg.errors import AmurkgError
 
@@ -327,12 +355,13 @@ def write_archive(kg: Any) -> bytes:
     text.write("\t".join(names) + "\n")
     for row in rows:
         text.write("\t".join(_clean(row[name]) for name in names) + "\n")
+    people, projects = package_people(kg)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in (
             ("occurrence.txt", text.getvalue()),
             ("meta.xml", meta_xml()),
-            ("eml.xml", eml_xml(packages)),
+            ("eml.xml", eml_xml(packages, people, projects, coverage, grid)),
         ):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes on every run
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -1,0 +1,194 @@
+"""Locations of threatened animals: which records are sensitive, and how their coordinates are generalised.
+
+A camera's coordinates together with a detection of a Critically Endangered cat are what a poacher needs.
+Following GBIF's guidance on generalising sensitive species data (Chapman 2020, *Current Best Practices for
+Generalizing Sensitive Species Occurrence Data*, GBIF Secretariat, https://doi.org/10.15468/doc-5jp4-5g10),
+every export that leaves a store replaces such coordinates by the centre of the grid cell that holds them
+(0.1 degree by default, about 11 km north-south), widens ``coordinateUncertaintyInMeters`` to cover the
+whole cell, and says what it did in Darwin Core's ``dataGeneralizations`` and ``informationWithheld`` and in
+the EML. The store keeps the exact values.
+
+Which taxa are sensitive is the curated graph's decision, not this module's: a taxon is sensitive when the
+graph holds a conservation status assessment (``akg:assessedTaxon``) in one of IUCN's *threatened*
+categories (CR, EN, VU) for it, for a taxon it belongs to (a subspecies of a threatened species), or for a
+taxon that belongs to it (a record named only to species, in the range of a threatened subspecies, may be
+that subspecies). A *deployment* is sensitive when any of its observations is of a sensitive taxon: its
+location is generalised for every record it made, since a camera's place and a leopard's detection at it
+are the same secret.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from amurkg.namespaces import PREFIXES
+
+#: IUCN Red List categories that the IUCN calls threatened.
+THREATENED = ("CR", "EN", "VU")
+#: Default grid, in degrees (Chapman 2020 lists 0.1 degree among the standard generalisations).
+DEFAULT_GRID = 0.1
+#: The warning shown when exact locations are asked for.
+EXACT_WARNING = (
+    "exact coordinates of threatened taxa are being written (--exact-locations): do not publish this output; "
+    "camera locations of threatened animals are what poachers look for"
+)
+
+_SENSITIVE_TAXA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
+SELECT DISTINCT ?taxon ?category WHERE {
+  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
+  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
+  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
+}"""
+
+#: Deployments with a record of a sensitive taxon, with the taxa and categories that make them so.
+SENSITIVE_DEPLOYMENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
+SELECT DISTINCT ?deployment ?taxon ?name ?category WHERE {
+  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
+  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
+  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
+  ?obs dwciri:toTaxon ?taxon ; akg:deployment ?deployment .
+  OPTIONAL { ?taxon dwc:scientificName ?name }
+}"""
+
+#: Occurrences that are not from a deployment (a plain Darwin Core archive) of a sensitive taxon.
+SENSITIVE_OCCURRENCES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
+SELECT DISTINCT ?occurrence ?taxon ?name ?category WHERE {
+  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
+  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
+  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
+  ?occurrence a dwc:Occurrence ; dwciri:toTaxon ?taxon ; dwc:decimalLatitude ?lat .
+  FILTER NOT EXISTS { ?occurrence akg:deployment ?d }
+  OPTIONAL { ?taxon dwc:scientificName ?name }
+}"""
+
+
+def category_code(iri: str) -> str:
+    """``CR`` for ``iucnrl:CR``."""
+    return iri.removeprefix(PREFIXES["iucnrl"])
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a record is sensitive: a taxon it names and that taxon's (or its relative's) category."""
+
+    name: str
+    category: str
+
+    def __str__(self) -> str:
+        return f"{self.name} (IUCN {self.category})"
+
+
+def _rows(kg: Any, text: str) -> Iterable[list[Any]]:
+    """Rows of a SELECT from a KnowledgeGraph (``.query(...).rows``) or a pyoxigraph store/solutions."""
+    answer = kg.query(text)
+    rows = getattr(answer, "rows", None)
+    if rows is not None:
+        return [list(r) for r in rows]
+    return [[s[i] for i in range(len(answer.variables))] for s in answer]
+
+
+def sensitive_taxa(kg: Any) -> dict[str, str]:
+    """Taxon IRI -> IUCN category code, for every taxon the curated graph makes sensitive."""
+    found: dict[str, str] = {}
+    for taxon, category in _rows(kg, _SENSITIVE_TAXA):
+        code = category_code(category.value)
+        # the strictest category wins when a taxon is related to several assessments
+        if taxon.value not in found or THREATENED.index(code) < THREATENED.index(found[taxon.value]):
+            found[taxon.value] = code
+    return found
+
+
+def sensitive_deployments(kg: Any) -> dict[str, set[Reason]]:
+    """Deployment IRI -> why its location is sensitive."""
+    found: dict[str, set[Reason]] = {}
+    for deployment, taxon, name, category in _rows(kg, SENSITIVE_DEPLOYMENTS):
+        label = name.value if name is not None else taxon.value
+        found.setdefault(deployment.value, set()).add(Reason(label, category_code(category.value)))
+    return found
+
+
+def sensitive_occurrences(kg: Any) -> dict[str, set[Reason]]:
+    """Occurrence IRI (outside any deployment) -> why its location is sensitive."""
+    found: dict[str, set[Reason]] = {}
+    for occurrence, taxon, name, category in _rows(kg, SENSITIVE_OCCURRENCES):
+        label = name.value if name is not None else taxon.value
+        found.setdefault(occurrence.value, set()).add(Reason(label, category_code(category.value)))
+    return found
+
+
+def _decimals(grid: float) -> int:
+    """Decimal places that write a multiple of half the grid exactly (0.1 -> 2: 45.05)."""
+    text = f"{grid / 2:.12f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A grid of ``degrees`` (0 < degrees <= 10) that coordinates are generalised to: each point becomes the
+    centre of its cell."""
+
+    degrees: float = DEFAULT_GRID
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.degrees, int | float) and math.isfinite(self.degrees) and 0 < self.degrees <= 10):
+            from amurkg.errors import ParameterError
+
+            raise ParameterError(
+                f"--grid {self.degrees!r}: the grid is a number of degrees above 0 and at most 10 (e.g. 0.1)"
+            )
+
+    def _centre(self, value: float, low: float, high: float) -> float:
+        cells = math.floor(round(value / self.degrees, 9))
+        centre = (cells + 0.5) * self.degrees
+        centre = min(max(centre, low + self.degrees / 2), high - self.degrees / 2)  # 90 is in the last cell
+        return round(centre, _decimals(self.degrees))
+
+    def point(self, latitude: float, longitude: float) -> tuple[float, float]:
+        """The centre of the cell that holds (latitude, longitude)."""
+        return self._centre(latitude, -90, 90), self._centre(longitude, -180, 180)
+
+    def uncertainty(self, latitude: float, original: float | None = None) -> int:
+        """Metres from a cell's centre to its farthest corner (haversine on the WGS84 mean radius), plus the
+        point's own uncertainty: what ``coordinateUncertaintyInMeters`` must say after generalising."""
+        radius = 6_371_009.0
+        half = self.degrees / 2
+        phi = math.radians(latitude)
+        far = 0.0
+        for dlat in (-half, half):
+            phi2 = math.radians(max(-90.0, min(90.0, latitude + dlat)))
+            dphi, dlam = phi2 - phi, math.radians(half)
+            a = math.sin(dphi / 2) ** 2 + math.cos(phi) * math.cos(phi2) * math.sin(dlam / 2) ** 2
+            far = max(far, 2 * radius * math.asin(min(1.0, math.sqrt(a))))
+        return math.ceil(far + (original or 0))
+
+    def text(self) -> str:
+        """``0.1`` for 0.1 degree."""
+        return f"{self.degrees:g}"
+
+    def generalization(self, reasons: Iterable[Reason]) -> str:
+        """The ``dataGeneralizations`` text of a record generalised for ``reasons``."""
+        named = "; ".join(sorted(map(str, reasons)))
+        return (
+            f"coordinates generalised to the centre of a {self.text()} degree grid cell, as the camera location "
+            f"recorded a threatened taxon: {named}"
+        )
+
+    def withheld(self) -> str:
+        """The ``informationWithheld`` text of a generalised record."""
+        return (
+            f"exact coordinates withheld (generalised to {self.text()} degree): threatened taxon; they are kept by "
+            "the data holder and available on request"
+        )

@@ -1,0 +1,166 @@
+"""Publishing field data without endangering the animals: the exact camera locations of threatened taxa never
+leave the store unless asked for, and what leaves says what was generalised."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_survey import SMALL, run
+
+import amurkg
+from amurkg.survey.eml import problems
+from amurkg.survey.sensitive import Grid, sensitive_taxa
+
+_NUMBER = re.compile(rb"-?\d+\.\d+")
+
+
+def _package(folder: Path, coordinates: dict[str, tuple[float, float]], leopard_at: set[str]) -> Path:
+    """survey-small with the deployments at ``coordinates`` and the leopard's observations moved to the
+    deployments in ``leopard_at`` (others get a roe deer instead)."""
+    target = folder / "package"
+    shutil.copytree(SMALL, target)
+    rows = _read(target / "deployments.csv")
+    for row in rows:
+        row["latitude"], row["longitude"] = (repr(v) for v in coordinates[row["deploymentID"]])
+    _write(target / "deployments.csv", rows)
+    observations = _read(target / "observations.csv")
+    for row in observations:
+        if row["scientificName"] == "Panthera pardus orientalis" and row["deploymentID"] not in leopard_at:
+            row["scientificName"] = "Capreolus pygargus"
+    if "D2" in leopard_at:  # the last row is D2's sika deer
+        observations[-1]["scientificName"] = "Panthera pardus orientalis"
+    _write(target / "observations.csv", observations)
+    return target
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _archive_rows(data: bytes) -> list[dict[str, str]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        text = zf.read("occurrence.txt").decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def _numbers(data: bytes) -> list[float]:
+    """Every decimal number in a zip's members (or in plain bytes)."""
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = b"\n".join(zf.read(name) for name in zf.namelist())
+    return [float(m) for m in _NUMBER.findall(data)]
+
+
+# a coordinate with five decimals, the last not 0: never the centre of a 0.1 or 0.25 degree cell
+_LAT = st.integers(4_275_001, 4_354_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
+_LON = st.integers(13_085_001, 13_174_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    coordinates=st.fixed_dictionaries({"D1": st.tuples(_LAT, _LON), "D2": st.tuples(_LAT, _LON)}),
+    leopard_at=st.sets(st.sampled_from(["D1", "D2"])),
+    grid=st.sampled_from([0.1, 0.25, 1.0]),
+)
+def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    coordinates: dict[str, tuple[float, float]],
+    leopard_at: set[str],
+    grid: float,
+) -> None:
+    folder = tmp_path_factory.mktemp("pub")
+    store = folder / "store"
+    result = run("import", str(_package(folder, coordinates, leopard_at)), "--store", str(store))
+    assert result.exit_code == 0, result.stderr
+    out = folder / "out.zip"
+    result = run("export", "--store", str(store), "-f", "dwca", "--grid", str(grid), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    data = out.read_bytes()
+    written = _numbers(data)
+    cells = Grid(grid)
+    for deployment, (lat, lon) in coordinates.items():
+        if deployment in leopard_at:
+            assert lat not in written and lon not in written, (deployment, lat, lon)
+        rows = [r for r in _archive_rows(data) if r["parentEventID"] == deployment]
+        for row in rows:
+            shown = float(row["decimalLatitude"]), float(row["decimalLongitude"])
+            if deployment in leopard_at:  # every record of the camera, the roe deer's too
+                assert shown == cells.point(lat, lon)
+                assert "Panthera pardus orientalis (IUCN CR)" in row["dataGeneralizations"]
+                assert row["informationWithheld"] and row["coordinatePrecision"] == cells.text()
+                assert int(row["coordinateUncertaintyInMeters"]) >= cells.uncertainty(shown[0])
+            else:
+                assert shown == (lat, lon) and not row["informationWithheld"]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        eml = zf.read("eml.xml")
+    assert problems(eml) == []
+    assert (b"generalised" in eml) == bool(leopard_at)
+    # the store keeps the exact values, and the opt-out writes them, with a warning
+    exact = folder / "exact.zip"
+    result = run("export", "--store", str(store), "-f", "dwca", "--exact-locations", "-o", str(exact))
+    assert result.exit_code == 0 and "warning" in result.stderr and "--exact-locations" in result.stderr
+    for deployment, (lat, lon) in coordinates.items():
+        assert {
+            (float(r["decimalLatitude"]), float(r["decimalLongitude"]))
+            for r in _archive_rows(exact.read_bytes())
+            if r["parentEventID"] == deployment
+        } <= {(lat, lon)}
+
+
+def test_the_curated_graph_decides_what_is_threatened(tmp_path: Path) -> None:
+    """Not a list in the code: an assessment added to the graph makes its taxon (and its subtaxa) sensitive,
+    and a category that is not threatened does not."""
+    extra = tmp_path / "assessments.ttl"
+    extra.write_text(
+        "@prefix akg: <https://w3id.org/amurkg/ontology#> .\n"
+        "@prefix amur: <https://w3id.org/amurkg/id/> .\n"
+        "@prefix iucnrl: <https://w3id.org/amurkg/iucn/redlist/> .\n"
+        "amur:boar-assessment a akg:ConservationStatusAssessment ; akg:assessedTaxon amur:wild-boar ;"
+        " akg:redListCategory iucnrl:EN .\n"
+        "amur:deer-assessment a akg:ConservationStatusAssessment ; akg:assessedTaxon amur:siberian-roe-deer ;"
+        " akg:redListCategory iucnrl:LC .\n",
+        encoding="utf-8",
+    )
+    with amurkg.KnowledgeGraph() as kg:
+        plain = sensitive_taxa(kg)
+    with amurkg.KnowledgeGraph(data=[extra]) as kg:
+        added = sensitive_taxa(kg)
+    amur = "https://w3id.org/amurkg/id/"
+    assert plain[amur + "amur-leopard"] == "CR" and amur + "wild-boar" not in plain
+    assert added[amur + "wild-boar"] == "EN" and amur + "siberian-roe-deer" not in added
+    assert set(plain) < set(added)
+
+
+def test_grid_cells_and_their_uncertainty() -> None:
+    grid = Grid(0.1)
+    assert grid.point(43.12345, 131.98765) == (43.15, 131.95)
+    assert grid.point(-0.01, -0.01) == (-0.05, -0.05)
+    assert grid.point(90, 180) == (89.95, 179.95)  # the edge belongs to the last cell
+    # half the diagonal of a 0.1 degree cell at 43 degrees north: 5.56 km north-south, 4.07 km east-west
+    assert 6800 < grid.uncertainty(43.15) < 6950
+    assert grid.point(*grid.point(43.12345, 131.98765)) == grid.point(43.12345, 131.98765)  # idempotent
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "11", "nan"])
+def test_a_bad_grid_is_one_line(bad: str, tmp_path: Path) -> None:
+    result = run(
+        "export", "--store", str(tmp_path / "none"), "-f", "dwca", "--grid", bad, "-o", str(tmp_path / "x.zip")
+    )
+    assert result.exit_code == 2 and "--grid" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.zip").exists()
