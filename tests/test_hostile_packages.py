@@ -514,3 +514,164 @@ def test_json_problems_through_the_command_line(tmp_path: Path, template_store: 
     (package / "datapackage.json").write_text(text.replace("{", '{"x": ' + "[" * 100_000, 1))
     lines = cli_refuses(package, store, "datapackage.json:1:70: nested more than 64 levels deep")
     assert len(lines) == 1
+
+
+# ====================================================================== links and zip member names
+
+_TABLE_FILES = ["deployments.csv", "media.csv", "observations.csv", "datapackage.json"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=HEALTH)
+@given(
+    linked=st.sampled_from(_TABLE_FILES),
+    kind=st.sampled_from(["absolute", "relative", "chain", "folder", "inside", "inside-folder"]),
+    target=st.sampled_from(["secret", "valid-copy", "missing", "dev-zero"]),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789,:/", min_size=8, max_size=30),
+)
+def test_a_link_that_leaves_the_package_is_refused_and_never_echoed(
+    tmp_path_factory: pytest.TempPathFactory, linked: str, kind: str, target: str, secret: str
+) -> None:
+    """A package file that is a link leading out of the package (directly, through a chain of links, or
+    through a linked folder) is refused, whatever it points at: a file of secrets, a valid copy of the
+    table, nothing, a device. Its content is never in a message. A link that stays inside is followed."""
+    base = tmp_path_factory.mktemp("links")
+    package = copy_small(base)
+    outside = base / "outside"
+    outside.mkdir()
+    original = package / linked
+    marker = f"SECRET{secret}"
+    if target == "secret":
+        (outside / linked).write_text(f"{marker}\n{marker},{marker}\n")
+    elif target == "valid-copy":
+        shutil.copy(original, outside / linked)
+    elif target == "dev-zero":
+        (outside / linked).symlink_to("/dev/zero")
+    leaves = kind not in ("inside", "inside-folder")
+    if kind == "inside":  # the real file moves to a subfolder; the package's name is a link to it
+        (package / "real").mkdir()
+        original.rename(package / "real" / linked)
+        original.symlink_to(Path("real") / linked)
+    elif kind == "inside-folder":
+        (package / "real").mkdir()
+        original.rename(package / "real" / linked)
+        (package / "alias").symlink_to("real")
+        original.symlink_to(Path("alias") / linked)
+    else:
+        original.unlink()
+        if kind == "absolute":
+            original.symlink_to(outside / linked)
+        elif kind == "relative":
+            original.symlink_to(Path("..") / "outside" / linked)
+        elif kind == "chain":
+            (package / "hop").symlink_to(Path("..") / "outside" / linked)
+            original.symlink_to("hop")
+        else:  # a linked folder holding the file
+            (package / "sub").symlink_to(outside)
+            original.symlink_to(Path("sub") / linked)
+    found = open_problems(package)
+    for line in found:
+        assert marker not in line and "\n" not in line
+    if not leaves:
+        assert found == [], found
+        return
+    if linked == "datapackage.json" and target in ("missing", "dev-zero"):
+        assert len(found) == 1 and "no datapackage.json" in found[0], found
+        return
+    assert len(found) == 1, found
+    assert "outside the package" in found[0] and linked.split(".")[0] in found[0], found
+
+
+def test_a_link_out_of_the_package_through_the_command_line(tmp_path: Path, template_store: Path) -> None:
+    package = copy_small(tmp_path)
+    (tmp_path / "secret.csv").write_text("root:x:0:0:root:/root:/bin/bash\n" * 5)
+    (package / "media.csv").unlink()
+    (package / "media.csv").symlink_to(tmp_path / "secret.csv")
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
+    lines = cli_refuses(package, store, "media.csv is a link to a file outside the package")
+    assert len(lines) == 1 and "root:" not in lines[0]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    linked=st.sampled_from(["meta.xml", "eml.xml", "occurrence.txt"]),
+    via_folder=st.booleans(),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=20),
+)
+def test_a_link_that_leaves_an_archive_folder_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, linked: str, via_folder: bool, secret: str
+) -> None:
+    base = tmp_path_factory.mktemp("links")
+    folder = write_archive(base / "archive")
+    outside = base / "outside"
+    outside.mkdir()
+    shutil.copy(folder / linked, outside / linked)  # a valid copy: still not the archive's
+    (outside / "secret.txt").write_text(f"SECRET{secret}\n")
+    (folder / linked).unlink()
+    if via_folder:
+        (folder / "sub").symlink_to(outside)
+        (folder / linked).symlink_to(Path("sub") / linked)
+    else:
+        (folder / linked).symlink_to(outside / linked)
+    found = read_archive(folder)
+    assert len(found) == 1 and "outside the archive" in found[0] and linked in found[0], found
+    assert f"SECRET{secret}" not in found[0]
+
+
+_UNSAFE_NAMES = st.one_of(
+    st.tuples(
+        st.sampled_from(["../", "/", "a/../../", "C:", "c:/", "..\\", "a\\..\\", "./../"]),
+        st.sampled_from(["datapackage.json", "media.csv", "x.txt", "meta.xml", "etc/passwd"]),
+    ).map("".join),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=HEALTH)
+@given(
+    name=st.one_of(_UNSAFE_NAMES, st.just("LINK"), st.just("TWICE")),
+    archive_kind=st.sampled_from(["camtrap-dp", "dwca"]),
+    position=st.integers(0, 4),
+)
+def test_an_unsafe_zip_member_is_refused_and_nothing_is_written(
+    tmp_path_factory: pytest.TempPathFactory, name: str, archive_kind: str, position: int
+) -> None:
+    """Zips of either kind holding a member whose name leaves the folder (absolute, drive, '..',
+    backslashes), a symbolic link, or a name twice: refused before anything is unpacked."""
+    import warnings
+    import zipfile
+
+    from amurkg.survey.camtrapdp import open_package
+    from amurkg.survey.dwca import read_core
+
+    base = tmp_path_factory.mktemp("zip")
+    source = copy_small(base) if archive_kind == "camtrap-dp" else write_archive(base / "archive")
+    files = sorted(p.name for p in source.iterdir())
+    archive = base / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        members = [(f, (source / f).read_bytes()) for f in files]
+        if name == "LINK":
+            info = zipfile.ZipInfo(files[position % len(files)])
+            info.create_system = 3
+            info.external_attr = (0o120777 << 16) | 0
+            members = [m for m in members if m[0] != info.filename]
+            zf.writestr(info, "/etc/passwd")
+        elif name == "TWICE":
+            members.insert(position % len(members), (files[0], b"{}"))
+        else:
+            members.insert(position % (len(members) + 1), (name, b"escaped"))
+        with warnings.catch_warnings():  # zipfile warns of the name written twice: that is the point
+            warnings.simplefilter("ignore", UserWarning)
+            for member, data in members:
+                zf.writestr(member, data)
+    if archive_kind == "camtrap-dp":
+
+        def action() -> None:
+            with open_package(archive):
+                pass
+
+        found = problems_of(action)
+    else:
+        found = problems_of(lambda: read_core(archive))
+    assert len(found) == 1, found
+    assert "unsafe member name" in found[0] or "two members of this name" in found[0], found
+    assert not list(base.parent.glob("**/escaped")) and not (base / "x.txt").exists()

@@ -98,6 +98,36 @@ def open_package(path: Path) -> Iterator[CameraTrapPackage]:
         raise PackageError([f"{path}: not a folder, zip or datapackage.json"])
 
 
+def check_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip holding a member that would land outside the folder it is unpacked into (an absolute
+    name, a drive, ``..``, a backslash), a symbolic link, or a name twice (which copy counts is the
+    unpacker's choice)."""
+    seen: set[str] = set()
+    for m in members:
+        name = PurePosixPath(m.filename)
+        if (
+            name.is_absolute()
+            or ".." in name.parts
+            or "\\" in m.filename
+            or re.match(r"^[A-Za-z]:", m.filename)
+            or (m.external_attr >> 28) == 0xA
+        ):
+            raise PackageError(
+                [f"{archive}!{m.filename[:120]!r}: an unsafe member name (absolute, a drive, '..' or a link): refused"]
+            )
+        if m.filename in seen:
+            raise PackageError([f"{archive}!{m.filename[:120]!r}: the zip holds two members of this name: refused"])
+        seen.add(m.filename)
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, its links followed, is inside the folder ``root`` (links followed too)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
 def _unzip(archive: Path, into: Path) -> Path:
     """Extract a zip safely: no member outside ``into``, no links, bounded size; the folder holding
     ``datapackage.json`` (at the top or one level down)."""
@@ -108,10 +138,7 @@ def _unzip(archive: Path, into: Path) -> Path:
             unpacked = sum(m.file_size for m in members)
             if unpacked > MAX_UNPACKED or unpacked > 200 * max(packed, 1) + 10_000_000:
                 raise PackageError([f"{archive}: the zip would unpack to {unpacked:,} bytes: refused as a zip bomb"])
-            for m in members:
-                name = PurePosixPath(m.filename)
-                if name.is_absolute() or ".." in name.parts or "\\" in m.filename or (m.external_attr >> 28) == 0xA:
-                    raise PackageError([f"{archive}!{m.filename}: an unsafe member name (absolute, '..' or a link)"])
+            check_members(archive, members)
             zf.extractall(into)
     except zipfile.BadZipFile as exc:
         raise PackageError([f"{archive}: not a readable zip: {exc}"]) from None
@@ -128,6 +155,8 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
     shown = f"{display_base}datapackage.json" if display_base else str(descriptor_path)
     if not descriptor_path.is_file():
         raise PackageError([f"{source}: no datapackage.json: a Camtrap DP package needs its descriptor"])
+    if not inside(root, descriptor_path):
+        raise PackageError([f"{shown}: a link to a file outside the package: refused; copy the file into the package"])
     if descriptor_path.stat().st_size > MAX_DESCRIPTOR:
         raise PackageError([f"{shown}: larger than {MAX_DESCRIPTOR:,} bytes: not a package descriptor"])
     with descriptor_path.open("rb") as handle:
@@ -162,8 +191,13 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
             problems.append(f"{where}: the path {rel!r} leaves the package folder")
             continue
         file = root / pure
+        if (file.exists() or file.is_symlink()) and not inside(root, file):
+            # never read: its content is not the package's, so no message may show it
+            problems.append(f"{where}: {rel} is a link to a file outside the package: refused; copy the file in")
+            continue
         if not file.is_file():
-            problems.append(f"{where}: {rel} is not in the package")
+            there = file.exists() or file.is_symlink()
+            problems.append(f"{where}: {rel} is {'not a regular file' if there else 'not in the package'}")
             continue
         if resource.get("encoding", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
             problems.append(f"{where}: encoding {resource['encoding']!r}: Camtrap DP tables are UTF-8")

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, TextIO
 from xml.etree import ElementTree
 
-from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError
+from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, check_members, inside
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
 from amurkg.survey.tables import MAX_CELL, Problems
 
@@ -416,6 +416,10 @@ def _members(path: Path) -> tuple[Callable[[str], IO[bytes] | None], str]:
 
         def open_dir(name: str) -> IO[bytes] | None:
             target = root / PurePosixPath(name)
+            if (target.exists() or target.is_symlink()) and not inside(root, target):
+                raise PackageError(
+                    [f"{root}/{name}: a link to a file outside the archive: refused; copy the file into the archive"]
+                )
             return target.open("rb") if target.is_file() else None
 
         return open_dir, f"{path}/"
@@ -425,8 +429,13 @@ def _members(path: Path) -> tuple[Callable[[str], IO[bytes] | None], str]:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise PackageError([f"{path}: not a readable zip: {exc}"]) from None
-    if sum(m.file_size for m in zf.infolist()) > MAX_UNPACKED:
-        raise PackageError([f"{path}: the zip would unpack to more than {MAX_UNPACKED:,} bytes: refused"])
+    try:
+        check_members(path, zf.infolist())
+        if sum(m.file_size for m in zf.infolist()) > MAX_UNPACKED:
+            raise PackageError([f"{path}: the zip would unpack to more than {MAX_UNPACKED:,} bytes: refused"])
+    except PackageError:
+        zf.close()
+        raise
     names = {m.filename: m for m in zf.infolist()}
     prefix = ""
     if "meta.xml" not in names:
