@@ -1,0 +1,338 @@
+"""One selection of camera-trap records, shared by every survey analysis and command.
+
+A ``SurveyFilter`` says which records an analysis reads: a taxon (with every taxon below it in the curated
+graph), a date range, deployments, locations, packages, observation types, and capture methods to leave
+out (time-lapse media are not detections, as camtrapdp's users ask; they are left out by default). The
+command line builds it from one set of options (``amurkg.survey.options``); Python callers build it
+directly. ``deployments()`` and ``detections()`` read the store once and apply it, so that every analysis
+counts the same records.
+
+Values are bound as terms or compared in Python, never pasted into SPARQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote
+
+from amurkg.errors import ParameterError
+from amurkg.namespaces import SURVEY
+
+#: Observation types of Camtrap DP 1.0.
+OBSERVATION_TYPES = ("animal", "human", "vehicle", "blank", "unknown", "unclassified")
+#: Capture methods of Camtrap DP 1.0.
+CAPTURE_METHODS = ("activityDetection", "timeLapse")
+
+
+@dataclass(frozen=True)
+class SurveyFilter:
+    """Which records a survey analysis reads; the defaults read every animal detection of every package.
+
+    ``start`` and ``end`` are dates (or datetimes): records from the start of ``start`` up to the end of ``end``,
+    and each deployment's effort clipped to that range. ``deployments``, ``locations`` (locationID or location
+    name) and ``packages`` (package identifiers) each keep records matching any of their values; empty keeps all.
+    """
+
+    taxon: str | None = None
+    start: date | None = None
+    end: date | None = None
+    deployments: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    observation_types: tuple[str, ...] = ("animal",)
+    exclude_capture_methods: tuple[str, ...] = ("timeLapse",)
+
+    def __post_init__(self) -> None:
+        for name in ("deployments", "locations", "packages", "observation_types", "exclude_capture_methods"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise ParameterError(f"{name} must be a list of text values, not {value!r}")
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        for kind in self.observation_types:
+            if kind not in OBSERVATION_TYPES:
+                raise ParameterError(f"unknown observation type {kind!r}: use one of {', '.join(OBSERVATION_TYPES)}")
+        for method in self.exclude_capture_methods:
+            if method not in CAPTURE_METHODS:
+                raise ParameterError(f"unknown capture method {method!r}: use {' or '.join(CAPTURE_METHODS)}")
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, date):
+                object.__setattr__(self, name, parse_date(str(value), name))
+        if self.start is not None and self.end is not None and self.window()[0] >= self.window()[1]:
+            raise ParameterError(f"the date range is empty: start {self.start} is after end {self.end}")
+
+    def with_taxon(self, taxon: str | None) -> SurveyFilter:
+        """The same selection for another taxon."""
+        return replace(self, taxon=taxon)
+
+    def window(self) -> tuple[float, float]:
+        """The date range as POSIX seconds, [from, to); unbounded sides are infinite."""
+        lo = -math.inf if self.start is None else _instant_of(self.start, end=False)
+        hi = math.inf if self.end is None else _instant_of(self.end, end=True)
+        return lo, hi
+
+    def keeps_deployment(self, deployment: Deployment) -> bool:
+        if self.deployments and deployment.deployment_id not in self.deployments:
+            return False
+        if self.locations and not ({deployment.location_id, deployment.location_name} & set(self.locations)):
+            return False
+        return not (self.packages and deployment.package not in self.packages)
+
+
+def parse_date(text: str, name: str = "date") -> date:
+    """A date (YYYY-MM-DD) or a date and time with its offset (ISO 8601), or ParameterError."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError(f"{name}: {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm") from None
+    if moment.tzinfo is None:
+        raise ParameterError(f"{name}: {text!r} has no UTC offset: add one (e.g. +10:00 or Z)")
+    return moment
+
+
+def _instant_of(value: date, end: bool) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return (moment + timedelta(days=1) if end else moment).timestamp()
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A camera deployment as the analyses need it: where, when, and the UTC offset of its clock."""
+
+    iri: str
+    deployment_id: str
+    package: str
+    start: float  # POSIX seconds
+    end: float
+    offset: timedelta  # the UTC offset its start was recorded with: the camera's local time
+    latitude: float | None = None
+    longitude: float | None = None
+    location_id: str | None = None
+    location_name: str | None = None
+
+    @property
+    def tz(self) -> timezone:
+        return timezone(self.offset)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """An event-level observation (or a media-level one where the package has no events)."""
+
+    iri: str
+    deployment: Deployment
+    start: float  # POSIX seconds
+    taxon: str | None
+    scientific_name: str | None
+    observation_type: str
+    count: int | None = None
+    individual: str | None = None
+    minutes_since_previous: float | None = None
+
+    def local_time(self) -> datetime:
+        """The start in the deployment's local time."""
+        return datetime.fromtimestamp(self.start, self.deployment.tz)
+
+    def day_fraction(self) -> float:
+        """The local time of day as a fraction of a day (0 <= t < 1)."""
+        moment = self.local_time()
+        seconds = moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
+        return min(seconds / 86400, math.nextafter(1.0, 0.0))
+
+
+_DEPLOYMENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?deployment ?deploymentID ?start ?end ?lat ?lon ?locationID ?locality WHERE {
+  ?deployment a akg:Deployment ; akg:deploymentID ?deploymentID ; akg:deploymentStart ?start ; akg:deploymentEnd ?end .
+  OPTIONAL { ?deployment dwc:decimalLatitude ?lat }
+  OPTIONAL { ?deployment dwc:decimalLongitude ?lon }
+  OPTIONAL { ?deployment dwc:locationID ?locationID }
+  OPTIONAL { ?deployment dwc:locality ?locality }
+}"""
+
+_DETECTIONS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap WHERE {
+  ?obs a akg:CameraTrapObservation ; akg:deployment ?deployment ; akg:eventStart ?start ;
+    akg:observationType ?type ; akg:observationLevel ?level .
+  #TAXON
+  OPTIONAL { ?obs dwciri:toTaxon ?taxon OPTIONAL { ?taxon dwc:scientificName ?name } }
+  OPTIONAL { ?obs dwc:individualCount ?count }
+  OPTIONAL { ?obs dwc:organismID ?individual }
+  OPTIONAL { ?obs akg:media/akg:captureMethod ?method }
+  OPTIONAL { ?obs akg:minutesSincePrevious ?gap }
+}"""
+_TAXON_CLAUSE = "?obs dwciri:toTaxon ?taxon . ?taxon akg:parentTaxon* ?target ."
+
+_MEDIA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?deployment ?timestamp ?method WHERE {
+  ?media a akg:Media ; akg:deployment ?deployment ; akg:timestamp ?timestamp ; akg:captureMethod ?method .
+}"""
+_HAS_METHOD = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+ASK { ?media akg:captureMethod ?method }"""
+
+
+def package_of(iri: str) -> str:
+    """The identifier of the package a record IRI belongs to."""
+    if iri.startswith(SURVEY):
+        return unquote(iri[len(SURVEY) :].split("/", 1)[0])
+    return ""
+
+
+def instant(text: str) -> float:
+    """POSIX seconds of an ``xsd:dateTime`` text."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _offset(text: str) -> timedelta:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.utcoffset() or timedelta(0)
+
+
+def _value(term: Any) -> str | None:
+    return None if term is None else str(term.value)
+
+
+def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
+    """The deployments the filter keeps, sorted by package and deploymentID, their spans clipped to its dates."""
+    flt = flt or SurveyFilter()
+    lo, hi = flt.window()
+    out = []
+    rows = kg.query(_DEPLOYMENTS, where="survey deployments").rows
+    if not rows:
+        raise ParameterError("no camera deployments in this graph: import a survey first (amurkg import)")
+    for row in rows:
+        iri, identifier, start, end, lat, lon, location_id, locality = (_value(t) for t in row)
+        if iri is None or identifier is None or start is None or end is None:
+            continue
+        begin, finish = max(instant(start), lo), min(instant(end), hi)
+        deployment = Deployment(
+            iri,
+            identifier,
+            package_of(iri),
+            begin,
+            max(begin, finish),
+            _offset(start),
+            _float(lat),
+            _float(lon),
+            location_id,
+            locality,
+        )
+        if flt.keeps_deployment(deployment):
+            out.append(deployment)
+    return sorted(out, key=lambda d: (d.package, d.deployment_id, d.iri))
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
+def detections(kg: Any, flt: SurveyFilter | None = None, levels: Sequence[str] = ("event",)) -> list[Detection]:
+    """The observations the filter keeps (event level by default), sorted by deployment and time.
+
+    An observation is left out as time-lapse when its media, or every media of its deployment taken within
+    a second of its start, have an excluded capture method."""
+    flt = flt or SurveyFilter()
+    kept = {d.iri: d for d in deployments(kg, flt)}
+    lo, hi = flt.window()
+    bindings = None
+    text = _DETECTIONS.replace("#TAXON", "")
+    if flt.taxon is not None:
+        bindings = {"target": kg.resolve(flt.taxon, "taxon")}
+        text = _DETECTIONS.replace("#TAXON", _TAXON_CLAUSE)
+    excluded_media = _excluded_media(kg, flt) if flt.exclude_capture_methods else {}
+    out = []
+    for row in kg.query(text, bindings, where="survey detections").rows:
+        obs, deployment, start, taxon, name, kind, level, count, individual, method, gap = (_value(t) for t in row)
+        if obs is None or deployment not in kept or start is None or kind not in flt.observation_types:
+            continue
+        if level not in levels:
+            continue
+        moment = instant(start)
+        if not lo <= moment < hi:
+            continue
+        if method is not None and method in flt.exclude_capture_methods:
+            continue
+        if method is None and excluded_media and _only_excluded(excluded_media.get(deployment or ""), moment):
+            continue
+        out.append(
+            Detection(
+                obs,
+                kept[deployment],
+                moment,
+                taxon,
+                name,
+                kind,
+                int(float(count)) if count is not None else None,
+                individual,
+                float(gap) if gap is not None else None,
+            )
+        )
+    return sorted(out, key=lambda d: (d.deployment.package, d.deployment.deployment_id, d.start, d.iri))
+
+
+def _excluded_media(kg: Any, flt: SurveyFilter) -> dict[str, list[tuple[float, bool]]]:
+    """Per deployment, (timestamp, excluded?) of its media, sorted; empty when no media has a capture method."""
+    from amurkg.results import Term
+
+    if not any(
+        kg.query(_HAS_METHOD, {"method": Term.literal(method)}, where="survey media").value
+        for method in flt.exclude_capture_methods
+    ):
+        return {}
+    media: dict[str, list[tuple[float, bool]]] = {}
+    for deployment, timestamp, method in kg.query(_MEDIA, where="survey media").rows:
+        if deployment is None or timestamp is None or method is None:
+            continue
+        media.setdefault(deployment.value, []).append(
+            (instant(timestamp.value), method.value in flt.exclude_capture_methods)
+        )
+    if not any(excluded for items in media.values() for _, excluded in items):
+        return {}
+    for items in media.values():
+        items.sort()
+    return media
+
+
+def _only_excluded(media: list[tuple[float, bool]] | None, moment: float) -> bool:
+    if not media:
+        return False
+    near = [excluded for timestamp, excluded in media if abs(timestamp - moment) <= 1.0]
+    return bool(near) and all(near)
+
+
+def split_values(values: Sequence[str] | None) -> tuple[str, ...]:
+    """Option values given repeatedly or comma-separated, as one tuple."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(out)
+
+
+__all__ = [
+    "CAPTURE_METHODS",
+    "OBSERVATION_TYPES",
+    "Deployment",
+    "Detection",
+    "SurveyFilter",
+    "deployments",
+    "detections",
+    "parse_date",
+]

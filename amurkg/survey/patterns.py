@@ -1,0 +1,221 @@
+"""Activity patterns of imported surveys: curves in clock or solar time, and the predator's overlap with its prey.
+
+Times of day are the deployment's local clock (the UTC offset its start was recorded with). Solar time
+anchors each time on that day's sunrise and sunset at the deployment (the "double anchoring" of Nouvellet et
+al. 2012, J. Zool. 286:179, as ``overlap::sunTime``): sunrise becomes 06:00 and sunset 18:00, the day's hours
+are spread evenly between them and the night's between sunset and the next sunrise. Sunrise and sunset come
+from ``astral`` (NOAA's solar equations). A detection where the sun does not rise or set that day (polar day or
+night) has no solar time and is left out, and counted.
+
+Only independent detections count: a detection of a taxon at a deployment within ``interval`` minutes of the
+previous one is left out, as ``detection-rate`` and ``activity-pattern`` count them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from amurkg.errors import ParameterError
+from amurkg.survey.activity import Overlap, activity_density, activity_overlap
+from amurkg.survey.filters import Detection, SurveyFilter, detections
+
+TimeScale = Literal["clock", "solar"]
+
+_PREY = """
+PREFIX obo: <http://purl.obolibrary.org/obo/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?prey ?preyName WHERE { ?predator obo:RO_0002439 ?prey . ?prey rdfs:label ?preyName . }
+ORDER BY ?preyName ?prey"""
+_LABEL = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?label WHERE { ?entity rdfs:label ?label } ORDER BY ?label LIMIT 1"""
+
+
+@dataclass(frozen=True)
+class ActivityCurve:
+    """A kernel density of activity over the day: ``x`` in fractions of a day (0 to 1), ``density`` per day
+    (it integrates to 1; divide by 24 for per hour), from ``n`` independent detections."""
+
+    taxon: str
+    scale: str
+    n: int
+    times: list[float]
+    x: list[float]
+    density: list[float]
+    no_sun: int = 0  # detections without a solar time (no sunrise or sunset that day)
+
+    def to_csv(self) -> str:
+        """``hour,density`` rows (hour of day 0-24, density per hour), with the number of detections first."""
+        lines = [f"# {self.n} independent detections, {self.scale} time", "hour,density"]
+        lines += [f"{x * 24:.4f},{y / 24:.6f}" for x, y in zip(self.x, self.density, strict=True)]
+        return "\n".join(lines) + "\n"
+
+
+def independent(found: Sequence[Detection], interval: float) -> list[Detection]:
+    """Detections separated from the previous one of their taxon at their deployment by more than ``interval``
+    minutes (the first of each series always counts)."""
+    if not (isinstance(interval, int | float) and math.isfinite(interval) and interval >= 0):
+        raise ParameterError(f"the independence interval must be a number of minutes >= 0, not {interval!r}")
+    return [d for d in found if d.minutes_since_previous is None or d.minutes_since_previous > interval]
+
+
+def solar_time(detection: Detection) -> float | None:
+    """The detection's time of day anchored on sunrise (0.25) and sunset (0.75) at its deployment, or None where
+    the deployment has no coordinates or the sun does not rise or set that day."""
+    from astral import Observer
+    from astral.sun import sunrise, sunset
+
+    deployment = detection.deployment
+    if deployment.latitude is None or deployment.longitude is None:
+        return None
+    local = detection.local_time()
+    observer = Observer(latitude=deployment.latitude, longitude=deployment.longitude)
+    try:
+        rise = sunrise(observer, local.date(), tzinfo=deployment.tz)
+        fall = sunset(observer, local.date(), tzinfo=deployment.tz)
+    except ValueError:  # the sun never rises or never sets
+        return None
+    midnight = datetime(local.year, local.month, local.day, tzinfo=deployment.tz)
+    sr = (rise - midnight) / timedelta(days=1) % 1.0
+    ss = (fall - midnight) / timedelta(days=1) % 1.0
+    clock = detection.day_fraction()
+    day_length = (ss - sr) % 1.0
+    if sr < clock < ss if sr < ss else (clock > sr or clock < ss):
+        since, span, anchor = (clock - sr) % 1.0, day_length, 0.25
+    else:
+        since, span, anchor = (clock - ss) % 1.0, 1.0 - day_length, 0.75
+    return (anchor + since / span * 0.5) % 1.0
+
+
+def activity_times(found: Sequence[Detection], scale: TimeScale | str = "clock") -> tuple[list[float], int]:
+    """Times of day (fractions) of the detections in ``scale`` (clock or solar), and how many had none."""
+    if scale == "clock":
+        return [d.day_fraction() for d in found], 0
+    if scale != "solar":
+        raise ParameterError(f"unknown time scale {scale!r}: use clock or solar")
+    times = [solar_time(d) for d in found]
+    kept = [min(t, math.nextafter(1.0, 0.0)) for t in times if t is not None]
+    return kept, len(times) - len(kept)
+
+
+def activity_curve(
+    kg: Any,
+    flt: SurveyFilter,
+    scale: TimeScale | str = "clock",
+    interval: float = 30,
+    n_grid: int = 97,
+    adjust: float = 1.0,
+) -> ActivityCurve:
+    """The activity curve of the filter's taxon (required) in the store: a von Mises kernel density of its
+    independent detections' times of day, on ``n_grid`` points from 00:00 to 24:00 (97: every 15 minutes)."""
+    if flt.taxon is None:
+        raise ParameterError("an activity curve needs a taxon: give one (--taxon / taxon=)")
+    found = independent(detections(kg, flt), interval)
+    times, no_sun = activity_times(found, scale)
+    if len(set(times)) < 2:
+        raise ParameterError(
+            f"{flt.taxon!r} has {len(times)} independent detection(s) with a {scale} time in this selection: "
+            "a curve needs at least 2 different times (widen the filters)"
+        )
+    x, density = activity_density(times, n_grid=n_grid, adjust=adjust)
+    return ActivityCurve(str(flt.taxon), str(scale), len(times), times, x, density, no_sun)
+
+
+@dataclass(frozen=True)
+class PreyOverlap:
+    """The predator's overlap with one prey in one package."""
+
+    package: str
+    prey: str
+    prey_name: str
+    overlap: Overlap | None  # None where either side has too few detections
+    n_predator: int
+    n_prey: int
+    note: str = ""
+
+
+@dataclass
+class PreyOverlapTable:
+    predator: str
+    scale: str
+    rows: list[PreyOverlap] = field(default_factory=list)
+
+    HEADER = ("package", "preyName", "nPredator", "nPrey", "estimator", "overlap", "lower", "upper", "note", "prey")
+
+    def as_rows(self) -> list[tuple[object, ...]]:
+        out: list[tuple[object, ...]] = []
+        for r in self.rows:
+            o = r.overlap
+            out.append(
+                (
+                    r.package,
+                    r.prey_name,
+                    r.n_predator,
+                    r.n_prey,
+                    o.estimator if o else "",
+                    round(o.estimate, 4) if o else "",
+                    round(o.lower, 4) if o and o.lower is not None else "",
+                    round(o.upper, 4) if o and o.upper is not None else "",
+                    r.note,
+                    r.prey,
+                )
+            )
+        return out
+
+
+def prey_activity_overlap(
+    kg: Any,
+    flt: SurveyFilter | None = None,
+    predator: str = "Amur leopard",
+    estimator: str = "auto",
+    ci: float | None = 0.95,
+    n_boot: int = 999,
+    seed: int | None = 0,
+    scale: TimeScale | str = "clock",
+    interval: float = 30,
+    min_detections: int = 2,
+) -> PreyOverlapTable:
+    """The coefficient of overlapping of the predator's activity with each prey's that the curated graph gives it
+    (``obo:RO_0002439`` preys on), in each package of the store: the question no other tool answers in one step.
+
+    ``flt`` selects records (its taxon is ignored: the predator and each prey take its place); the other
+    arguments are those of ``activity_overlap`` and ``activity_curve``. A pair where either side has fewer than
+    ``min_detections`` different times gets no estimate, and a note saying so.
+    """
+    flt = flt or SurveyFilter()
+    predator_term = kg.resolve(predator, "predator")
+    labels = kg.query(_LABEL, {"entity": predator_term}, where="predator label").rows
+    predator_name = labels[0][0].value if labels and labels[0][0] is not None else predator
+    prey_rows = kg.query(_PREY, {"predator": predator_term}, where="prey of the predator").rows
+    if not prey_rows:
+        raise ParameterError(f"the curated graph gives {predator!r} no prey (obo:RO_0002439)")
+    predator_found = independent(detections(kg, flt.with_taxon(predator_term.value)), interval)
+    prey_found = {
+        row[0].value: (row[1].value, independent(detections(kg, flt.with_taxon(row[0].value)), interval))
+        for row in prey_rows
+        if row[0] is not None and row[1] is not None
+    }
+    packages = sorted({d.deployment.package for d in predator_found} | {
+        d.deployment.package for _, found in prey_found.values() for d in found
+    })
+    table = PreyOverlapTable(predator_name, str(scale))
+    for package in packages:
+        a, _ = activity_times([d for d in predator_found if d.deployment.package == package], scale)
+        for prey, (name, found) in sorted(prey_found.items(), key=lambda item: (item[1][0], item[0])):
+            b, _ = activity_times([d for d in found if d.deployment.package == package], scale)
+            if len(set(a)) < min_detections or len(set(b)) < min_detections:
+                table.rows.append(
+                    PreyOverlap(package, prey, name, None, len(a), len(b), "too few detections for an estimate")
+                )
+                continue
+            try:
+                result = activity_overlap(a, b, estimator, ci=ci, n_boot=n_boot, seed=seed)
+            except ParameterError as exc:
+                table.rows.append(PreyOverlap(package, prey, name, None, len(a), len(b), str(exc)))
+                continue
+            table.rows.append(PreyOverlap(package, prey, name, result, len(a), len(b)))
+    return table
