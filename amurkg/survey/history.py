@@ -1,90 +1,68 @@
 """Detection histories for occupancy models (unmarked, camtrapR, RPresence): deployment x occasion, 1/0/NA.
 
-Occasions are consecutive periods of ``days`` days from the earliest deployment start of the survey (the same
-clock for every camera, as camtrapR's ``cameraOperation`` uses). A cell is 1 when the taxon (or a taxon
-below it) was detected at event level in that occasion, 0 when the camera was active during some of the
-occasion without detecting it, and NA when the camera was not active at all during the occasion.
+Occasions are consecutive periods of ``days`` days. By default each deployment's occasions start at its own
+start (camtrapR's ``day1 = "station"``): the official Camtrap DP example then has 5 occasions of a week where
+one clock for the survey (``origin="survey"``, the first deployment's start) gives 47, mostly NA. A cell is 1
+when the taxon (or a taxon below it) was detected at event level in that occasion, 0 when the camera was
+active during some of the occasion without detecting it, and NA when it was not active at all. The history's
+``effort`` (days active per cell, ``amurkg.survey.effort``) has the same shape and the same NAs: together they
+are the ``y`` and ``obsCovs = list(effort = ...)`` of R's ``unmarked::unmarkedFrameOccu``.
+
+A store holding several packages gives one history per package (``SurveyFilter(packages=...)``), or all of
+them with ``merge=True``, rows then named by package and deploymentID.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
-from amurkg.errors import ParameterError
-
-_DEPLOYMENTS = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-SELECT ?deployment ?deploymentID ?start ?end WHERE {
-  ?deployment a akg:Deployment ; akg:deploymentID ?deploymentID ; akg:deploymentStart ?start ; akg:deploymentEnd ?end .
-}"""
-_DETECTIONS = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-SELECT ?deployment ?start WHERE {
-  ?taxon akg:parentTaxon* ?target .
-  ?obs dwciri:toTaxon ?taxon ; akg:observationLevel "event" ; akg:observationType "animal" ;
-    akg:deployment ?deployment ; akg:eventStart ?start .
-}"""
+from amurkg.survey.effort import OccasionTable, effort_matrix
+from amurkg.survey.filters import SurveyFilter, detections
 
 
 @dataclass
-class DetectionHistory:
-    """Rows of 1/0/None per deployment, and when each occasion starts."""
+class DetectionHistory(OccasionTable):
+    """Rows of 1/0/None per deployment (``rows``), the days active in each cell (``effort``), and when each row's
+    first occasion starts (``starts``)."""
 
-    occasions: list[datetime]
-    rows: list[tuple[str, str, list[int | None]]]  # (deployment IRI, deploymentID, cells)
+    effort: OccasionTable | None = None
 
-    def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["deploymentID", *(f"o{i + 1}" for i in range(len(self.occasions)))])
-        for _, identifier, cells in self.rows:
-            writer.writerow([identifier, *("NA" if c is None else c for c in cells)])
-        return out.getvalue()
+    @property
+    def occasion_starts(self) -> list[datetime]:
+        return self.starts
 
 
-def detection_history(kg: object, taxon: str, days: float = 1.0) -> DetectionHistory:
-    """The detection history of ``taxon`` (an entity name or IRI, resolved as query parameters are) in the
-    imported surveys, with occasions of ``days`` days."""
-    if not (isinstance(days, int | float) and math.isfinite(days) and 0 < days <= 3660):
-        raise ParameterError(f"the occasion length must be a number of days between 0 and 3660, not {days!r}")
-    target = kg.resolve(taxon, "taxon")  # type: ignore[attr-defined]
-    deployments = kg.query(_DEPLOYMENTS).rows  # type: ignore[attr-defined]
-    if not deployments:
-        raise ParameterError("no camera deployments in this graph: import a survey first (amurkg import)")
-    spans = {
-        row[0].value: (row[1].value, _instant(row[2].value), _instant(row[3].value))
-        for row in deployments
-        if row[0] is not None and row[1] is not None and row[2] is not None and row[3] is not None
-    }
-    origin = min(start for _, start, _ in spans.values())
-    last = max(end for _, _, end in spans.values())
-    length = days * 86400
-    count = max(1, math.ceil((last - origin) / length))
-    cells = {
-        iri: [None if not _active(start, end, origin + k * length, length) else 0 for k in range(count)]
-        for iri, (_, start, end) in spans.items()
-    }
-    detections = kg.query(_DETECTIONS, {"target": target}).rows  # type: ignore[attr-defined]
-    for deployment, start in detections:
-        if deployment is None or start is None or deployment.value not in cells:
+def detection_history(
+    kg: Any,
+    taxon: str | None = None,
+    days: float = 1.0,
+    *,
+    flt: SurveyFilter | None = None,
+    origin: str = "deployment",
+    merge: bool = False,
+) -> DetectionHistory:
+    """The detection history of ``taxon`` (an entity name or IRI, resolved as query parameters are; it replaces
+    the filter's taxon when given) in the imported surveys, with occasions of ``days`` days (see the module)."""
+    flt = flt or SurveyFilter()
+    if taxon is not None:
+        flt = flt.with_taxon(taxon)
+    if flt.taxon is None:
+        flt = flt.with_taxon("amur:amur-leopard")
+    effort = effort_matrix(kg, flt, days, origin, merge)
+    length = effort.days * 86400
+    cells = {(p, d): [None if c is None else 0 for c in row] for p, d, row in effort.rows}
+    zero = {(p, d): start.timestamp() for (p, d, _), start in zip(effort.rows, effort.starts, strict=True)}
+    for found in detections(kg, flt):
+        key = (found.deployment.package, found.deployment.deployment_id)
+        if key not in cells:
             continue
-        k = int((_instant(start.value) - origin) // length)
-        if 0 <= k < count:
-            cells[deployment.value][k] = 1
-    rows = sorted(((iri, spans[iri][0], cells[iri]) for iri in cells), key=lambda r: (r[1], r[0]))
-
-    starts = [datetime.fromtimestamp(origin + k * length, UTC) for k in range(count)]
-    return DetectionHistory(starts, rows)
-
-
-def _active(start: float, end: float, occasion: float, length: float) -> bool:
-    return start < occasion + length and end > occasion
-
-
-def _instant(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        k = int((found.start - zero[key]) // length)
+        row = cells[key]
+        if 0 <= k < len(row) and row[k] is not None:
+            row[k] = 1
+    rows: list[tuple[str, str, list[float | None]]] = [
+        (p, d, [None if c is None else float(c) for c in cells[(p, d)]]) for p, d, _ in effort.rows
+    ]
+    return DetectionHistory(effort.days, effort.origin, rows, effort.starts, effort.merged, effort)
