@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from amurkg import __version__
 from amurkg.errors import AmurkgError, ParameterError
+from amurkg.survey.options import with_filters
 
 # Typer may use click or its own vendored copy; take the exception classes from whichever it uses.
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -907,29 +908,177 @@ survey_app = typer.Typer(
 app.add_typer(survey_app, name="survey")
 
 
+class Origin(StrEnum):
+    deployment = "deployment"
+    survey = "survey"
+
+
+OccasionOpt = Annotated[float, typer.Option("--occasion", help="Occasion length in days.", min=0.001)]
+OriginOpt = Annotated[
+    Origin,
+    typer.Option("--origin", help="Where occasions start: each deployment's own start, or the survey's first for all."),
+]
+MergeOpt = Annotated[
+    bool, typer.Option("--merge", help="Merge the packages of the store into one table (rows named by package).")
+]
+IntervalOpt = Annotated[
+    float, typer.Option("--interval", help="Minutes that must separate two detections to count both.", min=0)
+]
+SolarOpt = Annotated[
+    bool, typer.Option("--solar", help="Solar time: sunrise at 06:00 and sunset at 18:00 at each camera, each day.")
+]
+
+
 @survey_app.command("detection-history")
+@with_filters
 def detection_history_command(
-    taxon: Annotated[
-        str,
-        typer.Option(
-            "--taxon",
-            help="The taxon (name, label or IRI); taxa below it count too.",
-            autocompletion=_complete_entities,
-        ),
-    ] = "amur:amur-leopard",
-    occasion: Annotated[float, typer.Option("--occasion", help="Occasion length in days.", min=0.001)] = 1.0,
+    occasion: OccasionOpt = 1.0,
+    origin: OriginOpt = Origin.deployment,
+    merge: MergeOpt = False,
+    effort: Annotated[
+        Path | None, typer.Option("--effort", help="Also write the days active per cell (unmarked's obsCovs) here.")
+    ] = None,
     store: StoreOpt = None,
     endpoint: EndpointOpt = None,
     graph: GraphOpt = None,
     timeout: TimeoutOpt = 60.0,
     output: OutOpt = None,
+    flt: Any = None,
 ) -> None:
     """Write an occupancy-style detection history as CSV: one row per deployment, one column per occasion;
-    1 detected, 0 not detected, NA camera not active (for unmarked, camtrapR, RPresence).
+    1 detected, 0 not detected, NA camera not active (unmarked's y; camtrapR, RPresence). The taxon is the
+    Amur leopard unless --taxon says otherwise.
 
-    Example: amurkg survey detection-history --store leopard-store --taxon 'Amur leopard' --occasion 7 -o history.csv"""
+    Example: amurkg survey detection-history --store leopard-store --occasion 7 -o y.csv --effort effort.csv"""
     from amurkg.output import emit
     from amurkg.survey.history import detection_history
 
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
-    emit(detection_history(kg, taxon, occasion).to_csv(), output)
+    history = detection_history(kg, None, occasion, flt=flt, origin=origin.value, merge=merge)
+    if effort is not None and history.effort is not None:
+        emit(history.effort.to_csv(), effort)
+    emit(history.to_csv(), output)
+
+
+@survey_app.command("effort")
+@with_filters
+def effort_command(
+    occasion: OccasionOpt = 1.0,
+    origin: OriginOpt = Origin.deployment,
+    by_day: Annotated[
+        bool, typer.Option("--by-day", help="camtrapR's camera operation: one column per local calendar day.")
+    ] = False,
+    merge: MergeOpt = False,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write the camera effort as CSV: days active per deployment and occasion (NA: not active), or with
+    --by-day the fraction of each calendar day (camtrapR's cameraOperation matrix).
+
+    Example: amurkg survey effort --store leopard-store --occasion 7 --since 2023-01-01 -o effort.csv"""
+    from amurkg.output import emit
+    from amurkg.survey.effort import camera_operation, effort_matrix
+
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    if by_day:
+        emit(camera_operation(kg, flt, merge).to_csv(), output)
+    else:
+        emit(effort_matrix(kg, flt, occasion, origin.value, merge).to_csv(), output)
+
+
+@survey_app.command("individuals")
+@with_filters
+def individuals_command(
+    interval: IntervalOpt = 0,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write counts per deployment and taxon as CSV: independent detections, individuals (sum of count),
+    distinct individualIDs, camera-days, and the RAI of detections and of individuals per 100 camera-days.
+
+    Example: amurkg survey individuals --store leopard-store --taxon 'wild boar' --interval 30"""
+    from amurkg.output import emit
+    from amurkg.survey.effort import individual_counts, individual_counts_csv
+
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    emit(individual_counts_csv(individual_counts(kg, flt, interval)), output)
+
+
+@survey_app.command("activity")
+@with_filters
+def activity_command(
+    solar: SolarOpt = False,
+    interval: IntervalOpt = 30,
+    points: Annotated[int, typer.Option("--points", help="Points of the curve over the day.", min=2, max=100000)] = 97,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write the activity curve of a taxon as CSV (hour, density per hour): a von Mises kernel density of
+    its independent detections' times of day, in clock or solar time; the number of detections goes to stderr.
+
+    Example: amurkg survey activity --store leopard-store --taxon 'Amur leopard' --solar -o leopard.csv"""
+    from amurkg.output import emit
+    from amurkg.survey.patterns import activity_curve
+
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    curve = activity_curve(kg, flt, "solar" if solar else "clock", interval, points)
+    skipped = f"; {curve.no_sun} without sunrise or sunset left out" if curve.no_sun else ""
+    typer.echo(f"amurkg: {curve.n} independent detections, {curve.scale} time{skipped}", err=True)
+    emit(curve.to_csv(), output)
+
+
+@survey_app.command("prey-activity-overlap")
+@with_filters
+def prey_activity_overlap_command(
+    estimator: Annotated[
+        str, typer.Option("--estimator", help="dhat1, dhat4, dhat5, or auto (dhat4 when both samples exceed 50).")
+    ] = "auto",
+    ci: Annotated[
+        float, typer.Option("--ci", help="Confidence level of the bootstrap interval.", min=0.5, max=0.999)
+    ] = 0.95,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Smoothed-bootstrap resamples.", min=10, max=100000)] = 999,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the resampling: the same seed, the same interval.", min=0)
+    ] = 0,
+    solar: SolarOpt = False,
+    interval: IntervalOpt = 30,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write, per package, the activity overlap (Ridout & Linkie's coefficient, with a bootstrap interval)
+    of the predator with each prey the curated graph gives it, as CSV. The predator is the Amur leopard
+    unless --taxon names another.
+
+    Example: amurkg survey prey-activity-overlap --store leopard-store --n-boot 999 --seed 1"""
+    from amurkg.output import emit
+    from amurkg.survey.effort import safe_cell
+    from amurkg.survey.patterns import PreyOverlapTable, prey_activity_overlap
+
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    predator = flt.taxon or "amur:amur-leopard"
+    table = prey_activity_overlap(
+        kg, flt, predator, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+    )
+    lines = [",".join(PreyOverlapTable.HEADER)]
+    lines += [",".join(_csv_cell(safe_cell(v)) for v in row) for row in table.as_rows()]
+    emit("\n".join(lines) + "\n", output)
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text

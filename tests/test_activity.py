@@ -181,3 +181,137 @@ def test_too_few_distinct_times() -> None:
         amurkg.activity_overlap([0.5, 0.5], [0.1, 0.2])
     with pytest.raises(ParameterError, match="sequence"):
         amurkg.activity_overlap("0.5", [0.1, 0.2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ on imported surveys
+
+SMALL = Path(__file__).parent / "data" / "survey-small"
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("small") / "store"
+    amurkg.import_package(store, SMALL)
+    return store
+
+
+@pytest.fixture(scope="module")
+def small(small_store: Path) -> amurkg.KnowledgeGraph:
+    return amurkg.KnowledgeGraph(store=small_store)
+
+
+def test_activity_curve_of_the_leopard_by_hand(small: amurkg.KnowledgeGraph) -> None:
+    from amurkg.survey.filters import SurveyFilter
+    from amurkg.survey.patterns import activity_curve
+
+    # leopard events at D1 (UTC+10): 11:00, 11:20 (20 minutes later) and 23:00 local
+    every = activity_curve(small, SurveyFilter(taxon="Amur leopard"), interval=0)
+    assert every.n == 3 and every.times == pytest.approx([11 / 24, (11 + 1 / 3) / 24, 23 / 24])
+    # at 30 minutes the 11:20 one is not independent; 11:00 and 23:00 are opposite on the circle, so no
+    # bandwidth exists (overlap's getBandWidth gives NA there too)
+    with pytest.raises(ParameterError, match="no bandwidth"):
+        activity_curve(small, SurveyFilter(taxon="Amur leopard"), interval=30)
+    x, y = every.x, every.density
+    assert len(x) == 97 and np.trapezoid(y, x) == pytest.approx(1.0, abs=1e-3)
+    assert y[44] > y[0] and y[92] > y[70]  # peaks at 11:00 and 23:00, not at midnight or 17:30
+
+
+def test_solar_time_anchors_sunrise_and_sunset() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from astral import Observer
+    from astral.sun import sunrise, sunset
+
+    from amurkg.survey.filters import Deployment, Detection
+    from amurkg.survey.patterns import solar_time
+
+    camera = Deployment("d", "d", "p", 0, 0, timedelta(hours=10), 43.1, 131.5)
+    tz = camera.tz
+    day = datetime(2023, 1, 2, tzinfo=tz).date()
+    rise = sunrise(Observer(43.1, 131.5), day, tzinfo=tz)
+    fall = sunset(Observer(43.1, 131.5), day, tzinfo=tz)
+    assert 7 <= rise.hour <= 8 and 16 <= fall.hour <= 17  # Primorye in January, UTC+10
+
+    def at(moment: datetime) -> float | None:
+        return solar_time(Detection("o", camera, moment.timestamp(), None, None, "animal"))
+
+    assert at(rise + timedelta(seconds=1)) == pytest.approx(0.25, abs=1e-4)
+    assert at(fall - timedelta(seconds=1)) == pytest.approx(0.75, abs=1e-4)
+    assert at(rise + (fall - rise) / 2) == pytest.approx(0.5, abs=1e-4)
+    # the night is stretched: half-way through the night (as long as a day minus the daylight) is solar midnight
+    night = timedelta(days=1) - (fall - rise)
+    assert at(fall + night / 2 - timedelta(minutes=1)) == pytest.approx(1.0, abs=1e-3)
+    assert at(fall + night / 2 + timedelta(minutes=1)) == pytest.approx(0.0, abs=1e-3)
+    polar = Deployment("d", "d", "p", 0, 0, timedelta(0), 80.0, 15.0)
+    moment = datetime(2023, 6, 21, 12, tzinfo=UTC).timestamp()
+    assert solar_time(Detection("o", polar, moment, None, None, "animal")) is None
+
+
+def test_solar_time_matches_overlap_sun_time_on_its_data() -> None:
+    """overlap's tests: round(sum(sunTime(simCalls$time, Dates, Coords)), 4) == 207.0542 at (-3, 56), GMT.
+    Its sunrise and sunset come from suntools, ours from astral: they differ by seconds, so the sum of 100
+    solar times (radians) agrees to 0.15 (0.07 %), not to the 4th decimal."""
+    from datetime import UTC, datetime, timedelta
+
+    from amurkg.survey.filters import Deployment, Detection
+    from amurkg.survey.patterns import solar_time
+
+    camera = Deployment("d", "d", "p", 0, 0, timedelta(0), 56.0, -3.0)
+    total = 0.0
+    for row in csv.DictReader((DATA / "simCalls.csv").read_text().splitlines()):
+        midnight = datetime.fromisoformat(row["dates"]).replace(tzinfo=UTC)
+        moment = midnight + timedelta(days=float(row["time"]) / (2 * math.pi))
+        value = solar_time(Detection("o", camera, moment.timestamp(), None, None, "animal"))
+        assert value is not None
+        total += value * 2 * math.pi
+    assert total == pytest.approx(207.0542, abs=0.15)
+
+
+def test_prey_activity_overlap_per_package(small: amurkg.KnowledgeGraph) -> None:
+    from amurkg.survey.filters import SurveyFilter
+    from amurkg.survey.patterns import prey_activity_overlap
+
+    table = prey_activity_overlap(small, SurveyFilter(), interval=0, ci=0.95, n_boot=50, seed=3)
+    assert table.predator == "Amur leopard"
+    by_prey = {r.prey_name: r for r in table.rows}
+    # the curated graph's three prey of the Amur leopard, each in the one package
+    assert set(by_prey) == {"Manchurian sika deer", "Siberian roe deer", "wild boar"}
+    assert {r.package for r in table.rows} == {"amurkg-test-survey-2023"}
+    sika = by_prey["Manchurian sika deer"]
+    assert (sika.overlap, sika.n_prey, sika.note) == (None, 1, "too few detections for an estimate")
+    # wild boar: D1 01-04 02:00 UTC = 12:00 local, D2 01-03 00:00 UTC = 10:00 local
+    boar = by_prey["wild boar"]
+    leopard = [11 / 24, (11 + 1 / 3) / 24, 23 / 24]
+    expected = amurkg.activity_overlap(leopard, [12 / 24, 10 / 24], ci=0.95, n_boot=50, seed=3)
+    assert boar.overlap is not None and boar.overlap.estimator == "dhat1"
+    assert boar.overlap.estimate == pytest.approx(expected.estimate, abs=1e-9)
+    assert boar.overlap.lower == pytest.approx(expected.lower)
+
+
+def test_survey_commands_for_activity(small_store: Path) -> None:
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    store = str(small_store)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["survey", "activity", "--store", store, "--taxon", "Amur leopard", "--interval", "0", "--points", "5"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "amurkg: 3 independent detections, clock time\n"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "hour,density" and [line.split(",")[0] for line in lines[1:]] == [
+        "0.0000",
+        "6.0000",
+        "12.0000",
+        "18.0000",
+        "24.0000",
+    ]
+    result = runner.invoke(
+        app, ["survey", "prey-activity-overlap", "--store", store, "--interval", "0", "--n-boot", "20"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert [r["preyName"] for r in rows] == ["Manchurian sika deer", "Siberian roe deer", "wild boar"]
+    assert rows[2]["estimator"] == "dhat1" and 0 < float(rows[2]["overlap"]) < 1

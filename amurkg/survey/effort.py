@@ -55,6 +55,10 @@ def safe_cell(value: object) -> str:
 def _number(value: float) -> str:
     if isinstance(value, int):
         return str(value)
+    if math.isnan(value):
+        return "NA"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
     rounded = round(value, 6)
     return str(int(rounded)) if rounded == int(rounded) else repr(rounded)
 
@@ -124,7 +128,10 @@ def occasion_grid(found: Sequence[Deployment], days: float, origin: str) -> dict
 
 
 def effort_matrix(
-    kg: Any, flt: SurveyFilter | None = None, days: float = 1.0, origin: Origin | str = "deployment",
+    kg: Any,
+    flt: SurveyFilter | None = None,
+    days: float = 1.0,
+    origin: Origin | str = "deployment",
     merge: bool = False,
 ) -> OccasionTable:
     """Days of camera activity per deployment and occasion (see the module's description)."""
@@ -210,19 +217,29 @@ class IndividualCount:
 
 
 INDIVIDUAL_HEADER = (
-    "package", "deploymentID", "scientificName", "detections", "individuals", "individualIDs", "cameraDays", "rai",
-    "raiIndividuals", "taxon",
+    "package",
+    "deploymentID",
+    "scientificName",
+    "detections",
+    "individuals",
+    "individualIDs",
+    "cameraDays",
+    "rai",
+    "raiIndividuals",
+    "taxon",
 )
 
 
 def individual_counts(kg: Any, flt: SurveyFilter | None = None, interval: float = 0) -> list[IndividualCount]:
     """Per deployment and taxon (each taxon as recorded; the filter's taxon keeps it and those below it):
-    independent detections at ``interval`` minutes, individuals (sum of ``count``, 1 where missing, over those
-    detections), distinct ``individualID``\\ s, camera-days, and both RAIs per 100 camera-days."""
+    detections (independent at ``interval`` minutes; at 0, records of the same instant count once),
+    individuals (the sum of ``count`` over every event-level record, 1 where it is missing, as camtraptor's
+    ``get_n_individuals``), distinct ``individualID``\\ s, camera-days, and both RAIs per 100 camera-days."""
     from amurkg.survey.patterns import independent
 
     flt = flt or SurveyFilter()
-    found = independent([d for d in detections(kg, flt) if d.taxon is not None], interval)
+    found = [d for d in detections(kg, flt) if d.taxon is not None]
+    kept = {d.iri for d in independent(found, interval)}
     cameras = {d.iri: d for d in deployments(kg, flt)}
     groups: dict[tuple[str, str], list[Any]] = {}
     for d in found:
@@ -236,7 +253,7 @@ def individual_counts(kg: Any, flt: SurveyFilter | None = None, interval: float 
                 camera.deployment_id,
                 taxon,
                 items[0].scientific_name or "",
-                len(items),
+                sum(1 for d in items if d.iri in kept),
                 sum(1 if d.count is None else d.count for d in items),
                 len({d.individual for d in items if d.individual}),
                 round((camera.end - camera.start) / _DAY, 6),
@@ -251,8 +268,16 @@ def individual_counts_csv(counts: Sequence[IndividualCount]) -> str:
     writer.writerow(INDIVIDUAL_HEADER)
     for c in counts:
         values: list[object] = [
-            c.package, c.deployment_id, c.scientific_name, c.detections, c.individuals, c.individual_ids,
-            c.camera_days, round(c.rai, 3), round(c.rai_individuals, 3), c.taxon,
+            c.package,
+            c.deployment_id,
+            c.scientific_name,
+            c.detections,
+            c.individuals,
+            c.individual_ids,
+            c.camera_days,
+            round(c.rai, 3),
+            round(c.rai_individuals, 3),
+            c.taxon,
         ]
         writer.writerow([safe_cell(v) for v in values])
     return out.getvalue()

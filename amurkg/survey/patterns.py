@@ -49,8 +49,8 @@ class ActivityCurve:
     no_sun: int = 0  # detections without a solar time (no sunrise or sunset that day)
 
     def to_csv(self) -> str:
-        """``hour,density`` rows (hour of day 0-24, density per hour), with the number of detections first."""
-        lines = [f"# {self.n} independent detections, {self.scale} time", "hour,density"]
+        """``hour,density`` rows: the hour of day (0-24) and the density per hour."""
+        lines = ["hour,density"]
         lines += [f"{x * 24:.4f},{y / 24:.6f}" for x, y in zip(self.x, self.density, strict=True)]
         return "\n".join(lines) + "\n"
 
@@ -199,9 +199,10 @@ def prey_activity_overlap(
         for row in prey_rows
         if row[0] is not None and row[1] is not None
     }
-    packages = sorted({d.deployment.package for d in predator_found} | {
-        d.deployment.package for _, found in prey_found.values() for d in found
-    })
+    packages = sorted(
+        {d.deployment.package for d in predator_found}
+        | {d.deployment.package for _, found in prey_found.values() for d in found}
+    )
     table = PreyOverlapTable(predator_name, str(scale))
     for package in packages:
         a, _ = activity_times([d for d in predator_found if d.deployment.package == package], scale)
