@@ -781,12 +781,24 @@ def serve_command(
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Serve the full graph, with OWL RL entailments.")] = False,
     store: StoreOpt = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Folder holding the source documents (seed/, reference/), for the web pages' quotes; "
+            "or $AMURKG_SOURCES.",
+        ),
+    ] = None,
+    web: Annotated[
+        bool, typer.Option("--web/--no-web", help="Also serve the web interface at / (needs amurkg[web]).")
+    ] = True,
 ) -> None:
     """Serve the graph (plus --data, or an on-disk --store) as a read-only SPARQL 1.1 Protocol endpoint at
     /sparql: updates, SERVICE, LOAD and FROM refused, each query time-limited, answers and request bodies
-    size-limited, slow clients dropped. Stops cleanly on SIGTERM (exit 0) or Ctrl-C (exit 130).
+    size-limited, slow clients dropped; and a web interface at / for reading it in a browser. Stops cleanly on
+    SIGTERM (exit 0) or Ctrl-C (exit 130).
 
-    Example: amurkg serve --port 7878 --cors '*'"""
+    Example: amurkg serve --port 7878 --sources ~/amur-leopard-sources"""
     import math
 
     from amurkg.serve import ServeOptions, bound_address, describe_limits, open_socket, serve
@@ -812,15 +824,33 @@ def serve_command(
     )
     if store is not None and data:
         raise ParameterError("--data and --store cannot be combined: import the files into the store")
+    site = None
+    web_missing = False
+    if web:
+        import importlib.util
+        import os
+
+        web_missing = importlib.util.find_spec("jinja2") is None
+    if web and not web_missing:
+        from amurkg.web import Site
+
+        folder = sources or (Path(os.environ["AMURKG_SOURCES"]) if os.environ.get("AMURKG_SOURCES") else None)
+        if folder is not None and not folder.is_dir():
+            raise ParameterError(f"--sources {folder}: no such folder; give the folder that holds seed/ and reference/")
+        site = Site(options, folder)
     sock = open_socket(host, port)
 
     def announce() -> None:
         url = f"http://{bound_address(sock)}/sparql"
         typer.echo(f"amurkg: serving {url} {describe_limits(options)}", err=True)
+        if site is not None:
+            typer.echo(f"amurkg: serving http://{bound_address(sock)}/ to open in a browser (web interface)", err=True)
+        elif web_missing:
+            typer.echo("amurkg: no web interface: it needs the 'web' extra (pip install 'amurkg[web]')", err=True)
 
     import signal
 
-    stopped_by = serve(options, sock, announce)
+    stopped_by = serve(options, sock, announce, site)
     name = "Ctrl-C" if stopped_by == signal.SIGINT else signal.Signals(stopped_by).name
     typer.echo(f"amurkg: stopped by {name}; every worker closed", err=True)
     raise typer.Exit(130 if stopped_by == signal.SIGINT else 0)

@@ -42,6 +42,10 @@ def test_wheel_ships_ontology_graph_and_queries(wheel: Path) -> None:
         "LICENSE",
     ):
         assert f"amurkg/survey/camtrap-dp-1.0.2/{name}" in names, name
+    # the web interface's templates, style sheet and script: served from the package, never from elsewhere
+    for folder in ("templates", "static"):
+        for path in (REPO / "amurkg" / "web" / folder).iterdir():
+            assert f"amurkg/web/{folder}/{path.name}" in names, path
 
 
 def test_installed_wheel_answers_from_anywhere(wheel: Path, tmp_path: Path) -> None:

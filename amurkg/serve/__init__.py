@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from amurkg.errors import AmurkgError
 from amurkg.serve.pool import QueryTimeoutError, SaturatedError, UnavailableError, WorkerPool
@@ -81,11 +81,12 @@ def bound_address(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve(options: ServeOptions, sock: socket.socket, announce: object = None) -> int:
+def serve(options: ServeOptions, sock: socket.socket, announce: object = None, site: Any = None) -> int:
     """Load the graph into the zygote, fork the workers, then answer until SIGINT or SIGTERM; return the
-    number of the signal that stopped it, once every connection, worker and the zygote are closed."""
+    number of the signal that stopped it, once every connection, worker and the zygote are closed. With
+    ``site`` (``amurkg.web.Site``), also its web pages, whose data the same workers compute."""
     with sock:
-        return _serve(options, sock, announce)
+        return _serve(options, sock, announce, site)
 
 
 class _Stopped(BaseException):
@@ -100,7 +101,7 @@ def _stop_while_loading(signum: int, frame: object) -> None:
     raise _Stopped(signum)
 
 
-def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> int:
+def _serve(options: ServeOptions, sock: socket.socket, announce: object, site: Any = None) -> int:
     import asyncio
     import signal
 
@@ -115,6 +116,7 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> int:
         options.max_rows,
         options.max_answer,
         str(options.store) if options.store is not None else None,
+        pages=site.pages if site is not None else None,
     )
     stops = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, _stop_while_loading) for sig in stops}
@@ -132,6 +134,8 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object) -> int:
         for sig in stops:  # from here on a signal ends the wait below, never an exception mid-request
             loop.add_signal_handler(sig, stop, sig)
         server = Server(options, pool, bound_address(sock))
+        if site is not None:
+            server.site, site.pool = site, pool
         listener: asyncio.Server | None = None
         try:
             try:

@@ -45,6 +45,8 @@ class Server:
         self.cache: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = collections.OrderedDict()
         self.cache_bytes = 0
         self.cache_limit = options.cache_mb * 1024 * 1024
+        #: The web interface (``amurkg.web.Site``), or None: it answers the paths it serves, the endpoint the rest.
+        self.site: Any = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = False
 
@@ -169,6 +171,11 @@ class Server:
             self.bound,
         )
         head_only = request.method == b"HEAD"
+        if self.site is not None:
+            page = await self.site.handle(request.method.decode("latin-1"), request.target.decode("latin-1"), headers)
+            if page is not None:
+                await self._reply(h, writer, page, head_only=head_only)
+                return
         if isinstance(asked, Reply):
             await self._reply(h, writer, asked, head_only=head_only)
             return

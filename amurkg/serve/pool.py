@@ -84,11 +84,13 @@ class WorkerPool:
         max_rows: int,
         max_bytes: int,
         store: str | None = None,
+        pages: dict[str, object] | None = None,
     ) -> None:
         self.size, self.timeout, self.queue = workers, timeout, queue
         self.started = 0  # workers alive or being forked
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid(), "store": store}
+        self._options["pages"] = pages  # the web interface's page module and its settings, or None
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()  # every worker alive, idle or busy
         self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
@@ -226,7 +228,9 @@ class WorkerPool:
 
     # ------------------------------------------------------------------------------ answering
 
-    async def answer(self, text: str, form: str, fmt: str, media_type: str) -> Answer:
+    async def answer(
+        self, text: str, form: str, fmt: str, media_type: str, page: dict[str, object] | None = None
+    ) -> Answer:
         """Run a checked query in a worker: its status, media type and first chunk, and the rest to stream.
 
         Raises ``SaturatedError`` (no worker free in time), ``QueryTimeoutError`` (stopped at the limit) or
@@ -242,6 +246,8 @@ class WorkerPool:
             "max_rows": self.max_rows,
             "max_bytes": self.max_bytes,
         }
+        if page is not None:  # a web page's data (amurkg.web): the same workers, limits and time limit
+            job["page"] = page
         payload = json.dumps(job).encode()
         demote = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker)
         try:

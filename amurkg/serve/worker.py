@@ -58,6 +58,11 @@ class _TooLargeError(Exception):
     pass
 
 
+#: The web interface's page module (``amurkg.web.data``), imported by the zygote before it forks when the
+#: server serves pages: a job with a ``page`` key is answered by its ``page(kg, job)``.
+_PAGES: Any = None
+
+
 class _FrameWriter:
     """A binary file that holds the answer (within a byte limit) until it is complete, then sends it as a
     ``H`` head and ``D`` chunks: a limit reached half way is still a clean error answer for the client,
@@ -94,6 +99,12 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
     out = _FrameWriter(sock, job["type"], job["max_bytes"])
     max_rows = job["max_rows"]
     try:
+        if "page" in job and _PAGES is not None:  # a web page's data, under the same limits as a query
+            media_type, body = _PAGES.page(kg, job)
+            out.media_type = media_type
+            out.write(body)
+            out.send()
+            return
         result = kg.execute(CheckedQuery(job["text"], job["form"], kg.engine.dialect), "query")
         if isinstance(result, GraphStream):
             triples = list(limited(result.triples, max_rows, "query", "triples"))
@@ -110,7 +121,7 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
             sock, 400, f"the answer has more rows than this endpoint's limit of {max_rows:,}; add LIMIT or narrow it"
         )
     except AmurkgError as exc:
-        _error(sock, 400, str(exc))
+        _error(sock, getattr(exc, "http_status", 400), str(exc))
 
 
 def die_with_parent(parent: int) -> None:
@@ -154,6 +165,12 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
     try:
         kg = KnowledgeGraph(options["data"], reason=options["reason"], store=store)
         kg.query("ASK { ?s ?p ?o }")  # the first query builds the engine's lazy state before forking
+        if options.get("pages"):
+            global _PAGES
+            import importlib
+
+            _PAGES = importlib.import_module(options["pages"]["module"])
+            _PAGES.prepare(kg, options["pages"])  # its caches are shared by every fork
         if store is not None:
             # an on-disk store is not shared across fork (RocksDB's threads do not survive it): each worker
             # opens its own read-only handle; the zygote only proved that it opens

@@ -1,0 +1,384 @@
+"""What each web page shows, computed in a query worker of ``amurkg serve`` (where the graph lives).
+
+The server sends a page job (``{"name": ..., "args": {...}}``) through the same worker pool, time limit and
+row limit as a SPARQL request; ``page`` answers it with JSON (or a download's bytes), which the server
+renders with a template or sends as the page's JSON twin. Every query here goes through the library's own
+API (``KnowledgeGraph.run``, ``resolve``, ``derivation``), with parameters bound as terms.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from amurkg.errors import AmurkgError, EntityNotFoundError, LimitError, QueryNotFoundError
+from amurkg.namespaces import PREFIXES
+from amurkg.params import is_iri
+from amurkg.results import AskResult, SelectResult, Term
+
+#: Settings from the server (the source documents' folder, the store) and caches shared by every fork.
+_STATE: dict[str, Any] = {}
+
+#: External identifiers kept as plain values in the graph, and where each one can be looked up.
+ID_LINKS = {
+    "http://www.wikidata.org/prop/direct/P685": (
+        "NCBI Taxonomy",
+        "https://www.ncbi.nlm.nih.gov/Taxonomy/Browser/wwwtax.cgi?id={}",
+    ),
+    "http://www.wikidata.org/prop/direct/P846": ("GBIF", "https://www.gbif.org/species/{}"),
+    "http://www.wikidata.org/prop/direct/P1566": ("GeoNames", "https://www.geonames.org/{}"),
+    "http://www.wikidata.org/prop/direct/P297": ("ISO 3166-1 alpha-2", ""),
+    "http://www.wikidata.org/prop/direct/P830": ("Encyclopedia of Life", "https://eol.org/pages/{}"),
+    "http://www.wikidata.org/prop/direct/P627": ("IUCN taxon", "https://apiv3.iucnredlist.org/api/v3/taxonredirect/{}"),
+}
+#: Properties whose values are links to the same thing in another knowledge base.
+MATCH_PROPERTIES = {
+    "http://www.w3.org/2004/02/skos/core#exactMatch",
+    "http://www.w3.org/2004/02/skos/core#closeMatch",
+    "http://www.w3.org/2002/07/owl#sameAs",
+}
+_RDFS_LABEL = PREFIXES["rdfs"] + "label"
+_RDF_TYPE = PREFIXES["rdf"] + "type"
+#: Characters of context shown around a cited span at most, on each side.
+CONTEXT = 240
+
+
+class PageError(AmurkgError):
+    """A page cannot be shown for these arguments; ``http_status`` says how the server answers."""
+
+    http_status = 400
+
+
+class PageNotFoundError(PageError):
+    """No such entity, query or document."""
+
+    http_status = 404
+
+
+def prepare(kg: Any, settings: dict[str, Any]) -> None:
+    """Run in the zygote before it forks: remember the settings and read what every page needs (names)."""
+    _STATE.clear()
+    _STATE.update(settings)
+    _STATE["names"] = _names(kg)
+    _STATE["library"] = None
+    if settings.get("sources"):
+        from amurkg.documents import Library
+
+        _STATE["library"] = Library(kg, settings["sources"])
+
+
+def page(kg: Any, job: dict[str, Any]) -> tuple[str, bytes]:
+    """Answer a page job: (media type, body)."""
+    spec = job["page"]
+    name, args, max_rows = spec["name"], spec.get("args", {}), job["max_rows"]
+    try:
+        if name == "download":
+            return _download(kg, args, max_rows)
+        handler = _PAGES.get(name)
+        if handler is None:
+            raise PageNotFoundError(f"no page {name!r}")
+        data = handler(kg, args, max_rows)
+    except (EntityNotFoundError, QueryNotFoundError) as exc:
+        raise PageNotFoundError(str(exc)) from None
+    except LimitError:
+        raise PageError(
+            f"the answer has more rows than this server's limit of {max_rows:,}; narrow the question"
+        ) from None
+    return "application/json", json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _names(kg: Any) -> list[tuple[str, str]]:
+    """(IRI, name) for every labelled entity, the names ``resolve`` accepts."""
+    return [(t.value, name) for t, name in kg._all_names()]  # the same names describe resolves
+
+
+def cell(term: Term | None, labels: dict[str, str]) -> dict[str, Any] | None:
+    """A term for a template: its kind, value, short form, label (IRIs) and datatype or language."""
+    if term is None:
+        return None
+    out: dict[str, Any] = {"kind": term.kind, "value": term.value, "display": term.display()}
+    if term.kind == "uri" and term.value in labels:
+        out["label"] = labels[term.value]
+    if term.datatype:
+        out["datatype"] = Term.iri(term.datatype).display()
+    if term.lang:
+        out["lang"] = term.lang
+    return out
+
+
+def labels_of(kg: Any, iris: set[str]) -> dict[str, str]:
+    """English (or plain) rdfs:label of each IRI that has one, in one query with the IRIs bound as terms."""
+    wanted = sorted(i for i in iris if is_iri(i))
+    labels: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        values = " ".join(Term.iri(i).n3() for i in wanted[start : start + 500])
+        answer = kg.query(
+            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+            f"SELECT ?e ?l WHERE {{ VALUES ?e {{ {values} }} ?e rdfs:label ?l "
+            'FILTER(LANG(?l) = "" || LANGMATCHES(LANG(?l), "en")) }',
+            where="labels",
+        )
+        assert isinstance(answer, SelectResult)
+        for e, label in answer.rows:
+            if e is not None and label is not None:
+                labels.setdefault(e.value, label.value)
+    return labels
+
+
+def _result(result: SelectResult | AskResult, kg: Any) -> dict[str, Any]:
+    if isinstance(result, AskResult):
+        return {"ask": result.value, "variables": [], "rows": []}
+    iris = {t.value for row in result.rows for t in row if t is not None and t.kind == "uri"}
+    labels = labels_of(kg, iris)
+    rows = [[cell(t, labels) for t in row] for row in result.rows]
+    return {"variables": list(result.variables), "rows": rows}
+
+
+def sentence(text: str, start: int, end: int) -> tuple[str, str, str]:
+    """The text before a span (back to its sentence's start), the span, and after it (to the sentence's end),
+    each side at most ``CONTEXT`` characters."""
+    lo = max(0, start - CONTEXT)
+    before = text[lo:start]
+    for mark in ("\n", ". ", "! ", "? "):
+        cut = before.rfind(mark)
+        if cut >= 0:
+            before = before[cut + len(mark) :]
+    after = text[end : end + CONTEXT]
+    stops = [i + 1 for i in (after.find(m) for m in (".", "!", "?", "\n")) if i >= 0]
+    if stops:
+        after = after[: min(stops)]
+    return before, text[start:end], after
+
+
+def _quote(document: str, start: int, end: int) -> dict[str, str] | None:
+    library = _STATE.get("library")
+    if library is None:
+        return None
+    try:
+        text = library.text(document)
+    except AmurkgError as exc:
+        return {"error": str(exc)}
+    if not 0 <= start <= end <= len(text):
+        return {"error": f"the span {start}-{end} lies outside the document ({len(text):,} characters)"}
+    before, span, after = sentence(text, start, end)
+    return {"before": before, "text": span, "after": after}
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+def home(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """Counts, source documents and imported packages."""
+    counts = kg.stats()
+    sources = kg.run("sources", max_rows=max_rows)
+    packages: list[dict[str, Any]] = _STATE.get("packages") or []
+    return {
+        "counts": counts,
+        "sources": _result(sources, kg),
+        "packages": packages,
+        "quotes": _STATE.get("library") is not None,
+    }
+
+
+def search(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """Entities whose names hold the words typed, then names close to them in spelling (typos)."""
+    q = str(args.get("q", "")).strip()[:200]
+    names: list[tuple[str, str]] = _STATE.get("names") or _names(kg)
+    if not q:
+        return {"q": q, "matches": []}
+    wanted = q.casefold()
+    found: dict[str, tuple[float, str]] = {}
+    for iri, name in names:
+        folded = name.casefold()
+        local = iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        if wanted in (folded, local):
+            score = 3.0
+        elif wanted in folded or wanted in local:
+            score = 2.0 - len(folded) / 1000
+        else:
+            continue
+        if score > found.get(iri, (0.0, ""))[0]:
+            found[iri] = (score, name)
+    if len(found) < 10:
+        by_name: dict[str, list[str]] = {}
+        for iri, name in names:
+            by_name.setdefault(name.casefold(), []).append(iri)
+        for close in difflib.get_close_matches(wanted, list(by_name), n=10, cutoff=0.6):
+            ratio = difflib.SequenceMatcher(None, wanted, close).ratio()
+            for iri in by_name[close]:
+                if iri not in found:
+                    found[iri] = (ratio, next(n for i, n in names if i == iri and n.casefold() == close))
+    ranked = sorted(found.items(), key=lambda item: (-item[1][0], item[1][1].casefold()))[:50]
+    labels = labels_of(kg, {iri for iri, _ in ranked})
+    matches = [
+        {"iri": iri, "display": Term.iri(iri).display(), "name": name, "label": labels.get(iri, name)}
+        for iri, (_, name) in ranked
+    ]
+    return {"q": q, "matches": matches}
+
+
+def names(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """Up to 30 names starting with (then containing) what was typed: an entity field's completions."""
+    q = str(args.get("q", "")).strip().casefold()[:200]
+    all_names = sorted({name for _, name in _STATE.get("names") or _names(kg)})
+    starting = [n for n in all_names if n.casefold().startswith(q)]
+    holding = [n for n in all_names if q and q in n.casefold() and n not in starting]
+    return {"q": q, "names": (starting + holding)[:30]}
+
+
+def query(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """A canned query's answer, with labels for its IRIs."""
+    result = kg.run(str(args["name"]), dict(args.get("params", {})), max_rows=max_rows)
+    return _result(result, kg)
+
+
+def _download(kg: Any, args: dict[str, Any], max_rows: int) -> tuple[str, bytes]:
+    from amurkg.results import format_result
+
+    fmt = str(args.get("fmt"))
+    media = {"csv": "text/csv", "tsv": "text/tab-separated-values", "json": "application/sparql-results+json"}
+    if fmt not in media:
+        raise PageError(f"downloads are csv, tsv or json, not {fmt[:20]!r}")
+    try:
+        result = kg.run(str(args["name"]), dict(args.get("params", {})), max_rows=max_rows)
+    except (EntityNotFoundError, QueryNotFoundError) as exc:
+        raise PageNotFoundError(str(exc)) from None
+    except LimitError:
+        raise PageError(f"the answer has more rows than this server's limit of {max_rows:,}") from None
+    assert isinstance(result, SelectResult | AskResult)
+    return media[fmt], format_result(result, fmt).encode("utf-8")
+
+
+def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """Every fact about an entity, in and out, grouped by property, each with its cited spans (quoted from the
+    source documents when the server has them), external identifiers as links, inferred facts explained."""
+    from amurkg.catalog import get_query
+
+    term = kg.resolve(str(args.get("iri", "")))
+    canned = get_query("entity-facts")
+    result = kg.query(canned.text, {"entity": term}, where=str(canned.path), max_rows=max_rows)
+    assert isinstance(result, SelectResult)
+    index = {v: i for i, v in enumerate(result.variables)}
+    iris = {term.value}
+    iris |= {t.value for row in result.rows for t in row if t is not None and t.kind == "uri"}
+    labels = labels_of(kg, iris)
+    facts: dict[tuple[str, str, Term], dict[str, Any]] = {}
+    for row in result.rows:
+
+        def get(name: str, row: tuple[Term | None, ...] = row) -> Term | None:
+            return row[index[name]] if name in index else None
+
+        direction, prop, value = get("direction"), get("property"), get("value")
+        if direction is None or prop is None or value is None:
+            continue
+        key = (direction.value, prop.value, value)
+        fact = facts.get(key)
+        if fact is None:
+            plabel = get("propertyLabel")
+            inferred = get("inferred")
+            fact = facts[key] = {
+                "direction": direction.value,
+                "property": cell(prop, {}),
+                "propertyLabel": plabel.value if plabel is not None and plabel.value else prop.display(),
+                "value": cell(value, labels),
+                "inferred": inferred is not None and inferred.value == "true",
+                "judged": False,
+                "support": None,
+                "spans": [],
+            }
+        if get("judged") is not None:
+            fact["judged"] = True
+        support = get("support")
+        if support is not None:
+            fact["support"] = support.value
+        doc, start, end = get("document"), get("start"), get("end")
+        if doc is not None and start is not None and end is not None:
+            span: dict[str, Any] = {
+                "document": doc.value,
+                "documentDisplay": doc.display(),
+                "documentLabel": labels.get(doc.value, doc.display()),
+                "start": int(start.value),
+                "end": int(end.value),
+            }
+            if span not in fact["spans"]:
+                span["quote"] = _quote(doc.value, span["start"], span["end"])
+                fact["spans"].append(span)
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    external: list[dict[str, str]] = []
+    types: list[dict[str, Any]] = []
+    for (way, prop_iri, value), fact in facts.items():
+        if fact["inferred"] and value.kind == "uri":
+            s, o = (term, value) if way == "out" else (value, term)
+            fact["derivation"] = kg.derivation(s, Term.iri(prop_iri), o)
+        if way == "out" and prop_iri in ID_LINKS and value.kind == "literal":
+            name, link = ID_LINKS[prop_iri]
+            external.append({"name": name, "value": value.value, "url": link.format(value.value) if link else ""})
+        elif way == "out" and prop_iri in MATCH_PROPERTIES and value.kind == "uri":
+            external.append({"name": Term.iri(prop_iri).display(), "value": value.display(), "url": value.value})
+        if way == "out" and prop_iri == _RDF_TYPE:
+            types.append(fact["value"])
+        group = groups.setdefault(
+            (way, prop_iri),
+            {"direction": way, "property": fact["property"], "label": fact["propertyLabel"], "facts": []},
+        )
+        group["facts"].append(fact)
+    ordered = sorted(groups.values(), key=lambda g: (g["direction"] != "out", g["label"].casefold()))
+    return {
+        "entity": cell(term, labels),
+        "label": labels.get(term.value, term.display()),
+        "types": types,
+        "external": external,
+        "groups": ordered,
+        "quotes": _STATE.get("library") is not None,
+        "facts": len(facts),
+    }
+
+
+def source(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """A source document with every cited span, and (with start and end) the facts drawn from that stretch."""
+    document = kg.resolve(str(args.get("document", "amur:source-seed")))
+    spans_answer = kg.query(
+        "PREFIX dcterms: <http://purl.org/dc/terms/>\nPREFIX oa: <http://www.w3.org/ns/oa#>\n"
+        "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
+        "SELECT ?start ?end (COUNT(DISTINCT ?fact) AS ?facts) WHERE {\n"
+        "  ?span dcterms:isPartOf ?document ; oa:start ?start ; oa:end ?end .\n"
+        "  OPTIONAL { ?fact prov:wasDerivedFrom ?span }\n"
+        "} GROUP BY ?start ?end ORDER BY ?start ?end",
+        {"document": document},
+        where="spans",
+        max_rows=max_rows,
+    )
+    assert isinstance(spans_answer, SelectResult)
+    spans = [
+        {"start": int(s.value), "end": int(e.value), "facts": int(n.value)}
+        for s, e, n in spans_answer.rows
+        if s is not None and e is not None and n is not None
+    ]
+    labels = labels_of(kg, {document.value})
+    out: dict[str, Any] = {
+        "document": cell(document, labels),
+        "label": labels.get(document.value, document.display()),
+        "spans": spans,
+        "text": None,
+        "error": None,
+    }
+    library = _STATE.get("library")
+    if library is not None:
+        try:
+            out["text"] = library.text(document.value)
+        except AmurkgError as exc:
+            out["error"] = str(exc)
+    if "start" in args and "end" in args:
+        params = {"document": document.value, "start": str(args["start"]), "end": str(args["end"])}
+        chosen = kg.run("facts-in-span", params, max_rows=max_rows)
+        out["selected"] = {"start": int(args["start"]), "end": int(args["end"]), **_result(chosen, kg)}
+        if isinstance(out["text"], str):
+            out["selected"]["text"] = out["text"][int(args["start"]) : int(args["end"])]
+    return out
+
+
+_PAGES = {"home": home, "search": search, "names": names, "query": query, "entity": entity, "source": source}
