@@ -374,3 +374,21 @@ def test_entity_completion_fills_the_datalist(site: str, browser: WebDriver) -> 
             break
         browser.script("return new Promise(r => setTimeout(r, 100))")
     assert "wild boar" in options
+
+
+def test_inferred_facts_are_marked_and_explained() -> None:
+    """On a reasoned graph (amurkg serve --reason), an inferred fact carries the explain derivation down to the
+    asserted, sourced fact it rests on."""
+    from amurkg.web import data
+
+    kg = amurkg.load(reason=True)
+    data.prepare(kg, {})
+    page = data.entity(kg, {"iri": "amur:wild-boar"}, 10_000)
+    inferred = [f for g in page["groups"] for f in g["facts"] if f["inferred"]]
+    assert inferred and not any(f["spans"] for f in inferred)  # an entailment claims no span of its own
+    leopard = [f for f in inferred if f["value"]["value"].endswith("/amur-leopard") and f.get("derivation")]
+    assert leopard
+    for fact in leopard:
+        assert "amur:amur-leopard obo:RO_0002439 amur:wild-boar (seed " in fact["derivation"]
+    asserted = [f for g in page["groups"] for f in g["facts"] if not f["inferred"]]
+    assert all("derivation" not in f for f in asserted)

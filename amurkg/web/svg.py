@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -19,20 +20,28 @@ def neighbourhood(data: dict[str, Any], size: int = 520) -> dict[str, Any]:
     from amurkg.web import url
 
     centre = size / 2
-    seen: dict[str, dict[str, Any]] = {}
+    sides: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     for group in data["groups"]:
         if group["property"]["value"].endswith("#type"):
             continue
         for fact in group["facts"]:
             value = fact["value"]
-            if value["kind"] != "uri" or value["value"] in seen or len(seen) >= MAX_NEIGHBOURS:
+            if value["kind"] != "uri":
                 continue
-            seen[value["value"]] = {
-                "label": _short(value.get("label") or value["display"]),
-                "href": url("/entity", iri=value["value"]),
-                "relation": _short(group["label"], 22),
-                "out": group["direction"] == "out",
-            }
+            sides[group["direction"] == "out"].append(
+                {
+                    "iri": value["value"],
+                    "label": _short(value.get("label") or value["display"]),
+                    "href": url("/entity", iri=value["value"]),
+                    "relation": _short(group["label"], 22),
+                    "out": group["direction"] == "out",
+                }
+            )
+    seen: dict[str, dict[str, Any]] = {}
+    for pair in itertools.zip_longest(sides[True], sides[False]):  # both directions, in turn
+        for node in pair:
+            if node is not None and node["iri"] not in seen and len(seen) < MAX_NEIGHBOURS:
+                seen[node["iri"]] = node
     count = max(1, len(seen))
     radius = size * 0.36
     nodes, edges = [], []

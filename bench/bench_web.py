@@ -1,0 +1,123 @@
+"""The web interface's pages against the bare /sparql request that feeds them, on the shipped graph.
+
+    python bench/bench_web.py [--sources DIR] [--repeat N]
+
+Starts ``amurkg serve`` on 127.0.0.1 and times, over HTTP from this process (so each figure includes one
+local round trip):
+
+1. every entity's page, each asked once (no page is in the server's cache: the first visit), and the
+   ``entity-facts`` query for the same entity sent to /sparql (a counter in a comment: never cached);
+2. every canned query's page that runs without parameters, once each, and its query text sent to /sparql;
+3. the same pages asked again (answered from the page cache).
+
+Reports the median, p95 and maximum in milliseconds. The brief's bound: under 100 ms for an entity page and
+a query page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import amurkg  # noqa: E402
+from amurkg.catalog import get_query, list_queries  # noqa: E402
+from amurkg.results import SelectResult, Term  # noqa: E402
+from amurkg.sparql import bind_values  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fetch(url: str, data: bytes | None = None) -> float:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, data=data, timeout=60) as resp:
+        resp.read()
+        assert resp.status == 200, url
+    return (time.perf_counter() - start) * 1000
+
+
+def summary(name: str, times: list[float]) -> None:
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+    print(
+        f"{name:<44} n={len(times):>4}  median {statistics.median(times):6.1f} ms  p95 {p95:6.1f} ms  "
+        f"max {times[-1]:6.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args()
+    port = free_port()
+    extra = ["--sources", str(args.sources)] if (args.sources / "seed").is_dir() else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amurkg", "serve", "--port", str(port), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                fetch(base + "/sparql?query=ASK%7B%7D")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        kg = amurkg.load()
+        entities = kg.query(
+            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+            "SELECT DISTINCT ?e WHERE { ?e rdfs:label ?l FILTER(STRSTARTS(STR(?e), 'https://w3id.org/amurkg/id/')) }"
+        )
+        assert isinstance(entities, SelectResult)
+        iris = [row[0].value for row in entities.rows if row[0] is not None]
+        print(f"amurkg serve on the shipped graph, {len(iris)} entities; quotes: {'yes' if extra else 'no'}")
+        facts = get_query("entity-facts").text
+        fetch(base + "/entity?iri=" + urllib.parse.quote(iris[0], safe=""))  # every worker warm
+        page, bare, again = [], [], []
+        for n, iri in enumerate(iris[1:]):
+            page.append(fetch(base + "/entity?iri=" + urllib.parse.quote(iri, safe="")))
+            text = bind_values(facts, {"entity": Term.iri(iri)}) + f"\n# request {n}"
+            bare.append(fetch(base + "/sparql", urllib.parse.urlencode({"query": text}).encode()))
+        for iri in iris[1:]:
+            again.append(fetch(base + "/entity?iri=" + urllib.parse.quote(iri, safe="")))
+        summary("entity page, first visit", page)
+        summary("  its entity-facts query on /sparql", bare)
+        summary("entity page, again (page cache)", again)
+        page, bare, again = [], [], []
+        runnable = [q for q in list_queries() if not q.reasoning and not any(p.required for p in q.parameters)]
+        for n, q in enumerate(runnable):
+            page.append(fetch(base + f"/queries/{q.name}"))
+            text = bind_values(q.text, kg.bind_parameters(q, {})) + f"\n# request {n}"
+            bare.append(fetch(base + "/sparql", urllib.parse.urlencode({"query": text}).encode()))
+        for q in runnable:
+            again.append(fetch(base + f"/queries/{q.name}"))
+        slowest = sorted(zip(page, bare, (q.name for q in runnable), strict=True), reverse=True)[:3]
+        summary("canned query page, first visit", page)
+        print("  slowest: " + ", ".join(f"{name} {p:.0f} ms (bare {b:.0f} ms)" for p, b, name in slowest))
+        summary("  its query on /sparql", bare)
+        summary("canned query page, again (page cache)", again)
+        summary("home page", [fetch(base + "/") for _ in range(20)])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
