@@ -419,6 +419,14 @@ def sparql_command(
     max_rows: MaxRowsOpt = 1_000_000,
     max_memory: MaxMemoryOpt = None,
     raw: RawOpt = False,
+    exact_locations: Annotated[
+        bool,
+        typer.Option(
+            "--exact-locations",
+            help="With --store: see the exact coordinates of cameras that recorded a threatened taxon (withheld "
+            "by default, and always from serve); a warning says not to publish the answer.",
+        ),
+    ] = False,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF). The prefixes
     amurkg shows (amur:, akg:, dwc:, obo:, skos:, rdfs: ...) are declared for you; your own PREFIX wins.
@@ -429,6 +437,13 @@ def sparql_command(
     text, where = read_query_text(query, file)
     with _limits("the query", timeout, max_memory):
         kg = _load(data, engine, reason, endpoint, graph, timeout, store=store)
+        if exact_locations:
+            if store is None:
+                raise ParameterError("--exact-locations goes with --store: only a store withholds locations")
+            from amurkg.survey.sensitive import EXACT_WARNING
+
+            typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
+            kg.engine.handle.exact_locations = True
         checked = kg.check(text, where=where)
         chosen = _answer_format(checked.form, fmt, rdf_format, output)
         width = _table_width(chosen, output)

@@ -468,7 +468,7 @@ class StoreEngine(OxigraphEngine):
         self._closure = None
         self._derived = True
         self._added = 0
-        self._graphs: dict[bool, list[Any]] = {}
+        self._graphs: dict[tuple[bool, bool], list[Any]] = {}
 
     def load_shipped(self, paths: list[Path]) -> None:
         """The store holds the curated graph already."""
@@ -482,9 +482,10 @@ class StoreEngine(OxigraphEngine):
         return self._entailed or 0
 
     def _dataset(self, reasoned: bool) -> dict[str, Any]:
-        if reasoned not in self._graphs:
-            self._graphs[reasoned] = [self._ox.NamedNode(g) for g in self.handle.visible_graphs(reasoned)]
-        graphs = self._graphs[reasoned]
+        key = (reasoned, self.handle.exact_locations)  # exact coordinates only where the handle opts in
+        if key not in self._graphs:
+            self._graphs[key] = [self._ox.NamedNode(g) for g in self.handle.visible_graphs(reasoned)]
+        graphs = self._graphs[key]
         return {"default_graph": graphs, "named_graphs": graphs}
 
     def __len__(self) -> int:

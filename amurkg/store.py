@@ -40,6 +40,18 @@ MARKER = "amurkg-store.json"
 CURATED_GRAPH = GRAPH_BASE + "curated"
 REGISTRY_GRAPH = GRAPH_BASE + "store"
 IMPORT_GRAPH_BASE = GRAPH_BASE + "import/"
+#: An import's exact coordinates of cameras that recorded a threatened taxon (amurkg.survey.sensitive): seen
+#: only by a store opened with ``exact_locations`` set, never by default (serve, push, export).
+EXACT_GRAPH_BASE = GRAPH_BASE + "exact/"
+#: The same coordinates generalised: seen in their place by default.
+GENERALISED_GRAPH_BASE = GRAPH_BASE + "generalised/"
+
+
+def twin(graph: str, exact: bool) -> str:
+    """The graph holding an import graph's exact (or generalised) sensitive coordinates."""
+    return (EXACT_GRAPH_BASE if exact else GENERALISED_GRAPH_BASE) + graph.removeprefix(IMPORT_GRAPH_BASE)
+
+
 #: The largest store description read (amurkg writes about 200 bytes).
 _MAX_MARKER = 1 << 20
 
@@ -89,6 +101,8 @@ class Store:
         self.ox = ox_store
         self.write = write
         self.marker = marker
+        #: whether queries see the exact coordinates of threatened taxa (a local opt-in; off by default)
+        self.exact_locations = False
         # the lock goes with the object: closed explicitly, or when nothing refers to the store any more
         self._release = weakref.finalize(self, _unlock, lock)
 
@@ -229,7 +243,10 @@ class Store:
         """The graphs a query sees: the curated graph and every registered import (and the closure)."""
         from amurkg.reason import REASONING_GRAPHS
 
-        graphs = [CURATED_GRAPH, *(r.graph for r in self.imports())]
+        imports = [r.graph for r in self.imports()]
+        named = {g.value for g in self.ox.named_graphs()}
+        twins = [t for g in imports if (t := twin(g, self.exact_locations)) in named]
+        graphs = [CURATED_GRAPH, *imports, *twins]
         return graphs + list(REASONING_GRAPHS) if reasoned else graphs
 
     def ntriples(self, reasoned: bool = False) -> Iterator[bytes]:
@@ -294,9 +311,10 @@ class Store:
     def drop(self, graph: str) -> None:
         import pyoxigraph as ox
 
-        node = ox.NamedNode(graph)
-        if node in set(self.ox.named_graphs()):
-            self.ox.remove_graph(node)
+        present = set(self.ox.named_graphs())
+        for name in (graph, twin(graph, True), twin(graph, False)):
+            if ox.NamedNode(name) in present:
+                self.ox.remove_graph(ox.NamedNode(name))
 
     def _collect_garbage(self) -> None:
         """Drop import graphs that no registry entry names (left by an interrupted import)."""
@@ -304,6 +322,9 @@ class Store:
         for graph in list(self.ox.named_graphs()):
             if graph.value.startswith(IMPORT_GRAPH_BASE) and graph.value not in named:
                 self.ox.remove_graph(graph)
+            for base in (EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE):  # the twins of such a graph too
+                if graph.value.startswith(base) and IMPORT_GRAPH_BASE + graph.value.removeprefix(base) not in named:
+                    self.ox.remove_graph(graph)
 
 
 def _forget(package: Any) -> str:

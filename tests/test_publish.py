@@ -107,6 +107,17 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
                 assert int(row["coordinateUncertaintyInMeters"]) >= cells.uncertainty(shown[0])
             else:
                 assert shown == (lat, lon) and not row["informationWithheld"]
+    # nor in anything else that reads the store: an RDF export (every graph it shows), any query
+    dump = folder / "dump.nq"
+    assert run("export", "--store", str(store), "-f", "nq", "-o", str(dump)).exit_code == 0
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        answer = kg.query("SELECT ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }").rows
+    seen = _numbers(dump.read_bytes()) + _numbers(" ".join(str(r[0]) for r in answer).encode())
+    for deployment, (lat, lon) in coordinates.items():
+        if deployment in leopard_at:
+            assert lat not in seen and lon not in seen
+        else:
+            assert lat in seen and lon in seen  # the check would see them
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         eml = zf.read("eml.xml")
     assert problems(eml) == []
@@ -164,3 +175,60 @@ def test_a_bad_grid_is_one_line(bad: str, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "--grid" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.zip").exists()
+
+
+LEOPARD_CAMERA = (43.12347, 131.52349)
+
+
+@pytest.fixture(scope="module")
+def leopard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("leopard")
+    package = _package(folder, {"D1": LEOPARD_CAMERA, "D2": (43.27771, 131.61113)}, {"D1"})
+    store = folder / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    return store
+
+
+def test_served_answers_hold_no_exact_location(leopard_store: Path) -> None:
+    """amurkg serve --store: whatever a client asks (every triple of every graph), the leopard's camera is
+    where the generalised graph puts it."""
+    from test_serve import start, stop
+
+    proc, url = start("--store", str(leopard_store))
+    try:
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
+        for text in (
+            "SELECT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }",
+            "SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o FILTER(isLiteral(?o)) } }",
+        ):
+            seen = _numbers(" ".join(str(r[0]) for r in remote.query(text).rows).encode())
+            assert 43.27771 in seen  # the other camera, exact: the answer is complete
+            assert LEOPARD_CAMERA[0] not in seen and LEOPARD_CAMERA[1] not in seen
+            assert 43.15 in seen and 131.55 in seen
+    finally:
+        stop(proc)
+
+
+def test_the_local_command_line_can_opt_in(leopard_store: Path) -> None:
+    query = "SELECT ?lat WHERE { ?d akg:deploymentID 'D1' ; dwc:decimalLatitude ?lat }"
+    plain = run("sparql", "--store", str(leopard_store), query, "-f", "csv")
+    exact = run("sparql", "--store", str(leopard_store), "--exact-locations", query, "-f", "csv")
+    assert plain.stdout.split() == ["lat", "43.15"] and "warning" not in plain.stderr
+    assert exact.stdout.split() == ["lat", "43.12347"] and "warning" in exact.stderr
+    assert run("sparql", "--exact-locations", query).exit_code == 2  # no store: nothing is withheld
+
+
+def test_removing_a_package_removes_its_exact_locations(leopard_store: Path, tmp_path: Path) -> None:
+    from amurkg.store import EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE, Store
+
+    store = tmp_path / "copy"
+    shutil.copytree(leopard_store, store)
+    with Store.open(store) as handle:
+        names = [g.value for g in handle.ox.named_graphs()]
+    assert any(n.startswith(EXACT_GRAPH_BASE) for n in names) and any(
+        n.startswith(GENERALISED_GRAPH_BASE) for n in names
+    )
+    assert run("import", "--remove", "amurkg-test-survey-2023", "--store", str(store)).exit_code == 0
+    with Store.open(store) as handle:
+        names = [g.value for g in handle.ox.named_graphs()]
+    assert not [n for n in names if n.startswith((EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE))]

@@ -139,15 +139,30 @@ def test_co_detections_within_a_window(small: amurkg.KnowledgeGraph, window: str
 
 
 def test_detections_near_a_point(small: amurkg.KnowledgeGraph) -> None:
-    near = table(
-        small,
-        "detections-near",
-        {"latitude": "43.1", "longitude": "131.5", "km": "5"},
-        "deploymentID",
-        "scientificName",
-        "detections",
-        "distanceKm",
+    from amurkg.survey.sensitive import exact_view
+
+    # D1 recorded the leopard: by default queries see it at the centre of its 0.1 degree cell
+    generalised = table(
+        small, "detections-near", {"latitude": "43.15", "longitude": "131.55", "km": "1"}, "deploymentID"
     )
+    assert {d for (d,) in generalised} == {"D1"}
+    with exact_view(small):  # the store's exact coordinates, as `amurkg sparql --exact-locations` sees them
+        near = table(
+            small,
+            "detections-near",
+            {"latitude": "43.1", "longitude": "131.5", "km": "5"},
+            "deploymentID",
+            "scientificName",
+            "detections",
+            "distanceKm",
+        )
+        far = table(
+            small,
+            "detections-near",
+            {"latitude": "43.1", "longitude": "131.5", "km": "20", "taxon": "wild boar"},
+            "deploymentID",
+            "distanceKm",
+        )
     assert near == [
         ("D1", "Capreolus pygargus", "2", "0"),
         ("D1", "Lynx lynx", "1", "0"),
@@ -155,13 +170,6 @@ def test_detections_near_a_point(small: amurkg.KnowledgeGraph) -> None:
         ("D1", "Sus scrofa", "1", "0"),
     ]
     # D2 is 0.1 degree north and east: about 13.9 km on the WGS84 ellipsoid
-    far = table(
-        small,
-        "detections-near",
-        {"latitude": "43.1", "longitude": "131.5", "km": "20", "taxon": "wild boar"},
-        "deploymentID",
-        "distanceKm",
-    )
     assert [d for d, _ in far] == ["D1", "D2"]
     assert 13.5 < float(far[1][1]) < 14.2
 
@@ -292,7 +300,8 @@ def test_reimport_replaces_and_remove_forgets(tmp_path: Path) -> None:
     kg = amurkg.KnowledgeGraph(store=store)
     assert kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_dicts() == [{"n": "11"}]
     graphs = kg.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
-    assert len(graphs) == 2  # the curated graph and one import: the replaced graph is gone
+    # the curated graph, one import and its generalised locations (the leopard's camera): the replaced graph is gone
+    assert len(graphs) == 3
     del kg
     assert run("import", "--remove", "amurkg-test-survey-2023", "--store", str(store)).exit_code == 0
     kg = amurkg.KnowledgeGraph(store=store)

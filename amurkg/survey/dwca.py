@@ -336,6 +336,13 @@ def write_archive(kg: Any, grid: Any = "default") -> bytes:
     """A Darwin Core Archive (zip bytes) of the camera-trap observations ``kg`` holds; the coordinates of
     cameras that recorded a threatened taxon generalised to ``grid`` (``amurkg.survey.sensitive.Grid``; the
     default one unless given; ``None`` keeps them exact)."""
+    from amurkg.survey.sensitive import exact_view
+
+    with exact_view(kg):  # the exact values, generalised here to the grid asked for
+        return _write_archive(kg, grid)
+
+
+def _write_archive(kg: Any, grid: Any) -> bytes:
     from amurkg.survey.eml import eml_xml, package_people
     from amurkg.survey.sensitive import Grid
 

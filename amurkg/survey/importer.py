@@ -131,6 +131,9 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
         graph = store.new_graph()
         try:
             written = _stream_into(store, graph, lines, path)
+            from amurkg.survey.sensitive import protect
+
+            protect(store, graph)  # exact locations of threatened taxa into a graph queries do not see
             mapper: Mapper = found["mapper"]
             mapper.stats.triples = written
             record = ImportRecord(

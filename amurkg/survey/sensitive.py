@@ -19,8 +19,9 @@ are the same secret.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,3 +193,89 @@ class Grid:
             f"exact coordinates withheld (generalised to {self.text()} degree): threatened taxon; they are kept by "
             "the data holder and available on request"
         )
+
+
+@contextlib.contextmanager
+def exact_view(kg: Any) -> Iterator[None]:
+    """Within this block, a store-backed ``kg`` sees the exact coordinates (for exporters, which generalise
+    them to the grid asked for, and for the local opt-in); any other graph is unchanged."""
+    handle = getattr(getattr(kg, "engine", None), "handle", None)
+    if handle is None or not hasattr(handle, "exact_locations"):
+        yield
+        return
+    before = handle.exact_locations
+    handle.exact_locations = True
+    try:
+        yield
+    finally:
+        handle.exact_locations = before
+
+
+_DWC = PREFIXES["dwc"]
+_GEO = PREFIXES["geo"]
+_XSD = PREFIXES["xsd"]
+_MOVED = {_DWC + "decimalLatitude", _DWC + "decimalLongitude", _DWC + "coordinateUncertaintyInMeters"}
+_CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
+    """Move the exact coordinates of the sensitive deployments (and occurrences) of the import ``graph`` of
+    ``store`` (an ``amurkg.store.Store`` open for writing) into its exact twin graph, which no query sees by
+    default, and write their generalised coordinates, with ``dwc:dataGeneralizations`` and
+    ``dwc:informationWithheld``, into its generalised twin, which queries see instead. Done before the import
+    is registered, so no query ever sees the exact values in a visible graph. The number of records
+    generalised."""
+    import pyoxigraph as ox
+
+    from amurkg.store import CURATED_GRAPH, twin
+    from amurkg.survey.rdf import _decimal
+
+    grid = grid or Grid()
+    source = ox.NamedNode(graph)
+    dataset = {"default_graph": [ox.NamedNode(CURATED_GRAPH), source]}
+    reasons: dict[str, set[Reason]] = {}
+    for query in (SENSITIVE_DEPLOYMENTS, SENSITIVE_OCCURRENCES):
+        for solution in store.ox.query(query, **dataset):
+            subject, taxon, name, category = (solution[i] for i in range(4))
+            label = name.value if name is not None else taxon.value
+            reasons.setdefault(subject.value, set()).add(Reason(label, category_code(category.value)))
+    exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
+    moved: list[Any] = []
+    added: list[Any] = []
+
+    def decimal(value: float) -> Any:
+        return ox.Literal(_decimal(value), datatype=ox.NamedNode(_XSD + "decimal"))
+
+    for subject, why in sorted(reasons.items()):
+        node = ox.NamedNode(subject)
+        values: dict[str, float] = {}
+        geometries = []
+        for quad in store.ox.quads_for_pattern(node, None, None, source):
+            if quad.predicate.value in _MOVED:
+                moved.append(quad)
+                values[quad.predicate.value] = float(quad.object.value)
+            elif quad.predicate.value == _GEO + "hasGeometry":
+                geometries.append(quad.object)
+        latitude, longitude = values.get(_DWC + "decimalLatitude"), values.get(_DWC + "decimalLongitude")
+        if latitude is None or longitude is None:
+            continue
+        lat, lon = grid.point(latitude, longitude)
+        uncertainty = grid.uncertainty(lat, values.get(_DWC + "coordinateUncertaintyInMeters"))
+        for predicate, value in (
+            ("decimalLatitude", decimal(lat)),
+            ("decimalLongitude", decimal(lon)),
+            ("coordinateUncertaintyInMeters", ox.Literal(str(uncertainty), datatype=ox.NamedNode(_XSD + "integer"))),
+            ("coordinatePrecision", decimal(grid.degrees)),
+            ("dataGeneralizations", ox.Literal(grid.generalization(why))),
+            ("informationWithheld", ox.Literal(grid.withheld())),
+        ):
+            added.append(ox.Quad(node, ox.NamedNode(_DWC + predicate), value, public))
+        for geometry in geometries:
+            for quad in store.ox.quads_for_pattern(geometry, ox.NamedNode(_GEO + "asWKT"), None, source):
+                moved.append(quad)
+                wkt = f"{_CRS84} POINT({_decimal(lon)} {_decimal(lat)})"
+                added.append(ox.Quad(geometry, quad.predicate, ox.Literal(wkt, datatype=quad.object.datatype), public))
+    for quad in moved:
+        store.ox.remove(quad)
+    store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, exact) for q in moved] + added)
+    return len(reasons)
