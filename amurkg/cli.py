@@ -112,6 +112,7 @@ class ExportFormat(StrEnum):
     jsonld = "jsonld"
     xml = "xml"
     dwca = "dwca"
+    camtrapdp = "camtrapdp"
 
 
 class RdfFormat(StrEnum):
@@ -457,7 +458,9 @@ def export_command(
         typer.Option(
             "--format",
             "-f",
-            help="RDF format, or dwca (a Darwin Core Archive of imported surveys, needs --store); default Turtle "
+            help="RDF format, dwca (a Darwin Core Archive of imported surveys, needs --store) or camtrapdp "
+            "(a Camtrap DP "
+            "package, -o DIR or .zip); default Turtle "
             "(or from the -o extension: .zip is dwca).",
             case_sensitive=False,
         ),
@@ -497,6 +500,21 @@ def export_command(
 
     if fmt is None and output is not None and output.suffix.lower() == ".zip":
         fmt = ExportFormat.dwca
+    if fmt is ExportFormat.camtrapdp:
+        if store is None or output is None:
+            raise ParameterError(
+                "-f camtrapdp writes an imported survey: name the store (--store DIR) and -o DIR or .zip"
+            )
+        from amurkg.survey.camtrapdp_write import write_package
+        from amurkg.survey.sensitive import EXACT_WARNING, Grid
+
+        chosen_grid = None if exact_locations else Grid(grid)
+        if exact_locations:
+            typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
+        with _load(None, Engine.oxigraph, store=store) as kg:
+            write_package(kg, output, chosen_grid)
+        typer.echo(f"amurkg: wrote a Camtrap DP package to {output}", err=True)
+        return
     if fmt is ExportFormat.dwca:
         if store is None:
             raise ParameterError("-f dwca exports imported surveys: name the store with --store DIR")

@@ -1,0 +1,254 @@
+"""Write Camtrap DP 1.0 back from a store (``amurkg export -f camtrapdp``): a folder or a zip with
+``datapackage.json`` and the deployments, media and observations tables, which ``amurkg import`` and
+frictionless accept.
+
+Each table is read back from the graph through the same column mapping the importer used (``rdf._COLUMNS``),
+in the order of the rows it came from, so that the official example comes back field by field (values as
+typed values: ``1.30`` is written ``1.3``). The locations of cameras that recorded a threatened taxon are
+generalised as every export generalises them (``amurkg.survey.sensitive``); ``spatial`` is the box of the
+coordinates as written. Descriptor fields the store does not keep (``image``, ``homepage``, ``references``,
+``relatedIdentifiers``, contributors' e-mail addresses) are not written: ``NOT_KEPT``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from amurkg.namespaces import AKG, PREFIXES
+
+#: Descriptor fields of a Camtrap DP package that an export from a store cannot give back, and why.
+NOT_KEPT = {
+    "image": "not imported",
+    "homepage": "not imported",
+    "references": "not imported",
+    "relatedIdentifiers": "not imported",
+    "contributors.email": "personal data: not imported",
+    "sources.path/email/version": "only a source's title is imported",
+    "taxonomic.vernacularNames": "written for taxa the curated graph lacks only",
+}
+SCHEMA_BASE = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/"
+TABLES = ("deployments", "media", "observations")
+
+_RECORDS = """
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?record ?row ?p ?o WHERE {
+  ?record a ?class ; prov:wasDerivedFrom ?r . ?r akg:rowNumber ?row ; dcterms:isPartOf/dcterms:isPartOf ?package .
+  ?record ?p ?o .
+}"""
+
+_PACKAGE_QUERY = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?p ?o WHERE { ?package ?p ?o }"""
+
+_NODES = """
+SELECT ?node ?p ?o WHERE { ?package ?link ?node . ?node ?p ?o }"""
+
+
+def _text(term: Any) -> str:
+    """A cell as Camtrap DP writes it: decimals as people write them (1.30 -> 1.3, 2.0 -> 2)."""
+    if term is None:
+        return ""
+    if term.datatype in (PREFIXES["xsd"] + "decimal", PREFIXES["xsd"] + "double"):
+        value = float(term.value)
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(term.value)
+
+
+def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dict[str, str]]], Any]:
+    """The three tables of ``package`` as rows of text, in their original order, and the coverage."""
+    from amurkg.survey.dwca import Coverage
+    from amurkg.survey.rdf import _CLASSES, _COLUMNS, _ID
+    from amurkg.survey.sensitive import sensitive_deployments
+
+    coverage = Coverage()
+    sensitive = sensitive_deployments(kg) if grid is not None else {}
+    tables: dict[str, list[dict[str, str]]] = {}
+    ids: dict[str, str] = {}  # record IRI -> its ID (deployments and media), for the links
+    links = {f"{AKG}deployment": "deploymentID", f"{AKG}media": "mediaID"}
+    for table in TABLES:
+        by_predicate = {predicate: column for column, (predicate, _) in _COLUMNS[table].items()}
+        records: dict[str, tuple[int, dict[str, str]]] = {}
+        bindings = {"class": _iri(AKG + _CLASSES[table]), "package": _iri(package)}
+        for record, row, predicate, value in kg.query(_RECORDS, bindings).rows:
+            entry = records.setdefault(record.value, (int(row.value), {}))[1]
+            column = by_predicate.get(predicate.value) or links.get(predicate.value)
+            if column is None:
+                continue
+            if column in ("deploymentID", "mediaID") and predicate.value in links:
+                entry.setdefault("_" + column, value.value)
+            else:
+                entry[column] = _text(value)
+        rows = []
+        for iri, (_, entry) in sorted(records.items(), key=lambda item: item[1][0]):
+            ids[iri] = entry.get(_ID[table], "")
+            rows.append(entry)
+        tables[table] = rows
+    for table in ("media", "observations"):
+        for entry in tables[table]:
+            for column in ("deploymentID", "mediaID"):
+                if "_" + column in entry:
+                    entry[column] = ids.get(entry.pop("_" + column), "")
+    for entry in tables["deployments"]:
+        iri = _deployment_iri(package, entry["deploymentID"])
+        if grid is not None and iri in sensitive:
+            lat, lon = grid.point(float(entry["latitude"]), float(entry["longitude"]))
+            original = entry.get("coordinateUncertainty")
+            entry["latitude"], entry["longitude"] = repr(lat), repr(lon)
+            entry["coordinateUncertainty"] = str(grid.uncertainty(lat, float(original) if original else None))
+            coverage.generalised.add(iri)
+            coverage.reasons.update(sensitive[iri])
+        coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")
+    return tables, coverage
+
+
+def _deployment_iri(package: str, identifier: str) -> str:
+    from amurkg.survey.rdf import key
+
+    return f"{package}/deployment/{key(identifier)}"
+
+
+def _iri(text: str) -> Any:
+    from amurkg.results import Term
+
+    return Term("uri", text)
+
+
+def descriptor(
+    kg: Any, package: str, tables: dict[str, list[dict[str, str]]], coverage: Any, grid: Any
+) -> dict[str, Any]:
+    """``datapackage.json`` of ``package`` from what the store keeps of it."""
+    from amurkg.survey.rdf import _CONTRIBUTOR, _LICENCE, _PACKAGE, _PROJECT
+
+    values: dict[str, list[Any]] = {}
+    for predicate, value in kg.query(_PACKAGE_QUERY, {"package": _iri(package)}).rows:
+        values.setdefault(predicate.value, []).append(value)
+    nodes: dict[str, dict[str, list[Any]]] = {}
+    for node, predicate, value in kg.query(_NODES, {"package": _iri(package)}).rows:
+        nodes.setdefault(node.value, {}).setdefault(predicate.value, []).append(value)
+
+    def first(props: dict[str, list[Any]], iri: str) -> Any:
+        found = props.get(iri)
+        return found[0] if found else None
+
+    out: dict[str, Any] = {
+        "resources": [
+            {
+                "name": table,
+                "path": f"{table}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": f"{SCHEMA_BASE}{table}-table-schema.json",
+            }
+            for table in TABLES
+        ],
+        "profile": f"{SCHEMA_BASE}camtrap-dp-profile.json",
+    }
+    for name, predicate in _PACKAGE:
+        if (term := first(values, predicate)) is not None:
+            out[name] = term.value
+    if (created := first(values, PREFIXES["dcterms"] + "created")) is not None:
+        out["created"] = created.value
+    contributors = []
+    for iri in (t.value for t in values.get(PREFIXES["dcterms"] + "contributor", [])):
+        props = nodes.get(iri, {})
+        person = {name: first(props, p).value for name, p in _CONTRIBUTOR if first(props, p) is not None}
+        contributors.append((int(iri.rsplit("/", 1)[-1]) if iri.rsplit("/", 1)[-1].isdigit() else 0, person))
+    out["contributors"] = [p for _, p in sorted(contributors, key=lambda item: item[0])]
+    keywords = sorted(t.value for t in values.get(PREFIXES["schema"] + "keywords", []))
+    if keywords:
+        out["keywords"] = keywords
+    sources = sorted(t.value for t in values.get(PREFIXES["dcterms"] + "source", []))
+    if sources:
+        out["sources"] = [{"title": title} for title in sources]
+    licences = []
+    for iri in (t.value for t in values.get(PREFIXES["dcterms"] + "license", [])):
+        props = nodes.get(iri, {})
+        entry = {name: first(props, p).value for name, p in _LICENCE if first(props, p) is not None}
+        licences.append((iri, entry))
+    if licences:
+        out["licenses"] = [entry for _, entry in sorted(licences)]
+    project_iri = first(values, AKG + "project")
+    if project_iri is not None:
+        props = nodes.get(project_iri.value, {})
+        project: dict[str, Any] = {name: first(props, p).value for name, p in _PROJECT if first(props, p) is not None}
+        for name in ("captureMethod", "observationLevel"):
+            project[name] = sorted(t.value for t in props.get(AKG + name, []))
+        if (animals := first(props, AKG + "individualAnimals")) is not None:
+            project["individualAnimals"] = animals.value == "true"
+        out["project"] = project
+    if grid is not None and coverage.generalised:
+        out["coordinatePrecision"] = grid.degrees
+    elif (precision := first(values, PREFIXES["dwc"] + "coordinatePrecision")) is not None:
+        out["coordinatePrecision"] = float(precision.value)
+    if coverage.rows:
+        west, east, south, north = coverage.west, coverage.east, coverage.south, coverage.north
+        out["spatial"] = {
+            "type": "Polygon",
+            "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+        }
+    start, end = first(values, AKG + "temporalStart"), first(values, AKG + "temporalEnd")
+    if start is not None and end is not None:
+        out["temporal"] = {"start": start.value[:10], "end": end.value[:10]}
+    names = sorted({r["scientificName"] for r in tables["observations"] if r.get("scientificName")})
+    out["taxonomic"] = [{"scientificName": name} for name in names]
+    return out
+
+
+def _csv(rows: list[dict[str, str]], table: str) -> str:
+    from amurkg.survey.rdf import _COLUMNS
+
+    columns = list(_COLUMNS[table])
+    if table != "deployments":
+        columns.insert(1, "deploymentID")
+    if table == "observations":
+        columns.insert(2, "mediaID")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in columns})
+    return text.getvalue()
+
+
+def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
+    """Write the one package ``kg``'s store holds as Camtrap DP 1.0 into ``target`` (a folder, or a ``.zip``);
+    the files written."""
+    from amurkg.errors import AmurkgError
+    from amurkg.survey.sensitive import Grid, exact_view
+
+    if grid == "default":
+        grid = Grid()
+    with exact_view(kg):
+        packages = [r[0].value for r in kg.query("SELECT ?p WHERE { ?p a akg:CameraTrapPackage } ORDER BY ?p").rows]
+        if len(packages) != 1:
+            raise AmurkgError(
+                f"the store holds {len(packages)} packages: export -f camtrapdp writes one (import it into a store "
+                "of its own)"
+            )
+        package = packages[0]
+        tables, coverage = package_tables(kg, package, grid)
+        meta = descriptor(kg, package, tables, coverage, grid)
+    files = {f"{table}.csv": _csv(tables[table], table) for table in TABLES}
+    files["datapackage.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    if target.suffix.lower() == ".zip":
+        partial = target.with_name(target.name + ".part")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in sorted(files.items()):
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data)
+        partial.replace(target)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (target / name).write_text(data, encoding="utf-8")
+    return sorted(files)
