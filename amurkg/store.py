@@ -52,6 +52,8 @@ def twin(graph: str, exact: bool) -> str:
     return (EXACT_GRAPH_BASE if exact else GENERALISED_GRAPH_BASE) + graph.removeprefix(IMPORT_GRAPH_BASE)
 
 
+#: Clock and taxon corrections of imported records, with their provenance (amurkg.survey.corrections).
+CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
 #: The largest store description read (amurkg writes about 200 bytes).
 _MAX_MARKER = 1 << 20
 
@@ -247,6 +249,8 @@ class Store:
         named = {g.value for g in self.ox.named_graphs()}
         twins = [t for g in imports if (t := twin(g, self.exact_locations)) in named]
         graphs = [CURATED_GRAPH, *imports, *twins]
+        if CORRECTIONS_GRAPH in named:  # clock and taxon corrections, with provenance
+            graphs.append(CORRECTIONS_GRAPH)
         return graphs + list(REASONING_GRAPHS) if reasoned else graphs
 
     def ntriples(self, reasoned: bool = False) -> Iterator[bytes]:

@@ -32,6 +32,7 @@ class AKG(DefinedNamespace):
     City: URIRef
     Climate: URIRef
     ClimateFeature: URIRef
+    ClockCorrection: URIRef
     ConiferTaxon: URIRef
     Consequence: URIRef
     ConservationAction: URIRef
@@ -94,6 +95,7 @@ class AKG(DefinedNamespace):
     SurveyProject: URIRef
     TableRow: URIRef
     Taxon: URIRef
+    TaxonCorrection: URIRef
     TerrainType: URIRef
     TextSpan: URIRef
     Threat: URIRef
@@ -140,8 +142,12 @@ class AKG(DefinedNamespace):
     classificationMethod: URIRef
     classificationProbability: URIRef
     climateOf: URIRef
+    clockOffset: URIRef
     contributorRole: URIRef
     copesWith: URIRef
+    correctedDeployment: URIRef
+    correctedName: URIRef
+    correctedPackage: URIRef
     countedLifeStage: URIRef
     counters: URIRef
     coveredPart: URIRef

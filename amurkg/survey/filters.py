@@ -118,6 +118,7 @@ class Deployment:
     longitude: float | None = None
     location_id: str | None = None
     location_name: str | None = None
+    shift: float = 0.0  # seconds added by the clock corrections in force (amurkg.survey.corrections)
 
     @property
     def tz(self) -> timezone:
@@ -164,7 +165,7 @@ _DETECTIONS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap WHERE {
+SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap ?recorded WHERE {
   ?obs a akg:CameraTrapObservation ; akg:deployment ?deployment ; akg:eventStart ?start ;
     akg:observationType ?type ; akg:observationLevel ?level .
   #TAXON
@@ -173,7 +174,14 @@ SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?met
   OPTIONAL { ?obs dwc:organismID ?individual }
   OPTIONAL { ?obs akg:media/akg:captureMethod ?method }
   OPTIONAL { ?obs akg:minutesSincePrevious ?gap }
+  OPTIONAL { ?obs dwc:scientificName ?recorded }
 }"""
+_BELOW = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT DISTINCT ?taxon WHERE { ?taxon akg:parentTaxon* ?target }"""
+_NAME = """
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?name WHERE { ?taxon dwc:scientificName ?name } ORDER BY ?name LIMIT 1"""
 _TAXON_CLAUSE = "?obs dwciri:toTaxon ?taxon . ?taxon akg:parentTaxon* ?target ."
 
 _MEDIA = """
@@ -209,8 +217,11 @@ def _value(term: Any) -> str | None:
 
 def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
     """The deployments the filter keeps, sorted by package and deploymentID, their spans clipped to its dates."""
+    from amurkg.survey.corrections import clock_shifts
+
     flt = flt or SurveyFilter()
     lo, hi = flt.window()
+    shifts = clock_shifts(kg)
     out = []
     rows = kg.query(_DEPLOYMENTS, where="survey deployments").rows
     if not rows:
@@ -219,7 +230,8 @@ def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
         iri, identifier, start, end, lat, lon, location_id, locality = (_value(t) for t in row)
         if iri is None or identifier is None or start is None or end is None:
             continue
-        begin, finish = max(instant(start), lo), min(instant(end), hi)
+        shift = shifts.get(iri, 0.0)
+        begin, finish = max(instant(start) + shift, lo), min(instant(end) + shift, hi)
         deployment = Deployment(
             iri,
             identifier,
@@ -231,6 +243,7 @@ def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
             _float(lon),
             location_id,
             locality,
+            shift,
         )
         if flt.keeps_deployment(deployment):
             out.append(deployment)
@@ -249,33 +262,56 @@ def detections(kg: Any, flt: SurveyFilter | None = None, levels: Sequence[str] =
 
     An observation is left out as time-lapse when its media, or every media of its deployment taken within
     a second of its start, have an excluded capture method."""
+    from amurkg.survey.corrections import taxon_updates
+    from amurkg.survey.rdf import TaxonIndex
+
     flt = flt or SurveyFilter()
     kept = {d.iri: d for d in deployments(kg, flt)}
     lo, hi = flt.window()
+    updates = taxon_updates(kg)
     bindings = None
     text = _DETECTIONS.replace("#TAXON", "")
+    below: set[str] | None = None
     if flt.taxon is not None:
-        bindings = {"target": kg.resolve(flt.taxon, "taxon")}
-        text = _DETECTIONS.replace("#TAXON", _TAXON_CLAUSE)
+        target = kg.resolve(flt.taxon, "taxon")
+        if updates:  # a corrected observation may enter or leave the taxon: choose after correcting
+            below = {r[0].value for r in kg.query(_BELOW, {"target": target}, where="taxa below").rows if r[0]}
+        else:
+            bindings = {"target": target}
+            text = _DETECTIONS.replace("#TAXON", _TAXON_CLAUSE)
+    names: dict[str, str | None] = {}
     excluded_media = _excluded_media(kg, flt) if flt.exclude_capture_methods else {}
     out = []
     for row in kg.query(text, bindings, where="survey detections").rows:
-        obs, deployment, start, taxon, name, kind, level, count, individual, method, gap = (_value(t) for t in row)
+        obs, deployment, start, taxon, name, kind, level, count, individual, method, gap, recorded = (
+            _value(t) for t in row
+        )
         if obs is None or deployment not in kept or start is None or kind not in flt.observation_types:
             continue
         if level not in levels:
             continue
-        moment = instant(start)
+        camera = kept[deployment]
+        moment = instant(start) + camera.shift
         if not lo <= moment < hi:
             continue
         if method is not None and method in flt.exclude_capture_methods:
             continue
         if method is None and excluded_media and _only_excluded(excluded_media.get(deployment or ""), moment):
             continue
+        if updates and recorded is not None:
+            normal = TaxonIndex.normal(recorded)
+            corrected = updates.get((camera.package, normal)) or updates.get(("", normal))
+            if corrected is not None and corrected != taxon:
+                if corrected not in names:
+                    found = kg.query(_NAME, {"taxon": _iri(corrected)}, where="taxon name").rows
+                    names[corrected] = found[0][0].value if found and found[0][0] is not None else recorded
+                taxon, name = corrected, names[corrected]
+        if below is not None and taxon not in below:
+            continue
         out.append(
             Detection(
                 obs,
-                kept[deployment],
+                camera,
                 moment,
                 taxon,
                 name,
@@ -288,10 +324,18 @@ def detections(kg: Any, flt: SurveyFilter | None = None, levels: Sequence[str] =
     return sorted(out, key=lambda d: (d.deployment.package, d.deployment.deployment_id, d.start, d.iri))
 
 
+def _iri(value: str) -> Any:
+    from amurkg.results import Term
+
+    return Term.iri(value)
+
+
 def _excluded_media(kg: Any, flt: SurveyFilter) -> dict[str, list[tuple[float, bool]]]:
     """Per deployment, (timestamp, excluded?) of its media, sorted; empty when no media has a capture method."""
     from amurkg.results import Term
+    from amurkg.survey.corrections import clock_shifts
 
+    shifts = clock_shifts(kg)
     if not any(
         kg.query(_HAS_METHOD, {"method": Term.literal(method)}, where="survey media").value
         for method in flt.exclude_capture_methods
@@ -302,7 +346,7 @@ def _excluded_media(kg: Any, flt: SurveyFilter) -> dict[str, list[tuple[float, b
         if deployment is None or timestamp is None or method is None:
             continue
         media.setdefault(deployment.value, []).append(
-            (instant(timestamp.value), method.value in flt.exclude_capture_methods)
+            (instant(timestamp.value) + shifts.get(deployment.value, 0.0), method.value in flt.exclude_capture_methods)
         )
     if not any(excluded for items in media.values() for _, excluded in items):
         return {}

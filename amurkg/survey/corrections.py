@@ -1,0 +1,413 @@
+"""Corrections to imported field data, kept beside it with their provenance, and reversible.
+
+- **Camera clocks** (``shift_time``, after camtrapdp's ``shift_time``): a deployment's camera was set to the
+  wrong time; every time of that deployment (its start and end, its observations) moves by an offset.
+- **Taxa** (``update_taxon``, after camtrapdp's ``update_taxon``): a scientific name recorded in a package
+  means another taxon; its observations count as that taxon.
+
+A correction is a record in the store's corrections graph (``graph/corrections``): what it corrects, who
+made it, when and why (``prov:wasAttributedTo``, ``prov:generatedAtTime``, ``rdfs:comment``). The imported
+records are never changed, so ``undo`` only marks a correction as withdrawn (``prov:invalidatedAtTime``, with
+who and why), keeping the history. Every analysis of ``amurkg.survey`` (filters, effort, histories, activity,
+overlap, counts of individuals) applies the corrections in force; the counts computed at import for the canned
+queries (``detection-rate``, ``activity-pattern``) are those of the package as imported.
+
+``name_matches`` is the name-matching report of a package, in GBIF's terms: each recorded name with its
+match type (``exact``, ``synonym``, ``higherrank``: only a higher taxon of the curated graph has the name's
+genus, ``none``) and the correction in force, if any.
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from amurkg.errors import ParameterError
+from amurkg.namespaces import AKG, AMUR, GRAPH_BASE, PREFIXES, SURVEY
+
+CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
+CORRECTION_BASE = AMUR + "correction/"
+_PROV = PREFIXES["prov"]
+_RDFS = PREFIXES["rdfs"]
+_XSD = PREFIXES["xsd"]
+_DWCIRI = PREFIXES["dwciri"]
+_SKOS = PREFIXES["skos"]
+_MAX_OFFSET = 366 * 86400.0
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction as recorded: ``kind`` is ``clock`` or ``taxon``."""
+
+    id: str
+    kind: str
+    target: str  # the deployment IRI (clock) or the recorded scientific name (taxon)
+    value: str  # the offset in seconds (clock) or the taxon IRI (taxon)
+    package: str
+    by: str
+    at: str
+    reason: str
+    undone_at: str | None = None
+    undone_note: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.undone_at is None
+
+
+def _who(by: str | None) -> str:
+    if by is not None:
+        text = " ".join(str(by).split())
+        if not text or len(text) > 200:
+            raise ParameterError("who made the correction (--by / by=) must be 1 to 200 characters")
+        return text
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name on this system
+        return "unknown"
+
+
+def _why(reason: str) -> str:
+    text = " ".join(str(reason).split())
+    if not text or len(text) > 2000:
+        raise ParameterError("say why (--reason / reason=): 1 to 2000 characters")
+    return text
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_offset(text: str) -> float:
+    """An offset as seconds: ``[+-]HH:MM[:SS]``, or ISO 8601 ``[-]PnDTnHnMnS`` shortened (``+1h``, ``-30m``,
+    ``2d``), or a number of seconds."""
+    raw = str(text).strip()
+    sign = -1.0 if raw.startswith("-") else 1.0
+    body = raw.lstrip("+-")
+    try:
+        if ":" in body:
+            parts = [float(p) for p in body.split(":")]
+            if len(parts) not in (2, 3) or any(p < 0 or not math.isfinite(p) for p in parts):
+                raise ValueError
+            seconds = parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) == 3 else 0)
+        elif body and body[-1] in "dhms" and body[:-1]:
+            seconds = float(body[:-1]) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[body[-1]]
+        else:
+            seconds = float(body)
+    except ValueError:
+        raise ParameterError(
+            f"offset {text!r} is not a time offset: use +HH:MM[:SS], 1h, -30m, 2d or seconds"
+        ) from None
+    seconds *= sign
+    if not math.isfinite(seconds) or seconds == 0 or abs(seconds) > _MAX_OFFSET:
+        raise ParameterError(f"offset {text!r}: give a non-zero offset of at most 366 days")
+    return seconds
+
+
+def _insert(store: Path | str, quads: list[Any]) -> None:
+    from amurkg.store import Store
+
+    with Store.open(store, write=True) as handle:
+        handle.ox.extend(quads)
+        handle.ox.flush()
+
+
+def _deployments_of(store: Path | str, identifiers: list[str], package: str | None) -> list[tuple[str, str]]:
+    from amurkg.graph import KnowledgeGraph
+    from amurkg.survey.filters import package_of
+
+    query = """PREFIX akg: <https://w3id.org/amurkg/ontology#>
+    SELECT ?d ?id WHERE { ?d a akg:Deployment ; akg:deploymentID ?id }"""
+    with KnowledgeGraph(store=store) as opened:
+        kg: Any = opened
+        rows = [(r[0].value, r[1].value) for r in kg.query(query).rows if r[0] is not None and r[1] is not None]
+    found = []
+    for identifier in identifiers:
+        matches = [(iri, package_of(iri)) for iri, i in rows if i == identifier]
+        if package is not None:
+            matches = [m for m in matches if m[1] == package]
+        if not matches:
+            raise ParameterError(f"no deployment {identifier!r} in the store: see amurkg survey effort for its IDs")
+        if len(matches) > 1:
+            raise ParameterError(
+                f"deployment {identifier!r} is in {len(matches)} packages: say which (--package / package=)"
+            )
+        found.append(matches[0])
+    return found
+
+
+def _provenance(node: Any, label: str, by: str, at: str, why: str) -> list[Any]:
+    import pyoxigraph as ox
+
+    graph = ox.NamedNode(CORRECTIONS_GRAPH)
+    return [
+        ox.Quad(node, ox.NamedNode(_RDFS + "label"), ox.Literal(label), graph),
+        ox.Quad(node, ox.NamedNode(_PROV + "wasAttributedTo"), ox.Literal(by), graph),
+        ox.Quad(
+            node,
+            ox.NamedNode(_PROV + "generatedAtTime"),
+            ox.Literal(at, datatype=ox.NamedNode(_XSD + "dateTime")),
+            graph,
+        ),
+        ox.Quad(node, ox.NamedNode(_RDFS + "comment"), ox.Literal(why), graph),
+    ]
+
+
+def shift_time(
+    store: Path | str,
+    deployments: list[str],
+    offset: float | timedelta | str,
+    reason: str,
+    by: str | None = None,
+    package: str | None = None,
+) -> list[Correction]:
+    """Record that the cameras of ``deployments`` (deploymentIDs) ran ``offset`` slow: their times move by
+    ``offset`` (seconds, a ``timedelta`` or text such as ``+01:00``, ``-30m``) in every analysis."""
+    import pyoxigraph as ox
+
+    seconds = offset.total_seconds() if isinstance(offset, timedelta) else parse_offset(str(offset))
+    if isinstance(offset, timedelta) and (seconds == 0 or abs(seconds) > _MAX_OFFSET):
+        raise ParameterError("give a non-zero offset of at most 366 days")
+    why, who, at = _why(reason), _who(by), _now()
+    if not deployments:
+        raise ParameterError("name the deployments to correct (--deployment / deployments=)")
+    targets = _deployments_of(store, list(deployments), package)
+    graph = ox.NamedNode(CORRECTIONS_GRAPH)
+    quads, out = [], []
+    for iri, pkg in targets:
+        identifier = str(uuid.uuid4())
+        node = ox.NamedNode(CORRECTION_BASE + identifier)
+        quads += [
+            ox.Quad(node, ox.NamedNode(PREFIXES["rdf"] + "type"), ox.NamedNode(AKG + "ClockCorrection"), graph),
+            ox.Quad(node, ox.NamedNode(AKG + "correctedDeployment"), ox.NamedNode(iri), graph),
+            ox.Quad(
+                node,
+                ox.NamedNode(AKG + "clockOffset"),
+                ox.Literal(repr(float(seconds)), datatype=ox.NamedNode(_XSD + "decimal")),
+                graph,
+            ),
+            *_provenance(node, f"clock correction of {iri.rsplit('/', 1)[-1]}", who, at, why),
+        ]
+        out.append(Correction(identifier, "clock", iri, repr(float(seconds)), pkg, who, at, why))
+    _insert(store, quads)
+    return out
+
+
+def update_taxon(
+    store: Path | str,
+    name: str,
+    taxon: str,
+    reason: str,
+    by: str | None = None,
+    package: str | None = None,
+) -> Correction:
+    """Record that observations whose recorded scientific name is ``name`` (in ``package``, or in every package)
+    are of ``taxon`` (a name, label or IRI the graph knows)."""
+    import pyoxigraph as ox
+
+    from amurkg.graph import KnowledgeGraph
+    from amurkg.survey.rdf import TaxonIndex, package_iri
+
+    recorded = " ".join(str(name).split())
+    if not recorded or len(recorded) > 500:
+        raise ParameterError("the recorded scientific name (--name / name=) must be 1 to 500 characters")
+    why, who, at = _why(reason), _who(by), _now()
+    from amurkg.survey.filters import package_of
+
+    query = """PREFIX akg: <https://w3id.org/amurkg/ontology#>
+    SELECT DISTINCT ?d WHERE { ?d a akg:Deployment }"""
+    with KnowledgeGraph(store=store) as opened:
+        kg: Any = opened
+        target = kg.resolve(taxon, "taxon").value
+        packages = {package_of(r[0].value) for r in kg.query(query).rows if r[0] is not None}
+    if package is not None and package not in packages:
+        raise ParameterError(f"no package {package!r} in the store: amurkg import --list shows them")
+    identifier = str(uuid.uuid4())
+    node = ox.NamedNode(CORRECTION_BASE + identifier)
+    graph = ox.NamedNode(CORRECTIONS_GRAPH)
+    quads = [
+        ox.Quad(node, ox.NamedNode(PREFIXES["rdf"] + "type"), ox.NamedNode(AKG + "TaxonCorrection"), graph),
+        ox.Quad(node, ox.NamedNode(AKG + "correctedName"), ox.Literal(TaxonIndex.normal(recorded)), graph),
+        ox.Quad(node, ox.NamedNode(_DWCIRI + "toTaxon"), ox.NamedNode(target), graph),
+        *_provenance(node, f"taxon correction of {recorded}", who, at, why),
+    ]
+    if package is not None:
+        quads.append(ox.Quad(node, ox.NamedNode(AKG + "correctedPackage"), ox.NamedNode(package_iri(package)), graph))
+    _insert(store, quads)
+    return Correction(identifier, "taxon", TaxonIndex.normal(recorded), target, package or "", who, at, why)
+
+
+def undo(store: Path | str, correction: str, reason: str, by: str | None = None) -> Correction:
+    """Withdraw a correction (by its id): it stays recorded, marked withdrawn with who, when and why."""
+    import pyoxigraph as ox
+
+    from amurkg.graph import KnowledgeGraph
+
+    why, who, at = _why(reason), _who(by), _now()
+    with KnowledgeGraph(store=store) as kg:
+        known = {c.id: c for c in corrections(kg)}
+    key = str(correction).strip().removeprefix(CORRECTION_BASE)
+    if key not in known:
+        raise ParameterError(f"no correction {correction!r} in the store: amurkg survey corrections lists them")
+    if not known[key].active:
+        raise ParameterError(f"correction {key} was already withdrawn on {known[key].undone_at}")
+    node = ox.NamedNode(CORRECTION_BASE + key)
+    graph = ox.NamedNode(CORRECTIONS_GRAPH)
+    _insert(
+        store,
+        [
+            ox.Quad(
+                node,
+                ox.NamedNode(_PROV + "invalidatedAtTime"),
+                ox.Literal(at, datatype=ox.NamedNode(_XSD + "dateTime")),
+                graph,
+            ),
+            ox.Quad(node, ox.NamedNode(_SKOS + "changeNote"), ox.Literal(f"withdrawn by {who}: {why}"), graph),
+        ],
+    )
+    old = known[key]
+    return Correction(
+        old.id,
+        old.kind,
+        old.target,
+        old.value,
+        old.package,
+        old.by,
+        old.at,
+        old.reason,
+        at,
+        f"withdrawn by {who}: {why}",
+    )
+
+
+_CORRECTIONS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?c ?type ?deployment ?offset ?name ?taxon ?package ?by ?at ?why ?undone ?note WHERE {
+  ?c a ?type ; prov:wasAttributedTo ?by ; prov:generatedAtTime ?at ; rdfs:comment ?why .
+  VALUES ?type { akg:ClockCorrection akg:TaxonCorrection }
+  OPTIONAL { ?c akg:correctedDeployment ?deployment ; akg:clockOffset ?offset }
+  OPTIONAL { ?c akg:correctedName ?name ; dwciri:toTaxon ?taxon }
+  OPTIONAL { ?c akg:correctedPackage ?package }
+  OPTIONAL { ?c prov:invalidatedAtTime ?undone OPTIONAL { ?c skos:changeNote ?note } }
+}"""
+
+
+def corrections(kg: Any) -> list[Correction]:
+    """Every correction recorded in the store, withdrawn ones included, oldest first."""
+    from amurkg.survey.filters import package_of
+
+    out = []
+    for row in kg.query(_CORRECTIONS, where="survey corrections").rows:
+        c, kind, deployment, offset, name, taxon, package, by, at, why, undone, note = (
+            None if t is None else t.value for t in row
+        )
+        if c is None or not c.startswith(CORRECTION_BASE):
+            continue
+        if kind == AKG + "ClockCorrection" and deployment is not None and offset is not None:
+            out.append(
+                Correction(
+                    c[len(CORRECTION_BASE) :],
+                    "clock",
+                    deployment,
+                    offset,
+                    package_of(deployment),
+                    by or "",
+                    at or "",
+                    why or "",
+                    undone,
+                    note,
+                )
+            )
+        elif name is not None and taxon is not None:
+            pkg = package_of(package + "/") if package else ""
+            out.append(
+                Correction(
+                    c[len(CORRECTION_BASE) :], "taxon", name, taxon, pkg, by or "", at or "", why or "", undone, note
+                )
+            )
+    return sorted(out, key=lambda x: (x.at, x.id))
+
+
+def clock_shifts(kg: Any) -> dict[str, float]:
+    """Seconds to add to each deployment's times, from the clock corrections in force."""
+    shifts: dict[str, float] = {}
+    for c in corrections(kg):
+        if c.kind == "clock" and c.active:
+            shifts[c.target] = shifts.get(c.target, 0.0) + float(c.value)
+    return shifts
+
+
+def taxon_updates(kg: Any) -> dict[tuple[str, str], str]:
+    """``(package or "", normalised recorded name) -> taxon IRI`` from the taxon corrections in force (the latest
+    wins)."""
+    return {(c.package, c.target): c.value for c in corrections(kg) if c.kind == "taxon" and c.active}
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    package: str
+    name: str
+    observations: int
+    match_type: str  # exact, synonym, higherrank, none
+    taxon: str  # the taxon the import gave it
+    matched_name: str  # the curated name it matched (or its higher taxon for higherrank)
+    corrected_to: str = ""
+
+
+_NAMES = """
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?deployment ?name ?taxon (COUNT(?obs) AS ?n) WHERE {
+  ?obs a akg:CameraTrapObservation ; dwc:scientificName ?name ; dwciri:toTaxon ?taxon ; akg:deployment ?deployment .
+} GROUP BY ?deployment ?name ?taxon"""
+_CURATED_NAMES = """
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?taxon ?name ?rank WHERE { ?taxon dwc:scientificName ?name . OPTIONAL { ?taxon dwc:taxonRank ?rank }
+  FILTER(STRSTARTS(STR(?taxon), "https://w3id.org/amurkg/id/")) }"""
+
+
+def name_matches(kg: Any, package: str | None = None) -> list[NameMatch]:
+    """The name-matching report of the imported packages (or one): each recorded scientific name, how many
+    observations carry it, how it matched the curated taxa, and the taxon correction in force."""
+    from amurkg.survey.filters import package_of
+    from amurkg.survey.rdf import TaxonIndex
+
+    curated: dict[str, tuple[str, str]] = {}
+    for taxon, name, rank in kg.query(_CURATED_NAMES, where="curated names").rows:
+        if taxon is not None and name is not None:
+            curated.setdefault(TaxonIndex.normal(name.value), (taxon.value, rank.value if rank is not None else ""))
+    accepted = {iri: n for n, (iri, _) in curated.items()}
+    updates = taxon_updates(kg)
+    totals: dict[tuple[str, str, str], int] = {}
+    for deployment, name, taxon, n in kg.query(_NAMES, where="recorded names").rows:
+        if deployment is None or name is None or taxon is None or n is None:
+            continue
+        pkg = package_of(deployment.value)
+        if package is not None and pkg != package:
+            continue
+        key = (pkg, name.value, taxon.value)
+        totals[key] = totals.get(key, 0) + int(n.value)
+    out = []
+    for (pkg, name, taxon), count in sorted(totals.items()):
+        normal = TaxonIndex.normal(name)
+        if taxon.startswith(SURVEY):
+            genus = normal.split(" ")[0]
+            higher = curated.get(genus)
+            kind, matched = ("higherrank", higher[0]) if higher and " " in normal else ("none", "")
+        else:
+            kind = "exact" if accepted.get(taxon) == normal else "synonym"
+            matched = taxon
+        corrected = updates.get((pkg, normal)) or updates.get(("", normal)) or ""
+        out.append(NameMatch(pkg, name, count, kind, taxon, matched, corrected))
+    return out
