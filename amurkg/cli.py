@@ -1145,3 +1145,125 @@ def prey_activity_overlap_command(
 
 def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
+
+
+WhyOpt = Annotated[str, typer.Option("--why", help="Why (kept with the correction).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who makes the correction [default: your user name].")]
+WriteStoreOpt = Annotated[Path, typer.Option("--store", help="The store to correct.", envvar="AMURKG_STORE")]
+
+
+def _corrections_csv(items: list[Any]) -> str:
+    from amurkg.survey.effort import safe_cell
+
+    head = ["id", "kind", "package", "target", "value", "by", "at", "reason", "withdrawn", "withdrawnNote"]
+    lines = [",".join(head)]
+    for c in items:
+        values = [
+            c.id,
+            c.kind,
+            c.package,
+            c.target,
+            float(c.value) if c.kind == "clock" else c.value,
+            c.by,
+            c.at,
+            c.reason,
+            c.undone_at or "",
+            c.undone_note or "",
+        ]
+        lines.append(",".join(_csv_cell(safe_cell(v)) for v in values))
+    return "\n".join(lines) + "\n"
+
+
+@survey_app.command("correct-clock")
+def correct_clock_command(
+    deployment: Annotated[list[str], typer.Option("--deployment", help="The deploymentIDs whose clock was wrong.")],
+    offset: Annotated[str, typer.Option("--offset", help="Seconds to add: +HH:MM[:SS], 1h, -30m, 2d or seconds.")],
+    why: WhyOpt,
+    store: WriteStoreOpt,
+    by: ByOpt = None,
+    package: Annotated[str | None, typer.Option("--package", help="The package, where IDs repeat.")] = None,
+) -> None:
+    """Record a camera clock correction: every time of the deployments moves by the offset in every survey
+    analysis. Recorded with who, when and why; withdrawn with `amurkg survey undo-correction`.
+
+    Example: amurkg survey correct-clock --store leopard-store --deployment D1 --offset=-1h --why 'summer time'"""
+    from amurkg.output import emit
+    from amurkg.survey.corrections import shift_time
+    from amurkg.survey.filters import split_values
+
+    emit(_corrections_csv(shift_time(store, list(split_values(deployment)), offset, why, by, package)), None)
+
+
+@survey_app.command("update-taxon")
+def update_taxon_command(
+    name: Annotated[str, typer.Option("--name", help="The scientific name as recorded in the package.")],
+    taxon: Annotated[
+        str, typer.Option("--taxon", help="The taxon it means (name, label or IRI).", autocompletion=_complete_entities)
+    ],
+    why: WhyOpt,
+    store: WriteStoreOpt,
+    by: ByOpt = None,
+    package: Annotated[str | None, typer.Option("--package", help="Only in this package [default: all].")] = None,
+) -> None:
+    """Record that a recorded scientific name means another taxon: its observations count as that taxon in
+    every survey analysis. Recorded with who, when and why; withdrawn with `amurkg survey undo-correction`.
+
+    Example: amurkg survey update-taxon --store leopard-store --name 'Lynx' --taxon 'Lynx lynx' --why 'one only'"""
+    from amurkg.output import emit
+    from amurkg.survey.corrections import update_taxon
+
+    emit(_corrections_csv([update_taxon(store, name, taxon, why, by, package)]), None)
+
+
+@survey_app.command("undo-correction")
+def undo_correction_command(
+    correction: Annotated[str, typer.Argument(help="The id of the correction (amurkg survey corrections).")],
+    why: WhyOpt,
+    store: WriteStoreOpt,
+    by: ByOpt = None,
+) -> None:
+    """Withdraw a correction: it stays on record, marked withdrawn with who, when and why.
+
+    Example: amurkg survey undo-correction 0b6c... --store leopard-store --why 'wrong camera'"""
+    from amurkg.output import emit
+    from amurkg.survey.corrections import undo
+
+    emit(_corrections_csv([undo(store, correction, why, by)]), None)
+
+
+@survey_app.command("corrections")
+def corrections_command(
+    store: StoreOpt = None,
+    output: OutOpt = None,
+) -> None:
+    """List the corrections recorded in a store (withdrawn ones too) as CSV.
+
+    Example: amurkg survey corrections --store leopard-store"""
+    from amurkg.output import emit
+    from amurkg.survey.corrections import corrections
+
+    kg = _load(None, Engine.oxigraph, store=store)
+    emit(_corrections_csv(corrections(kg)), output)
+
+
+@survey_app.command("names")
+def names_command(
+    package: Annotated[str | None, typer.Option("--package", help="Only this package.")] = None,
+    store: StoreOpt = None,
+    output: OutOpt = None,
+) -> None:
+    """The name-matching report of the imported packages as CSV: each recorded scientific name, its
+    observations, how it matched the curated taxa (exact, synonym, higherrank, none) and any correction.
+
+    Example: amurkg survey names --store leopard-store --package my-survey"""
+    from amurkg.output import emit
+    from amurkg.survey.corrections import name_matches
+    from amurkg.survey.effort import safe_cell
+
+    kg = _load(None, Engine.oxigraph, store=store)
+    head = ["package", "scientificName", "observations", "matchType", "matched", "correctedTo", "taxon"]
+    lines = [",".join(head)]
+    for m in name_matches(kg, package):
+        values = [m.package, m.name, m.observations, m.match_type, m.matched_name, m.corrected_to, m.taxon]
+        lines.append(",".join(_csv_cell(safe_cell(v)) for v in values))
+    emit("\n".join(lines) + "\n", output)

@@ -75,7 +75,7 @@ def _who(by: str | None) -> str:
 def _why(reason: str) -> str:
     text = " ".join(str(reason).split())
     if not text or len(text) > 2000:
-        raise ParameterError("say why (--reason / reason=): 1 to 2000 characters")
+        raise ParameterError("say why (--why / reason=): 1 to 2000 characters")
     return text
 
 

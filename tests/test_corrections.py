@@ -1,0 +1,169 @@
+"""Clock and taxon corrections (with provenance, reversible, reflected in the analyses) and the name-matching
+report, by hand on tests/data/survey-small (leopard events at D1: 11:00, 11:20 and 23:00 local, UTC+10)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import amurkg
+from amurkg.errors import ParameterError
+from amurkg.survey import corrections as corr
+from amurkg.survey.effort import individual_counts
+from amurkg.survey.filters import SurveyFilter
+from amurkg.survey.history import detection_history
+from amurkg.survey.patterns import activity_curve
+
+SMALL = REPO / "tests" / "data" / "survey-small"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "store"
+    amurkg.import_package(path, SMALL)
+    return path
+
+
+def leopard_times(path: Path) -> list[float]:
+    with amurkg.KnowledgeGraph(store=path) as kg:
+        return [round(t * 24, 4) for t in activity_curve(kg, SurveyFilter(taxon="Amur leopard"), interval=0).times]
+
+
+def test_a_clock_correction_moves_every_time_and_can_be_withdrawn(store: Path) -> None:
+    assert leopard_times(store) == [11.0, 11.3333, 23.0]
+    [correction] = corr.shift_time(store, ["D1"], "-01:00", "camera left on summer time", by="field team")
+    assert leopard_times(store) == [10.0, 10.3333, 22.0]
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        [recorded] = corr.corrections(kg)
+        # one clock from the survey's start: D1 now starts an hour before D2's first occasion grid
+        survey = detection_history(kg, "wild boar", 0.5, origin="survey")
+    assert (recorded.kind, recorded.by, recorded.reason, recorded.active) == (
+        "clock",
+        "field team",
+        "camera left on summer time",
+        True,
+    )
+    assert float(recorded.value) == -3600 and recorded.target.endswith("/deployment/D1")
+    assert recorded.at.endswith("Z") and recorded.id == correction.id
+    assert survey.starts[0].isoformat() == "2022-12-31T23:00:00+10:00"
+    withdrawn = corr.undo(store, correction.id, "it was the other camera", by="curator")
+    assert withdrawn.undone_note == "withdrawn by curator: it was the other camera"
+    assert leopard_times(store) == [11.0, 11.3333, 23.0]
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        [kept] = corr.corrections(kg)  # withdrawn, not deleted
+    assert not kept.active and kept.reason == "camera left on summer time"
+    with pytest.raises(ParameterError, match="already withdrawn"):
+        corr.undo(store, correction.id, "again")
+
+
+def test_a_clock_correction_moves_the_dates_a_filter_sees(store: Path) -> None:
+    # the leopard at 2023-01-05 13:00 UTC enters a range ending with 2023-01-04 when D1's clock moves a day back
+    flt = SurveyFilter(taxon="Amur leopard", end="2023-01-04")  # type: ignore[arg-type]
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        before = sum(c.individuals for c in individual_counts(kg, flt))
+    corr.shift_time(store, ["D1"], "-1d", "clock a day fast", by="t")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        after = sum(c.individuals for c in individual_counts(kg, flt))
+    assert (before, after) == (2, 3)
+
+
+def test_a_taxon_correction_counts_observations_as_the_taxon(store: Path) -> None:
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        boar = {c.deployment_id: c.individuals for c in individual_counts(kg, SurveyFilter(taxon="wild boar"))}
+    assert boar == {"D1": 1, "D2": 1}
+    correction = corr.update_taxon(store, "Lynx  lynx", "wild boar", "the lynx was a boar", by="t")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        boar = {c.deployment_id: c.individuals for c in individual_counts(kg, SurveyFilter(taxon="wild boar"))}
+        lynx = individual_counts(kg, SurveyFilter(taxon="Lynx lynx"))
+        report = {m.name: m for m in corr.name_matches(kg)}
+    assert boar == {"D1": 2, "D2": 1} and lynx == []
+    assert report["Lynx lynx"].corrected_to == "https://w3id.org/amurkg/id/wild-boar"
+    corr.undo(store, correction.id, "no", by="t")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        assert len(individual_counts(kg, SurveyFilter(taxon="Lynx lynx"))) == 1
+
+
+def test_name_matching_report_by_hand(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    shutil.copytree(SMALL, package)
+    observations = package / "observations.csv"
+    observations.write_text(observations.read_text().replace("Lynx lynx", "Panthera tigris"))
+    store = tmp_path / "store"
+    amurkg.import_package(store, package)
+    result = run("survey", "names", "--store", str(store))
+    assert result.exit_code == 0, result.stderr
+    rows = {r["scientificName"]: r for r in csv.DictReader(result.stdout.splitlines())}
+    assert {name: (r["matchType"], r["observations"]) for name, r in rows.items()} == {
+        "Capreolus pygargus": ("exact", "2"),
+        "Cervus nippon hortulorum": ("synonym", "1"),  # the curated name is Cervus nippon mantchuricus
+        "Panthera pardus orientalis": ("exact", "4"),
+        "Panthera tigris": ("higherrank", "1"),  # only the genus Panthera is curated
+        "Sus scrofa": ("exact", "2"),
+    }
+    assert rows["Panthera tigris"]["matched"] == "https://w3id.org/amurkg/id/panthera"
+
+
+def test_correction_commands(store: Path) -> None:
+    result = run(
+        "survey",
+        "correct-clock",
+        "--store",
+        str(store),
+        "--deployment",
+        "D2",
+        "--offset",
+        "+00:30",
+        "--why",
+        "drift",
+        "--by",
+        "me",
+    )
+    assert result.exit_code == 0, result.stderr
+    [row] = list(csv.DictReader(result.stdout.splitlines()))
+    assert (row["kind"], row["value"], row["by"], row["reason"]) == ("clock", "1800", "me", "drift")
+    listed = list(csv.DictReader(run("survey", "corrections", "--store", str(store)).stdout.splitlines()))
+    assert [r["id"] for r in listed] == [row["id"]]
+    undone = run("survey", "undo-correction", row["id"], "--store", str(store), "--why", "no drift", "--by", "me")
+    assert undone.exit_code == 0 and "withdrawn by me: no drift" in undone.stdout
+    bad = run("survey", "correct-clock", "--store", str(store), "--deployment", "D9", "--offset", "1h", "--why", "x")
+    assert (
+        bad.exit_code == 2
+        and bad.stderr == "amurkg: error: no deployment 'D9' in the store: see amurkg survey effort for its IDs\n"
+    )
+    taxon = run(
+        "survey", "update-taxon", "--store", str(store), "--name", "Lynx lynx", "--taxon", "nothing-here", "--why", "x"
+    )
+    assert taxon.exit_code == 2 and taxon.stderr.count("\n") == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20))
+def test_offsets_are_parsed_or_refused_in_one_line(text: str) -> None:
+    try:
+        seconds = corr.parse_offset(text)
+    except ParameterError as exc:
+        assert "offset" in str(exc)
+    else:
+        assert 0 < abs(seconds) <= 366 * 86400
+
+
+def test_offsets_by_hand() -> None:
+    assert corr.parse_offset("+01:30") == 5400
+    assert corr.parse_offset("-00:00:30") == -30
+    assert corr.parse_offset("2d") == 172800
+    assert corr.parse_offset("-30m") == -1800
+    assert corr.parse_offset("90") == 90
