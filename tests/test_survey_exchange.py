@@ -261,5 +261,6 @@ def test_a_non_utf8_byte_is_found_at_its_line_and_column_whatever_the_chunks(
     column = at - (broken.rfind(b"\n", 0, at) + 1) + 1
     with pytest.raises(PackageError) as raised:
         _check_utf8(io.BytesIO(broken), "core.txt", chunk_size=chunk)
-    assert raised.value.problems == [f"core.txt:{line}:{column}: not UTF-8: re-save the file as UTF-8"]
+    [problem] = raised.value.problems  # the hint depends on the bytes around it (tests/test_hostile_packages.py)
+    assert problem.startswith(f"core.txt:{line}:{column}: not UTF-8")
     _check_utf8(io.BytesIO(data), "core.txt", chunk_size=chunk)  # and valid text passes

@@ -15,9 +15,10 @@ import json
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -59,6 +60,7 @@ class CameraTrapPackage:
     descriptor: dict[str, Any]
     tables: dict[str, Path]
     display: dict[str, str]  # how errors name each table's file
+    warnings: list[str] = field(default_factory=list)  # what was kept although doubtful, counted (``rows``)
 
     @property
     def identifier(self) -> str:
@@ -71,11 +73,86 @@ class CameraTrapPackage:
 
     def rows(self, problems: Problems) -> Iterator[tuple[str, int, Row]]:
         """``(table, row number, values)`` of every row without problems, deployments first (foreign keys
-        point at them), then media, then observations; problems of all three go into ``problems``."""
+        point at them), then media, then observations; problems of all three go into ``problems``.
+
+        Times are checked against each other: a deployment or event that ends before it starts is a
+        problem, and so is a media file or an observation outside its deployment's interval, unless the
+        deployment says ``timestampIssues`` (Camtrap DP: its media timestamps are known to be wrong, e.g. an
+        unknown time zone or an am/pm switch), when it is kept and counted in ``warnings``."""
         keys: dict[str, set[str]] = {}
+        times = _Times()
         for name in TABLES:
-            for number, row in read_table(self.tables[name], self.display[name], table_schema(name), problems, keys):
+            rows = read_table(
+                self.tables[name], self.display[name], table_schema(name), problems, keys, times.checker(name)
+            )
+            for number, row in rows:
                 yield name, number, row
+        self.warnings.extend(times.warnings(self.display))
+
+
+class _Times:
+    """The time checks between rows: each deployment's interval, then media and observations against it."""
+
+    def __init__(self) -> None:
+        self.deployments: dict[str, tuple[datetime, datetime, bool]] = {}
+        self.outside: dict[str, int] = {"media": 0, "observations": 0}  # kept: their deployment has timestampIssues
+
+    def checker(self, table: str) -> Callable[[Row, Callable[[str, str], None]], None]:
+        return {"deployments": self._deployment, "media": self._media, "observations": self._observation}[table]
+
+    def _deployment(self, row: Row, bad: Callable[[str, str], None]) -> None:
+        start, end = row.get("deploymentStart"), row.get("deploymentEnd")
+        if start is None or end is None:
+            return
+        if end < start:
+            bad(
+                "deploymentEnd",
+                f"{end.isoformat()} is before the deploymentStart {start.isoformat()}: a deployment ends after it "
+                "starts; correct the two times (swapped?)",
+            )
+            return
+        self.deployments[row["deploymentID"]] = (start, end, row.get("timestampIssues") is True)
+
+    def _within(self, table: str, row: Row, column: str, bad: Callable[[str, str], None]) -> bool:
+        value, known = row.get(column), self.deployments.get(row.get("deploymentID", ""))
+        if value is None or known is None:
+            return True
+        start, end, issues = known
+        if start <= value <= end:
+            return True
+        if issues:
+            self.outside[table] += 1
+            return False
+        bad(
+            column,
+            f"{value.isoformat()} is outside the interval of deployment {row['deploymentID'][:60]!r} "
+            f"({start.isoformat()} to {end.isoformat()}): correct the time or the deployment's start and end; "
+            "if the camera's clock is known to be wrong, set that deployment's timestampIssues to true",
+        )
+        return False
+
+    def _media(self, row: Row, bad: Callable[[str, str], None]) -> None:
+        self._within("media", row, "timestamp", bad)
+
+    def _observation(self, row: Row, bad: Callable[[str, str], None]) -> None:
+        start, end = row.get("eventStart"), row.get("eventEnd")
+        if start is not None and end is not None and end < start:
+            bad(
+                "eventEnd",
+                f"{end.isoformat()} is before the eventStart {start.isoformat()}: an event ends after it starts; "
+                "correct the two times (swapped?)",
+            )
+            return
+        if self._within("observations", row, "eventStart", bad):  # one problem per row, not two
+            self._within("observations", row, "eventEnd", bad)
+
+    def warnings(self, display: dict[str, str]) -> list[str]:
+        return [
+            f"{display[table]}: {n:,} row{'s' if n != 1 else ''} outside {'their' if n != 1 else 'its'} deployment's "
+            "interval, kept as given: the deployment says timestampIssues (its clock is known to be wrong)"
+            for table, n in self.outside.items()
+            if n
+        ]
 
 
 @contextmanager
@@ -287,6 +364,32 @@ def _profile_validator() -> Any:
     return cls(profile, registry=registry)
 
 
+def _text_problems(descriptor: dict[str, Any], shown: str) -> list[str]:
+    """Control characters in the descriptor's text: its ``id`` and ``name`` and the taxa's names and IDs are
+    identifiers (printable characters only), every other string and key is free text (no control
+    characters but tabs and line breaks). Walked without recursion: the depth is bounded, but not by much."""
+    from amurkg.survey.tables import text_problem
+
+    problems: list[str] = []
+    stack: list[tuple[str, Any]] = [("$", descriptor)]
+    while stack and len(problems) < 20:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if (why := text_problem("line", key)) is not None:
+                    problems.append(f"{shown}: {path}: the key {why}")
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            identifier = path in ("$.id", "$.name") or re.fullmatch(
+                r"\$\.taxonomic\[\d+\]\.(scientificName|taxonID)", path
+            )
+            if (why := text_problem("id" if identifier else "free", value)) is not None:
+                problems.append(f"{shown}: {path}: {why}")
+    return sorted(problems)
+
+
 def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
     """Problems of a descriptor against the Camtrap DP profile (and the Data Package basics), each with the
     JSON path of the value."""
@@ -300,6 +403,7 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
             f"{shown}: $.profile: {profile!r} is not a Camtrap DP 1.0 profile URL "
             "(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/camtrap-dp-profile.json)"
         )
+    problems.extend(_text_problems(descriptor, shown))
     errors = sorted(_profile_validator().iter_errors(descriptor), key=lambda e: list(map(str, e.absolute_path)))
     for error in errors[:50]:
         path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)

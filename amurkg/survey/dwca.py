@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 
 from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, check_members, inside
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
-from amurkg.survey.tables import MAX_CELL, Problems
+from amurkg.survey.tables import MAX_CELL, Problems, not_utf8, text_kind, text_problem, utf16_problem
 
 #: meta.xml and eml.xml are read whole; anything larger is not an archive's metadata
 MAX_METADATA = 16_000_000
@@ -495,7 +495,8 @@ def _check_utf8(stream: IO[bytes], display: str, chunk_size: int = 1 << 20) -> N
                 at_line = line + data.count(b"\n", 0, exc.start)
                 start = data_start + newline + 1 if newline >= 0 else line_start
                 column = data_start + exc.start - start + 1
-                raise PackageError([f"{display}:{at_line}:{column}: not UTF-8: re-save the file as UTF-8"]) from None
+                hint = not_utf8(data[exc.start], data[max(0, exc.start - 2000) : exc.start + 2000])
+                raise PackageError([f"{display}:{at_line}:{column}: {hint}"]) from None
             if not chunk:
                 return
             newline = chunk.rfind(b"\n")
@@ -535,6 +536,10 @@ def read_core(path: Path) -> Core:
     first = open_member(name)
     if first is None:
         raise PackageError([f"{base}{name}: named in meta.xml but not in the archive"])
+    with open_member(name) as head:  # type: ignore[union-attr]  # it was there a moment ago
+        if (utf16 := utf16_problem(head.read(4096), f"{base}{name}")) is not None:
+            first.close()
+            raise PackageError([f"{utf16[0]}: {utf16[1]}"])
     _check_utf8(first, f"{base}{name}")
 
     def open_text() -> TextIO:
@@ -777,6 +782,7 @@ def _rows(core: Core, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]
     if id_index is None:
         problems.add(f"{core.display}:1", "no occurrenceID column (meta.xml names no <id> or occurrenceID field)")
         return
+    columns.setdefault("occurrenceID", id_index)
     seen: dict[str, int] = {}
     with core.open_text() as stream:
         yield from _checked_rows(
@@ -848,6 +854,13 @@ def _checked_rows(
 
 def _checked(values: dict[str, Any], columns: dict[str, int], where: str, problems: Problems) -> bool:
     ok = True
+    for name, text in list(values.items()):  # control characters first: a value holding one is not read on
+        if isinstance(text, str) and (why := text_problem(text_kind(name), text)) is not None:
+            problems.add(f"{where}:{(columns.get(name, -1)) + 1} ({name})", why)
+            values.pop(name)
+            ok = False
+    if not ok:
+        return False
 
     def bad(name: str, message: str) -> None:
         nonlocal ok
@@ -891,6 +904,17 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             values["_event"] = _interval(text)
         except ValueError as exc:
             bad("eventDate", f"is not a date-time or start/end interval with UTC offsets: {exc}")
+        else:
+            try:  # an unreadable samplingEffort is reported once, by the reader of deployments
+                effort = _interval(values.get("samplingEffort") or "")
+            except ValueError:
+                effort = None
+            if effort is not None and not (effort[0] <= values["_event"][0] and values["_event"][1] <= effort[1]):
+                bad(
+                    "eventDate",
+                    f"is outside the samplingEffort {values['samplingEffort'][:60]!r} of its deployment: correct the "
+                    "date, or the deployment's samplingEffort",
+                )
     elif (text := values.get("eventDate")) is not None and not _ISO_DATE.fullmatch(text):
         bad("eventDate", "is not an ISO 8601 date, date-time or interval")
     if (text := values.get("dateIdentified")) is not None:

@@ -67,7 +67,7 @@ class ImportReport:
                 "graph, kept as taxa of their own: "
                 + ", ".join(f"{name} ({n:,})" for name, n in sorted(self.stats.unknown.items()))
             )
-        return lines
+        return lines + [f"warning: {w}" for w in self.stats.warnings]
 
 
 def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Mapper, Any], None]) -> Iterator[str]:
@@ -81,6 +81,7 @@ def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[M
                 yield from mapper.row(table, number, row)
         if problems:
             raise PackageError(problems.lines())
+        mapper.stats.warnings.extend(package.warnings)
         yield from mapper.package_lines(package.descriptor)
         report(mapper, package)
 

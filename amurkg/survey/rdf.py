@@ -103,6 +103,7 @@ class ImportStats:
     matched: Counter[str] = field(default_factory=Counter)  # scientific name -> observations, curated taxa
     unknown: Counter[str] = field(default_factory=Counter)  # scientific name -> observations, no curated taxon
     triples: int = 0
+    warnings: list[str] = field(default_factory=list)  # kept although doubtful, counted (package readers)
 
 
 # column -> (predicate IRI, how the value is written); a column not listed is not mapped

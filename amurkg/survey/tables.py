@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Field:
     maximum: float | None = None
     pattern: re.Pattern[str] | None = None
     parse: Callable[[str], Any] = field(default=str)
+    text: str | None = None  # for text columns: how strictly they are read (``text_kind``)
 
 
 def _datetime(text: str) -> datetime:
@@ -133,6 +135,7 @@ class TableSchema:
                     maximum=c.get("maximum"),
                     pattern=re.compile(c["pattern"]) if "pattern" in c else None,
                     parse=_PARSERS.get(kind, str),
+                    text=text_kind(spec["name"]) if kind in ("string", "any") else None,
                 )
             )
         keys = []
@@ -143,29 +146,121 @@ class TableSchema:
 
 Row = dict[str, Any]
 
+#: Bidirectional embedding, override and isolate controls: they make text display other than it reads.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_FREE_TEXT = frozenset({"habitat", "behavior", "exifData", "occurrenceRemarks", "eventRemarks"})
+_IDENTIFIERS = frozenset({"scientificName", "filePath", "fileName", "fileMediatype", "occurrenceID"})
 
-def _utf8_problem(path: Path, display: str) -> tuple[str, str] | None:
-    """Where a file stops being UTF-8: ``file:row:column`` and the byte, or None when it is UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line, column, offset = 1, 1, 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                bad = offset + exc.start
-                handle.seek(0)
-                before = handle.read(bad)
-                line = before.count(b"\n") + 1
-                column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-                byte = handle.read(1)
-                return (
-                    f"{display}:{line}:{column}",
-                    f"the file is not UTF-8 (byte {byte!r}): these files must be UTF-8; "
-                    "re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-                )
-            offset += len(chunk)
+
+def text_kind(name: str) -> str:
+    """How strictly a text column is read: ``id`` (identifiers and scientific names: printable characters
+    only), ``free`` (comments: line breaks and tabs allowed) or ``line`` (names, tags, codes)."""
+    if name.endswith("ID") or name in _IDENTIFIERS:
+        return "id"
+    if name.endswith("Comments") or name in _FREE_TEXT:
+        return "free"
+    return "line"
+
+
+def text_problem(kind: str, text: str) -> str | None:
+    """Why ``text`` is refused in a column of ``kind`` (a control character, say which and where), or None.
+
+    Every kind refuses control characters (C0, DEL, C1), except tab and line breaks in free text; names
+    and identifiers also refuse line and paragraph separators and bidirectional controls, and identifiers
+    every invisible format character (zero-width spaces, joiners, soft hyphens, byte-order marks): two IDs
+    that look the same must be the same."""
+    if text.isprintable():
+        return None
+    import unicodedata
+
+    for index, char in enumerate(text, 1):
+        category = unicodedata.category(char)
+        if category == "Cc":
+            if kind == "free" and char in "\t\n\r":
+                continue
+            what = "a control character"
+        elif kind != "free" and category in ("Zl", "Zp"):
+            what = "a line or paragraph separator"
+        elif kind != "free" and char in _BIDI:
+            what = "a bidirectional text control"
+        elif kind == "id" and category in ("Cf", "Cs"):
+            what = "an invisible format character"
+        else:
+            continue
+        rule = {"id": "identifiers are printable text; ", "line": "names are printable text on one line; "}
+        return f"{_shown(text)} holds U+{ord(char):04X} ({what}) at character {index}: {rule.get(kind, '')}remove it"
     return None
+
+
+def encoding_problem(path: Path, display: str) -> tuple[str, str] | None:
+    """Why a file is not UTF-8 text (``file:row:column`` and what, with the fix for the encoding it looks
+    like), or None when it is UTF-8. Read chunk by chunk: a file of any size costs one chunk of memory."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        if (utf16 := utf16_problem(head, display)) is not None:
+            return utf16
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset, line, line_start = 0, 1, 0  # bytes before this chunk; the line there and where it starts
+        while True:
+            chunk = handle.read(1 << 20)
+            pending = decoder.getstate()[0]  # the start of a character cut by the last chunk: never a newline
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data, data_start = pending + chunk, offset - len(pending)
+                newline = data.rfind(b"\n", 0, exc.start)
+                at_line = line + data.count(b"\n", 0, exc.start)
+                start = data_start + newline + 1 if newline >= 0 else line_start
+                handle.seek(start)
+                before = handle.read(data_start + exc.start - start)
+                column = len(before.decode("utf-8", "replace")) + 1
+                window = data[max(0, exc.start - 2000) : exc.start + 2000]
+                return f"{display}:{at_line}:{column}", not_utf8(data[exc.start], window)
+            if not chunk:
+                return None
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                line += chunk.count(b"\n")
+                line_start = offset + newline + 1
+            offset += len(chunk)
+
+
+def utf16_problem(head: bytes, display: str) -> tuple[str, str] | None:
+    """The first bytes of a file that is UTF-16 or UTF-32 (a byte-order mark, or the zero bytes every other
+    byte that ASCII text has in UTF-16): where and what, or None."""
+    boms = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+    found = next((name for bom, name in boms.items() if head.startswith(bom)), None)
+    if found is None and len(head) >= 4 and head[:64].count(0) * 3 >= min(len(head), 64):
+        found = "UTF-32" if head[:4].count(0) == 3 else "UTF-16"
+    if found is None:
+        return None
+    return (
+        f"{display}:1:1",
+        f"the file is {found}, not UTF-8 (spreadsheet programs write it as 'Unicode Text'): re-save it as "
+        f"'CSV UTF-8', or convert it: iconv -f {found.lower()} -t utf-8",
+    )
+
+
+def not_utf8(byte: int, window: bytes) -> str:
+    """What to say of a byte that is not UTF-8, by what the text around it reads as."""
+    try:
+        as_cp1252 = window.decode("cp1252")
+    except UnicodeDecodeError:
+        as_cp1252 = None
+    if as_cp1252 is not None and not any(unicodedata_category(c) == "Cc" and c not in "\t\r\n" for c in as_cp1252):
+        char = bytes([byte]).decode("cp1252")
+        return (
+            f"not UTF-8: byte 0x{byte:02x} is {char!r} in Windows-1252/Latin-1, the encoding this file looks like; "
+            "re-save it as UTF-8 ('CSV UTF-8'), or convert it: iconv -f cp1252 -t utf-8"
+        )
+    return f"not UTF-8 (byte 0x{byte:02x}), and not text in Latin-1 either: export the table again as CSV UTF-8"
+
+
+def unicodedata_category(char: str) -> str:
+    import unicodedata
+
+    return unicodedata.category(char)
 
 
 def read_table(
@@ -174,15 +269,16 @@ def read_table(
     schema: TableSchema,
     problems: Problems,
     keys: dict[str, set[str]],
+    check: Callable[[Row, Callable[[str, str], None]], None] | None = None,
 ) -> Iterator[tuple[int, Row]]:
     """Check ``path`` against ``schema`` while reading it: yields ``(row number, typed values)`` for the rows
     without problems, adds the others' problems. Values of the primary key go into ``keys[schema.name]``;
-    a foreign key is checked against ``keys`` of the resource it names (read that one first)."""
-    if (bad := _utf8_problem(path, display)) is not None:
+    a foreign key is checked against ``keys`` of the resource it names (read that one first). ``check``
+    sees each row whose cells passed and reports what is wrong between them with ``bad(column, message)``."""
+    if (bad := encoding_problem(path, display)) is not None:
         problems.add(*bad)
         return
     by_name = {f.name: f for f in schema.fields}
-    own = keys.setdefault(schema.name, set()) if schema.primary_key else None
     uniques: dict[str, set[str]] = {f.name: set() for f in schema.fields if f.unique and f.name != schema.primary_key}
     csv.field_size_limit(MAX_CELL)
     with path.open(encoding="utf-8", newline="") as handle:
@@ -209,10 +305,15 @@ def read_table(
             )
         if missing:
             return
+        # keys only of a table whose header could be read: the foreign keys of a table that could not be
+        # read at all are not checked, so its one problem is not buried under one per row pointing at it
+        own = keys.setdefault(schema.name, set()) if schema.primary_key else None
         columns = [(i, by_name.get(name)) for i, name in enumerate(header)]
         width = len(header)
         missing_values = schema.missing
-        fks = [(by_name[f], keys.get(res, set()), res, other) for f, res, other in schema.foreign_keys if f in by_name]
+        fks = [
+            (by_name[f], keys[res], res, other) for f, res, other in schema.foreign_keys if f in by_name and res in keys
+        ]
         row_number = 1
         while True:
             try:
@@ -240,6 +341,12 @@ def read_table(
                     if spec.required:
                         problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", "a value is required here")
                         ok = False
+                    continue
+                if spec.text is not None and (why := text_problem(spec.text, text)) is not None:
+                    problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", why)
+                    ok = False
+                    if spec.name == schema.primary_key and own is not None:
+                        own.add(text)  # reported here: rows that name it are not reported again
                     continue
                 try:
                     value = spec.parse(text)
@@ -275,8 +382,18 @@ def read_table(
                         f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
                     )
                     ok = False
+            if ok and check is not None:
+                found: list[tuple[str, str]] = []
+                check(row, functools.partial(_collect, found))
+                for name, message in found:
+                    problems.add(f"{display}:{row_number}:{seen[name]} ({name})", message)
+                ok = not found
             if ok:
                 yield row_number, row
+
+
+def _collect(found: list[tuple[str, str]], name: str, message: str) -> None:
+    found.append((name, message))
 
 
 def _constraints(spec: Field, text: str, value: Any, where: str, problems: Problems) -> bool:
