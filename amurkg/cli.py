@@ -987,6 +987,9 @@ MergeOpt = Annotated[
 IntervalOpt = Annotated[
     float, typer.Option("--interval", help="Minutes that must separate two detections to count both.", min=0)
 ]
+PlotOpt = Annotated[
+    Path | None, typer.Option("--plot", help="Also draw it into this .svg or .png file (needs amurkg[viz]).")
+]
 SolarOpt = Annotated[
     bool, typer.Option("--solar", help="Solar time: sunrise at 06:00 and sunset at 18:00 at each camera, each day.")
 ]
@@ -1081,6 +1084,7 @@ def activity_command(
     solar: SolarOpt = False,
     interval: IntervalOpt = 30,
     points: Annotated[int, typer.Option("--points", help="Points of the curve over the day.", min=2, max=100000)] = 97,
+    plot: PlotOpt = None,
     store: StoreOpt = None,
     endpoint: EndpointOpt = None,
     graph: GraphOpt = None,
@@ -1094,11 +1098,17 @@ def activity_command(
     Example: amurkg survey activity --store leopard-store --taxon 'Amur leopard' --solar -o leopard.csv"""
     from amurkg.output import emit
     from amurkg.survey.patterns import activity_curve
+    from amurkg.survey.plots import plot_format
 
+    picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     curve = activity_curve(kg, flt, "solar" if solar else "clock", interval, points)
     skipped = f"; {curve.no_sun} without sunrise or sunset left out" if curve.no_sun else ""
     typer.echo(f"amurkg: {curve.n} independent detections, {curve.scale} time{skipped}", err=True)
+    if plot is not None and picture is not None:
+        from amurkg.survey.plots import activity_plot
+
+        emit(activity_plot([curve], picture, f"Activity of {curve.taxon}"), plot)
     emit(curve.to_csv(), output)
 
 
@@ -1117,6 +1127,7 @@ def prey_activity_overlap_command(
     ] = 0,
     solar: SolarOpt = False,
     interval: IntervalOpt = 30,
+    plot: PlotOpt = None,
     store: StoreOpt = None,
     endpoint: EndpointOpt = None,
     graph: GraphOpt = None,
@@ -1132,12 +1143,18 @@ def prey_activity_overlap_command(
     from amurkg.output import emit
     from amurkg.survey.effort import safe_cell
     from amurkg.survey.patterns import PreyOverlapTable, prey_activity_overlap
+    from amurkg.survey.plots import plot_format
 
+    picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     predator = flt.taxon or "amur:amur-leopard"
     table = prey_activity_overlap(
         kg, flt, predator, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
     )
+    if plot is not None and picture is not None:
+        from amurkg.survey.plots import prey_overlap_plot
+
+        emit(prey_overlap_plot(table, picture), plot)
     lines = [",".join(PreyOverlapTable.HEADER)]
     lines += [",".join(_csv_cell(safe_cell(v)) for v in row) for row in table.as_rows()]
     emit("\n".join(lines) + "\n", output)

@@ -315,3 +315,61 @@ def test_survey_commands_for_activity(small_store: Path) -> None:
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert [r["preyName"] for r in rows] == ["Manchurian sika deer", "Siberian roe deer", "wild boar"]
     assert rows[2]["estimator"] == "dhat1" and 0 < float(rows[2]["overlap"]) < 1
+
+
+def test_plots_are_svg_with_their_counts_and_the_same_each_time(small_store: Path, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+    from amurkg.survey.patterns import ActivityCurve
+    from amurkg.survey.plots import activity_plot
+
+    runner = CliRunner()
+    pictures = []
+    for name in ("a.svg", "b.svg"):
+        result = runner.invoke(
+            app,
+            [
+                "survey",
+                "prey-activity-overlap",
+                "--store",
+                str(small_store),
+                "--interval",
+                "0",
+                "--n-boot",
+                "20",
+                "--plot",
+                str(tmp_path / name),
+            ],
+        )
+        assert result.exit_code == 0, result.stderr
+        pictures.append((tmp_path / name).read_bytes())
+    assert pictures[0] == pictures[1]
+    ET.fromstring(pictures[0])  # well-formed SVG
+    text = pictures[0].decode()
+    assert "wild boar (n = 2)" in text and "Amur leopard (n = 3)" in text
+    bad = runner.invoke(
+        app,
+        [
+            "survey",
+            "activity",
+            "--store",
+            str(small_store),
+            "--taxon",
+            "Amur leopard",
+            "--interval",
+            "0",
+            "--plot",
+            str(tmp_path / "x.gif"),
+        ],
+    )
+    assert bad.exit_code == 2 and not (tmp_path / "x.gif").exists()
+    assert bad.stderr == f"amurkg: error: {tmp_path / 'x.gif'}: a plot is written as .svg or .png: name the file so\n"
+    # names are shown as written: no mathtext from a '$', no markup from '<'
+    x, y = activity.activity_density([0.2, 0.3, 0.5])
+    odd = ActivityCurve("$x$ <b>", "clock", 3, [0.2, 0.3, 0.5], x, y)
+    svg = activity_plot([odd], "svg").decode()
+    ET.fromstring(svg)
+    assert "$x$ &lt;b&gt;" in svg

@@ -136,6 +136,8 @@ class PreyOverlap:
     n_predator: int
     n_prey: int
     note: str = ""
+    times_predator: list[float] = field(default_factory=list)  # the times of day compared (fractions)
+    times_prey: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -218,5 +220,5 @@ def prey_activity_overlap(
             except ParameterError as exc:
                 table.rows.append(PreyOverlap(package, prey, name, None, len(a), len(b), str(exc)))
                 continue
-            table.rows.append(PreyOverlap(package, prey, name, result, len(a), len(b)))
+            table.rows.append(PreyOverlap(package, prey, name, result, len(a), len(b), "", list(a), list(b)))
     return table
