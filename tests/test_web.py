@@ -27,6 +27,7 @@ from test_remote import free_port, wait_for
 
 import amurkg
 from amurkg.results import format_result
+from amurkg.survey.sensitive import Grid
 
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE_TTL = f"""
@@ -57,6 +58,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     args = ["--data", str(data), "--timeout", "10"]
     if (SHARED / "seed").is_dir():
         args += ["--sources", str(SHARED)]
+    yield from serving(args)
+
+
+def serving(args: list[str]) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "amurkg", "serve", "--port", str(port), *args],
@@ -318,7 +323,7 @@ def test_a_person_fills_a_form_follows_a_link_and_reads_the_source(
     browser.go(site + "/queries/prey")
     field = browser.find("input[name=predator]")
     browser.call("POST", f"/element/{field}/clear")
-    browser.call("POST", f"/element/{field}/value", {"text": "Amur leopard"})
+    browser.call("POST", f"/element/{field}/value", {"text": "Amur leopard\ue00c"})  # Escape: close the completions
     browser.call("POST", f"/element/{browser.find('#run')}/click")
     assert "predator=Amur+leopard" in browser.call("GET", "/url")  # a shareable address that re-runs it
     cells = [browser.call("GET", f"/element/{e}/text") for e in browser.find_all("#answer td a.entity")]
@@ -392,3 +397,86 @@ def test_inferred_facts_are_marked_and_explained() -> None:
         assert "amur:amur-leopard obo:RO_0002439 amur:wild-boar (seed " in fact["derivation"]
     asserted = [f for g in page["groups"] for f in g["facts"] if not f["inferred"]]
     assert all("derivation" not in f for f in asserted)
+
+
+# ---------------------------------------------------------------------------------------------- survey dashboard
+
+
+@pytest.fixture(scope="module")
+def survey_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A store holding the small hand-checked package, with a script as a location name, and a synthetic one."""
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+    from amurkg.survey.generate import generate
+
+    folder = tmp_path_factory.mktemp("survey")
+    small = folder / "small"
+    shutil.copytree(REPO / "tests" / "data" / "survey-small", small)
+    deployments = small / "deployments.csv"
+    deployments.write_text(deployments.read_text().replace("ridge trail", XSS), encoding="utf-8")
+    store = folder / "store"
+    for package in (small, generate(folder / "synthetic", 800, 3)):
+        result = CliRunner().invoke(app, ["import", str(package), "--store", str(store)])
+        assert result.exit_code == 0, result.stderr
+    yield from serving(["--store", str(store), "--timeout", "60"])
+
+
+def test_the_dashboard_counts_as_the_survey_queries_do(survey_site: str) -> None:
+    data = page_json(survey_site, "/survey.json?package=amurkg-test-survey-2023&interval=30")
+    by_id = {d["deploymentID"]: d for d in data["deployments"]}
+    assert set(by_id) == {"D1", "D2"}
+    assert by_id["D1"]["cameraDays"] == 10 and by_id["D2"]["cameraDays"] == 4.5  # from the rows, by hand
+    store = page_json(survey_site, "/queries/detection-rate.json?interval=30")["answer"]
+    rates = {(r[0]["value"], r[1]["value"]): float(r[2]["value"]) for r in store["rows"]}
+    for taxon in data["taxa"]:
+        for d in data["deployments"]:
+            expected = rates.get((d["deploymentID"], taxon["name"]), 0)
+            assert d["detections"][taxon["taxon"]] == expected, (d["deploymentID"], taxon["name"])
+    leopard = next(t for t in data["taxa"] if t["name"] == "Panthera pardus orientalis")
+    assert leopard["rai"] == round(leopard["detections"] * 100 / data["cameraDays"], 3)
+
+
+def test_deployments_with_threatened_taxa_are_generalised_on_the_map(survey_site: str) -> None:
+    data = page_json(survey_site, "/survey.json?package=amurkg-test-survey-2023")
+    d1 = next(d for d in data["deployments"] if d["deploymentID"] == "D1")  # a leopard was seen there
+    assert d1["generalised"] and (d1["latitude"], d1["longitude"]) == Grid().point(43.1, 131.5)
+    assert (d1["latitude"], d1["longitude"]) != (43.1, 131.5)
+    status, _, body = get(survey_site + "/survey?package=amurkg-test-survey-2023")
+    html = body.decode()
+    assert status == 200 and "43.1<" not in html and "131.5<" not in html
+    assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # a package's text is escaped
+
+
+def test_the_dashboards_figures_are_svg_with_a_scale_and_a_north_arrow(survey_site: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    for figure in ("map", "rai", "effort", "activity"):
+        status, headers, body = get(survey_site + f"/survey.svg?figure={figure}")
+        assert status == 200 and headers["Content-Type"].startswith("image/svg+xml"), body[:200]
+        root = ET.fromstring(body)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        if figure == "map":
+            assert any(t.endswith(" km") for t in texts) and "N" in texts
+        if figure == "activity":
+            assert any("hour of day" in t for t in texts)
+            assert root.find("{http://www.w3.org/2000/svg}polyline") is not None
+    data = page_json(survey_site, "/survey.json?package=synthetic-amur-survey-800-3")
+    assert data["overlaps"] and any(o["overlap"] is not None for o in data["overlaps"])
+    for pair in data["overlaps"]:
+        assert pair["overlap"] is None or 0 < pair["overlap"] <= 1
+
+
+def test_the_dashboard_needs_a_store(site: str) -> None:
+    assert get(site + "/survey")[0] == 404
+
+
+def test_the_dashboard_in_a_browser(survey_site: str, browser: WebDriver, tmp_path: Path) -> None:
+    browser.go(survey_site + "/survey?package=synthetic-amur-survey-800-3")
+    no_alert(browser)
+    assert len(browser.find_all("section.figure svg")) >= 4
+    not_blank(browser.screenshot("survey", tmp_path))
+    browser.go(survey_site + "/survey?package=amurkg-test-survey-2023")
+    no_alert(browser)
+    assert browser.script("return document.querySelectorAll('main img').length") == 0

@@ -97,6 +97,7 @@ class Site:
             lstrip_blocks=True,
         )
         self.env.globals["url"] = url
+        self.env.globals["has_store"] = options.store is not None
         self.env.filters["url"] = url
         self.cache: collections.OrderedDict[str, tuple[str, bytes]] = collections.OrderedDict()
 
@@ -119,6 +120,8 @@ class Site:
         as_json = args.pop("format", "") == "json"
         if path.endswith(".json") and path != "/names.json":
             path, as_json = path[: -len(".json")], True
+        if path == "/survey.svg":
+            path, args["figure"] = "/survey", args.get("figure") or "map"
         if path.startswith("/static/"):
             return _static(path[len("/static/") :])
         routes = {
@@ -130,6 +133,7 @@ class Site:
             "/entity": self.entity,
             "/source": self.source,
             "/editor": self.editor,
+            "/survey": self.survey,
         }
         try:
             if path in routes:
@@ -319,6 +323,63 @@ class Site:
         if text:
             context["answer"], context["error"] = await self.run_sparql(text)
         return self.render("editor.html", context, as_json, 200 if not context["error"] else 400)
+
+    async def survey(self, args: dict[str, str], as_json: bool) -> Reply:
+        from amurkg.web import svg
+
+        if self.options.store is None:
+            raise _PageFailedError(404, "the survey dashboard reads an on-disk store: start amurkg serve --store DIR")
+        asked: dict[str, Any] = {
+            "package": args.get("package", "")[:200],
+            "taxon": args.get("taxon", "")[:300],
+            "scale": args.get("scale", "clock") if args.get("scale") in ("clock", "solar") else "clock",
+        }
+        interval = args.get("interval", "30")
+        if interval not in ("0", "1", "2", "5", "10", "15", "30", "60", "120", "360", "720", "1440"):
+            raise _PageFailedError(400, "interval is one of 0 1 2 5 10 15 30 60 120 360 720 1440 (minutes)")
+        asked["interval"] = int(interval)
+        data = await self.data("survey", asked)
+        data["title"] = "Survey: " + (data["package"] or "all packages")
+        if as_json or "empty" in data:
+            return self.render("survey.html", data, as_json)
+        which = data["package"] or "all packages"
+        figures = {
+            "map": svg.deployment_map(data),
+            "rai": svg.bars(
+                [(t["label"], t["rai"] or 0) for t in data["taxa"]],
+                f"Relative abundance index per taxon, {which}",
+                "independent detections per 100 camera-days",
+            ),
+            "effort": svg.bars(
+                [(d["deploymentID"], d["cameraDays"]) for d in data["deployments"]],
+                f"Effort per deployment, {which}",
+                "camera-days",
+                colour="#009e73",
+            ),
+            "activity": svg.curves(
+                [c for c in data["curves"] if "density" in c], f"Activity over the day, {which}", data["scale"]
+            ),
+        }
+        for i, pair in enumerate(data["overlaps"]):
+            leopard, prey = pair.get("predatorCurve"), pair["curve"]
+            if leopard is not None and prey is not None and "density" in leopard and "density" in prey:
+                title = f"Amur leopard and {pair['preyName']} ({pair['package']}): overlap {pair['overlap']}"
+                figures[f"prey{i}"] = svg.curves([leopard, prey], title, data["scale"])
+                pair["figure"] = f"prey{i}"
+        wanted = args.get("figure")
+        if wanted:
+            if wanted not in figures:
+                raise _PageFailedError(404, f"no figure {wanted[:40]!r}: the figures are {', '.join(figures)}")
+            body = self.env.get_template("figure.svg").render(fig=figures[wanted], standalone=True).encode("utf-8")
+            headers = [
+                ("Content-Type", "image/svg+xml; charset=utf-8"),
+                ("Content-Disposition", f'attachment; filename="survey-{wanted}.svg"'),
+                *SECURITY_HEADERS,
+            ]
+            return Reply(200, headers, body)
+        data["figures"] = figures
+        data["query"] = {k: v for k, v in asked.items() if v not in ("", None)}
+        return self.render("survey.html", data, as_json)
 
     async def run_sparql(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
         """Run a query from the editor exactly as /sparql does: the same check, workers and limits."""

@@ -62,6 +62,12 @@ def prepare(kg: Any, settings: dict[str, Any]) -> None:
     _STATE.update(settings)
     _STATE["names"] = _names(kg)
     _STATE["library"] = None
+    if settings.get("store"):  # the survey analyses' imports (NumPy, SciPy), once for every fork
+        import contextlib
+
+        with contextlib.suppress(ImportError):
+            import amurkg.survey.activity
+            import amurkg.survey.patterns  # noqa: F401
     if settings.get("sources"):
         from amurkg.documents import Library
 
@@ -382,3 +388,170 @@ def source(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
 
 
 _PAGES = {"home": home, "search": search, "names": names, "query": query, "entity": entity, "source": source}
+
+
+def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """The survey dashboard's data: deployments with their effort, independent detections and RAI of each taxon,
+    and activity curves of the chosen taxon and of the leopard beside each of its prey, for one package or all.
+
+    A deployment that recorded a threatened taxon (the curated graph's IUCN category decides) is placed at the
+    centre of its 0.1 degree grid cell, as exports place it (``amurkg.survey.sensitive``): served pages leave
+    the machine like exports do."""
+    from amurkg.errors import ParameterError
+    from amurkg.survey.filters import SurveyFilter, deployments, detections
+    from amurkg.survey.patterns import independent
+    from amurkg.survey.sensitive import Grid, sensitive_deployments
+
+    package = str(args.get("package") or "")
+    interval = float(args.get("interval", 30))
+    scale = str(args.get("scale", "clock"))
+    flt = SurveyFilter(packages=(package,) if package else ())
+    try:
+        found_deployments = deployments(kg, flt)
+    except ParameterError as exc:
+        return {"empty": str(exc), "package": package}
+    found = independent(detections(kg, flt), interval)
+    names: dict[str, str] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for detection in found:
+        if detection.taxon is None:
+            continue
+        names.setdefault(detection.taxon, detection.scientific_name or Term.iri(detection.taxon).display())
+        key = (detection.deployment.iri, detection.taxon)
+        counts[key] = counts.get(key, 0) + 1
+    labels = labels_of(kg, set(names))
+    totals = {t: sum(n for (_, taxon), n in counts.items() if taxon == t) for t in names}
+    taxa = sorted(names, key=lambda t: (-totals[t], names[t]))
+    leopard = kg.resolve("amur:amur-leopard").value
+    asked = str(args.get("taxon") or "")
+    chosen = next((t for t in taxa if asked in (t, names[t], labels.get(t))), None)
+    if chosen is None:
+        chosen = leopard if leopard in names else (taxa[0] if taxa else "")
+    effort_total = 0.0
+    sensitive = sensitive_deployments(kg)
+    grid = Grid()
+    rows: list[dict[str, Any]] = []
+    for d in found_deployments:
+        days = max(0.0, (d.end - d.start) / 86400)
+        effort_total += days
+        lat, lon, generalised = d.latitude, d.longitude, False
+        if d.iri in sensitive and lat is not None and lon is not None:
+            (lat, lon), generalised = grid.point(lat, lon), True
+        detected = {t: counts.get((d.iri, t), 0) for t in taxa}
+        rows.append(
+            {
+                "iri": d.iri,
+                "deploymentID": d.deployment_id,
+                "package": d.package,
+                "location": d.location_name or d.location_id or "",
+                "latitude": lat,
+                "longitude": lon,
+                "generalised": generalised,
+                "cameraDays": round(days, 3),
+                "detections": detected,
+                "rai": {t: round(n * 100 / days, 3) if days else None for t, n in detected.items()},
+            }
+        )
+    table = [
+        {
+            "taxon": t,
+            "name": names[t],
+            "label": labels.get(t, names[t]),
+            "detections": totals[t],
+            "deployments": sum(1 for r in rows if r["detections"][t]),
+            "rai": round(totals[t] * 100 / effort_total, 3) if effort_total else None,
+        }
+        for t in taxa
+    ]
+    out: dict[str, Any] = {
+        "package": package,
+        "packages": sorted({d.package for d in deployments(kg)}),
+        "interval": interval,
+        "scale": scale,
+        "taxon": chosen,
+        "taxonLabel": labels.get(chosen, names.get(chosen, "")),
+        "deployments": rows,
+        "cameraDays": round(effort_total, 3),
+        "taxa": table,
+        "generalised": any(r["generalised"] for r in rows),
+        "grid": grid.text(),
+        "curves": [],
+        "overlaps": [],
+        "analyses": None,
+    }
+    try:
+        _activity(kg, found, out, chosen, leopard, scale, labels, names)
+    except ImportError:
+        out["analyses"] = "activity curves need the 'survey' extra: pip install 'amurkg[survey]'"
+    return out
+
+
+def _activity(
+    kg: Any,
+    found: list[Any],
+    out: dict[str, Any],
+    chosen: str,
+    leopard: str,
+    scale: str,
+    labels: dict[str, str],
+    names: dict[str, str],
+) -> None:
+    """Activity curves of the chosen taxon and the leopard, and the leopard's overlap with each prey the curated
+    graph gives it, in each package: from the independent detections read once (``amurkg.survey``'s functions)."""
+    from amurkg.errors import ParameterError
+    from amurkg.survey.activity import activity_density, activity_overlap
+    from amurkg.survey.patterns import activity_times
+
+    by_taxon: dict[str, list[Any]] = {}
+    for detection in found:
+        if detection.taxon is not None:
+            by_taxon.setdefault(detection.taxon, []).append(detection)
+
+    def curve(detections: list[Any], taxon: str) -> dict[str, Any]:
+        label = labels.get(taxon, names.get(taxon, Term.iri(taxon).display()))
+        times, _ = activity_times(detections, scale)
+        if len(set(times)) < 2:
+            return {"taxon": taxon, "label": label, "n": len(times), "note": "fewer than 2 different times"}
+        try:
+            x, density = activity_density(times, n_grid=97)
+        except ParameterError as exc:
+            return {"taxon": taxon, "label": label, "n": len(times), "note": str(exc)}
+        return {"taxon": taxon, "label": label, "n": len(times), "x": x, "density": density}
+
+    out["curves"] = [curve(by_taxon.get(t, []), t) for t in dict.fromkeys([chosen, leopard]) if t]
+    prey = kg.run("prey", {"predator": leopard})
+    assert isinstance(prey, SelectResult)
+    packages = sorted({d.deployment.package for d in found})
+    for package in packages:
+        mine = [d for d in by_taxon.get(leopard, []) if d.deployment.package == package]
+        a, _ = activity_times(mine, scale)
+        for row in prey.rows:
+            if row[0] is None or row[1] is None:
+                continue
+            theirs = [d for d in by_taxon.get(row[0].value, []) if d.deployment.package == package]
+            b, _ = activity_times(theirs, scale)
+            pair: dict[str, Any] = {
+                "package": package,
+                "prey": row[0].value,
+                "preyName": row[1].value,
+                "nPredator": len(a),
+                "nPrey": len(b),
+                "estimator": None,
+                "overlap": None,
+                "note": "",
+                "curve": None,
+            }
+            if len(set(a)) < 2 or len(set(b)) < 2:
+                pair["note"] = "too few detections for an estimate"
+            else:
+                try:
+                    result = activity_overlap(a, b, "auto")
+                    pair["estimator"], pair["overlap"] = result.estimator, round(result.estimate, 3)
+                    pair["curve"] = curve(theirs, row[0].value)
+                    pair["predatorCurve"] = curve(mine, leopard)
+                except ParameterError as exc:
+                    pair["note"] = str(exc)
+            out["overlaps"].append(pair)
+
+
+_PAGES["survey"] = survey
