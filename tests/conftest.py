@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 import amurkg
@@ -15,6 +16,11 @@ from amurkg.resources import shipped_files
 
 # validation reports of the shipped graph are cached: here in a folder of the test run, not the user's cache
 os.environ.setdefault("AMURKG_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="amurkg-test-cache-"))
+
+# no test may depend on the machine's speed: Hypothesis's per-example deadline and its "too slow" health check
+# are both clocks, so neither applies here (a test that sets its own settings keeps these unless it says so)
+settings.register_profile("amurkg", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("amurkg")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("AMURKG_SHARED", REPO.parent / "shared"))
@@ -79,6 +85,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
+_running: list[pytest.Item] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Remember the test being set up, so that ``tool`` can check that it is in the ``tools`` group."""
+    _running[:] = [item]
+
+
 def required_tools() -> set[str]:
     return {t.strip() for t in os.environ.get("AMURKG_REQUIRE_TOOLS", "").split(",") if t.strip()}
 
@@ -94,6 +108,8 @@ def tool(name: str) -> str:
     """The path of a system tool, or skip (fail in CI) naming how to install it."""
     import shutil
 
+    if _running and _running[0].get_closest_marker("tools") is None:
+        pytest.fail(f"{_running[0].nodeid} uses {name}: mark it @pytest.mark.tools (see README, Development)")
     commands, how = TOOLS[name]
     for command in commands:
         found = shutil.which(command)

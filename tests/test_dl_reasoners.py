@@ -10,6 +10,8 @@ from conftest import tool
 
 import amurkg
 
+pytestmark = pytest.mark.tools  # HermiT and Pellet run on Java
+
 
 @pytest.fixture(scope="module")
 def java() -> str:

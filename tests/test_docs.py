@@ -85,8 +85,8 @@ def test_every_canned_query_describes_itself_and_parses() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     command = ci.strip().splitlines()[-1]
-    assert command == "pip install '.[test]' && pytest"
-    assert command in readme()
+    assert command == "pip install '.[test]' && pytest && pytest -m tools"  # the README's, then the tools group
+    assert "pip install '.[test]' && pytest " in readme() and "pytest -m tools" in readme()
     install_line = next(line for line in readme().splitlines() if line.startswith("pip install . && amurkg query"))
     assert "amurkg query conservation-status" in install_line
 
@@ -111,3 +111,13 @@ def test_readme_python_examples_run_as_shown() -> None:
     for number, block in enumerate(blocks):
         runner.run(parser.get_doctest(block, {}, f"README pycon block {number}", str(README), 0))
     assert runner.failures == 0 and runner.tries >= 5
+
+
+def test_a_test_that_uses_an_outside_tool_must_be_marked() -> None:
+    """Plain `pytest` leaves out the `tools` group; a test that asks for Chromium, Java, Node.js or Virtuoso
+    without the mark would slip into the quick run, so asking fails it (this test carries no mark)."""
+    from conftest import TOOLS, tool
+
+    for name in TOOLS:
+        with pytest.raises(pytest.fail.Exception, match=r"mark it @pytest\.mark\.tools"):
+            tool(name)

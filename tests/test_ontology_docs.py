@@ -47,6 +47,7 @@ def classes() -> dict[str, str]:
     }
 
 
+@pytest.mark.tools  # headless Chromium
 def test_every_class_appears_in_the_rendered_page(page: tuple[Path, str]) -> None:
     _, dom = page
     text = re.sub(r"<[^>]+>", " ", dom)
@@ -57,6 +58,7 @@ def test_every_class_appears_in_the_rendered_page(page: tuple[Path, str]) -> Non
         assert label in text, f"{label!r} is not on the page"
 
 
+@pytest.mark.tools  # headless Chromium
 def test_page_shows_examples_from_the_graph(page: tuple[Path, str]) -> None:
     _, dom = page
     examples = dom[dom.index('id="examples"') :]
@@ -64,6 +66,7 @@ def test_page_shows_examples_from_the_graph(page: tuple[Path, str]) -> None:
     assert "Amur leopard" in examples and "Land of the Leopard National Park" in examples
 
 
+@pytest.mark.tools  # headless Chromium
 def test_page_needs_no_network(page: tuple[Path, str]) -> None:
     index, _ = page
     source = index.read_text(encoding="utf-8")

