@@ -315,6 +315,7 @@ def no_alert(web: WebDriver) -> None:
         web.call("GET", "/alert/text")
 
 
+@pytest.mark.tools  # headless Chromium through chromedriver
 def test_a_person_fills_a_form_follows_a_link_and_reads_the_source(
     site: str, browser: WebDriver, tmp_path: Path
 ) -> None:
@@ -355,6 +356,7 @@ def test_a_person_fills_a_form_follows_a_link_and_reads_the_source(
     not_blank(browser.screenshot("source", tmp_path))
 
 
+@pytest.mark.tools  # headless Chromium through chromedriver
 def test_a_script_in_a_label_does_not_run_in_the_browser(site: str, browser: WebDriver, tmp_path: Path) -> None:
     browser.go(site + "/entity?iri=" + urllib.parse.quote(XSS_IRI, safe=""))
     no_alert(browser)
@@ -366,6 +368,7 @@ def test_a_script_in_a_label_does_not_run_in_the_browser(site: str, browser: Web
     assert browser.script("return document.querySelectorAll('main img').length") == 0
 
 
+@pytest.mark.tools  # headless Chromium through chromedriver
 def test_entity_completion_fills_the_datalist(site: str, browser: WebDriver) -> None:
     browser.go(site + "/queries/prey")
     field = browser.find("input[name=predator]")
@@ -472,6 +475,7 @@ def test_the_dashboard_needs_a_store(site: str) -> None:
     assert get(site + "/survey")[0] == 404
 
 
+@pytest.mark.tools  # headless Chromium through chromedriver
 def test_the_dashboard_in_a_browser(survey_site: str, browser: WebDriver, tmp_path: Path) -> None:
     browser.go(survey_site + "/survey?package=synthetic-amur-survey-800-3")
     no_alert(browser)
