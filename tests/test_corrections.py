@@ -167,3 +167,21 @@ def test_offsets_by_hand() -> None:
     assert corr.parse_offset("2d") == 172800
     assert corr.parse_offset("-30m") == -1800
     assert corr.parse_offset("90") == 90
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=30))
+def test_any_reason_is_kept_printable_or_refused(tmp_path_factory: pytest.TempPathFactory, why: str) -> None:
+    store = tmp_path_factory.getbasetemp() / "hypothesis-store"
+    if not store.exists():
+        amurkg.import_package(store, SMALL)
+    try:
+        [correction] = corr.shift_time(store, ["D2"], "1s", why, by="t")
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    import unicodedata
+
+    assert correction.reason == " ".join(why.split())
+    assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in correction.reason)
+    corr.undo(store, correction.id, "test", by="t")

@@ -60,9 +60,22 @@ class Correction:
         return self.undone_at is None
 
 
+def _printable(text: str, what: str) -> str:
+    """``text`` with its spaces collapsed, or ParameterError when it holds a control or format character (it
+    would reach terminals and spreadsheets as it is)."""
+    import unicodedata
+
+    for index, char in enumerate(text, 1):
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") and char not in " \t\n\r":
+            raise ParameterError(
+                f"{what} holds U+{ord(char):04X} (a control character) at character {index}: remove it"
+            )
+    return " ".join(text.split())
+
+
 def _who(by: str | None) -> str:
     if by is not None:
-        text = " ".join(str(by).split())
+        text = _printable(str(by), "who made the correction (--by / by=)")
         if not text or len(text) > 200:
             raise ParameterError("who made the correction (--by / by=) must be 1 to 200 characters")
         return text
@@ -73,7 +86,7 @@ def _who(by: str | None) -> str:
 
 
 def _why(reason: str) -> str:
-    text = " ".join(str(reason).split())
+    text = _printable(str(reason), "why (--why / reason=)")
     if not text or len(text) > 2000:
         raise ParameterError("say why (--why / reason=): 1 to 2000 characters")
     return text
@@ -213,7 +226,7 @@ def update_taxon(
     from amurkg.graph import KnowledgeGraph
     from amurkg.survey.rdf import TaxonIndex, package_iri
 
-    recorded = " ".join(str(name).split())
+    recorded = _printable(str(name), "the recorded scientific name (--name / name=)")
     if not recorded or len(recorded) > 500:
         raise ParameterError("the recorded scientific name (--name / name=) must be 1 to 500 characters")
     why, who, at = _why(reason), _who(by), _now()
