@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -56,6 +57,8 @@ def twin(graph: str, exact: bool) -> str:
 CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
 #: The largest store description read (amurkg writes about 200 bytes).
 _MAX_MARKER = 1 << 20
+#: Files an import stages its triples in, in the store's folder (removed by the next writer if it was killed).
+STAGING_PREFIX = "import-staged-"
 
 
 class StoreError(AmurkgError):
@@ -312,6 +315,31 @@ class Store:
         self.drop(old[0])
         return old[0]
 
+    def load_ntriples(self, path: Path, graph: str) -> None:
+        """Bulk-load the N-Triples file at ``path`` into ``graph``: the only way amurkg hands data to
+        pyoxigraph's bulk loader.
+
+        The loader splits a file among its threads by the file's size when the machine has 4 or more cores
+        (``BulkLoader::parallel_load_from_file``, one parser per two cores); a pipe or ``/dev/fd/N`` reports
+        size 0 and loads nothing there, while on 1 to 3 cores it is read as a stream and loads everything. So
+        the file must be a regular, closed, non-empty file, whatever the machine: anything else is refused here,
+        on every machine, before the loader sees it."""
+        import pyoxigraph as ox
+
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            kind = "an empty file" if stat.S_ISREG(info.st_mode) else "not a regular file"
+            raise StoreError(f"{path}: {kind}: the bulk loader is only ever given a staged, non-empty regular file")
+        self.ox.bulk_load(path=os.fspath(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+
+    def count(self, graph: str) -> int:
+        """The number of triples in ``graph``."""
+        import pyoxigraph as ox
+
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        (solution,) = self.ox.query(query, default_graph=ox.NamedNode(graph))
+        return int(solution["n"].value)
+
     def drop(self, graph: str) -> None:
         import pyoxigraph as ox
 
@@ -321,14 +349,24 @@ class Store:
                 self.ox.remove_graph(ox.NamedNode(name))
 
     def _collect_garbage(self) -> None:
-        """Drop import graphs that no registry entry names (left by an interrupted import)."""
+        """Reclaim what an interrupted (killed) import left: import graphs that no registry entry names, its
+        staged N-Triples files, and the loader's unfinished SST files (``db/bulk-*.sst``, which pyoxigraph
+        removes itself only when the process lives to do it). Runs under the exclusive lock, so no import is
+        under way."""
         named = {r.graph for r in self.imports()}
+        dropped = False
         for graph in list(self.ox.named_graphs()):
             if graph.value.startswith(IMPORT_GRAPH_BASE) and graph.value not in named:
                 self.ox.remove_graph(graph)
+                dropped = True
             for base in (EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE):  # the twins of such a graph too
                 if graph.value.startswith(base) and IMPORT_GRAPH_BASE + graph.value.removeprefix(base) not in named:
                     self.ox.remove_graph(graph)
+                    dropped = True
+        for leftover in [*self.path.glob(STAGING_PREFIX + "*"), *(self.path / "db").glob("bulk-*.sst")]:
+            leftover.unlink(missing_ok=True)
+        if dropped:
+            self.ox.optimize()  # deleted data takes disk space until RocksDB compacts it
 
 
 def _forget(package: Any) -> str:

@@ -1,15 +1,18 @@
 """``amurkg import``: check a package completely, then add it to a store in one step.
 
-The rows are checked and mapped in one pass into an N-Triples file next to the store; only when no problem
-was found is that file bulk-loaded, into a fresh graph that the registry then names (see
-``amurkg.store``). A package with problems changes nothing; one imported again replaces its earlier copy.
+The rows are checked and mapped in one pass into N-Triples files staged in the store's folder (regular files,
+so that the loader behaves the same on every machine), bulk-loaded into a fresh graph one after another
+while the next is written; only when no problem was found and the graph holds every triple written does the
+registry name it (see ``amurkg.store``). A package with problems changes nothing; one imported again
+replaces its earlier copy.
 """
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from amurkg.errors import AmurkgError
-from amurkg.store import MARKER, ImportRecord, Store, now
+from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, now
 from amurkg.survey.camtrapdp import PackageError, open_package
 from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids
 from amurkg.survey.tables import Problems
@@ -131,7 +134,7 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
             lines = _package_lines(path, taxa, limit, keep)
         graph = store.new_graph()
         try:
-            written = _stream_into(store, graph, lines, path)
+            written = _load_staged(store, graph, lines, path)
             from amurkg.survey.sensitive import protect
 
             protect(store, graph)  # exact locations of threatened taxa into a graph queries do not see
@@ -157,46 +160,83 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
 
-def _stream_into(store: Store, graph: str, lines: Iterator[str], path: Path) -> int:
-    """Bulk-load ``lines`` into ``graph`` while they are produced: a thread checks and maps the rows into a
-    pipe that pyoxigraph's loader (which releases the GIL) reads, so the two cores work at once and nothing
-    is staged on disk. A problem found half way stops the producer; the caller then drops the graph, which no
-    query could see. Returns the number of triples written."""
-    import pyoxigraph as ox
+#: Triples per staged file. Each file is loaded while the next one is written, so that checking and mapping
+#: the rows (Python) and loading (pyoxigraph, which releases the GIL) overlap, and the disk holds at most two.
+CHUNK_TRIPLES = 1_000_000
 
-    read_fd, write_fd = os.pipe()
-    outcome: dict[str, Any] = {"written": 0}
 
-    def produce() -> None:
-        try:
-            with os.fdopen(write_fd, "w", encoding="utf-8", buffering=1 << 20) as out:
-                written = 0
-                for line in lines:
-                    out.write(line)
-                    out.write("\n")
-                    written += 1
-                outcome["written"] = written
-        except BaseException as exc:  # handed to the main thread, which raises it
-            outcome["error"] = exc
+def _load_staged(store: Store, graph: str, lines: Iterator[str], path: Path) -> int:
+    """Load ``lines`` into ``graph`` through staged N-Triples files in the store's folder: a regular file,
+    closed before the loader opens it, loads the same on any number of cores and on any OS (a pipe does not:
+    see ``Store.load_ntriples``). A problem found half way stops the staging; the caller then drops the graph,
+    which no query could see. Afterwards the graph must hold exactly what was written. Returns that count."""
+    import queue
 
-    producer = threading.Thread(target=produce, name="amurkg-import", daemon=True)
-    producer.start()
-    refused: str | None = None
+    staged: queue.Queue[Path | None] = queue.Queue(maxsize=1)
+    failure: list[BaseException] = []
+    files = 0
+
+    def load() -> None:
+        while (chunk := staged.get()) is not None:
+            try:
+                if not failure:
+                    store.load_ntriples(chunk, graph)
+            except BaseException as exc:  # handed to the main thread, which raises it
+                failure.append(exc)
+            finally:
+                chunk.unlink(missing_ok=True)
+
+    loader = threading.Thread(target=load, name="amurkg-load", daemon=True)
+    loader.start()
+    written = 0
     try:
-        store.ox.bulk_load(path=f"/dev/fd/{read_fd}", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-    except (OSError, SyntaxError, ValueError) as exc:  # the disk is full, or the store cannot be written
-        # the message only: the exception's traceback could keep the database open after the lock is released
-        refused = str(exc)
+        while not failure:
+            chunk, count = _stage(store.path, lines, CHUNK_TRIPLES)
+            if not count:
+                chunk.unlink()
+                break
+            written += count
+            files += 1
+            staged.put(chunk)
+            if count < CHUNK_TRIPLES:
+                break
     finally:
-        with contextlib.suppress(OSError):
-            os.close(read_fd)  # a producer still writing gets a broken pipe and stops
-        producer.join()
-    error = outcome.get("error")
-    if error is not None and not isinstance(error, BrokenPipeError):
-        raise error  # a problem of the package (PackageError) or of reading it, found while loading
-    if refused is not None or error is not None:
-        raise AmurkgError(f"{path}: the store refused the import ({refused or 'it stopped reading'}); nothing changed")
-    return int(outcome["written"])
+        staged.put(None)
+        loader.join()
+    if failure:
+        error = failure[0]
+        if isinstance(error, AmurkgError):
+            raise error
+        if isinstance(error, OSError | SyntaxError | ValueError):  # a full disk, a store that cannot be written
+            # the message only: the exception's traceback could keep the database open after the lock is released
+            raise AmurkgError(f"{path}: the store refused the import ({error}); nothing changed") from None
+        raise error
+    held = store.count(graph)
+    if held != written:
+        import pyoxigraph
+
+        raise AmurkgError(
+            f"{path}: pyoxigraph {pyoxigraph.__version__}'s bulk loader, on {os.cpu_count()} cores, stored {held:,} "
+            f"of the {written:,} triples staged for it in {files} file{'s' if files != 1 else ''}; nothing changed"
+        )
+    return written
+
+
+def _stage(folder: Path, lines: Iterator[str], limit: int) -> tuple[Path, int]:
+    """Write up to ``limit`` of ``lines`` to a new file in ``folder``; the file, closed, and how many."""
+    fd, name = tempfile.mkstemp(prefix=STAGING_PREFIX, suffix=".nt", dir=folder)
+    staged = Path(name)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            while count < limit and (batch := list(itertools.islice(lines, min(65536, limit - count)))):
+                out.write("\n".join(batch))
+                out.write("\n")
+                count += len(batch)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged, count
 
 
 def _curated() -> str:

@@ -195,6 +195,8 @@ class Mapper:
         self.taxon_ids = taxon_ids or {}
         self.files = {name: f"{self.package}/file/{key(rel)}" for name, rel in files.items()}
         self.taxa = taxa
+        #: deployments are read from rows of the observations' file (a Darwin Core occurrence core)
+        self._shared_rows = "deployments" in files and files["deployments"] == files.get("observations")
         self.stats = ImportStats()
         self.offsets: dict[str, Any] = {}  # deploymentID -> UTC offset of its start, for local hours
         # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation IRI)
@@ -229,13 +231,13 @@ class Mapper:
         self.stats.rows[table] += 1
         subject = f"<{self.record_iri(table, values[_ID[table]])}>"
         row = f"<{self.files[table]}#row={number}>"
-        lines = [
-            f"{subject} {RDF_TYPE} <{AKG}{_CLASSES[table]}> .",
-            f"{subject} <{PROV}wasDerivedFrom> {row} .",
-            f"{row} {RDF_TYPE} <{AKG}TableRow> .",
-            f"{row} <{DCT}isPartOf> <{self.files[table]}> .",
-            f'{row} <{AKG}rowNumber> "{number}"^^<{XSD}integer> .',
-        ]
+        lines = [f"{subject} {RDF_TYPE} <{AKG}{_CLASSES[table]}> .", f"{subject} <{PROV}wasDerivedFrom> {row} ."]
+        if not (table == "deployments" and self._shared_rows):
+            # a Darwin Core occurrence row that gives a deployment is described once, with its occurrence:
+            # the lines written are the triples stored, which the importer checks one for one
+            lines.append(f"{row} {RDF_TYPE} <{AKG}TableRow> .")
+            lines.append(f"{row} <{DCT}isPartOf> <{self.files[table]}> .")
+            lines.append(f'{row} <{AKG}rowNumber> "{number}"^^<{XSD}integer> .')
         for column, predicate, writer in self._columns[table]:
             value = values.get(column)
             if value is not None:

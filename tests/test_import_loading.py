@@ -1,0 +1,263 @@
+"""Imports load every triple whatever the machine: the bulk loader only ever gets staged regular files.
+
+pyoxigraph's ``Store.bulk_load(path=...)`` splits a file among its threads by the file's size once it sees 4
+or more cores; a pipe reports size 0 and loaded nothing there, while this 2-core machine loaded it all. So
+these tests (1) record what the loader is given, on every machine, and (2) make the loader see 1 to 64 cores
+on this one, by answering its ``sched_getaffinity`` call (which Rust's ``available_parallelism`` reads) from
+a small preloaded library, and run the README's field-data commands there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+from conftest import REPO
+
+from amurkg.errors import AmurkgError
+from amurkg.store import STAGING_PREFIX, Store, StoreError
+from amurkg.survey import importer
+from amurkg.survey.importer import import_package
+
+SMALL = REPO / "tests" / "data" / "survey-small"
+EXAMPLE = REPO / "tests" / "data" / "camtrap-dp-example"
+
+_FAKE_CPUS = r"""
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+/* the CPUs this process may run on, as the loader asks for them: FAKE_CPUS of them */
+int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set) {
+    const char *text = getenv("FAKE_CPUS");
+    int count = text ? atoi(text) : 16;
+    (void)pid;
+    memset(set, 0, size);
+    for (int i = 0; i < count && (size_t)i < size * 8; i++) CPU_SET_S(i, size, set);
+    return 0;
+}
+"""
+
+
+def _graph_counts(store: Path) -> dict[str, int]:
+    """Each registered import's triple count as the registry says and as the store holds it."""
+    with Store.open(store) as handle:
+        return {r.identifier: handle.count(r.graph) for r in handle.imports() if r.triples == handle.count(r.graph)}
+
+
+# ------------------------------------------------------------------ what the loader is given, on any machine
+
+
+def test_the_loader_only_ever_gets_closed_non_empty_regular_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call of pyoxigraph's bulk loader during an import, recorded: a path (never ``input=``), a regular
+    file with data in it, in the store's folder, not open for writing by anyone (so its size is final)."""
+    real = ox.Store.bulk_load
+    seen: list[tuple[bool, int, Path, bool]] = []
+
+    def recording(self: ox.Store, *args: Any, **kwargs: Any) -> None:
+        assert not args and "input" not in kwargs, "the loader was given a stream, not a file"
+        path = Path(str(kwargs["path"]))
+        info = os.stat(path)
+        # a file still open for writing would show in /proc/self/fd: none of ours is
+        open_here = any(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in os.listdir("/proc/self/fd"))
+        seen.append((stat.S_ISREG(info.st_mode), info.st_size, path.parent, open_here))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ox.Store, "bulk_load", recording)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 300)  # several files, loaded while the next is written
+    store = tmp_path / "store"
+    report = import_package(store, EXAMPLE)
+    assert len(seen) >= 5
+    assert all(regular and size > 0 and folder == store and not open_here for regular, size, folder, open_here in seen)
+    assert _graph_counts(store) == {report.identifier: report.stats.triples}
+    assert not list(store.glob(STAGING_PREFIX + "*"))  # staged files are removed once loaded
+
+
+def test_every_bulk_load_goes_through_the_one_guarded_function() -> None:
+    callers = [
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "amurkg").rglob("*.py")
+        if ".bulk_load(" in path.read_text("utf-8")
+    ]
+    assert callers == ["amurkg/store.py"]
+    assert (REPO / "amurkg" / "store.py").read_text("utf-8").count(".bulk_load(") == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_pipe_or_an_empty_file_never_reaches_the_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(ox.Store, "bulk_load", lambda self, *a, **k: calls.append(k))
+    fifo = tmp_path / "fifo.nt"
+    os.mkfifo(fifo)
+    empty = tmp_path / "empty.nt"
+    empty.touch()
+    read_fd, write_fd = os.pipe()
+    try:
+        with Store.open(tmp_path / "store", write=True, create=True) as store:
+            for path, why in ((fifo, "not a regular file"), (Path(f"/dev/fd/{read_fd}"), "not a regular file")):
+                with pytest.raises(StoreError, match=why):
+                    store.load_ntriples(path, store.new_graph())
+            with pytest.raises(StoreError, match="an empty file"):
+                store.load_ntriples(empty, store.new_graph())
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert calls == []
+
+
+def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the pipe did on 4+ cores (it loaded nothing, and the import said 'it stopped reading'): the count
+    check after loading catches any such loss and says what lost how much; nothing is registered."""
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    before = _graph_counts(store)
+    with Store.open(store) as handle:
+        graphs = set(handle.ox.named_graphs())
+    real = ox.Store.bulk_load
+
+    def lossy(self: ox.Store, **kwargs: Any) -> None:
+        path = Path(str(kwargs["path"]))
+        half = path.with_name("half.nt")
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        half.write_text("".join(lines[: len(lines) // 2]), "utf-8")
+        real(self, **{**kwargs, "path": str(half)})
+        half.unlink()
+
+    monkeypatch.setattr(ox.Store, "bulk_load", lossy)
+    with pytest.raises(AmurkgError) as caught:
+        import_package(store, EXAMPLE)
+    message = str(caught.value)
+    assert "\n" not in message and "bulk loader" in message and f"on {os.cpu_count()} cores" in message
+    assert "nothing changed" in message
+    monkeypatch.undo()
+    assert _graph_counts(store) == before
+    with Store.open(store) as handle:  # the half-loaded graph is gone too
+        assert set(handle.ox.named_graphs()) == graphs
+
+
+def test_a_problem_found_half_way_leaves_no_staged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(EXAMPLE, broken)
+    observations = broken / "observations.csv"
+    lines = observations.read_text("utf-8").splitlines(keepends=True)
+    lines[-1] = lines[-1].replace(",vehicle,", ",not-a-type,", 1)
+    observations.write_text("".join(lines), "utf-8")
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 200)
+    with pytest.raises(AmurkgError):
+        import_package(store, broken)
+    assert not list(store.glob(STAGING_PREFIX + "*"))
+    assert threading.active_count() == 1 or all(t.name != "amurkg-load" for t in threading.enumerate())
+
+
+# ------------------------------------------------------------------ the loader on 1 to 64 cores, on this machine
+
+
+@pytest.fixture(scope="module")
+def fake_cpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not sys.platform.startswith("linux") or compiler is None:
+        pytest.skip("needs Linux and a C compiler to make the loader see other core counts")
+    folder = tmp_path_factory.mktemp("fakecpus")
+    (folder / "fakecpus.c").write_text(_FAKE_CPUS)
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(folder / "fakecpus.so"), str(folder / "fakecpus.c")], check=True
+    )
+    return folder / "fakecpus.so"
+
+
+def _on_cores(library: Path, cores: int) -> dict[str, str]:
+    return {**os.environ, "LD_PRELOAD": str(library), "FAKE_CPUS": str(cores)}
+
+
+_PIPE_AND_FILE = """
+import os, sys, threading, pyoxigraph as ox
+data = "".join(f"<http://e.org/{i}> <http://e.org/p> \\"{i}\\" .\\n" for i in range(20000)).encode()
+store = ox.Store(sys.argv[1])
+read_fd, write_fd = os.pipe()
+def write():
+    try:
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(data)
+    except BrokenPipeError:
+        pass
+writer = threading.Thread(target=write)
+writer.start()
+store.bulk_load(path=f"/dev/fd/{read_fd}", format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode("http://g/pipe"))
+os.close(read_fd)
+writer.join()
+staged = sys.argv[1] + ".nt"
+with open(staged, "wb") as out:
+    out.write(data)
+store.bulk_load(path=staged, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode("http://g/file"))
+for g in ("pipe", "file"):
+    (row,) = store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", default_graph=ox.NamedNode("http://g/" + g))
+    print(g, row["n"].value, len(os.sched_getaffinity(0)))
+"""
+
+
+@pytest.mark.parametrize("cores", [1, 2, 4, 16, 64])
+def test_the_loader_sees_the_cores_it_is_given_and_only_a_regular_file_loads_everywhere(
+    fake_cpus: Path, tmp_path: Path, cores: int
+) -> None:
+    """The assumption the importer rests on, checked directly: a regular file loads all 20,000 triples on
+    any number of cores. The pipe shows the preloaded library works: from 4 cores on it loads nothing."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PIPE_AND_FILE, str(tmp_path / "db")],
+        env=_on_cores(fake_cpus, cores),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert out[1] == f"file 20000 {cores}"
+    assert out[0] == (f"pipe 0 {cores}" if cores >= 4 else f"pipe 20000 {cores}")
+
+
+@pytest.mark.parametrize("cores", [1, 4, 16, 64])
+def test_the_readme_field_data_example_works_on_any_number_of_cores(
+    fake_cpus: Path, tmp_path: Path, cores: int
+) -> None:
+    """`amurkg import tests/data/survey-small`, then prey-detection-rate and detection-history, as the README
+    shows them, in processes whose loader sees ``cores`` cores."""
+    import re
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Field data") :]
+    (tmp_path / "tests").symlink_to(REPO / "tests")
+    block = re.search(r"```console\n(.*?)```", section, re.S)
+    assert block is not None
+    examples = re.split(r"^(?=\$ )", block.group(1), flags=re.M)
+    ran = 0
+    for example in examples:
+        if not example.startswith("$ amurkg "):
+            continue
+        command, _, expected = example.partition("\n")
+        import shlex
+
+        argv = shlex.split(command[2:])[1:]
+        result = subprocess.run(
+            [sys.executable, "-m", "amurkg", *argv],
+            env={**_on_cores(fake_cpus, cores), "COLUMNS": "160"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        shown = (result.stdout + result.stderr).strip("\n")
+        assert [line.rstrip() for line in shown.splitlines()] == expected.strip("\n").splitlines(), command
+        ran += 1
+    assert ran >= 3
+    assert list(_graph_counts(tmp_path / "survey-store").values()) == [907]
