@@ -171,7 +171,7 @@ STATS_LAYOUT: list[tuple[str, list[tuple[str, str, str | None]]]] = [
     (
         "provenance",
         [
-            ("facts", "facts (reified statements)", None),
+            ("facts", "facts (sourced claims)", None),
             ("sourcedFacts", "facts citing a source span", "facts"),
             ("spans", "text spans", None),
             ("documents", "source documents", None),

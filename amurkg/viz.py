@@ -69,7 +69,7 @@ GROUPS: list[tuple[str, tuple[str, ...], str]] = [
     ("climate", (AKG + "Climate", AKG + "ClimateFeature", AKG + "Adaptation"), "#66ccee"),
     ("time", (AKG + "Period",), "#bbbbbb"),
     ("codes and values", (_SKOS + "Concept", _SKOS + "ConceptScheme"), "#dddddd"),
-    ("sources", (_PROV + "Entity", "http://www.w3.org/1999/02/22-rdf-syntax-ns#Statement"), "#777777"),
+    ("sources", (_PROV + "Entity", AKG + "Claim"), "#777777"),
     ("your data", (), "#ee8866"),
     ("other", (), "#999933"),
 ]
@@ -88,8 +88,10 @@ SELECT ?node ?class ?label WHERE {
 """
 _IRI_LINKS = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
 SELECT ?s ?p ?o WHERE {
-  ?s ?p ?o . FILTER(isIRI(?s) && isIRI(?o) && ?p NOT IN (rdf:type, rdf:subject, rdf:object, rdf:predicate))
+  ?s ?p ?o .
+  FILTER(isIRI(?s) && isIRI(?o) && ?p NOT IN (rdf:type, akg:statesSubject, akg:statesObject, akg:statesPredicate))
 }
 """
 _USER_NODES = """

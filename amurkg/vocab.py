@@ -30,6 +30,7 @@ class AKG(DefinedNamespace):
     CameraTrapPackage: URIRef
     CausalFactor: URIRef
     City: URIRef
+    Claim: URIRef
     Climate: URIRef
     ClimateFeature: URIRef
     ClockCorrection: URIRef
@@ -77,6 +78,7 @@ class AKG(DefinedNamespace):
     PopulationShare: URIRef
     PresenceStatus: URIRef
     Pressure: URIRef
+    PressureTarget: URIRef
     PreyTaxon: URIRef
     ProtectedArea: URIRef
     RangeCharacter: URIRef
@@ -99,6 +101,7 @@ class AKG(DefinedNamespace):
     TerrainType: URIRef
     TextSpan: URIRef
     Threat: URIRef
+    TreeComponent: URIRef
     TreeGroup: URIRef
     TreeTaxon: URIRef
     Ungulate: URIRef

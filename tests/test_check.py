@@ -40,7 +40,8 @@ def test_shipped_graph_passes_every_check(kg: amurkg.KnowledgeGraph) -> None:
         ),
         ('amur:x rdfs:label "WILD BOAR"@en .', "duplicate-label-violation", {"label": "wild boar", "entities": "2"}),
         (
-            "amur:f a rdf:Statement ; rdf:subject amur:unnamed ; rdf:predicate akg:near ; rdf:object amur:russia ; "
+            "amur:f a akg:Claim ; akg:statesSubject amur:unnamed ; akg:statesPredicate akg:near ; "
+            "akg:statesObject amur:russia ; "
             "prov:wasDerivedFrom amur:s .",
             "unlabelled-entity-violation",
             {"entity": "amur:unnamed"},

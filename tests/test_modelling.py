@@ -39,8 +39,7 @@ def test_one_climate_node_with_both_names(kg: amurkg.KnowledgeGraph) -> None:
 def test_the_disease_is_one_node_caused_by_the_virus_through_one_property(kg: amurkg.KnowledgeGraph) -> None:
     links = ask(
         kg,
-        "SELECT ?x ?p WHERE { ?x ?p amur:canine-distemper-virus "
-        "FILTER NOT EXISTS { ?x a <http://www.w3.org/1999/02/22-rdf-syntax-ns#Statement> } }",
+        "SELECT ?x ?p WHERE { ?x ?p amur:canine-distemper-virus FILTER NOT EXISTS { ?x a akg:Claim } }",
     )
     assert links == {("https://w3id.org/amurkg/id/canine-distemper", str(AKG.causedBy))}
     # the susceptibility is a consequence of isolation, and it is a susceptibility to that disease
@@ -85,8 +84,7 @@ def test_the_north_korean_part_is_marked_as_a_curators_reading(kg: amurkg.Knowle
     judged = ask(
         kg,
         """SELECT ?who WHERE {
-             ?f <http://www.w3.org/1999/02/22-rdf-syntax-ns#subject> amur:north-korean-border-regions ;
-                <http://www.w3.org/1999/02/22-rdf-syntax-ns#object> amur:transboundary-area ;
+             ?f akg:statesSubject amur:north-korean-border-regions ; akg:statesObject amur:transboundary-area ;
                 a akg:CuratorJudgement ; <http://www.w3.org/ns/prov#wasAttributedTo>/rdfs:label ?who }""",
     )
     assert judged == {("the amurkg curators",)}

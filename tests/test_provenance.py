@@ -31,8 +31,8 @@ def graph(shipped_graph: rdflib.Graph) -> rdflib.Graph:
 
 
 def facts(g: rdflib.Graph) -> Iterator[tuple[URIRef, tuple[URIRef, URIRef, rdflib.term.Node], list[URIRef]]]:
-    for statement in g.subjects(RDF.type, RDF.Statement):
-        triple = (g.value(statement, RDF.subject), g.value(statement, RDF.predicate), g.value(statement, RDF.object))
+    for statement in g.subjects(RDF.type, AKG.Claim):
+        triple = tuple(g.value(statement, p) for p in (AKG.statesSubject, AKG.statesPredicate, AKG.statesObject))
         yield statement, triple, list(g.objects(statement, PROV.wasDerivedFrom))  # type: ignore[misc]
 
 
@@ -51,7 +51,7 @@ def domain_subject(g: rdflib.Graph, s: rdflib.term.Node) -> bool:
     if not (isinstance(s, URIRef) and str(s).startswith(AMUR)):
         return False
     kinds = set(g.objects(s, RDF.type))
-    return not kinds & {RDF.Statement, AKG.TextSpan, AKG.SourceDocument}
+    return not kinds & {AKG.Claim, AKG.TextSpan, AKG.SourceDocument}
 
 
 def test_every_fact_about_an_entity_has_a_source(graph: rdflib.Graph) -> None:
@@ -62,9 +62,9 @@ def test_every_fact_about_an_entity_has_a_source(graph: rdflib.Graph) -> None:
     assert missing == []
 
 
-def test_every_reified_fact_is_asserted_and_cites_a_span(graph: rdflib.Graph) -> None:
+def test_every_claim_is_asserted_and_cites_a_span(graph: rdflib.Graph) -> None:
     for statement, triple, spans in facts(graph):
-        assert triple in graph, f"{statement} reifies a triple the graph does not assert"
+        assert triple in graph, f"{statement} describes a triple the graph does not assert"
         assert spans, f"{statement} has no source span"
         for span in spans:
             assert (span, RDF.type, AKG.TextSpan) in graph
@@ -221,7 +221,7 @@ def test_iucn_class_assignments_are_marked_as_curator_judgements(kg) -> None:  #
     does not state it, and the reference table gives the classes, not the mapping. Every such fact says so."""
     rows = kg.query(
         """SELECT ?fact ?judged ?who ?source WHERE {
-             ?fact a rdf:Statement ; rdf:predicate ?p ; prov:wasDerivedFrom/dcterms:isPartOf ?source .
+             ?fact a akg:Claim ; akg:statesPredicate ?p ; prov:wasDerivedFrom/dcterms:isPartOf ?source .
              VALUES ?p { akg:iucnThreat akg:iucnStress akg:iucnHabitat }
              BIND(EXISTS { ?fact a akg:CuratorJudgement } AS ?judged)
              OPTIONAL { ?fact prov:wasAttributedTo/rdfs:label ?who } }"""
@@ -230,7 +230,7 @@ def test_iucn_class_assignments_are_marked_as_curator_judgements(kg) -> None:  #
     for row in rows:
         assert row["judged"] == "true" and row["who"] == "the amurkg curators", row
         assert row["source"] == "amur:source-reference", row  # the class's entry in the IUCN scheme, cited
-    stated = kg.query("ASK { ?f a akg:CuratorJudgement ; rdf:predicate akg:iucnProtectedAreaCategory }")
+    stated = kg.query("ASK { ?f a akg:CuratorJudgement ; akg:statesPredicate akg:iucnProtectedAreaCategory }")
     assert stated.value is False  # the park's category is stated by the reference table: not a judgement
     described = {r["property"]: r["sources"] for r in kg.describe("poaching of leopards").as_dicts()}
     assert described["akg:iucnThreat"].endswith("; curators' judgement")

@@ -65,8 +65,13 @@ def reference_closure(turtle: bytes) -> set[tuple[str, str, str]]:
             owlrl.OWLRL_Semantics, rdfs_closure=False, axiomatic_triples=False, datatype_axioms=False
         ).expand(closure)
     added = set()
+    # owlrl reports an inconsistency (an individual of two disjoint classes) as an error-message node, not as
+    # an entailment; amurkg's OWL RL closure adds nothing for it (HermiT reports it, tests/test_dl_reasoners.py)
+    errors = set(
+        closure.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage"))
+    )
     for s, p, o in closure:
-        if (s, p, o) in graph or isinstance(s, rdflib.Literal):
+        if (s, p, o) in graph or isinstance(s, rdflib.Literal) or s in errors:
             continue
         if str(s).startswith(BUILT_IN):
             continue  # owlrl declares the built-in datatypes, classes and annotation properties, and their disjointness
@@ -198,7 +203,7 @@ def test_inferred_triples_are_new_unsourced_and_kept_apart(reasoned: amurkg.Know
     triples = {(r[0].value, r[1].value, r[2].value) for r in inferred.rows}  # type: ignore[union-attr]
     assert (AMUR + "wild-boar", "http://purl.obolibrary.org/obo/RO_0002458", AMUR + "amur-leopard") in triples
     assert not any(s == o and p.endswith("sameAs") for s, p, o in triples)
-    provenance = {"http://www.w3.org/1999/02/22-rdf-syntax-ns#subject", "http://www.w3.org/ns/prov#wasDerivedFrom"}
+    provenance = {"https://w3id.org/amurkg/ontology#statesSubject", "http://www.w3.org/ns/prov#wasDerivedFrom"}
     assert not [t for t in triples if t[1] in provenance]  # an inferred triple never claims a span of its own
     assert reasoned.run("fact-without-source-violation").rows == []  # type: ignore[union-attr]
     everything = amurkg.load().query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")

@@ -86,9 +86,9 @@ BROKEN = [
         "below its end",
     ),
     (
-        "reified fact citing no span",
-        "<https://w3id.org/amurkg/id/fact/x> a rdf:Statement ; rdf:subject amur:wild-boar ; rdf:predicate rdfs:label ; "
-        'rdf:object "wild boar"@en .',
+        "claim citing no span",
+        "<https://w3id.org/amurkg/id/fact/x> a akg:Claim ; akg:statesSubject amur:wild-boar ; "
+        'akg:statesPredicate rdfs:label ; akg:statesObject "wild boar"@en .',
         "fact:x",
         "at least one source span",
     ),
@@ -145,8 +145,8 @@ BROKEN = [
     ),
     (
         "several spans without saying how they support the fact",
-        "<https://w3id.org/amurkg/id/fact/x> a rdf:Statement ; rdf:subject amur:wild-boar ; "
-        "rdf:predicate akg:sizeClass ; rdf:object vocab:medium-sized ; "
+        "<https://w3id.org/amurkg/id/fact/x> a akg:Claim ; akg:statesSubject amur:wild-boar ; "
+        "akg:statesPredicate akg:sizeClass ; akg:statesObject vocab:medium-sized ; "
         "prov:wasDerivedFrom <https://w3id.org/amurkg/id/span/seed-0-55> , "
         "<https://w3id.org/amurkg/id/span/seed-57-94> .",
         "fact:x",
