@@ -27,8 +27,8 @@ def problems_of(action: Callable[[], object]) -> list[str]:
     try:
         action()
     except PackageError as exc:
-        for line in exc.problems:
-            assert "\n" not in line and "Traceback" not in line, line
+        for line in exc.problems:  # printable: nothing from a package can move a terminal's cursor or colours
+            assert line.isprintable() and "Traceback" not in line, line
         return exc.problems
     return []
 
@@ -696,7 +696,7 @@ def read_rows(package: Path) -> tuple[list[str], list[str], int]:
         return exc.problems, [], 0
     lines = problems.lines()
     for line in lines:
-        assert "\n" not in line and PROBLEM.match("amurkg: error: " + line), line
+        assert line.isprintable() and PROBLEM.match("amurkg: error: " + line), line
     return lines, warnings, count
 
 
@@ -1044,3 +1044,89 @@ def test_latin1_through_the_command_line(tmp_path: Path, template_store: Path) -
     shutil.copytree(template_store, store)
     lines = cli_refuses(package, store, "deployments.csv:2:9: not UTF-8: byte 0xea is '\u00ea' in Windows-1252")
     assert len(lines) == 1
+
+
+# ====================================================================== nothing of a package moves a terminal
+
+_NASTY = st.text(
+    alphabet=st.one_of(st.characters(categories=["Cc", "Cf", "Zl", "Zp"]), st.sampled_from("ab/.\u00e9")),
+    min_size=1,
+    max_size=12,
+).filter(lambda t: not t.isprintable())
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=HEALTH)
+@given(
+    where=st.sampled_from(["key", "nested-key", "path", "profile", "resource-name", "value"]),
+    text=_NASTY,
+)
+def test_descriptor_text_never_reaches_a_message_raw(
+    tmp_path_factory: pytest.TempPathFactory, where: str, text: str
+) -> None:
+    """Keys, resource paths and values of the descriptor holding escape sequences, line breaks, bidi
+    controls: every problem line stays printable (the helpers assert it), so one line stays one line."""
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("raw"))
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    if where == "key":
+        descriptor[text] = 1
+    elif where == "nested-key":
+        descriptor["project"][text] = {"x": 1}
+    elif where == "path":
+        descriptor["resources"][1]["path"] = text
+    elif where == "profile":
+        descriptor["profile"] = text
+    elif where == "resource-name":
+        descriptor["resources"][1]["name"] = text
+    else:
+        descriptor["project"]["samplingDesign"] = text
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    found = open_problems(package)
+    assert found, text  # each of these is wrong somehow
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
+@given(text=_NASTY, where=st.sampled_from(["metadata", "location", "term"]))
+def test_archive_names_never_reach_a_message_raw(
+    tmp_path_factory: pytest.TempPathFactory, text: str, where: str
+) -> None:
+    """File names and terms of meta.xml holding what XML allows of controls, line breaks, bidi controls,
+    in attributes and text (character references included): every problem line stays printable."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    names = [t for t, _ in _DWC_COLUMNS]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)])
+    # XML 1.0 has no other C0 controls, even as references; C1 controls and the rest are allowed
+    allowed = "".join(c for c in text if c in "\t\n\r" or c >= " ") or "\x85"
+    refs = "".join(f"&#{ord(c)};" if not c.isprintable() else escape(c) for c in allowed)
+    if where == "metadata":
+        meta = meta.replace('metadata="eml.xml"', f"metadata={quoteattr(allowed)}")
+    elif where == "location":
+        meta = meta.replace("<location>occurrence.txt</location>", f"<location>x{refs}</location>")
+    else:
+        meta = meta.replace(f'term="{DWC}sex"', "").replace("</core>", f'<field index="3" term="{DWC}{refs}"/></core>')
+    folder = write_archive(tmp_path_factory.mktemp("dwca"), meta=meta)
+    read_archive(folder)  # whatever it says, the helper checks it is printable
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    encoding=st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp1252"]),
+    row=st.integers(1, 6),
+)
+def test_an_archive_in_a_wrong_encoding_is_one_problem_with_its_hint(
+    tmp_path_factory: pytest.TempPathFactory, encoding: str, row: int
+) -> None:
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    rows[row - 1][7] = "Panth\u00e8re"
+    folder = write_archive(tmp_path_factory.mktemp("dwca"), rows)
+    text = (folder / "occurrence.txt").read_text("utf-8")
+    (folder / "occurrence.txt").write_bytes(text.encode(encoding))
+    found = read_archive(folder)
+    assert len(found) == 1, found
+    if encoding == "cp1252":
+        assert found[0].startswith(f"{folder}/occurrence.txt:{row + 1}:"), found
+        assert "byte 0xe8 is '\u00e8' in Windows-1252/Latin-1" in found[0] and "iconv -f cp1252" in found[0]
+    else:
+        assert found[0].startswith(f"{folder}/occurrence.txt:1:1: the file is {encoding[:6].upper()}"), found

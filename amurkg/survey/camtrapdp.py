@@ -25,7 +25,7 @@ from typing import Any
 
 from amurkg import jsonsafe
 from amurkg.errors import AmurkgError
-from amurkg.survey.tables import Problems, Row, TableSchema, read_table
+from amurkg.survey.tables import Problems, Row, TableSchema, read_table, text_problem
 
 SCHEMAS = Path(__file__).resolve().parent / "camtrap-dp-1.0.2"
 TABLES = ("deployments", "media", "observations")
@@ -260,6 +260,9 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
         if not isinstance(rel, str) or not rel:
             problems.append(f"{where}: 'path' must name one CSV file of the package")
             continue
+        if (why := text_problem("id", rel)) is not None:  # it names the file in every message: printable only
+            problems.append(f"{where}: the path {why}")
+            continue
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", rel):
             problems.append(f"{where}: the path {rel!r} is a URL: amurkg reads local files only; download it first")
             continue
@@ -364,21 +367,29 @@ def _profile_validator() -> Any:
     return cls(profile, registry=registry)
 
 
+def json_path(path: str, part: str | int) -> str:
+    """``path`` extended by a key or index, as messages show it: a key that is not a plain name is quoted
+    with its characters escaped, so no key of a package can put a line break or escape sequence in one."""
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,59}", part):
+        return f"{path}.{part}"
+    return f"{path}[{part[:60]!a}]"
+
+
 def _text_problems(descriptor: dict[str, Any], shown: str) -> list[str]:
     """Control characters in the descriptor's text: its ``id`` and ``name`` and the taxa's names and IDs are
     identifiers (printable characters only), every other string and key is free text (no control
     characters but tabs and line breaks). Walked without recursion: the depth is bounded, but not by much."""
-    from amurkg.survey.tables import text_problem
-
     problems: list[str] = []
     stack: list[tuple[str, Any]] = [("$", descriptor)]
     while stack and len(problems) < 20:
         path, value = stack.pop()
         if isinstance(value, dict):
             for key, item in value.items():
-                if (why := text_problem("line", key)) is not None:
+                if (why := text_problem("id", key)) is not None:
                     problems.append(f"{shown}: {path}: the key {why}")
-                stack.append((f"{path}.{key}", item))
+                stack.append((json_path(path, key), item))
         elif isinstance(value, list):
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
         elif isinstance(value, str):
@@ -406,7 +417,9 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
     problems.extend(_text_problems(descriptor, shown))
     errors = sorted(_profile_validator().iter_errors(descriptor), key=lambda e: list(map(str, e.absolute_path)))
     for error in errors[:50]:
-        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        path = "$"
+        for part in error.absolute_path:
+            path = json_path(path, part)
         message = error.message if len(error.message) < 300 else error.message[:297] + "..."
         problems.append(f"{shown}: {path}: {message}")
     return problems

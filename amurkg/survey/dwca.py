@@ -527,6 +527,8 @@ def read_core(path: Path) -> Core:
     if location is None or not (location.text or "").strip():
         raise PackageError([f"{base}meta.xml: the core names no data file (<files><location>)"])
     name = (location.text or "").strip()
+    if (why := text_problem("id", name)) is not None:  # it names the file in every message: printable only
+        raise PackageError([f"{base}meta.xml: the core's data file name {why}"])
     pure = PurePosixPath(name)
     if pure.is_absolute() or ".." in pure.parts or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", name):
         raise PackageError([f"{base}meta.xml: the data file {name!r} is not inside the archive"])
@@ -550,6 +552,8 @@ def read_core(path: Path) -> Core:
     fields: dict[str, tuple[int | None, str]] = {}
     for f in core.findall(f"{ns}field"):
         term = f.get("term", "")
+        if (why := text_problem("id", term)) is not None:  # its name is in messages about its column
+            raise PackageError([f"{base}meta.xml: a field's term {why}"])
         local = term.rsplit("/", 1)[-1]
         index = f.get("index")
         if index is not None and not index.isdigit():
@@ -559,6 +563,8 @@ def read_core(path: Path) -> Core:
     id_index = int(id_el.get("index", "0")) if id_el is not None and id_el.get("index", "").isdigit() else None
     title = ""
     eml_name = root.get("metadata", "eml.xml") or "eml.xml"
+    if (why := text_problem("id", eml_name)) is not None:
+        raise PackageError([f"{base}meta.xml: the metadata file name {why}"])
     eml_pure = PurePosixPath(eml_name)
     if eml_pure.is_absolute() or ".." in eml_pure.parts or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", eml_name):
         raise PackageError([f"{base}meta.xml: the metadata file {eml_name[:80]!r} is not inside the archive"])
