@@ -1141,7 +1141,6 @@ def prey_activity_overlap_command(
 
     Example: amurkg survey prey-activity-overlap --store leopard-store --n-boot 999 --seed 1"""
     from amurkg.output import emit
-    from amurkg.survey.effort import safe_cell
     from amurkg.survey.patterns import PreyOverlapTable, prey_activity_overlap
     from amurkg.survey.plots import plot_format
 
@@ -1155,9 +1154,61 @@ def prey_activity_overlap_command(
         from amurkg.survey.plots import prey_overlap_plot
 
         emit(prey_overlap_plot(table, picture), plot)
-    lines = [",".join(PreyOverlapTable.HEADER)]
+    emit(_overlap_csv(table, PreyOverlapTable.HEADER), output)
+
+
+@survey_app.command("overlap")
+@with_filters
+def overlap_command(
+    other: Annotated[str, typer.Option("--with", help="The taxon to compare with --taxon (name, label or IRI).")],
+    estimator: Annotated[
+        str, typer.Option("--estimator", help="dhat1, dhat4, dhat5, or auto (dhat4 when both samples exceed 50).")
+    ] = "auto",
+    ci: Annotated[
+        float, typer.Option("--ci", help="Confidence level of the bootstrap interval.", min=0.5, max=0.999)
+    ] = 0.95,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Smoothed-bootstrap resamples.", min=10, max=100000)] = 999,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the resampling: the same seed, the same interval.", min=0)
+    ] = 0,
+    solar: SolarOpt = False,
+    interval: IntervalOpt = 30,
+    plot: PlotOpt = None,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write, per package, the activity overlap of two taxa (--taxon and --with, each with the taxa below it) as
+    CSV: Ridout & Linkie's coefficient with a smoothed-bootstrap interval.
+
+    Example: amurkg survey overlap --store leopard-store --taxon 'Amur leopard' --with 'wild boar' --solar"""
+    from amurkg.output import emit
+    from amurkg.survey.patterns import PreyOverlapTable, taxon_overlap
+    from amurkg.survey.plots import plot_format
+
+    if flt.taxon is None:
+        raise ParameterError("name the first taxon with --taxon and the other with --with")
+    picture = plot_format(str(plot)) if plot is not None else None
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    table = taxon_overlap(
+        kg, flt, flt.taxon, other, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+    )
+    if plot is not None and picture is not None:
+        from amurkg.survey.plots import prey_overlap_plot
+
+        emit(prey_overlap_plot(table, picture), plot)
+    emit(_overlap_csv(table, PreyOverlapTable.PAIR_HEADER), output)
+
+
+def _overlap_csv(table: Any, header: tuple[str, ...]) -> str:
+    from amurkg.survey.effort import safe_cell
+
+    lines = [",".join(header)]
     lines += [",".join(_csv_cell(safe_cell(v)) for v in row) for row in table.as_rows()]
-    emit("\n".join(lines) + "\n", output)
+    return "\n".join(lines) + "\n"
 
 
 def _csv_cell(text: str) -> str:

@@ -373,3 +373,22 @@ def test_plots_are_svg_with_their_counts_and_the_same_each_time(small_store: Pat
     svg = activity_plot([odd], "svg").decode()
     ET.fromstring(svg)
     assert "$x$ &lt;b&gt;" in svg
+
+
+def test_overlap_of_any_two_taxa(small_store: Path) -> None:
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    args = ["survey", "overlap", "--store", str(small_store), "--taxon", "Amur leopard", "--with", "wild boar"]
+    result = CliRunner().invoke(app, [*args, "--interval", "0", "--n-boot", "100", "--seed", "4"])
+    assert result.exit_code == 0, result.stderr
+    [row] = list(csv.DictReader(result.stdout.splitlines()))
+    expected = amurkg.activity_overlap(
+        [11 / 24, (11 + 1 / 3) / 24, 23 / 24], [12 / 24, 10 / 24], ci=0.95, n_boot=30, seed=4
+    )
+    assert (row["otherName"], row["nTaxon"], row["nOther"], row["estimator"]) == ("wild boar", "3", "2", "dhat1")
+    assert float(row["overlap"]) == pytest.approx(expected.estimate, abs=5e-5)
+    assert float(row["lower"]) == pytest.approx(expected.lower, abs=5e-5)
+    missing = CliRunner().invoke(app, ["survey", "overlap", "--store", str(small_store), "--with", "wild boar"])
+    assert missing.exit_code == 2 and missing.stderr.count("\n") == 1

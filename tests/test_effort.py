@@ -226,7 +226,7 @@ def test_filters_are_one_definition_on_every_survey_command() -> None:
         "--observation-type",
         "--include-timelapse",
     )
-    analyses = {"detection-history", "effort", "individuals", "activity", "prey-activity-overlap"}
+    analyses = {"detection-history", "effort", "individuals", "activity", "prey-activity-overlap", "overlap"}
     assert analyses <= {c.name for c in survey_app.registered_commands}
     for command in analyses:
         result = run("survey", command, "--help")
@@ -249,3 +249,53 @@ def test_bad_filters_exit_2_with_one_line(small_store: Path, args: list[str], me
     result = run("survey", "effort", "--store", str(small_store), *args)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_activity_times_of_the_example_recomputed_from_its_csv(example: amurkg.KnowledgeGraph) -> None:
+    """Clock times of day: each event start in its deployment's UTC offset (that of deploymentStart); at an
+    interval of 0 minutes, observations of one event (same deployment, same start) count once."""
+    from amurkg.survey.patterns import activity_curve
+
+    offsets = {
+        row["deploymentID"]: datetime.fromisoformat(row["deploymentStart"]).utcoffset()
+        for row in csv.DictReader((EXAMPLE / "deployments.csv").read_text().splitlines())
+    }
+    expected = []
+    seen = set()
+    for row in csv.DictReader((EXAMPLE / "observations.csv").read_text().splitlines()):
+        if (row["scientificName"], row["observationLevel"], row["observationType"]) == (
+            "Anas platyrhynchos",
+            "event",
+            "animal",
+        ):
+            offset = offsets[row["deploymentID"]]
+            assert offset is not None
+            if (row["deploymentID"], row["eventStart"]) in seen:
+                continue
+            seen.add((row["deploymentID"], row["eventStart"]))
+            local = datetime.fromisoformat(row["eventStart"]) + offset
+            expected.append((local.hour * 3600 + local.minute * 60 + local.second) / 86400)
+    curve = activity_curve(example, SurveyFilter(taxon="Anas platyrhynchos"), interval=0)
+    assert sorted(curve.times) == pytest.approx(sorted(expected), abs=1e-9)
+    solar = activity_curve(example, SurveyFilter(taxon="Anas platyrhynchos"), scale="solar", interval=0)
+    # Belgium and the Netherlands in summer: mallards seen around 06:00-08:00 local, near sunrise (0.25)
+    assert solar.n == curve.n and all(0.1 < t < 0.4 for t in solar.times)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(["--deployment", "--location", "--package", "--taxon", "--since", "--until"]),
+    st.text(min_size=1, max_size=20).filter(lambda t: not t.startswith("-")),
+)
+def test_any_filter_value_gives_an_answer_or_one_line(
+    tmp_path_factory: pytest.TempPathFactory, option: str, value: str
+) -> None:
+    store = tmp_path_factory.getbasetemp() / "filter-store"
+    if not store.exists():
+        amurkg.import_package(store, SMALL)
+    result = run("survey", "effort", "--store", str(store), option, value)
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith("amurkg: error: ") and result.stderr.count("\n") == 1
+    else:
+        assert result.stdout.startswith("deploymentID,")

@@ -147,6 +147,19 @@ class PreyOverlapTable:
     rows: list[PreyOverlap] = field(default_factory=list)
 
     HEADER = ("package", "preyName", "nPredator", "nPrey", "estimator", "overlap", "lower", "upper", "note", "prey")
+    #: The header of ``taxon_overlap``'s table: the first taxon against the other.
+    PAIR_HEADER = (
+        "package",
+        "otherName",
+        "nTaxon",
+        "nOther",
+        "estimator",
+        "overlap",
+        "lower",
+        "upper",
+        "note",
+        "other",
+    )
 
     def as_rows(self) -> list[tuple[object, ...]]:
         out: list[tuple[object, ...]] = []
@@ -195,30 +208,95 @@ def prey_activity_overlap(
     prey_rows = kg.query(_PREY, {"predator": predator_term}, where="prey of the predator").rows
     if not prey_rows:
         raise ParameterError(f"the curated graph gives {predator!r} no prey (obo:RO_0002439)")
-    predator_found = independent(detections(kg, flt.with_taxon(predator_term.value)), interval)
-    prey_found = {
-        row[0].value: (row[1].value, independent(detections(kg, flt.with_taxon(row[0].value)), interval))
-        for row in prey_rows
-        if row[0] is not None and row[1] is not None
-    }
-    packages = sorted(
-        {d.deployment.package for d in predator_found}
-        | {d.deployment.package for _, found in prey_found.values() for d in found}
+    others = [(row[0].value, row[1].value) for row in prey_rows if row[0] is not None and row[1] is not None]
+    return _compare(
+        kg,
+        flt,
+        predator_term.value,
+        predator_name,
+        others,
+        estimator,
+        ci,
+        n_boot,
+        seed,
+        scale,
+        interval,
+        min_detections,
     )
-    table = PreyOverlapTable(predator_name, str(scale))
+
+
+def taxon_overlap(
+    kg: Any,
+    flt: SurveyFilter | None,
+    taxon_a: str,
+    taxon_b: str,
+    estimator: str = "auto",
+    ci: float | None = 0.95,
+    n_boot: int = 999,
+    seed: int | None = 0,
+    scale: TimeScale | str = "clock",
+    interval: float = 30,
+    min_detections: int = 2,
+) -> PreyOverlapTable:
+    """The coefficient of overlapping of two taxa's activity (each with the taxa below it) in each package, as
+    ``prey_activity_overlap`` gives it for a predator and its prey; ``flt``'s own taxon is ignored."""
+    flt = flt or SurveyFilter()
+    first, second = kg.resolve(taxon_a, "taxon"), kg.resolve(taxon_b, "taxon")
+    return _compare(
+        kg,
+        flt,
+        first.value,
+        _label(kg, first, taxon_a),
+        [(second.value, _label(kg, second, taxon_b))],
+        estimator,
+        ci,
+        n_boot,
+        seed,
+        scale,
+        interval,
+        min_detections,
+    )
+
+
+def _label(kg: Any, term: Any, fallback: str) -> str:
+    rows = kg.query(_LABEL, {"entity": term}, where="taxon label").rows
+    return str(rows[0][0].value) if rows and rows[0][0] is not None else fallback
+
+
+def _compare(
+    kg: Any,
+    flt: SurveyFilter,
+    first: str,
+    first_name: str,
+    others: list[tuple[str, str]],
+    estimator: str,
+    ci: float | None,
+    n_boot: int,
+    seed: int | None,
+    scale: TimeScale | str,
+    interval: float,
+    min_detections: int,
+) -> PreyOverlapTable:
+    first_found = independent(detections(kg, flt.with_taxon(first)), interval)
+    other_found = {iri: (name, independent(detections(kg, flt.with_taxon(iri)), interval)) for iri, name in others}
+    packages = sorted(
+        {d.deployment.package for d in first_found}
+        | {d.deployment.package for _, found in other_found.values() for d in found}
+    )
+    table = PreyOverlapTable(first_name, str(scale))
     for package in packages:
-        a, _ = activity_times([d for d in predator_found if d.deployment.package == package], scale)
-        for prey, (name, found) in sorted(prey_found.items(), key=lambda item: (item[1][0], item[0])):
+        a, _ = activity_times([d for d in first_found if d.deployment.package == package], scale)
+        for other, (name, found) in sorted(other_found.items(), key=lambda item: (item[1][0], item[0])):
             b, _ = activity_times([d for d in found if d.deployment.package == package], scale)
             if len(set(a)) < min_detections or len(set(b)) < min_detections:
                 table.rows.append(
-                    PreyOverlap(package, prey, name, None, len(a), len(b), "too few detections for an estimate")
+                    PreyOverlap(package, other, name, None, len(a), len(b), "too few detections for an estimate")
                 )
                 continue
             try:
                 result = activity_overlap(a, b, estimator, ci=ci, n_boot=n_boot, seed=seed)
             except ParameterError as exc:
-                table.rows.append(PreyOverlap(package, prey, name, None, len(a), len(b), str(exc)))
+                table.rows.append(PreyOverlap(package, other, name, None, len(a), len(b), str(exc)))
                 continue
-            table.rows.append(PreyOverlap(package, prey, name, result, len(a), len(b), "", list(a), list(b)))
+            table.rows.append(PreyOverlap(package, other, name, result, len(a), len(b), "", list(a), list(b)))
     return table
