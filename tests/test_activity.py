@@ -385,7 +385,7 @@ def test_overlap_of_any_two_taxa(small_store: Path) -> None:
     assert result.exit_code == 0, result.stderr
     [row] = list(csv.DictReader(result.stdout.splitlines()))
     expected = amurkg.activity_overlap(
-        [11 / 24, (11 + 1 / 3) / 24, 23 / 24], [12 / 24, 10 / 24], ci=0.95, n_boot=30, seed=4
+        [11 / 24, (11 + 1 / 3) / 24, 23 / 24], [12 / 24, 10 / 24], ci=0.95, n_boot=100, seed=4
     )
     assert (row["otherName"], row["nTaxon"], row["nOther"], row["estimator"]) == ("wild boar", "3", "2", "dhat1")
     assert float(row["overlap"]) == pytest.approx(expected.estimate, abs=5e-5)
