@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 
 from amurkg import __version__
 from amurkg.errors import AmurkgError, ParameterError
-from amurkg.survey.options import with_filters
+from amurkg.survey.options import with_filters, with_filters_taxa
 
 # Typer may use click or its own vendored copy; take the exception classes from whichever it uses.
 _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -1209,6 +1209,68 @@ def _overlap_csv(table: Any, header: tuple[str, ...]) -> str:
     lines = [",".join(header)]
     lines += [",".join(_csv_cell(safe_cell(v)) for v in row) for row in table.as_rows()]
     return "\n".join(lines) + "\n"
+
+
+GridOpt = Annotated[
+    float,
+    typer.Option(
+        "--grid",
+        help="Degrees of the grid that the locations of cameras which recorded a threatened taxon are "
+        "generalised to. Example: --grid 0.25",
+    ),
+]
+ExactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exact-locations",
+        help="Show the exact locations of cameras that recorded a threatened taxon (with a warning): not for "
+        "publishing.",
+    ),
+]
+
+
+@survey_app.command("plot")
+@with_filters_taxa
+def plot_command(
+    kind: Annotated[str, typer.Argument(help="The figure: activity, rai, effort, map or overlap.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The figure file: .png, .svg or .pdf (written atomically).")
+    ],
+    solar: SolarOpt = False,
+    interval: IntervalOpt = 30,
+    grid: GridOpt = 0.1,
+    exact_locations: ExactOpt = False,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    flt: Any = None,
+    taxa: tuple[str, ...] = (),
+) -> None:
+    """Draw a survey figure for a report or paper (one 80 mm column): activity curves (one per --taxon, the
+    Amur leopard by default), rai (detections per 100 camera-days per deployment), effort (when each camera
+    ran), map (the cameras, sized by the RAI of one --taxon if given; locations of threatened taxa generalised)
+    or overlap (two --taxon curves, the shared area shaded, Ridout & Linkie's overlap in the title).
+
+    Example: amurkg survey plot overlap --store leopard-store --taxon 'Amur leopard' --taxon 'wild boar' -o overlap.svg
+    """
+    from amurkg.output import emit
+    from amurkg.survey.figures import PlotOptions, check_kind, figure_format, plot
+
+    check_kind(kind)
+    fmt = figure_format(output)
+    if exact_locations:
+        from amurkg.survey.sensitive import EXACT_WARNING
+
+        typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
+    else:
+        from amurkg.survey.sensitive import Grid
+
+        Grid(grid)
+    options = PlotOptions(taxa, solar, interval, None if exact_locations else grid)
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    emit(plot(kg, kind, flt, fmt, options), output)
+    typer.echo(f"amurkg: wrote {output}", err=True)
 
 
 def _csv_cell(text: str) -> str:

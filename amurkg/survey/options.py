@@ -132,13 +132,39 @@ def build_filter(
     )
 
 
+#: ``--taxon`` of the commands that take several taxa (a figure with a curve per taxon).
+_TAXA = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--taxon",
+        help="A taxon (name, label or IRI) with the taxa below it; repeat for several.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
+
 def with_filters(func: F) -> F:
     """Give a command the record filters: its ``flt`` parameter is replaced by the filter options, and it is
     called with the ``SurveyFilter`` they describe."""
+    return _with_filters(func, many_taxa=False)
+
+
+def with_filters_taxa(func: F) -> F:
+    """``with_filters`` for a command that takes ``--taxon`` repeatedly: it is called with a ``SurveyFilter``
+    without a taxon as ``flt`` and the taxa as ``taxa`` (a tuple, empty when none is given)."""
+    return _with_filters(func, many_taxa=True)
+
+
+def _with_filters(func: F, many_taxa: bool) -> F:
     signature = inspect.signature(func, eval_str=True)
-    kept = [p for p in signature.parameters.values() if p.name != "flt"]
+    kept = [p for p in signature.parameters.values() if p.name not in ("flt", "taxa")]
     added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=default,
+            annotation=_TAXA if many_taxa and name == "taxon" else annotation,
+        )
         for name, annotation, default in _OPTIONS
     ]
     parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + added
@@ -146,6 +172,9 @@ def with_filters(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in NAMES if name in kwargs}
+        if many_taxa:
+            taxa = values.pop("taxon", None) or []
+            return func(*args, flt=build_filter(**values), taxa=tuple(t for t in taxa if t.strip()), **kwargs)
         return func(*args, flt=build_filter(**values), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

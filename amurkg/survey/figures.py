@@ -1,0 +1,499 @@
+"""Figures of imported camera-trap surveys for reports and papers: activity curves, overlap, relative abundance,
+effort and a map of the cameras, as PNG, SVG or PDF bytes.
+
+Every figure is drawn for one column of a journal page (80 mm, 3.15 inches wide) with text of 7 points or more,
+labelled axes with their units, the time scale stated (each camera's local clock time, with its UTC offset, or
+solar time), the Okabe & Ito (2008) colour-blind-safe palette, and a caption line that names the data (the
+packages and the dates of their records) and the day the figure was drawn. The functions take a
+``KnowledgeGraph`` over a store and return bytes, so the command line and the web dashboard draw the same
+figures; they import nothing of either.
+
+Maps are drawn offline and without a base map: each deployment at its coordinates, with a scale bar and a north
+arrow, in an equirectangular frame whose aspect is that of the map's middle latitude (distances are true near
+it). No country borders are drawn: none of the well-kept packages amurkg depends on ships them. The locations of
+cameras that recorded a threatened taxon are generalised to a grid (``amurkg.survey.sensitive``) unless exact
+locations are asked for; the caption says which was done.
+
+Needs matplotlib (``pip install 'amurkg[viz,survey]'``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from amurkg.errors import ParameterError
+from amurkg.survey.filters import Deployment, SurveyFilter, deployments, detections
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: The kinds of figure ``amurkg survey plot`` draws.
+KINDS = ("activity", "rai", "effort", "map", "overlap")
+#: Output formats by file extension.
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+#: One journal column (80 mm) in inches.
+WIDTH = 80 / 25.4
+#: The smallest text size, in points.
+FONT = 7.0
+#: The taxon a figure is of when none is given (as ``survey detection-history``).
+DEFAULT_TAXON = "amur:amur-leopard"
+_MAX_BARS = 40
+_DAY = 86400.0
+
+_LABEL = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?label ?name WHERE { OPTIONAL { ?entity rdfs:label ?label } OPTIONAL { ?entity dwc:scientificName ?name } }
+ORDER BY ?label ?name LIMIT 1"""
+
+
+def figure_format(path: Path | str) -> str:
+    """``png``, ``svg`` or ``pdf`` from a file name's extension, or ParameterError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ParameterError(
+            f"{str(path)!r}: a figure is written as .png, .svg or .pdf; name the file with one of them"
+        )
+    return FORMATS[suffix]
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ParameterError(f"unknown plot {kind!r}: use one of {', '.join(KINDS)}")
+    return kind
+
+
+@dataclass(frozen=True)
+class PlotOptions:
+    """What a figure shows besides the records the filter keeps.
+
+    ``taxa``: the taxa (names, labels or IRIs); ``solar``: solar rather than clock time; ``interval``: minutes
+    that separate independent detections; ``grid``: degrees that sensitive locations are generalised to, or
+    ``None`` for the exact locations; ``drawn``: the date in the caption (today by default)."""
+
+    taxa: tuple[str, ...] = ()
+    solar: bool = False
+    interval: float = 30
+    grid: float | None = 0.1
+    drawn: date | None = None
+
+
+def plot(
+    kg: Any, kind: str, flt: SurveyFilter | None = None, fmt: str = "svg", options: PlotOptions | None = None
+) -> bytes:
+    """The figure ``kind`` (one of ``KINDS``) of the store behind ``kg`` as ``fmt`` bytes (png, svg or pdf)."""
+    check_kind(kind)
+    if fmt not in FORMATS.values():
+        raise ParameterError(f"unknown figure format {fmt!r}: use png, svg or pdf")
+    flt = flt or SurveyFilter()
+    options = options or PlotOptions()
+    draw = {
+        "activity": activity_figure,
+        "rai": rai_figure,
+        "effort": effort_figure,
+        "map": map_figure,
+        "overlap": overlap_figure,
+    }[kind]
+    import matplotlib
+
+    with matplotlib.rc_context(_style()):  # sizes and colours are read when the artists are made
+        return render(draw(kg, flt, options), fmt)
+
+
+# ------------------------------------------------------------------ drawing helpers
+
+
+def _style() -> Any:
+    from cycler import cycler
+
+    return {
+        "font.size": FONT + 1,
+        "axes.titlesize": FONT + 1,
+        "axes.labelsize": FONT + 1,
+        "xtick.labelsize": FONT,
+        "ytick.labelsize": FONT,
+        "legend.fontsize": FONT,
+        "axes.prop_cycle": cycler(color=list(OKABE_ITO)),
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "text.parse_math": False,  # a name with a $ is shown as written, not read as mathtext
+        "svg.fonttype": "none",  # text stays text: searchable, and editable in a drawing program
+        "svg.hashsalt": "amurkg",  # the same ids on every run
+        "pdf.fonttype": 42,
+    }
+
+
+def _new_figure(height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH, height), layout="constrained")
+
+
+def render(fig: Figure, fmt: str) -> bytes:
+    """The figure as ``fmt`` bytes, the same on every run (no creation date in the file)."""
+    buffer = io.BytesIO()
+    choices: dict[str, dict[str, Any]] = {
+        "png": {"Software": "amurkg"},
+        "svg": {"Date": None},
+        "pdf": {"CreationDate": None},
+    }
+    metadata = choices[fmt]
+    fig.savefig(buffer, format=fmt, dpi=300, metadata=metadata)
+    return buffer.getvalue()
+
+
+def _caption(fig: Figure, kg: Any, flt: SurveyFilter, options: PlotOptions, extra: str = "") -> None:
+    """The caption line: the packages and the dates of their records, what was generalised, the day drawn."""
+    cameras = deployments(kg, flt)
+    packages = sorted({d.package for d in cameras if d.package})
+    if cameras:
+        first = min(datetime.fromtimestamp(d.start, UTC).date() for d in cameras)
+        last = max(datetime.fromtimestamp(d.end, UTC).date() for d in cameras)
+        span = f" ({first.isoformat()} to {last.isoformat()})"
+    else:
+        span = ""
+    shown = ", ".join(packages[:3]) + (f" and {len(packages) - 3} more" if len(packages) > 3 else "")
+    drawn = (options.drawn or datetime.now(UTC).date()).isoformat()
+    text = f"Data: {shown or 'the store'}{span}. {extra}Drawn {drawn} with amurkg."
+    caption = fig.supxlabel("\n".join(textwrap.wrap(text, 56)), x=0.01, ha="left", fontsize=FONT, color="#333333")
+    caption.set_gid("caption")
+
+
+def _label(kg: Any, taxon: str) -> tuple[str, str]:
+    """The taxon's IRI and its label (or scientific name); ParameterError for an unknown taxon."""
+    term = kg.resolve(taxon, "taxon")
+    rows = kg.query(_LABEL, {"entity": term}, where="taxon label").rows
+    label = next((t.value for row in rows for t in row if t is not None), None)
+    return term.value, str(label or taxon)
+
+
+def _taxa(options: PlotOptions, default: str | None = DEFAULT_TAXON) -> tuple[str, ...]:
+    taxa = options.taxa or ((default,) if default else ())
+    if len(taxa) > len(OKABE_ITO):
+        raise ParameterError(f"{len(taxa)} taxa: a figure shows at most {len(OKABE_ITO)} (one colour each)")
+    return tuple(taxa)
+
+
+def _offsets(cameras: Sequence[Deployment]) -> str:
+    """``UTC+10:00`` where every camera kept the same clock, else ``each camera's UTC offset``."""
+    found = {d.offset for d in cameras}
+    if len(found) != 1:
+        return "each camera's own UTC offset"
+    minutes = int(next(iter(found)) / timedelta(minutes=1))
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _time_axis(ax: Axes, kg: Any, flt: SurveyFilter, solar: bool) -> None:
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 6))
+    ax.set_xticks(range(0, 25, 3), minor=True)
+    if solar:
+        ax.set_xlabel("Solar time (h; sunrise 06:00, sunset 18:00)")
+    else:
+        ax.set_xlabel(f"Local clock time (h, {_offsets(deployments(kg, flt))})")
+    ax.set_ylabel("Activity density (per hour)")
+    ax.set_ylim(bottom=0)
+
+
+def _legend(fig: Figure, ax: Axes) -> None:
+    """The legend above the axes, where it hides no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=2, frameon=False)
+
+
+# ------------------------------------------------------------------ the figures
+
+
+def activity_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """Activity curves (von Mises kernel densities, per hour) of each taxon, with a rug of its detections."""
+    from amurkg.survey.patterns import activity_curve
+
+    scale = "solar" if options.solar else "clock"
+    fig = _new_figure(2.4)
+    ax = fig.add_subplot()
+    skipped = 0
+    for i, taxon in enumerate(_taxa(options)):
+        iri, name = _label(kg, taxon)
+        curve = activity_curve(kg, flt.with_taxon(iri), scale, options.interval)
+        skipped += curve.no_sun
+        colour = OKABE_ITO[i]
+        ax.plot(
+            [x * 24 for x in curve.x],
+            [y / 24 for y in curve.density],
+            color=colour,
+            lw=1.2,
+            label=f"{name} (n = {curve.n})",
+            gid=f"curve-{i}",
+        )
+        ax.plot(
+            [t * 24 for t in curve.times], [0.0] * len(curve.times), "|", color=colour, ms=5, mew=0.6, clip_on=False
+        )
+    _time_axis(ax, kg, flt, options.solar)
+    ax.set_title(f"Activity ({scale} time)")
+    _legend(fig, ax)
+    extra = f"Kernel densities of detections {options.interval:g} min apart. "
+    extra += f"{skipped} detections without sunrise or sunset left out. " if skipped else ""
+    _caption(fig, kg, flt, options, extra)
+    return fig
+
+
+def overlap_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """Two activity curves with the area under both shaded and the coefficient of overlapping in the title
+    (Ridout & Linkie's Δ̂1 or Δ̂4, chosen by sample size as ``overlap`` recommends)."""
+    import numpy as np
+
+    from amurkg.survey.activity import activity_density, activity_overlap
+    from amurkg.survey.patterns import activity_curve
+
+    taxa = options.taxa
+    if len(taxa) != 2:
+        raise ParameterError(f"an overlap plot compares two taxa: give --taxon twice (got {len(taxa)})")
+    scale = "solar" if options.solar else "clock"
+    fig = _new_figure(2.4)
+    ax = fig.add_subplot()
+    curves = []
+    names = []
+    for taxon in taxa:
+        iri, name = _label(kg, taxon)
+        curves.append(activity_curve(kg, flt.with_taxon(iri), scale, options.interval))
+        names.append(name)
+    result = activity_overlap(curves[0].times, curves[1].times, "auto")
+    grid = np.linspace(0.0, 1.0, 289)
+    densities = [np.asarray(activity_density(c.times, n_grid=289)[1]) / 24 for c in curves]
+    hours = grid * 24
+    for i, (curve, name, density) in enumerate(zip(curves, names, densities, strict=True)):
+        ax.plot(hours, density, color=OKABE_ITO[i], lw=1.2, ls=("-", "--")[i], label=f"{name} (n = {curve.n})")
+    ax.fill_between(
+        hours,
+        0,
+        np.minimum(*densities),
+        color="#999999",
+        alpha=0.45,
+        lw=0,
+        label="overlap",
+        gid="overlap-area",
+        zorder=0,
+    )
+    _time_axis(ax, kg, flt, options.solar)
+    index = "\u2080\u2081\u2082\u2083\u2084\u2085"[int(result.estimator[-1])]  # a subscript digit, as large as the text
+    ax.set_title(f"Overlap \u0394\u0302{index} = {result.estimate:.2f} ({scale} time)")
+    _legend(fig, ax)
+    _caption(fig, kg, flt, options, f"Kernel densities, {options.interval:g} min independence. ")
+    return fig
+
+
+def _active(kg: Any, flt: SurveyFilter) -> list[Deployment]:
+    found = [d for d in deployments(kg, flt.with_taxon(None)) if d.end > d.start]
+    if not found:
+        raise ParameterError("no deployment was active in this selection: widen the filters")
+    return found
+
+
+def _names(cameras: Sequence[Deployment]) -> list[str]:
+    several = len({d.package for d in cameras}) > 1
+    return [f"{d.package}/{d.deployment_id}" if several else d.deployment_id for d in cameras]
+
+
+def rai_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """Relative abundance index per deployment: independent detections per 100 camera-days, one bar per taxon."""
+    from amurkg.survey.patterns import independent
+
+    cameras = _active(kg, flt)
+    taxa = _taxa(options)
+    rai: list[tuple[str, list[float]]] = []
+    for taxon in taxa:
+        iri, name = _label(kg, taxon)
+        counts: dict[str, int] = {}
+        for d in independent(detections(kg, flt.with_taxon(iri)), options.interval):
+            counts[d.deployment.iri] = counts.get(d.deployment.iri, 0) + 1
+        rai.append((name, [counts.get(c.iri, 0) * 100 * _DAY / (c.end - c.start) for c in cameras]))
+    order = sorted(range(len(cameras)), key=lambda k: (-sum(v[k] for _, v in rai), k))[:_MAX_BARS]
+    labels = [_names(cameras)[k] for k in order]
+    fig = _new_figure(1.6 + 0.16 * len(order) * max(1, len(taxa) * 0.6))
+    ax = fig.add_subplot()
+    height = 0.8 / len(taxa)
+    for i, (name, values) in enumerate(rai):
+        ys = [j + (i - (len(taxa) - 1) / 2) * height for j in range(len(order))]
+        ax.barh(ys, [values[k] for k in order], height=height, color=OKABE_ITO[i], label=name, gid=f"bars-{i}")
+    ax.set_yticks(range(len(order)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("RAI (detections per 100 camera-days)")
+    ax.set_ylabel("Deployment")
+    ax.set_title("Relative abundance index")
+    _legend(fig, ax)
+    shown = f"Independent detections: {options.interval:g} min apart. "
+    if len(order) < len(cameras):
+        shown += f"{len(order)} of {len(cameras)} deployments shown (highest RAI). "
+    _caption(fig, kg, flt, options, shown)
+    return fig
+
+
+def effort_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """When each camera was active: one bar per deployment from its start to its end (UTC dates)."""
+    import importlib
+
+    dates: Any = importlib.import_module("matplotlib.dates")  # untyped in matplotlib's stubs
+
+    cameras = _active(kg, flt)
+    order = cameras[:_MAX_BARS]
+    fig = _new_figure(1.0 + 0.16 * len(order))
+    ax = fig.add_subplot()
+    for j, d in enumerate(order):
+        start = dates.date2num(datetime.fromtimestamp(d.start, UTC))
+        end = dates.date2num(datetime.fromtimestamp(d.end, UTC))
+        ax.broken_barh([(start, end - start)], (j - 0.35, 0.7), facecolors=OKABE_ITO[0], gid=f"deployment-{j}")
+    ax.set_yticks(range(len(order)), _names(order))
+    ax.invert_yaxis()
+    locator = dates.AutoDateLocator(maxticks=5)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
+    ax.set_xlabel("Date (UTC)")
+    ax.set_ylabel("Deployment")
+    days = sum(d.end - d.start for d in cameras) / _DAY
+    ax.set_title(f"Effort: {days:,.1f} camera-days, {len(cameras)} deployments")
+    shown = f"First {len(order)} of {len(cameras)} deployments shown. " if len(order) < len(cameras) else ""
+    _caption(fig, kg, flt, options, shown)
+    return fig
+
+
+@dataclass(frozen=True)
+class Located:
+    """A deployment where a published map may put it."""
+
+    deployment: Deployment
+    latitude: float
+    longitude: float
+    generalised: bool
+
+
+def map_locations(kg: Any, flt: SurveyFilter, grid: float | None = 0.1) -> tuple[list[Located], int]:
+    """The deployments with coordinates, those of cameras that recorded a threatened taxon generalised to
+    ``grid`` degrees (``None``: exact), and how many had no coordinates."""
+    from amurkg.survey.sensitive import Grid, exact_view, sensitive_deployments
+
+    cells = Grid(grid) if grid is not None else None
+    with exact_view(kg):
+        cameras = deployments(kg, flt.with_taxon(None))
+        sensitive = sensitive_deployments(kg) if cells is not None else {}
+    out, missing = [], 0
+    for d in cameras:
+        if d.latitude is None or d.longitude is None or not (math.isfinite(d.latitude) and math.isfinite(d.longitude)):
+            missing += 1
+            continue
+        lat, lon, moved = d.latitude, d.longitude, False
+        if cells is not None and d.iri in sensitive:
+            (lat, lon), moved = cells.point(lat, lon), True
+            d = replace(d, latitude=lat, longitude=lon)
+        out.append(Located(d, lat, lon, moved))
+    return out, missing
+
+
+def _nice(value: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten not above ``value``."""
+    power = 10 ** math.floor(math.log10(value))
+    return float(max(m * power for m in (1, 2, 5) if m * power <= value))
+
+
+def map_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """The cameras on a plain map (no base map, no borders) with a scale bar and a north arrow; with a taxon,
+    each marker's area is proportional to its RAI and deployments without a detection are open circles."""
+    from amurkg.survey.patterns import independent
+
+    located, missing = map_locations(kg, flt, options.grid)
+    if not located:
+        raise ParameterError("no deployment in this selection has coordinates: nothing to map")
+    lats = [p.latitude for p in located]
+    lons = [p.longitude for p in located]
+    middle = (min(lats) + max(lats)) / 2
+    stretch = 1 / max(math.cos(math.radians(middle)), 0.05)
+    span = max(max(lons) - min(lons), (max(lats) - min(lats)) * stretch, 0.02)
+    pad = span * 0.2
+    fig = _new_figure(WIDTH * 0.95)
+    ax = fig.add_subplot()
+    ax.set_aspect(stretch)
+    ax.set_xlim((min(lons) + max(lons)) / 2 - span / 2 - pad, (min(lons) + max(lons)) / 2 + span / 2 + pad)
+    half_lat = (span / 2 + pad) / stretch
+    ax.set_ylim(middle - half_lat, middle + half_lat)
+    sizes: list[float] = [14.0] * len(located)
+    filled = [True] * len(located)
+    title = f"Camera deployments (n = {len(located)})"
+    if options.taxa:
+        if len(options.taxa) > 1:
+            raise ParameterError("a map shows one taxon's RAI: give --taxon once (or not at all)")
+        iri, name = _label(kg, options.taxa[0])
+        counts: dict[str, int] = {}
+        for d in independent(detections(kg, flt.with_taxon(iri)), options.interval):
+            counts[d.deployment.iri] = counts.get(d.deployment.iri, 0) + 1
+        rai = [
+            counts.get(p.deployment.iri, 0) * 100 * _DAY / max(p.deployment.end - p.deployment.start, 1.0)
+            for p in located
+        ]
+        top = max(rai) or 1.0
+        sizes = [8 + 80 * r / top for r in rai]
+        filled = [r > 0 for r in rai]
+        title = f"{name}: RAI (max {top:.1f} per 100 camera-days)"
+    ax.scatter(
+        lons,
+        lats,
+        s=sizes,
+        c=[OKABE_ITO[1] if f else "none" for f in filled],
+        edgecolors=OKABE_ITO[0],
+        linewidths=0.7,
+        zorder=3,
+        gid="deployments",
+    )
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.set_xlabel("Longitude (° E, WGS84)")
+    ax.set_ylabel("Latitude (° N, WGS84)")
+    ax.set_title("\n".join(textwrap.wrap(title, 48)))
+    ax.grid(True, color="#dddddd", lw=0.4)
+    _scale_bar(ax, middle)
+    _north_arrow(ax)
+    generalised = sum(p.generalised for p in located)
+    extra = ""
+    if generalised:
+        extra += f"{generalised} location(s) of threatened taxa generalised to a {options.grid:g}° grid. "
+    elif options.grid is None:
+        extra += "Exact locations: not for publishing. "
+    if missing:
+        extra += f"{missing} deployment(s) without coordinates not shown. "
+    _caption(fig, kg, flt, options, extra + "No base map or borders. ")
+    return fig
+
+
+def _scale_bar(ax: Axes, latitude: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    km_per_degree = 111.32 * math.cos(math.radians(latitude))
+    length_km = _nice((x1 - x0) * km_per_degree / 4)
+    length = length_km / km_per_degree
+    left, bottom = x0 + (x1 - x0) * 0.05, y0 + (y1 - y0) * 0.04
+    ax.plot([left, left + length], [bottom, bottom], color="black", lw=2, solid_capstyle="butt", gid="scale-bar")
+    text = f"{length_km:g} km"
+    ax.text(left + length / 2, bottom + (y1 - y0) * 0.015, text, ha="center", va="bottom", fontsize=FONT)
+
+
+def _north_arrow(ax: Axes) -> None:
+    ax.annotate(
+        "N",
+        xy=(0.93, 0.95),
+        xytext=(0.93, 0.78),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=FONT + 1,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.0},
+        gid="north-arrow",
+    )
