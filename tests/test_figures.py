@@ -16,8 +16,8 @@ from test_survey import SMALL, run
 
 import amurkg
 from amurkg.errors import ParameterError
-from amurkg.survey.filters import SurveyFilter
 from amurkg.survey.figures import KINDS, PlotOptions, figure_format, map_locations, plot
+from amurkg.survey.filters import SurveyFilter
 
 SVG = "{http://www.w3.org/2000/svg}"
 TWO = ("--taxon", "Amur leopard", "--taxon", "wild boar")

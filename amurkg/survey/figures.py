@@ -1,5 +1,6 @@
-"""Figures of imported camera-trap surveys for reports and papers: activity curves, overlap, relative abundance,
-effort and a map of the cameras, as PNG, SVG or PDF bytes.
+"""Publication figures of imported camera-trap surveys (``amurkg survey plot``): activity curves, overlap,
+relative abundance, effort and a map of the cameras, as PNG, SVG or PDF bytes. (``amurkg.survey.plots`` draws
+the quick pictures of ``survey activity --plot`` and the overlap tables; these are sized for a journal page.)
 
 Every figure is drawn for one column of a journal page (80 mm, 3.15 inches wide) with text of 7 points or more,
 labelled axes with their units, the time scale stated (each camera's local clock time, with its UTC offset, or
