@@ -8,7 +8,11 @@ local round trip):
 1. every entity's page, each asked once (no page is in the server's cache: the first visit), and the
    ``entity-facts`` query for the same entity sent to /sparql (a counter in a comment: never cached);
 2. every canned query's page that runs without parameters, once each, and its query text sent to /sparql;
-3. the same pages asked again (answered from the page cache).
+3. the same pages asked again (answered from the page cache);
+4. with ``--observations N``: the survey dashboard on a store holding a synthetic package of N observations
+   (``amurkg.survey.generate``), once for each independence interval (each a first visit), beside the bare
+   /sparql request of the detection series it reads; and the activity page (curves, the leopard beside each
+   prey), which reads each taxon's detections with ``amurkg.survey.filters.detections``.
 
 Reports the median, p95 and maximum in milliseconds. The brief's bound: under 100 ms for an entity page and
 a query page.
@@ -33,6 +37,8 @@ import amurkg  # noqa: E402
 from amurkg.catalog import get_query, list_queries  # noqa: E402
 from amurkg.results import SelectResult, Term  # noqa: E402
 from amurkg.sparql import bind_values  # noqa: E402
+
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
 def free_port() -> int:
@@ -61,7 +67,11 @@ def summary(name: str, times: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--observations", type=int, default=0, help="also time the survey dashboard (e.g. 100000)")
     args = parser.parse_args()
+    if args.observations:
+        dashboard(args.observations)
+        return
     port = free_port()
     extra = ["--sources", str(args.sources)] if (args.sources / "seed").is_dir() else []
     proc = subprocess.Popen(
@@ -117,6 +127,69 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def dashboard(observations: int) -> None:
+    import tempfile
+
+    from amurkg.survey.generate import generate
+    from amurkg.web.data import _SERIES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        package = generate(Path(tmp) / "package", observations, 1)
+        store = Path(tmp) / "store"
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
+        print(f"{observations:,} observations imported in {time.perf_counter() - started:.1f} s")
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "amurkg",
+                "serve",
+                "--port",
+                str(port),
+                "--store",
+                str(store),
+                "--timeout",
+                "300",
+                "--max-rows",
+                str(10 * observations),
+                "--max-answer",
+                str(2**31),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    fetch(base + "/sparql?query=ASK%7B%7D")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            page, bare = [], []
+            for n, interval in enumerate((30, 0, 1, 2, 5, 10, 15, 60)):
+                page.append(fetch(base + f"/survey?interval={interval}"))
+                text = bind_values(_SERIES, {"interval": Term.literal(str(interval), XSD_INTEGER)})
+                text += f"\n# request {n}"
+                bare.append(fetch(base + "/sparql", urllib.parse.urlencode({"query": text}).encode()))
+            summary("survey dashboard, first visit", page)
+            summary("  its detection-series query on /sparql", bare)
+            summary("survey dashboard, again (page cache)", [fetch(base + "/survey?interval=30") for _ in range(5)])
+            summary("activity page, first visit", [fetch(base + f"/survey/activity?interval={i}") for i in (30, 60)])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

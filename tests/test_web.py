@@ -406,7 +406,7 @@ def test_inferred_facts_are_marked_and_explained() -> None:
 
 
 @pytest.fixture(scope="module")
-def survey_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def survey_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding the small hand-checked package, with a script as a location name, and a synthetic one."""
     from typer.testing import CliRunner
 
@@ -422,20 +422,36 @@ def survey_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for package in (small, generate(folder / "synthetic", 800, 3)):
         result = CliRunner().invoke(app, ["import", str(package), "--store", str(store)])
         assert result.exit_code == 0, result.stderr
-    yield from serving(["--store", str(store), "--timeout", "60"])
+    return store
 
 
-def test_the_dashboard_counts_as_the_survey_queries_do(survey_site: str) -> None:
-    data = page_json(survey_site, "/survey.json?package=amurkg-test-survey-2023&interval=30")
+@pytest.fixture(scope="module")
+def survey_site(survey_store: Path) -> Iterator[str]:
+    yield from serving(["--store", str(survey_store), "--timeout", "60"])
+
+
+def test_the_dashboard_counts_as_the_survey_library_does(survey_site: str, survey_store: Path) -> None:
+    """The dashboard reads the detection series computed at import; the library counts independent detections
+    from every observation: they agree, deployment by deployment and taxon by taxon."""
+    from amurkg.survey.filters import SurveyFilter, detections
+    from amurkg.survey.patterns import independent
+
+    kg = amurkg.KnowledgeGraph(store=survey_store)
+    try:
+        for package in ("amurkg-test-survey-2023", "synthetic-amur-survey-800-3"):
+            for interval in (0, 30):
+                data = page_json(survey_site, f"/survey.json?package={package}&interval={interval}")
+                counted: dict[tuple[str, str], int] = {}
+                for d in independent(detections(kg, SurveyFilter(packages=(package,))), interval):
+                    if d.taxon is not None:
+                        counted[(d.deployment.iri, d.taxon)] = counted.get((d.deployment.iri, d.taxon), 0) + 1
+                shown = {(d["iri"], t): n for d in data["deployments"] for t, n in d["detections"].items() if n}
+                assert shown == counted, (package, interval)
+    finally:
+        kg.close()
+    data = page_json(survey_site, "/survey.json?package=amurkg-test-survey-2023")
     by_id = {d["deploymentID"]: d for d in data["deployments"]}
-    assert set(by_id) == {"D1", "D2"}
     assert by_id["D1"]["cameraDays"] == 10 and by_id["D2"]["cameraDays"] == 4.5  # from the rows, by hand
-    store = page_json(survey_site, "/queries/detection-rate.json?interval=30")["answer"]
-    rates = {(r[0]["value"], r[1]["value"]): float(r[2]["value"]) for r in store["rows"]}
-    for taxon in data["taxa"]:
-        for d in data["deployments"]:
-            expected = rates.get((d["deploymentID"], taxon["name"]), 0)
-            assert d["detections"][taxon["taxon"]] == expected, (d["deploymentID"], taxon["name"])
     leopard = next(t for t in data["taxa"] if t["name"] == "Panthera pardus orientalis")
     assert leopard["rai"] == round(leopard["detections"] * 100 / data["cameraDays"], 3)
 
@@ -454,8 +470,13 @@ def test_deployments_with_threatened_taxa_are_generalised_on_the_map(survey_site
 def test_the_dashboards_figures_are_svg_with_a_scale_and_a_north_arrow(survey_site: str) -> None:
     import xml.etree.ElementTree as ET
 
-    for figure in ("map", "rai", "effort", "activity"):
-        status, headers, body = get(survey_site + f"/survey.svg?figure={figure}")
+    for path, figure in (
+        ("/survey", "map"),
+        ("/survey", "rai"),
+        ("/survey", "effort"),
+        ("/survey/activity", "activity"),
+    ):
+        status, headers, body = get(survey_site + f"{path}.svg?figure={figure}")
         assert status == 200 and headers["Content-Type"].startswith("image/svg+xml"), body[:200]
         root = ET.fromstring(body)
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -465,7 +486,7 @@ def test_the_dashboards_figures_are_svg_with_a_scale_and_a_north_arrow(survey_si
         if figure == "activity":
             assert any("hour of day" in t for t in texts)
             assert root.find("{http://www.w3.org/2000/svg}polyline") is not None
-    data = page_json(survey_site, "/survey.json?package=synthetic-amur-survey-800-3")
+    data = page_json(survey_site, "/survey/activity.json?package=synthetic-amur-survey-800-3")
     assert data["overlaps"] and any(o["overlap"] is not None for o in data["overlaps"])
     for pair in data["overlaps"]:
         assert pair["overlap"] is None or 0 < pair["overlap"] <= 1
@@ -479,8 +500,20 @@ def test_the_dashboard_needs_a_store(site: str) -> None:
 def test_the_dashboard_in_a_browser(survey_site: str, browser: WebDriver, tmp_path: Path) -> None:
     browser.go(survey_site + "/survey?package=synthetic-amur-survey-800-3")
     no_alert(browser)
-    assert len(browser.find_all("section.figure svg")) >= 4
+    assert len(browser.find_all("section.figure svg")) >= 3
     not_blank(browser.screenshot("survey", tmp_path))
+    browser.call("POST", f"/element/{browser.find('#activity')}/click")
+    assert len(browser.find_all("section.figure svg")) >= 2  # the day's curves, the leopard beside a prey
+    not_blank(browser.screenshot("activity", tmp_path))
     browser.go(survey_site + "/survey?package=amurkg-test-survey-2023")
     no_alert(browser)
     assert browser.script("return document.querySelectorAll('main img').length") == 0
+
+
+def test_the_home_page_lists_the_imported_packages_without_local_paths(survey_site: str, tmp_path: Path) -> None:
+    home = page_json(survey_site, "/index.json")
+    assert {p["identifier"] for p in home["packages"]} == {"amurkg-test-survey-2023", "synthetic-amur-survey-800-3"}
+    assert all(p["observations"] > 0 for p in home["packages"])
+    _, _, body = get(survey_site + "/")
+    assert "synthetic-amur-survey-800-3" in body.decode()
+    assert str(tmp_path.parent.parent) not in body.decode()  # where the packages were read from stays private

@@ -36,6 +36,9 @@ SECURITY_HEADERS = [
 ]
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".txt": "text/plain"}
 _MAX_FIELDS = 40
+#: Page data kept for repeat visits (the graph does not change while it is served): pages up to 1 MB, 32 MB in all.
+_CACHEABLE = 1024 * 1024
+_CACHE_BYTES = 32 * 1024 * 1024
 #: Topics of the canned queries on the home page; a query not named here is listed under "More".
 TOPICS: dict[str, tuple[str, ...]] = {
     "The leopard and its prey": ("prey", "prey-ungulates", "predators", "taxa", "class-examples", "dispersal"),
@@ -100,6 +103,7 @@ class Site:
         self.env.globals["has_store"] = options.store is not None
         self.env.filters["url"] = url
         self.cache: collections.OrderedDict[str, tuple[str, bytes]] = collections.OrderedDict()
+        self.cache_bytes = 0
 
     # ------------------------------------------------------------------------------ routing
 
@@ -120,8 +124,11 @@ class Site:
         as_json = args.pop("format", "") == "json"
         if path.endswith(".json") and path != "/names.json":
             path, as_json = path[: -len(".json")], True
-        if path == "/survey.svg":
-            path, args["figure"] = "/survey", args.get("figure") or "map"
+        if path in ("/survey.svg", "/survey/activity.svg"):
+            path, args["figure"] = (
+                path[: -len(".svg")],
+                args.get("figure") or ("map" if path == "/survey.svg" else "activity"),
+            )
         if path.startswith("/static/"):
             return _static(path[len("/static/") :])
         routes = {
@@ -134,6 +141,7 @@ class Site:
             "/source": self.source,
             "/editor": self.editor,
             "/survey": self.survey,
+            "/survey/activity": self.survey_activity,
         }
         try:
             if path in routes:
@@ -185,9 +193,12 @@ class Site:
             body = b"".join(parts)
         if answer.status != 200:
             raise _PageFailedError(answer.status, body.decode("utf-8", "replace").strip())
-        self.cache[key] = (answer.media_type, body)
-        while len(self.cache) > 512:
-            self.cache.popitem(last=False)
+        if len(body) <= _CACHEABLE:
+            self.cache[key] = (answer.media_type, body)
+            self.cache_bytes += len(body)
+            while self.cache_bytes > _CACHE_BYTES:
+                _, (_, old) = self.cache.popitem(last=False)
+                self.cache_bytes -= len(old)
         return answer.media_type, body
 
     def render(self, template: str, context: dict[str, Any], as_json: bool, status: int = 200) -> Reply:
@@ -324,9 +335,7 @@ class Site:
             context["answer"], context["error"] = await self.run_sparql(text)
         return self.render("editor.html", context, as_json, 200 if not context["error"] else 400)
 
-    async def survey(self, args: dict[str, str], as_json: bool) -> Reply:
-        from amurkg.web import svg
-
+    def _survey_args(self, args: dict[str, str]) -> dict[str, Any]:
         if self.options.store is None:
             raise _PageFailedError(404, "the survey dashboard reads an on-disk store: start amurkg serve --store DIR")
         asked: dict[str, Any] = {
@@ -338,6 +347,24 @@ class Site:
         if interval not in ("0", "1", "2", "5", "10", "15", "30", "60", "120", "360", "720", "1440"):
             raise _PageFailedError(400, "interval is one of 0 1 2 5 10 15 30 60 120 360 720 1440 (minutes)")
         asked["interval"] = int(interval)
+        return asked
+
+    def _figure_reply(self, figures: dict[str, Any], wanted: str) -> Reply:
+        if wanted not in figures:
+            raise _PageFailedError(404, f"no figure {wanted[:40]!r}: the figures are {', '.join(figures)}")
+        body = self.env.get_template("figure.svg").render(fig=figures[wanted], standalone=True).encode("utf-8")
+        headers = [
+            ("Content-Type", "image/svg+xml; charset=utf-8"),
+            ("Content-Disposition", f'attachment; filename="survey-{wanted}.svg"'),
+            *SECURITY_HEADERS,
+        ]
+        return Reply(200, headers, body)
+
+    async def survey(self, args: dict[str, str], as_json: bool) -> Reply:
+        """Map, effort and relative abundance, from the detection series computed at import (quick at any size)."""
+        from amurkg.web import svg
+
+        asked = self._survey_args(args)
         data = await self.data("survey", asked)
         data["title"] = "Survey: " + (data["package"] or "all packages")
         if as_json or "empty" in data:
@@ -356,30 +383,40 @@ class Site:
                 "camera-days",
                 colour="#009e73",
             ),
+        }
+        if args.get("figure"):
+            return self._figure_reply(figures, args["figure"])
+        data["figures"] = figures
+        data["query"] = {k: v for k, v in asked.items() if v not in ("", None)}
+        return self.render("survey.html", data, as_json)
+
+    async def survey_activity(self, args: dict[str, str], as_json: bool) -> Reply:
+        """Activity curves and the leopard beside each prey, from each taxon's detections (slower on big stores)."""
+        from amurkg.web import svg
+
+        asked = self._survey_args(args)
+        data = await self.data("survey-activity", asked)
+        data["title"] = "Activity: " + (data["package"] or "all packages")
+        if as_json:
+            return self.render("activity.html", data, as_json)
+        which = data["package"] or "all packages"
+        figures = {
             "activity": svg.curves(
                 [c for c in data["curves"] if "density" in c], f"Activity over the day, {which}", data["scale"]
-            ),
+            )
         }
         for i, pair in enumerate(data["overlaps"]):
             leopard, prey = pair.get("predatorCurve"), pair["curve"]
             if leopard is not None and prey is not None and "density" in leopard and "density" in prey:
+                prey = {**prey, "label": pair["preyName"]}
                 title = f"Amur leopard and {pair['preyName']} ({pair['package']}): overlap {pair['overlap']}"
                 figures[f"prey{i}"] = svg.curves([leopard, prey], title, data["scale"])
                 pair["figure"] = f"prey{i}"
-        wanted = args.get("figure")
-        if wanted:
-            if wanted not in figures:
-                raise _PageFailedError(404, f"no figure {wanted[:40]!r}: the figures are {', '.join(figures)}")
-            body = self.env.get_template("figure.svg").render(fig=figures[wanted], standalone=True).encode("utf-8")
-            headers = [
-                ("Content-Type", "image/svg+xml; charset=utf-8"),
-                ("Content-Disposition", f'attachment; filename="survey-{wanted}.svg"'),
-                *SECURITY_HEADERS,
-            ]
-            return Reply(200, headers, body)
+        if args.get("figure"):
+            return self._figure_reply(figures, args["figure"])
         data["figures"] = figures
         data["query"] = {k: v for k, v in asked.items() if v not in ("", None)}
-        return self.render("survey.html", data, as_json)
+        return self.render("activity.html", data, as_json)
 
     async def run_sparql(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
         """Run a query from the editor exactly as /sparql does: the same check, workers and limits."""
@@ -431,7 +468,8 @@ def _packages(store: Path) -> list[dict[str, Any]]:
 
     from amurkg.survey.importer import list_imports
 
-    return [dataclasses.asdict(record) for record in list_imports(store)]
+    shown = ("identifier", "kind", "imported", "triples", "observations")  # not the local paths it came from
+    return [{k: v for k, v in dataclasses.asdict(record).items() if k in shown} for record in list_imports(store)]
 
 
 def _query_summary(q: Any) -> dict[str, Any]:

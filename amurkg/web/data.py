@@ -398,27 +398,27 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     centre of its 0.1 degree grid cell, as exports place it (``amurkg.survey.sensitive``): served pages leave
     the machine like exports do."""
     from amurkg.errors import ParameterError
-    from amurkg.survey.filters import SurveyFilter, deployments, detections
-    from amurkg.survey.patterns import independent
+    from amurkg.survey.filters import SurveyFilter, deployments
     from amurkg.survey.sensitive import Grid, sensitive_deployments
 
     package = str(args.get("package") or "")
-    interval = float(args.get("interval", 30))
+    interval = int(args.get("interval", 30))
     scale = str(args.get("scale", "clock"))
     flt = SurveyFilter(packages=(package,) if package else ())
     try:
         found_deployments = deployments(kg, flt)
     except ParameterError as exc:
         return {"empty": str(exc), "package": package}
-    found = independent(detections(kg, flt), interval)
+    kept = {d.iri for d in found_deployments}
     names: dict[str, str] = {}
     counts: dict[tuple[str, str], int] = {}
-    for detection in found:
-        if detection.taxon is None:
+    series = kg.query(_SERIES, {"interval": Term.literal(str(interval), PREFIXES["xsd"] + "integer")}, "series")
+    assert isinstance(series, SelectResult)
+    for deployment, taxon, name, number in series.rows:
+        if deployment is None or taxon is None or number is None or deployment.value not in kept:
             continue
-        names.setdefault(detection.taxon, detection.scientific_name or Term.iri(detection.taxon).display())
-        key = (detection.deployment.iri, detection.taxon)
-        counts[key] = counts.get(key, 0) + 1
+        names.setdefault(taxon.value, name.value if name is not None else taxon.display())
+        counts[(deployment.value, taxon.value)] = counts.get((deployment.value, taxon.value), 0) + int(number.value)
     labels = labels_of(kg, set(names))
     totals = {t: sum(n for (_, taxon), n in counts.items() if taxon == t) for t in names}
     taxa = sorted(names, key=lambda t: (-totals[t], names[t]))
@@ -475,12 +475,40 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
         "taxa": table,
         "generalised": any(r["generalised"] for r in rows),
         "grid": grid.text(),
+    }
+    return out
+
+
+def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
+    """Activity curves of a taxon and of the leopard, and the leopard's overlap with each prey the curated graph
+    gives it, in each package: from each taxon's independent detections (``amurkg.survey``)."""
+    from amurkg.survey.filters import SurveyFilter, detections
+    from amurkg.survey.patterns import independent
+
+    package = str(args.get("package") or "")
+    interval = int(args.get("interval", 30))
+    scale = str(args.get("scale", "clock"))
+    flt = SurveyFilter(packages=(package,) if package else ())
+    leopard = kg.resolve("amur:amur-leopard").value
+    chosen = kg.resolve(str(args.get("taxon") or leopard), "taxon").value
+    prey = kg.run("prey", {"predator": leopard})
+    assert isinstance(prey, SelectResult)
+    wanted = dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)])
+    by_taxon = {t: independent(detections(kg, flt.with_taxon(t)), interval) for t in wanted}
+    names = {t: Term.iri(t).display() for t in wanted}
+    labels = labels_of(kg, set(wanted))
+    out: dict[str, Any] = {
+        "package": package,
+        "interval": interval,
+        "scale": scale,
+        "taxon": chosen,
+        "taxonLabel": labels.get(chosen, names[chosen]),
         "curves": [],
         "overlaps": [],
         "analyses": None,
     }
     try:
-        _activity(kg, found, out, chosen, leopard, scale, labels, names)
+        _activity(kg, by_taxon, out, chosen, leopard, scale, labels, names)
     except ImportError:
         out["analyses"] = "activity curves need the 'survey' extra: pip install 'amurkg[survey]'"
     return out
@@ -488,7 +516,7 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
 
 def _activity(
     kg: Any,
-    found: list[Any],
+    by_taxon: dict[str, list[Any]],
     out: dict[str, Any],
     chosen: str,
     leopard: str,
@@ -501,11 +529,6 @@ def _activity(
     from amurkg.errors import ParameterError
     from amurkg.survey.activity import activity_density, activity_overlap
     from amurkg.survey.patterns import activity_times
-
-    by_taxon: dict[str, list[Any]] = {}
-    for detection in found:
-        if detection.taxon is not None:
-            by_taxon.setdefault(detection.taxon, []).append(detection)
 
     def curve(detections: list[Any], taxon: str) -> dict[str, Any]:
         label = labels.get(taxon, names.get(taxon, Term.iri(taxon).display()))
@@ -521,7 +544,7 @@ def _activity(
     out["curves"] = [curve(by_taxon.get(t, []), t) for t in dict.fromkeys([chosen, leopard]) if t]
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
-    packages = sorted({d.deployment.package for d in found})
+    packages = sorted({d.deployment.package for found in by_taxon.values() for d in found})
     for package in packages:
         mine = [d for d in by_taxon.get(leopard, []) if d.deployment.package == package]
         a, _ = activity_times(mine, scale)
@@ -555,3 +578,15 @@ def _activity(
 
 
 _PAGES["survey"] = survey
+_PAGES["survey-activity"] = survey_activity
+
+#: The detection series computed at import (what ``detection-rate`` reads): independent detections of each
+#: taxon at each deployment, for one independence interval.
+_SERIES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?deployment ?taxon ?name ?detections WHERE {
+  ?count akg:interval ?interval ; akg:detections ?detections ; akg:deployment ?deployment ; dwciri:toTaxon ?taxon .
+  OPTIONAL { ?count dwc:scientificName ?name }
+}"""

@@ -179,7 +179,7 @@ def bars(
 
 def curves(series: list[dict[str, Any]], title: str, scale: str, width: int = 560, height: int = 260) -> dict[str, Any]:
     """Activity curves over the day: density per hour against the hour (0-24), one line per series, a legend."""
-    left, right, top, bottom = 50, 15, 20, 40
+    left, right, top, bottom = 62, 15, 20, 40
     w, h = width - left - right, height - top - bottom
     peak = max((max(s["density"]) / 24 for s in series if s.get("density")), default=0) or 1.0
     ymax = peak * 1.15
