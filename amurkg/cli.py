@@ -1273,6 +1273,35 @@ def plot_command(
     typer.echo(f"amurkg: wrote {output}", err=True)
 
 
+@survey_app.command("geojson")
+@with_filters
+def geojson_command(
+    interval: IntervalOpt = 30,
+    grid: GridOpt = 0.1,
+    exact_locations: ExactOpt = False,
+    store: StoreOpt = None,
+    endpoint: EndpointOpt = None,
+    graph: GraphOpt = None,
+    timeout: TimeoutOpt = 60.0,
+    output: OutOpt = None,
+    flt: Any = None,
+) -> None:
+    """Write the cameras as GeoJSON (RFC 7946: WGS84, longitude first) for QGIS or Leaflet: a Point per
+    deployment with its IDs, dates, camera-days, and detections and RAI per taxon. Cameras that recorded a
+    threatened taxon are at the centre of their --grid cell unless --exact-locations (with a warning).
+
+    Example: amurkg survey geojson --store leopard-store --taxon 'Amur leopard' -o cameras.geojson"""
+    from amurkg.output import emit
+    from amurkg.survey.geojson import deployments_geojson, to_text
+
+    if exact_locations:
+        from amurkg.survey.sensitive import EXACT_WARNING
+
+        typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    emit(to_text(deployments_geojson(kg, flt, None if exact_locations else grid, interval)), output)
+
+
 def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
 
