@@ -97,54 +97,58 @@ class _Times:
         self.deployments: dict[str, tuple[datetime, datetime, bool]] = {}
         self.outside: dict[str, int] = {"media": 0, "observations": 0}  # kept: their deployment has timestampIssues
 
-    def checker(self, table: str) -> Callable[[Row, Callable[[str, str], None]], None]:
+    def checker(self, table: str) -> Callable[[Row], tuple[str, str] | None]:
         return {"deployments": self._deployment, "media": self._media, "observations": self._observation}[table]
 
-    def _deployment(self, row: Row, bad: Callable[[str, str], None]) -> None:
+    def _deployment(self, row: Row) -> tuple[str, str] | None:
         start, end = row.get("deploymentStart"), row.get("deploymentEnd")
         if start is None or end is None:
-            return
+            return None
         if end < start:
-            bad(
+            return (
                 "deploymentEnd",
                 f"{end.isoformat()} is before the deploymentStart {start.isoformat()}: a deployment ends after it "
                 "starts; correct the two times (swapped?)",
             )
-            return
         self.deployments[row["deploymentID"]] = (start, end, row.get("timestampIssues") is True)
+        return None
 
-    def _within(self, table: str, row: Row, column: str, bad: Callable[[str, str], None]) -> bool:
-        value, known = row.get(column), self.deployments.get(row.get("deploymentID", ""))
-        if value is None or known is None:
-            return True
-        start, end, issues = known
-        if start <= value <= end:
-            return True
+    def _outside(self, table: str, row: Row, column: str) -> tuple[str, str] | None:
+        """The problem of a time outside its deployment's interval, or None when that deployment says
+        timestampIssues (then it is counted)."""
+        start, end, issues = self.deployments[row["deploymentID"]]
         if issues:
             self.outside[table] += 1
-            return False
-        bad(
+            return None
+        return (
             column,
-            f"{value.isoformat()} is outside the interval of deployment {row['deploymentID'][:60]!r} "
+            f"{row[column].isoformat()} is outside the interval of deployment {row['deploymentID'][:60]!r} "
             f"({start.isoformat()} to {end.isoformat()}): correct the time or the deployment's start and end; "
             "if the camera's clock is known to be wrong, set that deployment's timestampIssues to true",
         )
-        return False
 
-    def _media(self, row: Row, bad: Callable[[str, str], None]) -> None:
-        self._within("media", row, "timestamp", bad)
+    def _media(self, row: Row) -> tuple[str, str] | None:
+        known = self.deployments.get(row.get("deploymentID", ""))
+        if known is None or (value := row.get("timestamp")) is None or known[0] <= value <= known[1]:
+            return None
+        return self._outside("media", row, "timestamp")
 
-    def _observation(self, row: Row, bad: Callable[[str, str], None]) -> None:
+    def _observation(self, row: Row) -> tuple[str, str] | None:
         start, end = row.get("eventStart"), row.get("eventEnd")
         if start is not None and end is not None and end < start:
-            bad(
+            return (
                 "eventEnd",
                 f"{end.isoformat()} is before the eventStart {start.isoformat()}: an event ends after it starts; "
                 "correct the two times (swapped?)",
             )
-            return
-        if self._within("observations", row, "eventStart", bad):  # one problem per row, not two
-            self._within("observations", row, "eventEnd", bad)
+        known = self.deployments.get(row.get("deploymentID", ""))
+        if known is None or start is None or end is None:  # both are required: a missing one was reported
+            return None
+        # start <= end here, so two comparisons tell whether both are inside (aware datetimes of different
+        # offsets compare slowly: this check is on every row)
+        if known[0] <= start and end <= known[1]:
+            return None
+        return self._outside("observations", row, "eventStart" if not known[0] <= start <= known[1] else "eventEnd")
 
     def warnings(self, display: dict[str, str]) -> list[str]:
         return [

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -269,12 +268,12 @@ def read_table(
     schema: TableSchema,
     problems: Problems,
     keys: dict[str, set[str]],
-    check: Callable[[Row, Callable[[str, str], None]], None] | None = None,
+    check: Callable[[Row], tuple[str, str] | None] | None = None,
 ) -> Iterator[tuple[int, Row]]:
     """Check ``path`` against ``schema`` while reading it: yields ``(row number, typed values)`` for the rows
     without problems, adds the others' problems. Values of the primary key go into ``keys[schema.name]``;
     a foreign key is checked against ``keys`` of the resource it names (read that one first). ``check``
-    sees each row whose cells passed and reports what is wrong between them with ``bad(column, message)``."""
+    sees each row whose cells passed and returns what is wrong between them, ``(column, message)``, or None."""
     if (bad := encoding_problem(path, display)) is not None:
         problems.add(*bad)
         return
@@ -342,7 +341,7 @@ def read_table(
                         problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", "a value is required here")
                         ok = False
                     continue
-                if spec.text is not None and (why := text_problem(spec.text, text)) is not None:
+                if spec.text is not None and not text.isprintable() and (why := text_problem(spec.text, text)):
                     problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", why)
                     ok = False
                     if spec.name == schema.primary_key and own is not None:
@@ -382,18 +381,11 @@ def read_table(
                         f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
                     )
                     ok = False
-            if ok and check is not None:
-                found: list[tuple[str, str]] = []
-                check(row, functools.partial(_collect, found))
-                for name, message in found:
-                    problems.add(f"{display}:{row_number}:{seen[name]} ({name})", message)
-                ok = not found
+            if ok and check is not None and (found := check(row)) is not None:
+                problems.add(f"{display}:{row_number}:{seen[found[0]]} ({found[0]})", found[1])
+                ok = False
             if ok:
                 yield row_number, row
-
-
-def _collect(found: list[tuple[str, str]], name: str, message: str) -> None:
-    found.append((name, message))
 
 
 def _constraints(spec: Field, text: str, value: Any, where: str, problems: Problems) -> bool:
