@@ -169,7 +169,7 @@ def test_offsets_by_hand() -> None:
     assert corr.parse_offset("90") == 90
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.text(max_size=30))
 def test_any_reason_is_kept_printable_or_refused(tmp_path_factory: pytest.TempPathFactory, why: str) -> None:
     store = tmp_path_factory.getbasetemp() / "hypothesis-store"
