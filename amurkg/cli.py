@@ -23,7 +23,9 @@ class _OneLineError(_ClickException):  # type: ignore[misc,valid-type]
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        typer.echo(f"amurkg: error: {self.message}", err=True)
+        from amurkg.output import terminal_safe
+
+        typer.echo(f"amurkg: error: {terminal_safe(self.message)}", err=True)
 
 
 class _Group(TyperGroup):
@@ -33,8 +35,10 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except AmurkgError as exc:
+            from amurkg.output import terminal_safe
+
             for line in exc.for_cli().splitlines() or [""]:  # a package check lists one problem per line
-                typer.echo(f"amurkg: error: {line}", err=True)
+                typer.echo(f"amurkg: error: {terminal_safe(line)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except _UsageError as exc:
             sub = getattr(exc, "ctx", None)
@@ -182,6 +186,14 @@ RawOpt = Annotated[
     bool,
     typer.Option("--raw", help="TSV with terms in N-Triples syntax (the W3C SPARQL TSV form), not plain values."),
 ]
+SpreadsheetOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--spreadsheet-safe/--exact-csv",
+        help="CSV/TSV cells a spreadsheet would run as formulas (starting with = + - @, tab, CR) get a leading ' "
+        "(numbers stay numbers); default: safe when writing a file with -o, exact W3C CSV/TSV on stdout.",
+    ),
+]
 EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Query engine.", case_sensitive=False)]
 OutOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
@@ -211,8 +223,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: Commands that manage signals themselves (serve's workers, the store's own transactions) or only send.
+_OWN_SIGNALS = ("serve", "import", "push")
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -228,9 +245,15 @@ def main(
     from amurkg.progress import enable_on_terminal
 
     enable_on_terminal()
+    if ctx.invoked_subcommand not in _OWN_SIGNALS:
+        from amurkg.limits import supervise
+
+        supervise()  # before any engine starts threads: a signal is then always taken by the supervisor
 
     def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
-        typer.echo(f"amurkg: warning: {message}", err=True)
+        from amurkg.output import terminal_safe
+
+        typer.echo(f"amurkg: warning: {terminal_safe(str(message))}", err=True)
 
     warnings.showwarning = show  # one line, like errors, without a source line of amurkg's own code
 
@@ -311,10 +334,18 @@ def _answer_format(form: str, fmt: ResultFormat | None, rdf_format: RdfFormat | 
 
 
 def _write_answer(
-    answer: Any, chosen: str, output: Path | None, *, max_rows: int, where: str, raw: bool, width: int | None = None
+    answer: Any,
+    chosen: str,
+    output: Path | None,
+    *,
+    max_rows: int,
+    where: str,
+    raw: bool,
+    width: int | None = None,
+    spreadsheet: bool | None = None,
 ) -> None:
     """Write an answer as it is read (rows stream in the W3C formats; RDF is sorted, so read first)."""
-    from amurkg.output import emit, open_output
+    from amurkg.output import emit, open_output, spreadsheet_safe_default
     from amurkg.results import AskResult, GraphResult, GraphStream, SelectStream, format_graph, limited, write_result
 
     if isinstance(answer, GraphStream | GraphResult):
@@ -323,8 +354,9 @@ def _write_answer(
         return
     if not isinstance(answer, AskResult):
         answer = SelectStream(answer.variables, limited(answer.rows, max_rows, where))
+    safe = spreadsheet_safe_default(output) if spreadsheet is None else spreadsheet
     with open_output(output) as out:
-        write_result(answer, chosen, out, raw=raw, width=width)
+        write_result(answer, chosen, out, raw=raw, width=width, spreadsheet_safe=safe)
 
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
@@ -390,6 +422,7 @@ def query_command(
     max_rows: MaxRowsOpt = 1_000_000,
     max_memory: MaxMemoryOpt = None,
     raw: RawOpt = False,
+    spreadsheet: SpreadsheetOpt = None,
 ) -> None:
     """Run a canned query by name, with parameters bound safely (never pasted into the query text).
 
@@ -399,7 +432,14 @@ def query_command(
     with _limits(f"query {name!r}", timeout, max_memory):
         answer = _load(data, engine, reason, endpoint, graph, timeout, store=store).run_stream(name, params)
         _write_answer(
-            answer, chosen, output, max_rows=max_rows, where=name, raw=raw, width=_table_width(chosen, output)
+            answer,
+            chosen,
+            output,
+            max_rows=max_rows,
+            where=name,
+            raw=raw,
+            width=_table_width(chosen, output),
+            spreadsheet=spreadsheet,
         )
 
 
@@ -428,6 +468,7 @@ def sparql_command(
             "by default, and always from serve); a warning says not to publish the answer.",
         ),
     ] = False,
+    spreadsheet: SpreadsheetOpt = None,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF). The prefixes
     amurkg shows (amur:, akg:, dwc:, obo:, skos:, rdfs: ...) are declared for you; your own PREFIX wins.
@@ -448,7 +489,10 @@ def sparql_command(
         checked = kg.check(text, where=where)
         chosen = _answer_format(checked.form, fmt, rdf_format, output)
         width = _table_width(chosen, output)
-        _write_answer(kg.execute(checked, where), chosen, output, max_rows=max_rows, where=where, raw=raw, width=width)
+        answer = kg.execute(checked, where)
+        _write_answer(
+            answer, chosen, output, max_rows=max_rows, where=where, raw=raw, width=width, spreadsheet=spreadsheet
+        )
 
 
 @app.command("export")
@@ -567,12 +611,13 @@ def describe_command(
     engine: EngineOpt = Engine.oxigraph,
     reason: ReasonOpt = False,
     raw: RawOpt = False,
+    spreadsheet: SpreadsheetOpt = None,
 ) -> None:
     """Show everything the graph says about an entity, one row per fact with the source spans that state it;
     incoming facts read from the entity's side ("← preyed on by Amur leopard"), inferred ones are marked.
 
     Example: amurkg describe 'wild boar' --quote --sources ~/amur-leopard-sources"""
-    from amurkg.output import RESULT_FORMAT_BY_EXTENSION, choose_format, emit
+    from amurkg.output import RESULT_FORMAT_BY_EXTENSION, choose_format, emit, spreadsheet_safe_default
     from amurkg.report import description_table
     from amurkg.results import format_result
 
@@ -581,7 +626,8 @@ def describe_command(
     result = _load(data, engine, reason, store=store).describe(entity, quote=quote, sources=sources)
     if chosen in ("table", "md"):
         result = description_table(result)
-    emit(format_result(result, chosen, raw=raw, width=_table_width(chosen, output)), output)
+    safe = spreadsheet_safe_default(output) if spreadsheet is None else spreadsheet
+    emit(format_result(result, chosen, raw=raw, width=_table_width(chosen, output), spreadsheet_safe=safe), output)
 
 
 @app.command("stats")
@@ -671,7 +717,9 @@ def viz_command(
     from amurkg.errors import render_settings
 
     for note in notes:
-        typer.echo(f"amurkg: {render_settings(note, cli=True)}", err=True)
+        from amurkg.output import terminal_safe
+
+        typer.echo(f"amurkg: {terminal_safe(render_settings(note, cli=True))}", err=True)
 
 
 @app.command("validate")
@@ -937,8 +985,10 @@ def import_command(
 
         with step(f"checking and importing {path}"):
             report = import_package(store, path, limit=max_problems)
+        from amurkg.output import terminal_safe
+
         for line in report.summary():
-            typer.echo(f"amurkg: {line}", err=True)
+            typer.echo(f"amurkg: {terminal_safe(line)}", err=True)
     if list_:
         from amurkg.results import SelectResult, Term
 

@@ -129,11 +129,18 @@ def limits(what: str, timeout: float | None, max_memory_mb: float | None = None)
         _set(what, None, None)
 
 
-def _set(what: str, timeout: float | None, max_memory_mb: float | None) -> None:
+def supervise() -> None:
+    """Start the supervisor (when running as the ``amurkg`` command) without setting a limit: from here on
+    SIGINT and SIGTERM remove every registered temporary file before the process ends. Every writer of an
+    output file calls it (``amurkg.output.open_output``), so each one cleans up the same way."""
     global _supervisor
     if _entry_point and _supervisor is None and hasattr(signal, "sigtimedwait"):
         _supervisor = _Supervisor()
         _supervisor.start()
+
+
+def _set(what: str, timeout: float | None, max_memory_mb: float | None) -> None:
+    supervise()
     if timeout is not None and not 0 < timeout < 10**9:  # also refuses nan and inf
         raise LimitError("--timeout must be a positive number of seconds, such as 60")
     if max_memory_mb is not None and not 0 < max_memory_mb < 10**9:

@@ -8,6 +8,7 @@ and the target is untouched. Readers see the old file or the whole new one, neve
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,11 +43,15 @@ RDF_FORMAT_BY_EXTENSION = {
 
 
 def choose_format(given: str | None, output: Path | None, by_extension: dict[str, str], default: str, kind: str) -> str:
-    """The format to write: ``given`` (checked against the output file's extension), else the extension's,
-    else ``default``. An extension that does not name a format of this ``kind`` of answer is an error."""
+    """The format to write: ``given`` when the user named one (an explicit format wins over the extension, so
+    ``-f ttl -o /dev/stdout`` or ``-f csv -o answer.txt`` write what was asked), else the output file's
+    extension's, else ``default``. Without ``given``, an extension that does not name a format of this
+    ``kind`` of answer is an error."""
     if output is None:
         return given or default
     _check_target(output)
+    if given is not None:
+        return given
     suffix = output.suffix.lower()
     implied = by_extension.get(suffix)
     if implied is None:
@@ -54,11 +59,51 @@ def choose_format(given: str | None, output: Path | None, by_extension: dict[str
         raise FormatError(
             f"{output}: the extension {suffix or '(none)'!r} does not name a format for {kind}; use one of {known}"
         )
-    if given is not None and given != implied and not (given == "table" and suffix == ".txt"):
-        raise FormatError(
-            f"{output}: the extension {suffix!r} means {implied}, but --format says {given}; make them agree"
-        )
-    return given or implied
+    return implied
+
+
+# ------------------------------------------------------------------------------ readers to protect
+
+#: Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the sequences that move
+#: the cursor, clear the screen, set the window title...), DEL, and the bidirectional overrides and isolates
+#: that make text read in another order than it is stored.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_TERMINAL_UNSAFE_KEEP_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str, keep_lines: bool = False) -> str:
+    """``text`` as a person's terminal may show it: every control character (and bidirectional override) is
+    written as a visible escape such as ``\\x1b``, so data can neither move the cursor, clear the screen nor
+    hide text; with ``keep_lines``, line breaks stay line breaks. Used for every human-facing output: tables,
+    Markdown, descriptions and messages."""
+    pattern = _TERMINAL_UNSAFE_KEEP_LINES if keep_lines else _TERMINAL_UNSAFE
+    return pattern.sub(_visible, text) if pattern.search(text) else text
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection), tab and CR included.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` made safe for a spreadsheet (OWASP's CSV-injection advice): a cell that a spreadsheet would
+    run as a formula (starting with ``= + - @``, tab or CR) gets a leading apostrophe, which spreadsheets
+    show as text; numbers (``-1.5``, ``+3``, ``-2e3``) stay numbers."""
+    if value.startswith(_FORMULA_START) and _NUMBER.fullmatch(value) is None:
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_default(output: Path | None) -> bool:
+    """Whether CSV and TSV are neutralised for spreadsheets when the user did not say: yes for a file (a
+    person is likely to open it), no for standard output, a pipe or a device (a program is likely to read
+    it: the W3C formats, exact)."""
+    return output is not None and not (output.exists() and not Path(os.path.realpath(output)).is_file())
 
 
 def _check_target(path: Path) -> Path:
@@ -83,11 +128,28 @@ def open_output(path: Path | None) -> Iterator[BinaryIO]:
             yield buffer
             sys.stdout.write(buffer.getvalue().decode("utf-8"))
             return
-        yield stream
-        stream.flush()
+        try:
+            yield stream
+            stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk behind a redirection (> /dev/full), a closed terminal...
+            _drop_stdout()
+            reason = (exc.strerror or str(exc)).lower()
+            raise OutputError(f"cannot write to standard output: {reason}; write to a file with -o instead") from None
         return
     import tempfile
 
+    from amurkg.limits import supervise
+
+    supervise()  # a signal from here on removes the temporary file, whatever the command
+    real = Path(os.path.realpath(path))
+    if path.exists() and not real.is_file():  # a device, a pipe, a terminal (/dev/stdout): nothing to replace
+        with _special(path) as handle:
+            yield handle
+        return
+    if real != path.absolute():  # a link: replace the file it names, never the link itself
+        path = real
     folder = _check_target(path)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
@@ -113,6 +175,29 @@ def open_output(path: Path | None) -> Iterator[BinaryIO]:
         raise
     finally:
         release_temporary(tmp)
+
+
+@contextmanager
+def _special(path: Path) -> Iterator[BinaryIO]:
+    """Write straight into something that is not a regular file (``/dev/stdout``, a named pipe)."""
+    try:
+        with open(path, "wb") as handle:
+            yield handle
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
+
+
+def _drop_stdout() -> None:
+    """Send what is still buffered for standard output nowhere: it cannot be written, and flushing it again at
+    exit would print a second error (a traceback from the interpreter's shutdown)."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

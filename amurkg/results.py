@@ -227,12 +227,18 @@ def limited(rows: Iterable[Any], max_rows: int | None, where: str, what: str = "
         yield row
 
 
-def format_result(result: SelectResult | AskResult, fmt: str, raw: bool = False, width: int | None = None) -> str:
+def format_result(
+    result: SelectResult | AskResult,
+    fmt: str,
+    raw: bool = False,
+    width: int | None = None,
+    spreadsheet_safe: bool = False,
+) -> str:
     """Serialise a SELECT or ASK result in one of ``RESULT_FORMATS`` (a table fitted to ``width`` columns)."""
     import io
 
     out = io.BytesIO()
-    write_result(result, fmt, out, raw=raw, width=width)
+    write_result(result, fmt, out, raw=raw, width=width, spreadsheet_safe=spreadsheet_safe)
     return out.getvalue().decode("utf-8")
 
 
@@ -243,6 +249,7 @@ def write_result(
     *,
     raw: bool = False,
     width: int | None = None,
+    spreadsheet_safe: bool = False,
 ) -> None:
     """Write a SELECT or ASK answer to ``out``; streamed answers are written as their rows arrive (in the
     formats of ``STREAMING_FORMATS``; the others read the rows first).
@@ -250,6 +257,9 @@ def write_result(
     TSV holds plain values (prefixed names, literal text) unless ``raw``, which writes the W3C SPARQL TSV
     form (terms in N-Triples syntax, as the endpoint protocol requires). A table is fitted to ``width``
     characters when given (a terminal's width): the widest columns are narrowed and their cells cut with "…".
+    Tables and Markdown show control characters as escapes (``amurkg.output.terminal_safe``). With
+    ``spreadsheet_safe``, CSV and TSV cells a spreadsheet would run as formulas are neutralised
+    (``amurkg.output.spreadsheet_cell``); without it they are the exact W3C formats, for programs.
     """
     if fmt not in RESULT_FORMATS:
         raise FormatError(f"unknown result format {fmt!r}: use one of {', '.join(RESULT_FORMATS)}")
@@ -262,6 +272,8 @@ def write_result(
         out.write((_table(materialized, width) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
         return
     writer = {"csv": _csv_rows, "tsv": _tsv_rows, "json": _json_rows, "xml": _xml_rows}[fmt]
+    if spreadsheet_safe and fmt in ("csv", "tsv"):
+        writer = _csv_rows_safe if fmt == "csv" else _tsv_rows_safe
     for chunk in writer(variables, rows, raw):
         out.write(chunk.encode("utf-8"))
 
@@ -349,6 +361,36 @@ def _csv_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[
     yield buf.getvalue()
 
 
+def _csv_rows_safe(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
+    from amurkg.output import spreadsheet_cell
+
+    return _csv_rows(variables, (tuple(_neutralised(t, spreadsheet_cell) for t in row) for row in rows), raw)
+
+
+def _tsv_rows_safe(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
+    from amurkg.output import spreadsheet_cell
+
+    if raw:  # terms in N-Triples syntax: literals are quoted and IRIs bracketed, so no cell starts a formula
+        return _tsv_rows(variables, rows, raw)
+    return _tsv_rows(variables, (tuple(_neutralised(t, spreadsheet_cell, True) for t in row) for row in rows), raw)
+
+
+def _neutralised(term: Term | None, safe: Any, display: bool = False) -> Term | None:
+    """A term whose written form (its value, or with ``display`` its display form) a spreadsheet reads as
+    text; an IRI shown compacted is rewritten as a literal of its display form."""
+    if term is None:
+        return None
+    if display and term.kind == "uri":
+        shown = term.display()
+        cell = safe(shown)
+        return term if cell == shown else Term.literal(cell)
+    text = f"_:{term.value}" if term.kind == "bnode" else term.value
+    cell = safe(text)
+    if cell == text:
+        return term
+    return Term("literal", cell, term.datatype, term.lang)
+
+
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -364,7 +406,9 @@ def _tsv_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[
 
 
 def _cells(result: SelectResult) -> list[list[str]]:
-    return [["" if t is None else t.display().replace("\n", " ") for t in row] for row in result.rows]
+    from amurkg.output import terminal_safe
+
+    return [["" if t is None else terminal_safe(t.display().replace("\n", " ")) for t in row] for row in result.rows]
 
 
 def fit_widths(natural: list[int], minimum: list[int], width: int, gap: int = 2) -> list[int]:

@@ -118,7 +118,6 @@ def test_interrupted_in_process_writes_remove_the_temporary_file(tmp_path: Path)
         (["sparql", "SELECT * WHERE { ?s ?p ?o }", "-o", "out.ttl"], None, "does not name a format for query results"),
         (["sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "-o", "out.csv"], None, "does not name a format for RDF"),
         (["sparql", "CONSTRUCT WHERE { ?s ?p ?o }", "-f", "json"], None, "use --rdf-format"),
-        (["query", "prey", "-o", "prey.csv", "-f", "json"], None, "means csv, but --format says json"),
         (["export", "-o", "graph.csv"], None, "does not name a format for RDF"),
     ],
 )
