@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_survey import SMALL, run
 
@@ -113,18 +113,53 @@ def _markers(svg: bytes) -> int:
     return len(list(group.iter(f"{SVG}use"))) or len(list(group.iter(f"{SVG}path")))
 
 
-def test_map_has_one_marker_per_deployment(tmp_path: Path) -> None:
-    from amurkg.survey.generate import generate
+def _with_deployments(folder: Path, rows: list[dict[str, str]], keep_observations: bool = True) -> Path:
+    """survey-small with ``rows`` (deploymentID, latitude, longitude, locationName) as extra deployments."""
+    import csv
+    import shutil
 
-    package = generate(tmp_path / "package", 200, seed=5)
+    target = folder / "package"
+    shutil.copytree(SMALL, target)
+    with (target / "deployments.csv").open(encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    for row in rows:
+        table.append({**table[1], "locationID": "", "coordinateUncertainty": "", **row})
+    with (target / "deployments.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    return target
+
+
+@pytest.mark.parametrize("extra", [0, 1, 9])
+def test_map_has_one_marker_per_deployment(tmp_path: Path, extra: int) -> None:
+    rows = [
+        {"deploymentID": f"X{i}", "latitude": f"{42.6 + 0.07 * i:.4f}", "longitude": f"{130.9 + 0.05 * i:.4f}"}
+        for i in range(extra)
+    ]
     store = tmp_path / "store"
-    amurkg.import_package(store, package)
-    count = len((package / "deployments.csv").read_text().splitlines()) - 1
-    for extra in ((), ("--taxon", "wild boar"), ("--exact-locations",)):
+    amurkg.import_package(store, _with_deployments(tmp_path, rows))
+    for args in ((), ("--taxon", "wild boar"), ("--exact-locations",), ("--deployment", "D2")):
         target = tmp_path / "map.svg"
-        result = run("survey", "plot", "map", "--store", str(store), *extra, "-o", str(target))
+        result = run("survey", "plot", "map", "--store", str(store), *args, "-o", str(target))
         assert result.exit_code == 0, result.stderr
-        assert _markers(target.read_bytes()) == count
+        assert _markers(target.read_bytes()) == (1 if args[:1] == ("--deployment",) else 2 + extra)
+
+
+def test_names_from_a_package_are_shown_as_written(tmp_path: Path) -> None:
+    """A deploymentID with markup and dollar signs is text in the SVG: no element, no mathtext."""
+    hostile = "<img src=x onerror=alert(1)>$x^2$"
+    store = tmp_path / "store"
+    amurkg.import_package(
+        store, _with_deployments(tmp_path, [{"deploymentID": hostile, "latitude": "43.0", "longitude": "131.0"}])
+    )
+    for kind in ("rai", "effort"):
+        target = tmp_path / f"{kind}.svg"
+        result = run("survey", "plot", kind, "--store", str(store), "--taxon", "wild boar", "-o", str(target))
+        assert result.exit_code == 0, result.stderr
+        root = ET.fromstring(target.read_bytes())
+        assert not [e for e in root.iter() if e.tag.endswith("img") or e.tag.endswith("script")]
+        assert hostile in _texts(target.read_bytes())
 
 
 def test_map_generalises_the_leopards_camera_unless_asked(store: Path) -> None:
@@ -189,3 +224,21 @@ def test_only_png_svg_and_pdf_names_are_figures(name: str) -> None:
         with pytest.raises(ParameterError, match=r"\.png, \.svg or \.pdf") as info:
             figure_format(name)
         assert "\n" not in str(info.value).replace(repr(name), "")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.text(max_size=12), taxon=st.text(max_size=20))
+def test_any_kind_or_taxon_is_a_figure_or_one_line(
+    store: Path, tmp_path_factory: pytest.TempPathFactory, kind: str, taxon: str
+) -> None:
+    folder = tmp_path_factory.mktemp("any")
+    target = folder / "x.svg"
+    result = run(
+        "survey", "plot", kind, "--taxon", taxon, "--taxon", "wild boar", "--store", str(store), "-o", str(target)
+    )
+    if result.exit_code == 0:
+        assert kind in KINDS and target.stat().st_size > 1000
+    else:
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("amurkg: error: ")
+        assert "Traceback" not in result.stderr and not target.exists()
