@@ -22,6 +22,9 @@ from xml.etree import ElementTree
 
 from amurkg.errors import DataFileError
 
+#: Deepest element nesting read (RDF/XML and archive metadata nest a few dozen levels at most): a deeper
+#: document is refused before a tree of it is built, so no reader walks millions of levels.
+MAX_DEPTH = 1000
 _DECLARATION = re.compile(
     rb"""^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*["'][^"']*["']"""
     rb"""(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*["'](?P<enc>[A-Za-z][A-Za-z0-9._-]*)["'])?"""
@@ -109,26 +112,41 @@ def _expat(where: Path | str, utf8: bytes, builder: ElementTree.TreeBuilder | No
     parser.UnparsedEntityDeclHandler = refuse
     parser.NotationDeclHandler = refuse
     parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
-    if builder is not None:
+    depth = 0
 
-        def name(raw: str) -> str:
-            return "{" + raw if "}" in raw else raw
+    def name(raw: str) -> str:
+        return "{" + raw if "}" in raw else raw
 
-        def start(tag: str, attributes: dict[str, str]) -> None:
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeepError(parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+        if builder is not None:
             builder.start(name(tag), {name(k): v for k, v in attributes.items()})
 
-        def end(tag: str) -> None:
+    def end(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+        if builder is not None:
             builder.end(name(tag))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    if builder is not None:
 
         def text(data: str) -> None:
             builder.data(data)
 
         parser.buffer_text = True
-        parser.StartElementHandler = start
-        parser.EndElementHandler = end
         parser.CharacterDataHandler = text
     try:
         parser.Parse(utf8, True)
+    except _TooDeepError as exc:
+        raise DataFileError(
+            f"{where}:{exc.line}:{exc.column}: elements nested more than {MAX_DEPTH} deep: not what this file "
+            "holds; check the file"
+        ) from None
     except _DoctypeError as exc:
         raise DataFileError(
             f"{where}:{exc.line}: XML document type declarations (<!DOCTYPE>, <!ENTITY>) are refused, "
@@ -137,6 +155,12 @@ def _expat(where: Path | str, utf8: bytes, builder: ElementTree.TreeBuilder | No
     except expat.ExpatError as exc:
         message = expat.errors.messages.get(exc.code, str(exc)) if exc.code else str(exc)
         raise DataFileError(f"{where}:{exc.lineno}:{exc.offset + 1}: not well-formed XML: {message}") from None
+
+
+class _TooDeepError(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line, self.column = line, column
 
 
 class _DoctypeError(Exception):

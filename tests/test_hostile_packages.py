@@ -1130,3 +1130,46 @@ def test_an_archive_in_a_wrong_encoding_is_one_problem_with_its_hint(
         assert "byte 0xe8 is '\u00e8' in Windows-1252/Latin-1" in found[0] and "iconv -f cp1252" in found[0]
     else:
         assert found[0].startswith(f"{folder}/occurrence.txt:1:1: the file is {encoding[:6].upper()}"), found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    depth=st.one_of(st.integers(990, 1010), st.integers(1001, 2_000_000)),
+    which=st.sampled_from(["meta.xml", "eml.xml", "rdf"]),
+)
+def test_deeply_nested_xml_is_refused_before_a_tree_is_built(
+    tmp_path_factory: pytest.TempPathFactory, depth: int, which: str
+) -> None:
+    """Elements nested a thousand deep or more (2,000,000 took 9 s to build and walk before): one line with
+    line and column, in archive metadata and RDF/XML alike; up to the limit they read."""
+    from amurkg.errors import DataFileError
+    from amurkg.rdfio import read_rdf
+
+    folder = write_archive(tmp_path_factory.mktemp("deepxml"))
+    levels = depth - (3 if which == "rdf" else 2)  # the document's own elements around them
+    inner = "<x>" * levels + "</x>" * levels
+    if which == "rdf":
+        path = folder / "deep.rdf"
+        path.write_text(
+            "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description"
+            f" rdf:about='http://example.org/a'><rdf:value rdf:parseType='Literal'>{inner}</rdf:value>"
+            "</rdf:Description></rdf:RDF>"
+        )
+        try:
+            read_rdf(path)
+            found = []
+        except DataFileError as exc:
+            found = [str(exc)]
+    else:
+        if which == "meta.xml":
+            names = [t for t, _ in _DWC_COLUMNS]
+            text = meta_xml([(t, i) for i, t in enumerate(names)]).replace("</core>", f"{inner}</core>")
+        else:
+            text = f"<eml><dataset><title>small</title>{inner}</dataset></eml>"
+        (folder / which).write_text(text)
+        found = read_archive(folder)
+    if depth <= 1000:
+        assert found == [], found
+        return
+    assert len(found) == 1 and "elements nested more than 1000 deep" in found[0], found
+    assert found[0].startswith(f"{folder}/{'deep.rdf' if which == 'rdf' else which}:1:"), found

@@ -861,7 +861,7 @@ def _checked_rows(
 def _checked(values: dict[str, Any], columns: dict[str, int], where: str, problems: Problems) -> bool:
     ok = True
     for name, text in list(values.items()):  # control characters first: a value holding one is not read on
-        if isinstance(text, str) and (why := text_problem(text_kind(name), text)) is not None:
+        if not text.isprintable() and (why := text_problem(text_kind(name), text)) is not None:
             problems.add(f"{where}:{(columns.get(name, -1)) + 1} ({name})", why)
             values.pop(name)
             ok = False
