@@ -960,11 +960,19 @@ def import_command(
     max_problems: Annotated[
         int, typer.Option("--max-problems", help="Problems listed before the rest are only counted.", min=1)
     ] = 50,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace an earlier import of the package even by another kind of package or fewer observations.",
+        ),
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Check field data and add it to an on-disk store: camera-trap packages (Camtrap DP 1.0) and occurrence
     archives (Darwin Core). Nothing is written unless the whole package passes; importing a package again
-    replaces it. Then query it with --store (or AMURKG_STORE) on any command.
+    replaces it (with --replace only where the earlier import was of another kind or had more observations).
+    Then query it with --store (or AMURKG_STORE) on any command.
 
     Example: amurkg import survey-2024.zip --store leopard-store && amurkg query detection-rate --store leopard-store"""
     if store is None:
@@ -976,7 +984,7 @@ def import_command(
     if upgrade:
         from amurkg.store import Store
 
-        with Store.open(store, write=True, upgrade=True):
+        with Store.open(store, write=True, upgrade=True, doing="amurkg import --upgrade"):
             typer.echo(f"amurkg: {store}: the curated graph is this amurkg's", err=True)
     for name in remove or []:
         typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)
@@ -984,7 +992,7 @@ def import_command(
         from amurkg.progress import step
 
         with step(f"checking and importing {path}"):
-            report = import_package(store, path, limit=max_problems)
+            report = import_package(store, path, limit=max_problems, replace=replace)
         from amurkg.output import terminal_safe
 
         for line in report.summary():

@@ -21,6 +21,7 @@ SETTINGS = {
     "provenance": ("--provenance", "provenance=True"),
     "view": ("--view", "view="),
     "store": ("--store DIR", "store="),
+    "replace": ("--replace", "replace=True"),
 }
 
 

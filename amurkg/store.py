@@ -109,13 +109,16 @@ class Store:
         #: whether queries see the exact coordinates of threatened taxa (a local opt-in; off by default)
         self.exact_locations = False
         # the lock goes with the object: closed explicitly, or when nothing refers to the store any more
-        self._release = weakref.finalize(self, _unlock, lock)
+        self._release = weakref.finalize(self, _unlock, lock, write)
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: Path | str, write: bool = False, create: bool = False, upgrade: bool = False) -> Store:
-        """Open the store at ``path``; ``create`` makes one there when the folder is missing or empty."""
+    def open(
+        cls, path: Path | str, write: bool = False, create: bool = False, upgrade: bool = False, doing: str = ""
+    ) -> Store:
+        """Open the store at ``path``; ``create`` makes one there when the folder is missing or empty.
+        ``doing`` says what a writer is doing (``amurkg import of PATH``): anyone refused meanwhile is told."""
         import pyoxigraph
 
         path = Path(path)
@@ -127,7 +130,7 @@ class Store:
                 )
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise StoreError(f"{path}: exists and is not an amurkg store: choose a new or empty folder")
-            return cls._create(path)
+            return cls._create(path, doing)
         try:  # bounded and strict (amurkg.jsonsafe): another program may have written it
             from amurkg.jsonsafe import JsonError, loads
 
@@ -143,12 +146,12 @@ class Store:
                 f"{path}: written by amurkg {marker.get('amurkg', '?')} (store format {fmt}); this amurkg "
                 f"({_version()}) reads format {STORE_FORMAT}: re-import your packages into a new store"
             )
-        lock = _lock(path, exclusive=write)
+        lock = _lock(path, exclusive=write, doing=doing)
         try:
             db = str(path / "db")
             ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)
         except OSError as exc:
-            _unlock(lock)
+            _unlock(lock, write)
             raise StoreError(f"{path}: the store cannot be opened: {exc}") from None
         store = cls(path, ox_store, write, lock, marker)
         if marker.get("curated") != shipped_digest():
@@ -165,11 +168,11 @@ class Store:
         return store
 
     @classmethod
-    def _create(cls, path: Path) -> Store:
+    def _create(cls, path: Path, doing: str = "") -> Store:
         import pyoxigraph
 
         path.mkdir(parents=True, exist_ok=True)
-        lock = _lock(path, exclusive=True)
+        lock = _lock(path, exclusive=True, doing=doing)
         store = cls(path, pyoxigraph.Store(str(path / "db")), True, lock, {})
         store._load_curated()
         return store
@@ -380,19 +383,52 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _lock(path: Path, exclusive: bool) -> Any:
-    handle = (path / "amurkg.lock").open("a+")
+#: The lock file: readers hold a shared lock on it, a writer an exclusive one and writes in it who it is.
+LOCK_FILE = "amurkg.lock"
+
+
+def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
+    handle = (path / LOCK_FILE).open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
+        holder = _holder(handle, exclusive)
         handle.close()
-        what = "read (a query or amurkg serve)" if exclusive else "written (an import)"
-        raise StoreError(f"{path}: the store is being {what} by another process: try again when it ends") from None
+        raise StoreError(f"{path}: the store is being {holder}: try again when it ends") from None
+    if exclusive:  # say who writes, for whoever is refused meanwhile
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"doing": doing or "an amurkg command", "pid": os.getpid(), "since": now()}) + "\n")
+        handle.flush()
     return handle
 
 
-def _unlock(handle: Any) -> None:
+def _holder(handle: Any, exclusive: bool) -> str:
+    """Who holds the lock that ``handle`` could not take: readers (who share it), or the writer named in it."""
+    if exclusive:  # a shared lock free now means only readers hold it
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return "read by another process (a query or amurkg serve)"
+    handle.seek(0)
+    try:  # written by a writer of this or another amurkg, or by anyone: bounded, and only what it should hold
+        said = json.loads(handle.read(4096))
+        doing = "".join(c for c in str(said["doing"]) if c.isprintable())[:300]
+        pid = int(said["pid"])
+        since = "".join(c for c in str(said["since"]) if c.isprintable())[:40]
+    except (ValueError, KeyError, TypeError):  # a writer that has not written yet, or an older amurkg
+        return "written by another process (an import)"
+    return f"written by another process: {doing} (pid {pid}, since {since})"
+
+
+def _unlock(handle: Any, exclusive: bool = False) -> None:
     if not handle.closed:
+        if exclusive:
+            handle.seek(0)
+            handle.truncate()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

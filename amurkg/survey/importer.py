@@ -90,10 +90,18 @@ def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[M
 
 
 def import_package(
-    store_path: Path | str, path: Path | str, *, limit: int = 50, create: bool = True, kind: str | None = None
+    store_path: Path | str,
+    path: Path | str,
+    *,
+    limit: int = 50,
+    create: bool = True,
+    kind: str | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Check the package at ``path`` (a Camtrap DP folder or zip, or a Darwin Core Archive) and add it to the
-    store at ``store_path`` (created when missing), replacing an earlier import of the same package.
+    store at ``store_path`` (created when missing), replacing an earlier import of the same package. An earlier
+    import of another kind (Darwin Core against Camtrap DP), or with more observations, is replaced only with
+    ``replace``: otherwise ``ReplaceError`` says what would go, and nothing changes.
 
     Raises ``PackageError`` listing up to ``limit`` problems (each ``file:row:column``); then nothing changed.
     """
@@ -106,7 +114,7 @@ def import_package(
     was_empty = existed and store_path.is_dir() and not any(store_path.iterdir())
     fresh = not (store_path / MARKER).is_file()
     try:
-        return _import(store_path, path, archive, limit, create)
+        return _import(store_path, path, archive, limit, create, replace)
     except BaseException:
         if fresh and not existed:  # this import made the store: leave no trace of it
             shutil.rmtree(store_path, ignore_errors=True)
@@ -116,10 +124,10 @@ def import_package(
         raise
 
 
-def _import(store_path: Path, path: Path, archive: bool, limit: int, create: bool) -> ImportReport:
+def _import(store_path: Path, path: Path, archive: bool, limit: int, create: bool, replace: bool) -> ImportReport:
     import pyoxigraph as ox
 
-    with Store.open(store_path, write=True, create=create) as store:
+    with Store.open(store_path, write=True, create=create, doing=f"amurkg import of {path}") as store:
         taxa = taxon_index(store.ox, default_graph=[ox.NamedNode(_curated())])
         found: dict[str, Any] = {}
 
@@ -150,6 +158,8 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
                 triples=mapper.stats.triples,
                 observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
             )
+            if not replace:
+                _keep_what_would_be_lost(store, record, path)
             replaced = store.register(record)
             if replaced:
                 store.drop(replaced)
@@ -239,6 +249,30 @@ def _stage(folder: Path, lines: Iterator[str], limit: int) -> tuple[Path, int]:
     return staged, count
 
 
+_KINDS = {"camtrap-dp": "Camtrap DP package", "dwca": "Darwin Core Archive"}
+
+
+class ReplaceError(AmurkgError):
+    """Importing a package would replace an earlier import of it that holds more, or another kind of, data."""
+
+
+def _keep_what_would_be_lost(store: Store, record: ImportRecord, path: Path) -> None:
+    """Refuse to replace an earlier import of ``record``'s package by another kind of package (a Darwin Core
+    export of a Camtrap DP survey keeps only its event-level animal observations), or by fewer observations."""
+    for earlier in store.imports():
+        if earlier.package != record.package:
+            continue
+        if earlier.kind == record.kind and record.observations >= earlier.observations:
+            return
+        kind = _KINDS.get(earlier.kind, earlier.kind)
+        new = _KINDS.get(record.kind, record.kind)
+        raise ReplaceError(
+            f"{path}: the store holds {earlier.identifier} already, imported {earlier.imported} from a {kind} "
+            f"with {earlier.observations:,} observations; this {new} has {record.observations:,}, so importing it "
+            "would replace those: to do so, import it again with {opt:replace}; nothing changed"
+        )
+
+
 def _curated() -> str:
     from amurkg.store import CURATED_GRAPH
 
@@ -249,7 +283,7 @@ def remove_package(store_path: Path | str, identifier: str) -> str:
     """Remove an imported package (by its identifier or IRI) from a store; the IRI it had."""
     from amurkg.errors import did_you_mean
 
-    with Store.open(store_path, write=True) as store:
+    with Store.open(store_path, write=True, doing=f"amurkg import --remove {identifier}") as store:
         records = store.imports()
         for record in records:
             if identifier in (record.identifier, record.package):
@@ -264,4 +298,4 @@ def list_imports(store_path: Path | str) -> list[ImportRecord]:
         return store.imports()
 
 
-__all__ = ["ImportReport", "PackageError", "import_package", "list_imports", "remove_package"]
+__all__ = ["ImportReport", "PackageError", "ReplaceError", "import_package", "list_imports", "remove_package"]

@@ -1,0 +1,160 @@
+"""Nothing lost: an import replaces an earlier import of its package only when nothing would go that the user
+did not ask to lose, and a store in use says who is using it."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from amurkg.cli import app
+from amurkg.store import LOCK_FILE, Store, StoreError
+
+SMALL = REPO / "tests" / "data" / "survey-small"
+EXAMPLE = REPO / "tests" / "data" / "camtrap-dp-example"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+def _listed(store: Path) -> list[tuple[str, str, int, int]]:
+    with Store.open(store) as handle:
+        return [(r.identifier, r.kind, r.observations, handle.count(r.graph)) for r in handle.imports()]
+
+
+@pytest.fixture(scope="module")
+def example_and_its_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("exchange")
+    store = folder / "store"
+    assert run("import", str(EXAMPLE), "--store", str(store)).exit_code == 0
+    archive = folder / "export.zip"
+    assert run("export", "--store", str(store), "-f", "dwca", "-o", str(archive)).exit_code == 0
+    return store, archive
+
+
+def test_the_stores_own_darwin_core_export_does_not_replace_the_survey_unasked(
+    example_and_its_archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The issue's case: 549 Camtrap DP observations silently became the archive's event-level 29."""
+    original, archive = example_and_its_archive
+    store = tmp_path / "store"
+    shutil.copytree(original, store)
+    before = _listed(store)
+    assert [(identifier, kind) for identifier, kind, _, _ in before] == [(before[0][0], "camtrap-dp")]
+    refused = run("import", str(archive), "--store", str(store))
+    assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    message = refused.stderr
+    assert f"holds {before[0][0]} already" in message and "from a Camtrap DP package" in message
+    assert f"with {before[0][2]:,} observations" in message and "this Darwin Core Archive has" in message
+    assert "--replace" in message and "nothing changed" in message
+    assert _listed(store) == before
+
+    replaced = run("import", str(archive), "--store", str(store), "--replace")
+    assert replaced.exit_code == 0, replaced.stderr
+    ((identifier, kind, observations, _),) = _listed(store)
+    assert (identifier, kind) == (before[0][0], "dwca") and observations < before[0][2]
+
+
+def _with_observations(tmp_path: Path, keep: int) -> Path:
+    """survey-small with only its first ``keep`` observations."""
+    package = tmp_path / f"small-{keep}"
+    if package.exists():
+        return package
+    shutil.copytree(SMALL, package)
+    observations = package / "observations.csv"
+    lines = observations.read_text("utf-8").splitlines(keepends=True)
+    observations.write_text("".join(lines[: 1 + keep]), "utf-8")
+    return package
+
+
+def test_fewer_observations_need_replace_more_do_not(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run("import", str(_with_observations(tmp_path, 8)), "--store", str(store)).exit_code == 0
+    before = _listed(store)
+    fewer = run("import", str(_with_observations(tmp_path, 5)), "--store", str(store))
+    assert fewer.exit_code == 2 and "with 8 observations" in fewer.stderr and "has 5" in fewer.stderr
+    assert len(fewer.stderr.strip().splitlines()) == 1 and _listed(store) == before
+    same = run("import", str(_with_observations(tmp_path, 8)), "--store", str(store))
+    assert same.exit_code == 0, same.stderr  # the same package again: nothing lost
+    more = run("import", str(SMALL), "--store", str(store))
+    assert more.exit_code == 0, more.stderr
+    assert [n for _, _, n, _ in _listed(store)] == [11]
+    assert run("import", str(_with_observations(tmp_path, 5)), "--store", str(store), "--replace").exit_code == 0
+    assert [n for _, _, n, _ in _listed(store)] == [5]
+
+
+def test_the_python_api_refuses_the_same_way(tmp_path: Path) -> None:
+    from amurkg.survey.importer import ReplaceError, import_package
+
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    with pytest.raises(ReplaceError, match=r"replace=True"):
+        import_package(store, _with_observations(tmp_path, 3))
+    assert import_package(store, _with_observations(tmp_path, 3), replace=True).replaced
+
+
+# ------------------------------------------------------------------ who holds the store
+
+_HOLD = """
+import sys, time
+from amurkg.store import Store
+from amurkg.survey import importer
+real = Store.load_ntriples
+def load(self, path, graph):
+    print("loading", flush=True)
+    time.sleep(600)  # holds the store, half way through the import, until killed
+Store.load_ntriples = load
+importer.import_package(sys.argv[1], sys.argv[2])
+"""
+
+
+def test_a_second_import_is_told_which_import_holds_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    first = subprocess.Popen([sys.executable, "-c", _HOLD, str(store), str(EXAMPLE)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "loading"
+        second = run("import", str(SMALL), "--store", str(store))
+        assert second.exit_code == 2 and len(second.stderr.strip().splitlines()) == 1, second.stderr
+        assert f"being written by another process: amurkg import of {EXAMPLE} (pid {first.pid}, since " in second.stderr
+        assert "being read" not in second.stderr
+        query = run("query", "survey-effort", "--store", str(store))
+        assert query.exit_code == 2 and f"amurkg import of {EXAMPLE} (pid {first.pid}" in query.stderr
+    finally:
+        first.kill()
+        first.wait()
+        if first.stdout:
+            first.stdout.close()
+    # readers only: a writer is told the store is being read
+    with Store.open(store):
+        busy = run("import", str(SMALL), "--store", str(store))
+    assert busy.exit_code == 2 and "being read by another process (a query or amurkg serve)" in busy.stderr
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0  # and nobody holds it once they end
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=6000))
+def test_whatever_the_lock_file_says_the_refusal_is_one_printable_line(tmp_path: Path, content: bytes) -> None:
+    """Another program (or an older amurkg) may have written anything in the lock file while holding it."""
+    store = tmp_path / "store"
+    if not store.exists():
+        assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    with (store / LOCK_FILE).open("r+b") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        holder.truncate()
+        holder.write(content)
+        holder.flush()
+        with pytest.raises(StoreError) as refused:
+            Store.open(store)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+    message = str(refused.value)
+    assert message.isprintable() and "being written by another process" in message and len(message) < 1000
