@@ -55,7 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("web")
     data = folder / "mine.ttl"
     data.write_text(HOSTILE_TTL, encoding="utf-8")
-    args = ["--data", str(data), "--timeout", "10"]
+    args = ["--data", str(data), "--timeout", "600"]
     if (SHARED / "seed").is_dir():
         args += ["--sources", str(SHARED)]
     yield from serving(args)
@@ -100,6 +100,24 @@ def test_every_page_is_html_with_a_strict_policy_and_a_json_twin(site: str) -> N
         assert not re.search(r"(src|href)=\"(https?:)?//", html.split("<main>")[0])  # no CDN, no external font
         twin = path.replace("?", ".json?", 1) if "?" in path else (path.rstrip("/") or "/index") + ".json"
         assert isinstance(page_json(site, twin), dict)
+
+
+def test_search_forgives_typos_and_format_json_is_the_twin_too(site: str) -> None:
+    found = page_json(site, "/search?q=leapord&format=json")["matches"]
+    assert "https://w3id.org/amurkg/id/amur-leopard" in [m["iri"] for m in found[:5]]
+    found = page_json(site, "/search.json?q=wild%20bor")["matches"]
+    assert found[0]["iri"] == "https://w3id.org/amurkg/id/wild-boar"
+    names = page_json(site, "/names.json?q=wild")["names"]
+    assert "wild boar" in names
+
+
+def test_external_identifiers_are_links(site: str) -> None:
+    data = page_json(site, "/entity.json?iri=amur:leopard")
+    links = {x["name"]: x["url"] for x in data["external"]}
+    assert links["skos:exactMatch"] == "http://www.wikidata.org/entity/Q34706"
+    assert links["NCBI Taxonomy"].endswith("id=9691")
+    _, _, body = get(site + "/entity?iri=amur:leopard")
+    assert 'href="http://www.wikidata.org/entity/Q34706"' in body.decode()
 
 
 def test_the_sparql_endpoint_stays_at_sparql(site: str) -> None:
@@ -427,7 +445,7 @@ def survey_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def survey_site(survey_store: Path) -> Iterator[str]:
-    yield from serving(["--store", str(survey_store), "--timeout", "60"])
+    yield from serving(["--store", str(survey_store), "--timeout", "600"])
 
 
 def test_the_dashboard_counts_as_the_survey_library_does(survey_site: str, survey_store: Path) -> None:

@@ -209,6 +209,15 @@ def search(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
             continue
         if score > found.get(iri, (0.0, ""))[0]:
             found[iri] = (score, name)
+    words = wanted.split()
+    if len(found) < 10 and words and len(wanted) <= 100:  # a typo in a word of a longer name ("leapord")
+        for iri, name in names:
+            parts = name.casefold().split()
+            if len(parts) < 2 or iri in found:
+                continue
+            ratios = [max(difflib.SequenceMatcher(None, w, p).ratio() for p in parts) for w in words]
+            if min(ratios) >= 0.7:
+                found[iri] = (sum(ratios) / len(ratios) - 0.2, name)
     if len(found) < 10:
         by_name: dict[str, list[str]] = {}
         for iri, name in names:
