@@ -60,6 +60,7 @@ def test_small_survey_as_geojson(store: Path) -> None:
     assert d1["properties"]["coordinatesGeneralised"] is True
     assert "Panthera pardus orientalis (IUCN CR)" in d1["properties"]["dataGeneralizations"]
     assert d1["properties"]["coordinateUncertaintyInMeters"] == Grid(0.1).uncertainty(43.15)
+    assert d1["properties"]["coordinatePrecision"] == 0.1
     # counted as individuals does: 3 leopard records at different instants over 10 camera-days
     assert d1["properties"]["cameraDays"] == 10
     assert d1["properties"]["detections:Panthera pardus orientalis"] == 3

@@ -70,6 +70,7 @@ def deployments_geojson(
             if point.generalised and cells is not None:
                 properties["coordinatesGeneralised"] = True
                 properties["coordinateUncertaintyInMeters"] = cells.uncertainty(point.latitude)
+                properties["coordinatePrecision"] = cells.degrees
                 properties["dataGeneralizations"] = cells.generalization(reasons.get(d.iri, set()))
                 properties["informationWithheld"] = cells.withheld()
         features.append(
