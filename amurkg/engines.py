@@ -357,7 +357,43 @@ def rdflib_prepare(checked: CheckedQuery, where: str) -> Any:
     except Exception as exc:  # unknown prefixes and other translation errors are plain Exceptions
         raise explain_syntax_error(checked.text, where, _short(exc)) from None
     _refuse_in_algebra(prepared.algebra, where)
+    if checked.bound:
+        _bind_in_algebra(prepared.algebra, {stand_in: _to_rdflib(term) for stand_in, term in checked.bound})
     return prepared
+
+
+def _to_rdflib(term: Term) -> Any:
+    """The rdflib term for an amurkg term, built from its parts (no text is parsed)."""
+    import rdflib
+
+    if term.kind == "uri":
+        return rdflib.URIRef(term.value)
+    if term.kind == "bnode":
+        return rdflib.BNode(term.value)
+    if term.lang:
+        return rdflib.Literal(term.value, lang=term.lang)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype) if term.datatype else None)
+
+
+def _bind_in_algebra(node: Any, terms: dict[str, Any]) -> None:
+    """Put each bound term in place of its stand-in IRI in the rows of the parsed query's VALUES blocks."""
+    import rdflib
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            if item.name == "values":
+                for row in dict.get(item, "res") or []:
+                    for var, value in list(row.items()):
+                        if isinstance(value, rdflib.URIRef) and str(value) in terms:
+                            row[var] = terms[str(value)]
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
 
 
 def _refuse_in_algebra(node: Any, where: str) -> None:

@@ -14,7 +14,7 @@ from amurkg.params import check_text, is_iri, parse_decimal, parse_integer, pars
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
 from amurkg.results import Answer, AskResult, QueryResult, SelectResult, Term, materialize
-from amurkg.sparql import CheckedQuery, bind_values, check_query
+from amurkg.sparql import CheckedQuery, bind_terms, check_query
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -175,7 +175,8 @@ class KnowledgeGraph:
     def check(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> CheckedQuery:
         """Bind parameters and check the result as this graph's engine will read it (see ``amurkg.sparql``);
         the returned query's form tells what kind of answer it will give."""
-        return check_query(bind_values(text, bindings or {}), where, self.engine.dialect)
+        bound_text, bound = bind_terms(text, bindings or {}, self.engine.dialect)
+        return check_query(bound_text, where, self.engine.dialect)._replace(bound=bound)
 
     def execute(self, checked: CheckedQuery, where: str = "query") -> Answer:
         """Start answering a query that ``check`` returned."""

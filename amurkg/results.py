@@ -41,7 +41,8 @@ class Term(NamedTuple):
         return cls("literal", value, datatype, None)
 
     def n3(self) -> str:
-        """The term in N-Triples syntax, which is also SPARQL syntax: used by TSV and to bind parameters.
+        """The term in N-Triples syntax, which is also SPARQL syntax: used by TSV and to bind parameters. An IRI
+        holds no character its grammar forbids: those are ``\\u`` escapes (a ``>`` is ``\\u003E``).
 
         A literal is always exactly one token however it is read: quotes, backslashes and line breaks are
         escaped, other control characters become ``\\U`` escapes, and a ``u`` or ``U`` right after an escaped
@@ -49,7 +50,7 @@ class Term(NamedTuple):
         in the whole query before parsing it, cannot read a different string than pyoxigraph does.
         """
         if self.kind == "uri":
-            return f"<{self.value}>"
+            return f"<{_IRI_UNSAFE.sub(_escape_iri, self.value)}>"
         if self.kind == "bnode":
             return f"_:{self.value}"
         text = _LITERAL_UNSAFE.sub(_escape, self.value)
@@ -66,6 +67,16 @@ class Term(NamedTuple):
         if self.kind == "bnode":
             return f"_:{self.value}"
         return self.value
+
+
+#: Characters the grammar's IRIREF cannot hold as themselves: written as ``\\u`` escapes (UCHAR), so that an
+#: IRI holding ``>`` is one token that a parser either reads back exactly (pyoxigraph decodes the escape, then
+#: checks the IRI) or refuses, and can never end early.
+_IRI_UNSAFE = re.compile(r'[<>"{}|^`\\\x00-\x20]')
+
+
+def _escape_iri(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04X}"
 
 
 _LITERAL_UNSAFE = re.compile(r'\\[uU]|[\\"\x00-\x1f\x7f]')

@@ -91,11 +91,13 @@ class Token(NamedTuple):
 
 
 class CheckedQuery(NamedTuple):
-    """A query that passed the check, with the text the engine must run unchanged and its form."""
+    """A query that passed the check, with the text the engine must run unchanged and its form; ``bound`` pairs
+    each stand-in IRI of the text with the term the engine binds in its place (see ``bind_terms``)."""
 
     text: str
     form: str
     dialect: str
+    bound: tuple[tuple[str, Term], ...] = ()
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -274,6 +276,28 @@ def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     values = " ".join(term.n3() for term in bindings.values())
     cut = brace.offset + 1
     return f"{text[:cut]} VALUES ({names}) {{ ({values}) }}{text[cut:]}"
+
+
+#: Stand-in IRIs for bound terms start with this; each query gets a fresh random part, so no text can name one.
+STAND_IN = "urn:amurkg:bound:"
+
+
+def bind_terms(text: str, bindings: Mapping[str, Term], dialect: str) -> tuple[str, tuple[tuple[str, Term], ...]]:
+    """Pre-bind variables the way ``dialect``'s engine takes terms, never as the terms' own text where the
+    engine would read that text differently.
+
+    rdflib expands every ``\\u`` escape in the whole query before it parses, so no text can carry an IRI
+    holding ``>`` (or a quote, a brace...) through it. For rdflib the VALUES block therefore holds stand-in
+    IRIs of a fresh random name, and the engine puts the real terms in their place in the parsed algebra
+    (``amurkg.engines.rdflib_prepare``): the terms are bound, never read back from text. Other engines get
+    the terms written by ``Term.n3``, which escapes by the grammar."""
+    if dialect != "rdflib" or not bindings:
+        return bind_values(text, bindings), ()
+    import secrets
+
+    nonce = secrets.token_hex(12)
+    stand_ins = {name: Term.iri(f"{STAND_IN}{nonce}:{i}") for i, name in enumerate(bindings)}
+    return bind_values(text, stand_ins), tuple((stand_ins[name].value, term) for name, term in bindings.items())
 
 
 def declared_prefixes(toks: list[Token]) -> set[str]:
