@@ -535,3 +535,26 @@ def test_the_home_page_lists_the_imported_packages_without_local_paths(survey_si
     _, _, body = get(survey_site + "/")
     assert "synthetic-amur-survey-800-3" in body.decode()
     assert str(tmp_path.parent.parent) not in body.decode()  # where the packages were read from stays private
+
+
+def test_figures_for_reports_are_amurgks_own_plots(survey_site: str, survey_store: Path) -> None:
+    """PNG and PDF downloads come from the function behind `amurkg survey plot`, under the server's limits."""
+    from amurkg.survey.figures import PlotOptions, plot
+    from amurkg.survey.filters import SurveyFilter
+
+    package = "synthetic-amur-survey-800-3"
+    status, headers, body = get(survey_site + f"/survey/plot.png?kind=rai&package={package}")
+    assert status == 200 and headers["Content-Type"] == "image/png", body[:200]
+    not_blank(body)
+    kg = amurkg.KnowledgeGraph(store=survey_store)
+    try:
+        expected = plot(kg, "rai", SurveyFilter(packages=(package,)), "png", PlotOptions(interval=30))
+    finally:
+        kg.close()
+    from PIL import Image, ImageChops
+
+    served, local = (Image.open(io.BytesIO(b)).convert("RGB") for b in (body, expected))
+    assert served.size == local.size and ImageChops.difference(served, local).getbbox() is None
+    status, headers, body = get(survey_site + f"/survey/plot.pdf?kind=map&package={package}")
+    assert status == 200 and body.startswith(b"%PDF")
+    assert get(survey_site + "/survey/plot.png?kind=nothing")[0] == 404

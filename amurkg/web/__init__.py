@@ -131,6 +131,11 @@ class Site:
             )
         if path.startswith("/static/"):
             return _static(path[len("/static/") :])
+        if path in ("/survey/plot.png", "/survey/plot.pdf", "/survey/plot.svg"):
+            try:
+                return await self.plot(path.rsplit(".", 1)[1], args)
+            except _PageFailedError as exc:
+                return self.error(exc.status, exc.message, False)
         routes = {
             "/": self.home,
             "/index": self.home,
@@ -389,6 +394,20 @@ class Site:
         data["figures"] = figures
         data["query"] = {k: v for k, v in asked.items() if v not in ("", None)}
         return self.render("survey.html", data, as_json)
+
+    async def plot(self, fmt: str, args: dict[str, str]) -> Reply:
+        """A figure for reports, as ``amurkg survey plot`` draws it (PNG, PDF or SVG)."""
+        asked = self._survey_args(args)
+        kind = args.get("kind", "map")
+        if kind not in ("activity", "rai", "effort", "map", "overlap"):
+            raise _PageFailedError(404, "kind is one of activity, rai, effort, map, overlap")
+        media, body = await self.raw("plot", {**asked, "kind": kind, "fmt": fmt})
+        headers = [
+            ("Content-Type", media),
+            ("Content-Disposition", f'attachment; filename="survey-{kind}.{fmt}"'),
+            *SECURITY_HEADERS,
+        ]
+        return Reply(200, headers, body)
 
     async def survey_activity(self, args: dict[str, str], as_json: bool) -> Reply:
         """Activity curves and the leopard beside each prey, from each taxon's detections (slower on big stores)."""

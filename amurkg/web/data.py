@@ -81,6 +81,8 @@ def page(kg: Any, job: dict[str, Any]) -> tuple[str, bytes]:
     try:
         if name == "download":
             return _download(kg, args, max_rows)
+        if name == "plot":
+            return _plot(kg, args)
         handler = _PAGES.get(name)
         if handler is None:
             raise PageNotFoundError(f"no page {name!r}")
@@ -266,6 +268,27 @@ def _download(kg: Any, args: dict[str, Any], max_rows: int) -> tuple[str, bytes]
         raise PageError(f"the answer has more rows than this server's limit of {max_rows:,}") from None
     assert isinstance(result, SelectResult | AskResult)
     return media[fmt], format_result(result, fmt).encode("utf-8")
+
+
+def _plot(kg: Any, args: dict[str, Any]) -> tuple[str, bytes]:
+    """A survey figure for reports, drawn by ``amurkg survey plot``'s own function (matplotlib)."""
+    from amurkg.survey.filters import SurveyFilter
+
+    media = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml"}
+    fmt, kind = str(args.get("fmt")), str(args.get("kind"))
+    if fmt not in media:
+        raise PageError(f"figures are png, pdf or svg, not {fmt[:20]!r}")
+    try:
+        from amurkg.survey.figures import PlotOptions, plot
+    except ImportError:
+        raise PageError("figures for reports need the 'viz' extra: pip install 'amurkg[viz]'") from None
+    package = str(args.get("package") or "")
+    flt = SurveyFilter(packages=(package,) if package else ())
+    taxon = str(args.get("taxon") or "")
+    options = PlotOptions(
+        taxa=(taxon,) if taxon else (), solar=args.get("scale") == "solar", interval=float(args.get("interval", 30))
+    )
+    return media[fmt], plot(kg, kind, flt, fmt, options)
 
 
 def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
