@@ -1173,3 +1173,29 @@ def test_deeply_nested_xml_is_refused_before_a_tree_is_built(
         return
     assert len(found) == 1 and "elements nested more than 1000 deep" in found[0], found
     assert found[0].startswith(f"{folder}/{'deep.rdf' if which == 'rdf' else which}:1:"), found
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
+@given(row=st.integers(1, 6), start=_DELTAS, length=st.integers(-3600, 86400 * 3))
+def test_an_archive_event_outside_its_sampling_effort_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, row: int, start: int, length: int
+) -> None:
+    """An occurrence's eventDate (an instant or start/end) against its own samplingEffort: ending before it
+    starts, or outside the deployment's interval, is one problem at the eventDate cell; inside, none."""
+    from datetime import datetime, timedelta
+
+    names = [t for t, _ in _DWC_COLUMNS]
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    column = names.index("eventDate")
+    begin = datetime.fromisoformat(rows[row - 1][column]) + timedelta(seconds=start)
+    end = begin + timedelta(seconds=length)
+    rows[row - 1][column] = begin.isoformat() if length == 0 else f"{begin.isoformat()}/{end.isoformat()}"
+    folder = write_archive(tmp_path_factory.mktemp("dwca"), rows)
+    found = read_archive(folder)
+    effort = [datetime.fromisoformat(t) for t in rows[row - 1][names.index("samplingEffort")].split("/")]
+    if length >= 0 and effort[0] <= begin and end <= effort[1]:
+        assert found == [], found
+        return
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{folder}/occurrence.txt:{row + 1}:{column + 1} (eventDate): "), found
+    assert ("ends before it starts" in found[0]) == (length < 0), found
