@@ -562,14 +562,17 @@ def export_command(
     if fmt is ExportFormat.dwca:
         if store is None:
             raise ParameterError("-f dwca exports imported surveys: name the store with --store DIR")
-        from amurkg.survey.dwca import write_archive
+        from amurkg.survey.dwca import summary, write_archive_report
         from amurkg.survey.sensitive import EXACT_WARNING, Grid
 
         chosen_grid = None if exact_locations else Grid(grid)
         if exact_locations:
             typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
         with _load(None, Engine.oxigraph, store=store) as kg:
-            emit(write_archive(kg, chosen_grid), output)
+            archive, coverage = write_archive_report(kg, chosen_grid)
+        emit(archive, output)
+        where = output if output is not None else "standard output"
+        typer.echo(f"amurkg: wrote a Darwin Core Archive to {where}: {summary(coverage, chosen_grid)}", err=True)
         return
     chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
     if store is not None:
@@ -1358,6 +1361,36 @@ def geojson_command(
         typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     emit(to_text(deployments_geojson(kg, flt, None if exact_locations else grid, interval)), output)
+
+
+@survey_app.command("merge")
+def merge_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The merged package: a folder, or a .zip file.")],
+    package: Annotated[
+        list[str] | None,
+        typer.Option("--package", help="Merge only these imported packages (id or name; two or more)."),
+    ] = None,
+    grid: GridOpt = 0.1,
+    exact_locations: ExactOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Merge the packages of a store into one Camtrap DP package (camtrapdp's merge_camtrapdp), naming on stderr
+    each conflict resolved: identifiers used by several packages, locations, licences, projects, precision.
+
+    Example: amurkg survey merge --store survey-store -o merged.zip"""
+    from amurkg.survey.merge import merge_store
+    from amurkg.survey.sensitive import EXACT_WARNING, Grid
+
+    if store is None:
+        raise ParameterError("survey merge merges the packages of a store: name it with --store DIR")
+    chosen_grid = None if exact_locations else Grid(grid)
+    if exact_locations:
+        typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
+    with _load(None, Engine.oxigraph, store=store) as kg:
+        conflicts = merge_store(kg, output, package or None, chosen_grid)
+    for conflict in conflicts:
+        typer.echo(f"amurkg: merged: {conflict}", err=True)
+    typer.echo(f"amurkg: wrote the merged Camtrap DP package to {output}", err=True)
 
 
 def _csv_cell(text: str) -> str:

@@ -219,6 +219,18 @@ def _csv(rows: list[dict[str, str]], table: str) -> str:
     return text.getvalue()
 
 
+def store_packages(kg: Any) -> list[str]:
+    """The IRIs of the packages a store holds, in order."""
+    return [r[0].value for r in kg.query("SELECT ?p WHERE { ?p a akg:CameraTrapPackage } ORDER BY ?p").rows]
+
+
+def package_files(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dict[str, str]]], dict[str, Any]]:
+    """The tables and the descriptor of ``package`` as written (``kg`` seeing the exact values: the caller
+    holds ``exact_view``)."""
+    tables, coverage = package_tables(kg, package, grid)
+    return tables, descriptor(kg, package, tables, coverage, grid)
+
+
 def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
     """Write the one package ``kg``'s store holds as Camtrap DP 1.0 into ``target`` (a folder, or a ``.zip``);
     the files written."""
@@ -228,15 +240,19 @@ def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
     if grid == "default":
         grid = Grid()
     with exact_view(kg):
-        packages = [r[0].value for r in kg.query("SELECT ?p WHERE { ?p a akg:CameraTrapPackage } ORDER BY ?p").rows]
+        packages = store_packages(kg)
         if len(packages) != 1:
             raise AmurkgError(
                 f"the store holds {len(packages)} packages: export -f camtrapdp writes one (import it into a store "
-                "of its own)"
+                "of its own, or merge them into one with amurkg survey merge)"
             )
-        package = packages[0]
-        tables, coverage = package_tables(kg, package, grid)
-        meta = descriptor(kg, package, tables, coverage, grid)
+        tables, meta = package_files(kg, packages[0], grid)
+    return write_files(tables, meta, target)
+
+
+def write_files(tables: dict[str, list[dict[str, str]]], meta: dict[str, Any], target: Path) -> list[str]:
+    """Write a package's tables and descriptor into ``target`` (a folder, or a ``.zip`` written whole or not
+    at all); the files written."""
     files = {f"{table}.csv": _csv(tables[table], table) for table in TABLES}
     files["datapackage.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
     if target.suffix.lower() == ".zip":

@@ -336,13 +336,34 @@ def write_archive(kg: Any, grid: Any = "default") -> bytes:
     """A Darwin Core Archive (zip bytes) of the camera-trap observations ``kg`` holds; the coordinates of
     cameras that recorded a threatened taxon generalised to ``grid`` (``amurkg.survey.sensitive.Grid``; the
     default one unless given; ``None`` keeps them exact)."""
+    return write_archive_report(kg, grid)[0]
+
+
+def write_archive_report(kg: Any, grid: Any = "default") -> tuple[bytes, Coverage]:
+    """``write_archive``, with what the archive covers (rows written, generalised deployments and why) for
+    the message that says what was generalised."""
     from amurkg.survey.sensitive import exact_view
 
     with exact_view(kg):  # the exact values, generalised here to the grid asked for
         return _write_archive(kg, grid)
 
 
-def _write_archive(kg: Any, grid: Any) -> bytes:
+def summary(coverage: Coverage, grid: Any) -> str:
+    """One line on what an archive holds and which camera locations it generalised."""
+    rows = f"{coverage.rows} occurrence{'s' if coverage.rows != 1 else ''}"
+    if grid is None or not coverage.generalised:
+        return rows
+    cameras = len(coverage.generalised)
+    why = "; ".join(sorted(map(str, coverage.reasons)))
+    plural = cameras != 1
+    return (
+        f"{rows}; {cameras} camera{'s' if plural else ''} generalised to the centre of {'their' if plural else 'its'} "
+        f"{grid.text()} degree grid cell for {why} (dataGeneralizations); the store keeps the exact location"
+        f"{'s' if plural else ''}"
+    )
+
+
+def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
     from amurkg.survey.eml import eml_xml, package_people
     from amurkg.survey.sensitive import Grid
 
@@ -373,7 +394,7 @@ def _write_archive(kg: Any, grid: Any) -> bytes:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes on every run
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    return out.getvalue()
+    return out.getvalue(), coverage
 
 
 # ------------------------------------------------------------------ reading
