@@ -596,3 +596,15 @@ def test_figures_for_reports_are_amurgks_own_plots(survey_site: str, survey_stor
     status, headers, body = get(survey_site + f"/survey/plot.pdf?kind=map&package={package}")
     assert status == 200 and body.startswith(b"%PDF")
     assert get(survey_site + "/survey/plot.png?kind=nothing")[0] == 404
+
+
+def test_an_entity_with_more_links_than_the_row_limit_still_has_a_page(kg: amurkg.KnowledgeGraph) -> None:
+    """A taxon that a million observations point at: its own facts come first, then the first links to it."""
+    from amurkg.web import data
+
+    data.prepare(kg, {})
+    whole = data.entity(kg, {"iri": "amur:amur-leopard"}, 10_000)
+    cut = data.entity(kg, {"iri": "amur:amur-leopard"}, 20)
+    assert not whole["truncated"] and cut["truncated"]
+    assert 0 < cut["facts"] < whole["facts"]
+    assert all(g["direction"] == "out" for g in cut["groups"])  # the entity's own facts are kept first

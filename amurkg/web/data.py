@@ -40,6 +40,8 @@ MATCH_PROPERTIES = {
 }
 _RDFS_LABEL = PREFIXES["rdfs"] + "label"
 _RDF_TYPE = PREFIXES["rdf"] + "type"
+#: Rows of an entity's facts shown when there are more than the server's row limit (outgoing facts come first).
+ENTITY_ROWS = 2_000
 #: Characters of context shown around a cited span at most, on each side.
 CONTEXT = 240
 
@@ -298,7 +300,14 @@ def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
 
     term = kg.resolve(str(args.get("iri", "")))
     canned = get_query("entity-facts")
-    result = kg.query(canned.text, {"entity": term}, where=str(canned.path), max_rows=max_rows)
+    truncated = False
+    try:
+        result = kg.query(canned.text, {"entity": term}, where=str(canned.path), max_rows=max_rows)
+    except LimitError:  # a taxon a million observations point at: its own facts first, then the first links in
+        shown = min(max_rows, ENTITY_ROWS)
+        text = f"{canned.text.rstrip()}\nLIMIT {shown}"
+        result = kg.query(text, {"entity": term}, where=str(canned.path), max_rows=max_rows)
+        truncated = True
     assert isinstance(result, SelectResult)
     index = {v: i for i, v in enumerate(result.variables)}
     iris = {term.value}
@@ -373,6 +382,7 @@ def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
         "groups": ordered,
         "quotes": _STATE.get("library") is not None,
         "facts": len(facts),
+        "truncated": truncated,
     }
 
 
