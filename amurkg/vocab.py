@@ -211,10 +211,12 @@ class AKG(DefinedNamespace):
     iucnProtectedAreaCategory: URIRef
     iucnStress: URIRef
     iucnThreat: URIRef
+    judgementReason: URIRef
     leadsTo: URIRef
     leopardConservationFocus: URIRef
     licenseScope: URIRef
     localHour: URIRef
+    mainlyDuring: URIRef
     mainlyIn: URIRef
     mainlyWithin: URIRef
     maximumCount: URIRef

@@ -17,6 +17,9 @@ PREFIXES = """@prefix amur: <https://w3id.org/amurkg/id/> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
 @prefix oa: <http://www.w3.org/ns/oa#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix schema: <https://schema.org/> .
+@prefix time: <http://www.w3.org/2006/time#> .
+@prefix vocab: <https://w3id.org/amurkg/vocab/> .
 """
 
 
@@ -51,8 +54,40 @@ def test_shipped_graph_passes_every_check(kg: amurkg.KnowledgeGraph) -> None:
             "span-outside-document-violation",
             {"span": "amur:s", "start": "10", "end": "99999", "length": "4504"},
         ),
+        (  # a place relation the text states only in two halves, stated as a plain fact
+            "amur:f a akg:Claim ; akg:statesSubject amur:jilin ; akg:statesPredicate schema:containedInPlace ; "
+            "akg:statesObject amur:transboundary-area ; akg:spanSupport vocab:spans-together .",
+            "place-reading-unjudged-violation",
+            {
+                "fact": "amur:f",
+                "subject": "amur:jilin",
+                "property": "schema:containedInPlace",
+                "object": "amur:transboundary-area",
+            },
+        ),
+        (
+            "amur:f a akg:Claim , akg:CuratorJudgement ; prov:wasAttributedTo amur:amurkg-curators .",
+            "judgement-without-reason-violation",
+            {"fact": "amur:f", "missing": "reason"},
+        ),
+        (  # the early 1900s begin in 1900, outside the 20th century (1901-2000)
+            "amur:early-1900s time:intervalIn amur:twentieth-century .",
+            "period-extent-violation",
+            {
+                "period": "amur:early-1900s",
+                "problem": "lies within a period of known years but has no years to show it",
+            },
+        ),
     ],
-    ids=["unsourced fact", "duplicate label", "unlabelled entity", "span outside document"],
+    ids=[
+        "unsourced fact",
+        "duplicate label",
+        "unlabelled entity",
+        "span outside document",
+        "place reading unjudged",
+        "judgement without reason",
+        "period without years inside a century",
+    ],
 )
 def test_each_check_catches_its_problem(turtle: str, check: str, expected: dict[str, str], tmp_path: Path) -> None:
     extra = tmp_path / "extra.ttl"

@@ -21,6 +21,7 @@ PREFIXES = """@prefix amur: <https://w3id.org/amurkg/id/> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix iucnrl: <https://w3id.org/amurkg/iucn/redlist/> .
 @prefix vocab: <https://w3id.org/amurkg/vocab/> .
+@prefix time: <http://www.w3.org/2006/time#> .
 @prefix schema: <https://schema.org/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 """
@@ -93,6 +94,15 @@ BROKEN = [
         "at least one source span",
     ),
     (
+        "curator judgement that does not say why",
+        "<https://w3id.org/amurkg/id/fact/x> a akg:Claim , akg:CuratorJudgement ; "
+        "akg:statesSubject amur:wild-boar ; akg:statesPredicate akg:sizeClass ; akg:statesObject vocab:medium-sized ; "
+        "prov:wasDerivedFrom <https://w3id.org/amurkg/id/span/seed-0-55> ; "
+        "prov:wasAttributedTo amur:amurkg-curators .",
+        "fact:x",
+        "says why",
+    ),
+    (
         "malformed scientific name",
         'amur:wild-boar dwc:scientificName "sus Scrofa" .',
         "amur:wild-boar",
@@ -127,7 +137,7 @@ BROKEN = [
     ),
     (
         "period outside the period it lies within",
-        "amur:early-1900s akg:startYear 1890 .",
+        "amur:early-1900s time:intervalIn amur:twentieth-century ; akg:startYear 1890 .",
         "amur:early-1900s",
         "begins later or ends earlier",
     ),
