@@ -61,6 +61,12 @@ RULES: tuple[Rule, ...] = (
     _r("prp-symp", "?p rdf:type owl:SymmetricProperty . ?x ?p ?y", "?y ?p ?x"),
     _r("prp-trp", "?p rdf:type owl:TransitiveProperty . ?x ?p ?y . ?y ?p ?z", "?x ?p ?z"),
     _r("prp-spo1", "?p1 rdfs:subPropertyOf ?p2 . ?x ?p1 ?y", "?x ?p2 ?y"),
+    _r(  # property chains of two properties, the only length the ontology uses
+        "prp-spo2",
+        "?p owl:propertyChainAxiom ?l . ?l rdf:first ?p1 . ?l rdf:rest ?r . ?r rdf:first ?p2 . ?u ?p1 ?v . ?v ?p2 ?w",
+        "?u ?p ?w",
+        "?r rdf:rest rdf:nil .",
+    ),
     _r("prp-eqp1", "?p1 owl:equivalentProperty ?p2 . ?x ?p1 ?y", "?x ?p2 ?y"),
     _r("prp-eqp2", "?p1 owl:equivalentProperty ?p2 . ?x ?p2 ?y", "?x ?p1 ?y"),
     _r("prp-inv1", "?p1 owl:inverseOf ?p2 . ?x ?p1 ?y", "?y ?p2 ?x"),
