@@ -39,6 +39,10 @@ class _Group(TyperGroup):
 
             for line in exc.for_cli().splitlines() or [""]:  # a package check lists one problem per line
                 typer.echo(f"amurkg: error: {terminal_safe(line)}", err=True)
+            context = getattr(exc, "context", None)
+            if context and sys.stderr.isatty():  # a person reads it: the offending line, a caret under the fault
+                for line in context.splitlines():
+                    typer.echo(f"  {terminal_safe(line)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except _UsageError as exc:
             sub = getattr(exc, "ctx", None)

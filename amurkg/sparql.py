@@ -336,7 +336,133 @@ def explain_syntax_error(
             f"{where}:{tok.line}:{tok.column}: the prefix '{prefix[:40]}:' is not declared; add "
             f"PREFIX {prefix[:40]}: <IRI> to the query (amurkg declares {some} and {len(PREFIXES) - 8} more)"
         )
+    if line is None:
+        m = _ENGINE_POS.search(message)
+        if m:
+            line, column = int(m.group(1)), int(m.group(2))
+    if "\\u" not in text and "\\U" not in text:
+        found = _fault_position(text)
+        if found is not None:
+            line, column = found
+    if line is not None and column is not None:
+        located = _located(text, where, line, column)
+        if located is not None:
+            return located
     return syntax_error(where, message, line, column)
+
+
+def _fault_position(text: str) -> tuple[int, int] | None:
+    """Where the fault of a query that does not parse lies, from both parsers' readings.
+
+    rdflib's parser (pyparsing) names the token where reading stopped, or, when a whole construct failed, the
+    start of that construct (a triple pattern, a FILTER, an ORDER BY). pyoxigraph's names the place just past
+    the furthest token it read, often a token or a line beyond the fault. So: rdflib's token, unless it
+    starts a construct and pyoxigraph read further, when the fault is the last token pyoxigraph read."""
+    try:
+        toks = tokens(text)
+    except QuerySyntaxError:
+        return None
+    starts = [(t.line, t.column) for t in toks]
+    ours = _rdflib_position(text)
+    theirs = _oxigraph_position(text)
+    r = next((i for i, at in enumerate(starts) if at >= ours), None) if ours else None
+    o = max((i for i, at in enumerate(starts) if at <= theirs), default=None) if theirs else None
+    if r is None:  # rdflib read every token: the query ends too early
+        return ours if ours is not None else (theirs if o is None else starts[o])
+    construct = toks[r].kind == "word" and toks[r].text.upper() in _CLAUSE_WORDS
+    triple = toks[r].kind in ("var", "iri", "pname", "bnode") and (r == 0 or toks[r - 1].text in ("{", "."))
+    if (construct or triple) and o is not None and o > r:
+        return starts[o]
+    return starts[r]
+
+
+def _oxigraph_position(text: str) -> tuple[int, int] | None:
+    """Where pyoxigraph stops reading ``text`` (on an empty store: nothing is evaluated over data)."""
+    import pyoxigraph
+
+    try:
+        pyoxigraph.Store().query(text)
+    except SyntaxError as exc:
+        m = _ENGINE_POS.search(str(exc.msg or exc))
+        return (int(m.group(1)), int(m.group(2))) if m else None
+    except Exception:  # evaluation errors say nothing about syntax
+        return None
+    return None
+
+
+def _rdflib_position(text: str) -> tuple[int, int] | None:
+    """Where rdflib's SPARQL parser stops reading ``text``: (line, column), or None when it reads it all."""
+    try:
+        from pyparsing import ParseException
+        from rdflib.plugins.sparql.parser import parseQuery
+    except ImportError:  # pragma: no cover - rdflib is a dependency
+        return None
+    try:
+        parseQuery(text)
+    except ParseException as exc:
+        return exc.lineno, exc.col
+    except Exception:  # any other failure says nothing about where
+        return None
+    return None
+
+
+_CLAUSE_WORDS = (
+    "SELECT", "WHERE", "FILTER", "OPTIONAL", "UNION", "MINUS", "GRAPH", "BIND", "VALUES", "GROUP", "BY", "HAVING",
+    "ORDER", "ASC", "DESC", "LIMIT", "OFFSET", "DISTINCT", "REDUCED", "AS", "PREFIX", "BASE", "ASK", "CONSTRUCT",
+    "DESCRIBE", "NOT", "EXISTS", "IN", "UNDEF", "COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT",
+    "SEPARATOR", "STR", "LANG", "LANGMATCHES", "DATATYPE", "BOUND", "IRI", "URI", "BNODE", "IF", "COALESCE",
+    "REGEX", "REPLACE", "CONTAINS", "STRSTARTS", "STRENDS", "LCASE", "UCASE", "CONCAT", "STRLEN", "SUBSTR",
+)  # fmt: skip
+
+
+def _located(text: str, where: str, line: int, column: int) -> QuerySyntaxError | None:
+    """A syntax error at ``line:column`` of ``text``: what stands there, a short hint, and (``context``) the line
+    with a caret under that place."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines) + 1:
+        return None
+    source = lines[line - 1] if line <= len(lines) else ""
+    column = max(1, min(column, len(source) + 1))
+    try:
+        toks = tokens(text)
+    except QuerySyntaxError:
+        return None
+    here = next((t for t in toks if (t.line, t.column) >= (line, column)), None)
+    if here is None:
+        what, hint = "the end of the query", "the query ends too early: close every {, ( and [ it opens"
+        if source.strip() == "" and lines:  # point at the end of the last line that holds something
+            line = max(i for i, text_line in enumerate(lines, 1) if text_line.strip()) if text.strip() else 1
+            source = lines[line - 1]
+            column = len(source) + 1
+    else:
+        line, column, source = here.line, here.column, lines[here.line - 1]
+        what = repr(here.text[:40])
+        hint = _hint(here)
+    error = QuerySyntaxError(f"{where}:{line}:{column}: SPARQL syntax error at {what}: {hint}")
+    shown = source.expandtabs(1)
+    error.context = f"{shown[:200]}\n{' ' * (column - 1)}^"  # type: ignore[attr-defined]
+    return error
+
+
+def _hint(tok: Token) -> str:
+    from amurkg.errors import did_you_mean
+
+    if tok.text in (")", "]", "}"):
+        return "it closes nothing here: check that brackets pair up and that patterns end with '.'"
+    if tok.kind == "word":
+        upper = tok.text.upper()
+        if upper in _CLAUSE_WORDS:
+            return (
+                f"this {upper[:20]} (or what follows it) does not parse: check its brackets and operands, and the "
+                "order SELECT ... WHERE { ... } GROUP BY ... ORDER BY ... LIMIT ..."
+            )
+        suggestion = did_you_mean(upper, _CLAUSE_WORDS)
+        return f"{tok.text[:40]!r} is not a SPARQL keyword; {suggestion or 'check the spelling'}".rstrip("? ") + (
+            "?" if suggestion else ""
+        )
+    if tok.kind in ("var", "iri", "pname", "string", "lstring", "number", "bnode"):
+        return "a '.' or ';' may be missing before it, or AS in (expression AS ?name)"
+    return "check the SPARQL near there"
 
 
 _ENGINE_POS = re.compile(r"(?:error at |line[: ]\s*)(\d+)[:, ]\s*(?:col(?:umn)?[: ]\s*)?(\d+)")

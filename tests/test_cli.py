@@ -290,7 +290,7 @@ def test_syntax_error_names_line_and_column(cli, tmp_path: Path) -> None:  # typ
     bad.write_text("SELECT * WHERE {\n ?s ?p ?o .\n FILTER( }\n")
     one_line_error(cli("sparql", "-q", str(bad)), f"{bad}:", "syntax error")
     one_line_error(cli("sparql", "SELECT * WHERE { ?s ?p ?o } LIMIT x"), "query:1:35:")
-    one_line_error(cli("sparql", "SELECT ?s WHERE {\n  ?s ?p \n}", "-e", "rdflib"), "query:2:", "syntax error")
+    one_line_error(cli("sparql", "SELECT ?s WHERE {\n  ?s ?p \n}", "-e", "rdflib"), "query:3:1:", "syntax error")
 
 
 @pytest.mark.parametrize(
