@@ -97,9 +97,32 @@ DIFFERENCES = {
     "probability, both kept in the graph as data",
     "informationWithheld": "written (camtrapdp does not): says which coordinates were generalised because the "
     "camera recorded a threatened taxon (amurkg.survey.sensitive)",
-    "multimedia": "no Audubon Media Description extension: media files stay in the graph, linked to their "
-    "observations; the archive carries occurrences only",
+    "multimedia": "the Audubon Core extension links each occurrence to the media of its event as camtrapdp does; "
+    "a camera that recorded a threatened taxon has its media listed without accessURI (a photograph shows "
+    "the place) and a media file that is not public never has one; exifData (which may hold GPS tags), file "
+    "names and comments are never written",
+    "resourceCreationTechnique": "the media's captureMethod as Camtrap DP writes it (activityDetection), where "
+    "camtrapdp writes words (activity detection)",
+    "CreateDate": "the media's timestamp with its own UTC offset, the same instant as camtrapdp's UTC",
+    "accessURI": "written for a URL only: a path inside the package (serviceExpectation local, as camtrapdp says) "
+    "names a file that the archive does not carry, so it is left empty where camtrapdp writes the path",
+    "rights": "the package's media licence (its name, else its URL); camtrapdp writes its name only",
 }
+
+AC_NS = "http://rs.tdwg.org/ac/terms/"
+MULTIMEDIA = AC_NS + "Multimedia"
+#: The Audubon Core (multimedia extension) columns written after ``coreid``, with their terms.
+MEDIA_COLUMNS: list[tuple[str, str]] = [
+    ("identifier", DCT_NS),
+    ("type", "http://purl.org/dc/elements/1.1/"),
+    ("format", DCT_NS),
+    ("CreateDate", "http://ns.adobe.com/xap/1.0/"),
+    ("captureDevice", AC_NS),
+    ("resourceCreationTechnique", AC_NS),
+    ("accessURI", AC_NS),
+    ("serviceExpectation", AC_NS),
+    ("rights", DCT_NS),
+]
 
 _ISO_DATE = re.compile(r"\d{4}(-\d\d(-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?)?)?(/\S+)?", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # ASCII digits only: not fullwidth ones
@@ -163,6 +186,64 @@ SELECT ?package ?id ?title ?description ?created ?license ?rightsHolder ?collect
     ?package dcterms:source ?source } GROUP BY ?package }
   OPTIONAL { ?package dwc:coordinatePrecision ?precision }
 }"""
+
+
+_MEDIA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?occurrenceID ?deployment ?package ?mediaID ?format ?timestamp ?model ?method ?path ?public WHERE {
+  ?obs a akg:CameraTrapObservation ; akg:observationLevel "event" ; akg:observationType "animal" ;
+    dwc:occurrenceID ?occurrenceID ; akg:deployment ?deployment ; akg:eventStart ?start ; akg:eventEnd ?end .
+  ?media a akg:Media ; akg:deployment ?deployment ; akg:timestamp ?timestamp ; akg:mediaID ?mediaID ;
+    prov:wasDerivedFrom/akg:rowNumber ?row .
+  FILTER(?timestamp >= ?start && ?timestamp <= ?end)
+  ?deployment prov:wasDerivedFrom/dcterms:isPartOf/dcterms:isPartOf ?package .
+  OPTIONAL { ?media dcterms:format ?format } OPTIONAL { ?media akg:captureMethod ?method }
+  OPTIONAL { ?media akg:filePath ?path } OPTIONAL { ?media akg:filePublic ?public }
+  OPTIONAL { ?deployment akg:cameraModel ?model }
+}
+ORDER BY ?occurrenceID ?timestamp ?row"""
+
+_MEDIA_LICENCES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX schema: <https://schema.org/>
+SELECT ?package (MIN(COALESCE(?name, ?path)) AS ?licence) WHERE {
+  ?package a akg:CameraTrapPackage ; dcterms:license ?l . ?l akg:licenseScope "media" .
+  OPTIONAL { ?l dcterms:identifier ?name } OPTIONAL { ?l schema:url ?path }
+} GROUP BY ?package"""
+
+
+def media_rows(kg: Any, grid: Any) -> Iterator[dict[str, str]]:
+    """The Audubon Core rows: each media file of an occurrence's event (same deployment, timestamp within the
+    event), linked by ``coreid``. For a camera that recorded a threatened taxon (unless ``grid`` is ``None``)
+    no ``accessURI``: the picture shows the place."""
+    from amurkg.survey.sensitive import sensitive_deployments
+
+    sensitive = sensitive_deployments(kg) if grid is not None else {}
+    licences = {_value(r[0]): _value(r[1]) for r in kg.query(_MEDIA_LICENCES).rows}
+    answer = kg.stream(_MEDIA)
+    names = answer.variables
+    for row in answer.rows:
+        v = dict(zip(names, map(_value, row), strict=True))
+        public = v["public"] == "true"
+        hidden = v["deployment"] in sensitive
+        kind = v["format"].split("/", 1)[0]
+        online = v["path"].lower().startswith(("https://", "http://"))
+        yield {
+            "coreid": v["occurrenceID"],
+            "identifier": v["mediaID"],
+            "type": {"image": "StillImage", "video": "MovingImage", "audio": "Sound"}.get(kind, ""),
+            "format": v["format"],
+            "CreateDate": v["timestamp"],
+            "captureDevice": v["model"],
+            "resourceCreationTechnique": v["method"],
+            "accessURI": v["path"] if public and not hidden and online else "",
+            "serviceExpectation": "authenticate" if not public or hidden else "online" if online else "local",
+            "rights": licences.get(v["package"], ""),
+        }
 
 
 def _value(term: Any) -> str:
@@ -319,16 +400,30 @@ def occurrence_rows(
     return list(packages.values()), rows()
 
 
-def meta_xml(core: str = "occurrence.txt") -> str:
+def meta_xml(core: str = "occurrence.txt", media: str | None = "multimedia.txt") -> str:
+    """``meta.xml``: the Occurrence core and, unless ``media`` is ``None``, the Audubon Core extension."""
+    table = (
+        'encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" ignoreHeaderLines="1"'
+    )
     fields = "\n".join(f'    <field index="{i}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(COLUMNS))
+    extension = ""
+    if media is not None:
+        media_fields = "\n".join(
+            f'    <field index="{i}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(MEDIA_COLUMNS, 1)
+        )
+        extension = (
+            f'  <extension {table} rowType="{MULTIMEDIA}">\n'
+            f"    <files><location>{media}</location></files>\n"
+            '    <coreid index="0"/>\n'
+            f"{media_fields}\n  </extension>\n"
+        )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="eml.xml">\n'
-        f'  <core encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" '
-        f'ignoreHeaderLines="1" rowType="{OCCURRENCE}">\n'
+        f'  <core {table} rowType="{OCCURRENCE}">\n'
         f"    <files><location>{core}</location></files>\n"
         '    <id index="0"/>\n'
-        f"{fields}\n  </core>\n</archive>\n"
+        f"{fields}\n  </core>\n{extension}</archive>\n"
     )
 
 
@@ -383,11 +478,17 @@ def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
     text.write("\t".join(names) + "\n")
     for row in rows:
         text.write("\t".join(_clean(row[name]) for name in names) + "\n")
+    media = io.StringIO()
+    media_names = ["coreid"] + [name for name, _ in MEDIA_COLUMNS]
+    media.write("\t".join(media_names) + "\n")
+    for row in media_rows(kg, grid):
+        media.write("\t".join(_clean(row[name]) for name in media_names) + "\n")
     people, projects = package_people(kg)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in (
             ("occurrence.txt", text.getvalue()),
+            ("multimedia.txt", media.getvalue()),
             ("meta.xml", meta_xml()),
             ("eml.xml", eml_xml(packages, people, projects, coverage, grid)),
         ):
