@@ -54,6 +54,7 @@ class AKG(DefinedNamespace):
     HabitatFeature: URIRef
     HabitatRank: URIRef
     HistoricalDriver: URIRef
+    HourlyDetectionCount: URIRef
     HumanActivity: URIRef
     IndependentDetectionCount: URIRef
     InternationalBorder: URIRef
@@ -215,6 +216,7 @@ class AKG(DefinedNamespace):
     leadsTo: URIRef
     leopardConservationFocus: URIRef
     licenseScope: URIRef
+    hourOfDay: URIRef
     localHour: URIRef
     mainlyDuring: URIRef
     mainlyIn: URIRef

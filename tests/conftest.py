@@ -152,6 +152,7 @@ FIELD_DATA_QUERIES = {
     "detection-rate-any",
     "prey-detection-rate",
     "activity-pattern",
+    "activity-pattern-any",
     "co-detections",
     "detections-near",
 }

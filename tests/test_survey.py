@@ -661,3 +661,30 @@ def test_a_store_that_refuses_the_data_is_one_line_and_no_change(
     assert "the store refused the import" in result.stderr and "No space left" in result.stderr
     monkeypatch.undo()
     assert _state(store_before) == before
+
+
+def test_activity_pattern_reads_counts_made_at_import_and_agrees_with_any_interval(
+    small: amurkg.KnowledgeGraph, example_store: Path
+) -> None:
+    """The hourly counts computed at import give what counting the observations gives, at every precomputed
+    interval, for every taxon and for one."""
+    from amurkg.survey.rdf import STANDARD_INTERVALS
+
+    columns = ("scientificName", "hour", "detections", "taxon")
+    with amurkg.KnowledgeGraph(store=example_store) as kg:
+        for interval in map(str, STANDARD_INTERVALS):
+            fast = table(kg, "activity-pattern", {"interval": interval}, *columns)
+            assert fast and fast == table(kg, "activity-pattern-any", {"interval": interval}, *columns), interval
+        taxon = {"taxon": "Anas platyrhynchos", "interval": "60"}
+        one = table(kg, "activity-pattern", taxon, *columns)
+        assert one and {row[0] for row in one} == {"Anas platyrhynchos"}
+        assert one == table(kg, "activity-pattern-any", taxon, *columns)
+    for interval in map(str, STANDARD_INTERVALS):  # the hand-made package: several detections an hour apart
+        fast = table(small, "activity-pattern", {"interval": interval}, *columns)
+        assert fast and fast == table(small, "activity-pattern-any", {"interval": interval}, *columns), interval
+    assert table(small, "activity-pattern", {"taxon": "Amur leopard"}, "hour", "detections") == [
+        ("11", "1"),
+        ("23", "1"),
+    ]
+    with pytest.raises(ParameterError, match="activity-pattern-any"):
+        small.run("activity-pattern", {"interval": "45"})

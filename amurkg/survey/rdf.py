@@ -9,6 +9,7 @@ their source document. See ``ontology/survey.ttl`` for the classes and propertie
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
@@ -199,8 +200,8 @@ class Mapper:
         self._shared_rows = "deployments" in files and files["deployments"] == files.get("observations")
         self.stats = ImportStats()
         self.offsets: dict[str, Any] = {}  # deploymentID -> UTC offset of its start, for local hours
-        # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation IRI)
-        self.detections: list[tuple[str, str, float, str]] = []
+        # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation ID, local hour)
+        self.detections: list[tuple[str, str, float, str, int]] = []
         self.effort: dict[str, float] = {}  # deploymentID -> camera-days
         self.observed: dict[str, str] = {}  # taxon IRI -> a scientific name observations gave it
         self._prefix = {
@@ -278,7 +279,7 @@ class Mapper:
                     # million observations this list is the importer's largest
                     deployment = sys.intern(values["deploymentID"])
                     self.detections.append(
-                        (deployment, taxon, values["eventStart"].timestamp(), values["observationID"])
+                        (deployment, taxon, values["eventStart"].timestamp(), values["observationID"], local.hour)
                     )
             if values["observationType"] == "animal":
                 lines.append(f'{subject} <{DWC}basisOfRecord> "MachineObservation" .')
@@ -292,11 +293,15 @@ class Mapper:
           previous one of the same taxon at the same deployment (none for the first), so that independence at
           any interval is one filter (``detection-rate-any``);
         - an ``akg:DetectionSeries`` per deployment and taxon with its independent detections at each of the
-          ``STANDARD_INTERVALS``, which ``detection-rate`` reads without touching the observations.
+          ``STANDARD_INTERVALS``, which ``detection-rate`` reads without touching the observations;
+        - an ``akg:HourlyDetectionCount`` per taxon, hour of local time and standard interval (the package's
+          independent detections of the taxon that started in that hour), which ``activity-pattern`` reads.
         """
         self.detections.sort()
         series: list[float] = []
-        for index, (deployment, taxon, start, observation) in enumerate(self.detections):
+        # (taxon, hour) -> detections by how many standard intervals their gap exceeds
+        hourly: dict[tuple[str, int], list[int]] = {}
+        for index, (deployment, taxon, start, observation, hour) in enumerate(self.detections):
             subject = f"<{self.record_iri('observations', observation)}>"
             if series and self.detections[index - 1][:2] == (deployment, taxon):
                 minutes = round((start - self.detections[index - 1][2]) / 60, 4)
@@ -304,10 +309,27 @@ class Mapper:
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
             else:
                 series = [math.inf]  # the first detection of a series is independent at any interval
+            tally = hourly.setdefault((taxon, hour), [0] * (len(STANDARD_INTERVALS) + 1))
+            tally[bisect.bisect_left(STANDARD_INTERVALS, series[-1])] += 1  # independent where gap > interval
             last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
             if last:
                 yield from self._series_lines(deployment, taxon, series)
         self.detections.clear()
+        for (taxon, hour), tally in sorted(hourly.items()):
+            yield from self._hourly_lines(taxon, hour, tally)
+
+    def _hourly_lines(self, taxon: str, hour: int, tally: list[int]) -> Iterator[str]:
+        digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
+        independent = sum(tally)  # at interval i: the detections whose gap exceeds more than i intervals
+        for i, interval in enumerate(STANDARD_INTERVALS):
+            independent -= tally[i]
+            if independent:
+                node = f"<{self.package}/activity/{digest}/{hour}/{interval}>"
+                yield f"{node} {RDF_TYPE} <{AKG}HourlyDetectionCount> ."
+                yield f"{node} <{DWCIRI}toTaxon> <{taxon}> ."
+                yield f"{node} <{AKG}hourOfDay> {literal(hour)} ."
+                yield f"{node} <{AKG}interval> {literal(interval)} ."
+                yield f"{node} <{AKG}detections> {literal(independent)} ."
 
     def _series_lines(self, deployment: str, taxon: str, gaps: list[float]) -> Iterator[str]:
         """A detection series and its counts. Each count also carries what a detection-rate row shows (the

@@ -71,6 +71,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "prey-detection-rate",
         "survey-effort",
         "activity-pattern",
+        "activity-pattern-any",
         "co-detections",
         "detections-near",
     ),
