@@ -187,7 +187,8 @@ def dashboard(observations: int) -> None:
             summary("  its detection-series query on /sparql", bare)
             summary("survey dashboard, again (page cache)", [fetch(base + "/survey?interval=30") for _ in range(5)])
             try:
-                summary("activity page, first visit", [fetch(base + f"/survey/activity?interval={i}") for i in (30, 60)])
+                activity = [fetch(base + f"/survey/activity?interval={i}") for i in (30, 60)]
+                summary("activity page, first visit", activity)
             except (TimeoutError, OSError) as exc:  # it reads every detection of each taxon: slow on large stores
                 print(f"activity page: no answer within the client's 60 s ({exc})")
         finally:
