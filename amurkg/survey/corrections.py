@@ -251,7 +251,16 @@ def update_taxon(
     ]
     if package is not None:
         quads.append(ox.Quad(node, ox.NamedNode(AKG + "correctedPackage"), ox.NamedNode(package_iri(package)), graph))
-    _insert(store, quads)
+    from amurkg.store import Store
+    from amurkg.survey.sensitive import protect
+
+    with Store.open(store, write=True) as handle:
+        handle.ox.extend(quads)
+        # a name corrected to a threatened taxon makes its cameras sensitive: their exact coordinates leave the
+        # graphs queries see, as the import does for a name recorded as such
+        for record in handle.imports():
+            protect(handle, record.graph)
+        handle.ox.flush()
     return Correction(identifier, "taxon", TaxonIndex.normal(recorded), target, package or "", who, at, why)
 
 

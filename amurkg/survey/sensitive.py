@@ -76,6 +76,59 @@ SELECT DISTINCT ?occurrence ?taxon ?name ?category WHERE {
 }"""
 
 
+#: Taxon corrections (``amurkg survey update-taxon``) that name a sensitive taxon, withdrawn ones included: a
+#: camera once said to have recorded a threatened animal stays generalised (the safe way to be wrong).
+_SENSITIVE_CORRECTIONS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
+SELECT DISTINCT ?recorded ?package ?taxon ?name ?category WHERE {
+  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
+  ?correction a akg:TaxonCorrection ; akg:correctedName ?recorded ; dwciri:toTaxon ?taxon .
+  OPTIONAL { ?correction akg:correctedPackage ?package }
+  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
+  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
+  OPTIONAL { ?taxon dwc:scientificName ?name }
+}"""
+
+#: The scientific names recorded at each deployment.
+_DEPLOYMENT_NAMES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT DISTINCT ?subject ?recorded WHERE { ?obs dwc:scientificName ?recorded ; akg:deployment ?subject }"""
+
+#: The scientific names of occurrences with coordinates outside any deployment.
+_OCCURRENCE_NAMES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT DISTINCT ?subject ?recorded WHERE {
+  ?subject a dwc:Occurrence ; dwc:scientificName ?recorded ; dwc:decimalLatitude ?lat .
+  FILTER NOT EXISTS { ?subject akg:deployment ?d }
+}"""
+
+
+def corrected_reasons(rows: Any, deployments: bool = True) -> dict[str, set[Reason]]:
+    """Deployments (or, with ``deployments`` false, occurrences outside one) whose recorded scientific name a
+    taxon correction says is a sensitive taxon, matched as the corrections match names. ``rows(text)`` answers
+    a SELECT as lists of terms."""
+    from amurkg.survey.rdf import TaxonIndex
+
+    wanted: dict[str, list[tuple[str, Reason]]] = {}
+    for recorded, package, taxon, name, category in rows(_SENSITIVE_CORRECTIONS):
+        label = name.value if name is not None else taxon.value
+        prefix = package.value + "/" if package is not None else ""
+        wanted.setdefault(recorded.value, []).append((prefix, Reason(label, category_code(category.value))))
+    found: dict[str, set[Reason]] = {}
+    if not wanted:
+        return found
+    for subject, recorded in rows(_DEPLOYMENT_NAMES if deployments else _OCCURRENCE_NAMES):
+        for prefix, reason in wanted.get(TaxonIndex.normal(recorded.value), []):
+            if subject.value.startswith(prefix):
+                found.setdefault(subject.value, set()).add(reason)
+    return found
+
+
 def category_code(iri: str) -> str:
     """``CR`` for ``iucnrl:CR``."""
     return iri.removeprefix(PREFIXES["iucnrl"])
@@ -118,6 +171,8 @@ def sensitive_deployments(kg: Any) -> dict[str, set[Reason]]:
     for deployment, taxon, name, category in _rows(kg, SENSITIVE_DEPLOYMENTS):
         label = name.value if name is not None else taxon.value
         found.setdefault(deployment.value, set()).add(Reason(label, category_code(category.value)))
+    for subject, why in corrected_reasons(lambda text: _rows(kg, text)).items():
+        found.setdefault(subject, set()).update(why)
     return found
 
 
@@ -127,6 +182,8 @@ def sensitive_occurrences(kg: Any) -> dict[str, set[Reason]]:
     for occurrence, taxon, name, category in _rows(kg, SENSITIVE_OCCURRENCES):
         label = name.value if name is not None else taxon.value
         found.setdefault(occurrence.value, set()).add(Reason(label, category_code(category.value)))
+    for subject, why in corrected_reasons(lambda text: _rows(kg, text), deployments=False).items():
+        found.setdefault(subject, set()).update(why)
     return found
 
 
@@ -227,7 +284,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
     generalised."""
     import pyoxigraph as ox
 
-    from amurkg.store import CURATED_GRAPH, twin
+    from amurkg.store import CORRECTIONS_GRAPH, CURATED_GRAPH, twin
     from amurkg.survey.rdf import _decimal
 
     grid = grid or Grid()
@@ -239,6 +296,16 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
             subject, taxon, name, category = (solution[i] for i in range(4))
             label = name.value if name is not None else taxon.value
             reasons.setdefault(subject.value, set()).add(Reason(label, category_code(category.value)))
+    # taxon corrections already recorded count too (a name corrected to the leopard before this import)
+    corrected = {"default_graph": [*dataset["default_graph"], ox.NamedNode(CORRECTIONS_GRAPH)]}
+
+    def rows(text: str) -> list[list[Any]]:
+        answer = store.ox.query(text, **corrected)
+        return [[s[i] for i in range(len(answer.variables))] for s in answer]
+
+    for deployments in (True, False):
+        for subject, why in corrected_reasons(rows, deployments).items():
+            reasons.setdefault(subject, set()).update(why)
     exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
     moved: list[Any] = []
     added: list[Any] = []
