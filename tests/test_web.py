@@ -608,3 +608,13 @@ def test_an_entity_with_more_links_than_the_row_limit_still_has_a_page(kg: amurk
     assert not whole["truncated"] and cut["truncated"]
     assert 0 < cut["facts"] < whole["facts"]
     assert all(g["direction"] == "out" for g in cut["groups"])  # the entity's own facts are kept first
+
+
+def test_a_long_group_of_facts_is_cut_on_the_page_and_whole_in_its_json(survey_site: str) -> None:
+    data = page_json(survey_site, "/entity.json?iri=amur:siberian-roe-deer")
+    long = [g for g in data["groups"] if len(g["facts"]) > 100]
+    assert long  # the observations of the survey that name it
+    _, _, body = get(survey_site + "/entity?iri=amur:siberian-roe-deer")
+    html = body.decode()
+    for group in long:
+        assert f"and {len(group['facts']) - 100} more" in html
