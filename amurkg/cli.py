@@ -313,9 +313,13 @@ def _complete_entities(incomplete: str) -> list[str]:
     return sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
 
 
-def _limits(what: str, timeout: float, max_memory: int | None) -> Any:
+def _limits(what: str, timeout: float, max_memory: int | None, endpoint: str | None = None) -> Any:
     from amurkg.limits import default_max_memory_mb, limits
 
+    if endpoint is not None:  # the exchange's own deadline speaks first, naming the endpoint; this is a backstop
+        from amurkg.remote import shown_url
+
+        what, timeout = f"{what} at {shown_url(endpoint)}", timeout + 5
     return limits(what, timeout, max_memory or default_max_memory_mb())
 
 
@@ -433,7 +437,7 @@ def query_command(
     Example: amurkg query places-in-country -p country=China -f csv -o places.csv"""
     chosen = _answer_format("SELECT", fmt, None, output)  # every canned query is a SELECT
     params = _params(param)
-    with _limits(f"query {name!r}", timeout, max_memory):
+    with _limits(f"query {name!r}", timeout, max_memory, endpoint):
         answer = _load(data, engine, reason, endpoint, graph, timeout, store=store).run_stream(name, params)
         _write_answer(
             answer,
@@ -481,7 +485,7 @@ def sparql_command(
     from amurkg.report import read_query_text
 
     text, where = read_query_text(query, file)
-    with _limits("the query", timeout, max_memory):
+    with _limits("the query", timeout, max_memory, endpoint):
         kg = _load(data, engine, reason, endpoint, graph, timeout, store=store)
         if exact_locations:
             if store is None:

@@ -183,9 +183,38 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     max_redirections = _MAX_REDIRECTS
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        where = _show(req.full_url)
         if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise RemoteError(f"{req.full_url}: the server redirects to {newurl[:80]!r}, which is not http(s)")
+            raise RemoteError(f"{where}: the server redirects to {newurl[:80]!r}, which is not http(s)")
+        if req.data is not None:  # a query or an upload: following would drop its body or send it elsewhere
+            fp.close()
+            raise RemoteError(
+                f"{where}: the server redirects the request to {_show(newurl)!r} ({_elsewhere(req.full_url, newurl)}), "
+                "and amurkg does not send a query or data on to another address; give that URL instead"
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _elsewhere(old: str, new: str) -> str:
+    """How a redirect's target differs from the URL asked: another scheme, host, port or path."""
+    a, b = urllib.parse.urlsplit(old), urllib.parse.urlsplit(new)
+    if a.scheme.lower() != b.scheme.lower():
+        return f"{b.scheme.lower()} instead of {a.scheme.lower()}"
+    if (a.hostname or "") != (b.hostname or ""):
+        return "another host"
+    default = 443 if a.scheme.lower() == "https" else 80
+    if (a.port or default) != (b.port or default):
+        return f"another port, {b.port or default} instead of {a.port or default}"
+    return "another path"
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages show it: no credentials, no query string, not too long (a URL that does not parse is
+    shown cut short, as it is)."""
+    try:
+        return _show(url)
+    except ValueError:
+        return url[:80]
 
 
 class Reply(NamedTuple):
@@ -297,9 +326,11 @@ def _show(url: str) -> str:
 def _http_error(where: str, exc: urllib.error.HTTPError) -> RemoteError:
     if 300 <= exc.code < 400:
         location = (exc.headers.get("Location") or "") if exc.headers else ""
+        if urllib.parse.urlsplit(location).scheme.lower() not in ("http", "https", ""):
+            return RemoteError(f"{where}: the server redirects to {location[:80]!r}, which is not http(s)")
         return RemoteError(
-            f"{where}: the server redirects to {location[:80]!r}, which is not http(s) (or too many redirects); "
-            "give the final http(s) URL"
+            f"{where}: HTTP {exc.code}: the server redirects again and again (last to {location[:80]!r}); "
+            "give the final URL"
         )
     try:
         detail = exc.read(2000).decode("utf-8", "replace")

@@ -181,6 +181,10 @@ class _Stub(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             while True:
                 self.wfile.write(b" " * 65536)
+        elif self.path.startswith("/redirect-port"):
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.1:9/sparql")
+            self.end_headers()
         elif self.path.startswith("/redirect-file"):
             self.send_response(302)
             self.send_header("Location", "file:///etc/passwd")
@@ -440,3 +444,24 @@ def test_an_upload_that_worked_but_could_not_be_counted_says_both(cli) -> None: 
         server.shutdown()
         server.server_close()
     one_line(result, f"uploaded {len(amurkg.load())} triples", "but counting them failed", "HTTP 500")
+
+
+def test_a_redirect_elsewhere_says_where_and_why(stub: str, cli) -> None:  # type: ignore[no-untyped-def]
+    done = cli("query", "prey", "--endpoint", f"{stub}/redirect-port")
+    one_line(done, "another port, 9 instead of", "http://127.0.0.1:9/sparql")
+    assert "not http(s)" not in done.stderr
+
+
+def test_a_timeout_through_the_real_command_names_the_endpoint(stub: str) -> None:
+    """Through the entry point (where the process's own time limit runs too), the message names the endpoint."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "amurkg", "query", "prey", "--endpoint", f"{stub}/slow", "--timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{stub}/slow" in done.stderr and "timeout" in done.stderr
