@@ -139,15 +139,16 @@ DataOpt = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Extra RDF file layered on the shipped graph (.ttl .nt .nq .trig .rdf .owl .jsonld); repeatable.",
+        help="Extra RDF file layered on the shipped graph (.ttl .nt .nq .trig .rdf .owl .xml .jsonld .json); "
+        "repeatable.",
     ),
 ]
 ReasonOpt = Annotated[
     bool,
     typer.Option(
         "--reason",
-        help="First add what OWL RL entails (owlrl): superclasses, inverse relations, transitive containment. "
-        "Canned queries that need it apply it anyway.",
+        help="First add what OWL RL entails (amurkg's own reasoner): superclasses, inverse relations, transitive "
+        "containment. Canned queries that need it apply it anyway.",
     ),
 ]
 EndpointOpt = Annotated[
@@ -307,10 +308,19 @@ def _complete_queries(incomplete: str) -> list[str]:
 
 
 def _complete_entities(incomplete: str) -> list[str]:
+    import os
+
     from amurkg.graph import KnowledgeGraph
 
     wanted = incomplete.casefold()
-    return sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
+    found = sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
+    if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):
+        # bash puts a completion on the command line as it is: escape spaces and shell characters with a
+        # backslash (wild\ boar), which keeps the typed start of the word, as completion requires
+        import re
+
+        return [re.sub(r"([\s'\"\\$`!&;|<>()*?\[\]{}#~])", r"\\\1", n) for n in found]
+    return found
 
 
 def _limits(what: str, timeout: float, max_memory: int | None, endpoint: str | None = None) -> Any:

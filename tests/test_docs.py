@@ -121,3 +121,64 @@ def test_a_test_that_uses_an_outside_tool_must_be_marked() -> None:
     for name in TOOLS:
         with pytest.raises(pytest.fail.Exception, match=r"mark it @pytest\.mark\.tools"):
             tool(name)
+
+
+def _leaf_commands() -> list[tuple[str, object]]:
+    """Every command the user can run, subcommands included, as (name as typed, click command)."""
+    import typer
+
+    found: list[tuple[str, object]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+        else:
+            found.append((" ".join(path), command))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _leaf_commands(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_command_help_has_an_example_and_every_option_is_in_the_readme(name: str, command: object) -> None:
+    assert "Example: amurkg " in (getattr(command, "help", None) or ""), name
+    text = readme()
+    for param in getattr(command, "params", []):
+        forms = [*param.opts, *getattr(param, "secondary_opts", [])]
+        options = [f for f in forms if f.startswith("-") and f not in ("-h", "--help")]
+        if options:
+            assert any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text) for f in options), (name, options)
+
+
+def test_help_says_what_runs_and_what_is_read(cli) -> None:  # type: ignore[no-untyped-def]
+    readme_list = re.search(r"format\s+chosen by extension \(`([^`]+)`\)", readme())
+    assert readme_list is not None
+    from amurkg.rdfio import FORMATS_BY_EXTENSION
+
+    for command in ("query", "sparql", "describe", "export"):
+        shown = " ".join(cli(command, "--help").stdout.split())
+        listed = re.search(r"shipped graph \(([^)]+)\)", shown)
+        assert listed is not None and listed.group(1).split() == readme_list.group(1).split(), command
+        assert set(listed.group(1).split()) <= set(FORMATS_BY_EXTENSION), command
+        if command != "export":  # export's --reason says what it writes
+            reason = shown[shown.index("--reason") :][:200]
+            assert "owlrl" not in reason and "amurkg's own reasoner" in reason, command  # owlrl only checks it
+
+
+def test_completion_quotes_labels_with_spaces() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "_AMURKG_COMPLETE": "complete_bash",
+        "COMP_WORDS": "amurkg describe wild",
+        "COMP_CWORD": "2",
+    }
+    done = subprocess.run([sys.executable, "-m", "amurkg"], env=env, capture_output=True, text=True, timeout=60)
+    offered = done.stdout.splitlines()
+    assert "wild\\ boar" in offered and "wild boar" not in offered
+    assert all(len(shlex.split(item)) == 1 for item in offered)  # each is one argument to the shell
