@@ -405,6 +405,8 @@ def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
 
 def _holder(handle: Any, exclusive: bool) -> str:
     """Who holds the lock that ``handle`` could not take: readers (who share it), or the writer named in it."""
+    from amurkg.jsonsafe import JsonError, loads
+
     if exclusive:  # a shared lock free now means only readers hold it
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -415,11 +417,11 @@ def _holder(handle: Any, exclusive: bool) -> str:
             return "read by another process (a query or amurkg serve)"
     handle.seek(0)
     try:  # written by a writer of this or another amurkg, or by anyone: bounded, and only what it should hold
-        said = json.loads(handle.read(4096))
+        said = loads(str(handle.name), handle.read(4096), 4096, max_depth=2)  # amurkg.jsonsafe: no deep nesting
         doing = "".join(c for c in str(said["doing"]) if c.isprintable())[:300]
         pid = int(said["pid"])
         since = "".join(c for c in str(said["since"]) if c.isprintable())[:40]
-    except (ValueError, KeyError, TypeError):  # a writer that has not written yet, or an older amurkg
+    except (JsonError, ValueError, KeyError, TypeError):  # a writer that has not written yet, or an older amurkg
         return "written by another process (an import)"
     return f"written by another process: {doing} (pid {pid}, since {since})"
 

@@ -257,8 +257,11 @@ def problems(xml: str | bytes) -> list[str]:
     root name and attributes, the dataset's elements (required ones present, all in the schema's order),
     each responsible party naming someone (a person's surname, an organisation or a position), the bounding
     coordinates in range, the dates ISO 8601, a method step's description."""
+    from amurkg.xmlsafe import parse
+
     found: list[str] = []
-    root = ElementTree.fromstring(xml)
+    # amurkg's one XML path (any encoding, DOCTYPEs and entities refused): never ElementTree's own parser
+    root = parse("eml.xml", xml.encode("utf-8") if isinstance(xml, str) else xml)
     if root.tag != f"{{{EML_NS}}}eml":
         return [f"root is {root.tag}, not eml:eml of {EML_NS}"]
     for attribute in ("packageId", "system"):
