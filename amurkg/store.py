@@ -417,7 +417,8 @@ def _holder(handle: Any, exclusive: bool) -> str:
             return "read by another process (a query or amurkg serve)"
     handle.seek(0)
     try:  # written by a writer of this or another amurkg, or by anyone: bounded, and only what it should hold
-        said = loads(str(handle.name), handle.read(4096), 4096, max_depth=2)  # amurkg.jsonsafe: no deep nesting
+        note = handle.read(4096).encode("utf-8")  # a text handle: 4,096 characters at most
+        said = loads(str(handle.name), note, len(note), max_depth=2)  # amurkg.jsonsafe: no deep nesting
         doing = "".join(c for c in str(said["doing"]) if c.isprintable())[:300]
         pid = int(said["pid"])
         since = "".join(c for c in str(said["since"]) if c.isprintable())[:40]

@@ -1199,3 +1199,23 @@ def test_an_archive_event_outside_its_sampling_effort_is_refused(
     assert len(found) == 1, found
     assert found[0].startswith(f"{folder}/occurrence.txt:{row + 1}:{column + 1} (eventDate): "), found
     assert ("ends before it starts" in found[0]) == (length < 0), found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    note=st.one_of(
+        st.integers(2, 4000).map(lambda d: "[" * d),
+        st.integers(2, 1000).map(lambda d: '{"doing": ' + "[" * d + "]" * d + ', "pid": 1, "since": "x"}'),
+        st.text(max_size=200),
+    )
+)
+def test_a_hostile_lock_note_is_never_a_traceback(tmp_path_factory: pytest.TempPathFactory, note: str) -> None:
+    """The note a writer leaves in amurkg.lock, as anyone could write it: the busy store's message is one
+    printable line whatever it holds (4 KiB of '[' was a RecursionError)."""
+    from amurkg.store import LOCK_FILE, _holder
+
+    path = tmp_path_factory.mktemp("lock") / LOCK_FILE
+    path.write_text(note, "utf-8")
+    with path.open("a+", encoding="utf-8") as handle:
+        said = _holder(handle, exclusive=False)
+    assert said.isprintable() and said.startswith("written by another process"), said
