@@ -989,6 +989,14 @@ def import_command(
         ),
     ] = False,
     fmt: FormatOpt = None,
+    grid: Annotated[
+        float | None,
+        typer.Option(
+            "--grid",
+            help="Degrees of the grid the store generalises the cameras of threatened taxa to [default: 0.1]; "
+            "with --upgrade, for every package it holds. Example: --grid 0.25",
+        ),
+    ] = None,
 ) -> None:
     """Check field data and add it to an on-disk store: camera-trap packages (Camtrap DP 1.0) and occurrence
     archives (Darwin Core). Nothing is written unless the whole package passes; importing a package again
@@ -1000,20 +1008,28 @@ def import_command(
         raise ParameterError("give the store folder with --store DIR (or AMURKG_STORE)")
     if not (paths or list_ or remove or upgrade):
         raise ParameterError("name a package to import, or use --list, --remove or --upgrade")
+    if grid is not None:
+        from amurkg.survey.sensitive import Grid
+
+        Grid(grid)  # a bad grid is refused before the store changes
     from amurkg.survey.importer import import_package, list_imports, remove_package
 
     if upgrade:
         from amurkg.store import Store
+        from amurkg.survey.importer import reprotect
 
         with Store.open(store, write=True, upgrade=True, doing="amurkg import --upgrade"):
             typer.echo(f"amurkg: {store}: the curated graph is this amurkg's", err=True)
+        protected = reprotect(store, grid)
+        counted = f"{protected} record{'s' if protected != 1 else ''}"
+        typer.echo(f"amurkg: {store}: {counted} of threatened taxa generalised, as this graph decides", err=True)
     for name in remove or []:
         typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)
     for path in paths or []:
         from amurkg.progress import step
 
         with step(f"checking and importing {path}"):
-            report = import_package(store, path, limit=max_problems, replace=replace)
+            report = import_package(store, path, limit=max_problems, replace=replace, grid=grid)
         from amurkg.output import terminal_safe
 
         for line in report.summary():

@@ -316,3 +316,62 @@ def test_frictionless_accepts_the_exported_package(example_export: Path, tmp_pat
         report = frictionless.validate(str(folder / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
     assert report.stats["tasks"] == 3
+
+
+def _visible_latitudes(store: Path, exact: bool = False) -> set[float]:
+    args = ["--exact-locations"] if exact else []
+    query = "SELECT ?lat WHERE { ?d <http://rs.tdwg.org/dwc/terms/decimalLatitude> ?lat }"
+    result = run("sparql", "--store", str(store), *args, query, "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    return {float(v) for v in result.stdout.split()[1:]}
+
+
+def test_import_grid_and_upgrade_regeneralise_every_package(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store), "--grid", "0.25").exit_code == 0
+    assert _visible_latitudes(store) == {43.125, 43.2}  # D1 (the leopard's) at its 0.25 degree cell's centre
+    result = run("import", "--upgrade", "--store", str(store), "--grid", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "1 record of threatened taxa generalised" in result.stderr
+    assert _visible_latitudes(store) == {43.5, 43.2}
+    assert _visible_latitudes(store, exact=True) == {43.1, 43.2}  # the store keeps the exact value
+
+
+def test_protection_follows_what_the_graph_says_is_threatened(tmp_path: Path) -> None:
+    """What `import --upgrade` recomputes: a camera whose threatened record is gone gets its exact location
+    back; one that now holds a threatened taxon is generalised, its exact value never left visible."""
+    import pyoxigraph as ox
+
+    from amurkg.store import Store
+    from amurkg.survey.sensitive import protect
+
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    to_taxon = ox.NamedNode("http://rs.tdwg.org/dwc/iri/toTaxon")
+    deployment = ox.NamedNode("https://w3id.org/amurkg/ontology#deployment")
+    with Store.open(store, write=True) as opened:
+        [record] = opened.imports()
+        graph = ox.NamedNode(record.graph)
+        leopard = next(
+            q.object for q in opened.ox.quads_for_pattern(None, to_taxon, None, graph) if "leopard" in q.object.value
+        )
+        for quad in list(opened.ox.quads_for_pattern(None, to_taxon, leopard, graph)):
+            opened.ox.remove(quad)  # D1 recorded no leopard after all...
+        d2_obs = next(
+            q.subject
+            for q in opened.ox.quads_for_pattern(None, deployment, None, graph)
+            if q.object.value.endswith("/D2")
+        )
+        opened.ox.add(ox.Quad(d2_obs, to_taxon, leopard, graph))  # ...and D2 did
+        assert protect(opened, record.graph) == 1
+        opened.ox.flush()
+    assert _visible_latitudes(store) == {43.1, 43.25}
+    assert _visible_latitudes(store, exact=True) == {43.1, 43.2}
+
+
+def test_import_grid_bad_value_is_one_line(tmp_path: Path) -> None:
+    for value in ("0", "-1", "11", "nan"):
+        result = run("import", str(SMALL), "--store", str(tmp_path / "store"), "--grid", value)
+        assert result.exit_code == 2, (value, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and "--grid" in result.stderr, result.stderr
+        assert not (tmp_path / "store").exists()  # refused before the store was created

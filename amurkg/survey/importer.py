@@ -97,6 +97,7 @@ def import_package(
     create: bool = True,
     kind: str | None = None,
     replace: bool = False,
+    grid: float | None = None,
 ) -> ImportReport:
     """Check the package at ``path`` (a Camtrap DP folder or zip, or a Darwin Core Archive) and add it to the
     store at ``store_path`` (created when missing), replacing an earlier import of the same package. An earlier
@@ -114,7 +115,7 @@ def import_package(
     was_empty = existed and store_path.is_dir() and not any(store_path.iterdir())
     fresh = not (store_path / MARKER).is_file()
     try:
-        return _import(store_path, path, archive, limit, create, replace)
+        return _import(store_path, path, archive, limit, create, replace, grid)
     except BaseException:
         if fresh and not existed:  # this import made the store: leave no trace of it
             shutil.rmtree(store_path, ignore_errors=True)
@@ -124,7 +125,9 @@ def import_package(
         raise
 
 
-def _import(store_path: Path, path: Path, archive: bool, limit: int, create: bool, replace: bool) -> ImportReport:
+def _import(
+    store_path: Path, path: Path, archive: bool, limit: int, create: bool, replace: bool, grid: float | None = None
+) -> ImportReport:
     import pyoxigraph as ox
 
     with Store.open(store_path, write=True, create=create, doing=f"amurkg import of {path}") as store:
@@ -143,9 +146,11 @@ def _import(store_path: Path, path: Path, archive: bool, limit: int, create: boo
         graph = store.new_graph()
         try:
             written = _load_staged(store, graph, lines, path)
-            from amurkg.survey.sensitive import protect
+            from amurkg.survey.sensitive import Grid, protect
 
-            protect(store, graph)  # exact locations of threatened taxa into a graph queries do not see
+            protect(
+                store, graph, Grid(grid) if grid is not None else None
+            )  # exact locations of threatened taxa into a graph queries do not see
             mapper: Mapper = found["mapper"]
             mapper.stats.triples = written
             record = ImportRecord(
@@ -299,3 +304,16 @@ def list_imports(store_path: Path | str) -> list[ImportRecord]:
 
 
 __all__ = ["ImportReport", "PackageError", "ReplaceError", "import_package", "list_imports", "remove_package"]
+
+
+def reprotect(store_path: Path | str, grid: float | None = None) -> int:
+    """Recompute which records of every import in the store are protected (the curated graph decides which
+    taxa are threatened, and it may have changed) and generalise them to ``grid`` degrees (0.1 by default);
+    the number of records generalised."""
+    from amurkg.survey.sensitive import Grid, protect
+
+    with Store.open(Path(store_path), write=True, doing="amurkg import --upgrade") as store:
+        chosen = Grid(grid) if grid is not None else None
+        count = sum(protect(store, record.graph, chosen) for record in store.imports())
+        store.ox.flush()
+        return count

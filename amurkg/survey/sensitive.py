@@ -281,14 +281,24 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
     default, and write their generalised coordinates, with ``dwc:dataGeneralizations`` and
     ``dwc:informationWithheld``, into its generalised twin, which queries see instead. Done before the import
     is registered, so no query ever sees the exact values in a visible graph. The number of records
-    generalised."""
+    generalised.
+
+    Run again on a graph already protected (``amurkg import --upgrade``, after the curated graph changed which
+    taxa are threatened, or with another ``grid``), it recomputes: the generalised twin is written afresh from
+    the exact values, newly sensitive records are moved, and records no longer sensitive get their exact values
+    back. No exact value of a record that stays sensitive is ever in a visible graph on the way. Without
+    ``grid``, the grid the graph was generalised to before is kept (the default for a new one)."""
     import pyoxigraph as ox
 
     from amurkg.store import CORRECTIONS_GRAPH, CURATED_GRAPH, twin
     from amurkg.survey.rdf import _decimal
 
-    grid = grid or Grid()
     source = ox.NamedNode(graph)
+    exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
+    if grid is None:  # the grid this graph was generalised to before (import --grid), else the default
+        precision = ox.NamedNode(_DWC + "coordinatePrecision")
+        earlier = next(iter(store.ox.quads_for_pattern(None, precision, None, public)), None)
+        grid = Grid(float(earlier.object.value)) if earlier is not None else Grid()
     dataset = {"default_graph": [ox.NamedNode(CURATED_GRAPH), source]}
     reasons: dict[str, set[Reason]] = {}
     for query in (SENSITIVE_DEPLOYMENTS, SENSITIVE_OCCURRENCES):
@@ -306,7 +316,10 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
     for deployments in (True, False):
         for subject, why in corrected_reasons(rows, deployments).items():
             reasons.setdefault(subject, set()).update(why)
-    exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
+    kept = list(store.ox.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
+    kept_values: dict[str, list[Any]] = {}
+    for quad in kept:
+        kept_values.setdefault(quad.subject.value, []).append(quad)
     moved: list[Any] = []
     added: list[Any] = []
 
@@ -323,6 +336,9 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
                 values[quad.predicate.value] = float(quad.object.value)
             elif quad.predicate.value == _GEO + "hasGeometry":
                 geometries.append(quad.object)
+        for quad in kept_values.get(subject, []):
+            if quad.predicate.value in _MOVED:
+                values.setdefault(quad.predicate.value, float(quad.object.value))
         latitude, longitude = values.get(_DWC + "decimalLatitude"), values.get(_DWC + "decimalLongitude")
         if latitude is None or longitude is None:
             continue
@@ -338,11 +354,25 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
         ):
             added.append(ox.Quad(node, ox.NamedNode(_DWC + predicate), value, public))
         for geometry in geometries:
-            for quad in store.ox.quads_for_pattern(geometry, ox.NamedNode(_GEO + "asWKT"), None, source):
-                moved.append(quad)
+            wkts = list(store.ox.quads_for_pattern(geometry, ox.NamedNode(_GEO + "asWKT"), None, source))
+            moved.extend(wkts)
+            wkts += kept_values.get(geometry.value, [])
+            for quad in wkts[:1]:
                 wkt = f"{_CRS84} POINT({_decimal(lon)} {_decimal(lat)})"
                 added.append(ox.Quad(geometry, quad.predicate, ox.Literal(wkt, datatype=quad.object.datatype), public))
+    # records protected before that are sensitive no more (nor their geometries): their exact values come back
+    still = set(reasons) | {
+        q.object.value
+        for q in store.ox.quads_for_pattern(None, ox.NamedNode(_GEO + "hasGeometry"), None, source)
+        if q.subject.value in reasons
+    }
+    restored = [q for q in kept if q.subject.value not in still]
+    if public in set(store.ox.named_graphs()):
+        store.ox.remove_graph(public)
     for quad in moved:
         store.ox.remove(quad)
     store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, exact) for q in moved] + added)
+    for quad in restored:
+        store.ox.remove(quad)
+    store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, source) for q in restored])
     return len(reasons)
