@@ -375,3 +375,13 @@ def test_import_grid_bad_value_is_one_line(tmp_path: Path) -> None:
         assert result.exit_code == 2, (value, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "--grid" in result.stderr, result.stderr
         assert not (tmp_path / "store").exists()  # refused before the store was created
+
+
+def test_a_correction_keeps_the_grid_the_store_was_imported_with(tmp_path: Path) -> None:
+    from amurkg.survey import corrections
+
+    store = tmp_path / "store"
+    amurkg.import_package(store, SMALL, grid=0.25)
+    corrections.update_taxon(store, "Cervus nippon hortulorum", "Panthera pardus orientalis", "a leopard", by="t")
+    assert _visible_latitudes(store) == {43.125}  # D1 and now D2 in their 0.25 degree cells, not 0.1
+    assert _visible_latitudes(store, exact=True) == {43.1, 43.2}
