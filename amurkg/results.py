@@ -261,9 +261,11 @@ def write_result(
     raw: bool = False,
     width: int | None = None,
     spreadsheet_safe: bool = False,
+    compact: bool = False,
 ) -> None:
     """Write a SELECT or ASK answer to ``out``; streamed answers are written as their rows arrive (in the
-    formats of ``STREAMING_FORMATS``; the others read the rows first).
+    formats of ``STREAMING_FORMATS``; the others read the rows first). ``compact`` JSON has no indentation
+    (for programs: the endpoint's answers); the default is indented for people.
 
     TSV holds plain values (prefixed names, literal text) unless ``raw``, which writes the W3C SPARQL TSV
     form (terms in N-Triples syntax, as the endpoint protocol requires). A table is fitted to ``width``
@@ -275,14 +277,22 @@ def write_result(
     if fmt not in RESULT_FORMATS:
         raise FormatError(f"unknown result format {fmt!r}: use one of {', '.join(RESULT_FORMATS)}")
     if isinstance(result, AskResult):
-        out.write(_ask(result.value, fmt).encode("utf-8"))
+        word = "true" if result.value else "false"
+        out.write(
+            (f'{{"head":{{}},"boolean":{word}}}\n' if compact and fmt == "json" else _ask(result.value, fmt)).encode()
+        )
         return
     variables, rows = result.variables, result.rows
     if fmt in ("table", "md"):
         materialized = SelectResult(variables, list(rows))
         out.write((_table(materialized, width) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
         return
-    writer = {"csv": _csv_rows, "tsv": _tsv_rows, "json": _json_rows, "xml": _xml_rows}[fmt]
+    writer = {
+        "csv": _csv_rows,
+        "tsv": _tsv_rows,
+        "json": _compact_json_rows if compact else _json_rows,
+        "xml": _xml_rows,
+    }[fmt]
     if spreadsheet_safe and fmt in ("csv", "tsv"):
         writer = _csv_rows_safe if fmt == "csv" else _tsv_rows_safe
     for chunk in writer(variables, rows, raw):
@@ -328,6 +338,29 @@ def _json_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator
         yield ("\n      " if first else ",\n      ") + text
         first = False
     yield "]\n  }\n}\n" if first else "\n    ]\n  }\n}\n"
+
+
+def _compact_json_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
+    """SPARQL 1.1 JSON results without white space, written term by term (no dictionary per row)."""
+    from json.encoder import encode_basestring  # the C encoder: escapes quotes, backslashes, control characters
+
+    keys = [encode_basestring(v) + ':{"type":' for v in variables]
+    yield '{"head":{"vars":[' + ",".join(encode_basestring(v) for v in variables) + ']},"results":{"bindings":['
+    separator = ""
+    for row in rows:
+        parts = []
+        for key, term in zip(keys, row, strict=True):
+            if term is None:
+                continue
+            entry = key + encode_basestring(term.kind) + ',"value":' + encode_basestring(term.value)
+            if term.lang:
+                entry += ',"xml:lang":' + encode_basestring(term.lang)
+            elif term.datatype:
+                entry += ',"datatype":' + encode_basestring(term.datatype)
+            parts.append(entry + "}")
+        yield separator + "{" + ",".join(parts) + "}"
+        separator = ","
+    yield "]}}\n"
 
 
 def _xml_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:

@@ -1,20 +1,31 @@
-"""`amurkg serve` against the Oxigraph server on the same data, side by side in one run; all on 127.0.0.1.
+"""`amurkg serve` against the Oxigraph server on the same data and the same queries, side by side in one run;
+all on 127.0.0.1.
 
-    python bench/bench_serve.py [--seconds S]
+    python bench/bench_serve.py [--observations 20000] [--seconds 10] [--runs 3] [--connections 1,10,50]
 
-1. Throughput and latency with wrk (Debian's `wrk`; without it, a Python client that is itself the
-   bottleneck) at 1, 10 and 50 connections, for the conservation-status canned query: the same query
-   every time (amurkg answers repeats from its cache) and a different query text every time (a comment
-   with a counter: every request reaches a query worker).
-2. Memory: proportional set size (PSS) of each server's whole process tree, after the runs.
-3. What asking through --endpoint costs compared with the local graph.
-4. Fairness: the latency of `ASK {}` while 8 clients keep slow queries running (a cartesian product that
-   only a time limit stops), with every limit of amurkg serve in force.
+Load comes from wrk (Debian's `wrk`, required): HTTP/1.1 keep-alive connections, POSTed forms, a different
+query text on every request (a comment with a counter), so that amurkg's answer cache never helps and every
+request reaches a query worker; then the same text every time, where amurkg's cache answers.
+
+1. A store: a synthetic camera-trap survey of ``--observations`` observations (``amurkg.survey.generate``)
+   imported into an amurkg store; `amurkg serve --store` against `oxigraph serve` on a copy of the same
+   RocksDB folder, asked `detection-rate` and `survey-effort` with the very dataset amurkg uses (the
+   curated graph and the registered imports, given to Oxigraph as FROM clauses).
+2. The shipped graph: `amurkg serve` against `oxigraph serve` holding the same triples, asked
+   `conservation-status`.
+
+For each: requests per second, p95 latency, errors (non-2xx, socket errors and timeouts), each repeated
+``--runs`` times back to back on the same servers (a rate that falls from run to run means something
+grows); then the proportional set size (PSS) of each server's whole process tree and amurkg's process
+count. Last, the latency of `ASK {}` while 8 clients keep never-ending queries running (amurkg stops them
+at its time limit; Oxigraph has none).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import shutil
 import socket
@@ -34,20 +45,29 @@ sys.path.insert(0, str(ROOT))
 
 import amurkg  # noqa: E402
 from amurkg.remote import push  # noqa: E402
-from amurkg.results import Term  # noqa: E402
 from amurkg.serialize import export_graph  # noqa: E402
-from amurkg.sparql import bind_values  # noqa: E402
+from amurkg.sparql import bind_values, tokens  # noqa: E402
+
+
+def canned_text(name: str) -> str:
+    """A canned query's text with its default parameters bound, as amurkg's own client sends it."""
+    canned = amurkg.get_query(name)
+    return bind_values(canned.text, amurkg.load().bind_parameters(canned, {}))
+
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-VARY = """
+LUA = """
 local f = io.open("%(file)s"); local q = f:read("*a"); f:close()
 local n = 0
+local vary = %(vary)s
 local function hex(c) return string.format("%%%%%%02X", string.byte(c)) end
 local function enc(s) return (s:gsub("[^%%w%%-_%%.~]", hex)) end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Accept"] = "application/sparql-results+json"
+local fixed = "query=" .. enc(q)
 request = function()
+  if not vary then return wrk.format(nil, nil, nil, fixed) end
   n = n + 1
   return wrk.format(nil, nil, nil, "query=" .. enc(q .. "\\n# request " .. n .. " " .. math.random(1e9)))
 end
@@ -62,7 +82,7 @@ def free_port() -> int:
 
 def wait_for(url: str) -> None:
     ask = url + "?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
-    for _ in range(600):
+    for _ in range(1200):
         try:
             with urllib.request.urlopen(ask, timeout=5) as response:
                 response.read()
@@ -72,75 +92,71 @@ def wait_for(url: str) -> None:
     raise SystemExit(f"{url} does not answer")
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    found, stack = [], [pid]
+    while stack:
+        parent = stack.pop()
+        found.append(parent)
+        with contextlib.suppress(OSError):
+            stack += [int(c) for c in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
+    return found
+
+
 def pss_mib(pid: int) -> float:
     """Proportional set size of a process and all its descendants (shared pages counted once overall)."""
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
     total = 0.0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            total += int(re.search(r"^Pss:\s+(\d+) kB", handle.read(), re.M).group(1)) / 1024  # type: ignore[union-attr]
-    except (OSError, AttributeError):
-        pass
-    return total + sum(pss_mib(int(child)) for child in children)
+    for each in tree(pid):
+        try:
+            text = Path(f"/proc/{each}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+        total += int(found.group(1)) / 1024 if found else 0.0
+    return total
 
 
-def wrk(url: str, connections: int, seconds: int, script: str | None, accept_get: bool) -> tuple[float, float, int]:
-    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if script:
-        args += ["-s", script]
-    else:
-        args += ["-H", "Accept: application/sparql-results+json"]
-    out = subprocess.run([*args, url], capture_output=True, text=True).stdout
+def cpu_seconds(pid: int) -> float:
+    """CPU time used by a process tree (live processes; a worker that ended takes its time with it)."""
+    total = 0.0
+    for each in tree(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            data = Path(f"/proc/{each}/stat").read_bytes()
+            fields = data[data.rindex(b")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path) -> tuple[float, float, int]:
+    """Requests per second, p95 latency (ms) and failed requests of one wrk run."""
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    args += ["-s", str(script), url]
+    out = subprocess.run(args, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    failed = int(errors.group(1)) if errors else 0
-    if sock_errors:
-        failed += sum(int(x) for x in sock_errors.groups())
-    return rate, p99_ms, failed
+    # wrk's --latency table lists 50/75/90/99; p95 lies between 90 and 99: read it from the distribution
+    # line wrk prints, interpolating linearly
+    marks = {int(p): _ms(v, u) for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    p95 = marks[90] + (marks[99] - marks[90]) * 5 / 9 if 90 in marks and 99 in marks else float("nan")
+    failed = 0
+    if errors := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        failed += int(errors.group(1))
+    if sock := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        failed += sum(int(x) for x in sock.groups())
+    return rate, p95, failed
 
 
-def python_load(url: str, body: bytes, clients: int, per_client: int) -> tuple[float, float, int]:
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-
-    def client() -> None:
-        nonlocal errors
-        for _ in range(per_client):
-            start = time.perf_counter()
-            request = urllib.request.Request(url, data=body, headers={"Accept": "application/sparql-results+json"})
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:
-                    response.read()
-                ok = True
-            except OSError:
-                ok = False
-            with lock:
-                latencies.append(time.perf_counter() - start)
-                errors += not ok
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    latencies.sort()
-    return len(latencies) / (time.perf_counter() - started), latencies[int(0.99 * (len(latencies) - 1))] * 1000, errors
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def fairness(url: str, seconds: float) -> tuple[float, float, int, int]:
-    """p50 and p95 (ms) of ASK {} while 8 clients keep slow queries running; ASK errors; slow answers."""
+def fairness(url: str, seconds: float) -> tuple[float, float, int]:
+    """p50 and p95 (ms) of ASK {} while 8 clients keep never-ending queries running; ASK errors."""
     stop = time.monotonic() + seconds
-    slow_answers = 0
-    lock = threading.Lock()
 
     def slow_client() -> None:
-        nonlocal slow_answers
         body = urllib.parse.urlencode({"query": SLOW}).encode()
         while time.monotonic() < stop:
             try:
@@ -148,8 +164,6 @@ def fairness(url: str, seconds: float) -> tuple[float, float, int, int]:
                     r.read()
             except (OSError, urllib.error.HTTPError):
                 pass
-            with lock:
-                slow_answers += 1
 
     threads = [threading.Thread(target=slow_client, daemon=True) for _ in range(8)]
     for t in threads:
@@ -170,112 +184,152 @@ def fairness(url: str, seconds: float) -> tuple[float, float, int, int]:
         latencies.append(time.perf_counter() - start)
         time.sleep(0.02)
     latencies.sort()
-    return (
-        statistics.median(latencies) * 1000,
-        latencies[int(0.95 * (len(latencies) - 1))] * 1000,
-        errors,
-        slow_answers,
-    )
+    return statistics.median(latencies) * 1000, latencies[int(0.95 * (len(latencies) - 1))] * 1000, errors
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=5, help="seconds per wrk run")
-    args = parser.parse_args()
-    has_wrk = shutil.which("wrk") is not None
+class Servers:
+    """amurkg serve and oxigraph serve, started side by side; stopped (SIGTERM) on exit."""
 
-    query = bind_values(
-        amurkg.get_query("conservation-status").text, {"taxon": Term.iri("https://w3id.org/amurkg/id/amur-leopard")}
-    )
-    workdir = Path(tempfile.mkdtemp(prefix="amurkg-bench-"))
-    (workdir / "query.rq").write_text(query)
-    script = workdir / "vary.lua"
-    script.write_text(VARY % {"file": workdir / "query.rq"})
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    try:
+    def __init__(self, amurkg_args: list[str], oxigraph_location: Path, oxigraph_args: list[str]) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         serve_port, ox_port = free_port(), free_port()
-        procs["amurkg serve"] = subprocess.Popen(
-            [sys.executable, "-m", "amurkg", "serve", "--port", str(serve_port)],
+        self.procs["amurkg serve"] = subprocess.Popen(
+            [sys.executable, "-m", "amurkg", "serve", "--port", str(serve_port), *amurkg_args],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
-        procs["oxigraph"] = subprocess.Popen(
-            [
-                binary,
-                "serve",
-                "--location",
-                str(workdir / "store"),
-                "--bind",
-                f"127.0.0.1:{ox_port}",
-                "--union-default-graph",
-            ],
+        self.procs["oxigraph"] = subprocess.Popen(
+            [binary, "serve", "--location", str(oxigraph_location), "--bind", f"127.0.0.1:{ox_port}", *oxigraph_args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        urls = {
+        self.urls = {
             "amurkg serve": f"http://127.0.0.1:{serve_port}/sparql",
             "oxigraph": f"http://127.0.0.1:{ox_port}/query",
         }
-        for url in urls.values():
+        for url in self.urls.values():
             wait_for(url)
-        push(export_graph("nt"), urls["oxigraph"])
 
-        print(f"1. throughput, conservation-status, {'wrk' if has_wrk else 'Python client'}, {args.seconds} s per run")
-        print(f"{'server':<13} {'queries':<10} {'conns':>5} {'req/s':>8} {'p99 ms':>8} {'errors':>7}")
-        body = urllib.parse.urlencode({"query": query}).encode()
-        get_url = {name: f"{url}?{urllib.parse.urlencode({'query': query})}" for name, url in urls.items()}
-        rates: dict[tuple[str, str, int], float] = {}
-        for connections in (1, 10, 50):
-            for kind in ("repeated", "distinct"):
-                for name, url in urls.items():
-                    if has_wrk:
-                        target = get_url[name] if kind == "repeated" else url
-                        rate, p99, failed = wrk(
-                            target, connections, args.seconds, str(script) if kind == "distinct" else None, True
-                        )
-                    else:
-                        rate, p99, failed = python_load(url, body, connections, 20)
-                    rates[(name, kind, connections)] = rate
-                    print(f"{name:<13} {kind:<10} {connections:>5} {rate:>8.0f} {p99:>8.2f} {failed:>7}")
-        for kind in ("repeated", "distinct"):
-            ratio = rates[("amurkg serve", kind, 50)] / rates[("oxigraph", kind, 50)]
-            print(f"amurkg / oxigraph at 50 connections, {kind} queries: {ratio:.2f}")
+    def __enter__(self) -> Servers:
+        return self
 
-        print("\n2. memory (PSS of the whole process tree, MiB), after the throughput runs")
-        for name, proc in procs.items():
-            print(f"{name:<13} {pss_mib(proc.pid):>8.1f}")
-
-        local = amurkg.load()
-        remote = amurkg.KnowledgeGraph.remote(urls["amurkg serve"])
-        for kg in (local, remote):
-            kg.run("conservation-status")
-        timings = {}
-        print("\n3. one canned query, in process and through --endpoint (amurkg serve), distinct texts")
-        for name, kg in (("local", local), ("--endpoint", remote)):
-            runs = []
-            for n in range(50):
-                start = time.perf_counter()
-                kg.query(query + f"\n# {n}")
-                runs.append(time.perf_counter() - start)
-            timings[name] = statistics.median(runs)
-            print(f"{name:<13} median {timings[name] * 1000:.2f} ms")
-        print(f"--endpoint costs {timings['--endpoint'] / timings['local']:.1f}x the local run")
-
-        # last, as the Oxigraph server has no time limit: its slow queries run on until it is stopped
-        print("\n4. ASK {} while 8 clients run a slow query (amurkg: stopped at its 5 s limit; oxigraph: no limit)")
-        print(f"{'server':<13} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'slow answers':>13}")
-        for name, url in urls.items():
-            p50, p95, errors, slow = fairness(url, 12)
-            print(f"{name:<13} {p50:>8.2f} {p95:>8.2f} {errors:>7} {slow:>13}")
-    finally:
-        for proc in procs.values():
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs.values():
             proc.terminate()
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def compare(
+    servers: Servers, queries: dict[str, dict[str, str]], args: argparse.Namespace, workdir: Path
+) -> dict[str, float]:
+    """Run every query on both servers (texts per server: the dataset is said the way each server needs)."""
+    runs = " ".join(f"{'run ' + str(r + 1):>21}" for r in range(args.runs))
+    print(f"{'server':<13} {'query':<22} {'texts':<9} {'conns':>5} {runs}")
+    cells = " ".join(f"{'req/s  p95 ms  CPU ms':>21}" for _ in range(args.runs))
+    print(f"{'':<13} {'':<22} {'':<9} {'':>5} {cells}")
+    best: dict[str, float] = {}
+    for name, texts in queries.items():
+        for vary in [kind == "distinct" for kind in args.texts]:
+            for connections in args.connections:
+                for server, url in servers.urls.items():
+                    (workdir / "q.rq").write_text(texts[server])
+                    script = workdir / f"{server.split()[0]}-{vary}.lua"
+                    script.write_text(LUA % {"file": workdir / "q.rq", "vary": "true" if vary else "false"})
+                    cells, failed = [], 0
+                    pid = servers.procs[server].pid
+                    for _ in range(args.runs):
+                        before = cpu_seconds(pid)
+                        rate, p95, bad = wrk(url, connections, args.seconds, script)
+                        per_request = (cpu_seconds(pid) - before) * 1000 / max(1.0, rate * args.seconds)
+                        cells.append(f"{rate:>7.0f} {p95:>7.1f} {per_request:>5.1f}")
+                        failed += bad
+                        best[f"{server}|{name}|{vary}|{connections}"] = rate
+                    kind = "distinct" if vary else "repeated"
+                    note = f"  ({failed} failed)" if failed else ""
+                    print(f"{server:<13} {name:<22} {kind:<9} {connections:>5} " + " ".join(cells) + note)
+    return best
+
+
+def memory(servers: Servers) -> None:
+    print(f"{'server':<13} {'PSS MiB':>8} {'processes':>10}")
+    for name, proc in servers.procs.items():
+        print(f"{name:<13} {pss_mib(proc.pid):>8.1f} {len(tree(proc.pid)):>10}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--observations", type=int, default=20_000, help="size of the synthetic survey")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--runs", type=int, default=3, help="repeated runs of each measurement")
+    parser.add_argument("--connections", default="50", help="comma-separated connection counts")
+    parser.add_argument("--skip-shipped", action="store_true", help="only the store")
+    parser.add_argument("--queries", default="detection-rate,survey-effort", help="canned queries on the store")
+    parser.add_argument("--texts", default="distinct,repeated", help="distinct and/or repeated query texts")
+    args = parser.parse_args()
+    args.connections = [int(c) for c in args.connections.split(",")]
+    args.texts = args.texts.split(",")
+    if shutil.which("wrk") is None:
+        raise SystemExit("this benchmark needs wrk (apt-get install wrk)")
+
+    from amurkg.store import Store
+    from amurkg.survey.generate import generate
+
+    workdir = Path(tempfile.mkdtemp(prefix="amurkg-bench-serve-"))
+    try:
+        package = generate(workdir / "package", args.observations)
+        store = workdir / "store"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)], check=True,
+                       capture_output=True)  # fmt: skip
+        with Store.open(store) as handle:
+            graphs = handle.visible_graphs()
+            triples = handle.asserted_triples()
+        print(
+            f"store: {args.observations:,} observations, {triples:,} triples, {len(graphs)} visible graphs "
+            f"(imported in {time.perf_counter() - started:.0f} s); {args.runs} runs of {args.seconds} s each"
+        )
+        copy = workdir / "oxigraph-db"
+        shutil.copytree(store / "db", copy)
+        dataset = "".join(f"FROM <{g}>\n" for g in graphs)
+        queries = {}
+        for name in args.queries.split(","):
+            text = canned_text(name)
+            where = next(t for t in tokens(text) if t.kind == "word" and t.text.upper() == "WHERE").offset
+            queries[name] = {"amurkg serve": text, "oxigraph": text[:where] + dataset + text[where:]}
+        print("\n1. a store (amurkg serve --store; oxigraph serve on a copy of its RocksDB folder)")
+        with Servers(["--store", str(store)], copy, []) as servers:
+            compare(servers, queries, args, workdir)
+            memory(servers)
+            print("\n   ASK {} while 8 clients run never-ending queries (amurkg stops them at its 5 s limit)")
+            print(f"{'server':<13} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+            for name, url in servers.urls.items():
+                p50, p95, errors = fairness(url, 12)
+                print(f"{name:<13} {p50:>8.2f} {p95:>8.2f} {errors:>7}")
+
+        if not args.skip_shipped:
+            print("\n2. the shipped graph (amurkg serve; oxigraph serve holding the same triples)")
+            shipped = workdir / "oxigraph-shipped"
+            loaded = subprocess.Popen(
+                [shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph")), "serve",
+                 "--location", str(shipped), "--bind", f"127.0.0.1:{(port := free_port())}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                wait_for(f"http://127.0.0.1:{port}/query")
+                push(export_graph("nt"), f"http://127.0.0.1:{port}/query")
+            finally:
+                loaded.terminate()
+                loaded.wait()
+            text = canned_text("conservation-status")
+            with Servers([], shipped, ["--union-default-graph"]) as servers:
+                compare(servers, {"conservation-status": {"amurkg serve": text, "oxigraph": text}}, args, workdir)
+                memory(servers)
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -584,3 +584,43 @@ def test_a_server_stopped_while_it_loads_exits_cleanly(how: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+_TERMS = st.one_of(
+    st.none(),
+    st.builds(amurkg.Term.iri, st.text(min_size=1, max_size=30)),
+    st.builds(amurkg.Term, st.just("bnode"), st.text(min_size=1, max_size=10)),
+    st.builds(
+        amurkg.Term.literal, st.text(max_size=30), st.sampled_from([None, "http://www.w3.org/2001/XMLSchema#integer"])
+    ),
+    st.builds(amurkg.Term.literal, st.text(max_size=30), st.none(), st.sampled_from(["en", "zh-hans", "ru"])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    variables=st.lists(
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True), min_size=1, max_size=4, unique=True
+    ),
+    data=st.data(),
+)
+def test_compact_json_answers_say_what_the_indented_ones_say(variables: list[str], data: st.DataObject) -> None:
+    """The endpoint's JSON has no white space between tokens, and reads back as the indented form does."""
+    import io
+    import json
+
+    from amurkg.results import SelectStream, write_result
+
+    rows = data.draw(st.lists(st.tuples(*[_TERMS] * len(variables)), max_size=5))
+    written = {}
+    for compact in (False, True):
+        out = io.BytesIO()
+        write_result(SelectStream(variables, iter(rows)), "json", out, raw=True, compact=compact)
+        written[compact] = out.getvalue().decode("utf-8")
+    parsed = json.loads(written[True])
+    assert parsed == json.loads(written[False])
+    assert written[True] == json.dumps(parsed, ensure_ascii=False, separators=(",", ":")) + "\n"
+    for value in (True, False):
+        out = io.BytesIO()
+        write_result(amurkg.AskResult(value), "json", out, compact=True)
+        assert json.loads(out.getvalue()) == {"head": {}, "boolean": value} and b" " not in out.getvalue()

@@ -118,7 +118,7 @@ class Server:
                 return
             conn.busy = True
             try:
-                await self._respond(h, writer, request, body)
+                await self._while_connected(h, reader, self._respond(h, writer, request, body))
             finally:
                 conn.busy = False
             if h.our_state is h11.MUST_CLOSE or h.their_state is h11.MUST_CLOSE:
@@ -127,6 +127,38 @@ class Server:
                 h.start_next_cycle()
             except h11.LocalProtocolError:
                 return
+
+    async def _while_connected(self, h: h11.Connection, reader: asyncio.StreamReader, work: Any) -> None:
+        """Answer while listening to the client: one that closes the connection ends the work done for it
+        (its query waiting for a worker or running in one), so work for clients that left never piles up.
+        What it sends meanwhile (a pipelined request) is kept for the next cycle, up to a bound."""
+        answering = asyncio.ensure_future(work)
+        reading: asyncio.Future[bytes] | None = asyncio.ensure_future(reader.read(65536))
+        try:
+            while reading is not None:
+                done, _ = await asyncio.wait({answering, reading}, return_when=asyncio.FIRST_COMPLETED)
+                if answering in done:
+                    break
+                data = reading.result()
+                if not data:  # the client has gone
+                    answering.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await answering
+                    raise ConnectionError("the client closed the connection")
+                h.receive_data(data)
+                reading = None
+                if len(h.trailing_data[0]) <= _MAX_HEAD + self.options.max_body:
+                    reading = asyncio.ensure_future(reader.read(65536))
+            await answering
+        finally:
+            if reading is not None:
+                reading.cancel()  # data not read yet stays in the reader's buffer for the next cycle
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
+                    h.receive_data(await reading)  # it came with the end of the answer (b"": the client closed)
+            if not answering.done():
+                answering.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await answering
 
     async def _next(self, h: h11.Connection, reader: asyncio.StreamReader, deadline: float) -> Any:
         while True:

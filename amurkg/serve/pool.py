@@ -1,10 +1,12 @@
 """The server's side of the query workers: admission control, fairness, time limits, replacement.
 
-* The pool starts with a worker per CPU and grows, one fork at a time, up to ``--workers`` when every worker
-  is busy: slow queries occupy their own workers while quick ones get fresh ones.
-* A query still running after ``DEMOTE_AFTER`` seconds has its worker's CPU priority lowered to the least,
-  so the CPU goes to quick queries first (long ones finish in the time left over); such a worker is
-  replaced by a fresh fork once it is done, as lowering a priority cannot be undone without privileges.
+* The pool keeps a worker per CPU (at least two): as many queries run at once as the machine can run, and
+  the others wait their turn, so a busy server does not slice its CPUs among ever more processes.
+* A query that has used ``DEMOTE_AFTER`` seconds of CPU (not of waiting: a loaded machine does not make a
+  query slow) gets its worker's CPU priority lowered to the least, and no longer counts as one of those
+  workers: the pool forks another, up to ``--workers`` in all, so quick queries never wait behind slow
+  ones, and long ones finish in the time left over. A demoted worker ends when its query does (lowering a
+  priority cannot be undone without privileges); a worker beyond the base count ends when nobody waits.
 * Queries wait for a free worker in a bounded queue; when the queue is full, or a query has waited as long
   as it may run, the server answers 503 with Retry-After at once instead of piling up work.
 * A query that runs past its limit is stopped by killing its worker, and the zygote forks a fresh one.
@@ -22,7 +24,6 @@ import socket
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncGenerator
 from typing import NamedTuple
 
 from amurkg.errors import AmurkgError
@@ -50,13 +51,37 @@ class Answer(NamedTuple):
     status: int
     media_type: str
     body: bytes
-    rest: AsyncGenerator[bytes, None] | None
+    rest: Rest | None
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 2
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used, where the system tells it (Linux /proc), else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        fields = data[data.rindex(b")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class _Worker:
     def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.pid, self.reader, self.writer = pid, reader, writer
         self.demoted = False
+        self.job = 0  # how many queries it was given: a timer set for one query ignores the next
+        self.busy = False
+        self.cpu_start: float | None = None
 
     async def frame(self) -> tuple[bytes, bytes]:
         head = await self.reader.readexactly(_FRAME.size)
@@ -87,6 +112,7 @@ class WorkerPool:
         pages: dict[str, object] | None = None,
     ) -> None:
         self.size, self.timeout, self.queue = workers, timeout, queue
+        self.base = min(workers, max(2, _cpu_count()))  # workers kept for queries at full priority
         self.started = 0  # workers alive or being forked
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self._options = {"data": list(data), "reason": reason, "nice": 5, "server": os.getpid(), "store": store}
@@ -125,8 +151,8 @@ class WorkerPool:
             raise AmurkgError(message)
 
     async def fill(self) -> None:
-        """Fork the first workers: one per CPU (the pool grows on demand up to its size)."""
-        for _ in range(min(self.size, max(2, os.cpu_count() or 2))):
+        """Fork the first workers: one per CPU (the pool grows while slow queries hold some)."""
+        while self.started < self.base:
             self._release(await self._spawn())
 
     async def _spawn(self) -> _Worker:
@@ -186,27 +212,38 @@ class WorkerPool:
     # ------------------------------------------------------------------------------ admission
 
     def _release(self, worker: _Worker) -> None:
+        worker.busy = False
         if self.closing:
             self._kill(worker)
             return
-        if worker.demoted:  # its priority cannot be raised again: a fresh fork takes its place
-            task = asyncio.get_running_loop().create_task(self._replace(worker))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if worker.demoted:  # its priority cannot be raised again: it ends, and the pool refills
+            self._retire(worker)
             return
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
+                worker.busy = True
                 waiter.set_result(worker)
                 return
+        if self._healthy() > self.base:  # forked while slow queries held workers; not needed now
+            self._retire(worker)
+            return
         self._idle.append(worker)
+
+    def _healthy(self) -> int:
+        """Workers alive or being forked that run queries at full priority."""
+        return self.started - sum(1 for w in self._workers if w.demoted)
 
     async def _acquire(self, deadline: float) -> _Worker:
         if self._idle:
-            return self._idle.pop()
-        if self.started < self.size:
+            worker = self._idle.pop()
+            worker.busy = True
+            return worker
+        if self.started < self.size and self._healthy() < self.base:
             with contextlib.suppress(OSError, AmurkgError):
-                return await self._spawn()
+                worker = await self._spawn()
+                worker.busy = True
+                return worker
         if len(self._waiting) >= self.queue:
             raise SaturatedError("every query worker is busy and the queue is full; try again shortly")
         waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
@@ -214,17 +251,46 @@ class WorkerPool:
         try:
             async with asyncio.timeout_at(deadline):
                 return await waiter
-        except TimeoutError:
+        except BaseException as exc:  # past the deadline, or the request was given up
             if waiter.done() and not waiter.cancelled():  # handed a worker just as the wait ended
                 self._release(waiter.result())
-            raise SaturatedError(f"no query worker became free within {self.timeout:g} s; try again shortly") from None
+            else:
+                waiter.cancel()  # never handed one later
+            if isinstance(exc, TimeoutError):
+                raise SaturatedError(
+                    f"no query worker became free within {self.timeout:g} s; try again shortly"
+                ) from None
+            raise
 
-    async def _replace(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker) -> None:
+        """End a worker; fork another where the pool is below its base or queries wait."""
         self._kill(worker)
         self.started -= 1
-        self.replaced += 1
-        with contextlib.suppress(OSError, AmurkgError):  # the zygote is gone: the pool shrinks
-            self._release(await self._spawn())
+        self._refill()
+
+    def _refill(self) -> None:
+        while (
+            not self.closing
+            and self.started < self.size
+            and (self._healthy() < self.base and (self.started < self.base or self._waiting))
+        ):
+            self.replaced += 1
+            self.started += 1  # counted now, so that the loop sees it; _fork takes it back on failure
+            task = asyncio.get_running_loop().create_task(self._fork())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _fork(self) -> None:
+        self.started -= 1
+        try:
+            worker = await self._spawn()
+        except (OSError, AmurkgError):  # the zygote is gone: the pool shrinks
+            return
+        self._release(worker)
+
+    async def _replace(self, worker: _Worker) -> None:
+        """A worker whose state is unknown (stopped mid-query, or dead): end it, and refill the pool."""
+        self._retire(worker)
 
     # ------------------------------------------------------------------------------ answering
 
@@ -249,7 +315,9 @@ class WorkerPool:
         if page is not None:  # a web page's data (amurkg.web): the same workers, limits and time limit
             job["page"] = page
         payload = json.dumps(job).encode()
-        demote = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker)
+        worker.job += 1
+        worker.cpu_start = cpu_seconds(worker.pid)
+        asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, worker.job)
         try:
             worker.writer.write(_FRAME.pack(b"Q", len(payload)) + payload)
             async with asyncio.timeout_at(deadline):
@@ -272,45 +340,31 @@ class WorkerPool:
                         error = json.loads(data)
                         return Answer(error["status"], "text/plain", (error["message"] + "\n").encode(), None)
         except TimeoutError:
-            demote.cancel()
             await self._replace(worker)
             raise QueryTimeoutError(
                 f"the query ran past this endpoint's limit of {self.timeout:g} s and was stopped"
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, json.JSONDecodeError, KeyError):
-            demote.cancel()
             await self._replace(worker)
             raise UnavailableError("the query worker stopped unexpectedly; send the query again") from None
-        finally:
-            if demote.when() > asyncio.get_running_loop().time():
-                demote.cancel()
-        return Answer(head["status"], head["type"], bytes(body), self._rest(worker, deadline))
+        except asyncio.CancelledError:  # the request was given up (client gone, server stopping)
+            self._retire(worker)
+            raise
+        return Answer(head["status"], head["type"], bytes(body), Rest(self, worker, deadline))
 
-    def _demote(self, worker: _Worker) -> None:
+    def _demote(self, worker: _Worker, job: int) -> None:
+        """Lower the priority of a worker whose query has used ``DEMOTE_AFTER`` s of CPU (of wall time where the
+        system does not say), and let the pool fork a worker for the queries that wait."""
+        if not worker.busy or worker.job != job or worker.demoted or worker not in self._workers:
+            return
+        used = cpu_seconds(worker.pid)
+        if used is not None and worker.cpu_start is not None and used - worker.cpu_start < DEMOTE_AFTER:
+            asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)  # waiting, not working
+            return
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, worker.pid, 19)
             worker.demoted = True
-
-    async def _rest(self, worker: _Worker, deadline: float) -> AsyncGenerator[bytes, None]:
-        """The remaining chunks of a long answer; ``TruncatedError`` when a limit cut it short."""
-        done = False
-        try:
-            async with asyncio.timeout_at(deadline):
-                while True:
-                    kind, data = await worker.frame()
-                    if kind == b"D":
-                        yield data
-                    elif kind == b"E":
-                        done = True
-                        return
-                    else:
-                        done = True
-                        raise TruncatedError(json.loads(data)["message"])
-        finally:
-            if done:
-                self._release(worker)
-            else:  # stopped mid-answer (time limit, client gone): the worker's state is unknown
-                await self._replace(worker)
+            self._refill()
 
 
 def _end_orphan(forking: asyncio.Future[tuple[int, int]]) -> None:
@@ -321,6 +375,44 @@ def _end_orphan(forking: asyncio.Future[tuple[int, int]]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     os.close(fd)
+
+
+class Rest:
+    """The remaining chunks of a long answer, read from its worker as the client takes them.
+
+    The worker goes back to the pool when the answer ends; when it is abandoned half way (a time limit, a
+    client gone, ``aclose`` before the first chunk, a cancelled request) the worker is ended, as its state
+    is unknown. ``TruncatedError`` when a limit cut the answer short."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, deadline: float) -> None:
+        self.pool, self.worker, self.deadline = pool, worker, deadline
+        self.finished = False
+
+    def __aiter__(self) -> Rest:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.finished:
+            raise StopAsyncIteration
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                kind, data = await self.worker.frame()
+        except BaseException:  # time limit, worker gone, request cancelled
+            await self.aclose()
+            raise
+        if kind == b"D":
+            return data
+        self.finished = True
+        self.pool._release(self.worker)
+        if kind == b"E":
+            raise StopAsyncIteration
+        raise TruncatedError(json.loads(data)["message"])
+
+    async def aclose(self) -> None:
+        """Give up the rest of the answer: its worker is ended (the pool forks another)."""
+        if not self.finished:
+            self.finished = True
+            self.pool._retire(self.worker)
 
 
 class TruncatedError(AmurkgError):

@@ -112,7 +112,7 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
         else:
             if not isinstance(result, AskResult):
                 result = SelectStream(result.variables, limited(result.rows, max_rows, "query"))
-            write_result(result, job["fmt"], out, raw=True)  # type: ignore[arg-type]
+            write_result(result, job["fmt"], out, raw=True, compact=True)  # type: ignore[arg-type]
         out.send()
     except _TooLargeError:
         _error(sock, 400, f"the answer is larger than this endpoint's limit of {job['max_bytes']:,} bytes; narrow it")
