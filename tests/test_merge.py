@@ -234,3 +234,27 @@ def test_merging_chosen_packages_into_a_zip(merged: tuple[Path, str], tmp_path: 
     again = run("import", str(out), "--store", str(tmp_path / "again"))
     assert again.exit_code == 0, again.stderr
     assert "4 deployments, 4 media, 22 observations" in again.stderr
+
+
+def test_merge_refuses_outputs_it_cannot_write_before_any_work(merged: tuple[Path, str], tmp_path: Path) -> None:
+    store = merged[0].parent / "store"
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "folder.zip").mkdir()
+    before = sorted(p.name for p in store.iterdir())
+    for target, words in (
+        (tmp_path / "a-file", "is a file, not a folder"),
+        (tmp_path / "a-file" / "x", "is not a folder"),
+        (tmp_path / "missing" / "x.zip", "is not a folder"),
+        (tmp_path / "folder.zip", "is a folder"),
+        (store, "amurkg store's folder"),
+        (store / "db" / "package", "amurkg store's folder"),
+        (store / "package.zip", "amurkg store's folder"),
+    ):
+        result = run("survey", "merge", "--store", str(store), "-o", str(target))
+        assert result.exit_code == 2, (target, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
+    assert sorted(p.name for p in store.iterdir()) == before
+    assert (tmp_path / "a-file").read_text(encoding="utf-8") == "x"
+    for target in (tmp_path / "a-file", store):  # export -f camtrapdp checks the same way
+        result = run("export", "--store", str(store), "-f", "camtrapdp", "-o", str(target))
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -237,6 +237,7 @@ def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
     from amurkg.errors import AmurkgError
     from amurkg.survey.sensitive import Grid, exact_view
 
+    check_target(target)
     if grid == "default":
         grid = Grid()
     with exact_view(kg):
@@ -250,21 +251,53 @@ def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
     return write_files(tables, meta, target)
 
 
+def check_target(target: Path) -> None:
+    """Refuse, before any work, a ``-o`` that cannot take a package: ``OutputError``, one line."""
+    from amurkg.errors import OutputError
+
+    if target.suffix.lower() == ".zip":
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder: name a .zip file to write, or the folder without .zip")
+        if not target.parent.is_dir():
+            raise OutputError(f"{target}: {target.parent} is not a folder: create the folder first")
+    elif target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: is a file, not a folder: name a folder (-o DIR) or a .zip file")
+    elif not target.exists() and not target.parent.is_dir():
+        raise OutputError(f"{target}: {target.parent} is not a folder: create the folder first")
+    folder = (target if target.is_dir() else target.parent).resolve()
+    if any((place / "amurkg-store.json").is_file() for place in (folder, *folder.parents)):
+        raise OutputError(f"{target}: would write into an amurkg store's folder: write the package somewhere else")
+
+
 def write_files(tables: dict[str, list[dict[str, str]]], meta: dict[str, Any], target: Path) -> list[str]:
-    """Write a package's tables and descriptor into ``target`` (a folder, or a ``.zip`` written whole or not
-    at all); the files written."""
+    """Write a package's tables and descriptor into ``target`` (a folder, each file written whole or not at
+    all; or a ``.zip``, written whole or not at all); the files written."""
+    from amurkg.errors import OutputError
+
+    check_target(target)
     files = {f"{table}.csv": _csv(tables[table], table) for table in TABLES}
     files["datapackage.json"] = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
-    if target.suffix.lower() == ".zip":
-        partial = target.with_name(target.name + ".part")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in sorted(files.items()):
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, data)
-        partial.replace(target)
-    else:
-        target.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            (target / name).write_text(data, encoding="utf-8")
+    partials: list[Path] = []
+    try:
+        if target.suffix.lower() == ".zip":
+            partial = target.with_name(target.name + ".part")
+            partials.append(partial)
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name, data in sorted(files.items()):
+                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, data)
+            partial.replace(target)
+        else:
+            target.mkdir(exist_ok=True)
+            for name, data in files.items():
+                partial = target / (name + ".part")
+                partials.append(partial)
+                partial.write_text(data, encoding="utf-8")
+            for name in files:
+                (target / (name + ".part")).replace(target / name)
+    except OSError as exc:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
     return sorted(files)

@@ -282,7 +282,7 @@ def merge(parts: list[Part], created: str | None = None) -> Merged:
     out: dict[str, Any] = {"resources": first["resources"], "profile": first["profile"], "name": "-".join(names)}
     for key, why in (("id", "identifies one package"), ("bibliographicCitation", "cites one package")):
         if count := sum(1 for m in metas if m.get(key)):
-            conflicts.append(Conflict(key, f"{count} packages have their own", f"not carried over: each {why}"))
+            conflicts.append(Conflict(key, f"{count} of the packages have their own", f"not carried over: each {why}"))
     out["created"] = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     titles = [str(m.get("title") or n) for m, n in zip(metas, names, strict=True)]
     out["title"] = "Merged: " + "; ".join(titles)
@@ -335,9 +335,10 @@ def merge_store(
     """Write the packages of ``kg``'s store (all, or those whose id, name or IRI is in ``packages``) as one
     Camtrap DP package into ``target`` (a folder or a ``.zip``); the conflicts resolved."""
     from amurkg.errors import ParameterError
-    from amurkg.survey.camtrapdp_write import package_files, store_packages, write_files
+    from amurkg.survey.camtrapdp_write import check_target, package_files, store_packages, write_files
     from amurkg.survey.sensitive import Grid, exact_view
 
+    check_target(target)
     if grid == "default":
         grid = Grid()
     parts: list[Part] = []
