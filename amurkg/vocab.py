@@ -216,7 +216,10 @@ class AKG(DefinedNamespace):
     leadsTo: URIRef
     leopardConservationFocus: URIRef
     licenseScope: URIRef
+    detectionCount: URIRef
+    firstDetection: URIRef
     hourOfDay: URIRef
+    lastDetection: URIRef
     localHour: URIRef
     mainlyDuring: URIRef
     mainlyIn: URIRef

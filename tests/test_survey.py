@@ -688,3 +688,46 @@ def test_activity_pattern_reads_counts_made_at_import_and_agrees_with_any_interv
     ]
     with pytest.raises(ParameterError, match="activity-pattern-any"):
         small.run("activity-pattern", {"interval": "45"})
+
+
+#: detections-near as it was, counting every event-level observation: the reference for the series it reads now
+_NEAR_BY_OBSERVATIONS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX geo: <http://www.opengis.net/ont/geosparql#>
+PREFIX geof: <http://www.opengis.net/def/function/geosparql/>
+SELECT ?deploymentID ?scientificName ?distanceKm (COUNT(?obs) AS ?detections) (MIN(?start) AS ?first)
+       (MAX(?start) AS ?last) ?taxon ?deployment WHERE {
+  BIND(STRDT(CONCAT("<http://www.opengis.net/def/crs/OGC/1.3/CRS84> POINT(", STR(?longitude), " ", STR(?latitude), ")"),
+             geo:wktLiteral) AS ?centre)
+  ?deployment geo:hasGeometry/geo:asWKT ?where ; akg:deploymentID ?deploymentID .
+  BIND(ROUND(geof:distance(?where, ?centre, <http://www.opengis.net/def/uom/OGC/1.0/metre>)) / 1000 AS ?distanceKm)
+  FILTER(?distanceKm <= ?km)
+  ?obs akg:deployment ?deployment ; akg:observationLevel "event" ; akg:observationType "animal" ;
+    dwciri:toTaxon ?taxon ; akg:eventStart ?start .
+  ?taxon dwc:scientificName ?scientificName .
+}
+GROUP BY ?deployment ?deploymentID ?taxon ?scientificName ?distanceKm
+ORDER BY ?distanceKm ?deploymentID ?scientificName ?deployment
+"""
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"latitude": "51.4", "longitude": "4.8", "km": "50"},
+        {"latitude": "51.2", "longitude": "5.6", "km": "5"},
+        {"latitude": "51.4", "longitude": "4.8", "km": "200", "taxon": "Anas platyrhynchos"},
+    ],
+)
+def test_detections_near_reads_the_series_and_agrees_with_every_observation(
+    example_store: Path, params: dict[str, str]
+) -> None:
+    from amurkg.catalog import get_query
+
+    with amurkg.KnowledgeGraph(store=example_store) as kg:
+        bindings = kg.bind_parameters(get_query("detections-near"), params)
+        fast = kg.run("detections-near", params).as_dicts()
+        slow = kg.query(_NEAR_BY_OBSERVATIONS, bindings).as_dicts()  # type: ignore[union-attr]
+    assert fast and fast == slow

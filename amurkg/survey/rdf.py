@@ -200,8 +200,9 @@ class Mapper:
         self._shared_rows = "deployments" in files and files["deployments"] == files.get("observations")
         self.stats = ImportStats()
         self.offsets: dict[str, Any] = {}  # deploymentID -> UTC offset of its start, for local hours
-        # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation ID, local hour)
-        self.detections: list[tuple[str, str, float, str, int]] = []
+        # event-level animal observations: (deployment, taxon, start as POSIX seconds, observation ID, local hour,
+        # start as recorded)
+        self.detections: list[tuple[str, str, float, str, int, datetime]] = []
         self.effort: dict[str, float] = {}  # deploymentID -> camera-days
         self.observed: dict[str, str] = {}  # taxon IRI -> a scientific name observations gave it
         self._prefix = {
@@ -279,7 +280,14 @@ class Mapper:
                     # million observations this list is the importer's largest
                     deployment = sys.intern(values["deploymentID"])
                     self.detections.append(
-                        (deployment, taxon, values["eventStart"].timestamp(), values["observationID"], local.hour)
+                        (
+                            deployment,
+                            taxon,
+                            values["eventStart"].timestamp(),
+                            values["observationID"],
+                            local.hour,
+                            values["eventStart"],
+                        )
                     )
             if values["observationType"] == "animal":
                 lines.append(f'{subject} <{DWC}basisOfRecord> "MachineObservation" .')
@@ -301,7 +309,8 @@ class Mapper:
         series: list[float] = []
         # (taxon, hour) -> detections by how many standard intervals their gap exceeds
         hourly: dict[tuple[str, int], list[int]] = {}
-        for index, (deployment, taxon, start, observation, hour) in enumerate(self.detections):
+        first = 0  # the index of the first detection of the current series
+        for index, (deployment, taxon, start, observation, hour, _) in enumerate(self.detections):
             subject = f"<{self.record_iri('observations', observation)}>"
             if series and self.detections[index - 1][:2] == (deployment, taxon):
                 minutes = round((start - self.detections[index - 1][2]) / 60, 4)
@@ -309,11 +318,13 @@ class Mapper:
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
             else:
                 series = [math.inf]  # the first detection of a series is independent at any interval
+                first = index
             tally = hourly.setdefault((taxon, hour), [0] * (len(STANDARD_INTERVALS) + 1))
             tally[bisect.bisect_left(STANDARD_INTERVALS, series[-1])] += 1  # independent where gap > interval
             last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
             if last:
-                yield from self._series_lines(deployment, taxon, series)
+                span = (self.detections[first][5], self.detections[index][5])
+                yield from self._series_lines(deployment, taxon, series, span)
         self.detections.clear()
         for (taxon, hour), tally in sorted(hourly.items()):
             yield from self._hourly_lines(taxon, hour, tally)
@@ -331,7 +342,9 @@ class Mapper:
                 yield f"{node} <{AKG}interval> {literal(interval)} ."
                 yield f"{node} <{AKG}detections> {literal(independent)} ."
 
-    def _series_lines(self, deployment: str, taxon: str, gaps: list[float]) -> Iterator[str]:
+    def _series_lines(
+        self, deployment: str, taxon: str, gaps: list[float], span: tuple[datetime, datetime]
+    ) -> Iterator[str]:
         """A detection series and its counts. Each count also carries what a detection-rate row shows (the
         deployment's ID and camera-days, the taxon's scientific name): the query then reads one node per
         row, a few neighbouring keys on disk, instead of joining across the deployment and the taxon."""
@@ -341,6 +354,10 @@ class Mapper:
         yield f"{node} {RDF_TYPE} <{AKG}DetectionSeries> ."
         yield f"{node} <{AKG}deployment> {dep} ."
         yield f"{node} <{DWCIRI}toTaxon> <{taxon}> ."
+        # every detection of the series, and its first and last start as recorded (detections-near reads these)
+        yield f"{node} <{AKG}detectionCount> {literal(len(gaps))} ."
+        yield f"{node} <{AKG}firstDetection> {literal(span[0])} ."
+        yield f"{node} <{AKG}lastDetection> {literal(span[1])} ."
         shown = [
             f"<{AKG}deployment> {dep}",
             f"<{DWCIRI}toTaxon> <{taxon}>",
