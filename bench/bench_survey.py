@@ -159,8 +159,8 @@ def main() -> None:
         shutil.rmtree(raw_store, ignore_errors=True)
 
         for name, params in SURVEY_QUERIES:
-            args = [f"{k}={v}" for k, v in params.items()]
-            command = [*AMURKG, "query", name, *(a for arg in args for a in ("--param", arg)), "--store", str(store)]
+            pairs = [f"{k}={v}" for k, v in params.items()]
+            command = [*AMURKG, "query", name, *(a for pair in pairs for a in ("--param", pair)), "--store", str(store)]
             row(f"query {name} --store", best(command, limit=60), None, "< 1 s (with the start-up); inf: > 60 s")
         row(
             "query prey --store (vs prey in memory)",
