@@ -45,6 +45,7 @@ class AKG(DefinedNamespace):
     Deployment: URIRef
     DetectionSeries: URIRef
     Disease: URIRef
+    Driver: URIRef
     DispersalMovement: URIRef
     EcologicalFunction: URIRef
     Entailment: URIRef
@@ -171,6 +172,8 @@ class AKG(DefinedNamespace):
     duringPeriod: URIRef
     endYear: URIRef
     establishedOn: URIRef
+    estimateMethod: URIRef
+    estimateYear: URIRef
     estimatedTaxon: URIRef
     eventEnd: URIRef
     eventStart: URIRef
@@ -189,6 +192,7 @@ class AKG(DefinedNamespace):
     habitatRank: URIRef
     hasAim: URIRef
     hasClimateFeature: URIRef
+    hasComponent: URIRef
     hasDriver: URIRef
     hasTreeComponent: URIRef
     helpsAvoid: URIRef
@@ -212,6 +216,7 @@ class AKG(DefinedNamespace):
     iucnProtectedAreaCategory: URIRef
     iucnStress: URIRef
     iucnThreat: URIRef
+    inCountry: URIRef
     judgementReason: URIRef
     leadsTo: URIRef
     leopardConservationFocus: URIRef
@@ -228,6 +233,7 @@ class AKG(DefinedNamespace):
     media: URIRef
     mediaID: URIRef
     minimumCount: URIRef
+    notGivenBySource: URIRef
     minutesSincePrevious: URIRef
     movementStatus: URIRef
     movingTaxon: URIRef
@@ -275,6 +281,7 @@ class AKG(DefinedNamespace):
     supports: URIRef
     susceptibilityTo: URIRef
     sustains: URIRef
+    sustainsThroughoutYear: URIRef
     tableName: URIRef
     temporalEnd: URIRef
     temporalStart: URIRef
@@ -285,6 +292,7 @@ class AKG(DefinedNamespace):
     toRange: URIRef
     tripleCount: URIRef
     usesHabitat: URIRef
+    withinCountry: URIRef
 
 
 #: Namespace of the graph's individuals (not closed: users add their own).

@@ -131,6 +131,7 @@ def test_the_profile_check_sees_what_the_old_reification_broke(profile_check: li
         "amur:poaching a akg:ConservationAction .",  # a threat typed as an action
         "amur:present-day a akg:Place .",  # a period typed as a place
         "amur:korean-pine akg:actsOn amur:russia .",  # a taxon made a pressure, acting on a country
+        "amur:illegal-fur-trade a akg:Threat .",  # what drives poaching made a pressure itself
     ],
 )
 def test_hermit_reports_a_wrong_type(java: str, planted: str, tmp_path: Path) -> None:

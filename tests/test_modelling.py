@@ -99,6 +99,7 @@ def test_place_readings_are_marked_alike_with_their_reasons(kg: amurkg.Knowledge
         (area, "https://w3id.org/amurkg/ontology#sharedBy", amur + "russia"),
         (area, "https://w3id.org/amurkg/ontology#sharedBy", amur + "china"),
         (area, "https://w3id.org/amurkg/ontology#sharedBy", amur + "north-korea"),
+        (amur + "north-korea", "https://schema.org/containedInPlace", amur + "korean-peninsula"),
     }
     # North Korea's share cites where the text puts the few individuals, not the sentence on its doubt
     starts = ask(

@@ -134,9 +134,17 @@ def test_10_decline_drivers_with_where_and_when(kg: amurkg.KnowledgeGraph) -> No
 
 def test_11_conservation_actions_and_aims(kg: amurkg.KnowledgeGraph) -> None:
     result = rows(run(kg, "conservation-actions"))
-    assert {r["action"] for r in result} == {"anti-poaching patrols", "habitat protection"}
+    efforts = "conservation efforts for the Amur leopard"
+    assert {r["action"] for r in result} == {"anti-poaching patrols", "habitat protection", efforts}
     assert {r["location"] for r in result} == {"Land of the Leopard National Park"}
-    aims = sorted({(int(r["aimOrder"]), r["aim"]) for r in result})
+    assert {r["action"]: r.get("partOf") for r in result} == {
+        "anti-poaching patrols": efforts,
+        "habitat protection": efforts,
+        efforts: None,
+    }
+    # the text gives the aims once, for the efforts together: they are not copied onto each action
+    assert {r["action"] for r in result if "aim" in r} == {efforts}
+    aims = sorted({(int(r["aimOrder"]), r["aim"]) for r in result if "aim" in r})
     assert aims == [
         (1, "protect the core area"),
         (2, "let the population stabilise"),
@@ -339,3 +347,34 @@ def test_data_that_repeats_triples_counts_them_once(engine: str, tmp_path) -> No
     both = amurkg.load([one, two], engine=engine)
     count = both.query("SELECT (COUNT(*) AS ?n) WHERE { <urn:a> <urn:b> ?o }")
     assert isinstance(count, amurkg.SelectResult) and count.rows[0][0].value == "2"  # type: ignore[union-attr]
+
+
+def test_what_the_historical_range_holds_today(kg: amurkg.KnowledgeGraph) -> None:
+    got = {
+        (r["place"], r.get("extentThen"), r.get("todayIn"), r.get("statusToday"), r.get("extentToday"))
+        for r in rows(run(kg, "historical-range-today"))
+    }
+    unconfirmed = "unconfirmed (possibly present)"
+    assert got == {
+        # North Korea lies on the peninsula, so its unconfirmed presence is tied to the peninsula's old range
+        ("Korean Peninsula", "all of it", "North Korea", unconfirmed, "part of it"),
+        ("Korean Peninsula", "all of it", "northern border regions of North Korea", unconfirmed, None),
+        # China: much of its northeast then, part of it now
+        ("northeastern China", "much of it", "northeastern China", "confirmed", "part of it"),
+        ("northeastern China", "much of it", "Jilin", "confirmed", None),
+        ("northeastern China", "much of it", "Heilongjiang", "confirmed", None),
+        ("areas near Beijing", None, None, None, None),  # nothing reported today: lost
+    }
+
+
+def test_the_prey_base_sustains_the_leopard_throughout_the_year(kg: amurkg.KnowledgeGraph) -> None:
+    assert {(r["preyName"], r["yearRound"]) for r in rows(run(kg, "prey"))} == {
+        ("Manchurian sika deer", "true"),
+        ("Siberian roe deer", "true"),
+        ("wild boar", "true"),
+    }
+
+
+def test_the_population_estimate_says_the_text_gives_no_date_or_method(kg: amurkg.KnowledgeGraph) -> None:
+    got = {(r["minimum"], r["maximum"], r["year"], r["method"]) for r in rows(run(kg, "population-estimate"))}
+    assert got == {("100", "130", "not given by the source", "not given by the source")}
