@@ -449,10 +449,17 @@ def test_inferred_facts_are_marked_and_explained() -> None:
     page = data.entity(kg, {"iri": "amur:wild-boar"}, 10_000)
     inferred = [f for g in page["groups"] for f in g["facts"] if f["inferred"]]
     assert inferred and not any(f["spans"] for f in inferred)  # an entailment claims no span of its own
-    leopard = [f for f in inferred if f["value"]["value"].endswith("/amur-leopard") and f.get("derivation")]
+    eating = ("http://purl.obolibrary.org/obo/RO_0002458", "http://purl.obolibrary.org/obo/RO_0002471")
+    leopard = [
+        f
+        for f in inferred
+        if f["value"]["value"].endswith("/amur-leopard") and f.get("derivation") and f["property"]["value"] in eating
+    ]
     assert leopard
-    for fact in leopard:
+    for fact in leopard:  # what the wild boar is to the leopard as prey rests on the sourced "preys on" fact
         assert "amur:amur-leopard obo:RO_0002439 amur:wild-boar (seed " in fact["derivation"]
+    sustains = [f for f in inferred if f["property"]["value"].endswith("#sustains")]
+    assert sustains and all("akg:sustainsThroughoutYear" in f["derivation"] for f in sustains)
     asserted = [f for g in page["groups"] for f in g["facts"] if not f["inferred"]]
     assert all("derivation" not in f for f in asserted)
 
