@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import amurkg
 from amurkg.survey import corrections as corr
@@ -28,7 +30,7 @@ def run(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args))
 
 
-def outputs(store: Path, tmp: Path) -> dict[str, str]:
+def outputs(store: Path, tmp: Path, camtrapdp: bool = True) -> dict[str, str]:
     """Every way out of the store that does not ask for exact locations, as text."""
     found: dict[str, str] = {}
     for fmt in ("nt", "nq", "trig", "jsonld"):
@@ -46,6 +48,8 @@ def outputs(store: Path, tmp: Path) -> dict[str, str]:
     with zipfile.ZipFile(archive) as z:
         for name in z.namelist():
             found[f"dwca/{name}"] = z.read(name).decode()
+    if not camtrapdp:  # one package per Camtrap DP export
+        return found
     package = tmp / "package"
     assert run("export", "--store", str(store), "-f", "camtrapdp", "-o", str(package)).exit_code == 0
     for path in package.iterdir():
@@ -101,3 +105,109 @@ def test_a_correction_before_the_import_hides_the_camera(tmp_path: Path) -> None
     assert run("import", "--store", str(store), "--remove", "other-survey").exit_code == 0
     amurkg.import_package(store, SMALL)
     assert leaks(outputs(store, tmp_path)) == {}
+
+
+D1 = re.compile(r"(?<![0-9.])(43\.10*|131\.50*|4\.31[eE]\+?0*1|1\.315[eE]\+?0*2)(?![0-9])")
+
+
+def _package(tmp: Path, name: str, identifier: str, d2: str | None = None, leopard: bool = True) -> Path:
+    """survey-small under another identifier; D2 moved to ``d2`` ('lat,lon,locationID'); the leopard renamed a
+    lynx unless ``leopard``."""
+    folder = tmp / name
+    shutil.copytree(SMALL, folder)
+    if d2 is not None:
+        lat, lon, location = d2.split(",")
+        text = (folder / "deployments.csv").read_text()
+        (folder / "deployments.csv").write_text(
+            text.replace('D2,L2,"stream, upper",43.2,131.6,', f"D2,{location},x,{lat},{lon},")
+        )
+    if not leopard:
+        text = (folder / "observations.csv").read_text().replace("Panthera pardus orientalis", "Lynx lynx")
+        (folder / "observations.csv").write_text(text)
+    text = (folder / "datapackage.json").read_text().replace("amurkg-test-survey-2023", identifier)
+    (folder / "datapackage.json").write_text(text)
+    return folder
+
+
+def visible_points(store: Path) -> set[tuple[float, float]]:
+    query = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+    SELECT ?lat ?lon WHERE { GRAPH ?g { ?s dwc:decimalLatitude ?lat ; dwc:decimalLongitude ?lon } }"""
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        return {(float(r[0].value), float(r[1].value)) for r in kg.query(query).rows}
+
+
+def d1_leaks(store: Path, tmp: Path, camtrapdp: bool = True) -> dict[str, list[str]]:
+    out = {}
+    for where, text in outputs(store, tmp, camtrapdp).items():
+        hits = [text[max(0, m.start() - 60) : m.end() + 20] for m in D1.finditer(text)]
+        if hits:
+            out[where] = hits
+    return out
+
+
+def test_a_camera_set_again_at_the_leopards_post_is_hidden_too(tmp_path: Path) -> None:
+    """D2 at D1's exact point, in the same package: its deer would give the leopard's camera away."""
+    store = tmp_path / "store"
+    amurkg.import_package(store, _package(tmp_path, "p", "same-post", d2="43.1,131.5,L9"))
+    assert d1_leaks(store, tmp_path) == {}
+
+
+def test_the_same_post_in_an_earlier_package_is_hidden_when_the_leopard_comes(tmp_path: Path) -> None:
+    """Season one saw no leopard at D1's post; season two, imported after, did: season one's camera there goes
+    generalised too, in the store and in every export."""
+    store = tmp_path / "store"
+    amurkg.import_package(store, _package(tmp_path, "one", "season-one", leopard=False))
+    assert (43.1, 131.5) in visible_points(store)  # nothing threatened yet: exact
+    amurkg.import_package(store, SMALL)
+    assert (43.1, 131.5) not in visible_points(store)
+    assert d1_leaks(store, tmp_path, camtrapdp=False) == {}
+
+
+def test_the_same_post_in_a_later_package_is_hidden(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    amurkg.import_package(store, SMALL)
+    amurkg.import_package(store, _package(tmp_path, "two", "season-two", leopard=False))
+    assert d1_leaks(store, tmp_path, camtrapdp=False) == {}
+
+
+@settings(max_examples=8)
+@given(
+    st.floats(min_value=-0.099, max_value=0.099, allow_nan=False),
+    st.floats(min_value=-0.099, max_value=0.099, allow_nan=False),
+    st.booleans(),
+)
+def test_a_new_gps_fix_of_the_leopards_post_is_hidden(
+    tmp_path_factory: pytest.TempPathFactory, dlat: float, dlon: float, same_location: bool
+) -> None:
+    """D2 anywhere within a cell's width of D1 (a new fix of the same post, or the next post on the trail),
+    with D1's locationID or its own: D2's exact point is not visible."""
+    tmp = tmp_path_factory.mktemp("fix")
+    lat, lon = round(43.1 + dlat, 6), round(131.5 + dlon, 6)
+    store = tmp / "store"
+    amurkg.import_package(store, _package(tmp, "p", "gps", d2=f"{lat},{lon},{'L1' if same_location else 'L7'}"))
+    assert (lat, lon) not in visible_points(store)
+    assert (43.1, 131.5) not in visible_points(store)
+
+
+def test_a_deer_at_the_leopards_point_in_an_occurrence_archive_is_hidden(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    terms = ["occurrenceID", "basisOfRecord", "eventDate", "scientificName", "decimalLatitude", "decimalLongitude"]
+    fields = "".join(f'<field index="{i}" term="http://rs.tdwg.org/dwc/terms/{t}"/>' for i, t in enumerate(terms))
+    (folder / "meta.xml").write_text(
+        '<archive xmlns="http://rs.tdwg.org/dwc/text/"><core encoding="UTF-8" fieldsTerminatedBy="\\t" '
+        'linesTerminatedBy="\\n" fieldsEnclosedBy="" ignoreHeaderLines="1" '
+        'rowType="http://rs.tdwg.org/dwc/terms/Occurrence"><files><location>occurrence.txt</location></files>'
+        f'<id index="0"/>{fields}</core></archive>'
+    )
+    rows = [
+        terms,
+        ["o1", "MachineObservation", "2023-01-02T01:00:00Z", "Panthera pardus orientalis", "43.1", "131.5"],
+        ["o2", "MachineObservation", "2023-01-03T01:00:00Z", "Capreolus pygargus", "43.1", "131.5"],
+    ]
+    (folder / "occurrence.txt").write_text("".join("\t".join(r) + "\n" for r in rows))
+    store = tmp_path / "store"
+    amurkg.import_package(store, folder)
+    assert (43.1, 131.5) not in visible_points(store)
+    result = run("export", "--store", str(store), "-f", "nq")
+    assert result.exit_code == 0 and not D1.search(result.stdout)

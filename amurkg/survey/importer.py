@@ -151,6 +151,8 @@ def _import(
             protect(
                 store, graph, Grid(grid) if grid is not None else None
             )  # exact locations of threatened taxa into a graph queries do not see
+            for other in store.imports():  # a leopard here makes the same post in an earlier package sensitive
+                protect(store, other.graph, also=(graph,))
             mapper: Mapper = found["mapper"]
             mapper.stats.triples = written
             record = ImportRecord(

@@ -14,7 +14,9 @@ categories (CR, EN, VU) for it, for a taxon it belongs to (a subspecies of a thr
 taxon that belongs to it (a record named only to species, in the range of a threatened subspecies, may be
 that subspecies). A *deployment* is sensitive when any of its observations is of a sensitive taxon: its
 location is generalised for every record it made, since a camera's place and a leopard's detection at it
-are the same secret.
+are the same secret. So is any place that would give it away (``sensitive_places``): the same ``locationID``
+in the same package, or a point closer than 0.1 degree both ways (the post set again next season, in any
+package), and a recorded name that a taxon correction says is a sensitive taxon.
 """
 
 from __future__ import annotations
@@ -165,26 +167,86 @@ def sensitive_taxa(kg: Any) -> dict[str, str]:
     return found
 
 
-def sensitive_deployments(kg: Any) -> dict[str, set[Reason]]:
-    """Deployment IRI -> why its location is sensitive."""
+#: Every place a record was made: deployments, and occurrences outside any deployment.
+_PLACES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?subject ?lat ?lon ?location ?kind WHERE {
+  { ?subject a akg:Deployment BIND("deployment" AS ?kind) }
+  UNION
+  { ?subject a dwc:Occurrence FILTER NOT EXISTS { ?subject akg:deployment ?d } BIND("occurrence" AS ?kind) }
+  ?subject dwc:decimalLatitude ?lat ; dwc:decimalLongitude ?lon .
+  OPTIONAL { ?subject dwc:locationID ?location }
+}"""
+
+
+def _direct(rows: Any) -> dict[str, set[Reason]]:
+    """Deployments and occurrences that record a sensitive taxon, as recorded or as corrected."""
     found: dict[str, set[Reason]] = {}
-    for deployment, taxon, name, category in _rows(kg, SENSITIVE_DEPLOYMENTS):
-        label = name.value if name is not None else taxon.value
-        found.setdefault(deployment.value, set()).add(Reason(label, category_code(category.value)))
-    for subject, why in corrected_reasons(lambda text: _rows(kg, text)).items():
-        found.setdefault(subject, set()).update(why)
+    for query in (SENSITIVE_DEPLOYMENTS, SENSITIVE_OCCURRENCES):
+        for subject, taxon, name, category in rows(query):
+            label = name.value if name is not None else taxon.value
+            found.setdefault(subject.value, set()).add(Reason(label, category_code(category.value)))
+    for deployments in (True, False):
+        for subject, why in corrected_reasons(rows, deployments).items():
+            found.setdefault(subject, set()).update(why)
     return found
+
+
+def sensitive_places(rows: Any, degrees: float = DEFAULT_GRID) -> tuple[dict[str, set[Reason]], dict[str, set[Reason]]]:
+    """(deployments, occurrences outside a deployment) whose location is sensitive, with why.
+
+    A record of a sensitive taxon makes its place sensitive, and with it every other place that would give it
+    away: another deployment or occurrence with the same ``locationID`` in the same package (a camera set again
+    at the same post next season), or closer than ``degrees`` in latitude and in longitude (the same point, or
+    the same post with a new GPS fix). ``rows(text)`` answers a SELECT as lists of terms."""
+    from amurkg.survey.filters import package_of
+
+    found = _direct(rows)
+    places: list[tuple[str, float, float, str | None, str]] = []
+    for subject, lat, lon, location, kind in rows(_PLACES):
+        try:
+            places.append(
+                (subject.value, float(lat.value), float(lon.value), getattr(location, "value", None), kind.value)
+            )
+        except ValueError:
+            continue
+    kinds = {p[0]: p[4] for p in places}
+    by_location: dict[tuple[str, str], set[Reason]] = {}
+    cells: dict[tuple[int, int], list[tuple[float, float, set[Reason]]]] = {}
+    for subject, lat, lon, location, _ in places:
+        why = found.get(subject)
+        if why is None or not (math.isfinite(lat) and math.isfinite(lon)):
+            continue
+        if location is not None:
+            by_location.setdefault((package_of(subject), location), set()).update(why)
+        cells.setdefault((math.floor(lat / degrees), math.floor(lon / degrees)), []).append((lat, lon, why))
+    out = {k: set(v) for k, v in found.items()}
+    for subject, lat, lon, location, _ in places:
+        if subject in found or not (math.isfinite(lat) and math.isfinite(lon)):
+            continue
+        why = set(by_location.get((package_of(subject), location), set())) if location is not None else set()
+        row, column = math.floor(lat / degrees), math.floor(lon / degrees)
+        for i in (row - 1, row, row + 1):
+            for j in (column - 1, column, column + 1):
+                for other_lat, other_lon, reasons in cells.get((i, j), []):
+                    if abs(other_lat - lat) < degrees and abs(other_lon - lon) < degrees:
+                        why |= reasons
+        if why:
+            out[subject] = why
+    deployments = {k: v for k, v in out.items() if kinds.get(k, "deployment") == "deployment"}
+    occurrences = {k: v for k, v in out.items() if kinds.get(k) == "occurrence"}
+    return deployments, occurrences
+
+
+def sensitive_deployments(kg: Any) -> dict[str, set[Reason]]:
+    """Deployment IRI -> why its location is sensitive (``sensitive_places``)."""
+    return sensitive_places(lambda text: _rows(kg, text))[0]
 
 
 def sensitive_occurrences(kg: Any) -> dict[str, set[Reason]]:
-    """Occurrence IRI (outside any deployment) -> why its location is sensitive."""
-    found: dict[str, set[Reason]] = {}
-    for occurrence, taxon, name, category in _rows(kg, SENSITIVE_OCCURRENCES):
-        label = name.value if name is not None else taxon.value
-        found.setdefault(occurrence.value, set()).add(Reason(label, category_code(category.value)))
-    for subject, why in corrected_reasons(lambda text: _rows(kg, text), deployments=False).items():
-        found.setdefault(subject, set()).update(why)
-    return found
+    """Occurrence IRI (outside any deployment) -> why its location is sensitive (``sensitive_places``)."""
+    return sensitive_places(lambda text: _rows(kg, text))[1]
 
 
 def _decimals(grid: float) -> int:
@@ -275,7 +337,7 @@ _MOVED = {_DWC + "decimalLatitude", _DWC + "decimalLongitude", _DWC + "coordinat
 _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 
-def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
+def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
     """Move the exact coordinates of the sensitive deployments (and occurrences) of the import ``graph`` of
     ``store`` (an ``amurkg.store.Store`` open for writing) into its exact twin graph, which no query sees by
     default, and write their generalised coordinates, with ``dwc:dataGeneralizations`` and
@@ -299,29 +361,25 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
         precision = ox.NamedNode(_DWC + "coordinatePrecision")
         earlier = next(iter(store.ox.quads_for_pattern(None, precision, None, public)), None)
         grid = Grid(float(earlier.object.value)) if earlier is not None else Grid()
-    dataset = {"default_graph": [ox.NamedNode(CURATED_GRAPH), source]}
-    reasons: dict[str, set[Reason]] = {}
-    for query in (SENSITIVE_DEPLOYMENTS, SENSITIVE_OCCURRENCES):
-        for solution in store.ox.query(query, **dataset):
-            subject, taxon, name, category = (solution[i] for i in range(4))
-            label = name.value if name is not None else taxon.value
-            reasons.setdefault(subject.value, set()).add(Reason(label, category_code(category.value)))
-    # taxon corrections already recorded count too (a name corrected to the leopard before this import)
-    corrected = {"default_graph": [*dataset["default_graph"], ox.NamedNode(CORRECTIONS_GRAPH)]}
+    # the whole store decides (a leopard in one package makes the same post in another sensitive), with the
+    # exact coordinates already moved and the taxon corrections already recorded
+    graphs = {graph, *also, *(r.graph for r in store.imports())}
+    dataset = [ox.NamedNode(CURATED_GRAPH), ox.NamedNode(CORRECTIONS_GRAPH)]
+    dataset += [ox.NamedNode(g) for g in sorted(graphs)] + [ox.NamedNode(twin(g, True)) for g in sorted(graphs)]
 
     def rows(text: str) -> list[list[Any]]:
-        answer = store.ox.query(text, **corrected)
+        answer = store.ox.query(text, default_graph=dataset)
         return [[s[i] for i in range(len(answer.variables))] for s in answer]
 
-    for deployments in (True, False):
-        for subject, why in corrected_reasons(rows, deployments).items():
-            reasons.setdefault(subject, set()).update(why)
+    deployments, occurrences = sensitive_places(rows, max(grid.degrees, DEFAULT_GRID))
+    reasons = {**deployments, **occurrences}
     kept = list(store.ox.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
     kept_values: dict[str, list[Any]] = {}
     for quad in kept:
         kept_values.setdefault(quad.subject.value, []).append(quad)
     moved: list[Any] = []
     added: list[Any] = []
+    done = 0
 
     def decimal(value: float) -> Any:
         return ox.Literal(_decimal(value), datatype=ox.NamedNode(_XSD + "decimal"))
@@ -342,6 +400,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
         latitude, longitude = values.get(_DWC + "decimalLatitude"), values.get(_DWC + "decimalLongitude")
         if latitude is None or longitude is None:
             continue
+        done += 1
         lat, lon = grid.point(latitude, longitude)
         uncertainty = grid.uncertainty(lat, values.get(_DWC + "coordinateUncertaintyInMeters"))
         for predicate, value in (
@@ -375,4 +434,4 @@ def protect(store: Any, graph: str, grid: Grid | None = None) -> int:
     for quad in restored:
         store.ox.remove(quad)
     store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, source) for q in restored])
-    return len(reasons)
+    return done
