@@ -371,7 +371,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         answer = store.ox.query(text, default_graph=dataset)
         return [[s[i] for i in range(len(answer.variables))] for s in answer]
 
-    deployments, occurrences = sensitive_places(rows, max(grid.degrees, DEFAULT_GRID))
+    deployments, occurrences = sensitive_places(rows)  # neighbours: closer than 0.1 degree, as exports judge
     reasons = {**deployments, **occurrences}
     kept = list(store.ox.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
     kept_values: dict[str, list[Any]] = {}
