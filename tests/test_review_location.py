@@ -211,3 +211,26 @@ def test_a_deer_at_the_leopards_point_in_an_occurrence_archive_is_hidden(tmp_pat
     assert (43.1, 131.5) not in visible_points(store)
     result = run("export", "--store", str(store), "-f", "nq")
     assert result.exit_code == 0 and not D1.search(result.stdout)
+
+
+@settings(max_examples=20)
+@given(st.floats(min_value=0, max_value=0.01, exclude_max=True, exclude_min=True))
+def test_a_grid_too_fine_to_hide_anything_is_refused(degrees: float) -> None:
+    """--grid 0.000001 would write the camera's place to the metre while saying 'generalised', without the
+    warning --exact-locations gives: refused in one line, naming the smallest grid."""
+    from amurkg.errors import ParameterError
+    from amurkg.survey.sensitive import Grid
+
+    with pytest.raises(ParameterError, match=r"0\.01"):
+        Grid(degrees)
+
+
+def test_a_too_fine_grid_on_the_command_line_is_one_line(store: Path, tmp_path: Path) -> None:
+    for args in (
+        ["export", "--store", str(store), "-f", "dwca", "--grid", "1e-9", "-o", str(tmp_path / "a.zip")],
+        ["survey", "geojson", "--store", str(store), "--grid", "0.0001"],
+    ):
+        result = run(*args)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+        assert "0.01" in result.stderr and "--exact-locations" in result.stderr
+        assert not (tmp_path / "a.zip").exists() and not D1.search(result.stdout)

@@ -33,6 +33,9 @@ from amurkg.namespaces import PREFIXES
 THREATENED = ("CR", "EN", "VU")
 #: Default grid, in degrees (Chapman 2020 lists 0.1 degree among the standard generalisations).
 DEFAULT_GRID = 0.1
+#: The finest grid: Chapman (2020) generalises to 0.01, 0.1 or 1 degree; finer would pass an exact place off as
+#: generalised, without the warning --exact-locations gives.
+MIN_GRID = 0.01
 #: The warning shown when exact locations are asked for.
 EXACT_WARNING = (
     "exact coordinates of threatened taxa are being written (--exact-locations): do not publish this output; "
@@ -257,7 +260,7 @@ def _decimals(grid: float) -> int:
 
 @dataclass(frozen=True)
 class Grid:
-    """A grid of ``degrees`` (0 < degrees <= 10) that coordinates are generalised to: each point becomes the
+    """A grid of ``degrees`` (0.01 <= degrees <= 10) that coordinates are generalised to: each point becomes the
     centre of its cell."""
 
     degrees: float = DEFAULT_GRID
@@ -268,6 +271,13 @@ class Grid:
 
             raise ParameterError(
                 f"--grid {self.degrees!r}: the grid is a number of degrees above 0 and at most 10 (e.g. 0.1)"
+            )
+        if self.degrees < MIN_GRID:
+            from amurkg.errors import ParameterError
+
+            raise ParameterError(
+                f"--grid {self.degrees!r}: below {MIN_GRID} degree (about 1 km) a generalised location gives the "
+                "camera away; give 0.01 to 10 degrees (e.g. 0.1), or --exact-locations for exact ones"
             )
 
     def _centre(self, value: float, low: float, high: float) -> float:
