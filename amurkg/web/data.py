@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import urllib.parse
 from typing import Any
 
 from amurkg.errors import AmurkgError, EntityNotFoundError, LimitError, QueryNotFoundError
@@ -363,9 +364,15 @@ def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
             fact["derivation"] = kg.derivation(s, Term.iri(prop_iri), o)
         if way == "out" and prop_iri in ID_LINKS and value.kind == "literal":
             name, link = ID_LINKS[prop_iri]
-            external.append({"name": name, "value": value.value, "url": link.format(value.value) if link else ""})
+            # the identifier is one path segment or query value of the site's address, never more of it
+            url = link.format(urllib.parse.quote(value.value, safe="")) if link else ""
+            external.append({"name": name, "value": value.value, "url": url})
         elif way == "out" and prop_iri in MATCH_PROPERTIES and value.kind == "uri":
-            external.append({"name": Term.iri(prop_iri).display(), "value": value.display(), "url": value.value})
+            # only web addresses are links: a javascript: or data: IRI in a --data file stays text
+            web = value.value.lower().startswith(("https://", "http://"))
+            external.append(
+                {"name": Term.iri(prop_iri).display(), "value": value.display(), "url": value.value if web else ""}
+            )
         if way == "out" and prop_iri == _RDF_TYPE:
             types.append(fact["value"])
         group = groups.setdefault(
