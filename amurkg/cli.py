@@ -191,6 +191,9 @@ RawOpt = Annotated[
     bool,
     typer.Option("--raw", help="TSV with terms in N-Triples syntax (the W3C SPARQL TSV form), not plain values."),
 ]
+IrisOpt = Annotated[
+    bool, typer.Option("--iris", help="Tables show whole IRIs instead of short names (amur:wild-boar).")
+]
 SpreadsheetOpt = Annotated[
     bool | None,
     typer.Option(
@@ -361,6 +364,7 @@ def _write_answer(
     raw: bool,
     width: int | None = None,
     spreadsheet: bool | None = None,
+    iris: bool = False,
 ) -> None:
     """Write an answer as it is read (rows stream in the W3C formats; RDF is sorted, so read first)."""
     from amurkg.output import emit, open_output, spreadsheet_safe_default
@@ -374,7 +378,7 @@ def _write_answer(
         answer = SelectStream(answer.variables, limited(answer.rows, max_rows, where))
     safe = spreadsheet_safe_default(output) if spreadsheet is None else spreadsheet
     with open_output(output) as out:
-        write_result(answer, chosen, out, raw=raw, width=width, spreadsheet_safe=safe)
+        write_result(answer, chosen, out, raw=raw, width=width, spreadsheet_safe=safe, iris=iris)
 
 
 def _params(pairs: list[str] | None) -> dict[str, str]:
@@ -441,6 +445,7 @@ def query_command(
     max_memory: MaxMemoryOpt = None,
     raw: RawOpt = False,
     spreadsheet: SpreadsheetOpt = None,
+    iris: IrisOpt = False,
 ) -> None:
     """Run a canned query by name, with parameters bound safely (never pasted into the query text).
 
@@ -458,6 +463,7 @@ def query_command(
             raw=raw,
             width=_table_width(chosen, output),
             spreadsheet=spreadsheet,
+            iris=iris,
         )
 
 
@@ -487,6 +493,7 @@ def sparql_command(
         ),
     ] = False,
     spreadsheet: SpreadsheetOpt = None,
+    iris: IrisOpt = False,
 ) -> None:
     """Run your own SELECT, ASK, CONSTRUCT or DESCRIBE query (CONSTRUCT and DESCRIBE give RDF). The prefixes
     amurkg shows (amur:, akg:, dwc:, obo:, skos:, rdfs: ...) are declared for you; your own PREFIX wins.
@@ -509,7 +516,15 @@ def sparql_command(
         width = _table_width(chosen, output)
         answer = kg.execute(checked, where)
         _write_answer(
-            answer, chosen, output, max_rows=max_rows, where=where, raw=raw, width=width, spreadsheet=spreadsheet
+            answer,
+            chosen,
+            output,
+            max_rows=max_rows,
+            where=where,
+            raw=raw,
+            width=width,
+            spreadsheet=spreadsheet,
+            iris=iris,
         )
 
 

@@ -345,7 +345,7 @@ class KnowledgeGraph:
         (seed 1921-2031); obo:RO_0002439 owl:inverseOf obo:RO_0002458 (ontology)"). See ``explain``."""
         if obj.kind != "uri" or subject.kind != "uri":
             return ""
-        rows = self.explain(subject, predicate, obj).as_dicts()
+        rows = self.explain(subject, predicate, obj).as_text_dicts()
         rules = [r["rule"] for r in rows if r.get("kind") == "inferred" and "rule" in r]
         leaves: dict[str, list[str]] = {}
         for row in rows:

@@ -60,6 +60,28 @@ class Term(NamedTuple):
             return f'"{text}"^^<{self.datatype}>'
         return f'"{text}"'
 
+    def python(self) -> Any:
+        """The term as a Python value: a number (int, Decimal or float) or bool where its datatype says so and
+        its text is a valid value of it, else its display string."""
+        if self.kind == "literal" and self.datatype and self.datatype.startswith(_XSD):
+            try:
+                if self.datatype in _INTEGERS:
+                    return int(self.value)
+                if self.datatype == _XSD + "decimal":
+                    from decimal import Decimal, InvalidOperation
+
+                    try:
+                        return Decimal(self.value.strip())
+                    except InvalidOperation:
+                        return self.display()
+                if self.datatype in (_XSD + "double", _XSD + "float"):
+                    return float(self.value)
+                if self.datatype == _XSD + "boolean" and self.value in ("true", "false", "1", "0"):
+                    return self.value in ("true", "1")
+            except ValueError:
+                return self.display()
+        return self.display()
+
     def display(self) -> str:
         """A short human form: prefixed name for IRIs, bare value for literals."""
         if self.kind == "uri":
@@ -99,8 +121,15 @@ class SelectResult(NamedTuple):
     variables: list[str]
     rows: list[Row]
 
-    def as_dicts(self) -> list[dict[str, str]]:
-        """Rows as dictionaries of display strings, for notebooks and quick checks."""
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """Rows as dictionaries, for notebooks and quick checks: numbers as numbers (``int`` for the integer
+        types, ``Decimal`` for xsd:decimal, ``float`` for xsd:double and xsd:float), booleans as ``bool``,
+        everything else as its display string (prefixed names for IRIs); unbound variables are left out.
+        ``as_text_dicts`` gives every value as text."""
+        return [{v: t.python() for v, t in zip(self.variables, row, strict=True) if t is not None} for row in self.rows]
+
+    def as_text_dicts(self) -> list[dict[str, str]]:
+        """Rows as dictionaries of display strings (numbers as they are written)."""
         return [
             {v: t.display() for v, t in zip(self.variables, row, strict=True) if t is not None} for row in self.rows
         ]
@@ -244,12 +273,13 @@ def format_result(
     raw: bool = False,
     width: int | None = None,
     spreadsheet_safe: bool = False,
+    iris: bool = False,
 ) -> str:
     """Serialise a SELECT or ASK result in one of ``RESULT_FORMATS`` (a table fitted to ``width`` columns)."""
     import io
 
     out = io.BytesIO()
-    write_result(result, fmt, out, raw=raw, width=width, spreadsheet_safe=spreadsheet_safe)
+    write_result(result, fmt, out, raw=raw, width=width, spreadsheet_safe=spreadsheet_safe, iris=iris)
     return out.getvalue().decode("utf-8")
 
 
@@ -262,6 +292,7 @@ def write_result(
     width: int | None = None,
     spreadsheet_safe: bool = False,
     compact: bool = False,
+    iris: bool = False,
 ) -> None:
     """Write a SELECT or ASK answer to ``out``; streamed answers are written as their rows arrive (in the
     formats of ``STREAMING_FORMATS``; the others read the rows first). ``compact`` JSON has no indentation
@@ -272,7 +303,8 @@ def write_result(
     characters when given (a terminal's width): the widest columns are narrowed and their cells cut with "…".
     Tables and Markdown show control characters as escapes (``amurkg.output.terminal_safe``). With
     ``spreadsheet_safe``, CSV and TSV cells a spreadsheet would run as formulas are neutralised
-    (``amurkg.output.spreadsheet_cell``); without it they are the exact W3C formats, for programs.
+    (``amurkg.output.spreadsheet_cell``); without it they are the exact W3C formats, for programs. Tables and
+    Markdown show IRIs short (``amur:wild-boar``, ``survey:my-survey/deployment/D1``) unless ``iris``.
     """
     if fmt not in RESULT_FORMATS:
         raise FormatError(f"unknown result format {fmt!r}: use one of {', '.join(RESULT_FORMATS)}")
@@ -285,7 +317,8 @@ def write_result(
     variables, rows = result.variables, result.rows
     if fmt in ("table", "md"):
         materialized = SelectResult(variables, list(rows))
-        out.write((_table(materialized, width) if fmt == "table" else _markdown(materialized)).encode("utf-8"))
+        table = _table(materialized, width, iris) if fmt == "table" else _markdown(materialized, iris)
+        out.write(table.encode("utf-8"))
         return
     writer = {
         "csv": _csv_rows,
@@ -449,10 +482,32 @@ def _tsv_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[
         yield "\t".join("" if t is None else t.display().translate(_TSV_ESCAPES) for t in row) + "\n"
 
 
-def _cells(result: SelectResult) -> list[list[str]]:
+def _cells(result: SelectResult, iris: bool = False) -> list[list[str]]:
     from amurkg.output import terminal_safe
 
-    return [["" if t is None else terminal_safe(t.display().replace("\n", " ")) for t in row] for row in result.rows]
+    shown = _full if iris else _short
+    return [["" if t is None else terminal_safe(shown(t).replace("\n", " ")) for t in row] for row in result.rows]
+
+
+def _full(term: Term) -> str:
+    return term.value if term.kind == "uri" else term.display()
+
+
+def _short(term: Term) -> str:
+    """How a person's table shows a term: an IRI by its prefixed name, or, where the name after a known prefix
+    has slashes (``survey:my-survey/deployment/D1``, the package ID and the record's), prefix and path; only
+    IRIs outside every known namespace stay whole."""
+    shown = term.display()
+    if term.kind != "uri" or not shown.startswith("<"):
+        return shown
+    from amurkg.namespaces import PREFIXES
+
+    best = max(
+        ((p, ns) for p, ns in PREFIXES.items() if term.value.startswith(ns) and len(term.value) > len(ns)),
+        key=lambda pn: len(pn[1]),
+        default=None,
+    )
+    return shown if best is None else f"{best[0]}:{term.value[len(best[1]) :]}"
 
 
 def fit_widths(natural: list[int], minimum: list[int], width: int, gap: int = 2) -> list[int]:
@@ -476,9 +531,9 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def _table(result: SelectResult, width: int | None = None) -> str:
+def _table(result: SelectResult, width: int | None = None, iris: bool = False) -> str:
     header = result.variables
-    cells = _cells(result)
+    cells = _cells(result, iris)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     if width:
         widths = fit_widths(widths, [min(w, max(len(h), 8)) for w, h in zip(widths, header, strict=True)], width)
@@ -493,12 +548,12 @@ def _table(result: SelectResult, width: int | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _markdown(result: SelectResult) -> str:
+def _markdown(result: SelectResult, iris: bool = False) -> str:
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|")
 
     out = ["| " + " | ".join(result.variables) + " |", "|" + "---|" * len(result.variables)]
-    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in _cells(result)]
+    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in _cells(result, iris)]
     return "\n".join(out) + "\n"
 
 

@@ -160,7 +160,7 @@ FIELD_DATA_QUERIES = {
 
 def rows(result: amurkg.SelectResult) -> list[dict[str, str]]:
     """Rows of a SELECT answer as dictionaries of display strings."""
-    return result.as_dicts()
+    return result.as_text_dicts()
 
 
 def column(result: amurkg.SelectResult, name: str) -> set[str]:

@@ -24,7 +24,7 @@ PREFIXES = """@prefix amur: <https://w3id.org/amurkg/id/> .
 
 
 def failing(kg: amurkg.KnowledgeGraph) -> dict[str, list[dict[str, str]]]:
-    return {o.check.name: o.rows.as_dicts() for o in run_checks(kg) if not o.passed}
+    return {o.check.name: o.rows.as_text_dicts() for o in run_checks(kg) if not o.passed}
 
 
 def test_shipped_graph_passes_every_check(kg: amurkg.KnowledgeGraph) -> None:

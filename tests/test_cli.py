@@ -161,7 +161,7 @@ def test_describe_shows_facts_with_their_sources(cli) -> None:  # type: ignore[n
 
 
 def test_describe_gives_one_row_per_fact_with_its_sources_joined(kg: amurkg.KnowledgeGraph) -> None:
-    facts = kg.describe("wild boar").as_dicts()
+    facts = kg.describe("wild boar").as_text_dicts()
     keys = [(f["direction"], f["property"], f["value"]) for f in facts]
     assert len(keys) == len(set(keys))  # one row per fact, however many spans state it
     preyed = next(f for f in facts if f["property"] == "obo:RO_0002439")
@@ -172,12 +172,12 @@ def test_describe_gives_one_row_per_fact_with_its_sources_joined(kg: amurkg.Know
     )
     abundant = next(f for f in facts if f["property"] == "akg:abundantIn")
     assert abundant["sources"] == "seed 1921-2031; seed 2033-2075 (only together)"
-    raw = kg.run("entity-facts", {"entity": "wild boar"}).as_dicts()
+    raw = kg.run("entity-facts", {"entity": "wild boar"}).as_text_dicts()
     assert {(r["direction"], r["property"], r["value"]) for r in raw} == set(keys)  # nothing lost in grouping
 
 
 def test_describe_marks_inferred_facts() -> None:
-    facts = amurkg.load(reason=True).describe("wild boar").as_dicts()
+    facts = amurkg.load(reason=True).describe("wild boar").as_text_dicts()
     inferred = [f for f in facts if f["inferred"] == "true"]
     assert inferred and all(f["sources"] == "" for f in inferred)
     assert any(f["property"] == "obo:RO_0002458" and f["value"] == "amur:amur-leopard" for f in inferred)

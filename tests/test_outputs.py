@@ -281,3 +281,48 @@ def test_a_link_is_followed_not_replaced(cli, tmp_path: Path) -> None:  # type: 
     link.symlink_to(real)
     assert cli("query", "prey", "-o", str(link)).exit_code == 0
     assert link.is_symlink() and real.read_text().startswith("prey,")
+
+
+# ------------------------------------------------------------------------------------ tables people can read
+
+SURVEY_IRI = "https://w3id.org/amurkg/survey/my-survey/deployment/D1"
+
+
+def test_tables_show_short_names_unless_asked_for_iris() -> None:
+    result = SelectResult(
+        ["deployment", "taxon"], [(Term.iri(SURVEY_IRI), Term.iri("https://w3id.org/amurkg/id/wild-boar"))]
+    )
+    for fmt in ("table", "md"):
+        short = format_result(result, fmt)
+        assert "survey:my-survey/deployment/D1" in short and "amur:wild-boar" in short and "https://" not in short
+        full = format_result(result, fmt, iris=True)
+        assert SURVEY_IRI in full and "https://w3id.org/amurkg/id/wild-boar" in full
+    assert SURVEY_IRI in format_result(result, "csv")  # data formats keep whole IRIs
+
+
+def test_the_iris_option(cli) -> None:  # type: ignore[no-untyped-def]
+    query = "SELECT ?d WHERE { VALUES ?d { <https://w3id.org/amurkg/survey/my-survey/deployment/D1> } }"
+    short = cli("sparql", query, "-f", "table")
+    assert short.exit_code == 0 and "survey:my-survey/deployment/D1" in short.stdout and "https" not in short.stdout
+    full = cli("sparql", query, "-f", "table", "--iris")
+    assert full.exit_code == 0 and SURVEY_IRI in full.stdout
+
+
+def test_as_dicts_gives_numbers_as_numbers(kg) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    row = kg.query(
+        "SELECT (3 AS ?i) (-1.5 AS ?d) (2.5e0 AS ?f) (true AS ?b) ('x' AS ?s) "
+        "(<https://w3id.org/amurkg/id/wild-boar> AS ?e) WHERE {}"
+    ).as_dicts()[0]
+    assert row == {"i": 3, "d": Decimal("-1.5"), "f": 2.5, "b": True, "s": "x", "e": "amur:wild-boar"}
+    assert type(row["i"]) is int and type(row["b"]) is bool
+    text = kg.query("SELECT (3 AS ?i) WHERE {}").as_text_dicts()[0]
+    assert text == {"i": "3"}
+
+
+def test_viz_without_output_refuses_to_fill_a_terminal() -> None:
+    from tests.test_terminal import on_terminal
+
+    code, shown = on_terminal("viz")
+    assert code == 2 and "-o FILE.html" in shown and "<html" not in shown.lower()

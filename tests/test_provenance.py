@@ -225,14 +225,14 @@ def test_iucn_class_assignments_are_marked_as_curator_judgements(kg) -> None:  #
              VALUES ?p { akg:iucnThreat akg:iucnStress akg:iucnHabitat }
              BIND(EXISTS { ?fact a akg:CuratorJudgement } AS ?judged)
              OPTIONAL { ?fact prov:wasAttributedTo/rdfs:label ?who } }"""
-    ).as_dicts()
+    ).as_text_dicts()
     assert len(rows) >= 10
     for row in rows:
         assert row["judged"] == "true" and row["who"] == "the amurkg curators", row
         assert row["source"] == "amur:source-reference", row  # the class's entry in the IUCN scheme, cited
     stated = kg.query("ASK { ?f a akg:CuratorJudgement ; akg:statesPredicate akg:iucnProtectedAreaCategory }")
     assert stated.value is False  # the park's category is stated by the reference table: not a judgement
-    described = {r["property"]: r["sources"] for r in kg.describe("poaching of leopards").as_dicts()}
+    described = {r["property"]: r["sources"] for r in kg.describe("poaching of leopards").as_text_dicts()}
     assert described["akg:iucnThreat"].endswith("; curators' judgement")
     assert "judgement" not in described["akg:drivenBy"]
 

@@ -240,7 +240,7 @@ def test_what_says_the_leopard_eats_wild_boar(engine: str) -> None:
     kg = amurkg.load(engine=engine)
     steps = kg.run(
         "explain", {"subject": "Amur leopard", "predicate": "obo:RO_0002470", "object": "wild boar"}
-    ).as_dicts()  # type: ignore[union-attr]
+    ).as_text_dicts()  # type: ignore[union-attr]
     assert steps[0]["kind"] == "inferred" and steps[0]["rule"] == "prp-spo1"
     sourced = [s for s in steps if s["kind"] == "asserted" and "document" in s]
     assert sourced and sourced[0]["p"] == "obo:RO_0002439" and sourced[0]["document"] == "amur:source-seed"

@@ -63,7 +63,7 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def table(kg: amurkg.KnowledgeGraph, name: str, params: dict[str, str] | None = None, *columns: str) -> list[tuple]:
-    rows = kg.run(name, params or {}).as_dicts()
+    rows = kg.run(name, params or {}).as_text_dicts()
     return [tuple(row.get(c) for c in columns) for row in rows]
 
 
@@ -187,7 +187,7 @@ def test_every_record_leads_back_to_its_row_file_and_package(small: amurkg.Knowl
              ?row a akg:TableRow ; akg:rowNumber ?n ; dcterms:isPartOf ?file .
              ?file akg:tableName ?table ; dcterms:isPartOf ?package .
              ?package dcterms:title ?title }"""
-    ).as_dicts()
+    ).as_text_dicts()
     lines = (SMALL / "observations.csv").read_text().splitlines()
     assert len(rows) == len(lines) - 1
     for row in rows:
@@ -197,7 +197,7 @@ def test_every_record_leads_back_to_its_row_file_and_package(small: amurkg.Knowl
         """SELECT ?name ?role ?licence ?scope WHERE { ?p a akg:CameraTrapPackage ; dcterms:contributor ?c ;
              dcterms:license ?l . ?c rdfs:label ?name ; akg:contributorRole ?role .
              ?l dcterms:identifier ?licence ; akg:licenseScope ?scope }"""
-    ).as_dicts()
+    ).as_text_dicts()
     assert {(m["name"], m["role"], m["licence"], m["scope"]) for m in meta} == {
         ("amurkg test suite", "contact", "CC0-1.0", "data"),
         ("amurkg test suite", "contact", "CC0-1.0", "media"),
@@ -208,13 +208,13 @@ def test_unknown_names_become_taxa_of_their_own_with_the_package_names(small: am
     rows = small.query(
         """SELECT DISTINCT ?taxon ?label ?rank WHERE { ?o dwciri:toTaxon ?taxon .
              ?taxon dwc:scientificName "Lynx lynx" ; rdfs:label ?label ; dwc:taxonRank ?rank }"""
-    ).as_dicts()
+    ).as_text_dicts()
     assert [(r["label"], r["rank"]) for r in rows] == [("Eurasian lynx", "species")]
     assert rows[0]["taxon"].startswith("survey:") or "survey/" in rows[0]["taxon"]
     # and a curated name links to the curated taxon, synonyms included
     linked = small.query(
         'SELECT ?taxon WHERE { ?o dwc:scientificName "Cervus nippon hortulorum" ; dwciri:toTaxon ?taxon }'
-    ).as_dicts()
+    ).as_text_dicts()
     assert linked == [{"taxon": "amur:manchurian-sika-deer"}]
 
 
@@ -241,13 +241,13 @@ def test_example_package_counts_and_effort(example_store: Path) -> None:
     counts = kg.query(
         """SELECT ?c (COUNT(?x) AS ?n) WHERE { VALUES ?c { akg:Deployment akg:Media akg:CameraTrapObservation }
              ?x a ?c } GROUP BY ?c ORDER BY ?c"""
-    ).as_dicts()
+    ).as_text_dicts()
     assert {c["c"]: int(c["n"]) for c in counts} == {
         "akg:CameraTrapObservation": len(_example_rows("observations.csv")),
         "akg:Deployment": len(_example_rows("deployments.csv")),
         "akg:Media": len(_example_rows("media.csv")),
     }
-    effort = {r["deploymentID"]: float(r["cameraDays"]) for r in kg.run("survey-effort").as_dicts()}
+    effort = {r["deploymentID"]: float(r["cameraDays"]) for r in kg.run("survey-effort").as_text_dicts()}
     for d in _example_rows("deployments.csv"):
         days = (
             datetime.fromisoformat(d["deploymentEnd"]) - datetime.fromisoformat(d["deploymentStart"])
@@ -270,7 +270,7 @@ def test_example_detection_rate_matches_an_independent_count(example_store: Path
     kg = amurkg.KnowledgeGraph(store=example_store)
     got = {
         (r["deploymentID"], r["scientificName"]): int(r["detections"])
-        for r in kg.run("detection-rate", {"interval": str(interval)}).as_dicts()
+        for r in kg.run("detection-rate", {"interval": str(interval)}).as_text_dicts()
     }
     assert got == expected
 
@@ -298,15 +298,15 @@ def test_reimport_replaces_and_remove_forgets(tmp_path: Path) -> None:
     assert listed.stdout.count("amurkg-test-survey-2023") == 2  # its IRI and its identifier, on one row
     assert len(listed.stdout.strip().splitlines()) == 2
     kg = amurkg.KnowledgeGraph(store=store)
-    assert kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_dicts() == [{"n": "11"}]
+    assert kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_text_dicts() == [{"n": "11"}]
     graphs = kg.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
     # the curated graph, one import and its generalised locations (the leopard's camera): the replaced graph is gone
     assert len(graphs) == 3
     del kg
     assert run("import", "--remove", "amurkg-test-survey-2023", "--store", str(store)).exit_code == 0
     kg = amurkg.KnowledgeGraph(store=store)
-    assert kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_dicts() == [{"n": "0"}]
-    assert kg.run("prey").as_dicts()  # the curated graph stays
+    assert kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_text_dicts() == [{"n": "0"}]
+    assert kg.run("prey").as_text_dicts()  # the curated graph stays
     bad = run("import", "--remove", "amurkg-test-survey-2032", "--store", str(store))
     assert bad.exit_code == 2 and "amurkg-test-survey-2023" not in bad.stderr  # nothing left to suggest
 
@@ -412,7 +412,7 @@ def _state(store: Path) -> tuple:
     kg = amurkg.KnowledgeGraph(store=store)
     try:
         listed = tuple((r.identifier, r.graph, r.triples) for r in kg.engine.handle.imports())  # type: ignore[attr-defined]
-        count = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").as_dicts()[0]["n"]
+        count = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").as_text_dicts()[0]["n"]
         return listed, count
     finally:
         kg.engine.close()  # type: ignore[attr-defined]
@@ -582,7 +582,7 @@ def test_any_edit_imports_cleanly_or_fails_with_located_problems(
         listed, _ = _state(store)
         assert len(listed) == 1 and listed != before[0]  # replaced, not added
         with amurkg.KnowledgeGraph(store=store) as kg:
-            count = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_dicts()
+            count = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?o a akg:CameraTrapObservation }").as_text_dicts()
         assert count == [{"n": "11"}]  # every row, once
         return
     assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)

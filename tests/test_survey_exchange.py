@@ -113,8 +113,8 @@ def test_archive_round_trip_gives_the_same_answers_and_the_same_archive(
             if name == "survey-effort":
                 continue  # the archive has no row for a deployment without animal detections
             assert a.run(name).as_set() == b.run(name).as_set(), name
-        effort_a = {r["deploymentID"]: r["cameraDays"] for r in a.run("survey-effort").as_dicts()}
-        effort_b = {r["deploymentID"]: r["cameraDays"] for r in b.run("survey-effort").as_dicts()}
+        effort_a = {r["deploymentID"]: r["cameraDays"] for r in a.run("survey-effort").as_text_dicts()}
+        effort_b = {r["deploymentID"]: r["cameraDays"] for r in b.run("survey-effort").as_text_dicts()}
         assert effort_b.items() <= effort_a.items() and effort_b
     again = tmp_path / "again.zip"
     assert run("export", "--store", str(store), "-f", "dwca", "-o", str(again)).exit_code == 0
