@@ -10,13 +10,18 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from amurkg.errors import AmurkgError
 from amurkg.results import SelectResult
 
-if TYPE_CHECKING:
-    from amurkg.graph import KnowledgeGraph
+
+class _Queryable(Protocol):
+    """What a library needs of a knowledge graph: a SELECT query. A protocol, so that this module (which
+    ``report`` uses) never imports ``graph``, which imports ``report``."""
+
+    def query(self, text: str, *args: Any, **kwargs: Any) -> Any: ...
+
 
 #: Environment variable naming the folder that holds the source documents.
 SOURCES_ENV = "AMURKG_SOURCES"
@@ -37,7 +42,7 @@ class SourceNotAvailableError(AmurkgError):
 class Library:
     """The source documents in ``folder``, checked against the digests the graph records."""
 
-    def __init__(self, kg: KnowledgeGraph, folder: Path | str | None = None) -> None:
+    def __init__(self, kg: _Queryable, folder: Path | str | None = None) -> None:
         chosen = folder or os.environ.get(SOURCES_ENV)
         if not chosen:
             raise SourceNotAvailableError(

@@ -38,11 +38,12 @@ def build_store(user_sources: Iterable[RdfSource] = (), reason: bool = False) ->
     """A pyoxigraph store holding the layers (see the module description), blank nodes canonically labelled."""
     import pyoxigraph as ox
 
-    from amurkg.engines import OxigraphEngine, _shipped_bytes
+    from amurkg.engines import OxigraphEngine
+    from amurkg.resources import shipped_turtle
 
     store = ox.Store()
     for graph, paths in ((ONTOLOGY_GRAPH, ontology_files()), (DATA_GRAPH, graph_files())):
-        store.load(_shipped_bytes(paths), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(graph))
+        store.load(shipped_turtle(paths), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(graph))
     engine = OxigraphEngine()
     engine.store = store
     for source in user_sources:

@@ -181,15 +181,14 @@ class Store:
         """(Re)load the shipped graph and its closure: at creation, and when upgrading."""
         import pyoxigraph as ox
 
-        from amurkg.engines import _shipped_bytes
         from amurkg.reason import REASONING_GRAPHS
         from amurkg.reasoner import close, derivation_quads
-        from amurkg.resources import shipped_files
+        from amurkg.resources import shipped_files, shipped_turtle
 
         for graph in (CURATED_GRAPH, *REASONING_GRAPHS):
             self.drop(graph)
         curated = ox.NamedNode(CURATED_GRAPH)
-        self.ox.load(_shipped_bytes(shipped_files()), format=ox.RdfFormat.TURTLE, to_graph=curated)
+        self.ox.load(shipped_turtle(shipped_files()), format=ox.RdfFormat.TURTLE, to_graph=curated)
         # the closure of the curated graph alone: a scratch store, so that imported data (asserted with its
         # own types) does not make every upgrade a reasoning job over millions of records
         scratch = ox.Store()

@@ -192,9 +192,9 @@ def main() -> None:
             with_data = measure([*AMURKG, "query", "prey", "--data", str(head)])
             raw_data = measure(
                 python(
-                    "import pyoxigraph as ox\nfrom amurkg.engines import _shipped_bytes\n"
+                    "import pyoxigraph as ox\nfrom amurkg.resources import shipped_turtle\n"
                     "from amurkg.resources import shipped_files\ns = ox.Store()\n"
-                    "s.load(_shipped_bytes(shipped_files()), format=ox.RdfFormat.TURTLE)\n"
+                    "s.load(shipped_turtle(shipped_files()), format=ox.RdfFormat.TURTLE)\n"
                     f"s.load(path={str(head)!r}, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode('file:///x'))\n"
                     "list(s.query('SELECT * { ?s ?p ?o } LIMIT 1'))"
                 )

@@ -18,10 +18,9 @@ from rdflib.compare import isomorphic
 
 import amurkg
 from amurkg.catalog import list_queries
-from amurkg.engines import _shipped_bytes
 from amurkg.reason import DERIVATIONS_GRAPH, INFERRED_GRAPH
 from amurkg.reasoner import close, trivial
-from amurkg.resources import ontology_files, shipped_files
+from amurkg.resources import ontology_files, shipped_files, shipped_turtle
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning"),
@@ -105,7 +104,7 @@ def amurkg_closure(turtle: bytes) -> set[tuple[str, str, str]]:
 
 
 def test_the_closure_of_the_shipped_graph_is_owlrls() -> None:
-    turtle = _shipped_bytes(shipped_files())
+    turtle = shipped_turtle(shipped_files())
     mine, reference = amurkg_closure(turtle), reference_closure(turtle)
     assert mine == reference, (sorted(mine - reference)[:5], sorted(reference - mine)[:5])
     assert len(mine) > 300
