@@ -687,9 +687,10 @@ def stats_command(
 
     kg = _load(data, engine, store=store)
     if graph:
+        from amurkg.output import terminal_safe
         from amurkg.viz import format_metrics, graph_metrics, to_networkx
 
-        emit(format_metrics(graph_metrics(to_networkx(kg)), as_json), None)
+        emit(terminal_safe(format_metrics(graph_metrics(to_networkx(kg)), as_json), keep_lines=True), None)
         return
     from amurkg.report import stats_text
 
@@ -779,7 +780,12 @@ def validate_command(
 
     with step("validating the graph against the SHACL shapes"):
         report = validate([read_rdf(p) for p in data or []], shapes or [])
-    emit(format_report(report, fmt.value), output)
+    text = format_report(report, fmt.value)
+    if fmt.value == "text":  # a report for people quotes values from the data: no control character goes raw
+        from amurkg.output import terminal_safe
+
+        text = terminal_safe(text, keep_lines=True)
+    emit(text, output)
     raise typer.Exit(report.exit_code)
 
 

@@ -326,3 +326,17 @@ def test_viz_without_output_refuses_to_fill_a_terminal() -> None:
 
     code, shown = on_terminal("viz")
     assert code == 2 and "-o FILE.html" in shown and "<html" not in shown.lower()
+
+
+def test_reports_for_people_escape_what_data_holds(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "esc.ttl"
+    data.write_text(
+        "@prefix amur: <https://w3id.org/amurkg/id/> .\n@prefix akg: <https://w3id.org/amurkg/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'amur:wipe a akg:Country ; rdfs:label "wipe\\u001b[2Jout"@de, "x\\u001b]0;owned\\u0007" .\n'
+    )
+    report = cli("validate", "-d", str(data))  # the report quotes the labels of the entity it names
+    assert report.exit_code == 1 and "wipe\\x1b[2Jout" in report.stdout
+    assert "\x1b" not in report.stdout and "\x07" not in report.stdout
+    metrics = cli("stats", "--graph", "-d", str(data))
+    assert metrics.exit_code == 0 and "\x1b" not in metrics.stdout
