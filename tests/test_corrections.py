@@ -185,3 +185,90 @@ def test_any_reason_is_kept_printable_or_refused(tmp_path_factory: pytest.TempPa
     assert correction.reason == " ".join(why.split())
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in correction.reason)
     corr.undo(store, correction.id, "test", by="t")
+
+
+def _shifted(text: str, hours: int) -> str:
+    from datetime import datetime, timedelta
+
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(hours=hours)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if text.endswith("Z") else moment.isoformat()
+
+
+def _copy(tmp_path: Path, deployment: str | None, hours: int, rename: tuple[str, str] | None = None) -> Path:
+    """tests/data/survey-small as it would have been recorded corrected: the deployment's times shifted in the
+    CSV files, or a scientific name replaced."""
+    copy = tmp_path / "corrected-package"
+    shutil.copytree(SMALL, copy)
+    columns = {
+        "deployments.csv": ("deploymentStart", "deploymentEnd"),
+        "media.csv": ("timestamp",),
+        "observations.csv": ("eventStart", "eventEnd"),
+    }
+    for name, fields in columns.items():
+        with (copy / name).open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        for row in rows:
+            if row["deploymentID"] == deployment:
+                for column in fields:
+                    row[column] = _shifted(row[column], hours)
+            if rename is not None and name == "observations.csv" and row["scientificName"] == rename[0]:
+                row["scientificName"] = rename[1]
+        with (copy / name).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return copy
+
+
+def _answers(path: Path) -> dict[str, str]:
+    out = {}
+    for name in ("activity-pattern", "detection-rate", "prey-detection-rate"):
+        result = run("query", name, "--store", str(path))
+        assert result.exit_code == 0, result.output
+        out[name] = result.output
+    return out
+
+
+@pytest.mark.parametrize("hours", [-3, 5])
+def test_a_clock_correction_reaches_the_counts_computed_at_import(store: Path, tmp_path: Path, hours: int) -> None:
+    imported = _answers(store)
+    expected = tmp_path / "expected"
+    amurkg.import_package(expected, _copy(tmp_path, "D1", hours))
+    corrected = _answers(expected)
+    assert corrected["activity-pattern"] != imported["activity-pattern"]  # the test could fail
+    [correction] = corr.shift_time(store, ["D1"], f"{hours:+03d}:00", "camera clock", by="t")
+    assert _answers(store) == corrected
+    corr.undo(store, correction.id, "it was right", by="t")
+    assert _answers(store) == imported
+
+
+def test_a_taxon_correction_reaches_the_counts_computed_at_import(store: Path, tmp_path: Path) -> None:
+    imported = _answers(store)
+    expected = tmp_path / "expected"
+    amurkg.import_package(expected, _copy(tmp_path, None, 0, ("Lynx lynx", "Sus scrofa")))
+    corrected = _answers(expected)
+    assert corrected["detection-rate"] != imported["detection-rate"]
+    correction = corr.update_taxon(store, "Lynx lynx", "wild boar", "the lynx was a boar", by="t")
+    assert _answers(store) == corrected
+    # a clock correction on top of the taxon correction: both are in force in the counts
+    [clock] = corr.shift_time(store, ["D1"], "+02:00", "camera clock", by="t")
+    both = tmp_path / "both"
+    amurkg.import_package(both, _copy(tmp_path / "b", "D1", 2, ("Lynx lynx", "Sus scrofa")))
+    assert _answers(store) == _answers(both)
+    corr.undo(store, clock.id, "no", by="t")
+    corr.undo(store, correction.id, "no", by="t")
+    assert _answers(store) == imported
+
+
+def test_a_failed_recount_leaves_the_store_as_before(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    imported = _answers(store)
+
+    def broken(*args: object) -> set[object]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(corr, "_recounted", broken)
+    with pytest.raises(RuntimeError):
+        corr.shift_time(store, ["D1"], "+01:00", "camera clock", by="t")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        assert corr.corrections(kg) == []
+    assert _answers(store) == imported

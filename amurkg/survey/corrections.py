@@ -9,8 +9,9 @@ A correction is a record in the store's corrections graph (``graph/corrections``
 made it, when and why (``prov:wasAttributedTo``, ``prov:generatedAtTime``, ``rdfs:comment``). The imported
 records are never changed, so ``undo`` only marks a correction as withdrawn (``prov:invalidatedAtTime``, with
 who and why), keeping the history. Every analysis of ``amurkg.survey`` (filters, effort, histories, activity,
-overlap, counts of individuals) applies the corrections in force; the counts computed at import for the canned
-queries (``detection-rate``, ``activity-pattern``) are those of the package as imported.
+overlap, counts of individuals) applies the corrections in force, and recording or withdrawing a correction
+recomputes, with the importer's own ``Mapper``, the counts the import computed for the canned queries
+(``detection-rate``, ``activity-pattern``): they answer as if the package had been imported corrected.
 
 ``name_matches`` is the name-matching report of a package, in GBIF's terms: each recorded name with its
 match type (``exact``, ``synonym``, ``higherrank``: only a higher taxon of the curated graph has the name's
@@ -130,6 +131,12 @@ def _insert(store: Path | str, quads: list[Any]) -> None:
         handle.ox.flush()
 
 
+def _recount_or_withdraw(store: Path | str, quads: list[Any], packages: list[str] | None) -> None:
+    """Recount the import-time counts after recording ``quads``; if that fails, remove them again, so that the
+    store holds neither the correction nor counts that disagree with it."""
+    recount(store, packages, withdraw=quads)
+
+
 def _deployments_of(store: Path | str, identifiers: list[str], package: str | None) -> list[tuple[str, str]]:
     from amurkg.graph import KnowledgeGraph
     from amurkg.survey.filters import package_of
@@ -208,6 +215,7 @@ def shift_time(
         ]
         out.append(Correction(identifier, "clock", iri, repr(float(seconds)), pkg, who, at, why))
     _insert(store, quads)
+    _recount_or_withdraw(store, quads, sorted({pkg for _, pkg in targets}))
     return out
 
 
@@ -261,6 +269,7 @@ def update_taxon(
         for record in handle.imports():
             protect(handle, record.graph)
         handle.ox.flush()
+    _recount_or_withdraw(store, quads, None if package is None else [package])
     return Correction(identifier, "taxon", TaxonIndex.normal(recorded), target, package or "", who, at, why)
 
 
@@ -280,18 +289,17 @@ def undo(store: Path | str, correction: str, reason: str, by: str | None = None)
         raise ParameterError(f"correction {key} was already withdrawn on {known[key].undone_at}")
     node = ox.NamedNode(CORRECTION_BASE + key)
     graph = ox.NamedNode(CORRECTIONS_GRAPH)
-    _insert(
-        store,
-        [
-            ox.Quad(
-                node,
-                ox.NamedNode(_PROV + "invalidatedAtTime"),
-                ox.Literal(at, datatype=ox.NamedNode(_XSD + "dateTime")),
-                graph,
-            ),
-            ox.Quad(node, ox.NamedNode(_SKOS + "changeNote"), ox.Literal(f"withdrawn by {who}: {why}"), graph),
-        ],
-    )
+    withdrawal = [
+        ox.Quad(
+            node,
+            ox.NamedNode(_PROV + "invalidatedAtTime"),
+            ox.Literal(at, datatype=ox.NamedNode(_XSD + "dateTime")),
+            graph,
+        ),
+        ox.Quad(node, ox.NamedNode(_SKOS + "changeNote"), ox.Literal(f"withdrawn by {who}: {why}"), graph),
+    ]
+    _insert(store, withdrawal)
+    _recount_or_withdraw(store, withdrawal, [known[key].package] if known[key].package else None)
     old = known[key]
     return Correction(
         old.id,
@@ -433,3 +441,125 @@ def name_matches(kg: Any, package: str | None = None) -> list[NameMatch]:
         corrected = updates.get((pkg, normal)) or updates.get(("", normal)) or ""
         out.append(NameMatch(pkg, name, count, kind, taxon, matched, corrected))
     return out
+
+
+_EVENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?obs ?id ?dep ?deployment ?start ?taxon ?name WHERE {
+  ?obs akg:observationLevel "event" ; akg:observationType "animal" ; dwc:occurrenceID ?id ;
+       akg:deployment ?dep ; akg:eventStart ?start ; dwciri:toTaxon ?taxon ; dwc:scientificName ?name .
+  ?dep akg:deploymentID ?deployment .
+}"""
+_DEPLOYMENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?deployment ?start ?days WHERE {
+  ?dep a akg:Deployment ; akg:deploymentID ?deployment ; akg:deploymentStart ?start .
+  OPTIONAL { ?dep akg:cameraDays ?days }
+}"""
+
+
+def _derived(ox_store: Any, graph: str) -> set[Any]:
+    """The quads of an import graph that the importer computes from its detections (``Mapper.gap_lines``)."""
+    import pyoxigraph as ox
+
+    g = ox.NamedNode(graph)
+    rdf_type = ox.NamedNode(PREFIXES["rdf"] + "type")
+    out: set[Any] = set(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + "minutesSincePrevious"), None, g))
+    for kind in ("DetectionSeries", "HourlyDetectionCount"):
+        for node in [q.subject for q in ox_store.quads_for_pattern(None, rdf_type, ox.NamedNode(AKG + kind), g)]:
+            for quad in ox_store.quads_for_pattern(node, None, None, g):
+                out.add(quad)
+                if quad.predicate.value == AKG + "independentDetections":
+                    out.update(ox_store.quads_for_pattern(quad.object, None, None, g))
+    return out
+
+
+def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: dict[tuple[str, str], str]) -> set[Any]:
+    """The derived quads of one import as the importer would write them had the package been recorded with the
+    corrections in force: the importer's own ``Mapper`` counts the corrected detections."""
+    import pyoxigraph as ox
+
+    from amurkg.survey.filters import package_of
+    from amurkg.survey.importer import _curated, taxon_index
+    from amurkg.survey.rdf import Mapper, TaxonIndex
+
+    g = ox.NamedNode(record.graph)
+    mapper = Mapper(record.identifier, {}, taxon_index(ox_store, default_graph=[ox.NamedNode(_curated())]))
+    for row in ox_store.query(_DEPLOYMENTS, default_graph=[g]):
+        start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
+        mapper.offsets[row["deployment"].value] = start.utcoffset()
+        if row["days"] is not None:
+            mapper.effort[row["deployment"].value] = float(row["days"].value)
+    for row in ox_store.query(_EVENTS, default_graph=[g]):
+        deployment, name = row["deployment"].value, row["name"].value
+        start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
+        start += timedelta(seconds=shifts.get(row["dep"].value, 0.0))
+        offset = mapper.offsets.get(deployment)
+        local = start.astimezone(UTC if offset is None else _zone(offset))
+        normal = TaxonIndex.normal(name)
+        package = package_of(row["dep"].value)
+        taxon = updates.get((package, normal)) or updates.get(("", normal)) or row["taxon"].value
+        mapper.observed.setdefault(taxon, " ".join(name.split()))
+        mapper.detections.append((deployment, taxon, start.timestamp(), row["id"].value, local.hour, start))
+    triples = ox.parse("\n".join(mapper.gap_lines()), format=ox.RdfFormat.N_TRIPLES)
+    return {ox.Quad(t.subject, t.predicate, t.object, g) for t in triples}
+
+
+def _zone(offset: timedelta) -> Any:
+    from datetime import timezone
+
+    return timezone(offset)
+
+
+def recount(store: Path | str, packages: list[str] | None = None, withdraw: list[Any] | None = None) -> int:
+    """Recompute the counts the import computed (detection series, hourly activity counts, gaps between
+    detections) of ``packages`` (identifiers; every package when ``None``) with the corrections in force, in one
+    transaction: the canned ``detection-rate`` and ``activity-pattern`` queries then answer as if the package
+    had been imported with corrected times and taxa. Returns the number of quads changed. On failure the quads
+    ``withdraw`` (a correction just recorded) are removed again before the error goes on."""
+    from amurkg.graph import KnowledgeGraph
+    from amurkg.store import Store
+
+    with KnowledgeGraph(store=store) as opened:
+        kg: Any = opened
+        shifts, updates = clock_shifts(kg), taxon_updates(kg)
+    with Store.open(store, write=True, doing="amurkg survey recount") as handle:
+        try:
+            return _recount_in(handle, packages, shifts, updates)
+        except BaseException:
+            for quad in withdraw or []:
+                handle.ox.remove(quad)
+            handle.ox.flush()
+            raise
+
+
+def _recount_in(
+    handle: Any, packages: list[str] | None, shifts: dict[str, float], updates: dict[tuple[str, str], str]
+) -> int:
+    """The work of ``recount`` on an open writer."""
+    removed: set[Any] = set()
+    added: set[Any] = set()
+    for record in handle.imports():
+        if packages is not None and record.identifier not in packages:
+            continue
+        old = _derived(handle.ox, record.graph)
+        new = _recounted(handle.ox, record, shifts, updates)
+        removed |= old - new
+        added |= new - old
+    if removed or added:
+        # one SPARQL update is one transaction: a failure leaves every count as it was. The terms are
+        # written by pyoxigraph itself (str of a term is its N-Triples form), no outside text is pasted
+        parts = []
+        if removed:
+            parts.append("DELETE DATA { " + " ".join(_quad_text(q) for q in removed) + " }")
+        if added:
+            parts.append("INSERT DATA { " + " ".join(_quad_text(q) for q in added) + " }")
+        handle.ox.update(" ;\n".join(parts))
+        handle.ox.flush()
+    return len(removed) + len(added)
+
+
+def _quad_text(quad: Any) -> str:
+    return f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}"
