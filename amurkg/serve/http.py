@@ -9,7 +9,7 @@ with every deadline in amurkg's hands.
 * Request heads and bodies are bounded; answers are streamed from the worker as they are produced and
   cut at ``max_bytes``.
 * Identical queries within one server's life get the same bytes from a small cache (the graph never
-  changes while it is served).
+  changes while it is served); an answer is kept from its second asking on, so distinct texts never fill it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError, 
 from amurkg.serve.protocol import Job, Reply, plan, read_request, text_reply
 
 _MAX_HEAD = 16 * 1024
-_CACHEABLE = 256 * 1024
+_CACHEABLE = 1024 * 1024  # answers up to this size are kept (within --cache-mb in all)
 
 
 class _Connection:
@@ -45,6 +45,7 @@ class Server:
         self.cache: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = collections.OrderedDict()
         self.cache_bytes = 0
         self.cache_limit = options.cache_mb * 1024 * 1024
+        self.seen: collections.OrderedDict[int, None] = collections.OrderedDict()  # texts asked once
         #: The web interface (``amurkg.web.Site``), or None: it answers the paths it serves, the endpoint the rest.
         self.site: Any = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -234,7 +235,7 @@ class Server:
             return
         media = f"{answer.media_type}; charset=utf-8"
         if answer.rest is None:
-            if answer.status == 200 and len(answer.body) <= _CACHEABLE:
+            if answer.status == 200 and len(answer.body) <= _CACHEABLE and self._asked_before(key):
                 self._remember(key, media, answer.body)
             await self._reply(
                 h, writer, Reply(answer.status, [("Content-Type", media)], answer.body), head_only=head_only
@@ -254,6 +255,17 @@ class Server:
                 writer.transport.abort()  # no final chunk: the client sees an incomplete answer
                 raise ConnectionError("answer cut short") from None
             await self._send(writer, h, h11.EndOfMessage())
+
+    def _asked_before(self, key: tuple[str, str]) -> bool:
+        """Whether this text was asked recently: only a second asking keeps an answer, so a flood of distinct
+        texts (a counter in a comment) cannot fill the cache with answers nobody asks for again."""
+        digest = hash(key)
+        if digest in self.seen:
+            return True
+        self.seen[digest] = None
+        if len(self.seen) > 8192:
+            self.seen.popitem(last=False)
+        return False
 
     def _remember(self, key: tuple[str, str], media: str, body: bytes) -> None:
         self.cache[key] = (media, body)

@@ -7,6 +7,9 @@
   workers: the pool forks another, up to ``--workers`` in all, so quick queries never wait behind slow
   ones, and long ones finish in the time left over. A demoted worker ends when its query does (lowering a
   priority cannot be undone without privileges); a worker beyond the base count ends when nobody waits.
+* The pool remembers the shape of queries that were slow (their text without comments): sent again, such
+  a query runs at once in a worker of its own at the least priority, or waits behind every other query, so
+  clients that repeat a slow query cannot hold the CPU-count workers from quick ones even for a moment.
 * Queries wait for a free worker in a bounded queue; when the queue is full, or a query has waited as long
   as it may run, the server answers 503 with Retry-After at once instead of piling up work.
 * A query that runs past its limit is stopped by killing its worker, and the zygote forks a fresh one.
@@ -19,6 +22,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -75,10 +79,20 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+_COMMENT = re.compile(r"(?m)(?:^|(?<=\s))#[^\n<>\"']*$")
+
+
+def shape(text: str) -> str:
+    """A query's text without its comments and surrounding white space: the same question asked again with
+    another comment (a counter, a timestamp) has the same shape. Only scheduling reads it, never an engine."""
+    return _COMMENT.sub("", text).strip()
+
+
 class _Worker:
     def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.pid, self.reader, self.writer = pid, reader, writer
         self.demoted = False
+        self.key = ""  # the shape of its current query
         self.job = 0  # how many queries it was given: a timer set for one query ignores the next
         self.busy = False
         self.cpu_start: float | None = None
@@ -119,13 +133,16 @@ class WorkerPool:
         self._options["pages"] = pages  # the web interface's page module and its settings, or None
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()  # every worker alive, idle or busy
-        self._waiting: collections.deque[asyncio.Future[_Worker]] = collections.deque()
+        self._waiting: collections.deque[tuple[asyncio.Future[_Worker], str]] = collections.deque()
+        self._waiting_slow: collections.deque[asyncio.Future[_Worker]] = collections.deque()  # known slow shapes
+        self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # shapes that were slow
         self._zygote: subprocess.Popen[bytes] | None = None
         self._zsock: socket.socket | None = None
         self._zlock = asyncio.Lock()
         self.replaced = 0
         self.closing = False  # set when the server stops: no more forks, released workers end
         self._tasks: set[asyncio.Task[None]] = set()
+        self._forking = 0  # forks asked for by _refill and not done yet
 
     # ------------------------------------------------------------------------------ life cycle
 
@@ -191,7 +208,9 @@ class WorkerPool:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         while self._waiting:
-            self._waiting.popleft().cancel()
+            self._waiting.popleft()[0].cancel()
+        while self._waiting_slow:
+            self._waiting_slow.popleft().cancel()
         self.close()
 
     def close(self) -> None:
@@ -216,14 +235,26 @@ class WorkerPool:
         if self.closing:
             self._kill(worker)
             return
+        if not worker.demoted and worker.key in self._slow and worker.cpu_start is not None:
+            used = cpu_seconds(worker.pid)
+            if used is not None and used - worker.cpu_start < DEMOTE_AFTER:  # quick this time: forget it
+                self._slow.pop(worker.key, None)
         if worker.demoted:  # its priority cannot be raised again: it ends, and the pool refills
             self._retire(worker)
             return
         while self._waiting:
-            waiter = self._waiting.popleft()
+            waiter, _ = self._waiting.popleft()
             if not waiter.done():
                 worker.busy = True
                 waiter.set_result(worker)
+                return
+        while self._waiting_slow:  # after every other query: it runs demoted, and its worker ends after it
+            slow = self._waiting_slow.popleft()
+            if not slow.done():
+                worker.busy = True
+                self._lower(worker)
+                slow.set_result(worker)
+                self._refill()
                 return
         if self._healthy() > self.base:  # forked while slow queries held workers; not needed now
             self._retire(worker)
@@ -234,20 +265,32 @@ class WorkerPool:
         """Workers alive or being forked that run queries at full priority."""
         return self.started - sum(1 for w in self._workers if w.demoted)
 
-    async def _acquire(self, deadline: float) -> _Worker:
-        if self._idle:
+    async def _acquire(self, deadline: float, key: str) -> _Worker:
+        slow = key in self._slow
+        if slow and self.started < self.size:  # a worker of its own, at the least priority
+            with contextlib.suppress(OSError, AmurkgError):
+                worker = await self._spawn()
+                worker.busy = True
+                self._lower(worker)
+                return worker
+        if self._idle and not (slow and self._waiting):
             worker = self._idle.pop()
             worker.busy = True
+            if slow:
+                self._lower(worker)
             return worker
-        if self.started < self.size and self._healthy() < self.base:
+        if not slow and self.started < self.size and self._healthy() < self.base:
             with contextlib.suppress(OSError, AmurkgError):
                 worker = await self._spawn()
                 worker.busy = True
                 return worker
-        if len(self._waiting) >= self.queue:
+        if len(self._waiting) + len(self._waiting_slow) >= self.queue:
             raise SaturatedError("every query worker is busy and the queue is full; try again shortly")
         waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+        if slow:
+            self._waiting_slow.append(waiter)
+        else:
+            self._waiting.append((waiter, key))
         try:
             async with asyncio.timeout_at(deadline):
                 return await waiter
@@ -262,6 +305,11 @@ class WorkerPool:
                 ) from None
             raise
 
+    def _lower(self, worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, worker.pid, 19)
+            worker.demoted = True
+
     def _retire(self, worker: _Worker) -> None:
         """End a worker; fork another where the pool is below its base or queries wait."""
         self._kill(worker)
@@ -269,13 +317,16 @@ class WorkerPool:
         self._refill()
 
     def _refill(self) -> None:
-        while (
-            not self.closing
-            and self.started < self.size
-            and (self._healthy() < self.base and (self.started < self.base or self._waiting))
-        ):
+        """Fork while the pool is below its base count with queries waiting (or below it at all), and for
+        each query of a known slow shape that waits (up to ``--workers`` in all)."""
+        while not self.closing and self.started < self.size:
+            short = self._healthy() < self.base and (self.started < self.base or bool(self._waiting))
+            slow = sum(1 for f in self._waiting_slow if not f.done()) > self._forking
+            if not (short or slow):
+                return
             self.replaced += 1
-            self.started += 1  # counted now, so that the loop sees it; _fork takes it back on failure
+            self.started += 1  # counted now, so that the loop sees it; _fork takes it back before forking
+            self._forking += 1
             task = asyncio.get_running_loop().create_task(self._fork())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -286,6 +337,8 @@ class WorkerPool:
             worker = await self._spawn()
         except (OSError, AmurkgError):  # the zygote is gone: the pool shrinks
             return
+        finally:
+            self._forking -= 1
         self._release(worker)
 
     async def _replace(self, worker: _Worker) -> None:
@@ -303,7 +356,9 @@ class WorkerPool:
         ``UnavailableError`` (the worker died); each is a 503 for the client.
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
-        worker = await self._acquire(deadline)
+        key = shape(text) if page is None else json.dumps(page, sort_keys=True, default=str)
+        worker = await self._acquire(deadline, key)
+        worker.key = key
         job = {
             "text": text,
             "form": form,
@@ -361,10 +416,14 @@ class WorkerPool:
         if used is not None and worker.cpu_start is not None and used - worker.cpu_start < DEMOTE_AFTER:
             asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)  # waiting, not working
             return
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, worker.pid, 19)
-            worker.demoted = True
-            self._refill()
+        self._lower(worker)
+        self._slow[worker.key] = None  # its shape runs demoted from now on
+        while len(self._slow) > 1000:
+            self._slow.popitem(last=False)
+        waiting = list(self._waiting)  # the same shape, already waiting: behind the others, in workers of its own
+        self._waiting = collections.deque(w for w in waiting if w[1] != worker.key)
+        self._waiting_slow.extend(f for f, key in waiting if key == worker.key)
+        self._refill()
 
 
 def _end_orphan(forking: asyncio.Future[tuple[int, int]]) -> None:

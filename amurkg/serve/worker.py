@@ -25,8 +25,9 @@ import struct
 from typing import Any
 
 _FRAME = struct.Struct("!cI")
-#: Answers up to this size are sent whole, with a Content-Length; larger ones are streamed in chunks.
-CHUNK = 64 * 1024
+#: Answers up to this size are sent whole, with a Content-Length (one frame from the worker, one write to the
+#: client, cacheable); larger ones are streamed in chunks of this size.
+CHUNK = 1024 * 1024
 
 
 def send_frame(sock: socket.socket, kind: bytes, payload: bytes = b"") -> None:
@@ -82,7 +83,9 @@ class _FrameWriter:
         send_frame(self.sock, b"H", json.dumps({"status": 200, "type": self.media_type}).encode())
         view = memoryview(self.buffer)
         for start in range(0, len(view), CHUNK):
-            send_frame(self.sock, b"D", bytes(view[start : start + CHUNK]))
+            part = view[start : start + CHUNK]
+            self.sock.sendall(_FRAME.pack(b"D", len(part)))
+            self.sock.sendall(part)  # no copy of the answer into the frame
         send_frame(self.sock, b"E")
 
 
