@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amurkg.errors import ParameterError
-from amurkg.survey.filters import Deployment, SurveyFilter, deployments, detections
+from amurkg.survey.filters import Deployment, SurveyFilter, deployments, detections, detections_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -224,9 +224,10 @@ def activity_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     fig = _new_figure(2.4)
     ax = fig.add_subplot()
     skipped = 0
-    for i, taxon in enumerate(_taxa(options)):
-        iri, name = _label(kg, taxon)
-        curve = activity_curve(kg, flt.with_taxon(iri), scale, options.interval)
+    labelled = [_label(kg, taxon) for taxon in _taxa(options)]
+    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
+    for i, (iri, name) in enumerate(labelled):
+        curve = activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri])
         skipped += curve.no_sun
         colour = OKABE_ITO[i]
         ax.plot(
@@ -265,9 +266,10 @@ def overlap_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     ax = fig.add_subplot()
     curves = []
     names = []
-    for taxon in taxa:
-        iri, name = _label(kg, taxon)
-        curves.append(activity_curve(kg, flt.with_taxon(iri), scale, options.interval))
+    labelled = [_label(kg, taxon) for taxon in taxa]
+    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
+    for iri, name in labelled:
+        curves.append(activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri]))
         names.append(name)
     result = activity_overlap(curves[0].times, curves[1].times, "auto")
     grid = np.linspace(0.0, 1.0, 289)
@@ -313,10 +315,11 @@ def rai_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     cameras = _active(kg, flt)
     taxa = _taxa(options)
     rai: list[tuple[str, list[float]]] = []
-    for taxon in taxa:
-        iri, name = _label(kg, taxon)
+    labelled = [_label(kg, taxon) for taxon in taxa]
+    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
+    for iri, name in labelled:
         counts: dict[str, int] = {}
-        for d in independent(detections(kg, flt.with_taxon(iri)), options.interval):
+        for d in independent(read[iri], options.interval):
             counts[d.deployment.iri] = counts.get(d.deployment.iri, 0) + 1
         rai.append((name, [counts.get(c.iri, 0) * 100 * _DAY / (c.end - c.start) for c in cameras]))
     order = sorted(range(len(cameras)), key=lambda k: (-sum(v[k] for _, v in rai), k))[:_MAX_BARS]

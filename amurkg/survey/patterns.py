@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from amurkg.errors import ParameterError
 from amurkg.survey.activity import Overlap, activity_density, activity_overlap
-from amurkg.survey.filters import Detection, SurveyFilter, detections
+from amurkg.survey.filters import Detection, SurveyFilter, detections, detections_of
 
 TimeScale = Literal["clock", "solar"]
 
@@ -109,12 +109,14 @@ def activity_curve(
     interval: float = 30,
     n_grid: int = 97,
     adjust: float = 1.0,
+    found: Sequence[Detection] | None = None,
 ) -> ActivityCurve:
     """The activity curve of the filter's taxon (required) in the store: a von Mises kernel density of its
-    independent detections' times of day, on ``n_grid`` points from 00:00 to 24:00 (97: every 15 minutes)."""
+    independent detections' times of day, on ``n_grid`` points from 00:00 to 24:00 (97: every 15 minutes).
+    ``found``: the filter's detections when the caller has read them already (``detections_of``)."""
     if flt.taxon is None:
         raise ParameterError("an activity curve needs a taxon: give one (--taxon / taxon=)")
-    found = independent(detections(kg, flt), interval)
+    found = independent(detections(kg, flt) if found is None else found, interval)
     times, no_sun = activity_times(found, scale)
     if len(set(times)) < 2:
         raise ParameterError(
@@ -277,8 +279,9 @@ def _compare(
     interval: float,
     min_detections: int,
 ) -> PreyOverlapTable:
-    first_found = independent(detections(kg, flt.with_taxon(first)), interval)
-    other_found = {iri: (name, independent(detections(kg, flt.with_taxon(iri)), interval)) for iri, name in others}
+    read = detections_of(kg, flt, [first, *(iri for iri, _ in others)])  # the store once, not once per taxon
+    first_found = independent(read[first], interval)
+    other_found = {iri: (name, independent(read[iri], interval)) for iri, name in others}
     packages = sorted(
         {d.deployment.package for d in first_found}
         | {d.deployment.package for _, found in other_found.values() for d in found}

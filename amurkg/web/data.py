@@ -531,7 +531,7 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
 def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     """Activity curves of a taxon and of the leopard, and the leopard's overlap with each prey the curated graph
     gives it, in each package: from each taxon's independent detections (``amurkg.survey``)."""
-    from amurkg.survey.filters import SurveyFilter, detections
+    from amurkg.survey.filters import SurveyFilter, detections_of
     from amurkg.survey.patterns import independent
 
     package = str(args.get("package") or "")
@@ -543,7 +543,8 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
     wanted = dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)])
-    by_taxon = {t: independent(detections(kg, flt.with_taxon(t)), interval) for t in wanted}
+    read = detections_of(kg, flt, list(wanted))  # the store once, not once per taxon
+    by_taxon = {t: independent(read[t], interval) for t in wanted}
     names = {t: Term.iri(t).display() for t in wanted}
     labels = labels_of(kg, set(wanted))
     out: dict[str, Any] = {
