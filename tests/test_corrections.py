@@ -272,3 +272,11 @@ def test_a_failed_recount_leaves_the_store_as_before(store: Path, monkeypatch: p
     with amurkg.KnowledgeGraph(store=store) as kg:
         assert corr.corrections(kg) == []
     assert _answers(store) == imported
+
+
+def test_a_re_import_keeps_the_corrections_in_force_in_its_counts(store: Path, tmp_path: Path) -> None:
+    expected = tmp_path / "expected"
+    amurkg.import_package(expected, _copy(tmp_path, "D1", -3))
+    corr.shift_time(store, ["D1"], "-03:00", "camera clock", by="t")
+    amurkg.import_package(store, SMALL)  # the same package again: the correction still applies
+    assert _answers(store) == _answers(expected)

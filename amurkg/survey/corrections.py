@@ -561,5 +561,16 @@ def _recount_in(
     return len(removed) + len(added)
 
 
+def recount_if_corrected(store: Path | str, package: str) -> None:
+    """After (re-)importing ``package``: recount its import-time counts if corrections in force concern it."""
+    from amurkg.graph import KnowledgeGraph
+
+    with KnowledgeGraph(store=store) as opened:
+        kg: Any = opened
+        concerned = any(c.active and c.package in ("", package) for c in corrections(kg))
+    if concerned:
+        recount(store, [package])
+
+
 def _quad_text(quad: Any) -> str:
     return f"GRAPH {quad.graph_name} {{ {quad.subject} {quad.predicate} {quad.object} }}"

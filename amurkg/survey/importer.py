@@ -115,7 +115,7 @@ def import_package(
     was_empty = existed and store_path.is_dir() and not any(store_path.iterdir())
     fresh = not (store_path / MARKER).is_file()
     try:
-        return _import(store_path, path, archive, limit, create, replace, grid)
+        report = _import(store_path, path, archive, limit, create, replace, grid)
     except BaseException:
         if fresh and not existed:  # this import made the store: leave no trace of it
             shutil.rmtree(store_path, ignore_errors=True)
@@ -123,6 +123,10 @@ def import_package(
             for child in store_path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
+    from amurkg.survey.corrections import recount_if_corrected
+
+    recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
+    return report
 
 
 def _import(
