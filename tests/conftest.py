@@ -27,6 +27,10 @@ SHARED = Path(os.environ.get("AMURKG_SHARED", REPO.parent / "shared"))
 SEED = SHARED / "seed" / "000_0a866dfb5b4830f3.txt"
 REFERENCE = SHARED / "reference" / "external-ids.md"
 
+#: How long a test's client waits for a real server's answer: a bound against a hung server, not a measure of
+#: speed, so generous enough for a busy 2-core machine (tests of timeouts use stubs that never answer instead)
+WAIT = 600.0
+
 
 @pytest.fixture(scope="session")
 def kg() -> amurkg.KnowledgeGraph:

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import WAIT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_survey import SMALL, run
@@ -205,7 +206,7 @@ def test_served_answers_hold_no_exact_location(leopard_store: Path) -> None:
 
     proc, url = start("--store", str(leopard_store))
     try:
-        remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)
         for text in (
             "SELECT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }",
             "SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o FILTER(isLiteral(?o)) } }",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import PARAMS
+from conftest import PARAMS, WAIT
 
 import amurkg
 from amurkg.catalog import list_queries
@@ -84,7 +84,7 @@ def test_push_reports_and_verifies_the_count(pushed: str, cli) -> None:  # type:
 
 
 def test_pushing_twice_leaves_one_copy(pushed: str) -> None:
-    remote = amurkg.KnowledgeGraph.remote(pushed)
+    remote = amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT)
     count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/amurkg/graph> { ?s ?p ?o } }"
     before = remote.query(count).rows[0][0].value  # type: ignore[union-attr]
     from amurkg.remote import push
@@ -98,7 +98,7 @@ def test_pushing_twice_leaves_one_copy(pushed: str) -> None:
 def test_every_canned_query_answers_the_same_remotely(name: str, pushed: str, kg: amurkg.KnowledgeGraph) -> None:
     params = PARAMS.get(name, {})
     local = kg.run(name, params)
-    remote = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).run(name, params)
+    remote = amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT, graph=GRAPH).run(name, params)
     assert isinstance(local, amurkg.SelectResult) and isinstance(remote, amurkg.SelectResult)
     assert remote.variables == local.variables
     assert sorted(remote.rows, key=repr) == sorted(local.rows, key=repr)
@@ -107,7 +107,7 @@ def test_every_canned_query_answers_the_same_remotely(name: str, pushed: str, kg
 @pytest.mark.parametrize("name", [q.name for q in list_queries() if q.reasoning])
 def test_reasoning_queries_answer_from_the_full_graph(name: str, pushed: str) -> None:
     local = amurkg.load(reason=True).run(name, PARAMS.get(name))
-    remote = amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name, PARAMS.get(name))
+    remote = amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT, graph=FULL).run(name, PARAMS.get(name))
     assert sorted(remote.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
 
 
@@ -259,7 +259,7 @@ def test_bad_remote_options(cli, stub: str) -> None:  # type: ignore[no-untyped-
 
 def test_comment_words_do_not_turn_a_query_into_an_update(pushed: str) -> None:
     query = "# move, add, load, drop: words in a comment\nSELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    result = amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).query(query)
+    result = amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT, graph=GRAPH).query(query)
     assert int(result.rows[0][0].value) == len(amurkg.load())  # type: ignore[union-attr]
 
 
@@ -322,12 +322,12 @@ def test_a_reasoning_query_to_a_store_without_entailments_warns(pushed: str) -> 
 
     name = next(q.name for q in list_queries() if q.reasoning and q.name == "prey-ungulates")
     with pytest.warns(MissingEntailmentsWarning, match="push the full graph"):
-        amurkg.KnowledgeGraph.remote(pushed, graph=GRAPH).run(name)
+        amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT, graph=GRAPH).run(name)
     import warnings
 
     with warnings.catch_warnings():  # the full graph holds them: no warning
         warnings.simplefilter("error")
-        amurkg.KnowledgeGraph.remote(pushed, graph=FULL).run(name)
+        amurkg.KnowledgeGraph.remote(pushed, timeout=WAIT, graph=FULL).run(name)
 
 
 class _DigestStore(http.server.BaseHTTPRequestHandler):

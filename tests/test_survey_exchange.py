@@ -12,6 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from conftest import WAIT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_remote import oxigraph_server  # noqa: F401  (a fixture: a real Oxigraph server)
@@ -208,7 +209,7 @@ def test_push_a_store_and_ask_the_survey_questions_remotely(
     graph = "https://w3id.org/amurkg/graph/survey-test"
     result = run("push", "--endpoint", oxigraph_server, "--store", str(store), "--graph", graph)
     assert result.exit_code == 0, result.stderr
-    remote = amurkg.KnowledgeGraph.remote(oxigraph_server, graph=graph)
+    remote = amurkg.KnowledgeGraph.remote(oxigraph_server, timeout=WAIT, graph=graph)
     with amurkg.KnowledgeGraph(store=store) as local:
         for name in SURVEY_QUERIES:
             assert remote.run(name).as_set() == local.run(name).as_set(), name
@@ -228,7 +229,7 @@ def test_serve_a_store(tmp_path: Path) -> None:
     assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
     proc, url = start("--store", str(store), "--timeout", "600")  # answers compared, not timed
     try:
-        remote = amurkg.KnowledgeGraph.remote(url, timeout=60)
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)
         with amurkg.KnowledgeGraph(store=store) as local:
             for name in SURVEY_QUERIES:
                 assert sorted(remote.run(name).rows, key=repr) == sorted(local.run(name).rows, key=repr), name
