@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PARAMS
+from conftest import PARAMS, WAIT
 from hostile import Listener, service_queries
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -47,7 +47,7 @@ def endpoint() -> Iterator[str]:
     # the time limit is far above any query asked here: these tests check answers, not the machine's speed
     proc, url = start("--timeout", "600", "--max-rows", "3000", "--max-body", "200000", "--cors", "*")
     try:
-        ready = amurkg.KnowledgeGraph.remote(url, timeout=60)
+        ready = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)
         assert ready.query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)  # workers loaded
         yield url
     finally:
@@ -79,14 +79,14 @@ def form(query: str) -> bytes:
 def test_every_canned_query_equals_local(name: str, endpoint: str, kg: amurkg.KnowledgeGraph) -> None:
     params = PARAMS.get(name, {})
     local = kg.run(name, params)
-    served = amurkg.KnowledgeGraph.remote(endpoint).run(name, params)
+    served = amurkg.KnowledgeGraph.remote(endpoint, timeout=WAIT).run(name, params)
     assert sorted(served.rows, key=repr) == sorted(local.rows, key=repr)  # type: ignore[union-attr]
 
 
 def test_reasoning_queries_from_a_reasoned_server() -> None:
     proc, url = start("--reason", "--timeout", "600")  # explain takes seconds: answers are compared, not timed
     try:
-        remote = amurkg.KnowledgeGraph.remote(url, timeout=600)  # a bound on waiting: explain runs demoted
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)  # a bound on waiting: explain runs demoted
         for canned in (q for q in list_queries() if q.reasoning):
             local = amurkg.load(reason=True).run(canned.name, PARAMS.get(canned.name))
             served = remote.run(canned.name, PARAMS.get(canned.name))
@@ -136,7 +136,7 @@ def test_a_query_over_the_time_limit_is_stopped(strict: str) -> None:
     """A query that would run for hours, against a limit of 4 s: stopped, and the endpoint answers on."""
     status, _, body = request(strict, form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"))
     assert status == 503 and b"limit of 4 s" in body
-    assert amurkg.KnowledgeGraph.remote(strict).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+    assert amurkg.KnowledgeGraph.remote(strict, timeout=WAIT).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
 
 
 def test_size_limits(endpoint: str) -> None:
@@ -277,7 +277,7 @@ def strict() -> Iterator[str]:
         "--timeout", "4", "--max-answer", "20000", "--max-rows", "100000",
     )  # fmt: skip
     try:
-        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
         yield url
     finally:
         stop(proc)
@@ -328,7 +328,7 @@ def test_a_client_that_does_not_read_is_dropped(strict: str) -> None:
     time.sleep(5)  # never read, past the client timeout of 2 s
     assert closed_within(sock, 60)
     sock.close()
-    assert amurkg.KnowledgeGraph.remote(strict).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+    assert amurkg.KnowledgeGraph.remote(strict, timeout=WAIT).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
 
 
 def test_a_flood_of_idle_connections_does_not_lock_others_out(strict: str) -> None:
@@ -381,7 +381,7 @@ def test_quick_queries_are_answered_while_slow_ones_run() -> None:
     """Eight slow queries do not hold up a quick one (the latency figures are in bench/bench_serve.py)."""
     proc, url = start("--timeout", "600")  # the slow queries run until the server stops
     try:
-        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
         slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
         threads = [threading.Thread(target=quiet_request, args=(url, slow), daemon=True) for _ in range(8)]
         for t in threads:
@@ -440,7 +440,7 @@ def test_start_up_errors_are_one_line_and_the_announced_url_is_bound(tmp_path) -
         line = proc.stderr.readline()
         url = line.split()[2]
         assert url.startswith("http://127.0.0.1:") and not url.startswith("http://127.0.0.1:0/")
-        assert amurkg.KnowledgeGraph.remote(url).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+        assert amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
     finally:
         proc.terminate()
         proc.communicate(timeout=20)
@@ -490,7 +490,7 @@ def test_no_worker_outlives_a_killed_server() -> None:
     """A server killed outright (SIGKILL) takes its zygote and its workers with it, busy ones included."""
     proc, url = start("--timeout", "120")
     try:
-        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
         slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
         thread = threading.Thread(target=quiet_request, args=(url, slow), daemon=True)
         thread.start()
@@ -545,7 +545,7 @@ def test_a_stopped_server_exits_cleanly_and_closes_its_workers(how: str) -> None
     try:
         wait_for(port, 60)
         url = f"http://127.0.0.1:{port}/sparql"
-        amurkg.KnowledgeGraph.remote(url, timeout=60).query("ASK { ?s ?p ?o }")
+        amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
         idle.connect(("127.0.0.1", port))
         idle.sendall(b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: x\r\n\r\n")
         idle.settimeout(30)
