@@ -51,6 +51,14 @@ class _Group(TyperGroup):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except ModuleNotFoundError as exc:  # an optional part not installed: say which extra brings it
+            from amurkg.errors import missing_extra
+
+            error = missing_extra(exc, "this command")
+            if error is None:
+                raise
+            typer.echo(f"amurkg: error: {error.for_cli()}", err=True)
+            raise typer.Exit(error.exit_code) from None
 
 
 app = typer.Typer(

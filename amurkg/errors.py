@@ -107,6 +107,32 @@ def require(module: str, extra: str, feature: str) -> None:
         )
 
 
+#: The optional modules amurkg imports, and the extra that installs each.
+EXTRAS = {
+    "numpy": "survey",
+    "scipy": "survey",
+    "astral": "survey",
+    "matplotlib": "viz",
+    "pyvis": "viz",
+    "pyshacl": "validate",
+    "pylode": "docs",
+    "pandas": "notebook",
+    "jinja2": "web",
+}
+
+
+def missing_extra(exc: ImportError, feature: str) -> MissingExtraError | None:
+    """The ``MissingExtraError`` for ``exc`` when it is an optional module of amurkg that is not installed (a
+    path that imported it without calling ``require`` first), else None."""
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    if not isinstance(exc, ModuleNotFoundError) or name not in EXTRAS:
+        return None
+    extra = EXTRAS[name]
+    return MissingExtraError(
+        f"{feature} needs {name}, from the '{extra}' extra, which is not installed: pip install 'amurkg[{extra}]'"
+    )
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """A hint naming up to three options nearest to ``word`` ("did you mean 'x'? "), or "".
 

@@ -182,3 +182,45 @@ def test_completion_quotes_labels_with_spaces() -> None:
     offered = done.stdout.splitlines()
     assert "wild\\ boar" in offered and "wild boar" not in offered
     assert all(len(shlex.split(item)) == 1 for item in offered)  # each is one argument to the shell
+
+
+def test_readme_shows_every_screenshot_the_tests_make() -> None:
+    shown = set(re.findall(r"!\[[^\]]+\]\((docs/screenshots/[\w-]+\.png)\)", readme()))
+    made = {p.relative_to(REPO).as_posix() for p in (REPO / "docs" / "screenshots").glob("*.png")}
+    assert made and shown == made
+
+
+def test_readme_shows_what_serve_prints(tmp_path: Path) -> None:
+    """The web section's `# amurkg: serving ...` lines are what a newcomer sees on starting the server."""
+    import subprocess
+    import sys
+
+    block = re.search(r"```sh\npip install '\.\[web\]'.*?```", readme(), re.S)
+    assert block is not None
+    shown = [line[2:] for line in block.group(0).splitlines() if line.startswith("# amurkg: serving")]
+    assert len(shown) == 2
+    patterns = [
+        re.escape(line).replace(re.escape("127.0.0.1:7878"), r"127\.0\.0\.1:\d+").replace(re.escape(", ...}"), ".*}")
+        for line in shown
+    ]
+    log = tmp_path / "serve.err"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "amurkg", "serve", "--port", "0", "--workers", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        import time
+
+        for _ in range(1200):  # until it says where it serves (no limit on how long loading takes: 10 min at most)
+            printed = log.read_text(encoding="utf-8").splitlines()
+            if len(printed) >= 2 or proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert len(printed) >= 2, printed
+    for pattern, line in zip(patterns, printed[:2], strict=True):
+        assert re.fullmatch(pattern, line), (pattern, line)

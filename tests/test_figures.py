@@ -242,3 +242,25 @@ def test_any_kind_or_taxon_is_a_figure_or_one_line(
         assert result.exit_code == 2, result.stderr
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("amurkg: error: ")
         assert "Traceback" not in result.stderr and not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "command"),
+    [
+        ("matplotlib", "viz", ("survey", "plot", "overlap", *TWO, "--interval", "0", "-o", "{out}/overlap.svg")),
+        ("numpy", "survey", ("survey", "prey-activity-overlap", "--interval", "0", "-o", "{out}/overlap.csv")),
+        ("numpy", "survey", ("survey", "activity", "--taxon", "Amur leopard", "-o", "{out}/curve.csv")),
+    ],
+)
+def test_without_an_optional_part_a_command_names_the_extra_to_install(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, extra: str, command: tuple[str, ...]
+) -> None:
+    """A newcomer who installed amurkg[web] only got a traceback and exit 1 from these: one line, exit 2."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed: importing it fails
+    result = run(*(a.format(out=tmp_path) for a in command), "--store", str(store))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [result.stderr.strip()] and "Traceback" not in result.stderr
+    assert f"pip install 'amurkg[{extra}]'" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

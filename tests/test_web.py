@@ -523,6 +523,10 @@ def test_deployments_with_threatened_taxa_are_generalised_on_the_map(survey_site
     d1 = next(d for d in data["deployments"] if d["deploymentID"] == "D1")  # a leopard was seen there
     assert d1["generalised"] and (d1["latitude"], d1["longitude"]) == Grid().point(43.1, 131.5)
     assert (d1["latitude"], d1["longitude"]) != (43.1, 131.5)
+    # D2 recorded no threatened taxon and lies a whole cell from D1: exports keep its place, so does the page
+    # (it was judged on D1's generalised place, 0.05 degree away, and moved as well)
+    d2 = next(d for d in data["deployments"] if d["deploymentID"] == "D2")
+    assert not d2["generalised"] and (d2["latitude"], d2["longitude"]) == (43.2, 131.6)
     status, _, body = get(survey_site + "/survey?package=amurkg-test-survey-2023")
     html = body.decode()
     assert status == 200 and "43.1<" not in html and "131.5<" not in html

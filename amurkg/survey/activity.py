@@ -269,6 +269,7 @@ def activity_overlap(
     >>> result.estimator, round(result.estimate, 3), result.n_a, result.n_b
     ('dhat1', 0.411, 7, 7)
     """
+    _require()
     import numpy as np
 
     a = check_times(times_a, "times_a") * (2 * math.pi)
@@ -398,6 +399,7 @@ def activity_density(
     """An activity curve: the von Mises kernel density of ``times`` (fractions of a day) at ``n_grid`` evenly spaced
     times from 0 to 1 inclusive, per day (the curve integrates to 1 over the day; divide by 24 for per hour).
     The bandwidth is ``overlap``'s (``densityPlot`` uses the same, with ``adjust`` 1)."""
+    _require()
     import numpy as np
 
     radians = check_times(times) * (2 * math.pi)

@@ -105,6 +105,9 @@ def plot(
         "map": map_figure,
         "overlap": overlap_figure,
     }[kind]
+    from amurkg.errors import require
+
+    require("matplotlib", "viz", "survey figures")
     import matplotlib
 
     with matplotlib.rc_context(_style()):  # sizes and colours are read when the artists are made

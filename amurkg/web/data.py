@@ -13,7 +13,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from amurkg.errors import AmurkgError, EntityNotFoundError, LimitError, QueryNotFoundError
+from amurkg.errors import AmurkgError, EntityNotFoundError, LimitError, MissingExtraError, QueryNotFoundError
 from amurkg.namespaces import PREFIXES
 from amurkg.params import is_iri
 from amurkg.results import AskResult, SelectResult, Term
@@ -291,7 +291,10 @@ def _plot(kg: Any, args: dict[str, Any]) -> tuple[str, bytes]:
     options = PlotOptions(
         taxa=(taxon,) if taxon else (), solar=args.get("scale") == "solar", interval=float(args.get("interval", 30))
     )
-    return media[fmt], plot(kg, kind, flt, fmt, options)
+    try:
+        return media[fmt], plot(kg, kind, flt, fmt, options)
+    except MissingExtraError:  # matplotlib is not installed: the page says so rather than losing its worker
+        raise PageError("figures for reports need the 'viz' extra: pip install 'amurkg[viz]'") from None
 
 
 def entity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
@@ -448,7 +451,7 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     the machine like exports do."""
     from amurkg.errors import ParameterError
     from amurkg.survey.filters import SurveyFilter, deployments
-    from amurkg.survey.sensitive import Grid, sensitive_deployments
+    from amurkg.survey.sensitive import Grid, exact_view, sensitive_deployments
 
     package = str(args.get("package") or "")
     interval = int(args.get("interval", 30))
@@ -477,7 +480,10 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     if chosen is None:
         chosen = leopard if leopard in names else (taxa[0] if taxa else "")
     effort_total = 0.0
-    sensitive = sensitive_deployments(kg)
+    # which cameras are sensitive is judged on their exact places, as exports judge it (a camera near a leopard's
+    # generalised place is not near the leopard); only that set leaves the block, the places shown are public
+    with exact_view(kg):
+        sensitive = sensitive_deployments(kg)
     grid = Grid()
     rows: list[dict[str, Any]] = []
     for d in found_deployments:
@@ -559,7 +565,7 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     }
     try:
         _activity(kg, by_taxon, out, chosen, leopard, scale, labels, names)
-    except ImportError:
+    except (ImportError, MissingExtraError):
         out["analyses"] = "activity curves need the 'survey' extra: pip install 'amurkg[survey]'"
     return out
 
