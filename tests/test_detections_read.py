@@ -129,3 +129,26 @@ def test_one_read_for_several_taxa_gives_each_taxons_detections(store: Path) -> 
         together = detections_of(kg, SurveyFilter(), taxa)
         assert together == {t: straightforward(kg, SurveyFilter(taxon=t)) for t in taxa}
         assert not together["Sus scrofa"] and together["Capreolus pygargus"]
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("plain")
+    path = tmp / "store"
+    amurkg.import_package(path, generate(tmp / "package", 600, 5))
+    return path
+
+
+@pytest.mark.parametrize(
+    "taxa", [["Amur leopard"], ["Panthera tigris altaica"], ["Amur leopard", "Panthera tigris altaica"], [None]]
+)
+def test_without_corrections_few_taxa_are_read_from_the_taxa(plain: Path, taxa: list[str | None]) -> None:
+    from amurkg.survey import filters
+
+    with amurkg.KnowledgeGraph(store=plain) as kg:
+        targets = [kg.resolve(t, "taxon") for t in taxa if t is not None]
+        if len(targets) == 1:  # under a third of the observations: the query from the taxa answers, not the scans
+            assert filters._few(kg, targets)
+        together = detections_of(kg, SurveyFilter(), taxa)
+        assert together == {t: straightforward(kg, SurveyFilter(taxon=t)) for t in taxa}
+        assert all(together.values())

@@ -257,22 +257,47 @@ def detections_of(
     """``detections(kg, flt.with_taxon(t), levels)`` for each ``t`` of ``taxa`` (None: every taxon), reading the
     store once: a figure or a page of several taxa pays for one read, not one per taxon."""
     from amurkg.survey.corrections import taxon_updates
-    from amurkg.survey.rdf import TaxonIndex
 
     kept = {d.iri: d for d in deployments(kg, flt)}
-    lo, hi = flt.window()
     updates = taxon_updates(kg)
     below: dict[str | None, set[str] | None] = {}
+    targets: list[Any] = []
     for wanted in taxa:
         if wanted is not None and wanted not in below:
             target = kg.resolve(wanted, "taxon")
+            targets.append(target)
             rows = kg.query(_BELOW, {"target": target}, where="taxa below").rows
             below[wanted] = {r[0].value for r in rows if r[0] is not None}
         elif wanted is None:
             below[None] = None
     excluded_media = _excluded_media(kg, flt) if flt.exclude_capture_methods else {}
-    found = _observations(kg, flt, kept, levels)
     names: dict[str, str | None] = {}
+
+    def finish(found: list[tuple[Any, ...]]) -> list[Detection]:
+        return _finish(kg, flt, found, updates, excluded_media, names)
+
+    if not updates and None not in taxa and _few(kg, targets):  # start from the taxa: the engine reads only theirs
+        return {t: [d for d in finish(_joined(kg, flt, kept, levels, t)) if d.taxon in (below[t] or ())] for t in taxa}
+    out = finish(_observations(kg, flt, kept, levels))
+    result: dict[str | None, list[Detection]] = {}
+    for wanted in taxa:
+        inside = below[wanted]
+        result[wanted] = out if inside is None else [d for d in out if d.taxon in inside]
+    return result
+
+
+def _finish(
+    kg: Any,
+    flt: SurveyFilter,
+    found: list[tuple[Any, ...]],
+    updates: dict[tuple[str, str], str],
+    excluded_media: dict[str, list[tuple[float, bool]]],
+    names: dict[str, str | None],
+) -> list[Detection]:
+    """The detections of the rows the filter keeps, corrected, sorted by deployment and time."""
+    from amurkg.survey.rdf import TaxonIndex
+
+    lo, hi = flt.window()
     out: list[Detection] = []
     for obs, camera, moment, taxon, name, kind, count, individual, method, gap, recorded in found:
         if not lo <= moment < hi:
@@ -303,11 +328,64 @@ def detections_of(
             )
         )
     out.sort(key=lambda d: (d.deployment.package, d.deployment.deployment_id, d.start, d.iri))
-    result: dict[str | None, list[Detection]] = {}
-    for wanted in taxa:
-        inside = below[wanted]
-        result[wanted] = out if inside is None else [d for d in out if d.taxon in inside]
-    return result
+    return out
+
+
+_DETECTIONS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap ?recorded WHERE {
+  ?obs dwciri:toTaxon ?taxon . ?taxon akg:parentTaxon* ?target .
+  ?obs a akg:CameraTrapObservation ; akg:deployment ?deployment ; akg:eventStart ?start ;
+    akg:observationType ?type ; akg:observationLevel ?level .
+  OPTIONAL { ?obs dwciri:toTaxon ?taxon OPTIONAL { ?taxon dwc:scientificName ?name } }
+  OPTIONAL { ?obs dwc:individualCount ?count }
+  OPTIONAL { ?obs dwc:organismID ?individual }
+  OPTIONAL { ?obs akg:media/akg:captureMethod ?method }
+  OPTIONAL { ?obs akg:minutesSincePrevious ?gap }
+  OPTIONAL { ?obs dwc:scientificName ?recorded }
+}"""
+_COUNT_BELOW = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT (COUNT(?obs) AS ?n) WHERE { ?obs dwciri:toTaxon ?taxon . ?taxon akg:parentTaxon* ?target }"""
+_COUNT_ALL = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT (COUNT(?obs) AS ?n) WHERE { ?obs a akg:CameraTrapObservation }"""
+
+
+def _few(kg: Any, targets: list[Any]) -> bool:
+    """Whether the taxa's observations are few enough (under a third of all) that reading them through a query
+    that starts from the taxa beats the scans of every observation (the query costs about 2.5 times a scan
+    per observation it reads)."""
+    wanted = sum(_count(kg, _COUNT_BELOW, {"target": t}) for t in set(targets))
+    return 3 * wanted < _count(kg, _COUNT_ALL, None)
+
+
+def _count(kg: Any, text: str, bindings: dict[str, Any] | None) -> int:
+    rows = kg.query(text, bindings, where="survey detections").rows
+    return int(rows[0][0].value) if rows and rows[0][0] is not None else 0
+
+
+def _joined(
+    kg: Any, flt: SurveyFilter, kept: dict[str, Deployment], levels: Sequence[str], taxon: str | None
+) -> list[tuple[Any, ...]]:
+    """The rows of ``_observations`` for the observations of ``taxon`` and the taxa below it, by one query."""
+    out: list[tuple[Any, ...]] = []
+    target = kg.resolve(taxon, "taxon")
+    for row in kg.query(_DETECTIONS, {"target": target}, where="survey detections").rows:
+        obs, deployment, start, taxon_, name, kind, level, count, individual, method, gap, recorded = (
+            _value(t) for t in row
+        )
+        if obs is None or deployment not in kept or start is None or kind not in flt.observation_types:
+            continue
+        if level not in levels:
+            continue
+        camera = kept[deployment]
+        moment = instant(start) + camera.shift
+        out.append((obs, camera, moment, taxon_, name, kind, count, individual, method, gap, recorded))
+    return out
 
 
 #: Each property read alone. pyoxigraph joins the patterns of one query an observation at a time, an index
