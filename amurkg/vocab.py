@@ -37,6 +37,7 @@ class AKG(DefinedNamespace):
     ConiferTaxon: URIRef
     Consequence: URIRef
     ConservationAction: URIRef
+    CoDetectionCount: URIRef
     ConservationAim: URIRef
     ConservationStatusAssessment: URIRef
     Country: URIRef
@@ -223,6 +224,11 @@ class AKG(DefinedNamespace):
     licenseScope: URIRef
     detectionCount: URIRef
     firstDetection: URIRef
+    predator: URIRef
+    predatorDetections: URIRef
+    prey: URIRef
+    preyDetections: URIRef
+    window: URIRef
     hourOfDay: URIRef
     lastDetection: URIRef
     localHour: URIRef

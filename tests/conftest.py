@@ -158,6 +158,7 @@ FIELD_DATA_QUERIES = {
     "activity-pattern",
     "activity-pattern-any",
     "co-detections",
+    "co-detections-any",
     "detections-near",
 }
 

@@ -731,3 +731,38 @@ def test_detections_near_reads_the_series_and_agrees_with_every_observation(
         fast = kg.run("detections-near", params).as_dicts()
         slow = kg.query(_NEAR_BY_OBSERVATIONS, bindings).as_dicts()  # type: ignore[union-attr]
     assert fast and fast == slow
+
+
+@pytest.mark.parametrize("fixture", ["small", "generated"])
+def test_co_detections_reads_counts_made_at_import_and_agrees_with_any_window(
+    fixture: str, small: amurkg.KnowledgeGraph, tmp_path: Path
+) -> None:
+    """The co-detection counts computed at import give what pairing the observations gives, at every
+    precomputed window, for the leopard and for a taxon that preys on nothing, on the hand-made package and on a
+    generated one (thousands of detections of the leopard, the tiger and the leopard's prey at a few cameras)."""
+    from amurkg.survey.generate import generate
+    from amurkg.survey.rdf import STANDARD_WINDOWS
+
+    columns = ("deploymentID", "preyName", "predatorDetections", "preyDetections", "first", "prey", "deployment")
+    kg = small
+    if fixture == "generated":
+        store = tmp_path / "store"
+        assert run("import", str(generate(tmp_path / "package", 3000, 7)), "--store", str(store)).exit_code == 0
+        kg = amurkg.KnowledgeGraph(store=store)
+    found = 0
+    for predator in ("amur:amur-leopard", "amur:wild-boar"):  # the boar preys on nothing: no row either way
+        for window in map(str, STANDARD_WINDOWS):
+            params = {"predator": predator, "window": window}
+            fast = table(kg, "co-detections", params, *columns)
+            assert fast == table(kg, "co-detections-any", params, *columns), params
+            found += len(fast)
+    assert found  # something was compared
+    if fixture == "generated":
+        kg.close()
+        return
+    with pytest.raises(ParameterError, match="co-detections-any"):
+        small.run("co-detections", {"window": "4"})
+    assert table(small, "co-detections-any", {"window": "4"}, *columns[:4]) == [
+        ("D1", "Siberian roe deer", "3", "2"),
+        ("D1", "wild boar", "3", "1"),
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
 import re
 import sys
@@ -36,6 +37,8 @@ SCHEMA = PREFIXES["schema"]
 #: Intervals (minutes) at which independent detections are precomputed per deployment and taxon: the ones
 #: camera-trap studies use (camtrapR's default is 30 or 60 minutes; 1440 is one a day).
 STANDARD_INTERVALS = (0, 1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
+#: Windows (days) at which predator and prey co-detections are precomputed per deployment (co-detections).
+STANDARD_WINDOWS = (0, 1, 2, 3, 5, 7, 10, 14, 30)
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
@@ -82,6 +85,20 @@ class TaxonIndex:
 
     names: dict[str, str] = field(default_factory=dict)  # normalised name -> taxon IRI
     accepted: dict[str, str] = field(default_factory=dict)  # taxon IRI -> its own dwc:scientificName
+    #: predator IRI -> the taxa it preys on (the curated graph's obo:RO_0002439), for co-detections
+    preys: dict[str, list[str]] = field(default_factory=dict)
+    #: taxon IRI -> its child taxa (akg:parentTaxon), so that a predator or prey counts the taxa below it
+    children: dict[str, set[str]] = field(default_factory=dict)
+
+    def below(self, taxon: str) -> set[str]:
+        """The taxon and every taxon below it (``akg:parentTaxon*``)."""
+        found, todo = {taxon}, [taxon]
+        while todo:
+            for child in self.children.get(todo.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
 
     @staticmethod
     def normal(name: str) -> str:
@@ -303,7 +320,8 @@ class Mapper:
         - an ``akg:DetectionSeries`` per deployment and taxon with its independent detections at each of the
           ``STANDARD_INTERVALS``, which ``detection-rate`` reads without touching the observations;
         - an ``akg:HourlyDetectionCount`` per taxon, hour of local time and standard interval (the package's
-          independent detections of the taxon that started in that hour), which ``activity-pattern`` reads.
+          independent detections of the taxon that started in that hour), which ``activity-pattern`` reads;
+        - an ``akg:CoDetectionCount`` per deployment, predator, prey and standard window (``co-detections``).
         """
         self.detections.sort()
         series: list[float] = []
@@ -325,9 +343,62 @@ class Mapper:
             if last:
                 span = (self.detections[first][5], self.detections[index][5])
                 yield from self._series_lines(deployment, taxon, series, span)
+        yield from self._co_detection_lines()
         self.detections.clear()
         for (taxon, hour), tally in sorted(hourly.items()):
             yield from self._hourly_lines(taxon, hour, tally)
+
+    def _co_detection_lines(self) -> Iterator[str]:
+        """What ``co-detections`` counts, at each of the ``STANDARD_WINDOWS``, per deployment, predator (a
+        subject of the curated graph's "preys on") and prey: the detections of the predator (or a taxon below
+        it) with a detection of the prey (or a taxon below it) at most the window away at the same deployment,
+        the prey's detections with a predator's that near, and the first start of such a predator detection.
+        Each detection is paired with its nearest one of the other side once; the windows then only compare
+        that distance. Reads ``self.detections`` sorted."""
+        if not self.taxa.preys:
+            return
+        below = {taxon: self.taxa.below(taxon) for pair in self.taxa.preys.items() for taxon in (pair[0], *pair[1])}
+        spans = [window * 86400 for window in STANDARD_WINDOWS]
+        for deployment, rows in itertools.groupby(self.detections, key=lambda row: row[0]):
+            by_taxon: dict[str, list[tuple[float, str, datetime]]] = {}
+            for _, taxon, start, observation, _, recorded in rows:
+                by_taxon.setdefault(taxon, []).append((start, observation, recorded))
+            for predator, preys in sorted(self.taxa.preys.items()):
+                hunters = sorted(d for taxon in below[predator] & by_taxon.keys() for d in by_taxon[taxon])
+                if not hunters:
+                    continue
+                hunter_times = [d[0] for d in hunters]
+                for prey in sorted(set(preys)):
+                    hunted = sorted(d[0] for taxon in below[prey] & by_taxon.keys() for d in by_taxon[taxon])
+                    if not hunted:
+                        continue
+                    to_prey = [_nearest(hunted, t) for t in hunter_times]  # in time order
+                    to_predator = sorted(_nearest(hunter_times, t) for t in hunted)
+                    ordered = sorted(to_prey)
+                    for window, span in zip(STANDARD_WINDOWS, spans, strict=True):
+                        paired = bisect.bisect_right(ordered, span)
+                        if not paired:
+                            continue
+                        first = next(hunters[i][2] for i, gap in enumerate(to_prey) if gap <= span)
+                        yield from self._co_detection_count(
+                            deployment, predator, prey, window,
+                            (paired, bisect.bisect_right(to_predator, span), first),
+                        )
+
+    def _co_detection_count(
+        self, deployment: str, predator: str, prey: str, window: int, counts: tuple[int, int, datetime]
+    ) -> Iterator[str]:
+        digest = hashlib.sha1(f"{predator} {prey}".encode()).hexdigest()[:12]
+        node = f"<{self.package}/codetection/{key(deployment)}/{digest}/{window}>"
+        yield f"{node} {RDF_TYPE} <{AKG}CoDetectionCount> ."
+        yield f"{node} <{AKG}deployment> <{self.record_iri('deployments', deployment)}> ."
+        yield f"{node} <{AKG}deploymentID> {literal(deployment)} ."
+        yield f"{node} <{AKG}predator> <{predator}> ."
+        yield f"{node} <{AKG}prey> <{prey}> ."
+        yield f"{node} <{AKG}window> {literal(window)} ."
+        yield f"{node} <{AKG}predatorDetections> {literal(counts[0])} ."
+        yield f"{node} <{AKG}preyDetections> {literal(counts[1])} ."
+        yield f"{node} <{AKG}firstDetection> {literal(counts[2])} ."
 
     def _hourly_lines(self, taxon: str, hour: int, tally: list[int]) -> Iterator[str]:
         digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
@@ -537,6 +608,12 @@ def _when(text: str) -> str:
 
 def _safe_iri(text: str) -> str:
     return quote(text, safe=":/?#[]@!$&'()*+,;=%-._~")
+
+
+def _nearest(times: list[float], t: float) -> float:
+    """How far ``t`` is from the nearest of ``times`` (sorted, not empty)."""
+    i = bisect.bisect_left(times, t)
+    return min(abs(times[j] - t) for j in (i - 1, i) if 0 <= j < len(times))
 
 
 def _tz(offset: Any) -> Any:

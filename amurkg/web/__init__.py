@@ -73,6 +73,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "activity-pattern",
         "activity-pattern-any",
         "co-detections",
+        "co-detections-any",
         "detections-near",
     ),
     "Sources and provenance": ("sources", "entity-facts", "entity-sources", "facts-in-span", "explain"),
