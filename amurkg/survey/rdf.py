@@ -381,7 +381,10 @@ class Mapper:
                             continue
                         first = next(hunters[i][2] for i, gap in enumerate(to_prey) if gap <= span)
                         yield from self._co_detection_count(
-                            deployment, predator, prey, window,
+                            deployment,
+                            predator,
+                            prey,
+                            window,
                             (paired, bisect.bisect_right(to_predator, span), first),
                         )
 
