@@ -222,7 +222,7 @@ def _copy(tmp_path: Path, deployment: str | None, hours: int, rename: tuple[str,
 
 def _answers(path: Path) -> dict[str, str]:
     out = {}
-    for name in ("activity-pattern", "detection-rate", "prey-detection-rate"):
+    for name in ("activity-pattern", "detection-rate", "prey-detection-rate", "co-detections"):
         result = run("query", name, "--store", str(path))
         assert result.exit_code == 0, result.output
         out[name] = result.output

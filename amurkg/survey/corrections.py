@@ -467,7 +467,7 @@ def _derived(ox_store: Any, graph: str) -> set[Any]:
     g = ox.NamedNode(graph)
     rdf_type = ox.NamedNode(PREFIXES["rdf"] + "type")
     out: set[Any] = set(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + "minutesSincePrevious"), None, g))
-    for kind in ("DetectionSeries", "HourlyDetectionCount"):
+    for kind in ("DetectionSeries", "HourlyDetectionCount", "CoDetectionCount"):
         for node in [q.subject for q in ox_store.quads_for_pattern(None, rdf_type, ox.NamedNode(AKG + kind), g)]:
             for quad in ox_store.quads_for_pattern(node, None, None, g):
                 out.add(quad)
