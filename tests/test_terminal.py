@@ -52,6 +52,11 @@ def test_long_work_shows_a_status_line_on_a_terminal_only() -> None:
     assert done.returncode == 0 and done.stderr == ""  # nothing extra for programs and logs
 
 
+def test_no_status_line_speaks_of_your_data_when_there_is_none() -> None:
+    code, shown = on_terminal("query", "conservation-status")
+    assert code == 0 and "Amur leopard" in shown and "your data" not in shown
+
+
 def test_tables_fit_the_terminal() -> None:
     code, shown = on_terminal("describe", "Amur leopard", columns=70)
     lines = [line for line in shown.splitlines() if line.strip()]
