@@ -718,7 +718,10 @@ def viz_command(
         ),
     ] = None,
     output: OutOpt = None,
-    focus: Annotated[str | None, typer.Option("--focus", help="Entity at the centre of the focus view.")] = None,
+    focus: Annotated[
+        str | None,
+        typer.Option("--focus", help="Entity at the centre of the focus view.", autocompletion=_complete_entities),
+    ] = None,
     depth: Annotated[int, typer.Option("--depth", help="How many links away from the focus to go.")] = 1,
     prop: Annotated[
         list[str] | None, typer.Option("--property", help="Follow only this property in the focus view; repeatable.")

@@ -167,7 +167,8 @@ def test_help_says_what_runs_and_what_is_read(cli) -> None:  # type: ignore[no-u
             assert "owlrl" not in reason and "amurkg's own reasoner" in reason, command  # owlrl only checks it
 
 
-def test_completion_quotes_labels_with_spaces() -> None:
+@pytest.mark.parametrize("words", ["amurkg describe wild", "amurkg viz --focus wild"])
+def test_completion_quotes_labels_with_spaces(words: str) -> None:
     import os
     import subprocess
     import sys
@@ -175,8 +176,8 @@ def test_completion_quotes_labels_with_spaces() -> None:
     env = {
         **os.environ,
         "_AMURKG_COMPLETE": "complete_bash",
-        "COMP_WORDS": "amurkg describe wild",
-        "COMP_CWORD": "2",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
     }
     done = subprocess.run([sys.executable, "-m", "amurkg"], env=env, capture_output=True, text=True, timeout=60)
     offered = done.stdout.splitlines()
