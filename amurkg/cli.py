@@ -1120,6 +1120,14 @@ PlotOpt = Annotated[
 SolarOpt = Annotated[
     bool, typer.Option("--solar", help="Solar time: sunrise at 06:00 and sunset at 18:00 at each camera, each day.")
 ]
+EstimatorOpt = Annotated[
+    str, typer.Option("--estimator", help="dhat1, dhat4, dhat5, or auto (dhat4 when both samples exceed 50).")
+]
+CiOpt = Annotated[float, typer.Option("--ci", help="Confidence level of the bootstrap interval.", min=0.5, max=0.999)]
+NBootOpt = Annotated[int, typer.Option("--n-boot", help="Smoothed-bootstrap resamples.", min=10, max=100000)]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed of the resampling: the same seed, the same interval.", min=0)
+]
 
 
 @survey_app.command("detection-history")
@@ -1242,16 +1250,10 @@ def activity_command(
 @survey_app.command("prey-activity-overlap")
 @with_filters
 def prey_activity_overlap_command(
-    estimator: Annotated[
-        str, typer.Option("--estimator", help="dhat1, dhat4, dhat5, or auto (dhat4 when both samples exceed 50).")
-    ] = "auto",
-    ci: Annotated[
-        float, typer.Option("--ci", help="Confidence level of the bootstrap interval.", min=0.5, max=0.999)
-    ] = 0.95,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Smoothed-bootstrap resamples.", min=10, max=100000)] = 999,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the resampling: the same seed, the same interval.", min=0)
-    ] = 0,
+    estimator: EstimatorOpt = "auto",
+    ci: CiOpt = 0.95,
+    n_boot: NBootOpt = 999,
+    seed: SeedOpt = 0,
     solar: SolarOpt = False,
     interval: IntervalOpt = 30,
     plot: PlotOpt = None,
@@ -1267,37 +1269,31 @@ def prey_activity_overlap_command(
     unless --taxon names another.
 
     Example: amurkg survey prey-activity-overlap --store leopard-store --n-boot 999 --seed 1"""
-    from amurkg.output import emit
     from amurkg.survey.patterns import PreyOverlapTable, prey_activity_overlap
-    from amurkg.survey.plots import plot_format
 
-    picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
-    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     predator = flt.taxon or "amur:amur-leopard"
-    table = prey_activity_overlap(
-        kg, flt, predator, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+    _overlap_out(
+        lambda kg: prey_activity_overlap(
+            kg, flt, predator, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+        ),
+        PreyOverlapTable.HEADER,
+        plot,
+        store,
+        endpoint,
+        graph,
+        timeout,
+        output,
     )
-    if plot is not None and picture is not None:
-        from amurkg.survey.plots import prey_overlap_plot
-
-        emit(prey_overlap_plot(table, picture), plot)
-    emit(_overlap_csv(table, PreyOverlapTable.HEADER), output)
 
 
 @survey_app.command("overlap")
 @with_filters
 def overlap_command(
     other: Annotated[str, typer.Option("--with", help="The taxon to compare with --taxon (name, label or IRI).")],
-    estimator: Annotated[
-        str, typer.Option("--estimator", help="dhat1, dhat4, dhat5, or auto (dhat4 when both samples exceed 50).")
-    ] = "auto",
-    ci: Annotated[
-        float, typer.Option("--ci", help="Confidence level of the bootstrap interval.", min=0.5, max=0.999)
-    ] = 0.95,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Smoothed-bootstrap resamples.", min=10, max=100000)] = 999,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the resampling: the same seed, the same interval.", min=0)
-    ] = 0,
+    estimator: EstimatorOpt = "auto",
+    ci: CiOpt = 0.95,
+    n_boot: NBootOpt = 999,
+    seed: SeedOpt = 0,
     solar: SolarOpt = False,
     interval: IntervalOpt = 30,
     plot: PlotOpt = None,
@@ -1312,22 +1308,47 @@ def overlap_command(
     CSV: Ridout & Linkie's coefficient with a smoothed-bootstrap interval.
 
     Example: amurkg survey overlap --store leopard-store --taxon 'Amur leopard' --with 'wild boar' --solar"""
-    from amurkg.output import emit
     from amurkg.survey.patterns import PreyOverlapTable, taxon_overlap
-    from amurkg.survey.plots import plot_format
 
     if flt.taxon is None:
         raise ParameterError("name the first taxon with --taxon and the other with --with")
-    picture = plot_format(str(plot)) if plot is not None else None
-    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
-    table = taxon_overlap(
-        kg, flt, flt.taxon, other, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+    _overlap_out(
+        lambda kg: taxon_overlap(
+            kg, flt, flt.taxon, other, estimator, ci, n_boot, seed, "solar" if solar else "clock", interval
+        ),
+        PreyOverlapTable.PAIR_HEADER,
+        plot,
+        store,
+        endpoint,
+        graph,
+        timeout,
+        output,
     )
+
+
+def _overlap_out(
+    compute: Any,
+    header: tuple[str, ...],
+    plot: Path | None,
+    store: Path | None,
+    endpoint: str | None,
+    graph: str | None,
+    timeout: float,
+    output: Path | None,
+) -> None:
+    """The shared body of the overlap commands: check the plot's name before any work, load the store, compute
+    the table, draw it if asked, write it as CSV."""
+    from amurkg.output import emit
+    from amurkg.survey.plots import plot_format
+
+    picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
+    kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
+    table = compute(kg)
     if plot is not None and picture is not None:
         from amurkg.survey.plots import prey_overlap_plot
 
         emit(prey_overlap_plot(table, picture), plot)
-    emit(_overlap_csv(table, PreyOverlapTable.PAIR_HEADER), output)
+    emit(_overlap_csv(table, header), output)
 
 
 def _overlap_csv(table: Any, header: tuple[str, ...]) -> str:
