@@ -107,7 +107,7 @@ def plot(
     }[kind]
     from amurkg.errors import require
 
-    require("matplotlib", "viz", "survey figures")
+    require("matplotlib", "viz", "drawing survey figures")
     import matplotlib
 
     with matplotlib.rc_context(_style()):  # sizes and colours are read when the artists are made
