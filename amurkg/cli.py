@@ -914,6 +914,14 @@ def serve_command(
         str | None, typer.Option("--cors", help="Allow browser pages from this origin (or *) to query.")
     ] = None,
     reason: Annotated[bool, typer.Option("--reason", help="Serve the full graph, with OWL RL entailments.")] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests whose Host header is NAME (a reverse proxy's name; repeatable). By default "
+            "only the bound address, localhost, 127.0.0.1 and [::1] with the port are answered; others get 400.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     sources: Annotated[
         Path | None,
@@ -942,6 +950,11 @@ def serve_command(
             raise ParameterError(f"{name} must be a positive number of seconds")
     if cors is not None and (len(cors) > 200 or any(c in cors for c in "\r\n\x00")):
         raise ParameterError("--cors must be one origin such as https://example.org, or *")
+    from amurkg.serve.protocol import is_host_name
+
+    for name in allow_host or []:
+        if not is_host_name(name):
+            raise ParameterError(f"--allow-host {name[:80]!r}: give a host name or address, e.g. kg.example.org")
     options = ServeOptions(
         tuple(data or []),
         workers,
@@ -955,6 +968,7 @@ def serve_command(
         max_connections,
         client_timeout,
         store=store,
+        allow_hosts=tuple(allow_host or []),
     )
     if store is not None and data:
         raise ParameterError("--data and --store cannot be combined: import the files into the store")

@@ -254,6 +254,11 @@ def raw_socket(url: str, rcvbuf: int | None = None) -> socket.socket:
     return sock
 
 
+def host_of(url: str) -> bytes:
+    """The Host header a browser sends for ``url`` (``127.0.0.1:PORT``)."""
+    return urllib.parse.urlsplit(url).netloc.encode()
+
+
 def closed_within(sock: socket.socket, seconds: float) -> bool:
     """Whether the server closes the connection within ``seconds`` (reading and dropping what it sends)."""
     sock.settimeout(0.5)
@@ -321,7 +326,9 @@ def test_a_client_that_does_not_read_is_dropped(strict: str) -> None:
     sock = raw_socket(strict, rcvbuf=2048)
     body = urllib.parse.urlencode({"query": query}).encode()
     sock.sendall(
-        b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: text/csv\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"POST /sparql HTTP/1.1\r\nHost: "
+        + host_of(strict)
+        + b"\r\nAccept: text/csv\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
@@ -411,6 +418,69 @@ def test_the_host_header_is_never_echoed(endpoint: str) -> None:
             import pyoxigraph
 
             list(pyoxigraph.parse(data.split(b"\r\n\r\n", 1)[1], format=pyoxigraph.RdfFormat.TURTLE))
+
+
+def raw_get(url: str, host: bytes, path: bytes = b"/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D") -> bytes:
+    """The whole answer to a GET of ``path`` with this Host header, sent as raw bytes."""
+    sock = raw_socket(url)
+    sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    return data
+
+
+_OWN = ("127.0.0.1", "localhost", "LocalHost", "[::1]", "localhost.")
+_NAMES = st.from_regex(r"[a-z0-9][a-z0-9.-]{0,30}", fullmatch=True) | st.sampled_from(
+    ["attacker.example", "127.0.0.1.nip.io", "localhost.evil.example", "0.0.0.0", "[::ffff:127.0.0.1]", "127.0.0.2"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_NAMES, port=st.sampled_from(["", ":80", ":1", ":other"]) | st.integers(0, 65535).map(lambda p: f":{p}"))
+def test_a_host_header_naming_another_server_gets_400(name: str, port: str, endpoint: str) -> None:
+    """DNS rebinding: a page from attacker.example, whose name now points at 127.0.0.1, sends its own name as
+    Host; only this server's own names (with its port) are answered, and a refusal carries the CSP headers."""
+    own_port = str(urllib.parse.urlsplit(endpoint).port)
+    ours = name.lower().rstrip(".") in {h.lower().rstrip(".") for h in _OWN} and port == f":{own_port}"
+    answer = raw_get(endpoint, (name + port).encode())
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    if ours:
+        assert head.startswith("http/1.1 200")
+    else:
+        assert head.startswith("http/1.1 400"), head
+        assert "content-security-policy: default-src 'none'" in head
+        assert "x-frame-options: deny" in head
+        assert b"true" not in answer.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize("name", _OWN)
+def test_the_servers_own_names_are_answered(name: str, endpoint: str) -> None:
+    port = urllib.parse.urlsplit(endpoint).port
+    assert raw_get(endpoint, f"{name}:{port}".encode()).startswith(b"HTTP/1.1 200")
+    assert raw_get(endpoint, f"{name}:{port}".encode(), b"/").split(b"\r\n", 1)[0] in (
+        b"HTTP/1.1 200 ",
+        b"HTTP/1.1 200 OK",
+    )  # the web pages too
+
+
+def test_allow_host_answers_a_reverse_proxys_name() -> None:
+    proc, url = start("--allow-host", "kg.example.org", "--allow-host", "Proxy.Example:8443", "--no-web")
+    try:
+        amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
+        for host in (b"kg.example.org", b"kg.example.org:443", b"KG.example.org.", b"proxy.example:8443"):
+            assert raw_get(url, host).startswith(b"HTTP/1.1 200"), host
+        for host in (b"proxy.example", b"proxy.example:443", b"example.org", b"evil.kg.example.org"):
+            assert raw_get(url, host).startswith(b"HTTP/1.1 400"), host
+    finally:
+        stop(proc)
+
+
+def test_allow_host_must_be_a_host_name(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("serve", "--allow-host", "a b\x1b[31m", "--port", "0")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "--allow-host" in result.stderr
 
 
 def test_start_up_errors_are_one_line_and_the_announced_url_is_bound(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -547,7 +617,7 @@ def test_a_stopped_server_exits_cleanly_and_closes_its_workers(how: str) -> None
         url = f"http://127.0.0.1:{port}/sparql"
         amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }")
         idle.connect(("127.0.0.1", port))
-        idle.sendall(b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: x\r\n\r\n")
+        idle.sendall(b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: " + host_of(url) + b"\r\n\r\n")
         idle.settimeout(30)
         assert idle.recv(4096).startswith(b"HTTP/1.1 200")  # answered; the connection stays open
         slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")

@@ -48,6 +48,8 @@ class ServeOptions(NamedTuple):
     client_timeout: float = 10.0
     cache_mb: int = 32
     store: Path | None = None
+    #: Host header names answered besides the bound address, localhost, 127.0.0.1 and [::1] (``--allow-host``)
+    allow_hosts: tuple[str, ...] = ()
 
 
 def open_socket(host: str, port: int) -> socket.socket:

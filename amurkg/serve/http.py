@@ -22,7 +22,16 @@ from typing import Any
 import h11
 
 from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError, WorkerPool
-from amurkg.serve.protocol import Job, Reply, plan, read_request, text_reply
+from amurkg.serve.protocol import (
+    SECURITY_HEADERS,
+    Job,
+    Reply,
+    allowed_hosts,
+    host_allowed,
+    plan,
+    read_request,
+    text_reply,
+)
 
 _MAX_HEAD = 16 * 1024
 _CACHEABLE = 1024 * 1024  # answers up to this size are kept (within --cache-mb in all)
@@ -41,6 +50,8 @@ class Server:
 
     def __init__(self, options: Any, pool: WorkerPool, bound: str) -> None:
         self.options, self.pool, self.bound = options, pool, bound
+        #: Host headers answered (DNS rebinding: a page elsewhere whose name now points here sends its own name)
+        self.hosts = allowed_hosts(bound, tuple(getattr(options, "allow_hosts", ())))
         self.connections: collections.OrderedDict[_Connection, None] = collections.OrderedDict()
         self.cache: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = collections.OrderedDict()
         self.cache_bytes = 0
@@ -194,6 +205,13 @@ class Server:
         self, h: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request, body: bytes
     ) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+        head_only = request.method == b"HEAD"
+        if not host_allowed(headers.get("host"), self.hosts):
+            refusal = (
+                "this server answers requests for its own address only; a reverse proxy's name needs --allow-host NAME"
+            )
+            await self._reply(h, writer, text_reply(400, refusal, SECURITY_HEADERS), head_only=head_only)
+            return
         asked = read_request(
             request.method.decode("latin-1"),
             request.target.decode("latin-1"),
@@ -203,7 +221,6 @@ class Server:
             headers.get("host"),
             self.bound,
         )
-        head_only = request.method == b"HEAD"
         if self.site is not None:
             page = await self.site.handle(request.method.decode("latin-1"), request.target.decode("latin-1"), headers)
             if page is not None:

@@ -111,6 +111,70 @@ def service_description(base: str) -> str:
     )
 
 
+#: Headers every answer of ``amurkg serve`` carries (the web pages' and the endpoint's refusals alike): pages may
+#: load scripts, styles and images from this server only; no inline script, no framing.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+]
+
+
+def is_host_name(value: str) -> bool:
+    """Whether ``value`` is a plain host name or address, with or without a port."""
+    return _HOST.fullmatch(value) is not None
+
+
+def _split_host(value: str) -> tuple[str, str | None]:
+    """(host, port or None) of a Host header or an ``--allow-host`` name, the host lower-cased and without a
+    final dot (``Example.ORG.:80`` -> ``example.org``, ``80``)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        host, _, rest = value.partition("]")
+        host += "]"
+        port = rest[1:] if rest.startswith(":") else None
+        if rest and not rest.startswith(":"):
+            return value, None
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+        port = port_text
+    else:
+        host, port = value, None
+    return host.rstrip(".") if host != "." else host, port
+
+
+def allowed_hosts(bound: str, extra: tuple[str, ...] = ()) -> tuple[frozenset[str], frozenset[str]]:
+    """(``host:port`` pairs, host names with any port) that ``Host`` may name: the bound address, localhost,
+    127.0.0.1 and [::1] with the bound port, and each ``--allow-host`` (with its port when it gives one)."""
+    host, port = _split_host(bound)
+    pairs = {f"{h}:{port}" for h in (host, "localhost", "127.0.0.1", "[::1]")}
+    names: set[str] = set()
+    for name in extra:
+        h, p = _split_host(name)
+        if p is None:
+            names.add(h)
+        else:
+            pairs.add(f"{h}:{p}")
+    return frozenset(pairs), frozenset(names)
+
+
+def host_allowed(header: str | None, allowed: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether a request's ``Host`` header names this server (a guard against DNS rebinding: a page from
+    elsewhere whose name now points at 127.0.0.1 sends its own name). A missing port is port 80."""
+    if header is None or not _HOST.fullmatch(header.strip()):
+        return False
+    host, port = _split_host(header)
+    pairs, names = allowed
+    if host in names:
+        return True
+    return f"{host}:{port if port is not None else '80'}" in pairs
+
+
 def base_url(host_header: str | None, bound: str) -> str:
     """The endpoint's own URL for the service description: from the Host header only when it is a plain
     host name or address with a port (so nothing a client sends is echoed into the Turtle), else the

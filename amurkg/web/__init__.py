@@ -19,21 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError
-from amurkg.serve.protocol import Reply, plan
+from amurkg.serve.protocol import SECURITY_HEADERS, Reply, plan  # every answer of serve carries them
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
-#: Pages may load scripts, styles and images from this server only; no inline script, no framing.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    ("Content-Security-Policy", CSP),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
-]
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".txt": "text/plain"}
 _MAX_FIELDS = 40
 #: Page data kept for repeat visits (the graph does not change while it is served): pages up to 1 MB, 32 MB in all.
