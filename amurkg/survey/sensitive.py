@@ -42,60 +42,55 @@ EXACT_WARNING = (
     "camera locations of threatened animals are what poachers look for"
 )
 
-_SENSITIVE_TAXA = """
+_PREFIXES = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
 PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
-SELECT DISTINCT ?taxon ?category WHERE {
-  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
-  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
-  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
-}"""
+"""
+
+#: ?taxon is a threatened taxon (?category CR, EN or VU), or lies above or below one that is.
+_THREATENED = (
+    "VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }",
+    "?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .",
+    "{ ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }",
+)
+
+
+def _threatened_query(select: str, *patterns: str, first: tuple[str, ...] = ()) -> str:
+    """A SELECT DISTINCT of ``select``: the threatened categories, ``first``, the threatened taxa, ``patterns``."""
+    body = "".join(f"  {line}\n" for line in (_THREATENED[0], *first, *_THREATENED[1:], *patterns))
+    return f"{_PREFIXES}SELECT DISTINCT {select} WHERE {{\n{body}}}"
+
+
+_SENSITIVE_TAXA = _threatened_query("?taxon ?category")
 
 #: Deployments with a record of a sensitive taxon, with the taxa and categories that make them so.
-SENSITIVE_DEPLOYMENTS = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
-PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
-SELECT DISTINCT ?deployment ?taxon ?name ?category WHERE {
-  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
-  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
-  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
-  ?obs dwciri:toTaxon ?taxon ; akg:deployment ?deployment .
-  OPTIONAL { ?taxon dwc:scientificName ?name }
-}"""
+SENSITIVE_DEPLOYMENTS = _threatened_query(
+    "?deployment ?taxon ?name ?category",
+    "?obs dwciri:toTaxon ?taxon ; akg:deployment ?deployment .",
+    "OPTIONAL { ?taxon dwc:scientificName ?name }",
+)
 
 #: Occurrences that are not from a deployment (a plain Darwin Core archive) of a sensitive taxon.
-SENSITIVE_OCCURRENCES = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
-PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
-SELECT DISTINCT ?occurrence ?taxon ?name ?category WHERE {
-  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
-  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
-  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
-  ?occurrence a dwc:Occurrence ; dwciri:toTaxon ?taxon ; dwc:decimalLatitude ?lat .
-  FILTER NOT EXISTS { ?occurrence akg:deployment ?d }
-  OPTIONAL { ?taxon dwc:scientificName ?name }
-}"""
+SENSITIVE_OCCURRENCES = _threatened_query(
+    "?occurrence ?taxon ?name ?category",
+    "?occurrence a dwc:Occurrence ; dwciri:toTaxon ?taxon ; dwc:decimalLatitude ?lat .",
+    "FILTER NOT EXISTS { ?occurrence akg:deployment ?d }",
+    "OPTIONAL { ?taxon dwc:scientificName ?name }",
+)
 
 
 #: Taxon corrections (``amurkg survey update-taxon``) that name a sensitive taxon, withdrawn ones included: a
 #: camera once said to have recorded a threatened animal stays generalised (the safe way to be wrong).
-_SENSITIVE_CORRECTIONS = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
-PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-PREFIX iucnrl: <https://w3id.org/amurkg/iucn/redlist/>
-SELECT DISTINCT ?recorded ?package ?taxon ?name ?category WHERE {
-  VALUES ?category { iucnrl:CR iucnrl:EN iucnrl:VU }
-  ?correction a akg:TaxonCorrection ; akg:correctedName ?recorded ; dwciri:toTaxon ?taxon .
-  OPTIONAL { ?correction akg:correctedPackage ?package }
-  ?assessment akg:assessedTaxon ?assessed ; akg:redListCategory ?category .
-  { ?taxon akg:parentTaxon* ?assessed } UNION { ?assessed akg:parentTaxon+ ?taxon }
-  OPTIONAL { ?taxon dwc:scientificName ?name }
-}"""
+_SENSITIVE_CORRECTIONS = _threatened_query(
+    "?recorded ?package ?taxon ?name ?category",
+    "OPTIONAL { ?taxon dwc:scientificName ?name }",
+    first=(
+        "?correction a akg:TaxonCorrection ; akg:correctedName ?recorded ; dwciri:toTaxon ?taxon .",
+        "OPTIONAL { ?correction akg:correctedPackage ?package }",
+    ),
+)
 
 #: The scientific names recorded at each deployment.
 _DEPLOYMENT_NAMES = """
