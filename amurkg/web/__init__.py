@@ -281,12 +281,7 @@ class Site:
         params = {k: v[:2000] for k, v in given.items()}
         if download is not None:
             media, body = await self.raw("download", {"name": name, "params": params, "fmt": download})
-            headers = [
-                ("Content-Type", f"{media}; charset=utf-8"),
-                ("Content-Disposition", f'attachment; filename="{name}.{download}"'),
-                *SECURITY_HEADERS,
-            ]
-            return Reply(200, headers, body)
+            return _attachment(f"{media}; charset=utf-8", f"{name}.{download}", body)
         missing = [p.name for p in canned.parameters if p.required and p.name not in params]
         context: dict[str, Any] = {
             "title": canned.title,
@@ -349,12 +344,7 @@ class Site:
         if wanted not in figures:
             raise _PageFailedError(404, f"no figure {wanted[:40]!r}: the figures are {', '.join(figures)}")
         body = self.env.get_template("figure.svg").render(fig=figures[wanted], standalone=True).encode("utf-8")
-        headers = [
-            ("Content-Type", "image/svg+xml; charset=utf-8"),
-            ("Content-Disposition", f'attachment; filename="survey-{wanted}.svg"'),
-            *SECURITY_HEADERS,
-        ]
-        return Reply(200, headers, body)
+        return _attachment("image/svg+xml; charset=utf-8", f"survey-{wanted}.svg", body)
 
     async def survey(self, args: dict[str, str], as_json: bool) -> Reply:
         """Map, effort and relative abundance, from the detection series computed at import (quick at any size)."""
@@ -393,12 +383,7 @@ class Site:
         if kind not in ("activity", "rai", "effort", "map", "overlap"):
             raise _PageFailedError(404, "kind is one of activity, rai, effort, map, overlap")
         media, body = await self.raw("plot", {**asked, "kind": kind, "fmt": fmt})
-        headers = [
-            ("Content-Type", media),
-            ("Content-Disposition", f'attachment; filename="survey-{kind}.{fmt}"'),
-            *SECURITY_HEADERS,
-        ]
-        return Reply(200, headers, body)
+        return _attachment(media, f"survey-{kind}.{fmt}", body)
 
     async def survey_activity(self, args: dict[str, str], as_json: bool) -> Reply:
         """Activity curves and the leopard beside each prey, from each taxon's detections (slower on big stores)."""
@@ -543,6 +528,12 @@ def pieces(text: str | None, spans: list[dict[str, Any]], selected: dict[str, An
     if at < len(text):
         out.append({"text": text[at:]})
     return out
+
+
+def _attachment(media: str, filename: str, body: bytes) -> Reply:
+    """A file to save: its media type, the name to save it as, and its bytes."""
+    headers = [("Content-Type", media), ("Content-Disposition", f'attachment; filename="{filename}"')]
+    return Reply(200, [*headers, *SECURITY_HEADERS], body)
 
 
 def _text(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Reply:
