@@ -46,7 +46,9 @@ class _Group(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except _UsageError as exc:
             sub = getattr(exc, "ctx", None)
-            where = f" (see '{sub.command_path} --help')" if sub is not None and sub.parent is not None else ""
+            # the path below the program, named 'amurkg' however the program was started (python -m, a runner)
+            path = " ".join(["amurkg", *sub.command_path.split(" ")[1:]]) if sub is not None else ""
+            where = f" (see '{path} --help')" if sub is not None and sub.parent is not None else ""
             raise _OneLineError(exc.format_message() + where) from None  # type: ignore[attr-defined]
         except BrokenPipeError:
             sys.stderr.close()
