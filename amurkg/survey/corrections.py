@@ -29,36 +29,23 @@ from pathlib import Path
 from typing import Any
 
 from amurkg.errors import ParameterError
-from amurkg.namespaces import AKG, AMUR, GRAPH_BASE, PREFIXES, SURVEY
+from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES, SURVEY
+
+# the readers of the corrections in force live below filters and sensitive, which apply them
+from amurkg.survey.ledger import CORRECTION_BASE as CORRECTION_BASE
+from amurkg.survey.ledger import Correction as Correction
+from amurkg.survey.ledger import clock_shifts as clock_shifts
+from amurkg.survey.ledger import corrections as corrections
+from amurkg.survey.ledger import package_of
+from amurkg.survey.ledger import taxon_updates as taxon_updates
 
 CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
-CORRECTION_BASE = AMUR + "correction/"
 _PROV = PREFIXES["prov"]
 _RDFS = PREFIXES["rdfs"]
 _XSD = PREFIXES["xsd"]
 _DWCIRI = PREFIXES["dwciri"]
 _SKOS = PREFIXES["skos"]
 _MAX_OFFSET = 366 * 86400.0
-
-
-@dataclass(frozen=True)
-class Correction:
-    """One correction as recorded: ``kind`` is ``clock`` or ``taxon``."""
-
-    id: str
-    kind: str
-    target: str  # the deployment IRI (clock) or the recorded scientific name (taxon)
-    value: str  # the offset in seconds (clock) or the taxon IRI (taxon)
-    package: str
-    by: str
-    at: str
-    reason: str
-    undone_at: str | None = None
-    undone_note: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.undone_at is None
 
 
 def _printable(text: str, what: str) -> str:
@@ -139,7 +126,6 @@ def _recount_or_withdraw(store: Path | str, quads: list[Any], packages: list[str
 
 def _deployments_of(store: Path | str, identifiers: list[str], package: str | None) -> list[tuple[str, str]]:
     from amurkg.graph import KnowledgeGraph
-    from amurkg.survey.filters import package_of
 
     query = """PREFIX akg: <https://w3id.org/amurkg/ontology#>
     SELECT ?d ?id WHERE { ?d a akg:Deployment ; akg:deploymentID ?id }"""
@@ -238,7 +224,6 @@ def update_taxon(
     if not recorded or len(recorded) > 500:
         raise ParameterError("the recorded scientific name (--name / name=) must be 1 to 500 characters")
     why, who, at = _why(reason), _who(by), _now()
-    from amurkg.survey.filters import package_of
 
     query = """PREFIX akg: <https://w3id.org/amurkg/ontology#>
     SELECT DISTINCT ?d WHERE { ?d a akg:Deployment }"""
@@ -315,73 +300,6 @@ def undo(store: Path | str, correction: str, reason: str, by: str | None = None)
     )
 
 
-_CORRECTIONS = """
-PREFIX akg: <https://w3id.org/amurkg/ontology#>
-PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?c ?type ?deployment ?offset ?name ?taxon ?package ?by ?at ?why ?undone ?note WHERE {
-  ?c a ?type ; prov:wasAttributedTo ?by ; prov:generatedAtTime ?at ; rdfs:comment ?why .
-  VALUES ?type { akg:ClockCorrection akg:TaxonCorrection }
-  OPTIONAL { ?c akg:correctedDeployment ?deployment ; akg:clockOffset ?offset }
-  OPTIONAL { ?c akg:correctedName ?name ; dwciri:toTaxon ?taxon }
-  OPTIONAL { ?c akg:correctedPackage ?package }
-  OPTIONAL { ?c prov:invalidatedAtTime ?undone OPTIONAL { ?c skos:changeNote ?note } }
-}"""
-
-
-def corrections(kg: Any) -> list[Correction]:
-    """Every correction recorded in the store, withdrawn ones included, oldest first."""
-    from amurkg.survey.filters import package_of
-
-    out = []
-    for row in kg.query(_CORRECTIONS, where="survey corrections").rows:
-        c, kind, deployment, offset, name, taxon, package, by, at, why, undone, note = (
-            None if t is None else t.value for t in row
-        )
-        if c is None or not c.startswith(CORRECTION_BASE):
-            continue
-        if kind == AKG + "ClockCorrection" and deployment is not None and offset is not None:
-            out.append(
-                Correction(
-                    c[len(CORRECTION_BASE) :],
-                    "clock",
-                    deployment,
-                    offset,
-                    package_of(deployment),
-                    by or "",
-                    at or "",
-                    why or "",
-                    undone,
-                    note,
-                )
-            )
-        elif name is not None and taxon is not None:
-            pkg = package_of(package + "/") if package else ""
-            out.append(
-                Correction(
-                    c[len(CORRECTION_BASE) :], "taxon", name, taxon, pkg, by or "", at or "", why or "", undone, note
-                )
-            )
-    return sorted(out, key=lambda x: (x.at, x.id))
-
-
-def clock_shifts(kg: Any) -> dict[str, float]:
-    """Seconds to add to each deployment's times, from the clock corrections in force."""
-    shifts: dict[str, float] = {}
-    for c in corrections(kg):
-        if c.kind == "clock" and c.active:
-            shifts[c.target] = shifts.get(c.target, 0.0) + float(c.value)
-    return shifts
-
-
-def taxon_updates(kg: Any) -> dict[tuple[str, str], str]:
-    """``(package or "", normalised recorded name) -> taxon IRI`` from the taxon corrections in force (the latest
-    wins)."""
-    return {(c.package, c.target): c.value for c in corrections(kg) if c.kind == "taxon" and c.active}
-
-
 @dataclass(frozen=True)
 class NameMatch:
     package: str
@@ -410,7 +328,6 @@ SELECT ?taxon ?name ?rank WHERE { ?taxon dwc:scientificName ?name . OPTIONAL { ?
 def name_matches(kg: Any, package: str | None = None) -> list[NameMatch]:
     """The name-matching report of the imported packages (or one): each recorded scientific name, how many
     observations carry it, how it matched the curated taxa, and the taxon correction in force."""
-    from amurkg.survey.filters import package_of
     from amurkg.survey.rdf import TaxonIndex
 
     curated: dict[str, tuple[str, str]] = {}
@@ -481,12 +398,11 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
     corrections in force: the importer's own ``Mapper`` counts the corrected detections."""
     import pyoxigraph as ox
 
-    from amurkg.survey.filters import package_of
-    from amurkg.survey.importer import _curated, taxon_index
-    from amurkg.survey.rdf import Mapper, TaxonIndex
+    from amurkg.store import CURATED_GRAPH
+    from amurkg.survey.rdf import Mapper, TaxonIndex, taxon_index
 
     g = ox.NamedNode(record.graph)
-    mapper = Mapper(record.identifier, {}, taxon_index(ox_store, default_graph=[ox.NamedNode(_curated())]))
+    mapper = Mapper(record.identifier, {}, taxon_index(ox_store, default_graph=[ox.NamedNode(CURATED_GRAPH)]))
     for row in ox_store.query(_DEPLOYMENTS, default_graph=[g]):
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         mapper.offsets[row["deployment"].value] = start.utcoffset()

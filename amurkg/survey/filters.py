@@ -18,10 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import product
 from typing import Any
-from urllib.parse import unquote
 
 from amurkg.errors import ParameterError
-from amurkg.namespaces import SURVEY
+from amurkg.survey.ledger import package_of
 
 #: Observation types of Camtrap DP 1.0.
 OBSERVATION_TYPES = ("animal", "human", "vehicle", "blank", "unknown", "unclassified")
@@ -179,13 +178,6 @@ PREFIX akg: <https://w3id.org/amurkg/ontology#>
 ASK { ?media akg:captureMethod ?method }"""
 
 
-def package_of(iri: str) -> str:
-    """The identifier of the package a record IRI belongs to."""
-    if iri.startswith(SURVEY):
-        return unquote(iri[len(SURVEY) :].split("/", 1)[0])
-    return ""
-
-
 def instant(text: str) -> float:
     """POSIX seconds of an ``xsd:dateTime`` text."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -202,7 +194,7 @@ def _value(term: Any) -> str | None:
 
 def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
     """The deployments the filter keeps, sorted by package and deploymentID, their spans clipped to its dates."""
-    from amurkg.survey.corrections import clock_shifts
+    from amurkg.survey.ledger import clock_shifts
 
     flt = flt or SurveyFilter()
     lo, hi = flt.window()
@@ -256,7 +248,7 @@ def detections_of(
 ) -> dict[str | None, list[Detection]]:
     """``detections(kg, flt.with_taxon(t), levels)`` for each ``t`` of ``taxa`` (None: every taxon), reading the
     store once: a figure or a page of several taxa pays for one read, not one per taxon."""
-    from amurkg.survey.corrections import taxon_updates
+    from amurkg.survey.ledger import taxon_updates
 
     kept = {d.iri: d for d in deployments(kg, flt)}
     updates = taxon_updates(kg)
@@ -480,7 +472,7 @@ def _iri(value: str) -> Any:
 def _excluded_media(kg: Any, flt: SurveyFilter) -> dict[str, list[tuple[float, bool]]]:
     """Per deployment, (timestamp, excluded?) of its media, sorted; empty when no media has a capture method."""
     from amurkg.results import Term
-    from amurkg.survey.corrections import clock_shifts
+    from amurkg.survey.ledger import clock_shifts
 
     shifts = clock_shifts(kg)
     if not any(

@@ -22,35 +22,8 @@ from typing import Any
 from amurkg.errors import AmurkgError
 from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, now
 from amurkg.survey.camtrapdp import PackageError, open_package
-from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids
+from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids, taxon_index
 from amurkg.survey.tables import Problems
-
-_TAXON_NAMES = """
-SELECT ?taxon ?name ?sci WHERE {
-  ?taxon dwc:scientificName ?sci .
-  { ?taxon dwc:scientificName ?name } UNION { ?taxon skos:altLabel ?name FILTER(LANG(?name) = "") }
-}"""
-_PREYS_ON = "SELECT ?predator ?prey WHERE { ?predator obo:RO_0002439 ?prey }"
-_PARENTS = "SELECT ?child ?parent WHERE { ?child akg:parentTaxon ?parent }"
-
-
-def taxon_index(ox_store: Any, **dataset: Any) -> TaxonIndex:
-    """Scientific names and synonyms (language-less ``skos:altLabel``) of the curated taxa."""
-    from pyoxigraph import NamedNode
-
-    from amurkg.namespaces import PREFIXES
-
-    index = TaxonIndex()
-    for solution in ox_store.query(_TAXON_NAMES, prefixes=PREFIXES, **dataset):
-        index.names.setdefault(TaxonIndex.normal(solution["name"].value), solution["taxon"].value)
-        index.accepted.setdefault(solution["taxon"].value, solution["sci"].value)
-    # what co-detections precomputes from: who preys on whom, and the taxa below each
-    for solution in ox_store.query(_PREYS_ON, prefixes=PREFIXES, **dataset):
-        if isinstance(solution["predator"], NamedNode) and isinstance(solution["prey"], NamedNode):
-            index.preys.setdefault(solution["predator"].value, []).append(solution["prey"].value)
-    for solution in ox_store.query(_PARENTS, prefixes=PREFIXES, **dataset):
-        index.children.setdefault(solution["parent"].value, set()).add(solution["child"].value)
-    return index
 
 
 @dataclass

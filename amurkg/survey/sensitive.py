@@ -198,7 +198,7 @@ def sensitive_places(rows: Any, degrees: float = DEFAULT_GRID) -> tuple[dict[str
     away: another deployment or occurrence with the same ``locationID`` in the same package (a camera set again
     at the same post next season), or closer than ``degrees`` in latitude and in longitude (the same point, or
     the same post with a new GPS fix). ``rows(text)`` answers a SELECT as lists of terms."""
-    from amurkg.survey.filters import package_of
+    from amurkg.survey.ledger import package_of
 
     found = _direct(rows)
     places: list[tuple[str, float, float, str | None, str]] = []
