@@ -81,15 +81,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                fetch(base + "/sparql?query=ASK%7B%7D")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_ready(base, 60, 0.2)
         kg = amurkg.load()
         entities = kg.query(
             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
@@ -127,6 +119,19 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def wait_ready(base: str, seconds: float, step: float) -> None:
+    """Wait until the server at ``base`` answers SPARQL, for ``seconds`` at most, asking every ``step``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fetch(base + "/sparql?query=ASK%7B%7D")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(step)
 
 
 def dashboard(observations: int) -> None:
@@ -168,15 +173,7 @@ def dashboard(observations: int) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    fetch(base + "/sparql?query=ASK%7B%7D")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)
+            wait_ready(base, 120, 0.5)
             page, bare = [], []
             for n, interval in enumerate((30, 0, 1, 2, 5, 10, 15, 60)):
                 page.append(fetch(base + f"/survey?interval={interval}"))

@@ -9,8 +9,7 @@ from typing import Any
 import geojson
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_publish import _LAT, _LON, _numbers, _package
+from places import PLACES, hidden_cameras, numbers, package_at
 from test_survey import SMALL, run
 
 import amurkg
@@ -99,11 +98,7 @@ def test_bad_grid_and_store_without_survey(store: Path) -> None:
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    coordinates=st.fixed_dictionaries({"D1": st.tuples(_LAT, _LON), "D2": st.tuples(_LAT, _LON)}),
-    leopard_at=st.sets(st.sampled_from(["D1", "D2"])),
-    grid=st.sampled_from([0.1, 0.25, 1.0]),
-)
+@given(**PLACES)
 def test_no_exact_coordinate_of_a_threatened_taxon_in_geojson(
     tmp_path_factory: pytest.TempPathFactory,
     coordinates: dict[str, tuple[float, float]],
@@ -112,19 +107,13 @@ def test_no_exact_coordinate_of_a_threatened_taxon_in_geojson(
 ) -> None:
     folder = tmp_path_factory.mktemp("geo")
     store = folder / "store"
-    assert run("import", str(_package(folder, coordinates, leopard_at)), "--store", str(store)).exit_code == 0
+    assert run("import", str(package_at(folder, coordinates, leopard_at)), "--store", str(store)).exit_code == 0
     result = run("survey", "geojson", "--store", str(store), "--grid", str(grid))
     assert result.exit_code == 0, result.stderr
-    written = _numbers(result.stdout.encode())
+    written = numbers(result.stdout.encode())
     cells = Grid(grid)
     features = {f["properties"]["deploymentID"]: f for f in json.loads(result.stdout)["features"]}
-    # a camera closer than 0.1 degree (both ways) to a leopard's camera would give it away: hidden too
-    hidden = set(leopard_at) | {
-        d
-        for d, (lat, lon) in coordinates.items()
-        for x in leopard_at
-        if abs(coordinates[x][0] - lat) < 0.1 and abs(coordinates[x][1] - lon) < 0.1
-    }
+    hidden = hidden_cameras(coordinates, leopard_at)
     public = {v for d, point in coordinates.items() if d not in hidden for v in point}
     for deployment, (lat, lon) in coordinates.items():
         shown = features[deployment]["geometry"]["coordinates"]

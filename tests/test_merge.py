@@ -4,7 +4,6 @@ frictionless."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import warnings
@@ -13,22 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from places import read_rows, write_rows
 from test_survey import EXAMPLE, SMALL, run
 
 import amurkg
 from amurkg.survey.merge import Part, merge
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _colliding_copy(folder: Path) -> Path:
@@ -41,9 +29,9 @@ def _colliding_copy(folder: Path) -> Path:
     meta["licenses"] = [{"name": "CC-BY-4.0", "scope": "data"}, *meta["licenses"][1:]]
     meta["project"]["samplingDesign"] = "opportunistic"
     (target / "datapackage.json").write_text(json.dumps(meta), encoding="utf-8")
-    rows = _read(target / "deployments.csv")
+    rows = read_rows(target / "deployments.csv")
     rows[0]["latitude"] = "43.4"  # L1 is another place in this package
-    _write(target / "deployments.csv", rows)
+    write_rows(target / "deployments.csv", rows)
     return target
 
 
@@ -60,9 +48,9 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def test_colliding_identifiers_are_prefixed_and_references_follow(merged: tuple[Path, str]) -> None:
     folder, _ = merged
-    deployments = _read(folder / "deployments.csv")
-    media = _read(folder / "media.csv")
-    observations = _read(folder / "observations.csv")
+    deployments = read_rows(folder / "deployments.csv")
+    media = read_rows(folder / "media.csv")
+    observations = read_rows(folder / "observations.csv")
     ids = [r["deploymentID"] for r in deployments]
     assert len(ids) == len(set(ids)) == 2 + 2 + 4
     assert {"amurkg-test-survey_D1", "copy_D1", "amurkg-test-survey_D2", "copy_D2"} <= set(ids)
@@ -142,7 +130,7 @@ def test_frictionless_accepts_the_merged_package(merged: tuple[Path, str], tmp_p
 
 
 def test_the_leopard_camera_stays_generalised_in_the_merge(merged: tuple[Path, str]) -> None:
-    rows = _read(merged[0] / "deployments.csv")
+    rows = read_rows(merged[0] / "deployments.csv")
     leopard = [r for r in rows if r["deploymentID"].endswith("_D1")]
     assert leopard and all(r["latitude"] != "43.1" and r["longitude"] != "131.5" for r in leopard)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import shutil
 import warnings
 import zipfile
@@ -14,45 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import WAIT
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from places import PLACES, hidden_cameras, numbers, package_at, read_rows
 from test_survey import SMALL, run
 
 import amurkg
 from amurkg.survey.eml import problems
 from amurkg.survey.sensitive import Grid, sensitive_taxa
-
-_NUMBER = re.compile(rb"-?\d+\.\d+")
-
-
-def _package(folder: Path, coordinates: dict[str, tuple[float, float]], leopard_at: set[str]) -> Path:
-    """survey-small with the deployments at ``coordinates`` and the leopard's observations moved to the
-    deployments in ``leopard_at`` (others get a roe deer instead)."""
-    target = folder / "package"
-    shutil.copytree(SMALL, target)
-    rows = _read(target / "deployments.csv")
-    for row in rows:
-        row["latitude"], row["longitude"] = (repr(v) for v in coordinates[row["deploymentID"]])
-    _write(target / "deployments.csv", rows)
-    observations = _read(target / "observations.csv")
-    for row in observations:
-        if row["scientificName"] == "Panthera pardus orientalis" and row["deploymentID"] not in leopard_at:
-            row["scientificName"] = "Capreolus pygargus"
-    if "D2" in leopard_at:  # the last row is D2's sika deer
-        observations[-1]["scientificName"] = "Panthera pardus orientalis"
-    _write(target / "observations.csv", observations)
-    return target
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _archive_rows(data: bytes) -> list[dict[str, str]]:
@@ -61,25 +27,8 @@ def _archive_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def _numbers(data: bytes) -> list[float]:
-    """Every decimal number in a zip's members (or in plain bytes)."""
-    if data[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            data = b"\n".join(zf.read(name) for name in zf.namelist())
-    return [float(m) for m in _NUMBER.findall(data)]
-
-
-# a coordinate with five decimals, the last not 0: never the centre of a 0.1 or 0.25 degree cell
-_LAT = st.integers(4_275_001, 4_354_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
-_LON = st.integers(13_085_001, 13_174_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
-
-
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    coordinates=st.fixed_dictionaries({"D1": st.tuples(_LAT, _LON), "D2": st.tuples(_LAT, _LON)}),
-    leopard_at=st.sets(st.sampled_from(["D1", "D2"])),
-    grid=st.sampled_from([0.1, 0.25, 1.0]),
-)
+@given(**PLACES)
 def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     tmp_path_factory: pytest.TempPathFactory,
     coordinates: dict[str, tuple[float, float]],
@@ -88,21 +37,15 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
 ) -> None:
     folder = tmp_path_factory.mktemp("pub")
     store = folder / "store"
-    result = run("import", str(_package(folder, coordinates, leopard_at)), "--store", str(store))
+    result = run("import", str(package_at(folder, coordinates, leopard_at)), "--store", str(store))
     assert result.exit_code == 0, result.stderr
     out = folder / "out.zip"
     result = run("export", "--store", str(store), "-f", "dwca", "--grid", str(grid), "-o", str(out))
     assert result.exit_code == 0, result.stderr
     data = out.read_bytes()
-    written = _numbers(data)
+    written = numbers(data)
     cells = Grid(grid)
-    # a camera closer than 0.1 degree (both ways) to a leopard's camera would give it away: hidden too
-    hidden = set(leopard_at) | {
-        d
-        for d, (lat, lon) in coordinates.items()
-        for x in leopard_at
-        if abs(coordinates[x][0] - lat) < 0.1 and abs(coordinates[x][1] - lon) < 0.1
-    }
+    hidden = hidden_cameras(coordinates, leopard_at)
     public = {v for d, point in coordinates.items() if d not in hidden for v in point}
     for deployment, (lat, lon) in coordinates.items():
         if deployment in hidden:  # a value another camera shares openly is no secret of this one
@@ -122,7 +65,7 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     assert run("export", "--store", str(store), "-f", "nq", "-o", str(dump)).exit_code == 0
     with amurkg.KnowledgeGraph(store=store) as kg:
         answer = kg.query("SELECT ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }").rows
-    seen = _numbers(dump.read_bytes()) + _numbers(" ".join(str(r[0]) for r in answer).encode())
+    seen = numbers(dump.read_bytes()) + numbers(" ".join(str(r[0]) for r in answer).encode())
     for deployment, (lat, lon) in coordinates.items():
         if deployment in hidden:
             assert not ({lat, lon} - public) & set(seen)
@@ -193,7 +136,7 @@ LEOPARD_CAMERA = (43.12347, 131.52349)
 @pytest.fixture(scope="module")
 def leopard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("leopard")
-    package = _package(folder, {"D1": LEOPARD_CAMERA, "D2": (43.27771, 131.61113)}, {"D1"})
+    package = package_at(folder, {"D1": LEOPARD_CAMERA, "D2": (43.27771, 131.61113)}, {"D1"})
     store = folder / "store"
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     return store
@@ -211,7 +154,7 @@ def test_served_answers_hold_no_exact_location(leopard_store: Path) -> None:
             "SELECT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }",
             "SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o FILTER(isLiteral(?o)) } }",
         ):
-            seen = _numbers(" ".join(str(r[0]) for r in remote.query(text).rows).encode())
+            seen = numbers(" ".join(str(r[0]) for r in remote.query(text).rows).encode())
             assert 43.27771 in seen  # the other camera, exact: the answer is complete
             assert LEOPARD_CAMERA[0] not in seen and LEOPARD_CAMERA[1] not in seen
             assert 43.15 in seen and 131.55 in seen
@@ -269,8 +212,8 @@ def example_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("table", ["deployments", "media", "observations"])
 def test_camtrapdp_export_equals_the_official_example_field_by_field(example_export: Path, table: str) -> None:
-    theirs = _read(EXAMPLE_PACKAGE / f"{table}.csv")
-    ours = _read(example_export / f"{table}.csv")
+    theirs = read_rows(EXAMPLE_PACKAGE / f"{table}.csv")
+    ours = read_rows(example_export / f"{table}.csv")
     assert list(ours[0]) == list(theirs[0])  # the same columns, in the schema's order
     assert len(ours) == len(theirs)
     for number, (mine, their) in enumerate(zip(ours, theirs, strict=True), 2):
@@ -297,7 +240,7 @@ def test_camtrapdp_export_is_read_back(example_export: Path, tmp_path: Path) -> 
 def test_camtrapdp_export_generalises_the_leopard_camera(leopard_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "package.zip"
     assert run("export", "--store", str(leopard_store), "-f", "camtrapdp", "-o", str(out)).exit_code == 0
-    seen = _numbers(out.read_bytes())
+    seen = numbers(out.read_bytes())
     assert LEOPARD_CAMERA[0] not in seen and LEOPARD_CAMERA[1] not in seen and 43.27771 in seen
     assert run("import", str(out), "--store", str(tmp_path / "store")).exit_code == 0
 

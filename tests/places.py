@@ -1,0 +1,80 @@
+"""Survey data with a threatened animal at chosen places, shared by the tests of what leaves a store
+(test_publish, test_geojson, test_merge): survey-small moved to given coordinates, CSV rows read and written,
+and every number an output holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+from test_survey import SMALL
+
+_NUMBER = re.compile(rb"-?\d+\.\d+")
+
+
+def package_at(folder: Path, coordinates: dict[str, tuple[float, float]], leopard_at: set[str]) -> Path:
+    """survey-small with the deployments at ``coordinates`` and the leopard's observations moved to the
+    deployments in ``leopard_at`` (others get a roe deer instead)."""
+    target = folder / "package"
+    shutil.copytree(SMALL, target)
+    rows = read_rows(target / "deployments.csv")
+    for row in rows:
+        row["latitude"], row["longitude"] = (repr(v) for v in coordinates[row["deploymentID"]])
+    write_rows(target / "deployments.csv", rows)
+    observations = read_rows(target / "observations.csv")
+    for row in observations:
+        if row["scientificName"] == "Panthera pardus orientalis" and row["deploymentID"] not in leopard_at:
+            row["scientificName"] = "Capreolus pygargus"
+    if "D2" in leopard_at:  # the last row is D2's sika deer
+        observations[-1]["scientificName"] = "Panthera pardus orientalis"
+    write_rows(target / "observations.csv", observations)
+    return target
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def numbers(data: bytes) -> list[float]:
+    """Every decimal number in a zip's members (or in plain bytes)."""
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = b"\n".join(zf.read(name) for name in zf.namelist())
+    return [float(m) for m in _NUMBER.findall(data)]
+
+
+# a coordinate with five decimals, the last not 0: never the centre of a 0.1 or 0.25 degree cell
+LAT = st.integers(4_275_001, 4_354_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
+LON = st.integers(13_085_001, 13_174_999).filter(lambda n: n % 10).map(lambda n: n / 100_000)
+
+#: The places of the two cameras of survey-small, which of them saw the leopard, and the grid to generalise to.
+PLACES: dict[str, Any] = {
+    "coordinates": st.fixed_dictionaries({"D1": st.tuples(LAT, LON), "D2": st.tuples(LAT, LON)}),
+    "leopard_at": st.sets(st.sampled_from(["D1", "D2"])),
+    "grid": st.sampled_from([0.1, 0.25, 1.0]),
+}
+
+
+def hidden_cameras(coordinates: dict[str, tuple[float, float]], leopard_at: set[str]) -> set[str]:
+    """The cameras whose place must not leave: the leopard's, and any closer than 0.1 degree (both ways) to one
+    of them, which would give it away."""
+    return set(leopard_at) | {
+        d
+        for d, (lat, lon) in coordinates.items()
+        for x in leopard_at
+        if abs(coordinates[x][0] - lat) < 0.1 and abs(coordinates[x][1] - lon) < 0.1
+    }
