@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from test_survey import SMALL
+
+import amurkg
 
 _NUMBER = re.compile(rb"-?\d+\.\d+")
 
@@ -78,3 +82,22 @@ def hidden_cameras(coordinates: dict[str, tuple[float, float]], leopard_at: set[
         for x in leopard_at
         if abs(coordinates[x][0] - lat) < 0.1 and abs(coordinates[x][1] - lon) < 0.1
     }
+
+
+def frictionless_report(package: Path, folder: Path) -> Any:
+    """frictionless's report on a copy (in ``folder``) of a Camtrap DP package, checked offline against the
+    table schemas amurkg ships (the same schemas as the published ones)."""
+    import frictionless
+
+    shutil.copytree(package, folder)
+    meta = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    shipped = Path(amurkg.__file__).parent / "survey" / "camtrap-dp-1.0.2"
+    for resource in meta["resources"]:
+        name = resource["schema"].rsplit("/", 1)[1]
+        shutil.copy(shipped / name, folder / name)
+        resource["schema"] = name
+    meta["profile"] = "data-package"
+    (folder / "datapackage.json").write_text(json.dumps(meta), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return frictionless.validate(str(folder / "datapackage.json"))

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from places import read_rows, write_rows
+from places import frictionless_report, read_rows, write_rows
 from test_survey import EXAMPLE, SMALL, run
 
-import amurkg
 from amurkg.survey.merge import Part, merge
 
 
@@ -111,21 +109,7 @@ def test_the_merged_package_is_imported_again(merged: tuple[Path, str], tmp_path
 
 
 def test_frictionless_accepts_the_merged_package(merged: tuple[Path, str], tmp_path: Path) -> None:
-    import frictionless
-
-    folder = tmp_path / "package"
-    shutil.copytree(merged[0], folder)
-    meta = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    shipped = Path(amurkg.__file__).parent / "survey" / "camtrap-dp-1.0.2"
-    for resource in meta["resources"]:
-        name = resource["schema"].rsplit("/", 1)[1]
-        shutil.copy(shipped / name, folder / name)  # offline: amurkg's copy of the same schema
-        resource["schema"] = name
-    meta["profile"] = "data-package"
-    (folder / "datapackage.json").write_text(json.dumps(meta), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = frictionless.validate(str(folder / "datapackage.json"))
+    report = frictionless_report(merged[0], tmp_path / "package")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import WAIT
 from hypothesis import HealthCheck, given, settings
-from places import PLACES, hidden_cameras, numbers, package_at, read_rows
+from places import PLACES, frictionless_report, hidden_cameras, numbers, package_at, read_rows
 from test_survey import SMALL, run
 
 import amurkg
@@ -249,23 +248,7 @@ def test_frictionless_accepts_the_exported_package(example_export: Path, tmp_pat
     """The Frictionless Data validator (the reference implementation of Table Schema), offline: the tables
     checked against the Camtrap DP 1.0.2 table schemas amurkg ships (types, constraints, primary and foreign
     keys); the descriptor's profile is checked by amurkg import's JSON Schema (the test above)."""
-    import json
-
-    import frictionless
-
-    folder = tmp_path / "package"
-    shutil.copytree(example_export, folder)
-    meta = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    shipped = Path(amurkg.__file__).parent / "survey" / "camtrap-dp-1.0.2"
-    for resource in meta["resources"]:
-        name = resource["schema"].rsplit("/", 1)[1]
-        shutil.copy(shipped / name, folder / name)  # no network: the same schema, from amurkg's copy
-        resource["schema"] = name
-    meta["profile"] = "data-package"
-    (folder / "datapackage.json").write_text(json.dumps(meta), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report = frictionless.validate(str(folder / "datapackage.json"))
+    report = frictionless_report(example_export, tmp_path / "package")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
     assert report.stats["tasks"] == 3
 
