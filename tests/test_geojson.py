@@ -64,7 +64,9 @@ def test_small_survey_as_geojson(store: Path) -> None:
     assert d1["properties"]["cameraDays"] == 10
     assert d1["properties"]["detections:Panthera pardus orientalis"] == 3
     assert d1["properties"]["rai:Panthera pardus orientalis"] == 30
-    assert d1["properties"]["locationName"] == "ridge trail"
+    assert d1["properties"]["locationName"] is None  # withheld with the coordinates (Chapman 2020)
+    assert "locality text withheld" in d1["properties"]["informationWithheld"]
+    assert by_id["D2"]["properties"]["locationName"] == "stream, upper"
     assert by_id["D2"]["properties"]["rai:Sus scrofa"] == pytest.approx(100 / 4.5, abs=1e-3)
 
 

@@ -65,7 +65,7 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
     """The three tables of ``package`` as rows of text, in their original order, and the coverage."""
     from amurkg.survey.dwca import Coverage
     from amurkg.survey.rdf import _CLASSES, _COLUMNS, _ID
-    from amurkg.survey.sensitive import sensitive_deployments
+    from amurkg.survey.sensitive import LOCALITY_COLUMNS, MEDIA_PATH_COLUMNS, sensitive_deployments, withhold_paths
 
     coverage = Coverage()
     sensitive = sensitive_deployments(kg) if grid is not None else {}
@@ -95,6 +95,7 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
             for column in ("deploymentID", "mediaID"):
                 if "_" + column in entry:
                     entry[column] = ids.get(entry.pop("_" + column), "")
+    places: dict[str, list[str]] = {}  # deploymentID -> the locality text withheld
     for entry in tables["deployments"]:
         iri = _deployment_iri(package, entry["deploymentID"])
         if grid is not None and iri in sensitive:
@@ -104,7 +105,12 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
             entry["coordinateUncertainty"] = str(grid.uncertainty(lat, float(original) if original else None))
             coverage.generalised.add(iri)
             coverage.reasons.update(sensitive[iri])
+            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS]  # withheld (Chapman 2020)
         coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")
+    for entry in tables["media"]:  # a folder named after the place gives it away as well
+        for column in MEDIA_PATH_COLUMNS:
+            if entry.get("deploymentID") in places and entry.get(column):
+                entry[column] = withhold_paths(entry[column], places[entry["deploymentID"]])
     return tables, coverage
 
 

@@ -380,7 +380,7 @@ def occurrence_rows(
                 "samplingEffort": f"{iso(start)}/{local(v['deploymentEnd'])}",
                 "eventRemarks": v["eventRemarks"],
                 "locationID": v["locationID"],
-                "locality": v["locality"],
+                "locality": "" if withheld else v["locality"],  # withheld with the coordinates (Chapman 2020)
                 "minimumDepthInMeters": _number(v["depth"]),
                 "maximumDepthInMeters": _number(v["depth"]),
                 "minimumDistanceAboveSurfaceInMeters": _number(v["height"]),

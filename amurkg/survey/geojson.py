@@ -27,6 +27,8 @@ def deployments_geojson(
     kg: Any, flt: SurveyFilter | None = None, grid: float | None = 0.1, interval: float = 30
 ) -> dict[str, Any]:
     """The FeatureCollection of the deployments the filter keeps (see the module's description)."""
+    import contextlib
+
     from amurkg.survey.effort import individual_counts
     from amurkg.survey.figures import map_locations
     from amurkg.survey.filters import deployments
@@ -44,12 +46,15 @@ def deployments_geojson(
     features = []
     lons: list[float] = []
     lats: list[float] = []
-    for d in deployments(kg, flt.with_taxon(None)):
+    # locality text of protected cameras is in the exact graph: shown with exact coordinates only
+    with exact_view(kg) if cells is None else contextlib.nullcontext():
+        cameras = deployments(kg, flt.with_taxon(None))
+    for d in cameras:
         days = max(0.0, (d.end - d.start) / 86400)
         properties: dict[str, Any] = {
             "deploymentID": d.deployment_id,
             "locationID": d.location_id,
-            "locationName": d.location_name,
+            "locationName": None if d.iri in reasons else d.location_name,
             "package": d.package,
             "deploymentStart": datetime.fromtimestamp(d.start, d.tz).isoformat(),
             "deploymentEnd": datetime.fromtimestamp(d.end, d.tz).isoformat(),

@@ -314,8 +314,8 @@ class Grid:
     def withheld(self) -> str:
         """The ``informationWithheld`` text of a generalised record."""
         return (
-            f"exact coordinates withheld (generalised to {self.text()} degree): threatened taxon; they are kept by "
-            "the data holder and available on request"
+            f"exact coordinates and locality text withheld (coordinates generalised to {self.text()} degree): "
+            "threatened taxon; they are kept by the data holder and available on request"
         )
 
 
@@ -338,8 +338,37 @@ def exact_view(kg: Any) -> Iterator[None]:
 _DWC = PREFIXES["dwc"]
 _GEO = PREFIXES["geo"]
 _XSD = PREFIXES["xsd"]
-_MOVED = {_DWC + "decimalLatitude", _DWC + "decimalLongitude", _DWC + "coordinateUncertaintyInMeters"}
+#: Free text that names or describes a place (a camera's ``locationName`` is ``dwc:locality``): withheld with the
+#: exact coordinates of a generalised record, as Chapman (2020) advises, since "ridge trail above the salt lick"
+#: finds the camera as well as its coordinates do.
+LOCALITY_TERMS = (_DWC + "locality", _DWC + "verbatimLocality", _DWC + "locationRemarks")
+_MOVED = {
+    _DWC + "decimalLatitude",
+    _DWC + "decimalLongitude",
+    _DWC + "coordinateUncertaintyInMeters",
+    *LOCALITY_TERMS,
+}
+#: The Camtrap DP columns that hold locality text (``locationName``) and media paths that may repeat it.
+LOCALITY_COLUMNS = ("locationName",)
+MEDIA_PATH_COLUMNS = ("filePath", "fileName")
+_AKG = PREFIXES["akg"]
 _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+def withhold_paths(text: str, places: Iterable[str]) -> str:
+    """``text`` (a media file's path or name) with every locality text of ``places`` in it replaced by
+    ``withheld`` (case-insensitive): a camera's place name often names its folder of images."""
+    import re
+
+    for place in sorted({p.strip() for p in places if p and len(p.strip()) >= 3}, key=len, reverse=True):
+        text = re.sub(re.escape(place), "withheld", text, flags=re.IGNORECASE)
+    return text
+
+
+def _media_paths() -> tuple[Any, ...]:
+    import pyoxigraph as ox
+
+    return (ox.NamedNode(_AKG + "filePath"), ox.NamedNode(_AKG + "fileName"))
 
 
 def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
@@ -360,6 +389,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     from amurkg.store import CORRECTIONS_GRAPH, CURATED_GRAPH, twin
     from amurkg.survey.rdf import _decimal
 
+    media_paths = _media_paths()
     source = ox.NamedNode(graph)
     exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
     if grid is None:  # the grid this graph was generalised to before (import --grid), else the default
@@ -384,6 +414,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         kept_values.setdefault(quad.subject.value, []).append(quad)
     moved: list[Any] = []
     added: list[Any] = []
+    hidden_media: set[str] = set()  # media whose paths stay in the exact graph
     done = 0
 
     def decimal(value: float) -> Any:
@@ -394,13 +425,15 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         values: dict[str, float] = {}
         geometries = []
         for quad in store.ox.quads_for_pattern(node, None, None, source):
-            if quad.predicate.value in _MOVED:
+            if quad.predicate.value in LOCALITY_TERMS:
+                moved.append(quad)
+            elif quad.predicate.value in _MOVED:
                 moved.append(quad)
                 values[quad.predicate.value] = float(quad.object.value)
             elif quad.predicate.value == _GEO + "hasGeometry":
                 geometries.append(quad.object)
         for quad in kept_values.get(subject, []):
-            if quad.predicate.value in _MOVED:
+            if quad.predicate.value in _MOVED and quad.predicate.value not in LOCALITY_TERMS:
                 values.setdefault(quad.predicate.value, float(quad.object.value))
         latitude, longitude = values.get(_DWC + "decimalLatitude"), values.get(_DWC + "decimalLongitude")
         if latitude is None or longitude is None:
@@ -417,6 +450,21 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             ("informationWithheld", ox.Literal(grid.withheld())),
         ):
             added.append(ox.Quad(node, ox.NamedNode(_DWC + predicate), value, public))
+        # media paths that repeat the place name (a folder per camera site): exact ones hidden, "withheld" shown
+        places = [q.object.value for q in moved if q.subject == node and q.predicate.value in LOCALITY_TERMS]
+        places += [q.object.value for q in kept_values.get(subject, []) if q.predicate.value in LOCALITY_TERMS]
+        if places:
+            for link in store.ox.quads_for_pattern(None, ox.NamedNode(_AKG + "deployment"), node, source):
+                media = link.subject
+                paths = [q for p in media_paths for q in store.ox.quads_for_pattern(media, p, None, source)]
+                paths += [q for q in kept_values.get(media.value, []) if q.predicate in media_paths]
+                for quad in paths:
+                    shown = withhold_paths(quad.object.value, places)
+                    if shown != quad.object.value:
+                        if quad.graph_name == source:
+                            moved.append(quad)
+                        added.append(ox.Quad(media, quad.predicate, ox.Literal(shown), public))
+                        hidden_media.add(media.value)
         for geometry in geometries:
             wkts = list(store.ox.quads_for_pattern(geometry, ox.NamedNode(_GEO + "asWKT"), None, source))
             moved.extend(wkts)
@@ -425,11 +473,15 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
                 wkt = f"{_CRS84} POINT({_decimal(lon)} {_decimal(lat)})"
                 added.append(ox.Quad(geometry, quad.predicate, ox.Literal(wkt, datatype=quad.object.datatype), public))
     # records protected before that are sensitive no more (nor their geometries): their exact values come back
-    still = set(reasons) | {
-        q.object.value
-        for q in store.ox.quads_for_pattern(None, ox.NamedNode(_GEO + "hasGeometry"), None, source)
-        if q.subject.value in reasons
-    }
+    still = (
+        set(reasons)
+        | {
+            q.object.value
+            for q in store.ox.quads_for_pattern(None, ox.NamedNode(_GEO + "hasGeometry"), None, source)
+            if q.subject.value in reasons
+        }
+        | hidden_media
+    )
     restored = [q for q in kept if q.subject.value not in still]
     if public in set(store.ox.named_graphs()):
         store.ox.remove_graph(public)

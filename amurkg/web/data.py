@@ -498,7 +498,8 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
                 "iri": d.iri,
                 "deploymentID": d.deployment_id,
                 "package": d.package,
-                "location": d.location_name or d.location_id or "",
+                # a protected camera's place name is withheld with its coordinates (Chapman 2020)
+                "location": (None if d.iri in sensitive else d.location_name) or d.location_id or "",
                 "latitude": lat,
                 "longitude": lon,
                 "generalised": generalised,

@@ -1,0 +1,172 @@
+"""A camera that recorded a threatened taxon keeps its place name (``locationName``, Darwin Core ``locality``)
+out of every output, as it keeps its exact coordinates: GBIF's guidance on generalising sensitive species data
+(Chapman 2020, https://doi.org/10.15468/doc-5jp4-5g10) withholds the locality text of generalised records and
+says so in ``informationWithheld``. The store keeps it, in the hidden exact graph: ``--exact-locations`` exports
+give it back, and so does un-protecting the camera.
+
+D1 of ``tests/data/survey-small`` recorded the Amur leopard (CR); D2 recorded no threatened taxon and lies a
+whole 0.1 degree cell away."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from amurkg.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = REPO / "tests" / "data" / "survey-small"
+EXAMPLE = REPO / "tests" / "data" / "camtrap-dp-example"
+OTHER = "Upper Stream Crossing"  # D2's name: public, as its camera recorded no threatened taxon
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+def package_with(folder: Path, name: str) -> Path:
+    """survey-small with D1 named ``name`` (and its media in a folder of that name), D2 named ``OTHER``."""
+    shutil.copytree(SMALL, folder)
+    rows = list(csv.DictReader(io.StringIO((folder / "deployments.csv").read_text(encoding="utf-8"))))
+    for row in rows:
+        row["locationName"] = name if row["deploymentID"] == "D1" else OTHER
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (folder / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+    media = list(csv.DictReader(io.StringIO((folder / "media.csv").read_text(encoding="utf-8"))))
+    for row in media:
+        if row["deploymentID"] == "D1":
+            row["filePath"] = f"media/{name}/{row['fileName']}"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(media[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(media)
+    (folder / "media.csv").write_text(out.getvalue(), encoding="utf-8")
+    return folder
+
+
+def outputs(store: Path, work: Path, exact: bool = False) -> dict[str, str]:
+    """Every export of ``store`` as text: DwC archive, Camtrap DP, GeoJSON, an N-Quads dump and a SPARQL
+    answer over everything visible."""
+    flag = ["--exact-locations"] if exact else []
+    texts: dict[str, str] = {}
+    for fmt, target in (("dwca", work / "dwca.zip"), ("camtrapdp", work / "cdp.zip"), ("nq", work / "dump.nq")):
+        result = run("export", "--store", str(store), "-f", fmt, *flag, "-o", str(target))
+        assert result.exit_code == 0, result.stderr
+        if target.suffix == ".zip":
+            with zipfile.ZipFile(target) as zf:
+                for member in zf.namelist():
+                    texts[f"{fmt}:{member}"] = zf.read(member).decode("utf-8")
+        else:
+            texts[fmt] = target.read_text(encoding="utf-8")
+    result = run("survey", "geojson", "--store", str(store), *flag)
+    assert result.exit_code == 0, result.stderr
+    texts["geojson"] = result.stdout
+    if not exact:
+        result = run("sparql", "--store", str(store), "SELECT ?s ?p ?o WHERE { ?s ?p ?o }", "-f", "csv")
+        assert result.exit_code == 0, result.stderr
+        texts["sparql"] = result.stdout
+    return texts
+
+
+# place names of a camera: words, with the punctuation and scripts field notes use
+_NAMES = st.from_regex(r"[A-Z][a-z]{3,8}( [A-Za-z]{2,8}){0,3}", fullmatch=True) | st.sampled_from(
+    ["Kedrovaya Pad ridge", "\u041a\u0435\u0434\u0440\u043e\u0432\u0430\u044f \u041f\u0430\u0434\u044c", "salt lick 3"]
+)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_NAMES.filter(lambda n: n.lower() not in OTHER.lower() and "withheld" not in n.lower()))
+def test_no_export_writes_a_protected_cameras_place_name(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    work = tmp_path_factory.mktemp("locality")
+    package = package_with(work / "package", name)
+    store = work / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    texts = outputs(store, work)
+    leaked = [where for where, text in texts.items() if name.lower() in text.lower()]
+    assert not leaked, leaked
+    assert any(OTHER in text for text in texts.values())  # the public camera's name is still there
+    occurrences = texts["dwca:occurrence.txt"]
+    d1 = [r for r in csv.DictReader(io.StringIO(occurrences), delimiter="\t") if r["parentEventID"] == "D1"]
+    assert d1 and all("locality text withheld" in r["informationWithheld"] and not r["locality"] for r in d1)
+    # the store keeps it: exact exports give it back, with the media paths
+    exact = outputs(store, work, exact=True)
+    for where in ("dwca:occurrence.txt", "camtrapdp:deployments.csv", "camtrapdp:media.csv", "geojson"):
+        assert name in exact[where] or json.dumps(name)[1:-1] in exact[where], where
+    # survey merge (two packages or more)
+    assert run("import", str(EXAMPLE), "--store", str(store)).exit_code == 0
+    for flag, shown in (([], False), (["--exact-locations"], True)):
+        merged = work / f"merged{len(flag)}.zip"
+        result = run("survey", "merge", "--store", str(store), *flag, "-o", str(merged))
+        assert result.exit_code == 0, result.stderr
+        with zipfile.ZipFile(merged) as zf:
+            text = "".join(zf.read(m).decode("utf-8") for m in zf.namelist())
+        assert (name.lower() in text.lower()) is shown and OTHER in text
+
+
+def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None:
+    """What ``import --upgrade`` recomputes: D1's leopard record gone, D1 is no longer protected, and its name
+    comes back from the exact graph into the visible one (and into exports)."""
+    import pyoxigraph as ox
+
+    from amurkg.store import Store
+    from amurkg.survey.sensitive import protect
+
+    name = "Ridge Above The Lick"
+    package = package_with(tmp_path / "package", name)
+    store = tmp_path / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    assert name not in run("survey", "geojson", "--store", str(store)).stdout
+    to_taxon = ox.NamedNode("http://rs.tdwg.org/dwc/iri/toTaxon")
+    with Store.open(store, write=True) as opened:
+        [record] = opened.imports()
+        graph = ox.NamedNode(record.graph)
+        for quad in list(opened.ox.quads_for_pattern(None, to_taxon, None, graph)):
+            if "leopard" in quad.object.value:
+                opened.ox.remove(quad)
+        assert protect(opened, record.graph) == 0
+        opened.ox.flush()
+    collection = json.loads(run("survey", "geojson", "--store", str(store)).stdout)
+    names = {f["properties"]["deploymentID"]: f["properties"]["locationName"] for f in collection["features"]}
+    assert names == {"D1": name, "D2": OTHER}
+
+
+def test_served_pages_never_show_a_protected_cameras_place_name(tmp_path: Path) -> None:
+    from test_web import get, serving
+
+    name = "Ridge Above The Lick"
+    package = package_with(tmp_path / "package", name)
+    store = tmp_path / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    d1 = "https://w3id.org/amurkg/survey/amurkg-test-survey-2023/deployment/D1"
+    everything = urllib.parse.quote("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
+    pages = [
+        "/survey?package=amurkg-test-survey-2023",
+        "/survey.json?package=amurkg-test-survey-2023",
+        "/survey/activity?package=amurkg-test-survey-2023",
+        "/survey.svg?package=amurkg-test-survey-2023",
+        "/entity?iri=" + urllib.parse.quote(d1, safe=""),
+        "/search?q=Ridge",
+        "/sparql?query=" + everything,
+    ]
+    for base in serving(["--store", str(store), "--timeout", "600", "--max-rows", "100000"]):
+        seen = {}
+        for page in pages:
+            status, _, body = get(base + page)
+            seen[page] = (status, body.decode("utf-8", "replace"))
+        assert all(status in (200, 404) for status, _ in seen.values()), {p: s for p, (s, _) in seen.items()}
+        assert seen["/sparql?query=" + everything][0] == 200 and OTHER in seen["/sparql?query=" + everything][1]
+        leaked = [page for page, (_, body) in seen.items() if name.lower() in body.lower()]
+        assert not leaked, leaked
