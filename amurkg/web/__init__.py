@@ -18,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError
+from amurkg.serve.pool import Answer, SaturatedError, TruncatedError, UnavailableError
 from amurkg.serve.protocol import SECURITY_HEADERS, Reply, plan  # every answer of serve carries them
 
 STATIC = Path(__file__).parent / "static"
@@ -178,15 +178,10 @@ class Site:
             answer = await self.pool.answer("", "SELECT", "json", "application/json", page=spec)
         except (SaturatedError, UnavailableError) as exc:
             raise _PageFailedError(503, str(exc)) from None
-        body = answer.body
-        if answer.rest is not None:
-            parts = [body]
-            try:
-                async for chunk in answer.rest:
-                    parts.append(chunk)
-            except (TruncatedError, UnavailableError) as exc:
-                raise _PageFailedError(400, str(exc)) from None
-            body = b"".join(parts)
+        try:
+            body = await _whole(answer)
+        except (TruncatedError, UnavailableError) as exc:
+            raise _PageFailedError(400, str(exc)) from None
         if answer.status != 200:
             raise _PageFailedError(answer.status, body.decode("utf-8", "replace").strip())
         if len(body) <= _CACHEABLE:
@@ -424,15 +419,10 @@ class Site:
             answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type)
         except (SaturatedError, UnavailableError) as exc:
             return None, str(exc)
-        body = answer.body
-        if answer.rest is not None:
-            parts = [body]
-            try:
-                async for chunk in answer.rest:
-                    parts.append(chunk)
-            except (TruncatedError, UnavailableError) as exc:
-                return None, str(exc)
-            body = b"".join(parts)
+        try:
+            body = await _whole(answer)
+        except (TruncatedError, UnavailableError) as exc:
+            return None, str(exc)
         if answer.status != 200:
             return None, body.decode("utf-8", "replace").strip()
         if job.fmt != "json":
@@ -528,6 +518,16 @@ def pieces(text: str | None, spans: list[dict[str, Any]], selected: dict[str, An
     if at < len(text):
         out.append({"text": text[at:]})
     return out
+
+
+async def _whole(answer: Answer) -> bytes:
+    """The whole body of a worker's answer, its streamed rest included (raises what the stream raises)."""
+    if answer.rest is None:
+        return answer.body
+    parts = [answer.body]
+    async for chunk in answer.rest:
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _attachment(media: str, filename: str, body: bytes) -> Reply:
