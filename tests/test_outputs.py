@@ -322,7 +322,7 @@ def test_as_dicts_gives_numbers_as_numbers(kg) -> None:  # type: ignore[no-untyp
 
 
 def test_viz_without_output_refuses_to_fill_a_terminal() -> None:
-    from tests.test_terminal import on_terminal
+    from test_terminal import on_terminal
 
     code, shown = on_terminal("viz")
     assert code == 2 and "-o FILE.html" in shown and "<html" not in shown.lower()

@@ -49,7 +49,7 @@ def test_the_command_line_shows_one_line_to_programs(cli) -> None:  # type: igno
 
 
 def test_a_terminal_sees_the_line_and_a_caret() -> None:
-    from tests.test_terminal import on_terminal
+    from test_terminal import on_terminal
 
     code, shown = on_terminal("sparql", "SELECT ?s\nWHERE {\n  ?s ?p ?o ) .\n  ?s ?q ?r\n}\n")
     lines = [line.rstrip("\r") for line in shown.splitlines()]

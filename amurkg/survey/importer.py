@@ -208,12 +208,16 @@ def _load_staged(store: Store, graph: str, lines: Iterator[str], path: Path) -> 
         staged.put(None)
         loader.join()
     if failure:
-        error = failure[0]
+        # the loader thread's traceback holds its frames, and they the database: dropped here, so that a caller
+        # who keeps the exception (a notebook, a test runner) does not keep the database open once the lock is
+        # released (a writer still open there compacts files away under the next reader)
+        error = failure.pop().with_traceback(None)
         if isinstance(error, AmurkgError):
             raise error
         if isinstance(error, OSError | SyntaxError | ValueError):  # a full disk, a store that cannot be written
-            # the message only: the exception's traceback could keep the database open after the lock is released
-            raise AmurkgError(f"{path}: the store refused the import ({error}); nothing changed") from None
+            message = f"{path}: the store refused the import ({error}); nothing changed"
+            del error
+            raise AmurkgError(message) from None
         raise error
     held = store.count(graph)
     if held != written:
