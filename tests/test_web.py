@@ -519,6 +519,39 @@ def test_the_dashboard_counts_as_the_survey_library_does(survey_site: str, surve
     assert leopard["rai"] == round(leopard["detections"] * 100 / data["cameraDays"], 3)
 
 
+def test_what_the_dashboard_keeps_of_a_served_store_gives_the_answers_it_would_read_afresh(
+    survey_store: Path,
+) -> None:
+    """The survey pages keep what they read of a served store (read-only while served) for the next visit: every
+    page, asked in any order of packages, intervals, scales and taxa, is the page a fresh read gives."""
+    from amurkg.web import data
+
+    kg = amurkg.KnowledgeGraph(store=survey_store)
+    visits = [
+        ("survey", {"package": "synthetic-amur-survey-800-3", "interval": 30}),
+        ("survey", {"package": "amurkg-test-survey-2023", "interval": 0}),
+        ("survey", {"interval": 60, "taxon": "Sus scrofa"}),
+        ("survey-activity", {"package": "synthetic-amur-survey-800-3", "interval": 30}),
+        ("survey-activity", {"package": "synthetic-amur-survey-800-3", "interval": 0, "scale": "solar"}),
+        ("survey-activity", {"package": "synthetic-amur-survey-800-3", "interval": 30, "taxon": "Martes zibellina"}),
+        ("survey-activity", {"interval": 60, "taxon": "amur:wild-boar"}),
+        ("survey-activity", {"package": "synthetic-amur-survey-800-3", "interval": 30}),
+    ]
+    try:
+        data.prepare(kg, {})  # no served store: nothing is kept
+        fresh = [data._PAGES[name](kg, args, 100_000) for name, args in visits]
+        assert not data._MEMO
+        data.prepare(kg, {"store": str(survey_store)})
+        assert data._MEMO["sensitive"] and data._MEMO["deployments"]  # read once, before any worker forks
+        kept = [data._PAGES[name](kg, args, 100_000) for name, args in visits]
+        assert len(data._MEMO["detections"]) == 1  # the large reads are bounded
+    finally:
+        data.prepare(kg, {})
+        kg.close()
+    for (name, args), a, b in zip(visits, fresh, kept, strict=True):
+        assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), (name, args)
+
+
 def test_deployments_with_threatened_taxa_are_generalised_on_the_map(survey_site: str) -> None:
     data = page_json(survey_site, "/survey.json?package=amurkg-test-survey-2023")
     d1 = next(d for d in data["deployments"] if d["deploymentID"] == "D1")  # a leopard was seen there

@@ -8,10 +8,12 @@ API (``KnowledgeGraph.run``, ``resolve``, ``derivation``), with parameters bound
 
 from __future__ import annotations
 
+import collections
 import difflib
 import json
 import urllib.parse
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from amurkg.errors import AmurkgError, EntityNotFoundError, LimitError, MissingExtraError, QueryNotFoundError
 from amurkg.namespaces import PREFIXES
@@ -20,6 +22,12 @@ from amurkg.results import AskResult, SelectResult, Term
 
 #: Settings from the server (the source documents' folder, the store) and caches shared by every fork.
 _STATE: dict[str, Any] = {}
+#: What the survey pages read from a served store, by kind and the arguments that change it (``_once``).
+_MEMO: dict[str, collections.OrderedDict[tuple[Any, ...], Any]] = {}
+#: Entries kept of each kind: the detections read for the activity page are large (a million observations
+#: hold every event of a package): one is kept; the rest are small.
+_MEMO_ENTRIES = {"detections": 1}
+_T = TypeVar("_T")
 
 #: External identifiers kept as plain values in the graph, and where each one can be looked up.
 ID_LINKS = {
@@ -65,12 +73,16 @@ def prepare(kg: Any, settings: dict[str, Any]) -> None:
     _STATE.update(settings)
     _STATE["names"] = _names(kg)
     _STATE["library"] = None
+    _MEMO.clear()
     if settings.get("store"):  # the survey analyses' imports (NumPy, SciPy), once for every fork
         import contextlib
 
         with contextlib.suppress(ImportError):
             import amurkg.survey.activity
             import amurkg.survey.patterns  # noqa: F401
+        with contextlib.suppress(AmurkgError):  # what every dashboard visit reads, read once for every fork
+            _survey_deployments(kg, "")
+            _sensitive(kg)
     if settings.get("sources"):
         from amurkg.documents import Library
 
@@ -100,6 +112,29 @@ def page(kg: Any, job: dict[str, Any]) -> tuple[str, bytes]:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _once(kind: str, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    """``compute()``, kept for the next page that asks with the same ``key`` while a store is served.
+
+    A served store is read-only (its workers open it so), so what was read from it stays true until the server
+    ends; ``prepare`` starts afresh for each served store. Without a served store (a graph in memory, which a
+    caller may change) nothing is kept. Each kind keeps its ``_MEMO_ENTRIES`` (16 by default) most recent
+    entries; an error is never kept."""
+    store = _STATE.get("store")
+    if not store:
+        return compute()
+    entries = _MEMO.setdefault(kind, collections.OrderedDict())
+    full = (store, *key)
+    if full in entries:
+        entries.move_to_end(full)
+        value: _T = entries[full]
+        return value
+    value = compute()
+    entries[full] = value
+    while len(entries) > _MEMO_ENTRIES.get(kind, 16):
+        entries.popitem(last=False)
+    return value
 
 
 def _names(kg: Any) -> list[tuple[str, str]]:
@@ -450,15 +485,13 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     centre of its 0.1 degree grid cell, as exports place it (``amurkg.survey.sensitive``): served pages leave
     the machine like exports do."""
     from amurkg.errors import ParameterError
-    from amurkg.survey.filters import SurveyFilter, deployments
-    from amurkg.survey.sensitive import Grid, exact_view, sensitive_deployments
+    from amurkg.survey.sensitive import Grid
 
     package = str(args.get("package") or "")
     interval = int(args.get("interval", 30))
     scale = str(args.get("scale", "clock"))
-    flt = SurveyFilter(packages=(package,) if package else ())
     try:
-        found_deployments = deployments(kg, flt)
+        found_deployments = _survey_deployments(kg, package)
     except ParameterError as exc:
         return {"empty": str(exc), "package": package}
     kept = {d.iri for d in found_deployments}
@@ -480,10 +513,7 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     if chosen is None:
         chosen = leopard if leopard in names else (taxa[0] if taxa else "")
     effort_total = 0.0
-    # which cameras are sensitive is judged on their exact places, as exports judge it (a camera near a leopard's
-    # generalised place is not near the leopard); only that set leaves the block, the places shown are public
-    with exact_view(kg):
-        sensitive = sensitive_deployments(kg)
+    sensitive = _sensitive(kg)
     grid = Grid()
     rows: list[dict[str, Any]] = []
     for d in found_deployments:
@@ -521,7 +551,7 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     ]
     out: dict[str, Any] = {
         "package": package,
-        "packages": sorted({d.package for d in deployments(kg)}),
+        "packages": sorted({d.package for d in _survey_deployments(kg, "")}),
         "interval": interval,
         "scale": scale,
         "taxon": chosen,
@@ -533,6 +563,27 @@ def survey(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
         "grid": grid.text(),
     }
     return out
+
+
+def _survey_deployments(kg: Any, package: str) -> list[Any]:
+    """The deployments of one package (all with ``""``), as ``amurkg.survey.filters.deployments`` reads them."""
+    from amurkg.survey.filters import SurveyFilter, deployments
+
+    flt = SurveyFilter(packages=(package,) if package else ())
+    return _once("deployments", (package,), lambda: deployments(kg, flt))
+
+
+def _sensitive(kg: Any) -> set[str]:
+    """The deployments whose places are sensitive (``amurkg.survey.sensitive``), judged on their exact places
+    as exports judge them (a camera near a leopard's generalised place is not near the leopard); only that set
+    leaves the exact view, the places shown are public."""
+    from amurkg.survey.sensitive import exact_view, sensitive_deployments
+
+    def compute() -> set[str]:
+        with exact_view(kg):
+            return set(sensitive_deployments(kg))
+
+    return _once("sensitive", (), compute)
 
 
 def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
@@ -550,7 +601,8 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
     wanted = dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)])
-    read = detections_of(kg, flt, list(wanted))  # the store once, not once per taxon
+    # the store once, not once per taxon, and once for every interval and time scale asked of this package
+    read = _once("detections", (package, *wanted), lambda: detections_of(kg, flt, list(wanted)))
     by_taxon = {t: independent(read[t], interval) for t in wanted}
     names = {t: Term.iri(t).display() for t in wanted}
     labels = labels_of(kg, set(wanted))
