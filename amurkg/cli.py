@@ -1249,7 +1249,7 @@ def activity_command(
     Example: amurkg survey activity --store leopard-store --taxon 'Amur leopard' --solar -o leopard.csv"""
     from amurkg.output import emit
     from amurkg.survey.patterns import activity_curve
-    from amurkg.survey.plots import plot_format
+    from amurkg.survey.figures import plot_format
 
     picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
@@ -1257,7 +1257,7 @@ def activity_command(
     skipped = f"; {curve.no_sun} without sunrise or sunset left out" if curve.no_sun else ""
     typer.echo(f"amurkg: {curve.n} independent detections, {curve.scale} time{skipped}", err=True)
     if plot is not None and picture is not None:
-        from amurkg.survey.plots import activity_plot
+        from amurkg.survey.figures import activity_plot
 
         emit(activity_plot([curve], picture, f"Activity of {curve.taxon}"), plot)
     emit(curve.to_csv(), output)
@@ -1355,13 +1355,13 @@ def _overlap_out(
     """The shared body of the overlap commands: check the plot's name before any work, load the store, compute
     the table, draw it if asked, write it as CSV."""
     from amurkg.output import emit
-    from amurkg.survey.plots import plot_format
+    from amurkg.survey.figures import plot_format
 
     picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     table = compute(kg)
     if plot is not None and picture is not None:
-        from amurkg.survey.plots import prey_overlap_plot
+        from amurkg.survey.figures import prey_overlap_plot
 
         emit(prey_overlap_plot(table, picture), plot)
     emit(_overlap_csv(table, header), output)

@@ -324,7 +324,7 @@ def test_plots_are_svg_with_their_counts_and_the_same_each_time(small_store: Pat
 
     from amurkg.cli import app
     from amurkg.survey.patterns import ActivityCurve
-    from amurkg.survey.plots import activity_plot
+    from amurkg.survey.figures import activity_plot
 
     runner = CliRunner()
     pictures = []

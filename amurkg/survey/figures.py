@@ -1,6 +1,7 @@
 """Publication figures of imported camera-trap surveys (``amurkg survey plot``): activity curves, overlap,
-relative abundance, effort and a map of the cameras, as PNG, SVG or PDF bytes. (``amurkg.survey.plots`` draws
-the quick pictures of ``survey activity --plot`` and the overlap tables; these are sized for a journal page.)
+relative abundance, effort and a map of the cameras, as PNG, SVG or PDF bytes, sized for a journal page; and, at
+the end of this module, the quick pictures of ``survey activity --plot`` and of the overlap commands' ``--plot``
+(``activity_plot``, ``prey_overlap_plot``), drawn from curves and tables already computed.
 
 Every figure is drawn for one column of a journal page (80 mm, 3.15 inches wide) with text of 7 points or more,
 labelled axes with their units, the time scale stated (each camera's local clock time, with its UTC offset, or
@@ -35,6 +36,8 @@ from amurkg.survey.filters import Deployment, SurveyFilter, deployments, detecti
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from amurkg.survey.patterns import ActivityCurve, PreyOverlapTable
 
 #: The kinds of figure ``amurkg survey plot`` draws.
 KINDS = ("activity", "rai", "effort", "map", "overlap")
@@ -504,3 +507,115 @@ def _north_arrow(ax: Axes) -> None:
         arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.0},
         gid="north-arrow",
     )
+
+
+# ------------------------------------------------------------------ quick pictures of computed curves and tables
+# (``survey activity --plot``, ``survey prey-activity-overlap --plot``, ``survey activity-overlap --plot``): SVG
+# or PNG, the same bytes for the same data (no dates, fixed ids), at screen size rather than a journal column.
+
+#: The picture formats of the quick pictures.
+PLOT_FORMATS = ("svg", "png")
+_COLOURS = ("#1b6ca8", "#c0392b", "#2e8b57", "#8e44ad")
+
+
+def plot_format(path: str) -> str:
+    """The picture format a file name asks for (its extension), or ParameterError."""
+    ext = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    if ext not in PLOT_FORMATS:
+        raise ParameterError(f"{path}: a plot is written as .svg or .png: name the file so")
+    return ext
+
+
+def _text(value: str, width: int = 60) -> str:
+    """Label text as matplotlib shows it literally (no mathtext), shortened."""
+    text = " ".join(str(value).split())
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def _quick_figure(rows: int, cols: int) -> tuple[Any, Any]:
+    from amurkg.errors import require
+
+    require("matplotlib", "viz", "drawing activity plots")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "amurkg"
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.4 * rows), squeeze=False)
+    return fig, axes
+
+
+def _quick_save(fig: Any, fmt: str) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=100, metadata={"Date": None} if fmt == "svg" else {"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _hour_axes(ax: Any, scale: str) -> None:
+    ax.set_xlim(0, 24)
+    ax.set_xticks([0, 6, 12, 18, 24])
+    ax.set_xlabel("solar time (sunrise 6, sunset 18)" if scale == "solar" else "hour of day (camera's local time)")
+    ax.set_ylabel("density per hour")
+    ax.set_ylim(bottom=0)
+
+
+def activity_plot(curves: Sequence[ActivityCurve], fmt: str = "svg", title: str = "") -> bytes:
+    """One panel with each curve, labelled with its taxon and number of detections."""
+    if fmt not in PLOT_FORMATS:
+        raise ParameterError(f"unknown plot format {fmt!r}: use svg or png")
+    if not curves:
+        raise ParameterError("no activity curve to draw")
+    fig, axes = _quick_figure(1, 1)
+    ax = axes[0][0]
+    for i, curve in enumerate(curves):
+        hours = [x * 24 for x in curve.x]
+        ax.plot(
+            hours,
+            [y / 24 for y in curve.density],
+            color=_COLOURS[i % len(_COLOURS)],
+            label=f"{_text(curve.taxon)} (n = {curve.n})",
+        )
+        ax.plot([t * 24 for t in curve.times], [0.0] * len(curve.times), "|", color=_COLOURS[i % len(_COLOURS)])
+    _hour_axes(ax, curves[0].scale)
+    ax.legend(frameon=False, fontsize=9)
+    ax.set_title(_text(title or "Activity over the day", 90), fontsize=11)
+    return _quick_save(fig, fmt)
+
+
+def prey_overlap_plot(table: PreyOverlapTable, fmt: str = "svg") -> bytes:
+    """A panel per package and prey with an estimate: the predator's curve and the prey's, the area under both
+    shaded, the estimate and its interval in the panel's title."""
+    from amurkg.survey.activity import activity_density
+
+    if fmt not in PLOT_FORMATS:
+        raise ParameterError(f"unknown plot format {fmt!r}: use svg or png")
+    rows = [r for r in table.rows if r.overlap is not None and r.times_predator and r.times_prey]
+    if not rows:
+        raise ParameterError("no prey has enough detections for an overlap: nothing to draw")
+    cols = min(3, len(rows))
+    fig, axes = _quick_figure(math.ceil(len(rows) / cols), cols)
+    for index, row in enumerate(rows):
+        ax = axes[index // cols][index % cols]
+        assert row.overlap is not None
+        x, a = activity_density(row.times_predator, n_grid=193)
+        _, b = activity_density(row.times_prey, n_grid=193)
+        hours = [v * 24 for v in x]
+        pa, pb = [v / 24 for v in a], [v / 24 for v in b]
+        ax.plot(hours, pa, color=_COLOURS[0], label=f"{_text(table.predator, 30)} (n = {row.n_predator})")
+        ax.plot(hours, pb, color=_COLOURS[1], linestyle="--", label=f"{_text(row.prey_name, 30)} (n = {row.n_prey})")
+        ax.fill_between(hours, [min(p, q) for p, q in zip(pa, pb, strict=True)], color="#999999", alpha=0.35)
+        o = row.overlap
+        interval = f" [{o.lower:.2f}, {o.upper:.2f}]" if o.lower is not None and o.upper is not None else ""
+        name = {"dhat1": "Δ̂1", "dhat4": "Δ̂4", "dhat5": "Δ̂5"}.get(o.estimator, o.estimator)
+        ax.set_title(f"{_text(row.package, 40)}: {name} = {o.estimate:.2f}{interval}", fontsize=10)
+        _hour_axes(ax, table.scale)
+        ax.legend(frameon=False, fontsize=8)
+    for index in range(len(rows), len(axes) * cols):
+        axes[index // cols][index % cols].axis("off")
+    return _quick_save(fig, fmt)
