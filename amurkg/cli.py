@@ -1248,8 +1248,8 @@ def activity_command(
 
     Example: amurkg survey activity --store leopard-store --taxon 'Amur leopard' --solar -o leopard.csv"""
     from amurkg.output import emit
-    from amurkg.survey.patterns import activity_curve
     from amurkg.survey.figures import plot_format
+    from amurkg.survey.patterns import activity_curve
 
     picture = plot_format(str(plot)) if plot is not None else None  # a bad name fails before any work
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)

@@ -323,8 +323,8 @@ def test_plots_are_svg_with_their_counts_and_the_same_each_time(small_store: Pat
     from typer.testing import CliRunner
 
     from amurkg.cli import app
-    from amurkg.survey.patterns import ActivityCurve
     from amurkg.survey.figures import activity_plot
+    from amurkg.survey.patterns import ActivityCurve
 
     runner = CliRunner()
     pictures = []
