@@ -152,8 +152,12 @@ class AKG(DefinedNamespace):
     contributorRole: URIRef
     copesWith: URIRef
     correctedDeployment: URIRef
+    correctedEnd: URIRef
+    correctedLocalHour: URIRef
     correctedName: URIRef
     correctedPackage: URIRef
+    correctedStart: URIRef
+    correctedTaxon: URIRef
     countedLifeStage: URIRef
     counters: URIRef
     coveredPart: URIRef

@@ -220,10 +220,32 @@ def _copy(tmp_path: Path, deployment: str | None, hours: int, rename: tuple[str,
     return copy
 
 
+#: Every canned query that counts survey records, with the parameters it needs: each reflects the corrections.
+SURVEY_QUERIES: dict[str, tuple[str, ...]] = {
+    "activity-pattern": (),
+    "activity-pattern-any": (),
+    "co-detections": (),
+    "co-detections-any": (),
+    "detection-rate": (),
+    "detection-rate-any": (),
+    "detections-near": ("-p", "latitude=43.1", "-p", "longitude=131.5", "-p", "km=50"),
+    "prey-detection-rate": (),
+    "survey-effort": (),
+}
+
+
+def test_every_survey_query_is_checked() -> None:
+    from amurkg.catalog import list_queries
+
+    survey = ("akg:deployment", "akg:Deployment", "akg:HourlyDetectionCount", "akg:localHour", "akg:hourOfDay")
+    counting = {q.name for q in list_queries() if any(term in q.text for term in survey)}
+    assert counting == set(SURVEY_QUERIES)
+
+
 def _answers(path: Path) -> dict[str, str]:
     out = {}
-    for name in ("activity-pattern", "detection-rate", "prey-detection-rate", "co-detections"):
-        result = run("query", name, "--store", str(path))
+    for name in SURVEY_QUERIES:
+        result = run("query", name, "--store", str(path), *SURVEY_QUERIES[name])
         assert result.exit_code == 0, result.output
         out[name] = result.output
     return out
@@ -254,7 +276,11 @@ def test_a_taxon_correction_reaches_the_counts_computed_at_import(store: Path, t
     [clock] = corr.shift_time(store, ["D1"], "+02:00", "camera clock", by="t")
     both = tmp_path / "both"
     amurkg.import_package(both, _copy(tmp_path / "b", "D1", 2, ("Lynx lynx", "Sus scrofa")))
-    assert _answers(store) == _answers(both)
+    expected_both = _answers(both)
+    # every survey query's answer moves (the *-any ones that read observations too), and as the corrected
+    # package's would
+    assert [name for name in SURVEY_QUERIES if expected_both[name] == imported[name]] == []
+    assert _answers(store) == expected_both
     corr.undo(store, clock.id, "no", by="t")
     corr.undo(store, correction.id, "no", by="t")
     assert _answers(store) == imported

@@ -11,7 +11,10 @@ records are never changed, so ``undo`` only marks a correction as withdrawn (``p
 who and why), keeping the history. Every analysis of ``amurkg.survey`` (filters, effort, histories, activity,
 overlap, counts of individuals) applies the corrections in force, and recording or withdrawing a correction
 recomputes, with the importer's own ``Mapper``, the counts the import computed for the canned queries
-(``detection-rate``, ``activity-pattern``): they answer as if the package had been imported corrected.
+(``detection-rate``, ``activity-pattern``), and writes beside each imported value a correction changes its
+corrected value (``akg:correctedTaxon``, ``akg:correctedStart``, ``akg:correctedLocalHour``, ``akg:correctedEnd``),
+which the queries that read observations (``*-any``, ``survey-effort``) prefer: every canned survey query answers
+as if the package had been imported corrected.
 
 ``name_matches`` is the name-matching report of a package, in GBIF's terms: each recorded name with its
 match type (``exact``, ``synonym``, ``higherrank``: only a higher taxon of the curated graph has the name's
@@ -21,6 +24,7 @@ genus, ``none``) and the correction in force, if any.
 from __future__ import annotations
 
 import getpass
+import itertools
 import math
 import uuid
 from dataclasses import dataclass
@@ -371,10 +375,15 @@ SELECT ?obs ?id ?dep ?deployment ?start ?taxon ?name WHERE {
 }"""
 _DEPLOYMENTS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
-SELECT ?deployment ?start ?days WHERE {
+SELECT ?dep ?deployment ?start ?end ?days WHERE {
   ?dep a akg:Deployment ; akg:deploymentID ?deployment ; akg:deploymentStart ?start .
+  OPTIONAL { ?dep akg:deploymentEnd ?end }
   OPTIONAL { ?dep akg:cameraDays ?days }
 }"""
+#: What a recount writes beside the imported values where a correction changes them, so that the queries that
+#: read observations (detection-rate-any, activity-pattern-any, co-detections-any) and survey-effort count as
+#: if the package had been recorded corrected: ``COALESCE(?corrected, ?imported)``.
+CORRECTED = ("correctedTaxon", "correctedLocalHour", "correctedStart", "correctedEnd")
 
 
 def _derived(ox_store: Any, graph: str) -> set[Any]:
@@ -384,6 +393,8 @@ def _derived(ox_store: Any, graph: str) -> set[Any]:
     g = ox.NamedNode(graph)
     rdf_type = ox.NamedNode(PREFIXES["rdf"] + "type")
     out: set[Any] = set(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + "minutesSincePrevious"), None, g))
+    for name in CORRECTED:
+        out.update(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + name), None, g))
     for kind in ("DetectionSeries", "HourlyDetectionCount", "CoDetectionCount"):
         for node in [q.subject for q in ox_store.quads_for_pattern(None, rdf_type, ox.NamedNode(AKG + kind), g)]:
             for quad in ox_store.quads_for_pattern(node, None, None, g):
@@ -399,19 +410,27 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
     import pyoxigraph as ox
 
     from amurkg.store import CURATED_GRAPH
-    from amurkg.survey.rdf import Mapper, TaxonIndex, taxon_index
+    from amurkg.survey.rdf import Mapper, TaxonIndex, literal, taxon_index
 
     g = ox.NamedNode(record.graph)
     mapper = Mapper(record.identifier, {}, taxon_index(ox_store, default_graph=[ox.NamedNode(CURATED_GRAPH)]))
+    corrected: list[str] = []  # the corrected values beside the imported ones (CORRECTED)
     for row in ox_store.query(_DEPLOYMENTS, default_graph=[g]):
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         mapper.offsets[row["deployment"].value] = start.utcoffset()
         if row["days"] is not None:
             mapper.effort[row["deployment"].value] = float(row["days"].value)
+        moved = timedelta(seconds=shifts.get(row["dep"].value, 0.0))
+        if moved:
+            corrected.append(f"{row['dep']} <{AKG}correctedStart> {literal(start + moved)} .")
+            if row["end"] is not None:
+                end = datetime.fromisoformat(row["end"].value.replace("Z", "+00:00"))
+                corrected.append(f"{row['dep']} <{AKG}correctedEnd> {literal(end + moved)} .")
     for row in ox_store.query(_EVENTS, default_graph=[g]):
         deployment, name = row["deployment"].value, row["name"].value
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
-        start += timedelta(seconds=shifts.get(row["dep"].value, 0.0))
+        shift = shifts.get(row["dep"].value, 0.0)
+        start += timedelta(seconds=shift)
         offset = mapper.offsets.get(deployment)
         local = start.astimezone(UTC if offset is None else _zone(offset))
         normal = TaxonIndex.normal(name)
@@ -419,7 +438,14 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
         taxon = updates.get((package, normal)) or updates.get(("", normal)) or row["taxon"].value
         mapper.observed.setdefault(taxon, " ".join(name.split()))
         mapper.detections.append((deployment, taxon, start.timestamp(), row["id"].value, local.hour, start))
-    triples = ox.parse("\n".join(mapper.gap_lines()), format=ox.RdfFormat.N_TRIPLES)
+        subject = str(row["obs"])  # N-Triples, written by pyoxigraph
+        if taxon != row["taxon"].value:
+            corrected.append(f"{subject} <{AKG}correctedTaxon> <{taxon}> .")
+        if shift:
+            corrected.append(f"{subject} <{AKG}correctedStart> {literal(start)} .")
+            corrected.append(f"{subject} <{AKG}correctedLocalHour> {literal(local.hour)} .")
+    lines = itertools.chain(mapper.gap_lines(), corrected)
+    triples = ox.parse("\n".join(lines), format=ox.RdfFormat.N_TRIPLES)
     return {ox.Quad(t.subject, t.predicate, t.object, g) for t in triples}
 
 
