@@ -73,6 +73,53 @@ PLACES: dict[str, Any] = {
 }
 
 
+#: The free-text columns of a Camtrap DP package, per file, that may describe a camera's place.
+FREE_TEXT_COLUMNS = {
+    "deployments.csv": ("locationName", "habitat", "deploymentGroups", "deploymentTags", "deploymentComments"),
+    "media.csv": ("mediaComments", "exifData"),
+    "observations.csv": ("observationTags", "observationComments"),
+}
+#: Words field notes use, in the scripts they use; each cell gets its own marker after them (``secret``).
+FREE_TEXT = st.from_regex(r"[A-Z][a-z]{3,8}( [a-z]{2,8}){0,2}", fullmatch=True) | st.sampled_from(
+    ["salt lick 3", "\u041a\u0435\u0434\u0440\u043e\u0432\u0430\u044f \u041f\u0430\u0434\u044c"]
+)
+
+
+def secret(words: str, deployment: str, column: str) -> str:
+    """A free-text cell of ``deployment``: ``words`` and a marker found nowhere else (``Salt lick xqd1habitat``)."""
+    return f"{words} xq{deployment}{column}".lower()
+
+
+def with_free_text(package: Path, words: str, coordinates: dict[str, tuple[float, float]]) -> dict[str, set[str]]:
+    """Fill every free-text column of ``package`` (``FREE_TEXT_COLUMNS``) with ``secret`` text naming its camera;
+    a media file's EXIF data holds the camera's GPS position too, as a camera's own EXIF does. The texts written,
+    per deployment."""
+    written: dict[str, set[str]] = {}
+    for name, columns in FREE_TEXT_COLUMNS.items():
+        rows = read_rows(package / name)
+        for row in rows:
+            deployment = row["deploymentID"]
+            for column in columns:
+                text = secret(words, deployment, column)
+                written.setdefault(deployment, set()).add(text)
+                if column == "exifData":
+                    lat, lon = coordinates[deployment]
+                    text = json.dumps({"GPSLatitude": lat, "GPSLongitude": lon, "UserComment": text}, ensure_ascii=False)
+                row[column] = text
+        write_rows(package / name, rows)
+    return written
+
+
+def texts_of(data: bytes) -> str:
+    """A zip's members (or plain bytes) as one lower-case text, JSON escapes of non-ASCII letters undone."""
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            data = b"\n".join(zf.read(name) for name in zf.namelist())
+    text = data.decode("utf-8")
+    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    return text.lower()
+
+
 def hidden_cameras(coordinates: dict[str, tuple[float, float]], leopard_at: set[str]) -> set[str]:
     """The cameras whose place must not leave: the leopard's, and any closer than 0.1 degree (both ways) to one
     of them, which would give it away."""

@@ -34,9 +34,31 @@ def run(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args))
 
 
+#: The other free text of a camera's records that can name its place (``amurkg.survey.sensitive``).
+FREE_TEXT = {
+    "deployments.csv": ("habitat", "deploymentGroups", "deploymentTags", "deploymentComments"),
+    "media.csv": ("mediaComments", "exifData"),
+    "observations.csv": ("observationTags", "observationComments"),
+}
+
+
 def package_with(folder: Path, name: str) -> Path:
-    """survey-small with D1 named ``name`` (and its media in a folder of that name), D2 named ``OTHER``."""
+    """survey-small with D1 named ``name`` (and its media in a folder of that name), D2 named ``OTHER``; every
+    free-text cell of D1's records (``FREE_TEXT``) names it too, D2's names ``OTHER``."""
     shutil.copytree(SMALL, folder)
+    for file, columns in FREE_TEXT.items():
+        table = list(csv.DictReader(io.StringIO((folder / file).read_text(encoding="utf-8"))))
+        for row in table:
+            place = name if row["deploymentID"] == "D1" else OTHER
+            for column in columns:
+                row[column] = f"{column}: {place}"
+                if column == "exifData":
+                    row[column] = json.dumps({"UserComment": f"near {place}"}, ensure_ascii=False)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+        (folder / file).write_text(out.getvalue(), encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO((folder / "deployments.csv").read_text(encoding="utf-8"))))
     for row in rows:
         row["locationName"] = name if row["deploymentID"] == "D1" else OTHER
@@ -101,10 +123,15 @@ def test_no_export_writes_a_protected_cameras_place_name(name: str, tmp_path_fac
     occurrences = texts["dwca:occurrence.txt"]
     d1 = [r for r in csv.DictReader(io.StringIO(occurrences), delimiter="\t") if r["parentEventID"] == "D1"]
     assert d1 and all("locality text withheld" in r["informationWithheld"] and not r["locality"] for r in d1)
-    # the store keeps it: exact exports give it back, with the media paths
+    assert all("free text" in r["informationWithheld"] and not (r["habitat"] or r["eventRemarks"]) for r in d1)
+    assert not any(r["occurrenceRemarks"] for r in d1)
+    # the store keeps it: exact exports give it back, with the media paths and every free-text column
     exact = outputs(store, work, exact=True)
     for where in ("dwca:occurrence.txt", "camtrapdp:deployments.csv", "camtrapdp:media.csv", "geojson"):
         assert name in exact[where] or json.dumps(name)[1:-1] in exact[where], where
+    for file, columns in FREE_TEXT.items():
+        table = list(csv.DictReader(io.StringIO(exact[f"camtrapdp:{file}"])))
+        assert all(name in row[c] for row in table if row["deploymentID"] == "D1" for c in columns), file
     # survey merge (two packages or more)
     assert run("import", str(EXAMPLE), "--store", str(store)).exit_code == 0
     for flag, shown in (([], False), (["--exact-locations"], True)):
@@ -141,6 +168,10 @@ def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None
     collection = json.loads(run("survey", "geojson", "--store", str(store)).stdout)
     names = {f["properties"]["deploymentID"]: f["properties"]["locationName"] for f in collection["features"]}
     assert names == {"D1": name, "D2": OTHER}
+    # and its free text, its media's and its observations': every cell visible again
+    answer = run("sparql", "--store", str(store), "SELECT ?o WHERE { ?s ?p ?o }", "-f", "csv").stdout
+    texts = [f"{c}: {name}" for columns in FREE_TEXT.values() for c in columns if c != "exifData"]
+    assert [t for t in texts if t not in answer] == [] and f"near {name}" in answer
 
 
 def test_served_pages_never_show_a_protected_cameras_place_name(tmp_path: Path) -> None:

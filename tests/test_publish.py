@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from conftest import WAIT
 from hypothesis import HealthCheck, given, settings
-from places import PLACES, frictionless_report, hidden_cameras, numbers, package_at, read_rows
+from places import (
+    FREE_TEXT,
+    PLACES,
+    frictionless_report,
+    hidden_cameras,
+    numbers,
+    package_at,
+    read_rows,
+    texts_of,
+    with_free_text,
+)
 from test_survey import SMALL, run
 
 import amurkg
@@ -27,16 +37,21 @@ def _archive_rows(data: bytes) -> list[dict[str, str]]:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**PLACES)
+@given(**PLACES, words=FREE_TEXT)
 def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     tmp_path_factory: pytest.TempPathFactory,
     coordinates: dict[str, tuple[float, float]],
     leopard_at: set[str],
     grid: float,
+    words: str,
 ) -> None:
+    """Nor any free text of its camera (place name, habitat, remarks, tags, groups, media comments and EXIF data,
+    observation comments and tags): each cell holds a marker of its own, and the EXIF data the camera's position."""
     folder = tmp_path_factory.mktemp("pub")
     store = folder / "store"
-    result = run("import", str(package_at(folder, coordinates, leopard_at)), "--store", str(store))
+    package = package_at(folder, coordinates, leopard_at)
+    free_text = with_free_text(package, words, coordinates)
+    result = run("import", str(package), "--store", str(store))
     assert result.exit_code == 0, result.stderr
     out = folder / "out.zip"
     result = run("export", "--store", str(store), "-f", "dwca", "--grid", str(grid), "-o", str(out))
@@ -64,12 +79,31 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     assert run("export", "--store", str(store), "-f", "nq", "-o", str(dump)).exit_code == 0
     with amurkg.KnowledgeGraph(store=store) as kg:
         answer = kg.query("SELECT ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }").rows
-    seen = numbers(dump.read_bytes()) + numbers(" ".join(str(r[0]) for r in answer).encode())
+    cdp = folder / "cdp.zip"
+    assert run("export", "--store", str(store), "-f", "camtrapdp", "--grid", str(grid), "-o", str(cdp)).exit_code == 0
+    geojson = run("survey", "geojson", "--store", str(store), "--grid", str(grid))
+    assert geojson.exit_code == 0, geojson.stderr
+    answered = " ".join(str(r[0]) for r in answer).encode()
+    seen = numbers(dump.read_bytes()) + numbers(answered) + numbers(cdp.read_bytes())
     for deployment, (lat, lon) in coordinates.items():
         if deployment in hidden:
             assert not ({lat, lon} - public) & set(seen)
         else:
             assert lat in seen and lon in seen  # the check would see them
+    outputs = {
+        "dwca": texts_of(data),
+        "nq": texts_of(dump.read_bytes()),
+        "query": texts_of(answered),
+        "camtrapdp": texts_of(cdp.read_bytes()),
+        "geojson": texts_of(geojson.stdout.encode()),
+    }
+    for deployment, texts in free_text.items():
+        for where, text in outputs.items():
+            shown = {t for t in texts if t in text}
+            if deployment in hidden:
+                assert not shown, (deployment, where, shown)
+            elif where in ("nq", "query", "camtrapdp"):  # these carry every column: the check would see them
+                assert shown == texts, (deployment, where, texts - shown)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         eml = zf.read("eml.xml")
     assert problems(eml) == []
@@ -84,6 +118,11 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
             for r in _archive_rows(exact.read_bytes())
             if r["parentEventID"] == deployment
         } <= {(lat, lon)}
+    # and its free text, every column, in a Camtrap DP export
+    result = run("export", "--store", str(store), "-f", "camtrapdp", "--exact-locations", "-o", str(cdp))
+    assert result.exit_code == 0, result.stderr
+    text = texts_of(cdp.read_bytes())
+    assert all(t in text for texts in free_text.values() for t in texts)
 
 
 def test_the_curated_graph_decides_what_is_threatened(tmp_path: Path) -> None:

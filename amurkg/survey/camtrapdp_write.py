@@ -65,7 +65,13 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
     """The three tables of ``package`` as rows of text, in their original order, and the coverage."""
     from amurkg.survey.dwca import Coverage
     from amurkg.survey.rdf import _CLASSES, _COLUMNS, _ID
-    from amurkg.survey.sensitive import LOCALITY_COLUMNS, MEDIA_PATH_COLUMNS, sensitive_deployments, withhold_paths
+    from amurkg.survey.sensitive import (
+        LOCALITY_COLUMNS,
+        MEDIA_PATH_COLUMNS,
+        WITHHELD_COLUMNS,
+        sensitive_deployments,
+        withhold_paths,
+    )
 
     coverage = Coverage()
     sensitive = sensitive_deployments(kg) if grid is not None else {}
@@ -111,6 +117,11 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
         for column in MEDIA_PATH_COLUMNS:
             if entry.get("deploymentID") in places and entry.get(column):
                 entry[column] = withhold_paths(entry[column], places[entry["deploymentID"]])
+    for table, columns in WITHHELD_COLUMNS.items():  # free text that may describe the place: withheld too
+        for entry in tables[table]:
+            if entry.get("deploymentID") in places:
+                for column in columns:
+                    entry.pop(column, None)
     return tables, coverage
 
 

@@ -297,7 +297,7 @@ def occurrence_rows(
     ``grid`` (an ``amurkg.survey.sensitive.Grid``, the default one unless given) generalises the coordinates
     of deployments that recorded a threatened taxon; ``None`` writes them exactly. ``coverage`` gathers what
     the rows cover as they are produced."""
-    from amurkg.survey.sensitive import Grid, sensitive_deployments
+    from amurkg.survey.sensitive import WITHHELD_DWC_COLUMNS, Grid, sensitive_deployments
 
     if grid == "default":
         grid = Grid()
@@ -354,7 +354,7 @@ def occurrence_rows(
                 coverage.generalised.add(v["deployment"])
                 coverage.reasons.update(reasons)
             coverage.add(float(latitude), float(longitude), begin, end, v["scientificName"])
-            yield {
+            row = {
                 "occurrenceID": v["occurrenceID"],
                 "type": "Image",
                 "license": meta.get("license", ""),
@@ -380,7 +380,7 @@ def occurrence_rows(
                 "samplingEffort": f"{iso(start)}/{local(v['deploymentEnd'])}",
                 "eventRemarks": v["eventRemarks"],
                 "locationID": v["locationID"],
-                "locality": "" if withheld else v["locality"],  # withheld with the coordinates (Chapman 2020)
+                "locality": v["locality"],
                 "minimumDepthInMeters": _number(v["depth"]),
                 "maximumDepthInMeters": _number(v["depth"]),
                 "minimumDistanceAboveSurfaceInMeters": _number(v["height"]),
@@ -396,6 +396,9 @@ def occurrence_rows(
                 "scientificName": v["scientificName"],
                 "kingdom": "Animalia",
             }
+            if withheld:  # place names and free text withheld with the coordinates (Chapman 2020)
+                row.update(dict.fromkeys(WITHHELD_DWC_COLUMNS, ""))
+            yield row
 
     return list(packages.values()), rows()
 

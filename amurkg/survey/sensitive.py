@@ -17,6 +17,11 @@ location is generalised for every record it made, since a camera's place and a l
 are the same secret. So is any place that would give it away (``sensitive_places``): the same ``locationID``
 in the same package, or a point closer than 0.1 degree both ways (the post set again next season, in any
 package), and a recorded name that a taxon correction says is a sensitive taxon.
+
+What else a protected camera's records say about the place is withheld with its coordinates (Chapman 2020 withholds
+the locality text of generalised records, and free text is where field teams write it): the place name, habitat,
+remarks, tags and groups of the deployment, the comments and EXIF data of its media (EXIF may hold the GPS position)
+and the comments and tags of its observations. They stay in the store, in the hidden exact graph.
 """
 
 from __future__ import annotations
@@ -314,8 +319,9 @@ class Grid:
     def withheld(self) -> str:
         """The ``informationWithheld`` text of a generalised record."""
         return (
-            f"exact coordinates and locality text withheld (coordinates generalised to {self.text()} degree): "
-            "threatened taxon; they are kept by the data holder and available on request"
+            f"exact coordinates and locality text withheld (coordinates generalised to {self.text()} degree), as "
+            "is free text that may describe the place (habitat, remarks, comments, tags, EXIF data): threatened "
+            "taxon; they are kept by the data holder and available on request"
         )
 
 
@@ -338,20 +344,49 @@ def exact_view(kg: Any) -> Iterator[None]:
 _DWC = PREFIXES["dwc"]
 _GEO = PREFIXES["geo"]
 _XSD = PREFIXES["xsd"]
+_AKG = PREFIXES["akg"]
 #: Free text that names or describes a place (a camera's ``locationName`` is ``dwc:locality``): withheld with the
 #: exact coordinates of a generalised record, as Chapman (2020) advises, since "ridge trail above the salt lick"
 #: finds the camera as well as its coordinates do.
 LOCALITY_TERMS = (_DWC + "locality", _DWC + "verbatimLocality", _DWC + "locationRemarks")
+#: The other free text of a generalised record itself (a deployment, or an occurrence outside one): its habitat,
+#: remarks, tags and groups ("salt lick below the ridge", "grid:Kedrovaya Pad north") describe or name the place
+#: too. Withheld the same way: kept in the exact graph, back with --exact-locations or when no longer protected.
+RECORD_TEXT_TERMS = (
+    _DWC + "habitat",
+    _DWC + "eventRemarks",
+    _DWC + "occurrenceRemarks",
+    _AKG + "deploymentTags",
+    _AKG + "deploymentGroups",
+)
+#: Free text of the media and observations a protected camera made: comments and tags, and a media file's EXIF
+#: data, which may hold the camera's GPS position. (``behavior`` stays: it describes the animal, not the place.)
+LINKED_TEXT_TERMS = (
+    PREFIXES["rdfs"] + "comment",
+    _AKG + "exifData",
+    _DWC + "occurrenceRemarks",
+    _AKG + "observationTags",
+)
+#: What leaves the visible graph of a protected record besides its coordinates.
+WITHHELD_TERMS = (*LOCALITY_TERMS, *RECORD_TEXT_TERMS)
 _MOVED = {
     _DWC + "decimalLatitude",
     _DWC + "decimalLongitude",
     _DWC + "coordinateUncertaintyInMeters",
-    *LOCALITY_TERMS,
+    *WITHHELD_TERMS,
 }
 #: The Camtrap DP columns that hold locality text (``locationName``) and media paths that may repeat it.
 LOCALITY_COLUMNS = ("locationName",)
 MEDIA_PATH_COLUMNS = ("filePath", "fileName")
-_AKG = PREFIXES["akg"]
+#: The Camtrap DP columns of free text that exports of a protected camera write empty, per table (the
+#: deployments' locality text is ``LOCALITY_COLUMNS``).
+WITHHELD_COLUMNS = {
+    "deployments": ("habitat", "deploymentGroups", "deploymentTags", "deploymentComments"),
+    "media": ("exifData", "mediaComments"),
+    "observations": ("observationTags", "observationComments"),
+}
+#: The Darwin Core occurrence columns that exports of a protected camera write empty.
+WITHHELD_DWC_COLUMNS = ("locality", "habitat", "eventRemarks", "occurrenceRemarks")
 _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 
@@ -372,7 +407,8 @@ def _media_paths() -> tuple[Any, ...]:
 
 
 def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
-    """Move the exact coordinates of the sensitive deployments (and occurrences) of the import ``graph`` of
+    """Move the exact coordinates, place names and free text (``WITHHELD_TERMS``, and ``LINKED_TEXT_TERMS`` of
+    their media and observations) of the sensitive deployments (and occurrences) of the import ``graph`` of
     ``store`` (an ``amurkg.store.Store`` open for writing) into its exact twin graph, which no query sees by
     default, and write their generalised coordinates, with ``dwc:dataGeneralizations`` and
     ``dwc:informationWithheld``, into its generalised twin, which queries see instead. Done before the import
@@ -414,7 +450,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         kept_values.setdefault(quad.subject.value, []).append(quad)
     moved: list[Any] = []
     added: list[Any] = []
-    hidden_media: set[str] = set()  # media whose paths stay in the exact graph
+    hidden_media: set[str] = set()  # media and observations whose paths or free text stay in the exact graph
     done = 0
 
     def decimal(value: float) -> Any:
@@ -425,7 +461,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         values: dict[str, float] = {}
         geometries = []
         for quad in store.ox.quads_for_pattern(node, None, None, source):
-            if quad.predicate.value in LOCALITY_TERMS:
+            if quad.predicate.value in WITHHELD_TERMS:  # place names and free text: withheld, nothing shown
                 moved.append(quad)
             elif quad.predicate.value in _MOVED:
                 moved.append(quad)
@@ -433,7 +469,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             elif quad.predicate.value == _GEO + "hasGeometry":
                 geometries.append(quad.object)
         for quad in kept_values.get(subject, []):
-            if quad.predicate.value in _MOVED and quad.predicate.value not in LOCALITY_TERMS:
+            if quad.predicate.value in _MOVED and quad.predicate.value not in WITHHELD_TERMS:
                 values.setdefault(quad.predicate.value, float(quad.object.value))
         latitude, longitude = values.get(_DWC + "decimalLatitude"), values.get(_DWC + "decimalLongitude")
         if latitude is None or longitude is None:
@@ -472,6 +508,20 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             for quad in wkts[:1]:
                 wkt = f"{_CRS84} POINT({_decimal(lon)} {_decimal(lat)})"
                 added.append(ox.Quad(geometry, quad.predicate, ox.Literal(wkt, datatype=quad.object.datatype), public))
+    # free text of the media and observations of protected cameras (comments, tags, EXIF data): withheld too
+    link = ox.NamedNode(_AKG + "deployment")
+
+    def protected_camera(record: Any) -> bool:
+        return any(q.object.value in reasons for q in store.ox.quads_for_pattern(record, link, None, source))
+
+    for predicate in LINKED_TEXT_TERMS:
+        for quad in store.ox.quads_for_pattern(None, ox.NamedNode(predicate), None, source):
+            if protected_camera(quad.subject):
+                moved.append(quad)
+                hidden_media.add(quad.subject.value)
+    for quad in kept:  # withheld by an earlier protection: stays withheld while the camera is protected
+        if quad.predicate.value in LINKED_TEXT_TERMS and protected_camera(quad.subject):
+            hidden_media.add(quad.subject.value)
     # records protected before that are sensitive no more (nor their geometries): their exact values come back
     still = (
         set(reasons)
