@@ -104,7 +104,9 @@ def with_free_text(package: Path, words: str, coordinates: dict[str, tuple[float
                 written.setdefault(deployment, set()).add(text)
                 if column == "exifData":
                     lat, lon = coordinates[deployment]
-                    text = json.dumps({"GPSLatitude": lat, "GPSLongitude": lon, "UserComment": text}, ensure_ascii=False)
+                    text = json.dumps(
+                        {"GPSLatitude": lat, "GPSLongitude": lon, "UserComment": text}, ensure_ascii=False
+                    )
                 row[column] = text
         write_rows(package / name, rows)
     return written

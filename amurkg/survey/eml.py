@@ -208,7 +208,9 @@ def _methods(dataset: ElementTree.Element, projects: list[dict[str, str]], cover
             f"The coordinates of {len(coverage.generalised)} camera deployment(s) that recorded a threatened taxon "
             f"({named}) were generalised to the centre of a {grid.text()} degree grid cell, after GBIF's guidance "
             "(Chapman 2020, https://doi.org/10.15468/doc-5jp4-5g10); coordinateUncertaintyInMeters covers the "
-            "cell. The exact coordinates are withheld and kept by the data holder.",
+            "cell. The exact coordinates are withheld, and so are the place names and the free text of those "
+            "cameras' records that may describe the place (habitat, event and occurrence remarks; in the source "
+            "data also tags, media comments and EXIF data); all are kept by the data holder.",
         )
     sampling = ElementTree.SubElement(methods, "sampling")
     _para(_sub(sampling, "studyExtent"), "description", "The deployments (camera placements) of the packages.")
