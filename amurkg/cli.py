@@ -314,6 +314,13 @@ def _table_width(chosen: str, output: Path | None) -> int | None:
     return shutil.get_terminal_size().columns
 
 
+def _wrote(path: Path | None, what: str = "", detail: str = "") -> None:
+    """Say on stderr that the output was written, as every command says it (``amurkg.output.wrote_message``)."""
+    from amurkg.output import wrote_message
+
+    typer.echo(wrote_message(path, what, detail), err=True)
+
+
 def _complete_queries(incomplete: str) -> list[str]:
     from amurkg.catalog import query_names
 
@@ -321,19 +328,12 @@ def _complete_queries(incomplete: str) -> list[str]:
 
 
 def _complete_entities(incomplete: str) -> list[str]:
-    import os
-
+    from amurkg.completion import for_shell
     from amurkg.graph import KnowledgeGraph
 
     wanted = incomplete.casefold()
     found = sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
-    if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):
-        # bash puts a completion on the command line as it is: escape spaces and shell characters with a
-        # backslash (wild\ boar), which keeps the typed start of the word, as completion requires
-        import re
-
-        return [re.sub(r"([\s'\"\\$`!&;|<>()*?\[\]{}#~])", r"\\\1", n) for n in found]
-    return found
+    return for_shell(found)  # bash: spaces and shell characters escaped (wild\ boar)
 
 
 def _limits(what: str, timeout: float, max_memory: int | None, endpoint: str | None = None) -> Any:
@@ -600,7 +600,7 @@ def export_command(
             typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
         with _load(None, Engine.oxigraph, store=store) as kg:
             write_package(kg, output, chosen_grid)
-        typer.echo(f"amurkg: wrote a Camtrap DP package to {output}", err=True)
+        _wrote(output, "a Camtrap DP package")
         return
     if fmt is ExportFormat.dwca:
         if store is None:
@@ -614,8 +614,7 @@ def export_command(
         with _load(None, Engine.oxigraph, store=store) as kg:
             archive, coverage = write_archive_report(kg, chosen_grid)
         emit(archive, output)
-        where = output if output is not None else "standard output"
-        typer.echo(f"amurkg: wrote a Darwin Core Archive to {where}: {summary(coverage, chosen_grid)}", err=True)
+        _wrote(output, "a Darwin Core Archive", summary(coverage, chosen_grid))
         return
     chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")
     if store is not None:
@@ -832,7 +831,7 @@ def docs_command(
     from amurkg.docs import write_docs
 
     target = write_docs(output)
-    typer.echo(f"wrote {target}", err=True)
+    _wrote(target, "the ontology's documentation")
 
 
 @app.command("push")
@@ -1434,7 +1433,7 @@ def plot_command(
     options = PlotOptions(taxa, solar, interval, None if exact_locations else grid)
     kg = _load(None, Engine.oxigraph, endpoint=endpoint, graph=graph, timeout=timeout, store=store)
     emit(plot(kg, kind, flt, fmt, options), output)
-    typer.echo(f"amurkg: wrote {output}", err=True)
+    _wrote(output)
 
 
 @survey_app.command("geojson")
@@ -1481,6 +1480,7 @@ def merge_command(
     each conflict resolved: identifiers used by several packages, locations, licences, projects, precision.
 
     Example: amurkg survey merge --store survey-store -o merged.zip"""
+    from amurkg.output import terminal_safe
     from amurkg.survey.merge import merge_store
     from amurkg.survey.sensitive import EXACT_WARNING, Grid
 
@@ -1492,8 +1492,8 @@ def merge_command(
     with _load(None, Engine.oxigraph, store=store) as kg:
         conflicts = merge_store(kg, output, package or None, chosen_grid)
     for conflict in conflicts:
-        typer.echo(f"amurkg: merged: {conflict}", err=True)
-    typer.echo(f"amurkg: wrote the merged Camtrap DP package to {output}", err=True)
+        typer.echo(f"amurkg: merged: {terminal_safe(str(conflict))}", err=True)
+    _wrote(output, "a merged Camtrap DP package")
 
 
 def _csv_cell(text: str) -> str:

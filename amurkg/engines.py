@@ -409,11 +409,48 @@ def _refuse_in_algebra(node: Any, where: str) -> None:
             stack.extend(item.values())
 
 
+class InvalidIriError(ValueError):
+    """rdflib read an IRI that no RDF syntax allows (a space or a ``|`` written as a ``\\u`` escape)."""
+
+    def __init__(self, iri: str) -> None:
+        super().__init__(f'{iri!r} is not a valid IRI (no spaces or any of <>"{{}}|\\^`); percent-encode them')
+        self.iri = iri
+
+
+@contextmanager
+def _refusing_invalid_iris() -> Iterator[None]:
+    """rdflib accepts an IRI with a character no IRI may hold and logs a warning ("... does not look like a valid
+    URI") that Python's last-resort handler prints on stderr, noise for the person at the terminal. Within this
+    block its warnings are caught instead, and the first one refuses the file (``InvalidIriError``), as the
+    oxigraph engine refuses it."""
+    import logging
+
+    found: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if " does not look like a valid URI" in text:
+                found.append(text.rsplit(" does not look like a valid URI", 1)[0])
+
+    logger = logging.getLogger("rdflib.term")
+    handler, propagate = Catch(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    if found:
+        raise InvalidIriError(found[0])
+
+
 def rdflib_parse(dataset: Any, text: str, fmt: str, base_iri: str) -> None:
     """Parse RDF text into an rdflib Dataset: triples into its default graph, quads into their graphs."""
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _refusing_invalid_iris():
         # rdflib's own parsers (TriG, N-Quads, JSON-LD) still use its deprecated ConjunctiveGraph API
         warnings.simplefilter("ignore", DeprecationWarning)
         if fmt in ("trig", "nquads"):
@@ -454,7 +491,7 @@ def rdflib_parse_graph(graph: Any, text: str, fmt: str, base_iri: str) -> None:
     """Parse RDF text that holds triples (not quads) into an rdflib Graph."""
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _refusing_invalid_iris():
         warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's JSON-LD parser uses deprecated APIs
         graph.parse(data=text, format=fmt, publicID=base_iri)
 
@@ -462,6 +499,9 @@ def rdflib_parse_graph(graph: Any, text: str, fmt: str, base_iri: str) -> None:
 def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:
     line = column = None
     message = str(exc)
+    if isinstance(exc, InvalidIriError):  # where it is: oxigraph's reading of the same text says
+        line, column = _oxigraph_error_place(source)
+        return parse_error(source, message, line, column)
     argstr, index = getattr(exc, "_str", None), getattr(exc, "_i", None)
     if isinstance(argstr, bytes):
         argstr = argstr.decode("utf-8", "replace")
@@ -473,6 +513,23 @@ def _rdflib_parse_error(source: RdfSource, exc: Exception) -> DataFileError:
         line, column = exc.getLineNumber(), getattr(exc, "getColumnNumber", lambda: None)()
         message = getattr(exc, "getMessage", lambda: message)()
     return parse_error(source, message or type(exc).__name__, line, column)
+
+
+def _oxigraph_error_place(source: RdfSource) -> tuple[int | None, int | None]:
+    """The line and column where pyoxigraph stops reading ``source``, or (None, None) where it reads it all."""
+    import pyoxigraph
+
+    fmt = getattr(pyoxigraph.RdfFormat, OxigraphEngine._FORMATS.get(source.format, ""), None)
+    if fmt is None:
+        return None, None
+    try:
+        for _ in pyoxigraph.parse(source.text.encode("utf-8"), format=fmt, base_iri=source.base_iri):
+            pass
+    except SyntaxError as exc:
+        return exc.lineno, exc.offset
+    except (OSError, ValueError):
+        pass
+    return None, None
 
 
 # ---------------------------------------------------------------------------------------- on-disk store

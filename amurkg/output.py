@@ -85,6 +85,19 @@ def terminal_safe(text: str, keep_lines: bool = False) -> str:
     return pattern.sub(_visible, text) if pattern.search(text) else text
 
 
+def wrote_message(path: Path | str | None, what: str = "", detail: str = "") -> str:
+    """The one line every command prints on stderr once its output is written: ``amurkg: wrote PATH``, then what
+    was written in brackets and a summary after a colon (``amurkg: wrote survey.zip (a Darwin Core Archive): 9
+    occurrences``); ``standard output`` for no path. The line as a terminal may show it: a file name may hold
+    control characters."""
+    line = f"amurkg: wrote {'standard output' if path is None else path}"
+    if what:
+        line += f" ({what})"
+    if detail:
+        line += f": {detail}"
+    return terminal_safe(line)
+
+
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection), tab and CR included.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -15,6 +15,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from amurkg.completion import complete_taxa
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _PANEL = "Record filters"
@@ -24,7 +26,10 @@ _OPTIONS: list[tuple[str, Any, Any]] = [
         Annotated[
             str | None,
             typer.Option(
-                "--taxon", help="Only this taxon (name, label or IRI) and the taxa below it.", rich_help_panel=_PANEL
+                "--taxon",
+                help="Only this taxon (name, label or IRI) and the taxa below it.",
+                rich_help_panel=_PANEL,
+                autocompletion=complete_taxa,
             ),
         ],
         None,
@@ -139,6 +144,7 @@ _TAXA = Annotated[
         "--taxon",
         help="A taxon (name, label or IRI) with the taxa below it; repeat for several.",
         rich_help_panel=_PANEL,
+        autocompletion=complete_taxa,
     ),
 ]
 

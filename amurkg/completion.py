@@ -1,0 +1,76 @@
+"""Shell completion of the command line's values: entity names, and the taxa a survey command can be about.
+
+Only the standard library is imported at the top: the command line imports this module to start, and reads a
+graph only when the shell asks for a completion.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+#: Names of the taxa: those typed as dwc:Taxon (a survey's own names for what the curated graph lacks) and those
+#: of a class below akg:Taxon (the curated taxa), by scientific name, label or other label. Two queries rather
+#: than one UNION of the two typings: Oxigraph joins that union with every typed subject of a store.
+_TAXON_NAMES = (
+    """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?name WHERE {
+  ?t a dwc:Taxon .
+  { ?t dwc:scientificName ?name } UNION { ?t rdfs:label ?name } UNION { ?t skos:altLabel ?name }
+}""",
+    """PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?name WHERE {
+  ?class rdfs:subClassOf* akg:Taxon . ?t a ?class .
+  { ?t dwc:scientificName ?name } UNION { ?t rdfs:label ?name } UNION { ?t skos:altLabel ?name }
+}""",
+)
+#: Completions offered at most.
+MOST = 200
+
+
+def for_shell(found: list[str]) -> list[str]:
+    """Completions as the asking shell needs them: bash puts one on the command line as it is, so spaces and
+    shell characters are escaped with a backslash (wild\\ boar), which keeps the typed start of the word."""
+    if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):
+        return [re.sub(r"([\s'\"\\$`!&;|<>()*?\[\]{}#~])", r"\\\1", n) for n in found]
+    return found
+
+
+def taxon_names(kg: Any) -> list[str]:
+    """The scientific names and labels of every taxon in ``kg``: the curated taxa, and in a store the taxa its
+    packages named that the curated graph lacks."""
+    names: set[str] = set()
+    for text in _TAXON_NAMES:
+        for row in kg.query(text, where="taxon names").rows:
+            if row[0] is not None and row[0].value.strip():
+                names.add(row[0].value)
+    return sorted(names, key=lambda n: (n.casefold(), n))
+
+
+def complete_taxa(ctx: Any, incomplete: str) -> list[str]:
+    """``--taxon``'s completions: the taxa of the ``--store`` given before it on the command line, else of the
+    curated graph, whose names start with what was typed. A store that cannot be opened offers the curated
+    graph's taxa; completion never fails."""
+    from amurkg.errors import AmurkgError
+    from amurkg.graph import KnowledgeGraph
+
+    store = (getattr(ctx, "params", None) or {}).get("store")
+    wanted = incomplete.casefold()
+    try:
+        kg = KnowledgeGraph(store=Path(store)) if store else KnowledgeGraph()
+    except (AmurkgError, OSError, ValueError):
+        kg = KnowledgeGraph()
+    try:
+        found = [n for n in taxon_names(kg) if n.casefold().startswith(wanted)][:MOST]
+    except (AmurkgError, OSError, ValueError):
+        found = []
+    finally:
+        kg.close()
+    return for_shell(found)
