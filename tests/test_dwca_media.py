@@ -103,7 +103,10 @@ def test_python_dwca_reader_reads_the_core_and_its_media(example_archive: Path) 
                 assert media.data["http://purl.org/dc/terms/identifier"]
                 linked += 1
         assert linked == 390
-        assert reader.metadata is not None  # the EML
+        assert reader.metadata is not None  # the EML, which says the archive carries the media records
+        paras = [p.text or "" for p in reader.metadata.iter("para")]
+        [media] = [p for p in paras if "Audubon Core multimedia extension" in p]
+        assert "390 media record(s)" in media and "http://rs.tdwg.org/ac/terms/Multimedia" in media
 
 
 def test_the_leopard_camera_media_have_no_link_and_nothing_places_them(leopard_archive: Path) -> None:

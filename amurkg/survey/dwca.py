@@ -484,8 +484,10 @@ def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
     media = io.StringIO()
     media_names = ["coreid"] + [name for name, _ in MEDIA_COLUMNS]
     media.write("\t".join(media_names) + "\n")
+    media_count = 0
     for row in media_rows(kg, grid):
         media.write("\t".join(_clean(row[name]) for name in media_names) + "\n")
+        media_count += 1
     people, projects = package_people(kg)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -493,7 +495,7 @@ def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
             ("occurrence.txt", text.getvalue()),
             ("multimedia.txt", media.getvalue()),
             ("meta.xml", meta_xml()),
-            ("eml.xml", eml_xml(packages, people, projects, coverage, grid)),
+            ("eml.xml", eml_xml(packages, people, projects, coverage, grid, media_count)),
         ):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # the same bytes on every run
             info.compress_type = zipfile.ZIP_DEFLATED

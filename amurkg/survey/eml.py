@@ -4,7 +4,10 @@ coordinates were generalised, that they were and why.
 
 No well-kept Python or npm package ships the EML 2.2.0 XML schemas (PyPI and npm were searched: the EML
 packages there parse e-mail files), so ``problems`` checks what the schema requires of a dataset, element by
-element and in the schema's order; the tests hold every archive written to it.
+element and in the schema's order, with no dependency; the tests also validate what is written against the
+EML 2.2.0 release's own XSD files (tests/data/eml-2.2.0, GPL-licensed, test data only) with lxml, offline.
+Text from a package is written as XML 1.0 can carry it (control characters dropped), and where the schema asks
+for a non-blank value (a title, a name) a blank one is replaced or left out.
 """
 
 from __future__ import annotations
@@ -57,9 +60,26 @@ def package_people(kg: Any) -> tuple[list[dict[str, str]], list[dict[str, str]]]
     return people, projects
 
 
+#: Characters XML 1.0 cannot carry (C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF; lone
+#: surrogates): a package's title or a contributor's name may hold them, the EML may not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    """``text`` as XML 1.0 can carry it."""
+    return _NOT_XML.sub("", text)
+
+
+def _said(text: str) -> str:
+    """``text`` cleaned, or nothing where nothing but white space is left (the schema's NonEmptyStringType
+    requires a character that is not white space in what it names)."""
+    cleaned = _clean(text)
+    return cleaned.strip() and cleaned
+
+
 def _text(parent: ElementTree.Element, tag: str, text: str) -> ElementTree.Element:
     element = ElementTree.SubElement(parent, tag)
-    element.text = text
+    element.text = _clean(text)
     return element
 
 
@@ -73,21 +93,25 @@ def _is_organisation(person: dict[str, str]) -> bool:
 
 def _party(parent: ElementTree.Element, tag: str, person: dict[str, str]) -> ElementTree.Element:
     party = ElementTree.SubElement(parent, tag)
-    if _is_organisation(person):
-        _text(party, "organizationName", person["name"])
+    name, organization = _said(person["name"]), _said(person["organization"])
+    if _is_organisation(person) and name:
+        _text(party, "organizationName", name)
     else:
-        names = person["name"].split()
-        individual = ElementTree.SubElement(party, "individualName")
-        if len(names) > 1:
-            _text(individual, "givenName", " ".join(names[:-1]))
-        _text(individual, "surName", names[-1] if names else person["name"])
-        if person["organization"]:
-            _text(party, "organizationName", person["organization"])
-    url = person["url"]
-    if url.startswith("https://orcid.org/"):
+        names = name.split()
+        if names:
+            individual = ElementTree.SubElement(party, "individualName")
+            if len(names) > 1:
+                _text(individual, "givenName", " ".join(names[:-1]))
+            _text(individual, "surName", names[-1])
+        if organization:
+            _text(party, "organizationName", organization)
+        if not (names or organization):  # the schema asks for a name, an organisation or a position
+            _text(party, "positionName", "not stated in the package")
+    url = _clean(person["url"]).strip()
+    if re.fullmatch(r"https://orcid\.org/\S+", url):
         user = _text(party, "userId", url)
         user.set("directory", "https://orcid.org/")
-    elif url:
+    elif re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", url):  # an address the schema's anyURI takes; else none
         _text(party, "onlineUrl", url)
     return party
 
@@ -98,26 +122,30 @@ def eml_xml(
     projects: list[dict[str, str]] | None = None,
     coverage: Any = None,
     grid: Any = None,
+    media: int | None = None,
 ) -> str:
-    """EML 2.2.0: one dataset describing the packages exported together (the same bytes for the same store)."""
+    """EML 2.2.0: one dataset describing the packages exported together (the same bytes for the same store).
+    ``media``: the number of Audubon Core media records the archive carries beside its occurrences (its
+    ``multimedia.txt`` extension), which the methods describe; ``None`` for an archive without the extension."""
     people, projects = people or [], projects or []
     if len(packages) == 1:
-        title = packages[0].get("title") or packages[0].get("id") or "amurkg export"
-        abstract = packages[0].get("description", "") or title
+        title = _said(packages[0].get("title", "")) or _said(packages[0].get("id", "")) or "amurkg export"
+        abstract = _said(packages[0].get("description", "")) or title
     else:
         title = f"Camera-trap observations of {len(packages)} packages (amurkg export)"
-        abstract = "; ".join(p.get("title") or p.get("id", "") for p in packages)
-    ident = packages[0].get("id", "amurkg-export") if len(packages) == 1 else "amurkg-export"
+        abstract = "; ".join(_said(p.get("title", "")) or _said(p.get("id", "")) for p in packages)
+        abstract = abstract if abstract.strip("; ") else title
+    ident = (_said(packages[0].get("id", "")) if len(packages) == 1 else "") or "amurkg-export"
     ElementTree.register_namespace("eml", EML_NS)
     ElementTree.register_namespace("xsi", XSI_NS)
     root = ElementTree.Element(f"{{{EML_NS}}}eml")
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{EML_NS} {EML_NS}/eml.xsd")
-    root.set("packageId", ident or "amurkg-export")
+    root.set("packageId", ident)
     root.set("system", "amurkg")
     root.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
     dataset = ElementTree.SubElement(root, "dataset")
     for package in packages:
-        if package.get("id"):
+        if _said(package.get("id", "")):
             _text(dataset, "alternateIdentifier", package["id"])
     _text(dataset, "title", title)
     seen: set[tuple[str, str]] = set()
@@ -148,7 +176,7 @@ def eml_xml(
     _text(dataset, "pubDate", dates[-1] if dates else "1970-01-01")
     _text(dataset, "language", "en")
     _para(dataset, "abstract", abstract)
-    rights = "; ".join(sorted({p["license"] for p in packages if p.get("license")})) or "not stated"
+    rights = "; ".join(sorted({_said(p.get("license", "")) for p in packages} - {""})) or "not stated"
     _para(dataset, "intellectualRights", rights)
     if coverage is not None and coverage.rows:
         _coverage(dataset, coverage, grid)
@@ -156,9 +184,17 @@ def eml_xml(
         _party(dataset, "contact", person)
     if not contacts:
         _text(ElementTree.SubElement(dataset, "contact"), "positionName", "not stated in the package")
-    _methods(dataset, projects, coverage, grid)
+    _methods(dataset, projects, coverage, grid, media)
     ElementTree.indent(root, "  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+def _decimal(value: float) -> str:
+    """A number as ``xs:decimal`` writes it: never an exponent (1e-05 is 0.00001), no trailing zeros."""
+    from decimal import Decimal
+
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _coverage(dataset: ElementTree.Element, coverage: Any, grid: Any) -> None:
@@ -175,19 +211,22 @@ def _coverage(dataset: ElementTree.Element, coverage: Any, grid: Any) -> None:
         ("northBoundingCoordinate", coverage.north),
         ("southBoundingCoordinate", coverage.south),
     ):
-        _text(box, tag, f"{value:g}")
+        _text(box, tag, _decimal(value))
     if coverage.begin and coverage.end:
         dates = ElementTree.SubElement(ElementTree.SubElement(element, "temporalCoverage"), "rangeOfDates")
         _text(ElementTree.SubElement(dates, "beginDate"), "calendarDate", coverage.begin)
         _text(ElementTree.SubElement(dates, "endDate"), "calendarDate", coverage.end)
-    if coverage.taxa:
+    taxa = sorted({name for name in map(_said, coverage.taxa) if name})
+    if taxa:
         taxonomic = ElementTree.SubElement(element, "taxonomicCoverage")
-        for name in sorted(coverage.taxa):
+        for name in taxa:
             classification = ElementTree.SubElement(taxonomic, "taxonomicClassification")
             _text(classification, "taxonRankValue", name)
 
 
-def _methods(dataset: ElementTree.Element, projects: list[dict[str, str]], coverage: Any, grid: Any) -> None:
+def _methods(
+    dataset: ElementTree.Element, projects: list[dict[str, str]], coverage: Any, grid: Any, media: int | None
+) -> None:
     methods = ElementTree.SubElement(dataset, "methods")
     for project in projects or [{"title": "", "design": "", "methods": ""}]:
         step = ElementTree.SubElement(ElementTree.SubElement(methods, "methodStep"), "description")
@@ -199,6 +238,23 @@ def _methods(dataset: ElementTree.Element, projects: list[dict[str, str]], cover
         if project["methods"]:
             text += f", capture methods {project['methods']}"
         _text(step, "para", text + ". The archive holds the event-level animal observations, one per row.")
+    if media is not None:
+        step = ElementTree.SubElement(ElementTree.SubElement(methods, "methodStep"), "description")
+        hidden = (
+            "; those of cameras whose coordinates were generalised, and media files that are not public, have no "
+            "accessURI (a picture shows the place)"
+            if coverage is not None and coverage.generalised
+            else "; media files that are not public have no accessURI"
+        )
+        _text(
+            step,
+            "para",
+            f"The archive also carries {media} media record(s) in the Audubon Core multimedia extension "
+            "(rowType http://rs.tdwg.org/ac/terms/Multimedia, file multimedia.txt, declared in meta.xml): each "
+            "image, video or sound file of an observation's event, linked to the occurrence by its coreid, with its "
+            f"identifier, type, format, creation time, capture device and technique and rights{hidden}. The files "
+            "themselves are not in the archive.",
+        )
     if coverage is not None and coverage.generalised:
         step = ElementTree.SubElement(ElementTree.SubElement(methods, "methodStep"), "description")
         named = "; ".join(sorted(map(str, coverage.reasons)))
