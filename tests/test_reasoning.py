@@ -139,10 +139,45 @@ def abox(draw: st.DrawFn) -> bytes:
     return "\n".join(lines).encode() + b"\n"
 
 
+_SCHEMA: list[bytes] = []
+
+
+def schema() -> bytes:
+    """The ontology as the generated data meets it: without the literal-valued annotations (labels, definitions,
+    inverse labels, notations: 951 of its 2,094 triples) of the properties that take part in no axiom (never an
+    object, and as a subject only declared an annotation property or given literals). No OWL RL rule reads such
+    a triple (no domain, range, sub-property, characteristic or restriction names its property, and the
+    generated individuals carry none), so both closures of ontology + data are the same without them; owlrl's
+    time grows with the triples it revisits each round, so this halves it. The whole ontology, annotations
+    included, is compared with owlrl in test_the_closure_of_the_shipped_graph_is_owlrls."""
+    if _SCHEMA:
+        return _SCHEMA[0]
+    full = b"\n".join(path.read_bytes() for path in ontology_files()) + b"\n"
+    graph = rdflib.Graph().parse(data=full, format="turtle")
+    in_axioms = {o for o in graph.objects()} | {
+        s
+        for s, p, o in graph
+        if not isinstance(o, rdflib.Literal) and (p, o) != (rdflib.RDF.type, rdflib.OWL.AnnotationProperty)
+    }
+    kept = rdflib.Graph()
+    dropped = 0
+    for s, p, o in graph:
+        if isinstance(o, rdflib.Literal) and p not in in_axioms:
+            dropped += 1
+            continue
+        kept.add((s, p, o))
+    text = kept.serialize(format="nt", encoding="utf-8")
+    assert dropped > 500 and len(kept) > 1000  # labels and definitions went; the axioms stayed
+    assert amurkg_closure(text) == amurkg_closure(full)  # and they entailed nothing
+    _SCHEMA.append(text)
+    return text
+
+
+@pytest.mark.heavy
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=abox())
 def test_the_closure_of_generated_data_is_owlrls(data: bytes) -> None:
-    turtle = b"\n".join(path.read_bytes() for path in ontology_files()) + b"\n" + data
+    turtle = schema() + data
     assert amurkg_closure(turtle) == reference_closure(turtle)
 
 

@@ -418,10 +418,19 @@ def _state(store: Path) -> tuple:
         kg.engine.close()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def store_before(tmp_path: Path) -> Path:
-    store = tmp_path / "store"
+@pytest.fixture(scope="module")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small package imported once; tests that change a store get a copy of it (a copy of a closed store
+    is that store: the import below finds the package already there, as in a store imported afresh)."""
+    store = tmp_path_factory.mktemp("template") / "store"
     assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    return store
+
+
+@pytest.fixture
+def store_before(tmp_path: Path, template_store: Path) -> Path:
+    store = tmp_path / "store"
+    shutil.copytree(template_store, store)
     return store
 
 
@@ -522,16 +531,10 @@ def test_an_unsafe_zip_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "escape.txt").exists()
 
 
-@pytest.fixture(scope="module")
-def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("template") / "store"
-    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
-    return store
-
-
 _COLUMNS = ["deploymentID", "eventStart", "observationLevel", "observationType", "scientificName", "count", "bboxX"]
 
 
+@pytest.mark.heavy
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     edits=st.lists(
@@ -733,6 +736,7 @@ def test_detections_near_reads_the_series_and_agrees_with_every_observation(
     assert fast and fast == slow
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("fixture", ["small", "generated"])
 def test_co_detections_reads_counts_made_at_import_and_agrees_with_any_window(
     fixture: str, small: amurkg.KnowledgeGraph, tmp_path: Path
