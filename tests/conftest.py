@@ -89,6 +89,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``heavy`` first, each group in pytest-randomly's order (it shuffles before this hook runs).
+    With two workers the run ends when the later one does: a test of a minute handed out last leaves the other
+    worker idle for that minute, while handed out first it runs beside the many short tests. Order only; every
+    test still runs, and no result may depend on it (the random order checks that)."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # a stable sort
+
+
 _running: list[pytest.Item] = []
 
 

@@ -228,6 +228,7 @@ def test_the_loader_sees_the_cores_it_is_given_and_only_a_regular_file_loads_eve
     assert out[0] == (f"pipe 0 {cores}" if cores >= 4 else f"pipe 20000 {cores}")
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("cores", [1, 4, 16, 64])
 def test_the_readme_field_data_example_works_on_any_number_of_cores(
     fake_cpus: Path, tmp_path: Path, cores: int

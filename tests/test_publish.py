@@ -37,6 +37,7 @@ def _archive_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
+@pytest.mark.heavy
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(**PLACES, words=FREE_TEXT)
 def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(

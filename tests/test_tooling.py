@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
@@ -22,6 +23,7 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.heavy
 def test_mypy_strict_on_the_package() -> None:
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

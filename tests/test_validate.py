@@ -324,6 +324,7 @@ def _reference_report(paths: list[Path]):  # type: ignore[no-untyped-def]
     return conforms, results
 
 
+@pytest.mark.heavy
 def test_findings_are_exactly_pyshacls_reference_report(tmp_path: Path) -> None:
     """Every mistake of the broken-graph suite at once, plus generated records that break the shapes many
     times over: amurkg's faster run (each constraint query parsed once, no clone of its own copy of the data)
