@@ -144,19 +144,31 @@ def tokens(text: str, dialect: str = "oxigraph", where: str = "query") -> list[T
         read, origin = text, []
     pattern = _pattern("rdflib" if dialect == "rdflib" else "oxigraph", read.isascii())
     out: list[Token] = []
+    append = out.append
+    # line and column are found as the scan goes (offsets only grow): one pass over the text, however many
+    # tokens it holds (the server checks every query it is sent)
+    line, line_start, counted = 1, 0, 0
     pos, size = 0, len(read)
+    match = pattern.match
     while pos < size:
-        m = pattern.match(read, pos)
+        m = match(read, pos)
         if m is None:
-            at = origin[pos] if origin else pos
-            line, column = _position(text, at)
-            raise QuerySyntaxError(f"{where}:{line}:{column}: SPARQL syntax error: {_unexpected(read, pos)}")
-        kind = m.lastgroup or "punct"
-        if kind not in ("ws", "comment"):
-            at = origin[pos] if origin else pos
-            line, column = _position(text, at)
-            out.append(Token(kind, m.group(), line, column, at))
+            break
+        kind = m.lastgroup
         pos = m.end()
+        if kind == "ws" or kind == "comment":
+            continue
+        at = origin[m.start()] if origin else m.start()
+        newlines = text.count("\n", counted, at)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, at) + 1
+        counted = at
+        append(Token(kind or "punct", m.group(), line, at - line_start + 1, at))
+    if pos < size:
+        at = origin[pos] if origin else pos
+        line, column = _position(text, at)
+        raise QuerySyntaxError(f"{where}:{line}:{column}: SPARQL syntax error: {_unexpected(read, pos)}")
     return out
 
 

@@ -4,8 +4,9 @@ all on 127.0.0.1.
     python bench/bench_serve.py [--observations 20000] [--seconds 10] [--runs 3] [--connections 1,10,50]
 
 Load comes from wrk (Debian's `wrk`, required): HTTP/1.1 keep-alive connections, POSTed forms, a different
-query text on every request (a comment with a counter), so that amurkg's answer cache never helps and every
-request reaches a query worker; then the same text every time, where amurkg's cache answers.
+query text on every request (a comment naming the run, the wrk thread and a counter: no text comes twice,
+in one run or across runs), so that amurkg's answer cache never helps and every request reaches a query
+worker; then the same text every time, where amurkg's cache answers.
 
 1. A store: a synthetic camera-trap survey of ``--observations`` observations (``amurkg.survey.generate``)
    imported into an amurkg store; `amurkg serve --store` against `oxigraph serve` on a copy of the same
@@ -68,10 +69,15 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Accept"] = "application/sparql-results+json"
 local fixed = "query=" .. enc(q)
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 request = function()
   if not vary then return wrk.format(nil, nil, nil, fixed) end
   n = n + 1
-  return wrk.format(nil, nil, nil, "query=" .. enc(q .. "\\n# request " .. n .. " " .. math.random(1e9)))
+  return wrk.format(nil, nil, nil, "query=" .. enc(q .. "\\n# request %(run)s " .. id .. " " .. n))
 end
 """
 
@@ -118,15 +124,38 @@ def pss_mib(pid: int) -> float:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used by a process tree (live processes; a worker that ended takes its time with it)."""
-    total = 0.0
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU time used by each process of a tree."""
+    found = {}
     for each in tree(pid):
         with contextlib.suppress(OSError, ValueError, IndexError):
             data = Path(f"/proc/{each}/stat").read_bytes()
             fields = data[data.rindex(b")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
+            found[each] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
+
+
+class CpuMeter:
+    """CPU time a process tree uses while it is measured, workers that end meanwhile included: the tree is
+    sampled every 0.2 s, and a process that ended counts with its last sample (a worker ended when a client
+    left mid-query takes at most its last 0.2 s with it)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.before = pid, cpu_by_process(pid)
+        self.last = dict(self.before)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.2):
+            self.last.update(cpu_by_process(self.pid))
+
+    def seconds(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self.last.update(cpu_by_process(self.pid))
+        return sum(self.last.values()) - sum(self.before.values())
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -237,31 +266,66 @@ def compare(
     print(f"{'':<14} {'':<22} {'':<9} {'':>5} {cells}")
     best: dict[str, float] = {}
     for name, texts in queries.items():
+        sizes = {server: answer_bytes(url, texts[server]) for server, url in servers.urls.items()}
+        first = next(iter(sizes))
+        print(
+            f"{'':<14} {name:<22} bytes per JSON answer: "
+            + ", ".join(f"{server} {size:,} ({size / sizes[first]:.2f}x)" for server, size in sizes.items())
+        )
         for vary in [kind == "distinct" for kind in args.texts]:
             for connections in args.connections:
                 for server, url in servers.urls.items():
                     (workdir / "q.rq").write_text(texts[server])
                     script = workdir / f"{server.split()[0]}-{vary}.lua"
-                    script.write_text(LUA % {"file": workdir / "q.rq", "vary": "true" if vary else "false"})
                     cells, failed = [], 0
                     pid = servers.procs[server].pid
-                    for _ in range(args.runs):
-                        before = cpu_seconds(pid)
+                    for run in range(args.runs):
+                        # each request's text differs from every other one's, across threads and runs alike
+                        nonce = f"{name} {connections} {run} {time.time_ns()}"
+                        script.write_text(LUA % {"file": workdir / "q.rq", "vary": str(vary).lower(), "run": nonce})
+                        meter = CpuMeter(pid)
                         rate, p95, bad = wrk(url, connections, args.seconds, script)
-                        per_request = (cpu_seconds(pid) - before) * 1000 / max(1.0, rate * args.seconds)
-                        cells.append(f"{rate:>7.0f} {p95:>7.1f} {per_request:>5.1f}")
+                        per_request = meter.seconds() * 1000 / max(1.0, rate * args.seconds)
+                        cells.append(f"{rate:>7.0f} {p95:>7.1f} {per_request:>5.2f}")
                         failed += bad
-                        best[f"{server}|{name}|{vary}|{connections}"] = rate
+                        best[f"{server}|{name}|{vary}|{connections}|{run}"] = rate
+                        best[f"{server}|{name}|{vary}|{connections}|{run}|cpu"] = per_request
                     kind = "distinct" if vary else "repeated"
                     note = f"  ({failed} failed)" if failed else ""
                     print(f"{server:<14} {name:<22} {kind:<9} {connections:>5} " + " ".join(cells) + note)
+                ratios(servers, best, f"{name}|{vary}|{connections}", args.runs, name, kind, connections)
     return best
 
 
+def ratios(servers: Servers, best: dict[str, float], key: str, runs: int, name: str, kind: str, conns: int) -> None:
+    """amurkg's req/s and CPU per request as ratios to each Oxigraph server's, run by run."""
+    ours = "amurkg serve"
+    for other in servers.urls:
+        if other == ours:
+            continue
+        cells = []
+        for run in range(runs):
+            rate = best[f"{ours}|{key}|{run}"] / max(best[f"{other}|{key}|{run}"], 1e-9)
+            cpu = best[f"{ours}|{key}|{run}|cpu"] / max(best[f"{other}|{key}|{run}|cpu"], 1e-9)
+            cells.append(f"{rate:>6.2f}x {'':>7} {cpu:>4.1f}x")
+        label = f"/{other}"
+        print(f"{label:<14} {name:<22} {kind:<9} {conns:>5} " + " ".join(cells))
+
+
+def answer_bytes(url: str, text: str) -> int:
+    """Size of one JSON answer to ``text``, as sent on the wire (no compression asked)."""
+    body = urllib.parse.urlencode({"query": text}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return len(response.read())
+
+
 def memory(servers: Servers) -> None:
-    print(f"{'server':<14} {'PSS MiB':>8} {'processes':>10}")
+    print(f"{'server':<14} {'PSS MiB':>8} {'processes':>10} {'amurkg/it':>10}")
+    pss = {name: pss_mib(proc.pid) for name, proc in servers.procs.items()}
     for name, proc in servers.procs.items():
-        print(f"{name:<14} {pss_mib(proc.pid):>8.1f} {len(tree(proc.pid)):>10}")
+        ratio = "" if name == "amurkg serve" else f"{pss['amurkg serve'] / max(pss[name], 1e-9):>9.2f}x"
+        print(f"{name:<14} {pss[name]:>8.1f} {len(tree(proc.pid)):>10} {ratio:>10}")
 
 
 def main() -> None:
@@ -271,6 +335,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repeated runs of each measurement")
     parser.add_argument("--connections", default="50", help="comma-separated connection counts")
     parser.add_argument("--skip-shipped", action="store_true", help="only the store")
+    parser.add_argument("--skip-store", action="store_true", help="only the shipped graph")
     parser.add_argument("--queries", default="detection-rate,survey-effort", help="canned queries on the store")
     parser.add_argument("--texts", default="distinct,repeated", help="distinct and/or repeated query texts")
     args = parser.parse_args()
@@ -279,67 +344,77 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark needs wrk (apt-get install wrk)")
 
+    workdir = Path(tempfile.mkdtemp(prefix="amurkg-bench-serve-"))
+    try:
+        if not args.skip_store:
+            store_part(args, workdir)
+        if not args.skip_shipped:
+            shipped_part(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def store_part(args: argparse.Namespace, workdir: Path) -> None:
+    """1. a store: amurkg serve --store against oxigraph serve on copies of its RocksDB folder."""
     from amurkg.store import Store
     from amurkg.survey.generate import generate
 
-    workdir = Path(tempfile.mkdtemp(prefix="amurkg-bench-serve-"))
-    try:
-        package = generate(workdir / "package", args.observations)
-        store = workdir / "store"
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)], check=True,
-                       capture_output=True)  # fmt: skip
-        with Store.open(store) as handle:
-            graphs = handle.visible_graphs()
-            triples = handle.asserted_triples()
-        print(
-            f"store: {args.observations:,} observations, {triples:,} triples, {len(graphs)} visible graphs "
-            f"(imported in {time.perf_counter() - started:.0f} s); {args.runs} runs of {args.seconds} s each"
-        )
-        copy, union = workdir / "oxigraph-db", workdir / "oxigraph-db-union"
-        shutil.copytree(store / "db", copy)
-        shutil.copytree(store / "db", union)
-        dataset = "".join(f"FROM <{g}>\n" for g in graphs)
-        queries = {}
-        for name in args.queries.split(","):
-            text = canned_text(name)
-            where = next(t for t in tokens(text) if t.kind == "word" and t.text.upper() == "WHERE").offset
-            queries[name] = {
-                "amurkg serve": text,
-                "oxigraph": text[:where] + dataset + text[where:],
-                "oxigraph union": text,  # every graph of the store, hidden ones included: not the same answers
-            }
-        print("\n1. a store (amurkg serve --store; oxigraph serve on a copy of its RocksDB folder)")
-        oxigraphs = {"oxigraph": (copy, []), "oxigraph union": (union, ["--union-default-graph"])}
-        with Servers(["--store", str(store)], oxigraphs) as servers:
-            compare(servers, queries, args, workdir)
-            memory(servers)
-            print("\n   ASK {} while 8 clients run never-ending queries (amurkg stops them at its 5 s limit)")
-            print(f"{'server':<13} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
-            for name, url in list(servers.urls.items())[:2]:
-                p50, p95, errors = fairness(url, 12)
-                print(f"{name:<13} {p50:>8.2f} {p95:>8.2f} {errors:>7}")
+    package = generate(workdir / "package", args.observations)
+    store = workdir / "store"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)], check=True,
+                   capture_output=True)  # fmt: skip
+    with Store.open(store) as handle:
+        graphs = handle.visible_graphs()
+        triples = handle.asserted_triples()
+    print(
+        f"store: {args.observations:,} observations, {triples:,} triples, {len(graphs)} visible graphs "
+        f"(imported in {time.perf_counter() - started:.0f} s); {args.runs} runs of {args.seconds} s each"
+    )
+    copy, union = workdir / "oxigraph-db", workdir / "oxigraph-db-union"
+    shutil.copytree(store / "db", copy)
+    shutil.copytree(store / "db", union)
+    dataset = "".join(f"FROM <{g}>\n" for g in graphs)
+    queries = {}
+    for name in args.queries.split(","):
+        text = canned_text(name)
+        where = next(t for t in tokens(text) if t.kind == "word" and t.text.upper() == "WHERE").offset
+        queries[name] = {
+            "amurkg serve": text,
+            "oxigraph": text[:where] + dataset + text[where:],
+            "oxigraph union": text,  # every graph of the store, hidden ones included: not the same answers
+        }
+    print("\n1. a store (amurkg serve --store; oxigraph serve on a copy of its RocksDB folder)")
+    oxigraphs = {"oxigraph": (copy, []), "oxigraph union": (union, ["--union-default-graph"])}
+    with Servers(["--store", str(store)], oxigraphs) as servers:
+        compare(servers, queries, args, workdir)
+        memory(servers)
+        print("\n   ASK {} while 8 clients run never-ending queries (amurkg stops them at its 5 s limit)")
+        print(f"{'server':<13} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
+        for name, url in list(servers.urls.items())[:2]:
+            p50, p95, errors = fairness(url, 12)
+            print(f"{name:<13} {p50:>8.2f} {p95:>8.2f} {errors:>7}")
 
-        if not args.skip_shipped:
-            print("\n2. the shipped graph (amurkg serve; oxigraph serve holding the same triples)")
-            shipped = workdir / "oxigraph-shipped"
-            loaded = subprocess.Popen(
-                [shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph")), "serve",
-                 "--location", str(shipped), "--bind", f"127.0.0.1:{(port := free_port())}"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            try:
-                wait_for(f"http://127.0.0.1:{port}/query")
-                push(export_graph("nt"), f"http://127.0.0.1:{port}/query")
-            finally:
-                loaded.terminate()
-                loaded.wait()
-            text = canned_text("conservation-status")
-            with Servers([], {"oxigraph": (shipped, ["--union-default-graph"])}) as servers:
-                compare(servers, {"conservation-status": {"amurkg serve": text, "oxigraph": text}}, args, workdir)
-                memory(servers)
+
+def shipped_part(args: argparse.Namespace, workdir: Path) -> None:
+    """2. the shipped graph: amurkg serve against oxigraph serve holding the same triples."""
+    print("\n2. the shipped graph (amurkg serve; oxigraph serve holding the same triples)")
+    shipped = workdir / "oxigraph-shipped"
+    loaded = subprocess.Popen(
+        [shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph")), "serve",
+         "--location", str(shipped), "--bind", f"127.0.0.1:{(port := free_port())}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{port}/query")
+        push(export_graph("nt"), f"http://127.0.0.1:{port}/query")
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        loaded.terminate()
+        loaded.wait()
+    text = canned_text("conservation-status")
+    with Servers([], {"oxigraph": (shipped, ["--union-default-graph"])}) as servers:
+        compare(servers, {"conservation-status": {"amurkg serve": text, "oxigraph": text}}, args, workdir)
+        memory(servers)
 
 
 if __name__ == "__main__":

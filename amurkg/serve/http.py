@@ -29,12 +29,15 @@ from amurkg.serve.protocol import (
     allowed_hosts,
     host_allowed,
     plan,
+    plan_checked,
     read_request,
     text_reply,
 )
 
 _MAX_HEAD = 16 * 1024
 _CACHEABLE = 1024 * 1024  # answers up to this size are kept (within --cache-mb in all)
+_VERDICT_TEXT = 64 * 1024  # query texts up to this length have the guard's verdict kept...
+_VERDICT_CHARS = 4 * 1024 * 1024  # ...within this many characters in all
 
 
 class _Connection:
@@ -57,6 +60,8 @@ class Server:
         self.cache_bytes = 0
         self.cache_limit = options.cache_mb * 1024 * 1024
         self.seen: collections.OrderedDict[int, None] = collections.OrderedDict()  # texts asked once
+        self.verdicts: collections.OrderedDict[str, str] = collections.OrderedDict()  # text -> form, checked
+        self.verdict_chars = 0
         #: The web interface (``amurkg.web.Site``), or None: it answers the paths it serves, the endpoint the rest.
         self.site: Any = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -229,11 +234,27 @@ class Server:
         if isinstance(asked, Reply):
             await self._reply(h, writer, asked, head_only=head_only)
             return
-        planned = plan(*asked)
+        planned = self._plan(*asked)
         if isinstance(planned, Reply):
             await self._reply(h, writer, planned, head_only=head_only)
             return
         await self._answer(h, writer, planned, head_only)
+
+    def _plan(self, text: str, accept: str) -> Job | Reply:
+        """``plan``, with the guard's verdict on a text that passed it kept (the check reads only the text,
+        and the graph does not change while it is served): a query asked again is not read again. Refusals
+        are not kept; the texts kept are bounded in characters, the oldest dropped first."""
+        form = self.verdicts.get(text)
+        if form is None:
+            planned = plan(text, accept)
+            if isinstance(planned, Job) and len(text) <= _VERDICT_TEXT:
+                self.verdicts[text] = planned.form
+                self.verdict_chars += len(text)
+                while self.verdict_chars > _VERDICT_CHARS:
+                    self.verdict_chars -= len(self.verdicts.popitem(last=False)[0])
+            return planned
+        self.verdicts.move_to_end(text)
+        return plan_checked(text, form, accept)
 
     async def _answer(self, h: h11.Connection, writer: asyncio.StreamWriter, job: Job, head_only: bool) -> None:
         key = (job.text, job.media_type)
@@ -313,16 +334,18 @@ class Server:
         if reply.body and not head_only:
             data += h.send(h11.Data(data=reply.body)) or b""
         data += h.send(h11.EndOfMessage()) or b""
+        await self._write(writer, data)
+
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
-        async with asyncio.timeout(self.options.client_timeout):  # a client that does not read is dropped
-            await writer.drain()
+        if writer.transport.get_write_buffer_size():  # the socket took only part: wait for the client
+            async with asyncio.timeout(self.options.client_timeout):  # a client that does not read is dropped
+                await writer.drain()
 
     async def _send(self, writer: asyncio.StreamWriter, h: h11.Connection, event: Any) -> None:
         data = h.send(event)
         if data:
-            writer.write(data)
-            async with asyncio.timeout(self.options.client_timeout):  # a client that does not read is dropped
-                await writer.drain()
+            await self._write(writer, data)
 
 
 class _BodyTooLargeError(Exception):

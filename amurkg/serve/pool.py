@@ -95,7 +95,11 @@ class _Worker:
         self.key = ""  # the shape of its current query
         self.job = 0  # how many queries it was given: a timer set for one query ignores the next
         self.busy = False
+        #: CPU seconds it had used when its current query started (None: unknown), and when it last answered
+        #: (reported by the worker with each answer; read from /proc once, when it is forked)
         self.cpu_start: float | None = None
+        self.cpu_now: float | None = cpu_seconds(pid)
+        self.timer: asyncio.TimerHandle | None = None  # its current query's demotion check
 
     async def frame(self) -> tuple[bytes, bytes]:
         head = await self.reader.readexactly(_FRAME.size)
@@ -232,11 +236,14 @@ class WorkerPool:
 
     def _release(self, worker: _Worker) -> None:
         worker.busy = False
+        if worker.timer is not None:
+            worker.timer.cancel()
+            worker.timer = None
         if self.closing:
             self._kill(worker)
             return
         if not worker.demoted and worker.key in self._slow and worker.cpu_start is not None:
-            used = cpu_seconds(worker.pid)
+            used = worker.cpu_now
             if used is not None and used - worker.cpu_start < DEMOTE_AFTER:  # quick this time: forget it
                 self._slow.pop(worker.key, None)
         if worker.demoted:  # its priority cannot be raised again: it ends, and the pool refills
@@ -371,17 +378,19 @@ class WorkerPool:
             job["page"] = page
         payload = json.dumps(job).encode()
         worker.job += 1
-        worker.cpu_start = cpu_seconds(worker.pid)
-        asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, worker.job)
+        worker.cpu_start = worker.cpu_now  # an idle worker uses no CPU: what it had used when it last answered
+        worker.timer = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, worker.job)
         try:
             worker.writer.write(_FRAME.pack(b"Q", len(payload)) + payload)
             async with asyncio.timeout_at(deadline):
                 kind, data = await worker.frame()
                 if kind == b"X":
-                    self._release(worker)
                     error = json.loads(data)
+                    worker.cpu_now = error.get("cpu")
+                    self._release(worker)
                     return Answer(error["status"], "text/plain", (error["message"] + "\n").encode(), None)
                 head = json.loads(data)
+                worker.cpu_now = head.get("cpu")
                 body = bytearray()
                 while len(body) < CHUNK:
                     kind, data = await worker.frame()
@@ -391,8 +400,9 @@ class WorkerPool:
                         self._release(worker)
                         return Answer(head["status"], head["type"], bytes(body), None)
                     else:  # an error before anything reached the client: still an error answer
-                        self._release(worker)
                         error = json.loads(data)
+                        worker.cpu_now = error.get("cpu")
+                        self._release(worker)
                         return Answer(error["status"], "text/plain", (error["message"] + "\n").encode(), None)
         except TimeoutError:
             await self._replace(worker)
@@ -414,7 +424,8 @@ class WorkerPool:
             return
         used = cpu_seconds(worker.pid)
         if used is not None and worker.cpu_start is not None and used - worker.cpu_start < DEMOTE_AFTER:
-            asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)  # waiting, not working
+            # waiting, not working
+            worker.timer = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)
             return
         self._lower(worker)
         self._slow[worker.key] = None  # its shape runs demoted from now on
@@ -462,6 +473,8 @@ class Rest:
         if kind == b"D":
             return data
         self.finished = True
+        if kind != b"E":
+            self.worker.cpu_now = json.loads(data).get("cpu")
         self.pool._release(self.worker)
         if kind == b"E":
             raise StopAsyncIteration

@@ -251,6 +251,11 @@ def plan(text: str, accept: str) -> Job | Reply:
         return text_reply(403 if "UPDATE" in str(exc) else 400, str(exc))
     except AmurkgError as exc:
         return text_reply(400, str(exc))
+    return plan_checked(text, form, accept)
+
+
+def plan_checked(text: str, form: str, accept: str) -> Job | Reply:
+    """The answer's format for a query that passed the check with this form, or a refusal (406)."""
     offered = GRAPH_TYPES if form in ("CONSTRUCT", "DESCRIBE") else RESULT_TYPES
     media = negotiate(accept, {k: k for k in offered}, next(iter(offered)))
     if media is None:
