@@ -100,10 +100,36 @@ def test_overlap_title_gives_the_coefficient_of_the_library(store: Path, tmp_pat
 
     kg = amurkg.KnowledgeGraph(store=store)
     times = [activity_curve(kg, SurveyFilter(taxon=t), interval=0).times for t in ("Amur leopard", "wild boar")]
-    expected = amurkg.activity_overlap(times[0], times[1])
+    # with its smoothed-bootstrap interval, seeded: the library's own numbers, and the same figure every time
+    expected = amurkg.activity_overlap(times[0], times[1], ci=0.95, n_boot=999, seed=0)
+    assert expected.lower is not None and expected.upper is not None and expected.lower < expected.upper
     svg = _draw(store, tmp_path, "overlap", "svg")
-    assert f"= {expected.estimate:.2f} (clock time)" in _texts(svg)
+    shown = f"= {expected.estimate:.2f}, 95% CI {expected.lower:.2f}\u2013{expected.upper:.2f} (clock time)"
+    assert shown in _texts(svg)
+    assert "basic0 of 999 smoothed-bootstrap resamples (seed 0)" in " ".join(_texts(svg).split())
     assert ET.fromstring(svg).find(f".//{SVG}g[@id='overlap-area']") is not None
+    assert _draw(store, tmp_path, "overlap", "svg") == svg
+
+
+def test_the_overlap_figures_json_twin_has_its_numbers(store: Path) -> None:
+    """What the web draws from: the numbers of the figure, as JSON (no NaN), the same on every call."""
+    import json
+
+    from amurkg.survey.figures import overlap_data
+    from amurkg.survey.patterns import activity_curve
+
+    kg = amurkg.KnowledgeGraph(store=store)
+    options = PlotOptions(taxa=("Amur leopard", "wild boar"), interval=0)
+    data = overlap_data(kg, SurveyFilter(), options)
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    times = [activity_curve(kg, SurveyFilter(taxon=t), interval=0).times for t in ("Amur leopard", "wild boar")]
+    expected = amurkg.activity_overlap(times[0], times[1], ci=0.95, n_boot=999, seed=0)
+    assert data["overlap"] == expected.as_dict()
+    assert [t["n"] for t in data["taxa"]] == [len(times[0]), len(times[1])]
+    # basic0, as R's overlap::bootCI: not clipped to [0, 1] (small samples can pass 1, as they do in R)
+    assert data["overlap"]["lower"] < data["overlap"]["upper"] and data["overlap"]["ci"] == 0.95
+    assert f"{expected.lower:.2f}\u2013{expected.upper:.2f}" in data["title"]
+    assert overlap_data(kg, SurveyFilter(), options) == data
 
 
 def _markers(svg: bytes) -> int:

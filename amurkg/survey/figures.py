@@ -256,28 +256,79 @@ def activity_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     return fig
 
 
-def overlap_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
-    """Two activity curves with the area under both shaded and the coefficient of overlapping in the title
-    (Ridout & Linkie's Δ̂1 or Δ̂4, chosen by sample size as ``overlap`` recommends)."""
-    import numpy as np
+#: The interval the overlap figure shows: 95 %, from 999 smoothed-bootstrap resamples drawn with seed 0 (the
+#: defaults of ``survey prey-activity-overlap``), so the same store always draws the same figure.
+OVERLAP_CI = 0.95
+OVERLAP_BOOT = 999
+OVERLAP_SEED = 0
 
-    from amurkg.survey.activity import activity_density, activity_overlap
+
+def _overlap_parts(kg: Any, flt: SurveyFilter, options: PlotOptions) -> tuple[list[Any], list[str], list[str], Any]:
+    """The two taxa's activity curves, their IRIs and names, and their overlap with its bootstrap interval."""
+    from amurkg.survey.activity import activity_overlap
     from amurkg.survey.patterns import activity_curve
 
     taxa = options.taxa
     if len(taxa) != 2:
         raise ParameterError(f"an overlap plot compares two taxa: give --taxon twice (got {len(taxa)})")
     scale = "solar" if options.solar else "clock"
-    fig = _new_figure(2.4)
-    ax = fig.add_subplot()
-    curves = []
-    names = []
     labelled = [_label(kg, taxon) for taxon in taxa]
     read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
-    for iri, name in labelled:
-        curves.append(activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri]))
-        names.append(name)
-    result = activity_overlap(curves[0].times, curves[1].times, "auto")
+    curves = [activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri]) for iri, _ in labelled]
+    result = activity_overlap(
+        curves[0].times, curves[1].times, "auto", ci=OVERLAP_CI, n_boot=OVERLAP_BOOT, seed=OVERLAP_SEED
+    )
+    return curves, [iri for iri, _ in labelled], [name for _, name in labelled], result
+
+
+def _overlap_title(result: Any, scale: str) -> str:
+    """``Overlap Δ̂₁ = 0.41, 95% CI 0.22-0.61 (clock time)``, an en dash between the bounds."""
+    index = "\u2080\u2081\u2082\u2083\u2084\u2085"[int(result.estimator[-1])]  # a subscript digit, as large as the text
+    shown = f"Overlap \u0394\u0302{index} = {result.estimate:.2f}"
+    if result.lower is not None and result.upper is not None:
+        shown += f", {result.ci * 100:g}% CI {result.lower:.2f}\u2013{result.upper:.2f}"
+    else:
+        shown += ", no interval (the resamples gave no estimate)"
+    return f"{shown} ({scale} time)"
+
+
+def _overlap_note(result: Any) -> str:
+    """How the interval was computed, for the caption."""
+    return (
+        f"Interval: {result.interval} of {result.n_boot} smoothed-bootstrap resamples (seed {result.seed}), as R's "
+        "overlap. "
+    )
+
+
+def overlap_data(kg: Any, flt: SurveyFilter, options: PlotOptions) -> dict[str, Any]:
+    """The overlap figure's numbers, as JSON can carry them (its twin for web pages): each taxon (IRI, name, number
+    of detections), the estimator, Δ̂ and its interval (level, type, bounds, resamples, seed, bootstrap mean), the
+    time scale, and the title the figure shows. The same store gives the same numbers (a seeded bootstrap)."""
+    curves, iris, names, result = _overlap_parts(kg, flt, options)
+    scale = "solar" if options.solar else "clock"
+    return {
+        "kind": "overlap",
+        "scale": scale,
+        "independence_minutes": options.interval,
+        "taxa": [{"iri": i, "name": n, "n": c.n} for i, n, c in zip(iris, names, curves, strict=True)],
+        "overlap": result.as_dict(),
+        "title": _overlap_title(result, scale),
+        "note": _overlap_note(result).strip(),
+    }
+
+
+def overlap_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
+    """Two activity curves with the area under both shaded, and in the title the coefficient of overlapping
+    (Ridout & Linkie's Δ̂1 or Δ̂4, chosen by sample size as ``overlap`` recommends) with its smoothed-bootstrap
+    interval (``OVERLAP_CI``, seeded: the same figure every time); the caption says how the interval was made."""
+    import numpy as np
+
+    from amurkg.survey.activity import activity_density
+
+    curves, _, names, result = _overlap_parts(kg, flt, options)
+    scale = "solar" if options.solar else "clock"
+    fig = _new_figure(2.4)
+    ax = fig.add_subplot()
     grid = np.linspace(0.0, 1.0, 289)
     densities = [np.asarray(activity_density(c.times, n_grid=289)[1]) / 24 for c in curves]
     hours = grid * 24
@@ -295,10 +346,10 @@ def overlap_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
         zorder=0,
     )
     _time_axis(ax, kg, flt, options.solar)
-    index = "\u2080\u2081\u2082\u2083\u2084\u2085"[int(result.estimator[-1])]  # a subscript digit, as large as the text
-    ax.set_title(f"Overlap \u0394\u0302{index} = {result.estimate:.2f} ({scale} time)")
+    ax.set_title(_overlap_title(result, scale))
     _legend(fig, ax)
-    _caption(fig, kg, flt, options, f"Kernel densities, {options.interval:g} min independence. ")
+    extra = f"Kernel densities, {options.interval:g} min independence. {_overlap_note(result)}"
+    _caption(fig, kg, flt, options, extra)
     return fig
 
 
