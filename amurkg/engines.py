@@ -154,10 +154,15 @@ class OxigraphEngine:
         asserted = [g for g in self.store.named_graphs() if getattr(g, "value", None) not in REASONING_GRAPHS]
         return {"default_graph": [self._ox.DefaultGraph(), *asserted], "named_graphs": asserted}
 
+    def _target(self, reasoned: bool) -> tuple[Any, dict[str, Any]]:
+        """The pyoxigraph store a query reads, and its dataset arguments."""
+        return self.store, self._dataset(reasoned)
+
     def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
         ox = self._ox
         try:
-            answer = self.store.query(checked.text, prefixes=PREFIXES, **self._dataset(reasoned))
+            store, dataset = self._target(reasoned)
+            answer = store.query(checked.text, prefixes=PREFIXES, **dataset)
         except SyntaxError as exc:
             raise explain_syntax_error(checked.text, where, str(exc)) from None
         except (OSError, RuntimeError, ValueError) as exc:
@@ -556,7 +561,6 @@ class StoreEngine(OxigraphEngine):
         self._closure = None
         self._derived = True
         self._added = 0
-        self._graphs: dict[tuple[bool, bool], list[Any]] = {}
 
     def load_shipped(self, paths: list[Path]) -> None:
         """The store holds the curated graph already."""
@@ -569,12 +573,12 @@ class StoreEngine(OxigraphEngine):
     def reason(self, derivations: bool = False) -> int:
         return self._entailed or 0
 
+    def _target(self, reasoned: bool) -> tuple[Any, dict[str, Any]]:
+        # db/ read as the union of its graphs; a view with the exact coordinates only where the handle opts in
+        return self.handle.reader(reasoned)
+
     def _dataset(self, reasoned: bool) -> dict[str, Any]:
-        key = (reasoned, self.handle.exact_locations)  # exact coordinates only where the handle opts in
-        if key not in self._graphs:
-            self._graphs[key] = [self._ox.NamedNode(g) for g in self.handle.visible_graphs(reasoned)]
-        graphs = self._graphs[key]
-        return {"default_graph": graphs, "named_graphs": graphs}
+        return self.handle.reader(reasoned)[1]
 
     def __len__(self) -> int:
         return self.handle.asserted_triples()

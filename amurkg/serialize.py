@@ -175,7 +175,7 @@ def write_store(out: BinaryIO, fmt: str, handle: Any, reason: bool = False) -> N
         raise FormatError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     rdf_format = getattr(ox.RdfFormat, EXPORT_FORMATS[fmt][0])
     graphs = [ox.NamedNode(g) for g in handle.visible_graphs(reason)]
-    store = handle.ox
+    store = handle.reader(reason)[0]  # db/, or a view of it with the closure
     if fmt in ("nt", "ttl"):
         for graph in graphs:  # in Turtle, each part declares the prefixes again (allowed)
             store.dump(out, format=rdf_format, from_graph=graph, prefixes=PREFIXES if fmt == "ttl" else None)

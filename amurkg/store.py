@@ -4,14 +4,28 @@ Layout of a store folder::
 
     amurkg-store.json   what wrote it: store format, amurkg version, digest of the curated graph
     amurkg.lock         readers hold a shared lock, an import an exclusive one
-    db/                 the pyoxigraph store
+    db/                 the pyoxigraph store of what a query sees
+    hidden/             a second pyoxigraph store, of what a query does not see by default
+    views/              short-lived read views (one per process that asks for hidden graphs)
 
-Graphs inside: the curated graph (``graph/curated``), its OWL RL closure and derivations (computed once,
-when the store is created), one graph per import, and a registry (``graph/store``) naming the import graph
-of each package. Queries see only the curated graph and registered imports (plus the closure when they ask
-for reasoning): an import writes into a fresh graph and becomes visible in one step, when the registry
-names it, so a failed or interrupted import leaves the store answering exactly as before, and importing a
-package again replaces it. Graphs nobody names are removed by the next import.
+``db/`` holds the curated graph (``graph/curated``), one graph per import, the generalised coordinates of
+threatened taxa's cameras (``graph/generalised/...``) and the corrections: exactly what a default query
+sees, so that queries read it as the union of its graphs (``use_default_graph_as_union``), which Oxigraph
+evaluates about ten times faster than an explicit list of graphs. ``hidden/`` holds what queries must not
+see by default: the registry (``graph/store``) naming the import graph of each package, the exact
+coordinates of threatened taxa's cameras (``graph/exact/...``, seen only with ``exact_locations``), and the
+OWL RL closure of the curated graph and its derivations (computed once, when the store is created; seen
+when a query asks for reasoning). A query that needs a hidden graph reads a *view*: a RocksDB checkpoint of
+``db/`` (hard links: milliseconds, whatever the size) in ``views/``, to which the few hidden graphs it needs
+are added (and from which the generalised twins are removed, for exact coordinates); it is removed when the
+store is closed, or by the next opener when its process died.
+
+An import writes into a fresh graph of ``db/`` under the exclusive lock (readers hold a shared one, so none
+sees a half-loaded graph) and becomes visible when the registry names it: a failed or interrupted import
+leaves the store answering exactly as before, and importing a package again replaces it. A graph of ``db/``
+that the registry does not name (a killed import's, a replaced import's not yet dropped) is never seen: a
+reader that finds one reads the explicit list of registered graphs instead of the union (correct, slower)
+until the next writer removes it.
 
 Opening takes milliseconds whatever the size: nothing is loaded, RocksDB reads on demand.
 """
@@ -22,6 +36,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import stat
 import uuid
 import weakref
@@ -36,7 +51,8 @@ from amurkg.errors import AmurkgError
 from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES
 
 #: Bumped when the layout or the modelling of stored data changes so that an old store would answer wrongly.
-STORE_FORMAT = 1
+#: 2: hidden graphs (registry, exact coordinates, closure) moved out of ``db/`` into ``hidden/``.
+STORE_FORMAT = 2
 MARKER = "amurkg-store.json"
 CURATED_GRAPH = GRAPH_BASE + "curated"
 REGISTRY_GRAPH = GRAPH_BASE + "store"
@@ -59,6 +75,9 @@ CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
 _MAX_MARKER = 1 << 20
 #: Files an import stages its triples in, in the store's folder (removed by the next writer if it was killed).
 STAGING_PREFIX = "import-staged-"
+#: The second database (hidden graphs) and the folder of read views, in the store's folder.
+HIDDEN_DB = "hidden"
+VIEWS = "views"
 
 
 class StoreError(AmurkgError):
@@ -101,13 +120,19 @@ def _version() -> str:
 class Store:
     """An amurkg store folder, open for reading (shared lock) or for writing (exclusive lock)."""
 
-    def __init__(self, path: Path, ox_store: Any, write: bool, lock: Any, marker: dict[str, Any]) -> None:
+    def __init__(self, path: Path, ox_store: Any, hidden: Any, write: bool, lock: Any, marker: dict[str, Any]) -> None:
         self.path = path
+        #: ``db/``: what a default query sees (read as the union of its graphs)
         self.ox = ox_store
+        #: ``hidden/``: the registry, exact coordinates and the closure (see the module's docstring)
+        self.hidden = hidden
         self.write = write
         self.marker = marker
         #: whether queries see the exact coordinates of threatened taxa (a local opt-in; off by default)
         self.exact_locations = False
+        #: a reader's views, by (exact coordinates, reasoning); a reader's store cannot change under it
+        self._views: dict[tuple[bool, bool], _View] = {}
+        self._union: bool | None = None
         # the lock goes with the object: closed explicitly, or when nothing refers to the store any more
         self._release = weakref.finalize(self, _unlock, lock, write)
 
@@ -141,19 +166,29 @@ class Store:
             raise StoreError(f"{exc}; the store's description is damaged: re-create the store") from None
         except (OSError, KeyError, TypeError):
             raise StoreError(f"{marker_file}: unreadable store description: re-create the store") from None
-        if fmt != STORE_FORMAT:
+        migrate = fmt == 1 and write and upgrade
+        if fmt == 1 and not migrate:
+            raise StoreError(
+                f"{path}: a store of amurkg {marker.get('amurkg', '?')} (format 1, which kept hidden graphs "
+                f"with the visible ones): update it with `amurkg import --upgrade --store {path}`"
+            )
+        if fmt != STORE_FORMAT and not migrate:
             raise StoreError(
                 f"{path}: written by amurkg {marker.get('amurkg', '?')} (store format {fmt}); this amurkg "
                 f"({_version()}) reads format {STORE_FORMAT}: re-import your packages into a new store"
             )
         lock = _lock(path, exclusive=write, doing=doing)
         try:
-            db = str(path / "db")
+            db, hidden_db = str(path / "db"), str(path / HIDDEN_DB)
             ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)
+            hidden = pyoxigraph.Store(hidden_db) if write else pyoxigraph.Store.read_only(hidden_db)
         except OSError as exc:
             _unlock(lock, write)
             raise StoreError(f"{path}: the store cannot be opened: {exc}") from None
-        store = cls(path, ox_store, write, lock, marker)
+        store = cls(path, ox_store, hidden, write, lock, marker)
+        _remove_dead_views(path, everything=write)  # a writer excludes readers: every view is dead
+        if migrate:
+            store._migrate()
         if marker.get("curated") != shipped_digest():
             if not upgrade:
                 store.close()
@@ -173,7 +208,7 @@ class Store:
 
         path.mkdir(parents=True, exist_ok=True)
         lock = _lock(path, exclusive=True, doing=doing)
-        store = cls(path, pyoxigraph.Store(str(path / "db")), True, lock, {})
+        store = cls(path, pyoxigraph.Store(str(path / "db")), pyoxigraph.Store(str(path / HIDDEN_DB)), True, lock, {})
         store._load_curated()
         return store
 
@@ -187,6 +222,8 @@ class Store:
 
         for graph in (CURATED_GRAPH, *REASONING_GRAPHS):
             self.drop(graph)
+            if ox.NamedNode(graph) in set(self.hidden.named_graphs()):
+                self.hidden.remove_graph(ox.NamedNode(graph))
         curated = ox.NamedNode(CURATED_GRAPH)
         self.ox.load(shipped_turtle(shipped_files()), format=ox.RdfFormat.TURTLE, to_graph=curated)
         # the closure of the curated graph alone: a scratch store, so that imported data (asserted with its
@@ -197,8 +234,9 @@ class Store:
         )
         closure = close(scratch)
         inferred = scratch.quads_for_pattern(None, None, None, ox.NamedNode(REASONING_GRAPHS[0]))
-        self.ox.extend(list(inferred))
-        self.ox.extend(list(derivation_quads(closure)))
+        self.hidden.extend(list(inferred))  # seen only by queries that ask for reasoning
+        self.hidden.extend(list(derivation_quads(closure)))
+        self.hidden.flush()
         self.ox.flush()
         self.marker = {
             "format": STORE_FORMAT,
@@ -209,10 +247,87 @@ class Store:
         }
         _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
 
+    def _migrate(self) -> None:
+        """Format 1 to 2: move the hidden graphs (registry, exact coordinates, closure) from ``db/`` into
+        ``hidden/``. Copied first, removed after, the marker written last: a migration killed half way is
+        redone by the next ``import --upgrade``, and until then the store is refused as format 1, so no query
+        ever reads ``db/`` as a union while it holds a hidden graph."""
+        from amurkg.reason import REASONING_GRAPHS
+
+        moving = [
+            graph
+            for graph in self.ox.named_graphs()
+            if graph.value in (REGISTRY_GRAPH, *REASONING_GRAPHS) or graph.value.startswith(EXACT_GRAPH_BASE)
+        ]
+        for graph in moving:
+            self.hidden.extend(self.ox.quads_for_pattern(None, None, None, graph))
+        self.hidden.flush()
+        for graph in moving:
+            self.ox.remove_graph(graph)
+        self.ox.flush()
+        self.marker = {**self.marker, "format": STORE_FORMAT, "amurkg": _version()}
+        _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
+
     def close(self) -> None:
         """Release the store (and its lock); the object cannot be used afterwards."""
+        for view in self._views.values():
+            view.close()
+        self._views.clear()
         self.ox = None
+        self.hidden = None
         self._release()
+
+    # ------------------------------------------------------------------ reading
+
+    def union_ok(self) -> bool:
+        """Whether ``db/`` holds only what a default query sees (the curated graph, registered imports and
+        their generalised twins, corrections; nothing in its default graph), so that queries may read the
+        union of its graphs. False while a killed import's graph, or a replaced import's, waits for the next
+        writer to remove it: queries then name the registered graphs one by one."""
+        import pyoxigraph as ox
+
+        if self._union is not None and not self.write:
+            return self._union
+        expected = {CURATED_GRAPH, CORRECTIONS_GRAPH}
+        for record in self.imports():
+            expected |= {record.graph, twin(record.graph, False)}
+        named = {g.value for g in self.ox.named_graphs()}
+        empty = next(iter(self.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
+        self._union = named <= expected and empty
+        return self._union
+
+    def reader(self, reasoned: bool = False) -> tuple[Any, dict[str, Any]]:
+        """The pyoxigraph store a query reads, and the dataset arguments of ``Store.query``: ``db/`` itself by
+        default, or a view of it with the exact coordinates (``exact_locations``) or the closure
+        (``reasoned``); read as the union of its graphs unless ``union_ok`` says otherwise."""
+        import pyoxigraph as ox
+
+        exact = self.exact_locations
+        target = self.view(exact, reasoned) if exact or reasoned else self.ox
+        if self.union_ok():
+            return target, {"use_default_graph_as_union": True}
+        graphs = [ox.NamedNode(g) for g in self.visible_graphs(reasoned)]
+        return target, {"default_graph": graphs, "named_graphs": graphs}
+
+    def view(self, exact: bool, reasoned: bool) -> Any:
+        """A reader's view of ``db/`` with the hidden graphs a query needs (made once per reader)."""
+        if self.write:
+            raise StoreError(f"{self.path}: a writer reads hidden graphs through scratch_view")
+        key = (exact, reasoned)
+        if key not in self._views:
+            exact_of = [r.graph for r in self.imports()] if exact else []
+            self._views[key] = _View.make(self, exact_of, reasoned, drop_generalised=exact)
+        return self._views[key].ox
+
+    @contextmanager
+    def scratch_view(self, exact_of: list[str]) -> Iterator[Any]:
+        """A view of ``db/`` as it is now, with the exact coordinates of the graphs ``exact_of`` (in their own
+        graphs, beside the generalised ones): for a writer that must read them (``protect``); removed after."""
+        view = _View.make(self, exact_of, False, drop_generalised=False)
+        try:
+            yield view.ox
+        finally:
+            view.close()
 
     def __enter__(self) -> Store:
         return self
@@ -243,7 +358,7 @@ class Store:
                 int(s["triples"].value),
                 int(s["observations"].value),
             )
-            for s in self.ox.query(query, prefixes=PREFIXES)
+            for s in self.hidden.query(query, prefixes=PREFIXES)
         ]
 
     def visible_graphs(self, reasoned: bool = False) -> list[str]:
@@ -252,7 +367,9 @@ class Store:
 
         imports = [r.graph for r in self.imports()]
         named = {g.value for g in self.ox.named_graphs()}
-        twins = [t for g in imports if (t := twin(g, self.exact_locations)) in named]
+        # exact twins are in hidden/ (and in the view that reads them), generalised ones in db/
+        holder = {g.value for g in self.hidden.named_graphs()} if self.exact_locations else named
+        twins = [t for g in imports if (t := twin(g, self.exact_locations)) in holder]
         graphs = [CURATED_GRAPH, *imports, *twins]
         if CORRECTIONS_GRAPH in named:  # clock and taxon corrections, with provenance
             graphs.append(CORRECTIONS_GRAPH)
@@ -262,8 +379,9 @@ class Store:
         """What queries see, as N-Triples lines, one graph after another (the graphs share no triple)."""
         import pyoxigraph as ox
 
+        store = self.reader(reasoned)[0]
         for graph in self.visible_graphs(reasoned):
-            for quad in self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+            for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
                 yield f"{quad.subject} {quad.predicate} {quad.object} .".encode()
 
     def asserted_triples(self) -> int:
@@ -302,7 +420,8 @@ class Store:
         ]
         inserts = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
         # one update is one transaction: the old entry goes and the new one comes at once
-        self.ox.update(f"{_forget(pkg)}; INSERT DATA {{ GRAPH <{REGISTRY_GRAPH}> {{ {inserts} }} }}")
+        self.hidden.update(f"{_forget(pkg)}; INSERT DATA {{ GRAPH <{REGISTRY_GRAPH}> {{ {inserts} }} }}")
+        self.hidden.flush()
         return old[0] if old else None
 
     def unregister(self, package: str) -> str | None:
@@ -313,7 +432,8 @@ class Store:
         if not old:
             return None
         pkg = ox.NamedNode(package)
-        self.ox.update(_forget(pkg))
+        self.hidden.update(_forget(pkg))
+        self.hidden.flush()
         self.drop(old[0])
         return old[0]
 
@@ -335,20 +455,24 @@ class Store:
         self.ox.bulk_load(path=os.fspath(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
 
     def count(self, graph: str) -> int:
-        """The number of triples in ``graph``."""
+        """The number of triples in ``graph`` (in ``db/``, or in ``hidden/`` for a hidden graph)."""
         import pyoxigraph as ox
 
         query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-        (solution,) = self.ox.query(query, default_graph=ox.NamedNode(graph))
-        return int(solution["n"].value)
+        held = 0
+        for db in (self.ox, self.hidden):
+            (solution,) = db.query(query, default_graph=ox.NamedNode(graph))
+            held += int(solution["n"].value)
+        return held
 
     def drop(self, graph: str) -> None:
         import pyoxigraph as ox
 
-        present = set(self.ox.named_graphs())
-        for name in (graph, twin(graph, True), twin(graph, False)):
-            if ox.NamedNode(name) in present:
-                self.ox.remove_graph(ox.NamedNode(name))
+        for db in (self.ox, self.hidden):  # the exact twin is in hidden/, the rest in db/
+            present = set(db.named_graphs())
+            for name in (graph, twin(graph, True), twin(graph, False)):
+                if ox.NamedNode(name) in present:
+                    db.remove_graph(ox.NamedNode(name))
 
     def _collect_garbage(self) -> None:
         """Reclaim what an interrupted (killed) import left: import graphs that no registry entry names, its
@@ -357,18 +481,93 @@ class Store:
         under way."""
         named = {r.graph for r in self.imports()}
         dropped = False
-        for graph in list(self.ox.named_graphs()):
-            if graph.value.startswith(IMPORT_GRAPH_BASE) and graph.value not in named:
-                self.ox.remove_graph(graph)
-                dropped = True
-            for base in (EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE):  # the twins of such a graph too
-                if graph.value.startswith(base) and IMPORT_GRAPH_BASE + graph.value.removeprefix(base) not in named:
-                    self.ox.remove_graph(graph)
+        for db in (self.ox, self.hidden):
+            for graph in list(db.named_graphs()):
+                if graph.value.startswith(IMPORT_GRAPH_BASE) and graph.value not in named:
+                    db.remove_graph(graph)
                     dropped = True
+                for base in (EXACT_GRAPH_BASE, GENERALISED_GRAPH_BASE):  # the twins of such a graph too
+                    if graph.value.startswith(base) and IMPORT_GRAPH_BASE + graph.value.removeprefix(base) not in named:
+                        db.remove_graph(graph)
+                        dropped = True
         for leftover in [*self.path.glob(STAGING_PREFIX + "*"), *(self.path / "db").glob("bulk-*.sst")]:
             leftover.unlink(missing_ok=True)
         if dropped:
             self.ox.optimize()  # deleted data takes disk space until RocksDB compacts it
+
+
+class _View:
+    """A RocksDB checkpoint of a store's ``db/`` in ``views/`` (hard links: milliseconds, whatever the size),
+    opened for writing and given the hidden graphs a query needs; ``db/`` itself is never changed. Its folder
+    holds a lock file that its process keeps locked: a folder whose lock can be taken belongs to a process
+    that died, and the next opener removes it."""
+
+    def __init__(self, folder: Path, lock: Any, ox_store: Any) -> None:
+        self.folder, self.ox, self.pid = folder, ox_store, os.getpid()
+        self._release = weakref.finalize(self, _remove_view, folder, lock, self.pid)
+
+    @classmethod
+    def make(cls, store: Store, exact_of: list[str], reasoned: bool, drop_generalised: bool) -> _View:
+        import pyoxigraph as ox
+
+        from amurkg.reason import REASONING_GRAPHS
+
+        folder = store.path / VIEWS / f"{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            folder.mkdir(parents=True)
+            lock = (folder / "lock").open("w", encoding="utf-8")
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            store.ox.backup(str(folder / "db"))
+            view = ox.Store(str(folder / "db"))
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise StoreError(f"{store.path}: cannot make a read view in {folder.parent}: {exc}") from None
+        made = cls(folder, lock, view)
+        hidden = {g.value for g in store.hidden.named_graphs()}
+        wanted = [twin(g, True) for g in exact_of] + (list(REASONING_GRAPHS) if reasoned else [])
+        for name in wanted:
+            if name in hidden:
+                view.extend(store.hidden.quads_for_pattern(None, None, None, ox.NamedNode(name)))
+        if drop_generalised:
+            present = {g.value for g in view.named_graphs()}
+            for graph in exact_of:
+                if twin(graph, False) in present:
+                    view.remove_graph(ox.NamedNode(twin(graph, False)))
+        return made
+
+    def close(self) -> None:
+        self.ox = None
+        self._release()
+
+
+def _remove_view(folder: Path, lock: Any, pid: int) -> None:
+    if os.getpid() != pid:  # a forked worker (serve) leaves its parent's view alone
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    lock.close()
+
+
+def _remove_dead_views(path: Path, everything: bool) -> None:
+    """Remove the views of processes that died (whose lock can be taken); with ``everything``, all."""
+    views = path / VIEWS
+    if not views.is_dir():
+        return
+    for folder in views.iterdir():
+        if everything:
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        try:  # no lock file yet: a view being made right now
+            fd = os.open(folder / "lock", os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # alive
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def _forget(package: Any) -> str:

@@ -56,11 +56,22 @@ def _graphs(store: Path) -> set[str]:
         return names
 
 
+def _answers(store: Path) -> dict[str, list[str]]:
+    """Rows of survey queries and a count of every triple a query sees."""
+    from amurkg.graph import KnowledgeGraph
+
+    with KnowledgeGraph(store=store) as kg:
+        found = {name: sorted(map(str, kg.run(name).rows)) for name in ("survey-effort", "detection-rate")}
+        found["triples"] = [str(kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows)]
+    return found
+
+
 @pytest.mark.parametrize("times", [1, 3])
 def test_killed_imports_are_reclaimed_by_the_next_import(tmp_path: Path, times: int) -> None:
     store = tmp_path / "store"
     import_package(store, SMALL)
     graphs, size = _graphs(store), _size(store)
+    answers = _answers(store)
     package = generate(tmp_path / "big", 4000)
     for _ in range(times):
         child = subprocess.Popen(
@@ -77,10 +88,17 @@ def test_killed_imports_are_reclaimed_by_the_next_import(tmp_path: Path, times: 
     grown = _size(store)
     # the last one's graph, named by no registry entry (each import reclaimed the one killed before it)
     assert len(_graphs(store)) == len(graphs) + 1
+    # readers never see the killed import's graph: they name the registered graphs instead of the union
+    with Store.open(store) as handle:
+        assert not handle.union_ok()
+    assert _answers(store) == answers
     # what a loader killed while writing an SST file leaves in the database folder
     (store / "db" / "bulk-123456789.sst").write_bytes(b"\0" * 1_000_000)
 
     import_package(store, SMALL)  # the next import, of a small package again
     assert _graphs(store) == graphs
+    with Store.open(store) as handle:
+        assert handle.union_ok()
+    assert _answers(store) == answers
     assert not list(store.glob(STAGING_PREFIX + "*")) and not list((store / "db").glob("bulk-*.sst"))
     assert _size(store) < size + (grown - size) / 2, (size, grown, _size(store))

@@ -434,17 +434,20 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         grid = Grid(float(earlier.object.value)) if earlier is not None else Grid()
     # the whole store decides (a leopard in one package makes the same post in another sensitive), with the
     # exact coordinates already moved and the taxon corrections already recorded
-    graphs = {graph, *also, *(r.graph for r in store.imports())}
+    graphs = sorted({graph, *also, *(r.graph for r in store.imports())})
     dataset = [ox.NamedNode(CURATED_GRAPH), ox.NamedNode(CORRECTIONS_GRAPH)]
-    dataset += [ox.NamedNode(g) for g in sorted(graphs)] + [ox.NamedNode(twin(g, True)) for g in sorted(graphs)]
+    dataset += [ox.NamedNode(g) for g in graphs] + [ox.NamedNode(twin(g, True)) for g in graphs]
 
-    def rows(text: str) -> list[list[Any]]:
-        answer = store.ox.query(text, default_graph=dataset)
-        return [[s[i] for i in range(len(answer.variables))] for s in answer]
+    # the exact twins are in the store's hidden database: read beside the rest in a scratch view of db/
+    with store.scratch_view(graphs) as view:
 
-    deployments, occurrences = sensitive_places(rows)  # neighbours: closer than 0.1 degree, as exports judge
+        def rows(text: str) -> list[list[Any]]:
+            answer = view.query(text, default_graph=dataset)
+            return [[s[i] for i in range(len(answer.variables))] for s in answer]
+
+        deployments, occurrences = sensitive_places(rows)  # neighbours: closer than 0.1 degree, as exports judge
     reasons = {**deployments, **occurrences}
-    kept = list(store.ox.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
+    kept = list(store.hidden.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
     kept_values: dict[str, list[Any]] = {}
     for quad in kept:
         kept_values.setdefault(quad.subject.value, []).append(quad)
@@ -533,12 +536,18 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         | hidden_media
     )
     restored = [q for q in kept if q.subject.value not in still]
+    # exact values are copied into hidden/ before they leave db/, and come back to db/ before they leave hidden/:
+    # a process killed half way leaves a value in both (never in neither), and no value of a record that stays
+    # sensitive is in db/ on the way
+    store.hidden.extend([ox.Quad(q.subject, q.predicate, q.object, exact) for q in moved])
+    store.hidden.flush()
     if public in set(store.ox.named_graphs()):
         store.ox.remove_graph(public)
     for quad in moved:
         store.ox.remove(quad)
-    store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, exact) for q in moved] + added)
-    for quad in restored:
-        store.ox.remove(quad)
+    store.ox.extend(added)
     store.ox.extend([ox.Quad(q.subject, q.predicate, q.object, source) for q in restored])
+    store.ox.flush()
+    for quad in restored:
+        store.hidden.remove(quad)
     return done
