@@ -12,6 +12,8 @@ graph), ``iri``, ``string``, ``integer`` or ``decimal``; ``default X`` gives a d
 leaves the variable unbound when not given, and neither makes the parameter required; ``one of V1 V2 ...``
 after them limits the values accepted (a query that reads precomputed answers for those values).
 ``# reasoning: owl-rl`` marks a query whose answer needs OWL RL inference; amurkg applies it.
+``# filters: taxon since until deployment location package`` gives a survey query the record filters it takes
+(``RECORD_FILTERS``, defined once for every survey query); text after a ``;`` says where to go for the others.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from amurkg.errors import AmurkgError, QueryNotFoundError, did_you_mean
 from amurkg.params import shown
 from amurkg.resources import queries_dir
 
-PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal")
+PARAM_KINDS = ("entity", "iri", "string", "integer", "decimal", "date", "list")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _PARAM = re.compile(
     r"^(?P<name>[A-Za-z_]\w*)\s+\((?P<kind>\w+)(?:,\s*(?P<opt>optional|default\s+(?P<default>[^,)]+?)))?"
@@ -50,6 +52,26 @@ class Parameter(NamedTuple):
         return self.default is None and not self.optional
 
 
+#: The record filters of the survey queries, defined once: a query takes those its ``# filters:`` line names,
+#: and ``amurkg.selection`` turns their values into bound terms (``?taxon``: the taxon and every taxon below
+#: it; ``?deployment``: the deployments the deployment, location and package filters keep; ``?since`` and
+#: ``?until``: the date range as instants, ``?until`` excluded). The command line's survey options
+#: (``amurkg.survey.options``) take their help from here.
+RECORD_FILTERS: tuple[Parameter, ...] = (
+    Parameter("taxon", "entity", None, True, "only this taxon (name, label or IRI) and the taxa below it"),
+    Parameter("since", "date", None, True, "records from this date (YYYY-MM-DD, UTC) or instant with offset"),
+    Parameter("until", "date", None, True, "records up to the end of this date (YYYY-MM-DD, UTC) or this instant"),
+    Parameter("deployment", "list", None, True, "only these deploymentIDs (separated by commas)"),
+    Parameter("location", "list", None, True, "only these locationIDs or location names (separated by commas)"),
+    Parameter("package", "list", None, True, "only these imported packages, by identifier (separated by commas)"),
+)
+FILTER_NAMES = tuple(p.name for p in RECORD_FILTERS)
+#: The variable each record filter binds (the deployment, location and package filters bind one together).
+FILTER_VARIABLES: dict[str, str] = {"taxon": "taxon", "since": "since", "until": "until"} | dict.fromkeys(
+    ("deployment", "location", "package"), "deployment"
+)
+
+
 class CannedQuery(NamedTuple):
     """A stored query with its self-description."""
 
@@ -60,6 +82,9 @@ class CannedQuery(NamedTuple):
     path: Path
     text: str
     reasoning: str | None = None
+    #: The record filters (``RECORD_FILTERS`` names) it takes, and where to go for the others.
+    filters: tuple[str, ...] = ()
+    filter_hint: str = ""
 
     @property
     def is_violation_check(self) -> bool:
@@ -72,7 +97,13 @@ class CannedQuery(NamedTuple):
 
 
 def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...], str | None]:
-    """Read title, description, parameters and needed reasoning from a query's leading comment block."""
+    """Read title, description, parameters and needed reasoning from a query's leading comment block (the
+    record filters of ``# filters:`` are among the parameters)."""
+    title, description, params, reasoning, _, _ = _parse_header(path, text)
+    return title, description, params, reasoning
+
+
+def _parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...], str | None, tuple[str, ...], str]:
     fields: dict[str, str] = {}
     params: list[Parameter] = []
     last: str | None = None
@@ -118,14 +149,23 @@ def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...]
     reasoning = fields.get("reasoning")
     if reasoning not in (None, "owl-rl"):
         raise AmurkgError(f"{path}: unknown '# reasoning: {reasoning}'; the only reasoning amurkg applies is owl-rl")
-    return fields["title"], fields["description"], tuple(params), reasoning
+    names, _, hint = fields.get("filters", "").partition(";")
+    filters = tuple(names.split())
+    for name in filters:
+        if name not in FILTER_NAMES or name in {p.name for p in params}:
+            raise AmurkgError(
+                f"{path}: '# filters:' names {name!r}: give record filters ({', '.join(FILTER_NAMES)}) that are not "
+                "also '# param:' lines"
+            )
+    params += [p for p in RECORD_FILTERS if p.name in filters]
+    return fields["title"], fields["description"], tuple(params), reasoning, filters, hint.strip()
 
 
 @cache
 def _load(path: Path) -> CannedQuery:
     text = path.read_text(encoding="utf-8")
-    title, description, params, reasoning = parse_header(path, text)
-    return CannedQuery(path.stem, title, description, params, path, text, reasoning)
+    title, description, params, reasoning, filters, hint = _parse_header(path, text)
+    return CannedQuery(path.stem, title, description, params, path, text, reasoning, filters, hint)
 
 
 def query_names() -> list[str]:

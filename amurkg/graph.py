@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from amurkg.catalog import CannedQuery, Parameter, get_query
+from amurkg.catalog import FILTER_NAMES, CannedQuery, Parameter, get_query
 from amurkg.engines import Engine, make_engine
 from amurkg.errors import EntityNotFoundError, ParameterError, did_you_mean
 from amurkg.namespaces import AMUR, expand
@@ -14,7 +14,7 @@ from amurkg.params import check_text, is_iri, parse_decimal, parse_integer, pars
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
 from amurkg.results import Answer, AskResult, QueryResult, SelectResult, Term, materialize
-from amurkg.sparql import CheckedQuery, bind_terms, check_query
+from amurkg.sparql import Binding, CheckedQuery, bind_terms, check_query
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -149,7 +149,7 @@ class KnowledgeGraph:
     def query(
         self,
         text: str,
-        bindings: Mapping[str, Term] | None = None,
+        bindings: Mapping[str, Binding] | None = None,
         where: str = "query",
         *,
         max_rows: int | None = None,
@@ -162,18 +162,18 @@ class KnowledgeGraph:
         """
         return materialize(self.stream(text, bindings, where), where, max_rows)
 
-    def stream(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> Answer:
+    def stream(self, text: str, bindings: Mapping[str, Binding] | None = None, where: str = "query") -> Answer:
         """Like ``query``, but rows (or triples) are computed as they are read: for answers of any size."""
         return self.execute(self.check(text, bindings, where), where)
 
     def _stream_reasoned(
-        self, text: str, bindings: Mapping[str, Term], where: str, derivations: bool = False
+        self, text: str, bindings: Mapping[str, Binding], where: str, derivations: bool = False
     ) -> Answer:
         """A query that needs the closure, whatever ``reasoned`` says; later calls are not changed by it."""
         self._ensure_closure(derivations)
         return self.engine.execute(self.check(text, bindings, where), where, reasoned=True)
 
-    def check(self, text: str, bindings: Mapping[str, Term] | None = None, where: str = "query") -> CheckedQuery:
+    def check(self, text: str, bindings: Mapping[str, Binding] | None = None, where: str = "query") -> CheckedQuery:
         """Bind parameters and check the result as this graph's engine will read it (see ``amurkg.sparql``);
         the returned query's form tells what kind of answer it will give."""
         bound_text, bound = bind_terms(text, bindings or {}, self.engine.dialect)
@@ -215,14 +215,28 @@ class KnowledgeGraph:
                 stacklevel=3,
             )
 
-    def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Term]:
-        """Turn text parameter values into RDF terms, checking names, kinds and required ones."""
+    def bind_parameters(self, canned: CannedQuery, params: Mapping[str, str]) -> dict[str, Binding]:
+        """Turn text parameter values into RDF terms, checking names, kinds and required ones; the record
+        filters a survey query takes (``catalog.RECORD_FILTERS``) become the terms ``amurkg.selection`` binds."""
         unknown = sorted(set(params) - {p.name for p in canned.parameters})
         if unknown:
+            if unknown[0] in FILTER_NAMES:
+                raise ParameterError(
+                    f"query {canned.name!r} does not take the filter {unknown[0]!r}"
+                    + (f"; {canned.filter_hint}" if canned.filter_hint else "")
+                    + (f" (its filters: {', '.join(canned.filters)})" if canned.filters else "")
+                )
             known = ", ".join(p.name for p in canned.parameters) or "none"
             raise ParameterError(f"query {canned.name!r} has no parameter {unknown[0]!r}; its parameters: {known}")
-        bindings: dict[str, Term] = {}
+        bindings: dict[str, Binding] = {}
+        given = {name: params[name] for name in canned.filters if name in params and params[name].strip()}
+        if given:
+            from amurkg.selection import bind_filters
+
+            bindings.update(bind_filters(self, canned.name, given))
         for param in canned.parameters:
+            if param.name in canned.filters:
+                continue
             value = params.get(param.name, param.default)
             if value is None:
                 if param.required:

@@ -258,8 +258,14 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
     return CheckedQuery(text, forms.pop(), dialect)
 
 
-def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
-    """Pre-bind variables by inserting ``VALUES (?a ?b) { (t1 t2) }`` at the start of the WHERE group.
+#: What a variable is bound to: one term, or several (a tuple: the variable takes each in turn, as rows of its
+#: own ``VALUES ?x { t1 t2 }``; an empty tuple gives no row, so the query answers nothing).
+Binding = Term | tuple[Term, ...]
+
+
+def bind_values(text: str, bindings: Mapping[str, Binding]) -> str:
+    """Pre-bind variables by inserting ``VALUES (?a ?b) { (t1 t2) }`` at the start of the WHERE group (and a
+    ``VALUES ?c { t3 t4 }`` for each variable bound to several terms).
 
     Terms are written from checked ``Term`` objects in N-Triples syntax, never pasted from user text, so a
     value is one term: it cannot add a row, a clause or a second term (``Term.n3`` escapes what could end
@@ -284,17 +290,24 @@ def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     for name in bindings:
         if not re.fullmatch(r"[A-Za-z_0-9]\w*", name):
             raise QuerySyntaxError(f"cannot bind {name!r}: not a SPARQL variable name")
-    names = " ".join(f"?{name}" for name in bindings)
-    values = " ".join(term.n3() for term in bindings.values())
+    single = {name: term for name, term in bindings.items() if isinstance(term, Term)}
+    blocks = []
+    if single:
+        names = " ".join(f"?{name}" for name in single)
+        values = " ".join(term.n3() for term in single.values())
+        blocks.append(f" VALUES ({names}) {{ ({values}) }}")
+    for name, terms in bindings.items():
+        if not isinstance(terms, Term):
+            blocks.append(f" VALUES ?{name} {{ {' '.join(term.n3() for term in terms)} }}")
     cut = brace.offset + 1
-    return f"{text[:cut]} VALUES ({names}) {{ ({values}) }}{text[cut:]}"
+    return f"{text[:cut]}{''.join(blocks)}{text[cut:]}"
 
 
 #: Stand-in IRIs for bound terms start with this; each query gets a fresh random part, so no text can name one.
 STAND_IN = "urn:amurkg:bound:"
 
 
-def bind_terms(text: str, bindings: Mapping[str, Term], dialect: str) -> tuple[str, tuple[tuple[str, Term], ...]]:
+def bind_terms(text: str, bindings: Mapping[str, Binding], dialect: str) -> tuple[str, tuple[tuple[str, Term], ...]]:
     """Pre-bind variables the way ``dialect``'s engine takes terms, never as the terms' own text where the
     engine would read that text differently.
 
@@ -308,8 +321,15 @@ def bind_terms(text: str, bindings: Mapping[str, Term], dialect: str) -> tuple[s
     import secrets
 
     nonce = secrets.token_hex(12)
-    stand_ins = {name: Term.iri(f"{STAND_IN}{nonce}:{i}") for i, name in enumerate(bindings)}
-    return bind_values(text, stand_ins), tuple((stand_ins[name].value, term) for name, term in bindings.items())
+    count = iter(range(1 << 62))
+    stand_ins: dict[str, Binding] = {}
+    bound: list[tuple[str, Term]] = []
+    for name, value in bindings.items():
+        terms = (value,) if isinstance(value, Term) else value
+        iris = tuple(Term.iri(f"{STAND_IN}{nonce}:{next(count)}") for _ in terms)
+        bound += [(iri.value, term) for iri, term in zip(iris, terms, strict=True)]
+        stand_ins[name] = iris[0] if isinstance(value, Term) else iris
+    return bind_values(text, stand_ins), tuple(bound)
 
 
 def declared_prefixes(toks: list[Token]) -> set[str]:

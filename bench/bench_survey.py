@@ -1,25 +1,33 @@
 """Field data at scale: amurkg against raw pyoxigraph on the same triples, side by side in one run.
 
     python bench/bench_survey.py [--sizes 10000,100000,1000000] [--work DIR] [--no-push]
+                                 [--workers auto,1,2] [--import-only] [--json FILE]
 
 For each size, a synthetic Camtrap DP package (amurkg.survey.generate: Primorsky Krai and Jilin cameras,
 the leopard, its prey and other species) is generated, then, each in a fresh process whose wall time and
 peak memory (ru_maxrss) are measured:
 
-1. import:  `amurkg import PKG --store S`  against  raw `Store(path).bulk_load()` of the very triples the
-            import wrote (dumped from the store afterwards), into an empty store's default graph, and into
-            a named graph (what amurkg does, so that an import is all or nothing and replaceable);
+1. import:  `amurkg import PKG --store S`, once per ``--workers`` value (``auto``: as a user runs it; a number:
+            AMURKG_IMPORT_WORKERS forced), against raw `Store(path).bulk_load()` of the very triples the
+            import wrote (dumped from the store afterwards), into a named graph (THE baseline of the ratio:
+            the load amurkg itself does, so that an import is all or nothing and replaceable) and into an
+            empty store's default graph; wall time, CPU time (the process and its workers), peak RSS of the
+            process (ru_maxrss) and of its whole process tree (sampled: the workers add theirs);
 2. queries: `amurkg query detection-rate --store S`, and `amurkg query prey --store S` against today's
             `amurkg query prey` (the shipped graph in memory);
 3. export:  `amurkg export --store S -f nt`  against  raw `Store.read_only(path).dump()` of the same store;
 4. --data:  `amurkg query prey --data F.nt` (a file of about 1M triples, no store)  against raw
             `Store().load(path=F.nt)` plus the shipped graph;
 5. push:    `amurkg push --store S` to a real Oxigraph server (the `oxigraph` binary): time and memory.
+
+``--import-only`` stops after 1 (what the 16-core check needs); ``--json FILE`` writes the import figures (and
+the machine: cores, load average) as JSON. Needs only the repository and its wheel dependencies, no network.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -46,8 +54,30 @@ SURVEY_QUERIES: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-#: CPU seconds (user + system) of the last process measured, and of its children
+#: CPU seconds (user + system) of the last process measured, and of its children (Linux's wait4 counts the
+#: children it waited for: an import's workers)
 last_cpu = [0.0]
+#: Peak resident MiB of the last process measured and its descendants together (sampled every 20 ms; Linux)
+last_tree = [0.0]
+
+
+def _tree_rss(pid: int) -> float:
+    """Resident MiB of ``pid`` and its descendants, from /proc (0 where there is no /proc)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/statm", "rb") as handle:
+                total += int(handle.read().split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", "rb") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def measure(command: list[str], limit: float | None = None, **kwargs: object) -> tuple[float, float]:
@@ -58,7 +88,19 @@ def measure(command: list[str], limit: float | None = None, **kwargs: object) ->
     timer = threading.Timer(limit, proc.kill) if limit else None
     if timer:
         timer.start()
+    peak = [0.0]
+    running = threading.Event()
+
+    def sample() -> None:
+        while not running.wait(0.02):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    running.set()
+    sampler.join()
+    last_tree[0] = max(peak[0], usage.ru_maxrss / 1024)
     elapsed = time.perf_counter() - start
     if timer:
         timer.cancel()
@@ -103,12 +145,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--no-push", action="store_true")
+    parser.add_argument(
+        "--workers", default="auto", help="comma-separated: auto (the default count) or numbers (forced)"
+    )
+    parser.add_argument("--import-only", action="store_true", help="only the import against the raw bulk load")
+    parser.add_argument("--json", type=Path, default=None, help="write the import figures to this JSON file")
     args = parser.parse_args()
+    summary: dict[str, object] = {
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "python": sys.version.split()[0],
+        "baseline": "pyoxigraph Store.bulk_load of the same N-Triples into a named graph of an empty store",
+        "sizes": [],
+    }
     work = args.work or Path(tempfile.mkdtemp(prefix="amurkg-bench-"))
     from amurkg.survey.generate import generate
 
-    prey_memory = best([*AMURKG, "query", "prey"])
-    print(f"today's start-up, amurkg query prey (shipped graph in memory): {prey_memory[0]:.2f} s")
+    if not args.import_only:
+        prey_memory = best([*AMURKG, "query", "prey"])
+        print(f"today's start-up, amurkg query prey (shipped graph in memory): {prey_memory[0]:.2f} s")
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"\n== {size:,} observations", flush=True)
         package = work / f"package-{size}"
@@ -119,8 +174,18 @@ def main() -> None:
             generate(package, size)
         print(f"  generated the package in {time.perf_counter() - started:.1f} s", flush=True)
 
-        imported = measure([*AMURKG, "import", str(package), "--store", str(store)])
-        imported_cpu = last_cpu[0]
+        import pyoxigraph
+
+        import amurkg
+
+        runs = []
+        for workers in args.workers.split(","):
+            shutil.rmtree(store, ignore_errors=True)
+            env = {k: v for k, v in os.environ.items() if k != "AMURKG_IMPORT_WORKERS"}
+            if workers != "auto":
+                env["AMURKG_IMPORT_WORKERS"] = workers
+            imported = measure([*AMURKG, "import", str(package), "--store", str(store)], env=env)
+            runs.append((workers, imported, last_cpu[0], last_tree[0]))
         triples = work / f"import-{size}.nt"
         measure(
             python(
@@ -132,31 +197,55 @@ def main() -> None:
         )
         lines = sum(1 for _ in triples.open("rb"))
         raw_store = work / f"raw-{size}"
-        shutil.rmtree(raw_store, ignore_errors=True)
-        raw = measure(
-            python(
-                f"import pyoxigraph as ox\nox.Store({str(raw_store)!r}).bulk_load(path={str(triples)!r}, "
-                "format=ox.RdfFormat.N_TRIPLES)"
+        baselines = {}
+        for graph, target in (("named", ", to_graph=ox.NamedNode('https://example.org/import')"), ("default", "")):
+            shutil.rmtree(raw_store, ignore_errors=True)
+            figures = measure(
+                python(
+                    f"import pyoxigraph as ox\nox.Store({str(raw_store)!r}).bulk_load(path={str(triples)!r}, "
+                    f"format=ox.RdfFormat.N_TRIPLES{target})"
+                )
             )
-        )
-        raw_cpu = last_cpu[0]
-        row(f"import ({lines:,} triples)", imported, raw, "<= 1.3x time, < 2 GiB")
-        print(
-            f"  {'  CPU time, import vs raw bulk load':<44} {imported_cpu:8.2f} s CPU | baseline {raw_cpu:8.2f} s CPU"
-            f" | ratio {imported_cpu / raw_cpu:5.2f}x CPU (on {os.cpu_count()} cores)",
-            flush=True,
-        )
-        shutil.rmtree(raw_store, ignore_errors=True)
-        # what amurkg must do to make an import all-or-nothing and replaceable: a named graph, which Oxigraph
-        # indexes six ways instead of the default graph's three
-        named = measure(
-            python(
-                f"import pyoxigraph as ox\nox.Store({str(raw_store)!r}).bulk_load(path={str(triples)!r}, "
-                "format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode('https://example.org/import'))"
+            baselines[graph] = (figures, last_cpu[0], last_tree[0])
+            shutil.rmtree(raw_store, ignore_errors=True)
+        (named, named_cpu, named_tree), (plain, plain_cpu, _) = baselines["named"], baselines["default"]
+        entry: dict[str, object] = {
+            "observations": size,
+            "triples": lines,
+            "raw_named_graph": {"wall_s": named[0], "cpu_s": named_cpu, "rss_mib": named[1]},
+            "raw_default_graph": {"wall_s": plain[0], "cpu_s": plain_cpu, "rss_mib": plain[1]},
+            "imports": [],
+        }
+        for workers, imported, cpu, tree in runs:
+            what = f"import, workers {workers} ({lines:,} triples)"
+            row(what, imported, named, "<= 1.3x time, <= 1.5x memory of the raw named-graph load")
+            print(
+                f"  {'  CPU (self + workers), tree peak RSS':<44} {cpu:8.2f} s {tree:8.0f} MiB   | baseline "
+                f"{named_cpu:8.2f} s {named_tree:8.0f} MiB | ratio {cpu / named_cpu:5.2f}x CPU, "
+                f"{tree / named_tree:5.2f}x tree memory",
+                flush=True,
             )
-        )
-        row("import (vs raw bulk load into a named graph)", imported, named)
-        shutil.rmtree(raw_store, ignore_errors=True)
+            entry["imports"].append(  # type: ignore[attr-defined]
+                {
+                    "workers": workers,
+                    "wall_s": imported[0],
+                    "cpu_s": cpu,
+                    "rss_mib": imported[1],
+                    "tree_rss_mib": tree,
+                    "ratio_wall": imported[0] / named[0],
+                    "ratio_cpu": cpu / named_cpu,
+                    "ratio_rss": imported[1] / named[1],
+                    "ratio_tree_rss": tree / named_tree,
+                }
+            )
+        row("raw bulk load into the default graph (vs named)", plain, named)
+        summary["sizes"].append(entry)  # type: ignore[attr-defined]
+        summary.update(amurkg=amurkg.__version__, pyoxigraph=pyoxigraph.__version__)
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+        if args.import_only:
+            triples.unlink(missing_ok=True)
+            continue
 
         for name, params in SURVEY_QUERIES:
             pairs = [f"{k}={v}" for k, v in params.items()]

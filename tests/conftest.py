@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rdflib
+import typer
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
@@ -51,6 +53,27 @@ def shipped_graph() -> rdflib.Graph:
     for path in shipped_files():
         g.parse(data=path.read_text(encoding="utf-8"), format="turtle")
     return g
+
+
+def _build_the_command_once() -> None:
+    """Typer's test runner builds the Click command tree from the app at every invoke (about 10 ms for amurkg's
+    60-odd commands), which thousands of invokes repeat; the tree is the same each time, so it is built once per
+    app (and again if commands are added). Each invoke still gets its own Click context, as a command run does."""
+    import typer.testing
+
+    build = typer.testing._get_command  # type: ignore[attr-defined]
+    built: dict[tuple[int, int, int], tuple[object, Any]] = {}
+
+    def get_command(typer_instance: typer.Typer) -> Any:
+        key = (id(typer_instance), len(typer_instance.registered_commands), len(typer_instance.registered_groups))
+        if key not in built:  # (the app is kept with its command, so that its id is not reused)
+            built[key] = (typer_instance, build(typer_instance))
+        return built[key][1]
+
+    typer.testing._get_command = get_command  # type: ignore[attr-defined]
+
+
+_build_the_command_once()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from conftest import REPO
 
-from amurkg.catalog import list_queries
+from amurkg.catalog import FILTER_VARIABLES, list_queries
 from amurkg.cli import app
 from amurkg.sparql import check_query
 
@@ -77,7 +77,8 @@ def test_every_canned_query_describes_itself_and_parses() -> None:
         assert canned.text.startswith("# title:"), canned.name
         assert check_query(canned.text, canned.name).form == "SELECT"
         for param in canned.parameters:
-            assert f"?{param.name}" in canned.text, (canned.name, param.name)
+            variable = FILTER_VARIABLES[param.name] if param.name in canned.filters else param.name
+            assert f"?{variable}" in canned.text, (canned.name, param.name)
             assert param.description, (canned.name, param.name)
         assert f"`{canned.name}`" in readme(), f"{canned.name} is missing from the README table"
 

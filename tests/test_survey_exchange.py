@@ -165,6 +165,7 @@ def test_bad_occurrence_rows_are_located(archive: Path, tmp_path: Path) -> None:
     assert "occurrence.txt:6:1 (occurrenceID)" in result.stderr and "duplicate of row 2" in result.stderr
 
 
+@pytest.mark.heavy
 def test_store_exports_read_back_by_rdflib_as_the_same_graph(example_store: Path, tmp_path: Path) -> None:
     import rdflib
     from rdflib.compare import isomorphic

@@ -84,17 +84,11 @@ class SurveyFilter:
 
 
 def parse_date(text: str, name: str = "date") -> date:
-    """A date (YYYY-MM-DD) or a date and time with its offset (ISO 8601), or ParameterError."""
-    text = text.strip()
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ParameterError(f"{name}: {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm") from None
-    if moment.tzinfo is None:
-        raise ParameterError(f"{name}: {text!r} has no UTC offset: add one (e.g. +10:00 or Z)")
-    return moment
+    """A date (YYYY-MM-DD) or a date and time with its offset (ISO 8601), or ParameterError: as the canned
+    survey queries read their ``since`` and ``until`` (``amurkg.selection``)."""
+    from amurkg.selection import parse_when
+
+    return parse_when(text, name)
 
 
 def _instant_of(value: date, end: bool) -> float:
@@ -502,11 +496,10 @@ def _only_excluded(media: list[tuple[float, bool]] | None, moment: float) -> boo
 
 
 def split_values(values: Sequence[str] | None) -> tuple[str, ...]:
-    """Option values given repeatedly or comma-separated, as one tuple."""
-    out: list[str] = []
-    for value in values or ():
-        out.extend(part.strip() for part in value.split(",") if part.strip())
-    return tuple(out)
+    """Option values given repeatedly or comma-separated, as one tuple (as the canned survey queries read theirs)."""
+    from amurkg.selection import split_values as split
+
+    return split(values)
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,19 +56,34 @@ class ImportReport:
         return lines + [f"warning: {w}" for w in self.stats.warnings]
 
 
-def _package_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Mapper, Any], None]) -> Iterator[str]:
-    """The N-Triples of a Camtrap DP package; raises ``PackageError`` (after reading it all) on problems."""
+#: A block of N-Triples text: the bytes (whole lines, each ending in a line break) and how many lines.
+Block = tuple[bytes, int]
+
+
+def blocks(lines: Iterable[str], size: int = 65536) -> Iterator[Block]:
+    """``lines`` (N-Triples, without line breaks) as blocks of up to ``size`` lines."""
+    iterator = iter(lines)
+    while batch := list(itertools.islice(iterator, size)):
+        batch.append("")
+        yield "\n".join(batch).encode("utf-8"), len(batch) - 1
+
+
+def _package_blocks(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Mapper, Any], None]) -> Iterator[Block]:
+    """The N-Triples of a Camtrap DP package; raises ``PackageError`` (after reading it all) on problems. The
+    rows are checked and mapped by worker processes (``amurkg.survey.chunks``) on a machine with cores to
+    spare, with the same triples and the same messages as in one process."""
+    from amurkg.survey.chunks import package_blocks, workers
+
     with open_package(path) as package:
         files = {name: Path(package.display[name]).name for name in package.tables}
         mapper = Mapper(package.identifier, files, taxa, taxon_ids(package.descriptor.get("taxonomic")))
         problems = Problems(limit)
-        for table, number, row in package.rows(problems):
-            if not problems:
-                yield from mapper.row(table, number, row)
+        size = sum(package.tables[name].stat().st_size for name in ("media", "observations"))
+        yield from package_blocks(package, files, mapper, problems, workers(size))
         if problems:
             raise PackageError(problems.lines())
         mapper.stats.warnings.extend(package.warnings)
-        yield from mapper.package_lines(package.descriptor)
+        yield from blocks(mapper.package_lines(package.descriptor))
         report(mapper, package)
 
 
@@ -127,9 +142,9 @@ def _import(
         if archive:
             from amurkg.survey.dwca import archive_lines
 
-            lines = archive_lines(path, taxa, limit, keep)
+            lines = blocks(archive_lines(path, taxa, limit, keep))
         else:
-            lines = _package_lines(path, taxa, limit, keep)
+            lines = _package_blocks(path, taxa, limit, keep)
         graph = store.new_graph()
         try:
             written = _load_staged(store, graph, lines, path)
@@ -169,12 +184,14 @@ def _import(
 CHUNK_TRIPLES = 1_000_000
 
 
-def _load_staged(store: Store, graph: str, lines: Iterator[str], path: Path) -> int:
+def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -> int:
     """Load ``lines`` into ``graph`` through staged N-Triples files in the store's folder: a regular file,
     closed before the loader opens it, loads the same on any number of cores and on any OS (a pipe does not:
     see ``Store.load_ntriples``). A problem found half way stops the staging; the caller then drops the graph,
     which no query could see. Afterwards the graph must hold exactly what was written. Returns that count."""
     import queue
+
+    from amurkg.limits import release_temporary
 
     staged: queue.Queue[Path | None] = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
@@ -189,15 +206,18 @@ def _load_staged(store: Store, graph: str, lines: Iterator[str], path: Path) -> 
                 failure.append(exc)
             finally:
                 chunk.unlink(missing_ok=True)
+                release_temporary(chunk)
 
     loader = threading.Thread(target=load, name="amurkg-load", daemon=True)
     loader.start()
     written = 0
+    source = _Lines(lines)
     try:
         while not failure:
-            chunk, count = _stage(store.path, lines, CHUNK_TRIPLES)
+            chunk, count = _stage(store.path, source, CHUNK_TRIPLES)
             if not count:
                 chunk.unlink()
+                release_temporary(chunk)
                 break
             written += count
             files += 1
@@ -230,21 +250,49 @@ def _load_staged(store: Store, graph: str, lines: Iterator[str], path: Path) -> 
     return written
 
 
-def _stage(folder: Path, lines: Iterator[str], limit: int) -> tuple[Path, int]:
+class _Lines:
+    """Blocks of lines, taken a given number of lines at a time (a block is cut at a line break)."""
+
+    def __init__(self, blocks: Iterator[Block]) -> None:
+        self.blocks = blocks
+        self.rest: Block | None = None
+        self.taken = 0
+
+    def take(self, limit: int) -> Iterator[bytes]:
+        """Up to ``limit`` lines, as pieces of bytes; ``self.taken`` says how many."""
+        self.taken = 0
+        while self.taken < limit:
+            block = self.rest if self.rest is not None else next(self.blocks, None)
+            self.rest = None
+            if block is None:
+                return
+            data, count = block
+            if self.taken + count > limit:  # cut it: the rest starts the next file
+                cut = -1
+                for _ in range(limit - self.taken):
+                    cut = data.index(b"\n", cut + 1)
+                self.rest = (data[cut + 1 :], count - (limit - self.taken))
+                data, count = data[: cut + 1], limit - self.taken
+            self.taken += count
+            yield data
+
+
+def _stage(folder: Path, lines: _Lines, limit: int) -> tuple[Path, int]:
     """Write up to ``limit`` of ``lines`` to a new file in ``folder``; the file, closed, and how many."""
+    from amurkg.limits import register_temporary, release_temporary
+
     fd, name = tempfile.mkstemp(prefix=STAGING_PREFIX, suffix=".nt", dir=folder)
     staged = Path(name)
-    count = 0
+    register_temporary(staged)  # a stopped import (Ctrl-C, SIGTERM) removes it
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            while count < limit and (batch := list(itertools.islice(lines, min(65536, limit - count)))):
-                out.write("\n".join(batch))
-                out.write("\n")
-                count += len(batch)
+        with os.fdopen(fd, "wb") as out:
+            for data in lines.take(limit):
+                out.write(data)
     except BaseException:
         staged.unlink(missing_ok=True)
+        release_temporary(staged)
         raise
-    return staged, count
+    return staged, lines.taken
 
 
 _KINDS = {"camtrap-dp": "Camtrap DP package", "dwca": "Darwin Core Archive"}

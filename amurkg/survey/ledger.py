@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
-from amurkg.namespaces import AKG, AMUR, SURVEY
+from amurkg.namespaces import AKG, AMUR
+
+# the package of a record IRI, as the canned survey queries' package filter reads it
+from amurkg.selection import package_of as package_of
 
 CORRECTION_BASE = AMUR + "correction/"
 
@@ -33,13 +35,6 @@ class Correction:
     @property
     def active(self) -> bool:
         return self.undone_at is None
-
-
-def package_of(iri: str) -> str:
-    """The identifier of the package a record IRI belongs to."""
-    if iri.startswith(SURVEY):
-        return unquote(iri[len(SURVEY) :].split("/", 1)[0])
-    return ""
 
 
 _CORRECTIONS = """

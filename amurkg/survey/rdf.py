@@ -10,6 +10,7 @@ their source document. See ``ontology/survey.ttl`` for the classes and propertie
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import itertools
 import math
@@ -45,6 +46,10 @@ _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 def literal(value: Any, datatype: str | None = None) -> str:
     """An N-Triples literal; strings are escaped, other values take their XSD datatype."""
+    if type(value) is str:  # the most common, first (a million rows call this tens of millions of times)
+        if "\\" in value or '"' in value or "\n" in value or "\r" in value:
+            value = value.translate(_ESCAPES)
+        return f'"{value}"^^<{datatype}>' if datatype else f'"{value}"'
     if isinstance(value, bool):
         return f'"{"true" if value else "false"}"^^<{XSD}boolean>'
     if isinstance(value, int):
@@ -74,8 +79,14 @@ def iso(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+#: Characters ``quote(value, safe="")`` keeps as they are: an ID made only of them is its own IRI segment.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*", re.ASCII)
+
+
 def key(value: str) -> str:
     """An identifier as one IRI path segment (percent-encoded, so any ID is safe in an IRI)."""
+    if _UNRESERVED.fullmatch(value):
+        return value
     return quote(value, safe="")
 
 
@@ -225,6 +236,7 @@ class Mapper:
         self._prefix = {
             name: f"{self.package}/{name.rstrip('s') if name != 'media' else 'media'}/" for name in _COLUMNS
         }
+        self._deployments: dict[str, str] = {}  # deploymentID -> its IRI, in N-Triples
         # predicates and columns, as ready-made text, in column order
         self._columns = {
             name: [(column, f"<{predicate}>", writer) for column, (predicate, writer) in mapping.items()]
@@ -233,6 +245,13 @@ class Mapper:
 
     def record_iri(self, table: str, identifier: str) -> str:
         return f"{self._prefix[table]}{key(identifier)}"
+
+    def deployment_iri(self, identifier: str) -> str:
+        """``record_iri`` of a deployment: each is named by many rows, so made once."""
+        iri = self._deployments.get(identifier)
+        if iri is None:
+            iri = self._deployments[identifier] = f"<{self.record_iri('deployments', identifier)}>"
+        return iri
 
     def files_lines(self) -> Iterator[str]:
         tables: dict[str, list[str]] = {}
@@ -274,7 +293,7 @@ class Mapper:
             lines.append(f"{subject} <{AKG}cameraDays> {literal(round(days, 6))} .")
             self.effort[values["deploymentID"]] = round(days, 6)
         else:
-            lines.append(f"{subject} <{AKG}deployment> <{self.record_iri('deployments', values['deploymentID'])}> .")
+            lines.append(f"{subject} <{AKG}deployment> {self.deployment_iri(values['deploymentID'])} .")
         if table == "observations":
             if (media := values.get("mediaID")) is not None:
                 lines.append(f"{subject} <{AKG}media> <{self.record_iri('media', media)}> .")
@@ -619,6 +638,7 @@ def _nearest(times: list[float], t: float) -> float:
     return min(abs(times[j] - t) for j in (i - 1, i) if 0 <= j < len(times))
 
 
+@functools.cache
 def _tz(offset: Any) -> Any:
     from datetime import timezone
 

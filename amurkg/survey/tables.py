@@ -262,34 +262,146 @@ def unicodedata_category(char: str) -> str:
     return unicodedata.category(char)
 
 
-def read_table(
-    path: Path,
-    display: str,
-    schema: TableSchema,
-    problems: Problems,
-    keys: dict[str, set[str]],
-    check: Callable[[Row], tuple[str, str] | None] | None = None,
-) -> Iterator[tuple[int, Row]]:
-    """Check ``path`` against ``schema`` while reading it: yields ``(row number, typed values)`` for the rows
-    without problems, adds the others' problems. Values of the primary key go into ``keys[schema.name]``;
-    a foreign key is checked against ``keys`` of the resource it names (read that one first). ``check``
-    sees each row whose cells passed and returns what is wrong between them, ``(column, message)``, or None."""
+#: One item of a table as ``open_table`` reads it: ``(row number, cells)`` of a row of the header's width, or
+#: ``(row number, (where, message))`` of a row that is not (the problem, in its place among the rows').
+Item = tuple[int, "list[str] | tuple[str, str]"]
+
+
+class _Collected(list[tuple[str, str]]):
+    """Problems of one row, collected where they are found to be added (in order) by whoever owns the
+    ``Problems``: a row's cells may be checked in another process than the one that counts them."""
+
+    def add(self, where: str, message: str) -> None:
+        self.append((where, message))
+
+
+@dataclass
+class RowCheck:
+    """The checks of one row's cells against the schema that need nothing but the row (types, constraints,
+    control characters). Holds no state, so that rows can be checked in any process, in any order."""
+
+    display: str
+    columns: list[tuple[int, Field | None]]
+    missing: frozenset[str]
+    primary_key: str | None
+
+    def cells(self, number: int, cells: list[str]) -> tuple[Row, list[tuple[str, str]], str | None]:
+        """The typed values of the cells that passed; the problems (``where``, ``message``), in column
+        order; and the text of the primary key when that was refused for its characters (it still counts
+        as seen, so rows that name it are not reported again)."""
+        display, missing_values = self.display, self.missing
+        row: Row = {}
+        found = _Collected()
+        refused_key = None
+        for (index, spec), text in zip(self.columns, cells, strict=True):
+            if spec is None:
+                continue
+            if text in missing_values:
+                if spec.required:
+                    found.add(f"{display}:{number}:{index + 1} ({spec.name})", "a value is required here")
+                continue
+            if spec.text is not None and not text.isprintable() and (why := text_problem(spec.text, text)):
+                found.add(f"{display}:{number}:{index + 1} ({spec.name})", why)
+                if spec.name == self.primary_key:
+                    refused_key = text
+                continue
+            try:
+                value = spec.parse(text)
+            except ValueError as exc:
+                found.add(f"{display}:{number}:{index + 1} ({spec.name})", f"{_shown(text)} is {exc}")
+                continue
+            if (spec.enum is not None or spec.minimum is not None or spec.maximum is not None or spec.pattern) and (
+                not _constraints(spec, text, value, f"{display}:{number}:{index + 1}", found)
+            ):
+                continue
+            row[spec.name] = value
+        return row, found, refused_key
+
+
+class TableKeys:
+    """The checks of a row that need the rows before it, made in file order by one process: the primary key
+    and unique columns (no value twice) and the foreign keys (a value of a table read before)."""
+
+    def __init__(self, schema: TableSchema, display: str, seen: dict[str, int], keys: dict[str, set[str]]) -> None:
+        self.display, self.seen, self.primary_key = display, seen, schema.primary_key
+        by_name = {f.name: f for f in schema.fields}
+        self.own = keys.setdefault(schema.name, set()) if schema.primary_key else None
+        self.uniques: dict[str, set[str]] = {
+            f.name: set() for f in schema.fields if f.unique and f.name != schema.primary_key
+        }
+        self.fks = [(f, keys[res], res, other) for f, res, other in schema.foreign_keys if f in by_name and res in keys]
+        #: the columns these checks read, in a fixed order (what another process sends back of each row)
+        self.needed = tuple(
+            dict.fromkeys([*([self.primary_key] if self.primary_key else []), *self.uniques, *(f[0] for f in self.fks)])
+        )
+
+    def settle(
+        self,
+        number: int,
+        row: Row,
+        ok: bool,
+        refused_key: str | None,
+        problems: Problems,
+        check: Callable[[Row], tuple[str, str] | None] | None,
+    ) -> bool:
+        """Add the problems of the row numbered ``number`` (its cells' problems already added: ``ok`` says
+        whether there were none) that earlier rows show; then, if it is still without problems, what ``check``
+        finds between its columns. Whether the row has no problem."""
+        display, seen = self.display, self.seen
+        if refused_key is not None and self.own is not None:
+            self.own.add(refused_key)
+        if self.primary_key and (key := row.get(self.primary_key)) is not None:
+            assert self.own is not None
+            if key in self.own:
+                col = seen[self.primary_key]
+                problems.add(
+                    f"{display}:{number}:{col} ({self.primary_key})",
+                    f"{_shown(key)} is a duplicate: each {self.primary_key} must be unique",
+                )
+                ok = False
+            else:
+                self.own.add(key)
+        for name, values in self.uniques.items():
+            if (value := row.get(name)) is not None:
+                if value in values:
+                    problems.add(f"{display}:{number}:{seen[name]} ({name})", f"{_shown(value)} is a duplicate")
+                    ok = False
+                values.add(value)
+        for spec, targets, resource, other in self.fks:
+            if (value := row.get(spec)) is not None and value not in targets:
+                problems.add(
+                    f"{display}:{number}:{seen[spec]} ({spec})",
+                    f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
+                )
+                ok = False
+        if ok and check is not None and (found := check(row)) is not None:
+            problems.add(f"{display}:{number}:{seen[found[0]]} ({found[0]})", found[1])
+            ok = False
+        return ok
+
+
+def open_table(
+    path: Path, display: str, schema: TableSchema, problems: Problems, keys: dict[str, set[str]]
+) -> tuple[RowCheck, TableKeys, _Items] | None:
+    """Check a table's encoding and header; then how to check its rows, and its rows as they are read
+    (``Item``), or None (the problem added) when its rows cannot be read."""
     if (bad := encoding_problem(path, display)) is not None:
         problems.add(*bad)
-        return
-    by_name = {f.name: f for f in schema.fields}
-    uniques: dict[str, set[str]] = {f.name: set() for f in schema.fields if f.unique and f.name != schema.primary_key}
+        return None
     csv.field_size_limit(MAX_CELL)
-    with path.open(encoding="utf-8", newline="") as handle:
+    handle = path.open(encoding="utf-8", newline="")
+    try:
         reader = csv.reader(handle, strict=True)
         try:
             header = next(reader, None)
         except csv.Error as exc:
             problems.add(f"{display}:1", f"the header row is not valid CSV: {exc}")
-            return
+            handle.close()
+            return None
         if not header:
             problems.add(f"{display}:1", "the file is empty: it needs a header row naming the columns")
-            return
+            handle.close()
+            return None
         if header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
         seen: dict[str, int] = {}
@@ -303,92 +415,89 @@ def read_table(
                 f"{display}:1", f"missing required column {name!r}: the {schema.name} table schema requires it"
             )
         if missing:
-            return
-        # keys only of a table whose header could be read: the foreign keys of a table that could not be
-        # read at all are not checked, so its one problem is not buried under one per row pointing at it
-        own = keys.setdefault(schema.name, set()) if schema.primary_key else None
-        columns = [(i, by_name.get(name)) for i, name in enumerate(header)]
-        width = len(header)
-        missing_values = schema.missing
-        fks = [
-            (by_name[f], keys[res], res, other) for f, res, other in schema.foreign_keys if f in by_name and res in keys
-        ]
-        row_number = 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                problems.add(f"{display}:{row_number + 1}", f"not valid CSV: {exc}")
-                return
-            row_number += 1
-            if len(cells) != width:
-                if cells == [] or cells == [""] * len(cells):
-                    continue  # a blank line
-                problems.add(
-                    f"{display}:{row_number}",
-                    f"{len(cells)} cells where the header has {width}: quote values that contain commas",
-                )
-                continue
-            row: Row = {}
-            ok = True
-            for (index, spec), text in zip(columns, cells, strict=True):
-                if spec is None:
-                    continue
-                if text in missing_values:
-                    if spec.required:
-                        problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", "a value is required here")
-                        ok = False
-                    continue
-                if spec.text is not None and not text.isprintable() and (why := text_problem(spec.text, text)):
-                    problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", why)
-                    ok = False
-                    if spec.name == schema.primary_key and own is not None:
-                        own.add(text)  # reported here: rows that name it are not reported again
-                    continue
+            handle.close()
+            return None
+    except BaseException:
+        handle.close()
+        raise
+    by_name = {f.name: f for f in schema.fields}
+    checker = RowCheck(
+        display, [(i, by_name.get(name)) for i, name in enumerate(header)], schema.missing, schema.primary_key
+    )
+    # keys only of a table whose header could be read: the foreign keys of a table that could not be read at
+    # all are not checked, so its one problem is not buried under one per row pointing at it
+    table_keys = TableKeys(schema, display, seen, keys)
+    return checker, table_keys, _Items(handle, reader, display, len(header))
+
+
+class _Items:
+    """The rows of an open table file, as ``Item``; closes the file when done or closed."""
+
+    def __init__(self, handle: Any, reader: Any, display: str, width: int) -> None:
+        self.handle, self.reader, self.display, self.width = handle, reader, display, width
+
+    def __iter__(self) -> Iterator[Item]:
+        with self.handle:
+            row_number = 1
+            while True:
                 try:
-                    value = spec.parse(text)
-                except ValueError as exc:
-                    problems.add(f"{display}:{row_number}:{index + 1} ({spec.name})", f"{_shown(text)} is {exc}")
-                    ok = False
-                    continue
-                if not _constraints(spec, text, value, f"{display}:{row_number}:{index + 1}", problems):
-                    ok = False
-                    continue
-                row[spec.name] = value
-            if schema.primary_key and (key := row.get(schema.primary_key)) is not None:
-                assert own is not None
-                if key in own:
-                    col = seen[schema.primary_key]
-                    problems.add(
-                        f"{display}:{row_number}:{col} ({schema.primary_key})",
-                        f"{_shown(key)} is a duplicate: each {schema.primary_key} must be unique",
+                    cells = next(self.reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    yield row_number + 1, (f"{self.display}:{row_number + 1}", f"not valid CSV: {exc}")
+                    return
+                row_number += 1
+                if len(cells) != self.width:
+                    if cells == [] or cells == [""] * len(cells):
+                        continue  # a blank line
+                    yield (
+                        row_number,
+                        (
+                            f"{self.display}:{row_number}",
+                            f"{len(cells)} cells where the header has {self.width}: quote values that contain commas",
+                        ),
                     )
-                    ok = False
-                else:
-                    own.add(key)
-            for name, values in uniques.items():
-                if (value := row.get(name)) is not None:
-                    if value in values:
-                        problems.add(f"{display}:{row_number}:{seen[name]} ({name})", f"{_shown(value)} is a duplicate")
-                        ok = False
-                    values.add(value)
-            for spec, targets, resource, other in fks:
-                if (value := row.get(spec.name)) is not None and value not in targets:
-                    problems.add(
-                        f"{display}:{row_number}:{seen[spec.name]} ({spec.name})",
-                        f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
-                    )
-                    ok = False
-            if ok and check is not None and (found := check(row)) is not None:
-                problems.add(f"{display}:{row_number}:{seen[found[0]]} ({found[0]})", found[1])
-                ok = False
-            if ok:
-                yield row_number, row
+                    continue
+                yield row_number, cells
+
+    def close(self) -> None:
+        self.handle.close()
 
 
-def _constraints(spec: Field, text: str, value: Any, where: str, problems: Problems) -> bool:
+def read_table(
+    path: Path,
+    display: str,
+    schema: TableSchema,
+    problems: Problems,
+    keys: dict[str, set[str]],
+    check: Callable[[Row], tuple[str, str] | None] | None = None,
+) -> Iterator[tuple[int, Row]]:
+    """Check ``path`` against ``schema`` while reading it: yields ``(row number, typed values)`` for the rows
+    without problems, adds the others' problems. Values of the primary key go into ``keys[schema.name]``;
+    a foreign key is checked against ``keys`` of the resource it names (read that one first). ``check``
+    sees each row whose cells passed and returns what is wrong between them, ``(column, message)``, or None.
+
+    The same three steps, with the first two in other processes, are what ``amurkg.survey.chunks`` runs."""
+    opened = open_table(path, display, schema, problems, keys)
+    if opened is None:
+        return
+    checker, table_keys, items = opened
+    try:
+        for number, cells in items:
+            if isinstance(cells, tuple):
+                problems.add(*cells)
+                continue
+            row, found, refused_key = checker.cells(number, cells)
+            for where, message in found:
+                problems.add(where, message)
+            if table_keys.settle(number, row, not found, refused_key, problems, check):
+                yield number, row
+    finally:
+        items.close()
+
+
+def _constraints(spec: Field, text: str, value: Any, where: str, problems: Problems | _Collected) -> bool:
     where = f"{where} ({spec.name})"
     if spec.enum is not None and text not in spec.enum:
         from amurkg.errors import did_you_mean

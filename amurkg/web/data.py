@@ -24,9 +24,11 @@ from amurkg.results import AskResult, SelectResult, Term
 _STATE: dict[str, Any] = {}
 #: What the survey pages read from a served store, by kind and the arguments that change it (``_once``).
 _MEMO: dict[str, collections.OrderedDict[tuple[Any, ...], Any]] = {}
-#: Entries kept of each kind: the detections read for the activity page are large (a million observations
-#: hold every event of a package): one is kept; the rest are small.
-_MEMO_ENTRIES = {"detections": 1}
+#: Entries kept of each kind. What the zygote reads before it forks is shared by every worker; what a worker
+#: reads itself lasts only while it lives, and serve ends a worker after a query that ran long at low priority
+#: (``amurkg.serve.pool``): so the activity page does not keep its read of the detections (13 MB for the leopard
+#: and its prey among 100,000 observations), which is always long on a large store.
+_MEMO_ENTRIES: dict[str, int] = {}
 _T = TypeVar("_T")
 
 #: External identifiers kept as plain values in the graph, and where each one can be looked up.
@@ -601,8 +603,7 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
     wanted = dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)])
-    # the store once, not once per taxon, and once for every interval and time scale asked of this package
-    read = _once("detections", (package, *wanted), lambda: detections_of(kg, flt, list(wanted)))
+    read = detections_of(kg, flt, list(wanted))  # the store once, not once per taxon
     by_taxon = {t: independent(read[t], interval) for t in wanted}
     names = {t: Term.iri(t).display() for t in wanted}
     labels = labels_of(kg, set(wanted))

@@ -1,0 +1,326 @@
+"""The record filters of the canned survey queries (``amurkg query NAME -p package=... -p since=...``, the Python
+API's ``kg.run``, the served query forms): defined once (``catalog.RECORD_FILTERS``), bound as terms, checked
+by hand on tests/data/survey-small and on the official Camtrap DP example, and with Hypothesis against the
+unfiltered answers (or the Python analyses' own records) restricted by the same predicate in Python."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, SHARED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import amurkg
+from amurkg.catalog import FILTER_NAMES, RECORD_FILTERS, get_query, list_queries
+from amurkg.errors import ParameterError
+from amurkg.survey.filters import SurveyFilter, deployments, detections
+
+SMALL = REPO / "tests" / "data" / "survey-small"
+EXAMPLE = SHARED / "data" / "camtrap-dp-1.0.2" / "example"
+SMALL_PACKAGE = "amurkg-test-survey-2023"
+EXAMPLE_PACKAGE = "7cca70f5-ef8c-4f86-85fb-8f070937d7ab"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both packages in one store: the package filter has two to choose from."""
+    path = tmp_path_factory.mktemp("filters") / "store"
+    amurkg.import_package(path, SMALL)
+    amurkg.import_package(path, EXAMPLE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def kg(store: Path) -> Any:
+    with amurkg.KnowledgeGraph(store=store) as opened:
+        yield opened
+
+
+def rows(kg: Any, name: str, params: dict[str, str] | None = None) -> list[tuple[str | None, ...]]:
+    return [tuple(None if t is None else t.value for t in row) for row in kg.run(name, params or {}).rows]
+
+
+def column(kg: Any, name: str, params: dict[str, str], col: str) -> list[tuple[str | None, ...]]:
+    answer = kg.run(name, params)
+    at = answer.variables.index(col)
+    return [(*tuple(None if t is None else t.value for t in row), row[at].value) for row in answer.rows]
+
+
+# ----------------------------------------------------------------------------- one definition
+
+
+def test_every_survey_query_takes_the_filters_from_one_definition() -> None:
+    survey = [q for q in list_queries() if q.filters]
+    assert {q.name for q in survey} == {
+        "activity-pattern",
+        "activity-pattern-any",
+        "co-detections",
+        "co-detections-any",
+        "detection-rate",
+        "detection-rate-any",
+        "detections-near",
+        "prey-detection-rate",
+        "survey-effort",
+    }
+    for q in survey:
+        taken = [p for p in q.parameters if p.name in q.filters]
+        assert taken == [p for p in RECORD_FILTERS if p.name in q.filters]  # the same objects, not copies
+        if set(q.filters) != set(FILTER_NAMES):
+            assert q.filter_hint, q.name  # says where to go for the filters it lacks
+    # the queries that read every observation take every filter (the taxa of co-detections-any are its own)
+    assert set(get_query("detection-rate-any").filters) == set(FILTER_NAMES)
+    assert set(get_query("activity-pattern-any").filters) == set(FILTER_NAMES)
+
+
+def test_the_filters_are_listed_and_in_the_json_for_forms() -> None:
+    import json
+
+    result = run("queries", "--json")
+    assert result.exit_code == 0, result.output
+    doc = {q["name"]: q for q in json.loads(result.output)}
+    names = [p["name"] for p in doc["detection-rate-any"]["parameters"]]
+    assert [n for n in names if n in FILTER_NAMES] == list(FILTER_NAMES)
+    kinds = {p["name"]: p["kind"] for p in doc["detection-rate-any"]["parameters"]}
+    assert kinds["since"] == "date" and kinds["deployment"] == "list" and kinds["taxon"] == "entity"
+
+
+# ----------------------------------------------------------------------------- by hand
+
+
+def test_small_fixture_by_hand(kg: Any) -> None:
+    """D1 runs 2022-12-31T14:00Z to 2023-01-10T14:00Z (10 days), D2 2023-01-01T02:00Z to 2023-01-05T14:00Z
+    (4.5 days); leopard events at D1 on 2023-01-02 01:00Z and 01:20Z (20 minutes apart) and 2023-01-05 13:00Z."""
+    leopard = {"taxon": "Panthera pardus", "package": SMALL_PACKAGE}
+    assert [r[:5] for r in rows(kg, "detection-rate", leopard)] == [
+        ("D1", "Panthera pardus orientalis", "2", "10", "20")
+    ]
+    # from January 3 (UTC): 7 days 14 hours of D1, and only the leopard event of January 5
+    dated = rows(kg, "detection-rate-any", {**leopard, "since": "2023-01-03"})
+    assert [r[:5] for r in dated] == [("D1", "Panthera pardus orientalis", "1", "7.583333", "13.187")]
+    # up to the end of January 2: 2 days 10 hours; the second event is 20 minutes after the first
+    dated = rows(kg, "detection-rate-any", {**leopard, "until": "2023-01-02"})
+    assert [r[:5] for r in dated] == [("D1", "Panthera pardus orientalis", "1", "2.416667", "41.379")]
+    # at interval 0 both count
+    dated = rows(kg, "detection-rate-any", {**leopard, "until": "2023-01-02", "interval": "0"})
+    assert [r[2] for r in dated] == ["2"]
+    # an instant with its offset: 2023-01-02T11:10+10:00 is 01:10Z, between the two events
+    dated = rows(kg, "activity-pattern-any", {**leopard, "since": "2023-01-02T11:10:00+10:00", "interval": "0"})
+    assert [(r[1], r[2]) for r in dated] == [("11", "1"), ("23", "1")]
+    # a location name with a comma in it is one value
+    assert [r[1] for r in rows(kg, "survey-effort", {"location": "stream, upper"})] == ["D2"]
+    assert [r[1] for r in rows(kg, "survey-effort", {"location": "L1,L2", "package": SMALL_PACKAGE})] == ["D1", "D2"]
+    # deployments of several packages
+    effort = rows(kg, "survey-effort", {"deployment": "D2,577b543a"})
+    assert [r[1] for r in effort] == ["D2", "577b543a"] or [r[1] for r in effort] == ["577b543a", "D2"]
+
+
+def test_official_example_by_hand(kg: Any) -> None:
+    """Camtrap DP 1.0.2's example: deployment 00a2c20d (2020-05-30T02:57:37Z to 2020-07-01T09:41:41Z) saw
+    mallards on June 6 (twice, at the same second), 9 and 12 (twice) and a grey heron on June 12."""
+    week = {"deployment": "00a2c20d", "since": "2020-06-06", "until": "2020-06-12"}
+    got = [r[:5] for r in rows(kg, "detection-rate-any", week)]
+    assert got == [
+        ("00a2c20d", "Anas platyrhynchos", "3", "7", "42.857"),
+        ("00a2c20d", "Ardea cinerea", "1", "7", "14.286"),
+    ]
+    # location 'B_DL_val 3_dikke boom' is deployment 577b543a: 9 days 2:33:22 (9.106505 days), three
+    # polecat events days apart, a beech marten and a red fox
+    got = [r[:4] for r in rows(kg, "detection-rate", {"location": "B_DL_val 3_dikke boom"})]
+    assert got == [
+        ("577b543a", "Martes foina", "1", "9.106505"),
+        ("577b543a", "Mustela putorius", "3", "9.106505"),
+        ("577b543a", "Vulpes vulpes", "1", "9.106505"),
+    ]
+    # the mallard's hours (local time, UTC+2): 04:57, 06:05, 06:11 (twice), 05:16, 06:04 (twice), 04:11 at
+    # 00a2c20d, then 07:46, 06:29, 06:43, 07:00, 07:09, 07:04 at 29b7d356; independent at 30 minutes
+    hours = rows(kg, "activity-pattern", {"taxon": "Anas platyrhynchos"})
+    assert [(r[1], r[2]) for r in hours] == [("4", "2"), ("5", "1"), ("6", "5"), ("7", "4")]
+    hours = rows(kg, "activity-pattern-any", {"taxon": "Anas platyrhynchos", "deployment": "29b7d356"})
+    assert [(r[1], r[2]) for r in hours] == [("6", "2"), ("7", "4")]
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["detection-rate", "-p", "since=2023-01-01"], "detection-rate-any"),
+        (["detection-rate-any", "-p", "since=yesterday"], "YYYY-MM-DD"),
+        (["detection-rate-any", "-p", "since=2023-01-02T10:00:00"], "UTC offset"),
+        (["detection-rate-any", "-p", "since=2023-01-05", "-p", "until=2023-01-04"], "empty"),
+        (["detection-rate-any", "-p", "deployment=D9"], "no deployment 'D9'"),
+        (["detection-rate", "-p", "package=nope"], "no package 'nope'"),
+        (["detection-rate", "-p", "deployment=,"], "at least one"),
+        (["activity-pattern", "-p", "deployment=D1"], "activity-pattern-any"),
+        (["detection-rate", "-p", "taxon=no such beast"], "no entity"),
+    ],
+)
+def test_bad_filters_are_one_line_and_exit_2(store: Path, args: list[str], words: str) -> None:
+    result = run("query", *args, "--store", str(store))
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert words in message and "Traceback" not in message and len(message.splitlines()) == 1, message
+
+
+# ----------------------------------------------------------------------------- against Python
+
+
+def _deployment_ids(kg: Any) -> list[str]:
+    return sorted(d.deployment_id for d in deployments(kg))
+
+
+_TAXA = [
+    None,
+    "Amur leopard",
+    "Panthera pardus",
+    "wild boar",
+    "Capreolus pygargus",
+    "Anas platyrhynchos",
+    "Aves",
+    "Mustela putorius",
+]
+_DAYS = [date(2020, 5, 29) + timedelta(days=n) for n in range(0, 70, 3)] + [
+    date(2021, 4, 1),
+    date(2022, 12, 31),
+    date(2023, 1, 2),
+    date(2023, 1, 3),
+    date(2023, 1, 5),
+    date(2023, 1, 11),
+]
+
+
+@st.composite
+def selections(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out["deployment"] = draw(
+            st.lists(
+                st.sampled_from(["D1", "D2", "00a2c20d", "29b7d356", "577b543a", "62c200a9"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        )
+    if draw(st.booleans()):
+        out["location"] = draw(
+            st.lists(st.sampled_from(["L1", "L2", "e254a13c", "B_DL_val 3_dikke boom"]), min_size=1, max_size=2)
+        )
+    if draw(st.booleans()):
+        out["package"] = [draw(st.sampled_from([SMALL_PACKAGE, EXAMPLE_PACKAGE]))]
+    taxon = draw(st.sampled_from(_TAXA))
+    if taxon is not None:
+        out["taxon"] = taxon
+    since, until = draw(st.sampled_from([None, *_DAYS])), draw(st.sampled_from([None, *_DAYS]))
+    if since is not None and until is not None and since > until:
+        since, until = until, since
+    if since is not None:
+        out["since"] = since
+    if until is not None:
+        out["until"] = until
+    return out
+
+
+def _params(selection: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for key, value in selection.items():
+        if key in names:
+            out[key] = ",".join(value) if isinstance(value, list) else str(value)
+    return out
+
+
+def _python_filter(selection: dict[str, Any], names: tuple[str, ...]) -> SurveyFilter:
+    """The same selection as the Python analyses read it (time-lapse kept: the queries count every capture)."""
+    return SurveyFilter(
+        taxon=selection.get("taxon") if "taxon" in names else None,
+        start=selection.get("since") if "since" in names else None,
+        end=selection.get("until") if "until" in names else None,
+        deployments=selection.get("deployment", []) if "deployment" in names else (),
+        locations=selection.get("location", []) if "location" in names else (),
+        packages=selection.get("package", []) if "package" in names else (),
+        exclude_capture_methods=(),
+    )
+
+
+_SLOW = settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_SLOW
+@given(selection=selections(), interval=st.sampled_from([0, 30, 60, 1440]))
+def test_detection_rate_any_equals_the_python_records_restricted(
+    kg: Any, selection: dict[str, Any], interval: int
+) -> None:
+    """Each row: the detections the Python filter keeps at that deployment and taxon, independent when no
+    detection of the series (kept or not) started within the interval before; camera-days within the range."""
+    names = get_query("detection-rate-any").filters
+    flt = _python_filter(selection, names)
+    expected: dict[tuple[str, str], int] = {}
+    spans = {d.iri: d for d in deployments(kg, flt)}
+    for d in detections(kg, flt):
+        if d.minutes_since_previous is None or d.minutes_since_previous > interval:
+            key = (d.deployment.iri, d.taxon or "")
+            expected[key] = expected.get(key, 0) + 1
+    got: dict[tuple[str, str], int] = {}
+    for row in rows(kg, "detection-rate-any", {**_params(selection, names), "interval": str(interval)}):
+        deployment, taxon = str(row[6]), str(row[5])
+        got[(deployment, taxon)] = int(str(row[2]))
+        days = (spans[deployment].end - spans[deployment].start) / 86400
+        assert math.isclose(float(str(row[3])), days, abs_tol=2e-6), (row, days)
+    assert got == expected
+
+
+@_SLOW
+@given(selection=selections())
+def test_whole_deployment_queries_equal_the_unfiltered_rows_restricted(kg: Any, selection: dict[str, Any]) -> None:
+    """The queries that read counts computed at import for whole deployments: a filtered answer is the unfiltered
+    one without the rows of deployments and taxa the Python filter leaves out."""
+    for name, key, taxon_column, extra in [
+        ("detection-rate", "deploymentID", "scientificName", {}),
+        ("prey-detection-rate", "deploymentID", None, {}),
+        ("detections-near", "deploymentID", "scientificName", {"latitude": "47", "longitude": "60", "km": "9000"}),
+        ("co-detections", "deploymentID", None, {"window": "30"}),
+        ("survey-effort", "deploymentID", None, {}),
+        ("activity-pattern", None, "scientificName", {}),
+    ]:
+        # prey-detection-rate sums a prey's subtaxa: a taxon filter is no restriction of its rows (checked by hand)
+        names = tuple(n for n in get_query(name).filters if not (name == "prey-detection-rate" and n == "taxon"))
+        flt = _python_filter({k: v for k, v in selection.items() if k not in ("since", "until")}, names)
+        kept = {d.deployment_id for d in deployments(kg, flt)}
+        below = (
+            {d.scientific_name for d in detections(kg, SurveyFilter(taxon=flt.taxon, exclude_capture_methods=()))}
+            if flt.taxon
+            else None
+        )
+        every = column(kg, name, extra, key) if key else rows(kg, name, extra)
+        answer = kg.run(name, {**extra, **_params(selection, tuple(n for n in names if n not in ("since", "until")))})
+        got = [tuple(None if t is None else t.value for t in row) for row in answer.rows]
+        at = answer.variables.index(taxon_column) if taxon_column else None
+        expected = [
+            row[: len(answer.variables)]
+            for row in every
+            if (key is None or row[-1] in kept) and (below is None or at is None or row[at] in below)
+        ]
+        assert got == expected, name
+
+
+def test_the_python_api_takes_the_same_filters(kg: Any) -> None:
+    """kg.run with filter values, as the command line's -p and the served form give them."""
+    with pytest.raises(ParameterError, match="does not take the filter 'taxon'"):
+        kg.run("survey-effort", {"taxon": "wild boar"})
+    both = rows(kg, "survey-effort")
+    assert {r[0] for r in both} == {f"https://w3id.org/amurkg/survey/{p}" for p in (SMALL_PACKAGE, EXAMPLE_PACKAGE)}
+    one = rows(kg, "survey-effort", {"package": EXAMPLE_PACKAGE})
+    assert one == [r for r in both if r[0].endswith(EXAMPLE_PACKAGE)]  # type: ignore[union-attr]
