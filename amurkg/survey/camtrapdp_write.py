@@ -69,6 +69,7 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
         LOCALITY_COLUMNS,
         MEDIA_PATH_COLUMNS,
         WITHHELD_COLUMNS,
+        coordinate_texts,
         sensitive_deployments,
         withhold_paths,
     )
@@ -105,13 +106,14 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
     for entry in tables["deployments"]:
         iri = _deployment_iri(package, entry["deploymentID"])
         if grid is not None and iri in sensitive:
+            exact = coordinate_texts([entry["latitude"], entry["longitude"]])  # a folder named after the GPS fix
             lat, lon = grid.point(float(entry["latitude"]), float(entry["longitude"]))
             original = entry.get("coordinateUncertainty")
             entry["latitude"], entry["longitude"] = repr(lat), repr(lon)
             entry["coordinateUncertainty"] = str(grid.uncertainty(lat, float(original) if original else None))
             coverage.generalised.add(iri)
             coverage.reasons.update(sensitive[iri])
-            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS]  # withheld (Chapman 2020)
+            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact  # withheld
         coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")
     for entry in tables["media"]:  # a folder named after the place gives it away as well
         for column in MEDIA_PATH_COLUMNS:

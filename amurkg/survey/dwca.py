@@ -96,7 +96,8 @@ DIFFERENCES = {
     "identificationRemarks": "not written: English text composed by camtrapdp from classification method and "
     "probability, both kept in the graph as data",
     "informationWithheld": "written (camtrapdp does not): says which coordinates were generalised because the "
-    "camera recorded a threatened taxon (amurkg.survey.sensitive)",
+    "camera recorded a threatened taxon, and that its locality and free text (habitat, remarks) are withheld "
+    "(amurkg.survey.sensitive)",
     "multimedia": "the Audubon Core extension links each occurrence to the media of its event as camtrapdp does; "
     "a camera that recorded a threatened taxon has its media listed without accessURI (a photograph shows "
     "the place) and a media file that is not public never has one; exifData (which may hold GPS tags), file "

@@ -400,6 +400,13 @@ def withhold_paths(text: str, places: Iterable[str]) -> str:
     return text
 
 
+def coordinate_texts(values: Iterable[str]) -> list[str]:
+    """The exact coordinates as recorded (``43.12345``), to withhold where a media path repeats them (a folder
+    named after the camera's GPS fix); whole degrees are left alone (``43`` is in many a file number, and says no
+    more than a 1 degree grid)."""
+    return [v.strip() for v in values if "." in v and len(v.strip()) >= 3]
+
+
 def _media_paths() -> tuple[Any, ...]:
     import pyoxigraph as ox
 
@@ -492,6 +499,11 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         # media paths that repeat the place name (a folder per camera site): exact ones hidden, "withheld" shown
         places = [q.object.value for q in moved if q.subject == node and q.predicate.value in LOCALITY_TERMS]
         places += [q.object.value for q in kept_values.get(subject, []) if q.predicate.value in LOCALITY_TERMS]
+        places += coordinate_texts(
+            q.object.value
+            for q in [*(q for q in moved if q.subject == node), *kept_values.get(subject, [])]
+            if q.predicate.value in (_DWC + "decimalLatitude", _DWC + "decimalLongitude")
+        )
         if places:
             for link in store.ox.quads_for_pattern(None, ox.NamedNode(_AKG + "deployment"), node, source):
                 media = link.subject
