@@ -88,11 +88,29 @@ def shape(text: str) -> str:
     return _COMMENT.sub("", text).strip()
 
 
+class _Shape:
+    """The shape of a query (or a web page's job), read the first time the pool needs it: only once some query
+    was slow, or when one is found slow."""
+
+    __slots__ = ("_value", "page", "text")
+
+    def __init__(self, text: str, page: dict[str, object] | None) -> None:
+        self.text, self.page = text, page
+        self._value: str | None = None
+
+    @property
+    def value(self) -> str:
+        if self._value is None:
+            page = self.page
+            self._value = shape(self.text) if page is None else json.dumps(page, sort_keys=True, default=str)
+        return self._value
+
+
 class _Worker:
     def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.pid, self.reader, self.writer = pid, reader, writer
         self.demoted = False
-        self.key = ""  # the shape of its current query
+        self.key = _Shape("", None)  # the shape of its current query
         self.job = 0  # how many queries it was given: a timer set for one query ignores the next
         self.busy = False
         #: CPU seconds it had used when its current query started (None: unknown), and when it last answered
@@ -137,7 +155,7 @@ class WorkerPool:
         self._options["pages"] = pages  # the web interface's page module and its settings, or None
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()  # every worker alive, idle or busy
-        self._waiting: collections.deque[tuple[asyncio.Future[_Worker], str]] = collections.deque()
+        self._waiting: collections.deque[tuple[asyncio.Future[_Worker], _Shape]] = collections.deque()
         self._waiting_slow: collections.deque[asyncio.Future[_Worker]] = collections.deque()  # known slow shapes
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # shapes that were slow
         self._zygote: subprocess.Popen[bytes] | None = None
@@ -242,10 +260,10 @@ class WorkerPool:
         if self.closing:
             self._kill(worker)
             return
-        if not worker.demoted and worker.key in self._slow and worker.cpu_start is not None:
+        if not worker.demoted and self._slow and worker.key.value in self._slow and worker.cpu_start is not None:
             used = worker.cpu_now
             if used is not None and used - worker.cpu_start < DEMOTE_AFTER:  # quick this time: forget it
-                self._slow.pop(worker.key, None)
+                self._slow.pop(worker.key.value, None)
         if worker.demoted:  # its priority cannot be raised again: it ends, and the pool refills
             self._retire(worker)
             return
@@ -272,8 +290,8 @@ class WorkerPool:
         """Workers alive or being forked that run queries at full priority."""
         return self.started - sum(1 for w in self._workers if w.demoted)
 
-    async def _acquire(self, deadline: float, key: str) -> _Worker:
-        slow = key in self._slow
+    async def _acquire(self, deadline: float, key: _Shape) -> _Worker:
+        slow = bool(self._slow) and key.value in self._slow  # a shape is read only once some query was slow
         if slow and self.started < self.size:  # a worker of its own, at the least priority
             with contextlib.suppress(OSError, AmurkgError):
                 worker = await self._spawn()
@@ -363,7 +381,7 @@ class WorkerPool:
         ``UnavailableError`` (the worker died); each is a 503 for the client.
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
-        key = shape(text) if page is None else json.dumps(page, sort_keys=True, default=str)
+        key = _Shape(text, page)
         worker = await self._acquire(deadline, key)
         worker.key = key
         job = {
@@ -428,12 +446,12 @@ class WorkerPool:
             worker.timer = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)
             return
         self._lower(worker)
-        self._slow[worker.key] = None  # its shape runs demoted from now on
+        self._slow[worker.key.value] = None  # its shape runs demoted from now on
         while len(self._slow) > 1000:
             self._slow.popitem(last=False)
         waiting = list(self._waiting)  # the same shape, already waiting: behind the others, in workers of its own
-        self._waiting = collections.deque(w for w in waiting if w[1] != worker.key)
-        self._waiting_slow.extend(f for f, key in waiting if key == worker.key)
+        self._waiting = collections.deque(w for w in waiting if w[1].value != worker.key.value)
+        self._waiting_slow.extend(f for f, key in waiting if key.value == worker.key.value)
         self._refill()
 
 
