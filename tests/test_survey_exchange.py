@@ -165,15 +165,45 @@ def test_bad_occurrence_rows_are_located(archive: Path, tmp_path: Path) -> None:
     assert "occurrence.txt:6:1 (occurrenceID)" in result.stderr and "duplicate of row 2" in result.stderr
 
 
+#: Text no serialiser may pass through raw: a quote, a backslash, a line break, a tab and non-ASCII letters.
+AWKWARD = 'said "ridge" \\ twice\nsecond line\tafter a tab, Приморье, 豹'
+
+
+@pytest.fixture(scope="module")
+def awkward_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small package (every kind of term the stores hold, a quarter of the example's size), with a
+    deployment comment made of text each syntax must escape."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("awkward")
+    package = folder / "package"
+    shutil.copytree(SMALL, package)
+    deployments = package / "deployments.csv"
+    with deployments.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[1]["deploymentComments"] = AWKWARD  # D2: no threatened taxon, so its remarks are not withheld
+    with deployments.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    store = folder / "store"
+    result = run("import", str(package), "--store", str(store))
+    assert result.exit_code == 0, result.stderr
+    return store
+
+
 @pytest.mark.heavy
-def test_store_exports_read_back_by_rdflib_as_the_same_graph(example_store: Path, tmp_path: Path) -> None:
+def test_store_exports_read_back_by_rdflib_as_the_same_graph(awkward_store: Path, tmp_path: Path) -> None:
+    """Each export syntax, parsed by rdflib, gives the N-Triples export's graph. The store is the small package
+    rather than the example (a quarter of the triples, so a quarter of rdflib's parsing), and the test first
+    shows it still holds every kind of term a serialiser treats differently."""
     import rdflib
-    from rdflib.compare import isomorphic
+    from rdflib.compare import to_isomorphic
 
     graphs = {}
     for fmt in ("nt", "ttl", "nq", "trig", "jsonld", "xml"):
         target = tmp_path / f"out.{fmt}"
-        result = run("export", "--store", str(example_store), "-f", fmt, "-o", str(target))
+        result = run("export", "--store", str(awkward_store), "-f", fmt, "-o", str(target))
         assert result.exit_code == 0, result.stderr
         rdf_format = {"nt": "nt", "ttl": "turtle", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "xml": "xml"}[
             fmt
@@ -183,6 +213,7 @@ def test_store_exports_read_back_by_rdflib_as_the_same_graph(example_store: Path
             with warnings.catch_warnings():  # rdflib's own parser calls its deprecated default_context
                 warnings.simplefilter("ignore", DeprecationWarning)
                 dataset.parse(target, format=rdf_format)
+            assert len(set(dataset.graphs())) >= 3, fmt  # curated, imported and generalised graphs, all kept
             union = rdflib.Graph()
             for s, p, o, _ in dataset.quads((None, None, None, None)):
                 union.add((s, p, o))
@@ -192,12 +223,27 @@ def test_store_exports_read_back_by_rdflib_as_the_same_graph(example_store: Path
                 warnings.simplefilter("ignore", DeprecationWarning)
                 graphs[fmt] = rdflib.Graph().parse(target, format=rdf_format)
     reference = graphs.pop("nt")
-    with amurkg.KnowledgeGraph(store=example_store) as kg:
-        assert len(reference) == len(kg)
+    with amurkg.KnowledgeGraph(store=awkward_store) as kg:  # every triple a query sees, no more
+        # (not len(kg): on a package with a threatened taxon it counts the import before its exact locations
+        # were moved out, so it differs from what the store holds)
+        seen = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").as_dicts()  # type: ignore[union-attr]
+        assert len(reference) == int(seen[0]["n"])
+    # the coverage the smaller store must keep: blank nodes, language tags, each datatype, escaped text
+    objects = list(reference.objects())
+    literals = [o for o in objects if isinstance(o, rdflib.Literal)]
+    assert any(isinstance(t, rdflib.BNode) for t in (*reference.subjects(), *objects))
+    assert any(o.language for o in literals)
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    datatypes = {str(o.datatype) for o in literals if o.datatype}
+    for kind in ("integer", "decimal", "boolean", "dateTime", "date"):
+        assert xsd + kind in datatypes, kind
+    assert "http://www.opengis.net/ont/geosparql#wktLiteral" in datatypes
+    assert rdflib.Literal(AWKWARD) in literals
+    canonical = to_isomorphic(reference)  # hashed once, not once per comparison
     for fmt, graph in graphs.items():
-        assert isomorphic(graph, reference), fmt
+        assert to_isomorphic(graph) == canonical, fmt
     twice = tmp_path / "twice.nt"
-    run("export", "--store", str(example_store), "-f", "nt", "-o", str(twice))
+    run("export", "--store", str(awkward_store), "-f", "nt", "-o", str(twice))
     assert twice.read_bytes() == (tmp_path / "out.nt").read_bytes()
 
 
