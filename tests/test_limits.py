@@ -15,6 +15,9 @@ import pytest
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 PRODUCT = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
 SORTED_PRODUCT = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"
+#: A sort that fits: the whole graph (by string form: pyoxigraph 0.5 aborts the process on ORDER BY over mixed
+#: term kinds in one column, "comparison function does not correctly implement a total order").
+WHOLE_SORT = "SELECT * WHERE { ?a ?b ?c } ORDER BY STR(?c) STR(?b) STR(?a)"
 
 
 def amurkg(*args: str, stdin: bytes | None = None, timeout: float = 120, cwd: Path | None = None):  # type: ignore[no-untyped-def]
@@ -46,8 +49,18 @@ def test_a_cartesian_product_stops_at_the_time_limit(engine: str) -> None:
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
 def test_a_runaway_sort_stops_at_the_memory_limit(engine: str) -> None:
-    done = amurkg("sparql", SORTED_PRODUCT, "-e", engine, "--max-memory", "400", "--timeout", "300", "-f", "csv")
-    one_line(done, "needed more than 400 MiB", "--max-memory")
+    """A limit of 128 MiB (the process starts near 50 MiB) is reached after a few seconds of a sort that would
+    need gigabytes, where 400 MiB took rdflib about 20 s under load. Under the same limit a sort of the whole
+    graph finishes: what stops the runaway is its own growth, not loading the graph."""
+    whole = amurkg("sparql", WHOLE_SORT, "-e", engine, "--max-memory", "128", "--timeout", "300", "-f", "csv")
+    assert done_ok(whole).count(b"\r\n") > 4000  # header and every triple of the curated graph, sorted
+    done = amurkg("sparql", SORTED_PRODUCT, "-e", engine, "--max-memory", "128", "--timeout", "300", "-f", "csv")
+    one_line(done, "needed more than 128 MiB", "--max-memory")
+
+
+def done_ok(done: subprocess.CompletedProcess[bytes]) -> bytes:
+    assert done.returncode == 0 and not done.stderr, done.stderr.decode()
+    return done.stdout
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
