@@ -586,7 +586,15 @@ LOCK_FILE = "amurkg.lock"
 
 
 def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
-    handle = (path / LOCK_FILE).open("a+", encoding="utf-8")
+    try:
+        handle = (path / LOCK_FILE).open("a+", encoding="utf-8")
+    except OSError as exc:  # a read-only folder or file system: a reader shares the lock through a read handle
+        try:
+            if exclusive:
+                raise
+            handle = (path / LOCK_FILE).open("r", encoding="utf-8")
+        except OSError:
+            raise StoreError(f"{path}: the store's lock file cannot be opened ({exc.strerror})") from None
     try:
         fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:

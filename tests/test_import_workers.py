@@ -73,6 +73,24 @@ def test_workers_are_spawned_and_their_number_is_bounded(monkeypatch: pytest.Mon
             chunks.workers(10**9)
 
 
+@settings(max_examples=200)
+@given(st.text(min_size=1, max_size=8).filter(lambda t: "\0" not in t))
+def test_any_workers_value_is_a_count_or_one_line(value: str) -> None:
+    """Whatever AMURKG_IMPORT_WORKERS holds (superscript or other Unicode digits included): a count of 1 to 64
+    written in ASCII digits, or the one-line error, never a traceback."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(chunks.WORKERS_ENV, value)
+        try:
+            count = chunks.workers(10**9)
+        except AmurkgError as exc:
+            assert "\n" not in str(exc)
+        else:
+            if value.strip():
+                assert value.strip().isascii() and count == int(value.strip()) and 1 <= count <= 64
+            else:  # only blanks: as if unset
+                assert 1 <= count <= min(chunks.MAX_WORKERS, chunks.available_cores())
+
+
 def _rewrite(folder: Path, table: str, change: dict[int, dict[str, str]]) -> None:
     """Set cells of ``table`` (row numbers as messages count them: the header is row 1)."""
     path = folder / f"{table}.csv"

@@ -55,7 +55,7 @@ def workers(size: int | None = None) -> int:
     whose tables hold fewer than ``SMALL_PACKAGE_BYTES``."""
     forced = os.environ.get(WORKERS_ENV, "").strip()
     if forced:
-        if not forced.isdigit() or not 1 <= int(forced) <= 64:
+        if not (forced.isascii() and forced.isdigit()) or not 1 <= int(forced) <= 64:
             raise AmurkgError(f"{WORKERS_ENV}={forced[:20]!r}: give a whole number of worker processes, 1 to 64")
         return int(forced)
     if size is not None and size < SMALL_PACKAGE_BYTES:
