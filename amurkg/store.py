@@ -513,13 +513,17 @@ class _View:
         from amurkg.reason import REASONING_GRAPHS
 
         folder = store.path / VIEWS / f"{os.getpid()}-{uuid.uuid4().hex}"
+        # locked under a name other openers skip, then renamed: an opener never finds this view's lock file free
+        making = folder.with_name("." + folder.name)
         try:
-            folder.mkdir(parents=True)
-            lock = (folder / "lock").open("w", encoding="utf-8")
+            making.mkdir(parents=True)
+            lock = (making / "lock").open("w", encoding="utf-8")
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            making.rename(folder)
             store.ox.backup(str(folder / "db"))
             view = ox.Store(str(folder / "db"))
         except OSError as exc:
+            shutil.rmtree(making, ignore_errors=True)
             shutil.rmtree(folder, ignore_errors=True)
             raise StoreError(f"{store.path}: cannot make a read view in {folder.parent}: {exc}") from None
         made = cls(folder, lock, view)
@@ -553,6 +557,8 @@ def _remove_dead_views(path: Path, everything: bool) -> None:
     if not views.is_dir():
         return
     for folder in views.iterdir():
+        if folder.name.startswith(".") and not everything:  # a view being made (amurkg._View.make)
+            continue
         if everything:
             shutil.rmtree(folder, ignore_errors=True)
             continue

@@ -57,3 +57,38 @@ def test_a_writer_of_a_read_only_store_is_refused_in_one_line(
     with pytest.raises(StoreError, match="lock file cannot be opened") as caught:
         Store.open(store, write=True)
     assert "\n" not in str(caught.value)
+
+
+def test_a_view_being_made_is_never_taken_for_a_dead_one(
+    made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another reader opening the store between the moment a view's lock file exists and the moment it is
+    locked must not remove that view (it would make the query fail, or leave an unlocked view)."""
+    import fcntl
+
+    from amurkg import store as store_module
+
+    folder = tmp_path / "store"
+    shutil.copytree(made, folder)
+    real = fcntl.flock
+    seen: list[int] = []
+
+    def late(handle: Any, flags: int) -> None:
+        name = getattr(handle, "name", "")
+        if not seen and isinstance(name, str) and name.endswith("/lock") and f"/{store_module.VIEWS}/" in name:
+            seen.append(1)
+            store_module._remove_dead_views(folder, everything=False)  # another opener, right now
+        real(handle, flags)
+
+    monkeypatch.setattr(fcntl, "flock", late)
+    reader = Store.open(folder)
+    try:
+        reader.exact_locations = True
+        target, _ = reader.reader()
+        assert seen and next(iter(target.quads_for_pattern(None, None, None, None)), None) is not None
+        mine = reader._views[(True, False)].folder
+        assert mine.is_dir() and (mine / "lock").is_file()
+        del target  # the view's database is closed when nothing refers to it
+    finally:
+        reader.close()
+    assert not mine.exists()
