@@ -446,13 +446,17 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     dataset += [ox.NamedNode(g) for g in graphs] + [ox.NamedNode(twin(g, True)) for g in graphs]
 
     # the exact twins are in the store's hidden database: read beside the rest in a scratch view of db/
+    # (nothing refers to the view's database when the block ends, so it is closed before its folder is removed)
     with store.scratch_view(graphs) as view:
+        reading = [view]
+        del view
 
         def rows(text: str) -> list[list[Any]]:
-            answer = view.query(text, default_graph=dataset)
+            answer = reading[0].query(text, default_graph=dataset)
             return [[s[i] for i in range(len(answer.variables))] for s in answer]
 
         deployments, occurrences = sensitive_places(rows)  # neighbours: closer than 0.1 degree, as exports judge
+        reading.clear()
     reasons = {**deployments, **occurrences}
     kept = list(store.hidden.quads_for_pattern(None, None, None, exact))  # exact values of an earlier protection
     kept_values: dict[str, list[Any]] = {}
