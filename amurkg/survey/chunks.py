@@ -230,7 +230,7 @@ def package_blocks(
     blocks, mapped by ``count`` workers (``mapper`` was made with ``files``); its problems go into
     ``problems``, as ``package.rows`` adds them."""
     from amurkg.survey.camtrapdp import TABLES, _Times, table_schema
-    from amurkg.survey.tables import open_table
+    from amurkg.survey.tables import checked_rows, open_table
 
     keys: dict[str, set[str]] = {}
     times = _Times()
@@ -243,18 +243,11 @@ def package_blocks(
             checker, table_keys, items = opened
             try:
                 if name == "deployments":  # few rows, and what the other tables are checked and mapped against
-                    for number, cells in items:
-                        if isinstance(cells, tuple):
-                            problems.add(*cells)
-                            continue
-                        row, found, refused = checker.cells(number, cells)
-                        for where, message in found:
-                            problems.add(where, message)
-                        if table_keys.settle(number, row, not found, refused, problems, times.checker(name)):
-                            lines = mapper.row(name, number, row) if not problems else []
-                            if lines:
-                                lines.append("")
-                                yield "\n".join(lines).encode("utf-8"), len(lines) - 1
+                    for number, row in checked_rows(checker, table_keys, items, problems, times.checker(name)):
+                        lines = mapper.row(name, number, row) if not problems else []
+                        if lines:
+                            lines.append("")
+                            yield "\n".join(lines).encode("utf-8"), len(lines) - 1
                     continue
                 context = Context(
                     name,

@@ -484,17 +484,29 @@ def read_table(
         return
     checker, table_keys, items = opened
     try:
-        for number, cells in items:
-            if isinstance(cells, tuple):
-                problems.add(*cells)
-                continue
-            row, found, refused_key = checker.cells(number, cells)
-            for where, message in found:
-                problems.add(where, message)
-            if table_keys.settle(number, row, not found, refused_key, problems, check):
-                yield number, row
+        yield from checked_rows(checker, table_keys, items, problems, check)
     finally:
         items.close()
+
+
+def checked_rows(
+    checker: RowCheck,
+    table_keys: TableKeys,
+    items: _Items,
+    problems: Problems,
+    check: Callable[[Row], tuple[str, str] | None] | None = None,
+) -> Iterator[tuple[int, Row]]:
+    """The rows of an opened table (``open_table``) whose cells and keys pass, checked in this process, in
+    file order; the others' problems go into ``problems``."""
+    for number, cells in items:
+        if isinstance(cells, tuple):
+            problems.add(*cells)
+            continue
+        row, found, refused_key = checker.cells(number, cells)
+        for where, message in found:
+            problems.add(where, message)
+        if table_keys.settle(number, row, not found, refused_key, problems, check):
+            yield number, row
 
 
 def _constraints(spec: Field, text: str, value: Any, where: str, problems: Problems | _Collected) -> bool:
