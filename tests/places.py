@@ -93,7 +93,7 @@ def secret(words: str, deployment: str, column: str) -> str:
 def with_free_text(package: Path, words: str, coordinates: dict[str, tuple[float, float]]) -> dict[str, set[str]]:
     """Fill every free-text column of ``package`` (``FREE_TEXT_COLUMNS``) with ``secret`` text naming its camera;
     a media file's EXIF data holds the camera's GPS position too, as a camera's own EXIF does, and its path a
-    folder named after that position. The texts written, per deployment."""
+    folder named after that position, as does the camera's ``locationID``. The texts written, per deployment."""
     written: dict[str, set[str]] = {}
     for name, columns in FREE_TEXT_COLUMNS.items():
         rows = read_rows(package / name)
@@ -111,6 +111,9 @@ def with_free_text(package: Path, words: str, coordinates: dict[str, tuple[float
             if name == "media.csv":  # a folder named after the camera's GPS fix
                 lat, lon = coordinates[deployment]
                 row["filePath"] = f"media/{lat!r}_{lon!r}/{row['fileName']}"
+            if name == "deployments.csv":  # a location named after its GPS fix, as some field teams name them
+                lat, lon = coordinates[deployment]
+                row["locationID"] = f"post {lat!r}_{lon!r}"
         write_rows(package / name, rows)
     return written
 

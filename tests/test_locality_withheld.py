@@ -43,7 +43,7 @@ FREE_TEXT = {
 
 
 def package_with(folder: Path, name: str) -> Path:
-    """survey-small with D1 named ``name`` (and its media in a folder of that name), D2 named ``OTHER``; every
+    """survey-small with D1 named ``name`` (its locationID and its media's folder too), D2 named ``OTHER``; every
     free-text cell of D1's records (``FREE_TEXT``) names it too, D2's names ``OTHER``."""
     shutil.copytree(SMALL, folder)
     for file, columns in FREE_TEXT.items():
@@ -62,6 +62,8 @@ def package_with(folder: Path, name: str) -> Path:
     rows = list(csv.DictReader(io.StringIO((folder / "deployments.csv").read_text(encoding="utf-8"))))
     for row in rows:
         row["locationName"] = name if row["deploymentID"] == "D1" else OTHER
+        if row["deploymentID"] == "D1":  # a post named after its place, as field teams name them
+            row["locationID"] = f"{name} post 1"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -156,7 +158,17 @@ def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None
     store = tmp_path / "store"
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     assert name not in run("survey", "geojson", "--store", str(store)).stdout
+
+    def location_ids() -> dict[str, str]:
+        collection = json.loads(run("survey", "geojson", "--store", str(store)).stdout)
+        return {f["properties"]["deploymentID"]: f["properties"]["locationID"] for f in collection["features"]}
+
+    assert location_ids() == {"D1": "withheld post 1", "D2": "L2"}
     to_taxon = ox.NamedNode("http://rs.tdwg.org/dwc/iri/toTaxon")
+    with Store.open(store, write=True) as opened:  # protected again (import --upgrade): still withheld
+        assert protect(opened, opened.imports()[0].graph) == 1
+        opened.ox.flush()
+    assert location_ids() == {"D1": "withheld post 1", "D2": "L2"}
     with Store.open(store, write=True) as opened:
         [record] = opened.imports()
         graph = ox.NamedNode(record.graph)
@@ -168,6 +180,7 @@ def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None
     collection = json.loads(run("survey", "geojson", "--store", str(store)).stdout)
     names = {f["properties"]["deploymentID"]: f["properties"]["locationName"] for f in collection["features"]}
     assert names == {"D1": name, "D2": OTHER}
+    assert location_ids() == {"D1": f"{name} post 1", "D2": "L2"}
     # and its free text, its media's and its observations': every cell visible again
     answer = run("sparql", "--store", str(store), "SELECT ?o WHERE { ?s ?p ?o }", "-f", "csv").stdout
     texts = [f"{c}: {name}" for columns in FREE_TEXT.values() for c in columns if c != "exifData"]

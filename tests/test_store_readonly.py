@@ -114,7 +114,9 @@ def test_the_scratch_view_of_an_import_is_closed_before_it_is_removed(
         return view
 
     def remove(folder: Path, lock: Any, pid: int) -> None:
-        held.append(sys.getrefcount(made[-1]) - 2)  # references besides ours and getrefcount's argument
+        database = made.pop()
+        held.append(sys.getrefcount(database) - 2)  # references besides ours and getrefcount's argument
+        del database  # ours too: a reference the test kept would leave the database open (and writing) as well
         real_remove(folder, lock, pid)
 
     monkeypatch.setattr(store_module._View, "make", classmethod(make))

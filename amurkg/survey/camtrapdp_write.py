@@ -114,6 +114,8 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
             coverage.generalised.add(iri)
             coverage.reasons.update(sensitive[iri])
             places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact  # withheld
+            if entry.get("locationID"):  # a post named after its place or GPS fix
+                entry["locationID"] = withhold_paths(entry["locationID"], places[entry["deploymentID"]])
         coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")
     for entry in tables["media"]:  # a folder named after the place gives it away as well
         for column in MEDIA_PATH_COLUMNS:

@@ -298,7 +298,13 @@ def occurrence_rows(
     ``grid`` (an ``amurkg.survey.sensitive.Grid``, the default one unless given) generalises the coordinates
     of deployments that recorded a threatened taxon; ``None`` writes them exactly. ``coverage`` gathers what
     the rows cover as they are produced."""
-    from amurkg.survey.sensitive import WITHHELD_DWC_COLUMNS, Grid, sensitive_deployments
+    from amurkg.survey.sensitive import (
+        WITHHELD_DWC_COLUMNS,
+        Grid,
+        coordinate_texts,
+        sensitive_deployments,
+        withhold_paths,
+    )
 
     if grid == "default":
         grid = Grid()
@@ -399,6 +405,8 @@ def occurrence_rows(
             }
             if withheld:  # place names and free text withheld with the coordinates (Chapman 2020)
                 row.update(dict.fromkeys(WITHHELD_DWC_COLUMNS, ""))
+                places = [v["locality"], *coordinate_texts([v["latitude"], v["longitude"]])]
+                row["locationID"] = withhold_paths(row["locationID"], places)  # a post named after its place
             yield row
 
     return list(packages.values()), rows()

@@ -21,7 +21,9 @@ package), and a recorded name that a taxon correction says is a sensitive taxon.
 What else a protected camera's records say about the place is withheld with its coordinates (Chapman 2020 withholds
 the locality text of generalised records, and free text is where field teams write it): the place name, habitat,
 remarks, tags and groups of the deployment, the comments and EXIF data of its media (EXIF may hold the GPS position)
-and the comments and tags of its observations. They stay in the store, in the hidden exact graph.
+and the comments and tags of its observations; and where its ``locationID`` or a media path repeats the place name
+or the coordinates as recorded ("post 43.10001_131.50001"), that part of it. They stay in the store, in the hidden
+exact graph.
 """
 
 from __future__ import annotations
@@ -320,7 +322,8 @@ class Grid:
         """The ``informationWithheld`` text of a generalised record."""
         return (
             f"exact coordinates and locality text withheld (coordinates generalised to {self.text()} degree), as "
-            "is free text that may describe the place (habitat, remarks, comments, tags, EXIF data): threatened "
+            "is free text that may describe the place (habitat, remarks, comments, tags, groups, EXIF data) and "
+            "the place name or coordinates where a location identifier or media path repeats them: threatened "
             "taxon; they are kept by the data holder and available on request"
         )
 
@@ -391,7 +394,7 @@ _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 
 def withhold_paths(text: str, places: Iterable[str]) -> str:
-    """``text`` (a media file's path or name) with every locality text of ``places`` in it replaced by
+    """``text`` (a media file's path or name, or a ``locationID``) with every locality text of ``places`` in it replaced by
     ``withheld`` (case-insensitive): a camera's place name often names its folder of images."""
     import re
 
@@ -433,6 +436,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     from amurkg.survey.rdf import _decimal
 
     media_paths = _media_paths()
+    location_id = ox.NamedNode(_DWC + "locationID")
     source = ox.NamedNode(graph)
     exact, public = ox.NamedNode(twin(graph, True)), ox.NamedNode(twin(graph, False))
     if grid is None:  # the grid this graph was generalised to before (import --grid), else the default
@@ -508,6 +512,16 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             for q in [*(q for q in moved if q.subject == node), *kept_values.get(subject, [])]
             if q.predicate.value in (_DWC + "decimalLatitude", _DWC + "decimalLongitude")
         )
+        # a locationID that repeats the place name or the GPS fix ("post 43.10001_131.50001"): the exact one
+        # hidden, the rest of it shown, so posts keep their names
+        location_ids = [*store.ox.quads_for_pattern(node, location_id, None, source)]
+        location_ids += [q for q in kept_values.get(subject, []) if q.predicate == location_id]
+        for quad in location_ids if places else ():
+            shown = withhold_paths(quad.object.value, places)
+            if shown != quad.object.value:
+                if quad.graph_name == source:
+                    moved.append(quad)
+                added.append(ox.Quad(node, location_id, ox.Literal(shown), public))
         if places:
             for link in store.ox.quads_for_pattern(None, ox.NamedNode(_AKG + "deployment"), node, source):
                 media = link.subject
