@@ -21,7 +21,7 @@ from typing import Any
 
 import h11
 
-from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError, WorkerPool
+from amurkg.serve.pool import EngineFaultError, SaturatedError, TruncatedError, UnavailableError, WorkerPool
 from amurkg.serve.protocol import (
     SECURITY_HEADERS,
     Job,
@@ -267,6 +267,9 @@ class Server:
             answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type)
         except SaturatedError as exc:
             await self._reply(h, writer, text_reply(503, str(exc), [("Retry-After", "1")]))
+            return
+        except EngineFaultError as exc:  # asking again fails the same way: no Retry-After
+            await self._reply(h, writer, text_reply(500, str(exc)))
             return
         except UnavailableError as exc:
             await self._reply(h, writer, text_reply(503, str(exc), [("Retry-After", "1")]))

@@ -49,6 +49,21 @@ class QueryTimeoutError(UnavailableError):
     """A query ran past the endpoint's time limit and was stopped."""
 
 
+class EngineFaultError(AmurkgError):
+    """The query engine stopped its process on this query (HTTP 500): an engine fault that asking again repeats.
+    pyoxigraph 0.5 aborts, for one, on some ORDER BY over several variables whose values are of mixed kinds."""
+
+
+#: Queries whose worker stopped while answering them, remembered (at most this many, by their text) so that one
+#: that stops a worker again is refused without costing another: a client repeating it cannot keep the pool forking.
+_FAULTS_KEPT = 1000
+_FAULT_HINT = (
+    "; it is an engine fault, not a limit of this endpoint, and asking again fails the same way: pyoxigraph aborts, "
+    "for one, on some ORDER BY over several variables of mixed kinds of values (order by fewer, or sort the rows "
+    "yourself)"
+)
+
+
 class Answer(NamedTuple):
     """A worker's answer: status, media type, the body read so far, and the rest (None when complete)."""
 
@@ -158,6 +173,8 @@ class WorkerPool:
         self._waiting: collections.deque[tuple[asyncio.Future[_Worker], _Shape]] = collections.deque()
         self._waiting_slow: collections.deque[asyncio.Future[_Worker]] = collections.deque()  # known slow shapes
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # shapes that were slow
+        #: (query text, page) -> how many times its worker stopped while answering it (``_FAULTS_KEPT`` at most)
+        self._faults: collections.OrderedDict[tuple[str, str | None], int] = collections.OrderedDict()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._zsock: socket.socket | None = None
         self._zlock = asyncio.Lock()
@@ -381,6 +398,10 @@ class WorkerPool:
         ``UnavailableError`` (the worker died); each is a 503 for the client.
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
+        fault = (text, json.dumps(page, sort_keys=True, default=str) if page is not None else None)
+        if self._faults.get(fault, 0) >= 2:
+            self._faults.move_to_end(fault)
+            raise EngineFaultError("the query engine stopped on this query twice before; refused" + _FAULT_HINT)
         key = _Shape(text, page)
         worker = await self._acquire(deadline, key)
         worker.key = key
@@ -429,7 +450,16 @@ class WorkerPool:
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, json.JSONDecodeError, KeyError):
             await self._replace(worker)
-            raise UnavailableError("the query worker stopped unexpectedly; send the query again") from None
+            self._faults[fault] = times = self._faults.get(fault, 0) + 1
+            self._faults.move_to_end(fault)
+            while len(self._faults) > _FAULTS_KEPT:
+                self._faults.popitem(last=False)
+            if times >= 2:
+                raise EngineFaultError("the query engine stopped on this query again" + _FAULT_HINT) from None
+            raise UnavailableError(
+                "the query worker stopped while answering (its process ended: the query engine failed, or the "
+                "machine ran short of memory); if this query stops it again, it will be refused"
+            ) from None
         except asyncio.CancelledError:  # the request was given up (client gone, server stopping)
             self._retire(worker)
             raise

@@ -18,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from amurkg.serve.pool import Answer, SaturatedError, TruncatedError, UnavailableError
+from amurkg.serve.pool import Answer, EngineFaultError, SaturatedError, TruncatedError, UnavailableError
 from amurkg.serve.protocol import SECURITY_HEADERS, Reply, plan  # every answer of serve carries them
 
 STATIC = Path(__file__).parent / "static"
@@ -176,6 +176,8 @@ class Site:
             return hit
         try:
             answer = await self.pool.answer("", "SELECT", "json", "application/json", page=spec)
+        except EngineFaultError as exc:
+            raise _PageFailedError(500, str(exc)) from None
         except (SaturatedError, UnavailableError) as exc:
             raise _PageFailedError(503, str(exc)) from None
         try:
@@ -417,7 +419,7 @@ class Site:
             return None, job.body.decode("utf-8", "replace").strip()
         try:
             answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type)
-        except (SaturatedError, UnavailableError) as exc:
+        except (SaturatedError, UnavailableError, EngineFaultError) as exc:
             return None, str(exc)
         try:
             body = await _whole(answer)
