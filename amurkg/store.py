@@ -32,6 +32,7 @@ Opening takes milliseconds whatever the size: nothing is loaded, RocksDB reads o
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -200,6 +201,9 @@ class Store:
             store._load_curated()
         if write:
             store._collect_garbage()
+            if "visible_triples" in store.marker:  # counted again when this writer closes (kept if it is killed)
+                store.marker = {k: v for k, v in store.marker.items() if k != "visible_triples"}
+                _write_atomic(path / MARKER, json.dumps(store.marker, indent=2) + "\n")
         return store
 
     @classmethod
@@ -269,7 +273,14 @@ class Store:
         _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
 
     def close(self) -> None:
-        """Release the store (and its lock); the object cannot be used afterwards."""
+        """Release the store (and its lock); the object cannot be used afterwards. A writer records first how
+        many triples queries see now (``asserted_triples``), which no registry count can say: generalising a
+        camera's location moves triples out of sight and adds others, in this import's graph and in earlier ones."""
+        if self.write and self.ox is not None:
+            with contextlib.suppress(OSError):  # not recorded: the next reader counts
+                self.ox.flush()
+                self.marker = {**self.marker, "visible_triples": self._count_visible()}
+                _write_atomic(self.path / MARKER, json.dumps(self.marker, indent=2) + "\n")
         for view in self._views.values():
             view.close()
         self._views.clear()
@@ -385,7 +396,27 @@ class Store:
                 yield f"{quad.subject} {quad.predicate} {quad.object} .".encode()
 
     def asserted_triples(self) -> int:
-        return int(self.marker.get("curated_triples", 0)) + sum(r.triples for r in self.imports())
+        """The triples a query sees (entailments apart): as the last writer counted them, or counted now where
+        it could not (it was killed), or where this store shows the exact coordinates."""
+        recorded = self.marker.get("visible_triples")
+        if isinstance(recorded, int) and not isinstance(recorded, bool) and not self.exact_locations:
+            return recorded
+        return self._count_visible()
+
+    def _count_visible(self) -> int:
+        """Count what a query sees: ``db/`` as a whole when it holds nothing else (a fast count), else graph by
+        graph."""
+        if not self.exact_locations and self.union_ok():
+            return len(self.ox)
+        store = self.reader()[0]
+        return sum(self._count_in(store, graph) for graph in self.visible_graphs())
+
+    @staticmethod
+    def _count_in(store: Any, graph: str) -> int:
+        import pyoxigraph as ox
+
+        (solution,) = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=ox.NamedNode(graph))
+        return int(solution["n"].value)
 
     def new_graph(self) -> str:
         return f"{IMPORT_GRAPH_BASE}{uuid.uuid4()}"

@@ -306,3 +306,35 @@ def test_a_re_import_keeps_the_corrections_in_force_in_its_counts(store: Path, t
     corr.shift_time(store, ["D1"], "-03:00", "camera clock", by="t")
     amurkg.import_package(store, SMALL)  # the same package again: the correction still applies
     assert _answers(store) == _answers(expected)
+
+
+def test_len_counts_what_queries_see_through_every_write(tmp_path: Path) -> None:
+    """``len(kg)`` on a store is the number of triples a query sees: after an import whose leopard camera is
+    generalised (exact values moved out of sight, generalised ones added), a correction that makes another camera
+    sensitive, a clock shift, its withdrawal, a new grid, a second package and a removal. (It used to add up the
+    triples each import wrote, before generalising, and no correction: 1 to 20 off.)"""
+    store = tmp_path / "store"
+
+    def check(step: str) -> None:
+        with amurkg.KnowledgeGraph(store=store) as kg:
+            seen = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows[0][0]
+            assert len(kg) == int(seen.value), step
+
+    amurkg.import_package(store, SMALL)
+    check("import")
+    corr.update_taxon(store, "Capreolus pygargus", "Amur leopard", "the roe deer was a leopard", by="t")
+    check("taxon correction")
+    [shift] = corr.shift_time(store, ["D2"], "-01:00", "summer time", by="t")
+    check("clock shift")
+    corr.undo(store, shift.id, "wrong camera", by="t")
+    check("withdrawn")
+    from amurkg.survey.importer import reprotect
+
+    reprotect(store, 1.0)
+    check("new grid")
+    amurkg.import_package(store, REPO / "tests" / "data" / "camtrap-dp-example")
+    check("second package")
+    from amurkg.survey.importer import list_imports, remove_package
+
+    remove_package(store, list_imports(store)[0].identifier)
+    check("removed")
