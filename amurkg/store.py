@@ -33,7 +33,6 @@ Opening takes milliseconds whatever the size: nothing is loaded, RocksDB reads o
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -50,6 +49,11 @@ from typing import Any
 
 from amurkg.errors import AmurkgError
 from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES
+
+try:  # file locks that readers share and a writer holds alone: Linux, macOS, the BSDs
+    import fcntl
+except ImportError:  # Windows: refused with one line when a store is opened (``_lock``)
+    fcntl = None  # type: ignore[assignment]
 
 #: Bumped when the layout or the modelling of stored data changes so that an old store would answer wrongly.
 #: 2: hidden graphs (registry, exact coordinates, closure) moved out of ``db/`` into ``hidden/``.
@@ -623,6 +627,11 @@ LOCK_FILE = "amurkg.lock"
 
 
 def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
+    if fcntl is None:
+        raise StoreError(
+            f"{path}: a store is shared by readers and one writer through file locks this system lacks (Windows): "
+            "run amurkg under WSL or on Linux or macOS for --store; everything without a store works here"
+        )
     try:
         handle = (path / LOCK_FILE).open("a+", encoding="utf-8")
     except OSError as exc:  # a read-only folder or file system: a reader shares the lock through a read handle

@@ -182,3 +182,32 @@ def test_validate_of_such_a_file_prints_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"amurkg: error: {odd}:1:1: ")
     assert "does not look like a valid URI" not in done.stderr
+
+
+def _without(blocked: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``amurkg ARGS`` in a Python where ``blocked`` (``fcntl``, or ``os.fork``) is missing, as on Windows."""
+    if blocked == "fork":
+        prelude = "import os; del os.fork"
+    else:
+        prelude = f"import sys; sys.modules[{blocked!r}] = None"
+    code = f"{prelude}; import runpy, sys; sys.argv = ['amurkg', *sys.argv[1:]]; runpy.run_module('amurkg', run_name='__main__')"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_without_posix_file_locks_a_store_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Windows has no fcntl: commands without a store still work there, and one with a store says why it cannot
+    (before, `import fcntl` at the top of amurkg.store failed every store command with a traceback)."""
+    result = _without("fcntl", "import", str(SMALL), "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "file locks" in line and "WSL" in line
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+    result = _without("fcntl", "query", "conservation-status", "--format", "csv", cwd=tmp_path)
+    assert result.returncode == 0 and "Critically Endangered" in result.stdout, result.stderr
+
+
+def test_without_fork_serve_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = _without("fork", "serve", "--port", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "cannot" in line and "WSL" in line

@@ -55,7 +55,16 @@ class ServeOptions(NamedTuple):
 
 def open_socket(host: str, port: int) -> socket.socket:
     """Listen on ``host:port`` now, so that a port in use or a bad host is one clear error before anything
-    is loaded; port 0 picks a free port (the announced URL is the one actually bound)."""
+    is loaded; port 0 picks a free port (the announced URL is the one actually bound). Refused, before that,
+    where the system cannot fork the query workers (Windows)."""
+    import os
+
+    if not hasattr(os, "fork"):
+        raise AmurkgError(
+            "amurkg serve forks its query workers, which this system cannot do (Windows): run it under WSL or on "
+            "Linux or macOS, or serve `amurkg export` output from another SPARQL server (see README: Beyond one "
+            "machine)"
+        )
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
