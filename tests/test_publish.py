@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -282,6 +283,16 @@ def test_camtrapdp_export_generalises_the_leopard_camera(leopard_store: Path, tm
     assert run("export", "--store", str(leopard_store), "-f", "camtrapdp", "-o", str(out)).exit_code == 0
     seen = numbers(out.read_bytes())
     assert LEOPARD_CAMERA[0] not in seen and LEOPARD_CAMERA[1] not in seen and 43.27771 in seen
+    # and says so, as Camtrap DP can: in the package's description and the camera's comment (no
+    # dataGeneralizations column there); the public camera's comment is its own
+    with zipfile.ZipFile(out) as zf:
+        descriptor = json.loads(zf.read("datapackage.json"))
+        cameras = {r["deploymentID"]: r for r in csv.DictReader(io.StringIO(zf.read("deployments.csv").decode()))}
+    assert "1 deployment of this package: coordinates generalised" in descriptor["description"]
+    assert "Panthera pardus orientalis (IUCN CR)" in descriptor["description"]
+    assert descriptor["coordinatePrecision"] == 0.1
+    said = {d: "generalised to the centre" in r["deploymentComments"] for d, r in cameras.items()}
+    assert sum(said.values()) == 1 and all("withheld" in cameras[d]["deploymentComments"] for d in said if said[d])
     assert run("import", str(out), "--store", str(tmp_path / "store")).exit_code == 0
 
 

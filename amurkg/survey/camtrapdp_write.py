@@ -126,6 +126,10 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
             if entry.get("deploymentID") in places:
                 for column in columns:
                     entry.pop(column, None)
+    for entry in tables["deployments"]:  # Camtrap DP has no dataGeneralizations: the camera's comment says it
+        iri = _deployment_iri(package, entry["deploymentID"])
+        if entry["deploymentID"] in places:
+            entry["deploymentComments"] = f"{grid.generalization(sensitive[iri])}; {grid.withheld()}"
     return tables, coverage
 
 
@@ -208,6 +212,12 @@ def descriptor(
         out["project"] = project
     if grid is not None and coverage.generalised:
         out["coordinatePrecision"] = grid.degrees
+        cameras = len(coverage.generalised)
+        note = (
+            f"{cameras} deployment{'s' if cameras != 1 else ''} of this package: {grid.generalization(coverage.reasons)}"
+            f"; {grid.withheld()} (each such deployment's deploymentComments says so)."
+        )
+        out["description"] = f"{out['description']}\n\n{note}" if out.get("description") else note
     elif (precision := first(values, PREFIXES["dwc"] + "coordinatePrecision")) is not None:
         out["coordinatePrecision"] = float(precision.value)
     if coverage.rows:
