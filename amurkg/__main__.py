@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 
 def main() -> None:
@@ -21,6 +22,10 @@ def main() -> None:
         gc.freeze()
         gc.enable()
     enable_supervision()
+    if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):  # the shell asks for completions
+        from amurkg.completion import escape_for_bash
+
+        escape_for_bash()
     app(prog_name="amurkg")
 
 

@@ -328,12 +328,10 @@ def _complete_queries(incomplete: str) -> list[str]:
 
 
 def _complete_entities(incomplete: str) -> list[str]:
-    from amurkg.completion import for_shell
     from amurkg.graph import KnowledgeGraph
 
-    wanted = incomplete.casefold()
-    found = sorted(n for n in KnowledgeGraph().entity_names() if n.casefold().startswith(wanted))[:200]
-    return for_shell(found)  # bash: spaces and shell characters escaped (wild\ boar)
+    # bash gets them escaped (wild\ boar: amurkg.completion.escape_for_bash)
+    return sorted(n for n in KnowledgeGraph().entity_names() if n.startswith(incomplete))[:200]
 
 
 def _limits(what: str, timeout: float, max_memory: int | None, endpoint: str | None = None) -> Any:

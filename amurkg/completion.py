@@ -6,7 +6,6 @@ graph only when the shell asks for a completion.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,27 @@ SELECT DISTINCT ?name WHERE {
 MOST = 200
 
 
-def for_shell(found: list[str]) -> list[str]:
-    """Completions as the asking shell needs them: bash puts one on the command line as it is, so spaces and
-    shell characters are escaped with a backslash (wild\\ boar), which keeps the typed start of the word."""
-    if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):
-        return [re.sub(r"([\s'\"\\$`!&;|<>()*?\[\]{}#~])", r"\\\1", n) for n in found]
-    return found
+def for_bash(value: str) -> str:
+    """A completion as bash needs it: bash puts it on the command line as it is, so spaces and shell characters
+    are escaped with a backslash (wild\\ boar)."""
+    return re.sub(r"([\s'\"\\$`!&;|<>()*?\[\]{}#~])", r"\\\1", value)
+
+
+def escape_for_bash() -> None:
+    """Make bash completions escaped as ``for_bash`` says, once Typer has matched them against what was typed.
+    (Escaping them in the completion functions made Typer drop every one as soon as the typed word held a space:
+    ``wild\\ boar`` does not start with ``wild b``.) Called only when the shell asks for completions, in that
+    process only; Typer registers its bash class again as it builds the command, so the class itself formats
+    escaped. With a Typer whose completion classes differ, completions stay unescaped rather than fail."""
+    try:
+        from typer._completion_classes import BashComplete
+    except ImportError:
+        return
+
+    def format_completion(self: Any, item: Any) -> str:
+        return for_bash(str(item.value))
+
+    BashComplete.format_completion = format_completion
 
 
 def taxon_names(kg: Any) -> list[str]:
@@ -62,15 +76,14 @@ def complete_taxa(ctx: Any, incomplete: str) -> list[str]:
     from amurkg.graph import KnowledgeGraph
 
     store = (getattr(ctx, "params", None) or {}).get("store")
-    wanted = incomplete.casefold()
     try:
         kg = KnowledgeGraph(store=Path(store)) if store else KnowledgeGraph()
     except (AmurkgError, OSError, ValueError):
         kg = KnowledgeGraph()
     try:
-        found = [n for n in taxon_names(kg) if n.casefold().startswith(wanted)][:MOST]
+        found = [n for n in taxon_names(kg) if n.startswith(incomplete)][:MOST]
     except (AmurkgError, OSError, ValueError):
         found = []
     finally:
         kg.close()
-    return for_shell(found)
+    return found

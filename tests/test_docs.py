@@ -168,7 +168,16 @@ def test_help_says_what_runs_and_what_is_read(cli) -> None:  # type: ignore[no-u
             assert "owlrl" not in reason and "amurkg's own reasoner" in reason, command  # owlrl only checks it
 
 
-@pytest.mark.parametrize("words", ["amurkg describe wild", "amurkg viz --focus wild"])
+@pytest.mark.parametrize(
+    "words",
+    [
+        "amurkg describe wild",
+        "amurkg viz --focus wild",
+        "amurkg describe wild\\ b",  # typed on after the space: the shell hands amurkg `wild b`
+        "amurkg survey activity --taxon wild\\ b",
+        "amurkg survey activity --taxon 'wild b",
+    ],
+)
 def test_completion_quotes_labels_with_spaces(words: str) -> None:
     import os
     import subprocess
@@ -178,7 +187,7 @@ def test_completion_quotes_labels_with_spaces(words: str) -> None:
         **os.environ,
         "_AMURKG_COMPLETE": "complete_bash",
         "COMP_WORDS": words,
-        "COMP_CWORD": str(len(words.split()) - 1),
+        "COMP_CWORD": str(len(shlex.split(words + ("'" if words.count("'") % 2 else ""))) - 1),
     }
     done = subprocess.run([sys.executable, "-m", "amurkg"], env=env, capture_output=True, text=True, timeout=60)
     offered = done.stdout.splitlines()
