@@ -54,7 +54,7 @@ def escape_for_bash() -> None:
     def format_completion(self: Any, item: Any) -> str:
         return for_bash(str(item.value))
 
-    BashComplete.format_completion = format_completion
+    BashComplete.format_completion = format_completion  # type: ignore[method-assign]
 
 
 def taxon_names(kg: Any) -> list[str]:

@@ -186,11 +186,9 @@ def test_validate_of_such_a_file_prints_one_line(tmp_path: Path) -> None:
 
 def _without(blocked: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``amurkg ARGS`` in a Python where ``blocked`` (``fcntl``, or ``os.fork``) is missing, as on Windows."""
-    if blocked == "fork":
-        prelude = "import os; del os.fork"
-    else:
-        prelude = f"import sys; sys.modules[{blocked!r}] = None"
-    code = f"{prelude}; import runpy, sys; sys.argv = ['amurkg', *sys.argv[1:]]; runpy.run_module('amurkg', run_name='__main__')"
+    prelude = "import os; del os.fork" if blocked == "fork" else f"import sys; sys.modules[{blocked!r}] = None"
+    run = "import runpy, sys; sys.argv = ['amurkg', *sys.argv[1:]]; runpy.run_module('amurkg', run_name='__main__')"
+    code = f"{prelude}; {run}"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 

@@ -214,8 +214,9 @@ def descriptor(
         out["coordinatePrecision"] = grid.degrees
         cameras = len(coverage.generalised)
         note = (
-            f"{cameras} deployment{'s' if cameras != 1 else ''} of this package: {grid.generalization(coverage.reasons)}"
-            f"; {grid.withheld()} (each such deployment's deploymentComments says so)."
+            f"{cameras} deployment{'s' if cameras != 1 else ''} of this package: "
+            f"{grid.generalization(coverage.reasons)}; {grid.withheld()} "
+            "(each such deployment's deploymentComments says so)."
         )
         out["description"] = f"{out['description']}\n\n{note}" if out.get("description") else note
     elif (precision := first(values, PREFIXES["dwc"] + "coordinatePrecision")) is not None:

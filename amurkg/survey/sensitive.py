@@ -394,8 +394,8 @@ _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 
 def withhold_paths(text: str, places: Iterable[str]) -> str:
-    """``text`` (a media file's path or name, or a ``locationID``) with every locality text of ``places`` in it replaced by
-    ``withheld`` (case-insensitive): a camera's place name often names its folder of images."""
+    """``text`` (a media file's path or name, or a ``locationID``) with every locality text of ``places`` in it
+    replaced by ``withheld`` (case-insensitive): a camera's place name often names its folder of images."""
     import re
 
     for place in sorted({p.strip() for p in places if p and len(p.strip()) >= 3}, key=len, reverse=True):
