@@ -537,6 +537,7 @@ def sparql_command(
 
 
 @app.command("export")
+@with_filters
 def export_command(
     fmt: Annotated[
         ExportFormat | None,
@@ -574,17 +575,27 @@ def export_command(
             help="Write the exact coordinates of threatened taxa too (-f dwca; with a warning): not for publishing.",
         ),
     ] = False,
+    flt: Any = None,
 ) -> None:
     """Write the whole graph (ontology + data + your --data files, or a store); the same bytes on every run.
 
     The default is the base graph (asserted triples only); --reason writes the full graph. With --store, what
-    the store holds, streamed; -f dwca writes its camera-trap observations as a Darwin Core Archive for GBIF.
+    the store holds, streamed; -f dwca writes its camera-trap observations as a Darwin Core Archive for GBIF
+    (the record filters choose which: without any, every event-level animal observation).
 
-    Example: amurkg export -o amurkg.ttl"""
+    Example: amurkg export -o amurkg.ttl ; amurkg export --store S -f dwca --since 2023-01-01 -o dwca.zip"""
     from amurkg.output import RDF_FORMAT_BY_EXTENSION, choose_format, emit, open_output
+    from amurkg.survey.filters import SurveyFilter
 
     if fmt is None and output is not None and output.suffix.lower() == ".zip":
         fmt = ExportFormat.dwca
+    chosen_records = None if flt == SurveyFilter() else flt  # no filter option given: every record
+    if chosen_records is not None and fmt is not ExportFormat.dwca:
+        raise ParameterError(
+            "the record filters (--taxon, --since, --until, --deployment, --location, --package, "
+            "--observation-type, --include-timelapse) choose the observations of -f dwca; the other formats "
+            "write whole graphs or packages (for a part of a store's packages: amurkg survey merge --package)"
+        )
     if fmt is ExportFormat.camtrapdp:
         if store is None or output is None:
             raise ParameterError(
@@ -610,7 +621,7 @@ def export_command(
         if exact_locations:
             typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
         with _load(None, Engine.oxigraph, store=store) as kg:
-            archive, coverage = write_archive_report(kg, chosen_grid)
+            archive, coverage = write_archive_report(kg, chosen_grid, chosen_records)
         emit(archive, output)
         _wrote(output, "a Darwin Core Archive", summary(coverage, chosen_grid))
         return

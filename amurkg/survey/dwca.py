@@ -147,9 +147,9 @@ PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?package ?deployment ?occurrenceID ?count ?sex ?lifeStage ?behavior ?remarks ?organismID ?eventID ?deploymentID
-       ?eventStart ?eventEnd ?habitat ?deploymentStart ?deploymentEnd ?eventRemarks ?locationID ?locality ?depth
-       ?height ?latitude ?longitude ?uncertainty ?identifiedBy ?dateIdentified ?taxonID ?scientificName WHERE {
+SELECT ?obs ?package ?deployment ?occurrenceID ?count ?sex ?lifeStage ?behavior ?remarks ?organismID ?eventID
+       ?deploymentID ?eventStart ?eventEnd ?habitat ?deploymentStart ?deploymentEnd ?eventRemarks ?locationID ?locality
+       ?depth ?height ?latitude ?longitude ?uncertainty ?identifiedBy ?dateIdentified ?taxonID ?scientificName WHERE {
   ?obs a akg:CameraTrapObservation ; akg:observationLevel "event" ; akg:observationType "animal" ;
     dwc:occurrenceID ?occurrenceID ; akg:deployment ?deployment ; akg:eventStart ?eventStart ;
     akg:eventEnd ?eventEnd ; prov:wasDerivedFrom/akg:rowNumber ?row .
@@ -217,7 +217,7 @@ SELECT ?package (MIN(COALESCE(?name, ?path)) AS ?licence) WHERE {
 } GROUP BY ?package"""
 
 
-def media_rows(kg: Any, grid: Any) -> Iterator[dict[str, str]]:
+def media_rows(kg: Any, grid: Any, occurrences: set[str] | None = None) -> Iterator[dict[str, str]]:
     """The Audubon Core rows: each media file of an occurrence's event (same deployment, timestamp within the
     event), linked by ``coreid``. For a camera that recorded a threatened taxon (unless ``grid`` is ``None``)
     no ``accessURI``: the picture shows the place."""
@@ -229,6 +229,8 @@ def media_rows(kg: Any, grid: Any) -> Iterator[dict[str, str]]:
     names = answer.variables
     for row in answer.rows:
         v = dict(zip(names, map(_value, row), strict=True))
+        if occurrences is not None and v["occurrenceID"] not in occurrences:  # of an occurrence left out
+            continue
         public = v["public"] == "true"
         hidden = v["deployment"] in sensitive
         kind = v["format"].split("/", 1)[0]
@@ -291,13 +293,13 @@ class Coverage:
 
 
 def occurrence_rows(
-    kg: Any, grid: Any = "default", coverage: Coverage | None = None
+    kg: Any, grid: Any = "default", coverage: Coverage | None = None, keep: set[str] | None = None
 ) -> tuple[list[dict[str, str]], Iterator[dict[str, str]]]:
     """The packages (for the metadata) and the Occurrence core rows of what ``kg`` holds.
 
     ``grid`` (an ``amurkg.survey.sensitive.Grid``, the default one unless given) generalises the coordinates
     of deployments that recorded a threatened taxon; ``None`` writes them exactly. ``coverage`` gathers what
-    the rows cover as they are produced."""
+    the rows cover as they are produced. ``keep`` (observation IRIs) leaves out every other observation."""
     from amurkg.survey.sensitive import (
         WITHHELD_DWC_COLUMNS,
         Grid,
@@ -337,6 +339,8 @@ def occurrence_rows(
         names = answer.variables
         for row in answer.rows:
             v = dict(zip(names, map(_value, row), strict=True))
+            if keep is not None and v["obs"] not in keep:
+                continue
             meta = packages.get(v["package"], {})
             start = datetime.fromisoformat(v["deploymentStart"].replace("Z", "+00:00"))
             offset = start.tzinfo
@@ -439,20 +443,27 @@ def meta_xml(core: str = "occurrence.txt", media: str | None = "multimedia.txt")
     )
 
 
-def write_archive(kg: Any, grid: Any = "default") -> bytes:
+def write_archive(kg: Any, grid: Any = "default", flt: Any = None) -> bytes:
     """A Darwin Core Archive (zip bytes) of the camera-trap observations ``kg`` holds; the coordinates of
     cameras that recorded a threatened taxon generalised to ``grid`` (``amurkg.survey.sensitive.Grid``; the
-    default one unless given; ``None`` keeps them exact)."""
-    return write_archive_report(kg, grid)[0]
+    default one unless given; ``None`` keeps them exact). With ``flt`` (an ``amurkg.survey.filters.SurveyFilter``)
+    only the observations the survey analyses would read with it; without, every event-level animal
+    observation, time-lapse ones too (an animal a time-lapse image shows is an occurrence all the same)."""
+    return write_archive_report(kg, grid, flt)[0]
 
 
-def write_archive_report(kg: Any, grid: Any = "default") -> tuple[bytes, Coverage]:
+def write_archive_report(kg: Any, grid: Any = "default", flt: Any = None) -> tuple[bytes, Coverage]:
     """``write_archive``, with what the archive covers (rows written, generalised deployments and why) for
     the message that says what was generalised."""
     from amurkg.survey.sensitive import exact_view
 
     with exact_view(kg):  # the exact values, generalised here to the grid asked for
-        return _write_archive(kg, grid)
+        keep = None
+        if flt is not None:
+            from amurkg.survey.filters import detections
+
+            keep = {d.iri for d in detections(kg, flt)}
+        return _write_archive(kg, grid, keep)
 
 
 def summary(coverage: Coverage, grid: Any) -> str:
@@ -470,14 +481,14 @@ def summary(coverage: Coverage, grid: Any) -> str:
     )
 
 
-def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
+def _write_archive(kg: Any, grid: Any, keep: set[str] | None = None) -> tuple[bytes, Coverage]:
     from amurkg.survey.eml import eml_xml, package_people
     from amurkg.survey.sensitive import Grid
 
     if grid == "default":
         grid = Grid()
     coverage = Coverage()
-    packages, rows = occurrence_rows(kg, grid, coverage)
+    packages, rows = occurrence_rows(kg, grid, coverage, keep)
     if not packages:
         from amurkg.errors import AmurkgError
 
@@ -488,13 +499,15 @@ def _write_archive(kg: Any, grid: Any) -> tuple[bytes, Coverage]:
     text = io.StringIO()
     names = [name for name, _ in COLUMNS]
     text.write("\t".join(names) + "\n")
+    written: set[str] = set()
     for row in rows:
         text.write("\t".join(_clean(row[name]) for name in names) + "\n")
+        written.add(row["occurrenceID"])
     media = io.StringIO()
     media_names = ["coreid"] + [name for name, _ in MEDIA_COLUMNS]
     media.write("\t".join(media_names) + "\n")
     media_count = 0
-    for row in media_rows(kg, grid):
+    for row in media_rows(kg, grid, written if keep is not None else None):
         media.write("\t".join(_clean(row[name]) for name in media_names) + "\n")
         media_count += 1
     people, projects = package_people(kg)
