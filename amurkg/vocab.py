@@ -228,6 +228,8 @@ class AKG(DefinedNamespace):
     licenseScope: URIRef
     detectionCount: URIRef
     firstDetection: URIRef
+    detectionStarts: URIRef
+    detectionGaps: URIRef
     predator: URIRef
     predatorDetections: URIRef
     prey: URIRef

@@ -430,6 +430,7 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
         deployment, name = row["deployment"].value, row["name"].value
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         shift = shifts.get(row["dep"].value, 0.0)
+        moment = start.timestamp() + shift  # as the analyses shift it (amurkg.survey.filters), to the last bit
         start += timedelta(seconds=shift)
         offset = mapper.offsets.get(deployment)
         local = start.astimezone(UTC if offset is None else _zone(offset))
@@ -437,7 +438,7 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
         package = package_of(row["dep"].value)
         taxon = updates.get((package, normal)) or updates.get(("", normal)) or row["taxon"].value
         mapper.observed.setdefault(taxon, " ".join(name.split()))
-        mapper.detections.append((deployment, taxon, start.timestamp(), row["id"].value, local.hour, start))
+        mapper.detections.append((deployment, taxon, moment, row["id"].value, local.hour, start))
         subject = str(row["obs"])  # N-Triples, written by pyoxigraph
         if taxon != row["taxon"].value:
             corrected.append(f"{subject} <{AKG}correctedTaxon> <{taxon}> .")

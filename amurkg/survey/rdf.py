@@ -344,6 +344,7 @@ class Mapper:
         """
         self.detections.sort()
         series: list[float] = []
+        starts: list[float] = []  # the starts of the current series (POSIX seconds, as the analyses read them)
         # (taxon, hour) -> detections by how many standard intervals their gap exceeds
         hourly: dict[tuple[str, int], list[int]] = {}
         first = 0  # the index of the first detection of the current series
@@ -352,16 +353,18 @@ class Mapper:
             if series and self.detections[index - 1][:2] == (deployment, taxon):
                 minutes = round((start - self.detections[index - 1][2]) / 60, 4)
                 series.append(minutes)
+                starts.append(start)
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
             else:
                 series = [math.inf]  # the first detection of a series is independent at any interval
+                starts = [start]
                 first = index
             tally = hourly.setdefault((taxon, hour), [0] * (len(STANDARD_INTERVALS) + 1))
             tally[bisect.bisect_left(STANDARD_INTERVALS, series[-1])] += 1  # independent where gap > interval
             last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
             if last:
                 span = (self.detections[first][5], self.detections[index][5])
-                yield from self._series_lines(deployment, taxon, series, span)
+                yield from self._series_lines(deployment, taxon, series, span, starts)
         yield from self._co_detection_lines()
         self.detections.clear()
         for (taxon, hour), tally in sorted(hourly.items()):
@@ -436,11 +439,22 @@ class Mapper:
                 yield f"{node} <{AKG}detections> {literal(independent)} ."
 
     def _series_lines(
-        self, deployment: str, taxon: str, gaps: list[float], span: tuple[datetime, datetime]
+        self,
+        deployment: str,
+        taxon: str,
+        gaps: list[float],
+        span: tuple[datetime, datetime],
+        starts: list[float] | None = None,
     ) -> Iterator[str]:
         """A detection series and its counts. Each count also carries what a detection-rate row shows (the
         deployment's ID and camera-days, the taxon's scientific name): the query then reads one node per
-        row, a few neighbouring keys on disk, instead of joining across the deployment and the taxon."""
+        row, a few neighbouring keys on disk, instead of joining across the deployment and the taxon.
+
+        The series also lists its detections, in time order: their starts (``akg:detectionStarts``, POSIX
+        seconds) and the minutes since the previous one (``akg:detectionGaps``, ``inf`` for the first, else the
+        text of its ``akg:minutesSincePrevious``), as text: the activity page reads the leopard's and its prey's
+        independent detections at any interval from a few hundred series instead of every observation's
+        properties (``amurkg.survey.series``)."""
         digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
         node = f"<{self.package}/series/{key(deployment)}/{digest}>"
         dep = f"<{self.record_iri('deployments', deployment)}>"
@@ -451,6 +465,10 @@ class Mapper:
         yield f"{node} <{AKG}detectionCount> {literal(len(gaps))} ."
         yield f"{node} <{AKG}firstDetection> {literal(span[0])} ."
         yield f"{node} <{AKG}lastDetection> {literal(span[1])} ."
+        if starts is not None:
+            gap_text = " ".join("inf" if gap == math.inf else _decimal(float(gap)) for gap in gaps)
+            yield f"{node} <{AKG}detectionStarts> {literal(' '.join(map(repr, starts)))} ."
+            yield f"{node} <{AKG}detectionGaps> {literal(gap_text)} ."
         shown = [
             f"<{AKG}deployment> {dep}",
             f"<{DWCIRI}toTaxon> <{taxon}>",

@@ -590,9 +590,14 @@ def _sensitive(kg: Any) -> set[str]:
 
 def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, Any]:
     """Activity curves of a taxon and of the leopard, and the leopard's overlap with each prey the curated graph
-    gives it, in each package: from each taxon's independent detections (``amurkg.survey``)."""
+    gives it, in each package: from each taxon's independent detections (``amurkg.survey``).
+
+    The detections come from the series the import computed (``amurkg.survey.series``: a few hundred rows, not
+    every observation's properties), and their solar times from one sunrise and sunset per camera-day
+    (``amurkg.survey.sun``); a store whose series cannot say them is read as before (``detections_of``)."""
     from amurkg.survey.filters import SurveyFilter, detections_of
     from amurkg.survey.patterns import independent
+    from amurkg.survey.series import Independent, independent_series
 
     package = str(args.get("package") or "")
     interval = int(args.get("interval", 30))
@@ -602,9 +607,11 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     chosen = kg.resolve(str(args.get("taxon") or leopard), "taxon").value
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
-    wanted = dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)])
-    read = detections_of(kg, flt, list(wanted))  # the store once, not once per taxon
-    by_taxon = {t: independent(read[t], interval) for t in wanted}
+    wanted = list(dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)]))
+    by_taxon = independent_series(kg, flt, wanted, interval)
+    if by_taxon is None:
+        read = detections_of(kg, flt, wanted)  # the store once, not once per taxon
+        by_taxon = {t: Independent.of(independent(read[t], interval)) for t in wanted}
     names = {t: Term.iri(t).display() for t in wanted}
     labels = labels_of(kg, set(wanted))
     out: dict[str, Any] = {
@@ -618,15 +625,15 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
         "analyses": None,
     }
     try:
-        _activity(kg, by_taxon, out, chosen, leopard, scale, labels, names)
+        _activity(by_taxon, prey, out, chosen, leopard, scale, labels, names)
     except (ImportError, MissingExtraError):
         out["analyses"] = "activity curves need the 'survey' extra: pip install 'amurkg[survey]'"
     return out
 
 
 def _activity(
-    kg: Any,
-    by_taxon: dict[str, list[Any]],
+    by_taxon: dict[str, Any],
+    prey: SelectResult,
     out: dict[str, Any],
     chosen: str,
     leopard: str,
@@ -635,53 +642,67 @@ def _activity(
     names: dict[str, str],
 ) -> None:
     """Activity curves of the chosen taxon and the leopard, and the leopard's overlap with each prey the curated
-    graph gives it, in each package: from the independent detections read once (``amurkg.survey``'s functions)."""
+    graph gives it, in each package: from the independent detections read once (``amurkg.survey``'s functions).
+    Each taxon's times and curve in each package are computed once, however many pairs show them."""
+    import numpy as np
+
     from amurkg.errors import ParameterError
     from amurkg.survey.activity import activity_density, activity_overlap
-    from amurkg.survey.patterns import activity_times
+    from amurkg.survey.series import Independent
 
-    def curve(detections: list[Any], taxon: str) -> dict[str, Any]:
+    times_of: dict[tuple[str, str | None], Any] = {}
+    curves: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def times(taxon: str, package: str | None) -> Any:
+        if (taxon, package) not in times_of:
+            found: Independent = by_taxon.get(taxon) or Independent()
+            times_of[(taxon, package)] = (found if package is None else found.in_package(package)).times(scale)[0]
+        return times_of[(taxon, package)]
+
+    def curve(taxon: str, package: str | None) -> dict[str, Any]:
+        if (taxon, package) in curves:
+            return curves[(taxon, package)]
         label = labels.get(taxon, names.get(taxon, Term.iri(taxon).display()))
-        times, _ = activity_times(detections, scale)
-        if len(set(times)) < 2:
-            return {"taxon": taxon, "label": label, "n": len(times), "note": "fewer than 2 different times"}
-        try:
-            x, density = activity_density(times, n_grid=97)
-        except ParameterError as exc:
-            return {"taxon": taxon, "label": label, "n": len(times), "note": str(exc)}
-        return {"taxon": taxon, "label": label, "n": len(times), "x": x, "density": density}
+        values = times(taxon, package)
+        n = int(values.size)
+        if np.unique(values).size < 2:
+            made: dict[str, Any] = {"taxon": taxon, "label": label, "n": n, "note": "fewer than 2 different times"}
+        else:
+            try:
+                x, density = activity_density(values, n_grid=97)
+                made = {"taxon": taxon, "label": label, "n": n, "x": x, "density": density}
+            except ParameterError as exc:
+                made = {"taxon": taxon, "label": label, "n": n, "note": str(exc)}
+        curves[(taxon, package)] = made
+        return made
 
-    out["curves"] = [curve(by_taxon.get(t, []), t) for t in dict.fromkeys([chosen, leopard]) if t]
-    prey = kg.run("prey", {"predator": leopard})
-    assert isinstance(prey, SelectResult)
-    packages = sorted({d.deployment.package for found in by_taxon.values() for d in found})
+    out["curves"] = [curve(t, None) for t in dict.fromkeys([chosen, leopard]) if t]
+    packages = sorted({p for found in by_taxon.values() for p in found.packages()})
     for package in packages:
-        mine = [d for d in by_taxon.get(leopard, []) if d.deployment.package == package]
-        a, _ = activity_times(mine, scale)
+        a = times(leopard, package)
         for row in prey.rows:
             if row[0] is None or row[1] is None:
                 continue
-            theirs = [d for d in by_taxon.get(row[0].value, []) if d.deployment.package == package]
-            b, _ = activity_times(theirs, scale)
+            b = times(row[0].value, package)
             pair: dict[str, Any] = {
                 "package": package,
                 "prey": row[0].value,
                 "preyName": row[1].value,
-                "nPredator": len(a),
-                "nPrey": len(b),
+                "nPredator": int(a.size),
+                "nPrey": int(b.size),
                 "estimator": None,
                 "overlap": None,
                 "note": "",
                 "curve": None,
             }
-            if len(set(a)) < 2 or len(set(b)) < 2:
+            if np.unique(a).size < 2 or np.unique(b).size < 2:
                 pair["note"] = "too few detections for an estimate"
             else:
                 try:
                     result = activity_overlap(a, b, "auto")
                     pair["estimator"], pair["overlap"] = result.estimator, round(result.estimate, 3)
-                    pair["curve"] = curve(theirs, row[0].value)
-                    pair["predatorCurve"] = curve(mine, leopard)
+                    pair["curve"] = curve(row[0].value, package)
+                    pair["predatorCurve"] = curve(leopard, package)
                 except ParameterError as exc:
                     pair["note"] = str(exc)
             out["overlaps"].append(pair)
