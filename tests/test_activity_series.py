@@ -182,3 +182,23 @@ def test_day_boundaries_in_local_time() -> None:
     assert times == [0.0, (86400 - 1) / 86400, 0.25 / 86400]
     solar, missing = activity_times(found, "solar")
     assert missing == 0 and solar == [solar_time(d) for d in found]
+
+
+@pytest.mark.parametrize("n", [1, 7, 3000, 70_000, 140_001])
+def test_the_kernel_density_in_blocks_is_the_whole_matrixs_to_the_last_bit(n: int) -> None:
+    """``von_mises_density`` computes a few points at a time: the same means as one points-by-observations
+    matrix (the computation it replaced), not merely close ones."""
+    import scipy.special as sp
+
+    from amurkg.survey.activity import von_mises_density
+
+    rng = np.random.default_rng(n)
+    radians = rng.uniform(0, 2 * math.pi, n)
+    for points, kappa in (
+        (np.linspace(0.0, 2 * math.pi, 97), 12.3),
+        (rng.uniform(0, 7, 128), 0.7),
+        (radians[:5], 300.0),
+    ):
+        whole = np.exp(kappa * (np.cos(points[:, None] - radians[None, :]) - 1.0)).mean(axis=1)
+        expected = whole / (2 * math.pi * float(sp.ive(0, kappa)))
+        assert np.array_equal(von_mises_density(radians, points, kappa), expected)

@@ -49,6 +49,7 @@ AUTO_THRESHOLD = 50
 UNIROOT_TOL = 2.220446049250313e-16**0.25
 _KAPPA_RANGE = (0.0001, 345.0)  # where overlap looks for the concentration of each trigonometric moment
 _BOOT_GRID = 512  # overlap's bootstrap draws resamples from the densities on this many points
+_BLOCK = 1 << 16  # kernel values computed at a time (von_mises_density): 512 KB
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,27 @@ def check_times(times: Sequence[float] | object, name: str = "times") -> Floats:
 def von_mises_density(radians: Floats, points: Floats, concentration: float) -> Floats:
     """The von Mises kernel density of the observations ``radians`` at ``points`` (both in radians), per radian:
     the mean over observations of exp(κ cos(x - xᵢ)) / (2π I₀(κ)), computed in the scaled form that stays finite
-    for large κ."""
+    for large κ.
+
+    A few points at a time, in one buffer of about half a megabyte: each point's row is the same numbers in
+    the same order as in one points-by-observations matrix (the same mean, to the last bit), but 100,000
+    observations no longer make five temporary matrices of 80 MB each per curve, and the rows stay in the
+    processor's cache (about twice as fast there)."""
     import numpy as np
     import scipy.special as sp
 
-    diff = points[:, None] - radians[None, :]
-    kernel = np.exp(concentration * (np.cos(diff) - 1.0))
-    return np.asarray(kernel.mean(axis=1) / (2 * math.pi * float(sp.ive(0, concentration))), dtype=np.float64)
+    rows = max(1, _BLOCK // max(1, radians.size))
+    means = np.empty(points.size, dtype=np.float64)
+    buffer = np.empty((min(rows, points.size), radians.size), dtype=np.float64)
+    for lo in range(0, points.size, rows):
+        block = buffer[: min(rows, points.size - lo)]
+        np.subtract(points[lo : lo + block.shape[0], None], radians[None, :], out=block)
+        np.cos(block, out=block)
+        block -= 1.0
+        block *= concentration
+        np.exp(block, out=block)
+        means[lo : lo + block.shape[0]] = block.mean(axis=1)
+    return np.asarray(means / (2 * math.pi * float(sp.ive(0, concentration))), dtype=np.float64)
 
 
 def _trig_moment(radians: Floats, p: int) -> float:
