@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from amurkg.errors import ParameterError
-from amurkg.survey.filters import Deployment, SurveyFilter, deployments, detections, detections_of
+from amurkg.survey.filters import Deployment, SurveyFilter, deployments
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -224,16 +224,16 @@ def _legend(fig: Figure, ax: Axes) -> None:
 
 def activity_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     """Activity curves (von Mises kernel densities, per hour) of each taxon, with a rug of its detections."""
-    from amurkg.survey.patterns import activity_curve
+    from amurkg.survey.patterns import activity_curve, independent_of
 
     scale = "solar" if options.solar else "clock"
     fig = _new_figure(2.4)
     ax = fig.add_subplot()
     skipped = 0
     labelled = [_label(kg, taxon) for taxon in _taxa(options)]
-    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
+    read = independent_of(kg, flt, [iri for iri, _ in labelled], options.interval)  # every taxon in one read
     for i, (iri, name) in enumerate(labelled):
-        curve = activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri])
+        curve = activity_curve(kg, flt.with_taxon(iri), scale, options.interval, read=read[iri])
         skipped += curve.no_sun
         colour = OKABE_ITO[i]
         ax.plot(
@@ -266,15 +266,15 @@ OVERLAP_SEED = 0
 def _overlap_parts(kg: Any, flt: SurveyFilter, options: PlotOptions) -> tuple[list[Any], list[str], list[str], Any]:
     """The two taxa's activity curves, their IRIs and names, and their overlap with its bootstrap interval."""
     from amurkg.survey.activity import activity_overlap
-    from amurkg.survey.patterns import activity_curve
+    from amurkg.survey.patterns import activity_curve, independent_of
 
     taxa = options.taxa
     if len(taxa) != 2:
         raise ParameterError(f"an overlap plot compares two taxa: give --taxon twice (got {len(taxa)})")
     scale = "solar" if options.solar else "clock"
     labelled = [_label(kg, taxon) for taxon in taxa]
-    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
-    curves = [activity_curve(kg, flt.with_taxon(iri), scale, options.interval, found=read[iri]) for iri, _ in labelled]
+    read = independent_of(kg, flt, [iri for iri, _ in labelled], options.interval)  # both taxa in one read
+    curves = [activity_curve(kg, flt.with_taxon(iri), scale, options.interval, read=read[iri]) for iri, _ in labelled]
     result = activity_overlap(
         curves[0].times, curves[1].times, "auto", ci=OVERLAP_CI, n_boot=OVERLAP_BOOT, seed=OVERLAP_SEED
     )
@@ -367,17 +367,15 @@ def _names(cameras: Sequence[Deployment]) -> list[str]:
 
 def rai_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     """Relative abundance index per deployment: independent detections per 100 camera-days, one bar per taxon."""
-    from amurkg.survey.patterns import independent
+    from amurkg.survey.patterns import independent_of
 
     cameras = _active(kg, flt)
     taxa = _taxa(options)
     rai: list[tuple[str, list[float]]] = []
     labelled = [_label(kg, taxon) for taxon in taxa]
-    read = detections_of(kg, flt, [iri for iri, _ in labelled])  # the store once, not once per taxon
+    read = independent_of(kg, flt, [iri for iri, _ in labelled], options.interval)  # every taxon in one read
     for iri, name in labelled:
-        counts: dict[str, int] = {}
-        for d in independent(read[iri], options.interval):
-            counts[d.deployment.iri] = counts.get(d.deployment.iri, 0) + 1
+        counts = {d.iri: len(starts) for d, starts in read[iri].parts}
         rai.append((name, [counts.get(c.iri, 0) * 100 * _DAY / (c.end - c.start) for c in cameras]))
     order = sorted(range(len(cameras)), key=lambda k: (-sum(v[k] for _, v in rai), k))[:_MAX_BARS]
     labels = [_names(cameras)[k] for k in order]
@@ -469,7 +467,7 @@ def _nice(value: float) -> float:
 def map_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
     """The cameras on a plain map (no base map, no borders) with a scale bar and a north arrow; with a taxon,
     each marker's area is proportional to its RAI and deployments without a detection are open circles."""
-    from amurkg.survey.patterns import independent
+    from amurkg.survey.patterns import independent_of
 
     located, missing = map_locations(kg, flt, options.grid)
     if not located:
@@ -493,9 +491,7 @@ def map_figure(kg: Any, flt: SurveyFilter, options: PlotOptions) -> Figure:
         if len(options.taxa) > 1:
             raise ParameterError("a map shows one taxon's RAI: give --taxon once (or not at all)")
         iri, name = _label(kg, options.taxa[0])
-        counts: dict[str, int] = {}
-        for d in independent(detections(kg, flt.with_taxon(iri)), options.interval):
-            counts[d.deployment.iri] = counts.get(d.deployment.iri, 0) + 1
+        counts = {d.iri: len(starts) for d, starts in independent_of(kg, flt, [iri], options.interval)[iri].parts}
         rai = [
             counts.get(p.deployment.iri, 0) * 100 * _DAY / max(p.deployment.end - p.deployment.start, 1.0)
             for p in located

@@ -17,11 +17,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from amurkg.errors import ParameterError
 from amurkg.survey.activity import Overlap, activity_density, activity_overlap
-from amurkg.survey.filters import Deployment, Detection, SurveyFilter, detections, detections_of
+from amurkg.survey.filters import Deployment, Detection, SurveyFilter, detections_of
+
+if TYPE_CHECKING:
+    from amurkg.survey.series import Independent
 
 TimeScale = Literal["clock", "solar"]
 _EPOCH_DAY = date(1970, 1, 1)
@@ -54,6 +57,26 @@ class ActivityCurve:
         lines = ["hour,density"]
         lines += [f"{x * 24:.4f},{y / 24:.6f}" for x, y in zip(self.x, self.density, strict=True)]
         return "\n".join(lines) + "\n"
+
+
+def independent_of(kg: Any, flt: SurveyFilter, taxa: Sequence[str], interval: float) -> dict[str, Independent]:
+    """The independent detections of each of ``taxa`` (with the taxa below it) that ``flt`` keeps, as
+    ``independent(detections_of(kg, flt, taxa)[t], interval)`` gives them: from the detection series the import
+    computed where they can say them (``amurkg.survey.series``: a few hundred rows), else read from every
+    observation (``detections_of``: a million values on 100,000 observations)."""
+    from amurkg.survey.series import Independent, independent_series
+
+    fast = independent_series(kg, flt, taxa, interval)
+    if fast is not None:
+        return fast
+    read = detections_of(kg, flt, list(taxa))  # the store once, not once per taxon
+    return {t: Independent.of(independent(read[t], interval)) for t in dict.fromkeys(taxa)}
+
+
+def _runs(found: Sequence[Detection]) -> Independent:
+    from amurkg.survey.series import Independent
+
+    return Independent.of(found)
 
 
 def independent(found: Sequence[Detection], interval: float) -> list[Detection]:
@@ -205,14 +228,20 @@ def activity_curve(
     n_grid: int = 97,
     adjust: float = 1.0,
     found: Sequence[Detection] | None = None,
+    read: Independent | None = None,
 ) -> ActivityCurve:
     """The activity curve of the filter's taxon (required) in the store: a von Mises kernel density of its
     independent detections' times of day, on ``n_grid`` points from 00:00 to 24:00 (97: every 15 minutes).
-    ``found``: the filter's detections when the caller has read them already (``detections_of``)."""
+    ``found``: the filter's detections when the caller has read them already (``detections_of``); ``read``: its
+    independent detections at ``interval`` (``independent_of``)."""
     if flt.taxon is None:
         raise ParameterError("an activity curve needs a taxon: give one (--taxon / taxon=)")
-    found = independent(detections(kg, flt) if found is None else found, interval)
-    times, no_sun = activity_times(found, scale)
+    if found is not None:
+        read = _runs(independent(found, interval))
+    elif read is None:
+        read = independent_of(kg, flt, [flt.taxon], interval)[flt.taxon]
+    values, no_sun = read.times(scale)
+    times = values.tolist()
     if len(set(times)) < 2:
         raise ParameterError(
             f"{flt.taxon!r} has {len(times)} independent detection(s) with a {scale} time in this selection: "
@@ -374,18 +403,15 @@ def _compare(
     interval: float,
     min_detections: int,
 ) -> PreyOverlapTable:
-    read = detections_of(kg, flt, [first, *(iri for iri, _ in others)])  # the store once, not once per taxon
-    first_found = independent(read[first], interval)
-    other_found = {iri: (name, independent(read[iri], interval)) for iri, name in others}
-    packages = sorted(
-        {d.deployment.package for d in first_found}
-        | {d.deployment.package for _, found in other_found.values() for d in found}
-    )
+    read = independent_of(kg, flt, [first, *(iri for iri, _ in others)], interval)
+    first_found = read[first]
+    other_found = {iri: (name, read[iri]) for iri, name in others}
+    packages = sorted(first_found.packages() | {p for _, found in other_found.values() for p in found.packages()})
     table = PreyOverlapTable(first_name, str(scale))
     for package in packages:
-        a, _ = activity_times([d for d in first_found if d.deployment.package == package], scale)
+        a = first_found.in_package(package).times(scale)[0].tolist()
         for other, (name, found) in sorted(other_found.items(), key=lambda item: (item[1][0], item[0])):
-            b, _ = activity_times([d for d in found if d.deployment.package == package], scale)
+            b = found.in_package(package).times(scale)[0].tolist()
             if len(set(a)) < min_detections or len(set(b)) < min_detections:
                 table.rows.append(
                     PreyOverlap(package, other, name, None, len(a), len(b), "too few detections for an estimate")
