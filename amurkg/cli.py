@@ -1079,6 +1079,12 @@ def import_command(
         protected = reprotect(store, grid)
         counted = f"{protected} record{'s' if protected != 1 else ''}"
         typer.echo(f"amurkg: {store}: {counted} of threatened taxa generalised, as this graph decides", err=True)
+        from amurkg.survey.corrections import recount
+
+        # what this amurkg's importer computes beside the records (an older one may not have: the detection
+        # lists the activity curves read), with the corrections in force
+        changed = recount(store)
+        typer.echo(f"amurkg: {store}: the counts computed at import recomputed ({changed:,} triples changed)", err=True)
     for name in remove or []:
         typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)
     for path in paths or []:

@@ -202,3 +202,34 @@ def test_the_kernel_density_in_blocks_is_the_whole_matrixs_to_the_last_bit(n: in
         whole = np.exp(kappa * (np.cos(points[:, None] - radians[None, :]) - 1.0)).mean(axis=1)
         expected = whole / (2 * math.pi * float(sp.ive(0, kappa)))
         assert np.array_equal(von_mises_density(radians, points, kappa), expected)
+
+
+def test_an_import_before_the_lists_is_read_as_before_until_upgraded(tmp_path: Path) -> None:
+    """A store imported by an amurkg whose series did not list their detections: the page reads every
+    observation (the same answer, slower); ``amurkg import --upgrade`` adds the lists, with the corrections."""
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+    from amurkg.store import Store
+
+    path = tmp_path / "store"
+    amurkg.import_package(path, DATA / "survey-small")
+    corr.shift_time(path, ["D1"], "+00:45", "camera clock", by="t")
+    with Store.open(path, write=True) as handle:
+        handle.ox.update(
+            "DELETE WHERE { GRAPH ?g { ?s <https://w3id.org/amurkg/ontology#detectionStarts> ?o } } ;"
+            "DELETE WHERE { GRAPH ?g { ?s <https://w3id.org/amurkg/ontology#detectionGaps> ?o } }"
+        )
+        handle.ox.flush()
+    flt = SurveyFilter()
+    with amurkg.KnowledgeGraph(store=path) as kg:
+        assert independent_series(kg, flt, ["Amur leopard"], 0) is None
+        before = _page(kg, {"interval": 0, "scale": "solar"})
+    result = CliRunner().invoke(app, ["import", "--upgrade", "--store", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "the counts computed at import recomputed" in result.output
+    with amurkg.KnowledgeGraph(store=path) as kg:
+        fast = independent_series(kg, flt, ["Amur leopard"], 0)
+        expected = Independent.of(independent(detections_of(kg, flt, ["Amur leopard"])["Amur leopard"], 0))
+        assert fast is not None and _parts(fast["Amur leopard"]) == _parts(expected)
+        assert _page(kg, {"interval": 0, "scale": "solar"}) == before
