@@ -12,9 +12,10 @@ local round trip):
 4. with ``--observations N``: the survey dashboard on a store holding a synthetic package of N observations
    (``amurkg.survey.generate``), once for each independence interval (each a first visit), beside the bare
    /sparql request of the detection series it reads; and the activity page (curves, the leopard beside each
-   prey), which reads each taxon's detections with ``amurkg.survey.filters.detections_of`` (every visit: a
-   worker keeps nothing after a long query, see ``amurkg.web.data._MEMO_ENTRIES``). ``--store DIR`` reuses a
-   store already imported.
+   prey) in clock and solar time at several intervals, each a first visit, beside the bare /sparql request of
+   the detection series it reads (``amurkg.survey.series``; ``bench/bench_activity.py`` times the page
+   in-process, with its CPU time, against the computation it replaced). ``--store DIR`` reuses a store
+   already imported.
 
 Reports the median, p95 and maximum in milliseconds. The brief's bound: under 100 ms for an entity page and
 a query page.
@@ -142,6 +143,20 @@ def wait_ready(base: str, seconds: float, step: float) -> None:
             time.sleep(step)
 
 
+#: The activity pages asked, each once: (scale, independence interval).
+ACTIVITY = [("clock", 30), ("solar", 30), ("clock", 60), ("solar", 0), ("clock", 5), ("solar", 120)]
+
+
+def activity_series_query() -> str:
+    """The query of the detection series of the leopard and its prey that the activity page sends."""
+    from amurkg.survey.series import _SERIES_OF
+
+    kg = amurkg.load()
+    leopard = kg.resolve("amur:amur-leopard")
+    prey = [r[0] for r in kg.run("prey", {"predator": leopard.value}).rows if r[0] is not None]
+    return _SERIES_OF % " ".join(sorted({t.n3() for t in [leopard, *prey]}))
+
+
 def dashboard(observations: int, given: Path | None = None, workers: int = 2) -> None:
     import tempfile
 
@@ -199,11 +214,16 @@ def dashboard(observations: int, given: Path | None = None, workers: int = 2) ->
             summary("  its detection-series query on /sparql", bare)
             summary("survey dashboard, again (page cache)", [fetch(base + "/survey?interval=30") for _ in range(5)])
             activity: list[float] = []
+            series: list[float] = []
+            read = activity_series_query()
             try:
-                for i in (30, 60):
-                    activity.append(fetch(base + f"/survey/activity?interval={i}"))
+                for n, (scale, i) in enumerate(ACTIVITY):
+                    activity.append(fetch(base + f"/survey/activity?interval={i}&scale={scale}"))
+                    text = f"{read}\n# request {n}"
+                    series.append(fetch(base + "/sparql", urllib.parse.urlencode({"query": text}).encode()))
                 summary("activity page, first visit", activity)
-            except (TimeoutError, OSError) as exc:  # it reads every detection of each taxon: slow on large stores
+                summary("  the detection series it reads, on /sparql", series)
+            except (TimeoutError, OSError) as exc:  # a store imported before the series listed their detections
                 print(f"activity page: no answer within the client's {TIMEOUT} s ({exc}); {len(activity)} answered")
         finally:
             proc.terminate()

@@ -26,8 +26,8 @@ _STATE: dict[str, Any] = {}
 _MEMO: dict[str, collections.OrderedDict[tuple[Any, ...], Any]] = {}
 #: Entries kept of each kind. What the zygote reads before it forks is shared by every worker; what a worker
 #: reads itself lasts only while it lives, and serve ends a worker after a query that ran long at low priority
-#: (``amurkg.serve.pool``): so the activity page does not keep its read of the detections (13 MB for the leopard
-#: and its prey among 100,000 observations), which is always long on a large store.
+#: (``amurkg.serve.pool``). The activity page keeps nothing: it reads the few hundred detection series of the
+#: leopard and its prey (``amurkg.survey.series``) each time, and the server's page cache keeps its answer.
 _MEMO_ENTRIES: dict[str, int] = {}
 _T = TypeVar("_T")
 
@@ -80,8 +80,14 @@ def prepare(kg: Any, settings: dict[str, Any]) -> None:
         import contextlib
 
         with contextlib.suppress(ImportError):
+            # SciPy's special functions are imported where they are first used: 0.3 s of CPU that each fresh
+            # worker paid on its first activity page, which then ran past the pool's DEMOTE_AFTER at low priority
+            import scipy.special  # noqa: F401
+
             import amurkg.survey.activity
-            import amurkg.survey.patterns  # noqa: F401
+            import amurkg.survey.patterns
+            import amurkg.survey.series
+            import amurkg.survey.sun  # noqa: F401
         with contextlib.suppress(AmurkgError):  # what every dashboard visit reads, read once for every fork
             _survey_deployments(kg, "")
             _sensitive(kg)
