@@ -156,13 +156,13 @@ def run_times(starts: Any, which: Any, places: Sequence[Deployment], scale: Time
     if scale not in ("clock", "solar"):
         raise ParameterError(f"unknown time scale {scale!r}: use clock or solar")
     which = np.asarray(which, dtype=np.int64)
-    offsets = np.array([p.offset // timedelta(microseconds=1) for p in places], dtype=np.int64)[which]
-    clock, day = _local(np.asarray(starts, dtype=np.float64), offsets, places, which)
+    offsets = np.array([p.offset // timedelta(microseconds=1) for p in places], dtype=np.int64)
+    clock, day = _local(np.asarray(starts, dtype=np.float64), offsets[which], places, which)
     if scale == "clock":
         return clock, 0
-    lat = np.array([math.nan if p.latitude is None else p.latitude for p in places], dtype=np.float64)[which]
-    lon = np.array([math.nan if p.longitude is None else p.longitude for p in places], dtype=np.float64)[which]
-    solar = _solar(clock, day, offsets, lat, lon)
+    lat = np.array([math.nan if p.latitude is None else p.latitude for p in places], dtype=np.float64)
+    lon = np.array([math.nan if p.longitude is None else p.longitude for p in places], dtype=np.float64)
+    solar = _solar(clock, day, which, offsets, lat, lon)
     kept = np.minimum(solar[~np.isnan(solar)], math.nextafter(1.0, 0.0))
     return kept, int(solar.size - kept.size)
 
@@ -186,22 +186,25 @@ def _local(starts: Any, offsets_us: Any, places: Sequence[Deployment], which: An
     return np.minimum(fraction, math.nextafter(1.0, 0.0)), day
 
 
-def _solar(clock: Any, day: Any, offsets_us: Any, lat: Any, lon: Any) -> Any:
-    """``solar_time`` of each detection (NaN where it has none), from its clock time and local day: the sunrise
-    and sunset of each distinct place and day once (``amurkg.survey.sun``)."""
+def _solar(clock: Any, day: Any, which: Any, offsets_us: Any, lat: Any, lon: Any) -> Any:
+    """``solar_time`` of each detection (NaN where it has none), from its clock time and local day, at the place
+    ``which`` (an index into ``lat``, ``lon`` and the UTC offsets ``offsets_us``): the sunrise and sunset of each
+    distinct place and day once (``amurkg.survey.sun``)."""
     import numpy as np
 
     from amurkg.survey.sun import DAY_US, sun_instants
 
     out = np.full(clock.shape, np.nan)
-    placed = ~(np.isnan(lat) | np.isnan(lon))
+    placed = ~(np.isnan(lat) | np.isnan(lon))[which]
     if not placed.any():
         return out
-    keys = np.stack([lat[placed], lon[placed], offsets_us[placed].astype(np.float64), day[placed].astype(np.float64)])
-    unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+    first = int(day[placed].min())
+    days = int(day[placed].max()) - first + 1
+    # one key per place and local day: a sort of integers, not of rows of four floats
+    keys, inverse = np.unique(which[placed] * days + (day[placed] - first), return_inverse=True)
     inverse = inverse.reshape(-1)
-    u_lat, u_lon = unique[0], unique[1]
-    u_offset, u_day = unique[2].astype(np.int64), unique[3].astype(np.int64)
+    place, u_day = keys // days, keys % days + first
+    u_lat, u_lon, u_offset = lat[place], lon[place], offsets_us[place]
     rise, rose = sun_instants(u_lat, u_lon, u_offset, u_day, rising=True)
     fall, fell = sun_instants(u_lat, u_lon, u_offset, u_day, rising=False)
     midnight = u_day * DAY_US - u_offset
