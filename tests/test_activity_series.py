@@ -88,7 +88,13 @@ def test_time_lapse_media_and_other_types_are_read_as_before(tmp_path: Path) -> 
     amurkg.import_package(path, DATA / "camtrap-dp-example")  # has time-lapse media: detections_of looks at them
     with amurkg.KnowledgeGraph(store=path) as kg:
         assert independent_series(kg, SurveyFilter(), ["Amur leopard"], 30) is None
-        assert independent_series(kg, SurveyFilter(exclude_capture_methods=()), ["Amur leopard"], 30) is not None
+        keep_all = SurveyFilter(exclude_capture_methods=())
+        taxa = ["Anas platyrhynchos", "Vulpes vulpes", "Ardea"]  # what the example's cameras saw
+        fast = independent_series(kg, keep_all, taxa, 30)
+        assert fast is not None
+        read = detections_of(kg, keep_all, taxa)
+        assert [_parts(fast[t]) for t in taxa] == [_parts(Independent.of(independent(read[t], 30))) for t in taxa]
+        assert any(fast[t].parts for t in taxa)
         assert independent_series(kg, SurveyFilter(observation_types=("animal", "human")), ["Amur leopard"], 0) is None
 
 
@@ -233,3 +239,24 @@ def test_an_import_before_the_lists_is_read_as_before_until_upgraded(tmp_path: P
         expected = Independent.of(independent(detections_of(kg, flt, ["Amur leopard"])["Amur leopard"], 0))
         assert fast is not None and _parts(fast["Amur leopard"]) == _parts(expected)
         assert _page(kg, {"interval": 0, "scale": "solar"}) == before
+
+
+def test_a_darwin_core_archive_import_has_the_same_series(store: Path, tmp_path: Path) -> None:
+    """The corrected generated survey exported as a Darwin Core Archive and imported again: its series list
+    the independent detections detections_of finds there too."""
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+
+    archive = tmp_path / "survey.zip"
+    result = CliRunner().invoke(app, ["export", "--store", str(store), "-o", str(archive)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "store"
+    amurkg.import_package(path, archive)
+    with amurkg.KnowledgeGraph(store=path) as kg:
+        flt = SurveyFilter()
+        fast = independent_series(kg, flt, TAXA, 15)
+        assert fast is not None
+        read = detections_of(kg, flt, TAXA)
+        assert [_parts(fast[t]) for t in TAXA] == [_parts(Independent.of(independent(read[t], 15))) for t in TAXA]
+        assert sum(len(fast[t]) for t in TAXA) > 100
