@@ -192,6 +192,9 @@ class WorkerPool:
             [
                 sys.executable,
                 "-c",
+                # Ctrl-C reaches the zygote too (the terminal's whole process group): ignored before anything is
+                # imported, or a stop while amurkg loads printed a KeyboardInterrupt traceback; the server ends it
+                "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
                 "import sys; from amurkg.serve.worker import main; main(sys.argv[1:])",
                 str(theirs.fileno()),
                 json.dumps(self._options),
