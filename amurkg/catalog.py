@@ -14,11 +14,17 @@ after them limits the values accepted (a query that reads precomputed answers fo
 ``# reasoning: owl-rl`` marks a query whose answer needs OWL RL inference; amurkg applies it.
 ``# filters: taxon since until deployment location package`` gives a survey query the record filters it takes
 (``RECORD_FILTERS``, defined once for every survey query); text after a ``;`` says where to go for the others.
+``# counted: taxon deployment location package`` marks a query that reads counts computed at import: those
+filters are the ones the counts answer (``observationType`` only as ``animal``, the type they count); given any
+other of its filters (a date range), the query is answered by ``from-detections/NAME.rq`` instead, which
+counts the detections themselves and gives the same columns: the same answer as the survey commands', at the
+cost of reading each detection.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -64,12 +70,27 @@ RECORD_FILTERS: tuple[Parameter, ...] = (
     Parameter("deployment", "list", None, True, "only these deploymentIDs (separated by commas)"),
     Parameter("location", "list", None, True, "only these locationIDs or location names (separated by commas)"),
     Parameter("package", "list", None, True, "only these imported packages, by identifier (separated by commas)"),
+    Parameter(
+        "observationType",
+        "list",
+        None,
+        True,
+        "only these observation types (animal, human, vehicle, blank, unknown, unclassified; separated by "
+        "commas) [default: animal]",
+    ),
 )
 FILTER_NAMES = tuple(p.name for p in RECORD_FILTERS)
 #: The variable each record filter binds (the deployment, location and package filters bind one together).
-FILTER_VARIABLES: dict[str, str] = {"taxon": "taxon", "since": "since", "until": "until"} | dict.fromkeys(
-    ("deployment", "location", "package"), "deployment"
-)
+FILTER_VARIABLES: dict[str, str] = {
+    "taxon": "taxon",
+    "since": "since",
+    "until": "until",
+    "observationType": "observationType",
+} | dict.fromkeys(("deployment", "location", "package"), "deployment")
+#: The folder, beside the canned queries, of the texts that answer a ``# counted:`` query from the detections.
+FROM_DETECTIONS = "from-detections"
+#: The observation type the counts computed at import count (``Mapper.gap_lines``).
+COUNTED_TYPE = "animal"
 
 
 class CannedQuery(NamedTuple):
@@ -85,6 +106,10 @@ class CannedQuery(NamedTuple):
     #: The record filters (``RECORD_FILTERS`` names) it takes, and where to go for the others.
     filters: tuple[str, ...] = ()
     filter_hint: str = ""
+    #: The filters the counts computed at import answer (``# counted:``); () for a query that reads records.
+    counted: tuple[str, ...] = ()
+    #: The text that answers it from the detections when another filter is given (``from-detections/``).
+    detailed: str | None = None
 
     @property
     def is_violation_check(self) -> bool:
@@ -94,6 +119,22 @@ class CannedQuery(NamedTuple):
     def parameter(self, name: str) -> Parameter | None:
         """The parameter of that name, if any."""
         return next((p for p in self.parameters if p.name == name), None)
+
+    def text_for(self, params: Mapping[str, str]) -> tuple[str, Path]:
+        """The text that answers ``params`` (name -> value as given) exactly, and its file: the query's own,
+        unless it reads counts computed at import and a filter is given that they cannot answer."""
+        given = {name: value for name, value in params.items() if name in self.filters and value.strip()}
+        if self.detailed is None or all(_counted(self, name, value) for name, value in given.items()):
+            return self.text, self.path
+        return self.detailed, self.path.parent / FROM_DETECTIONS / self.path.name
+
+
+def _counted(query: CannedQuery, name: str, value: str) -> bool:
+    if name == "observationType":
+        from amurkg.selection import split_values
+
+        return name in query.counted and set(split_values(value)) == {COUNTED_TYPE}
+    return name in query.counted
 
 
 def parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...], str | None]:
@@ -165,7 +206,24 @@ def _parse_header(path: Path, text: str) -> tuple[str, str, tuple[Parameter, ...
 def _load(path: Path) -> CannedQuery:
     text = path.read_text(encoding="utf-8")
     title, description, params, reasoning, filters, hint = _parse_header(path, text)
-    return CannedQuery(path.stem, title, description, params, path, text, reasoning, filters, hint)
+    counted, detailed = _counted_header(path, text, filters)
+    return CannedQuery(path.stem, title, description, params, path, text, reasoning, filters, hint, counted, detailed)
+
+
+def _counted_header(path: Path, text: str, filters: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """The ``# counted:`` filters of a query and the text of its ``from-detections/`` twin (checked here: a
+    query whose counts cannot answer a filter it takes must have the text that can)."""
+    line = next((ln for ln in text.splitlines() if ln.startswith("# counted:")), None)
+    if line is None:
+        return (), None
+    counted = tuple(line.partition(":")[2].split())
+    stray = [name for name in counted if name not in filters]
+    twin = path.parent / FROM_DETECTIONS / path.name
+    if stray:
+        raise AmurkgError(f"{path}: '# counted:' names {stray[0]!r}, which is not among its '# filters:'")
+    if not twin.is_file():
+        raise AmurkgError(f"{path}: '# counted:' needs {FROM_DETECTIONS}/{path.name} to answer the other filters")
+    return counted, twin.read_text(encoding="utf-8")
 
 
 def query_names() -> list[str]:

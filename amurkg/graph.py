@@ -196,7 +196,11 @@ class KnowledgeGraph:
         if canned.reasoning:
             needs = "akg:Entailment" in canned.text  # queries about derivations need their records
             return self._stream_reasoned(canned.text, bindings, str(canned.path), derivations=needs)
-        return self.stream(canned.text, bindings, where=str(canned.path))
+        # a filter the counts computed at import cannot answer (a date range): the text that counts detections
+        text, path = canned.text_for(params or {})
+        if path == canned.path and canned.detailed is not None:
+            bindings.pop("observationType", None)  # the counts are of animals: their text has no such variable
+        return self.stream(text, bindings, where=str(path))
 
     def _warn_without_entailments(self, name: str) -> None:
         """A store answers from what it holds: when it lacks an entailment every full push carries (the
@@ -229,11 +233,11 @@ class KnowledgeGraph:
             known = ", ".join(p.name for p in canned.parameters) or "none"
             raise ParameterError(f"query {canned.name!r} has no parameter {unknown[0]!r}; its parameters: {known}")
         bindings: dict[str, Binding] = {}
-        given = {name: params[name] for name in canned.filters if name in params and params[name].strip()}
-        if given:
+        given = _given_filters(canned, params)
+        if given or "observationType" in canned.filters:  # bound to its default (animal) when not given
             from amurkg.selection import bind_filters
 
-            bindings.update(bind_filters(self, canned.name, given))
+            bindings.update(bind_filters(self, canned.name, given, canned.filters))
         for param in canned.parameters:
             if param.name in canned.filters:
                 continue
@@ -401,3 +405,8 @@ def load(data: Iterable[Path | str] = (), engine: str = "oxigraph", reason: bool
     """Load the shipped graph, plus the user's RDF files, into a query engine (oxigraph or rdflib),
     optionally with the OWL RL closure added (``reason=True``)."""
     return KnowledgeGraph(data, engine, reason)
+
+
+def _given_filters(canned: CannedQuery, params: Mapping[str, str]) -> dict[str, str]:
+    """The record filters of ``params`` the query takes and that have a value (a blank form field is none)."""
+    return {name: params[name] for name in canned.filters if name in params and params[name].strip()}

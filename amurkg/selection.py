@@ -7,7 +7,8 @@ it, and the engine joins on it:
 - ``deployment``, ``location`` and ``package`` bind ``?deployment`` to the deployments all three keep (a
   deploymentID, a locationID or location name, a package identifier; each keeps any of its values);
 - ``since`` and ``until`` bind ``?since`` and ``?until`` to the instants the records lie in, ``?until``
-  excluded: a date is its whole day in UTC, a date and time with its offset is that instant.
+  excluded: a date is its whole day in UTC, a date and time with its offset is that instant;
+- ``observationType`` binds ``?observationType`` to the observation types counted (``animal`` when not given).
 
 A value that names nothing in the graph (a deploymentID no deployment has) is an error that says which, not
 an empty answer. Only the standard library and lower amurkg modules are imported here.
@@ -27,6 +28,10 @@ from amurkg.results import Term
 from amurkg.sparql import Binding
 
 _XSD = PREFIXES["xsd"]
+#: Observation types of Camtrap DP 1.0.
+OBSERVATION_TYPES = ("animal", "human", "vehicle", "blank", "unknown", "unclassified")
+#: The observation type counted when none is given (by the survey commands and the canned queries alike).
+DEFAULT_OBSERVATION_TYPE = "animal"
 
 _BELOW = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
@@ -88,10 +93,13 @@ def _datetime_term(moment: datetime) -> Term:
     return Term.literal(text, _XSD + "dateTime")
 
 
-def bind_filters(kg: Any, name: str, filters: Mapping[str, str]) -> dict[str, Binding]:
-    """The bindings of the record filters ``filters`` (name -> text as given) of query ``name``."""
+def bind_filters(kg: Any, name: str, filters: Mapping[str, str], takes: Iterable[str] = ()) -> dict[str, Binding]:
+    """The bindings of the record filters ``filters`` (name -> text as given) of query ``name``, and the default
+    of those it ``takes`` that have one (``observationType``: animal)."""
     out: dict[str, Binding] = {}
     where = {key: f"filter {key!r} of query {name!r}" for key in filters}
+    if "observationType" in filters or "observationType" in takes:
+        out["observationType"] = _observation_types(filters.get("observationType"), name)
     if "taxon" in filters:
         target = kg.resolve(filters["taxon"], where["taxon"])
         rows = kg.query(_BELOW, {"taxon": target}, where="taxa below").rows
@@ -110,6 +118,23 @@ def bind_filters(kg: Any, name: str, filters: Mapping[str, str]) -> dict[str, Bi
         if kept is not None:
             out["deployment"] = kept
     return out
+
+
+def _observation_types(text: str | None, name: str) -> tuple[Term, ...]:
+    """The observation types given (animal when none is), each one of Camtrap DP's."""
+    if text is None:
+        return (Term.literal(DEFAULT_OBSERVATION_TYPE),)
+    values = split_values(text)
+    where = f"filter 'observationType' of query {name!r}"
+    if not values:
+        raise ParameterError(f"{where}: give at least one observation type (separated by commas)")
+    for value in values:
+        if value not in OBSERVATION_TYPES:
+            raise ParameterError(
+                f"{where}: unknown observation type {shown(value)}; {did_you_mean(value, OBSERVATION_TYPES)}"
+                f"use one of {', '.join(OBSERVATION_TYPES)}"
+            )
+    return tuple(Term.literal(v) for v in dict.fromkeys(values))
 
 
 def _deployments(kg: Any, name: str, wanted: Mapping[str, str]) -> tuple[Term, ...] | None:
@@ -148,4 +173,12 @@ def _deployments(kg: Any, name: str, wanted: Mapping[str, str]) -> tuple[Term, .
     return tuple(sorted(r[0] for r in kept))
 
 
-__all__ = ["bind_filters", "instant_of", "package_of", "parse_when", "split_values"]
+__all__ = [
+    "DEFAULT_OBSERVATION_TYPE",
+    "OBSERVATION_TYPES",
+    "bind_filters",
+    "instant_of",
+    "package_of",
+    "parse_when",
+    "split_values",
+]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, SHARED
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import amurkg
@@ -23,6 +23,8 @@ from amurkg.survey.filters import SurveyFilter, deployments, detections
 SMALL = REPO / "tests" / "data" / "survey-small"
 EXAMPLE = SHARED / "data" / "camtrap-dp-1.0.2" / "example"
 SMALL_PACKAGE = "amurkg-test-survey-2023"
+#: The queries that read counts computed at import, answered from the detections for the filters those cannot.
+COUNTED = ("detection-rate", "prey-detection-rate", "detections-near", "co-detections", "activity-pattern")
 EXAMPLE_PACKAGE = "7cca70f5-ef8c-4f86-85fb-8f070937d7ab"
 
 
@@ -83,6 +85,17 @@ def test_every_survey_query_takes_the_filters_from_one_definition() -> None:
     # the queries that read every observation take every filter (the taxa of co-detections-any are its own)
     assert set(get_query("detection-rate-any").filters) == set(FILTER_NAMES)
     assert set(get_query("activity-pattern-any").filters) == set(FILTER_NAMES)
+    # and so do those that read counts computed at import: what the counts cannot answer, the detections do
+    for name in ("detection-rate", "detections-near", "activity-pattern"):
+        assert set(get_query(name).filters) == set(FILTER_NAMES), name
+    for name in ("prey-detection-rate", "co-detections"):
+        assert {"since", "until", "deployment", "location", "package"} <= set(get_query(name).filters), name
+    for name in COUNTED:
+        q = get_query(name)
+        assert q.counted and set(q.counted) < set(q.filters) and q.detailed, name
+        assert q.text_for({})[0] == q.text and q.text_for({"since": "2023-01-01"})[0] == q.detailed
+        # a parameter that is no filter, or a blank form field, keeps the counts
+        assert q.text_for({"interval": "30", "window": "7", "until": " "})[0] == q.text
 
 
 def test_the_filters_are_listed_and_in_the_json_for_forms() -> None:
@@ -158,14 +171,20 @@ def test_official_example_by_hand(kg: Any) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["detection-rate", "-p", "since=2023-01-01"], "detection-rate-any"),
+        (["detection-rate", "-p", "since=2023-02-30"], "YYYY-MM-DD"),
+        (["prey-detection-rate", "-p", "until=2023-01-02T10:00:00"], "UTC offset"),
+        (["co-detections", "-p", "since=2023-01-05", "-p", "until=2023-01-04"], "empty"),
+        (["co-detections", "-p", "taxon=wild boar"], "does not take the filter 'taxon'"),
+        (["detection-rate", "-p", "observationType=cat"], "unknown observation type 'cat'"),
+        (["activity-pattern-any", "-p", "observationType=animals"], "did you mean 'animal'"),
+        (["detections-near", "-p", "latitude=43", "-p", "longitude=131", "-p", "observationType=,"], "at least one"),
+        (["activity-pattern", "-p", "deployment=D9"], "no deployment 'D9'"),
         (["detection-rate-any", "-p", "since=yesterday"], "YYYY-MM-DD"),
         (["detection-rate-any", "-p", "since=2023-01-02T10:00:00"], "UTC offset"),
         (["detection-rate-any", "-p", "since=2023-01-05", "-p", "until=2023-01-04"], "empty"),
         (["detection-rate-any", "-p", "deployment=D9"], "no deployment 'D9'"),
         (["detection-rate", "-p", "package=nope"], "no package 'nope'"),
         (["detection-rate", "-p", "deployment=,"], "at least one"),
-        (["activity-pattern", "-p", "deployment=D1"], "activity-pattern-any"),
         (["detection-rate", "-p", "taxon=no such beast"], "no entity"),
     ],
 )
@@ -295,8 +314,10 @@ def test_whole_deployment_queries_equal_the_unfiltered_rows_restricted(kg: Any, 
         ("survey-effort", "deploymentID", None, {}),
         ("activity-pattern", None, "scientificName", {}),
     ]:
-        # prey-detection-rate sums a prey's subtaxa: a taxon filter is no restriction of its rows (checked by hand)
+        # prey-detection-rate sums a prey's subtaxa: a taxon filter is no restriction of its rows (checked by hand);
+        # the hourly counts are of whole packages: the other filters count detections (test_counted_... below)
         names = tuple(n for n in get_query(name).filters if not (name == "prey-detection-rate" and n == "taxon"))
+        names = ("taxon",) if name == "activity-pattern" else names
         flt = _python_filter({k: v for k, v in selection.items() if k not in ("since", "until")}, names)
         kept = {d.deployment_id for d in deployments(kg, flt)}
         below = (
@@ -324,3 +345,259 @@ def test_the_python_api_takes_the_same_filters(kg: Any) -> None:
     assert {r[0] for r in both} == {f"https://w3id.org/amurkg/survey/{p}" for p in (SMALL_PACKAGE, EXAMPLE_PACKAGE)}
     one = rows(kg, "survey-effort", {"package": EXAMPLE_PACKAGE})
     assert one == [r for r in both if r[0].endswith(EXAMPLE_PACKAGE)]  # type: ignore[union-attr]
+
+
+# ----------------------------------------------------------------------------- counted at import, any filter
+
+_EXTRA: dict[str, dict[str, str]] = {"detections-near": {"latitude": "47", "longitude": "60", "km": "9000"}}
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _values(answer: Any) -> list[tuple[Any, ...]]:
+    """The rows with numbers and instants compared by value ("10" and "10.0" are one, and so are an instant
+    written in UTC and in its local time)."""
+    from datetime import datetime
+
+    out = []
+    for row in answer.rows:
+        cells: list[Any] = []
+        for t in row:
+            if t is None:
+                cells.append(None)
+            elif t.datatype in (_XSD + "decimal", _XSD + "integer", _XSD + "double"):
+                cells.append(round(float(t.value), 5))
+            elif t.datatype == _XSD + "dateTime":
+                cells.append(datetime.fromisoformat(t.value.replace("Z", "+00:00")).timestamp())
+            else:
+                cells.append(t.value)
+        out.append(tuple(cells))
+    return out
+
+
+@_SLOW
+@given(
+    selection=selections(),
+    interval=st.sampled_from(["0", "2", "30", "1440"]),
+    window=st.sampled_from(["0", "3", "30"]),
+    wide=st.sampled_from([("since", "1900-01-01"), ("until", "2100-12-31"), ("observationType", "animal,animal")]),
+)
+def test_counted_queries_answer_every_filter_as_their_counts_do(
+    kg: Any, selection: dict[str, Any], interval: str, window: str, wide: tuple[str, str]
+) -> None:
+    """A filter that keeps every record (a date range around the whole survey) makes a query that reads counts
+    computed at import count the detections themselves: the same columns and the same rows as its counts give
+    (``observationType`` animal is what the counts count: the counts answer it)."""
+    for name in COUNTED:
+        q = get_query(name)
+        names = tuple(n for n in q.counted if n != "observationType")
+        if name == "prey-detection-rate":
+            names = tuple(n for n in names if n != "taxon")
+        params = {**_EXTRA.get(name, {}), "interval": interval, "window": window}
+        params = {k: v for k, v in params.items() if q.parameter(k) is not None}
+        params |= _params({k: v for k, v in selection.items() if k in names}, names)
+        counted = kg.run(name, params)
+        if wide[0] not in q.filters:
+            continue
+        detailed = kg.run(name, {**params, wide[0]: wide[1]})
+        assert detailed.variables == counted.variables, name
+        assert _values(detailed) == _values(counted), (name, params, wide)
+
+
+def _individuals(store: Path, flt_args: list[str], interval: str) -> dict[tuple[str, str], tuple[int, float, float]]:
+    """(deploymentID, taxon IRI) -> (detections, camera-days, RAI) as amurkg survey individuals writes them,
+    rows without an independent detection left out (a detection-rate row has at least one)."""
+    import csv
+    import io
+
+    result = run("survey", "individuals", "--store", str(store), "--interval", interval, *flt_args)
+    assert result.exit_code == 0, result.output
+    out = {}
+    for row in csv.DictReader(io.StringIO(result.stdout)):
+        if int(row["detections"]):
+            out[(row["deploymentID"], row["taxon"])] = (
+                int(row["detections"]),
+                float(row["cameraDays"]),
+                float(row["rai"]),
+            )
+    return out
+
+
+def _survey_args(selection: dict[str, Any]) -> list[str]:
+    """The survey commands' options for a selection (time-lapse kept: the canned queries count every capture)."""
+    args = ["--include-timelapse"]
+    for key, value in selection.items():
+        option = "--observation-type" if key == "observationType" else f"--{key}"
+        for one in value if isinstance(value, list) else [value]:
+            args += [option, str(one)]
+    return args
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(selection=selections(), interval=st.sampled_from(["0", "30", "60", "1440"]))
+def test_dated_detection_rate_is_the_survey_commands_answer(
+    store: Path, kg: Any, selection: dict[str, Any], interval: str
+) -> None:
+    """detection-rate with a date range (and any other filter) gives, row for row, what
+    amurkg survey individuals gives for the same filters: detections clipped to the range as the survey commands
+    clip them (started in it, independent of the detections before it), camera-days within it, the RAI."""
+    dated = {**selection, "since": selection.get("since", date(2020, 6, 6))}
+    assume("until" not in dated or dated["until"] >= dated["since"])
+    answer = kg.run("detection-rate", {**_params(dated, FILTER_NAMES), "interval": interval})
+    got = {}
+    for row in answer.rows:
+        count = row[answer.variables.index("count")]
+        taxon = kg.query("SELECT ?t WHERE { ?c <http://rs.tdwg.org/dwc/iri/toTaxon> ?t }", {"c": count}).rows[0][0]
+        got[(row[0].value, taxon.value)] = (int(row[2].value), float(row[3].value), float(row[4].value))
+    expected = _individuals(store, _survey_args(dated), interval)
+    assert got.keys() == expected.keys()
+    for key, (detections_, days, rai) in got.items():
+        assert detections_ == expected[key][0], key
+        assert math.isclose(days, expected[key][1], abs_tol=2e-6), key
+        assert math.isclose(rai, expected[key][2], abs_tol=1.5e-3), key
+
+
+def test_dated_counts_by_hand(kg: Any) -> None:
+    """survey-small from January 3 (UTC) on: the leopard's event of January 5 alone at D1 (7 days 14 hours of
+    it), the roe deer's two events of January 3 (45 minutes apart) and the boar's of January 4 at D1, the boar's
+    of January 3 at D2 (2 days 14 hours)."""
+    small = {"package": SMALL_PACKAGE, "since": "2023-01-03"}
+    assert [r[:5] for r in rows(kg, "detection-rate", {**small, "taxon": "Amur leopard"})] == [
+        ("D1", "Panthera pardus orientalis", "1", "7.583333", "13.187")
+    ]
+    prey = [(r[0], r[1], r[2], r[3]) for r in rows(kg, "prey-detection-rate", {**small, "interval": "60"})]
+    assert prey == [
+        ("D1", "Siberian roe deer", "1", "7.583333"),
+        ("D1", "wild boar", "1", "7.583333"),
+        ("D2", "wild boar", "1", "2.583333"),
+    ]
+    near = {"latitude": "43", "longitude": "131", "km": "900", **small, "until": "2023-01-04"}
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows(kg, "detections-near", near)] == [
+        ("D1", "Capreolus pygargus", "2", "2023-01-03T03:00:00Z", "2023-01-03T03:45:00Z"),
+        ("D1", "Sus scrofa", "1", "2023-01-04T02:00:00Z", "2023-01-04T02:00:00Z"),
+        ("D2", "Sus scrofa", "1", "2023-01-03T00:00:00Z", "2023-01-03T00:00:00Z"),
+    ]
+    # within 2 days at D1: the leopard's events of January 2 and the roe deer's of January 3 (26 and 25 hours
+    # apart), the boar's of January 4 and the leopard's of January 5 (35 hours); from January 3 on, the
+    # leopard's January 2 events take no part, and its January 5 event is 57 hours after the roe deer's
+    pairs = {"window": "2", "package": SMALL_PACKAGE}
+    assert [r[:4] for r in rows(kg, "co-detections", pairs)] == [
+        ("D1", "Siberian roe deer", "2", "2"),
+        ("D1", "wild boar", "1", "1"),
+    ]
+    assert [r[:5] for r in rows(kg, "co-detections", {**pairs, "since": "2023-01-03"})] == [
+        ("D1", "wild boar", "1", "1", "2023-01-05T13:00:00Z")
+    ]
+    # activity by deployment: D2's boar at 10 (local, +10:00) and sika deer at 10
+    hours = rows(kg, "activity-pattern", {"deployment": "D2", "package": SMALL_PACKAGE})
+    assert [(r[0], r[1], r[2]) for r in hours] == [
+        ("Cervus nippon mantchuricus", "10", "1"),
+        ("Sus scrofa", "10", "1"),
+    ]
+
+
+@_SLOW
+@given(selection=selections(), interval=st.sampled_from([0, 30, 60, 1440]))
+def test_activity_pattern_takes_every_filter(kg: Any, selection: dict[str, Any], interval: int) -> None:
+    """activity-pattern with any filters: the independent detections the Python filter keeps, by local hour."""
+    flt = _python_filter(selection, FILTER_NAMES)
+    expected: dict[tuple[str, int], int] = {}
+    for d in detections(kg, flt):
+        if d.taxon is not None and (d.minutes_since_previous is None or d.minutes_since_previous > interval):
+            key = (d.taxon, d.local_time().hour)
+            expected[key] = expected.get(key, 0) + 1
+    answer = kg.run("activity-pattern", {**_params(selection, FILTER_NAMES), "interval": str(interval)})
+    got = {(str(row[3].value), int(row[1].value)): int(row[2].value) for row in answer.rows}
+    assert got == expected
+
+
+# ----------------------------------------------------------------------------- observation types
+
+_PEOPLE = [  # (observationID, deploymentID, eventStart, observationType, scientificName)
+    ("O20", "D1", "2023-01-04T05:00:00Z", "human", "Homo sapiens"),
+    ("O21", "D1", "2023-01-04T05:10:00Z", "human", "Homo sapiens"),
+    ("O22", "D2", "2023-01-03T06:00:00Z", "human", "Homo sapiens"),
+    ("O23", "D2", "2023-01-02T23:00:00Z", "vehicle", ""),
+    ("O24", "D1", "2023-01-08T07:00:00Z", "unknown", "Panthera pardus orientalis"),
+]
+
+
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """survey-small with people, a vehicle and an unsure leopard: observation types other than animal."""
+    import csv
+    import shutil
+
+    root = tmp_path_factory.mktemp("typed")
+    package = root / "package"
+    shutil.copytree(SMALL, package)
+    path = package / "observations.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        table = list(csv.DictReader(f))
+    template = table[0]
+    for identifier, deployment, start, kind, name in _PEOPLE:
+        table.append(
+            template
+            | {
+                "observationID": identifier,
+                "deploymentID": deployment,
+                "eventID": identifier,
+                "eventStart": start,
+                "eventEnd": start,
+                "observationType": kind,
+                "scientificName": name,
+                "count": "1" if name else "",
+            }
+        )
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(template))
+        writer.writeheader()
+        writer.writerows(table)
+    amurkg.import_package(root / "store", package)
+    with amurkg.KnowledgeGraph(store=root / "store") as opened:
+        yield root / "store", opened
+
+
+_KINDS = st.lists(st.sampled_from(["animal", "human", "vehicle", "unknown", "blank"]), min_size=1, max_size=3)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=_KINDS,
+    since=st.sampled_from([None, "2023-01-03", "2023-01-04T05:05:00Z"]),
+    interval=st.sampled_from(["0", "30"]),
+)
+def test_observation_types_are_the_survey_commands(
+    typed: Any, kinds: list[str], since: str | None, interval: str
+) -> None:
+    """-p observationType= counts those types, as --observation-type does on the survey commands (animal when
+    not given): detection-rate (from the detections for a type the counts computed at import do not count),
+    detection-rate-any against amurkg survey individuals, activity-pattern against the Python records."""
+    store, kg = typed
+    selection: dict[str, Any] = {"observationType": kinds} | ({"since": since} if since else {})
+    params = {**_params(selection, FILTER_NAMES), "interval": interval}
+    expected = _individuals(store, _survey_args(selection), interval)
+    every = rows(kg, "detection-rate-any", params)
+    assert {(r[0], r[5]): int(str(r[2])) for r in every} == {key: value[0] for key, value in expected.items()}
+    assert [r[:5] for r in rows(kg, "detection-rate", params)] == [r[:5] for r in every]
+    flt = SurveyFilter(observation_types=kinds, start=since, exclude_capture_methods=())
+    hours: dict[tuple[str, int], int] = {}
+    for d in detections(kg, flt):
+        if d.taxon is not None and (d.minutes_since_previous is None or d.minutes_since_previous > float(interval)):
+            hours[(d.taxon, d.local_time().hour)] = hours.get((d.taxon, d.local_time().hour), 0) + 1
+    for name in ("activity-pattern", "activity-pattern-any"):
+        answer = kg.run(name, params)
+        assert {(str(r[3].value), int(r[1].value)): int(r[2].value) for r in answer.rows} == hours, name
+
+
+def test_observation_types_by_hand(typed: Any) -> None:
+    """Two people 10 minutes apart at D1 and one at D2; the unsure leopard counts only as unknown."""
+    _, kg = typed
+    people = rows(kg, "detection-rate", {"observationType": "human", "interval": "30"})
+    assert [r[:3] for r in people] == [("D1", "Homo sapiens", "2"), ("D2", "Homo sapiens", "1")]
+    assert people[0][5] is None  # no count computed at import for people
+    unsure = rows(kg, "detection-rate", {"observationType": "unknown", "taxon": "Amur leopard"})
+    assert [r[:3] for r in unsure] == [("D1", "Panthera pardus orientalis", "1")]
+    both = rows(kg, "detection-rate", {"observationType": "animal,unknown", "taxon": "Amur leopard", "interval": "0"})
+    assert [r[:3] for r in both] == [("D1", "Panthera pardus orientalis", "4")]
+    # animal alone is what the counts count: the same answer, read from them
+    assert rows(kg, "detection-rate", {"observationType": "animal"}) == rows(kg, "detection-rate")

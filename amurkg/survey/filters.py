@@ -20,10 +20,9 @@ from itertools import product
 from typing import Any
 
 from amurkg.errors import ParameterError
+from amurkg.selection import DEFAULT_OBSERVATION_TYPE, OBSERVATION_TYPES
 from amurkg.survey.ledger import package_of
 
-#: Observation types of Camtrap DP 1.0.
-OBSERVATION_TYPES = ("animal", "human", "vehicle", "blank", "unknown", "unclassified")
 #: Capture methods of Camtrap DP 1.0.
 CAPTURE_METHODS = ("activityDetection", "timeLapse")
 
@@ -43,7 +42,7 @@ class SurveyFilter:
     deployments: tuple[str, ...] = ()
     locations: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
-    observation_types: tuple[str, ...] = ("animal",)
+    observation_types: tuple[str, ...] = (DEFAULT_OBSERVATION_TYPE,)
     exclude_capture_methods: tuple[str, ...] = ("timeLapse",)
 
     def __post_init__(self) -> None:

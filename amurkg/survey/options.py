@@ -123,6 +123,7 @@ def build_filter(
     include_timelapse: bool = False,
 ) -> Any:
     """The ``SurveyFilter`` the options describe (ParameterError for a bad date or value)."""
+    from amurkg.selection import DEFAULT_OBSERVATION_TYPE
     from amurkg.survey.filters import SurveyFilter, parse_date, split_values
 
     return SurveyFilter(
@@ -132,7 +133,7 @@ def build_filter(
         deployments=split_values(deployment),
         locations=split_values(location),
         packages=split_values(package),
-        observation_types=split_values(observation_type) or ("animal",),
+        observation_types=split_values(observation_type) or (DEFAULT_OBSERVATION_TYPE,),
         exclude_capture_methods=() if include_timelapse else ("timeLapse",),
     )
 

@@ -283,7 +283,7 @@ class Site:
         context: dict[str, Any] = {
             "title": canned.title,
             "query": _query_summary(canned),
-            "text": canned.text,
+            "text": canned.text_for(params)[0],  # the text that answers them (from the detections for a date range)
             "values": params,
             "missing": missing,
             "answer": None,
