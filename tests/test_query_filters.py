@@ -523,7 +523,8 @@ _PEOPLE = [  # (observationID, deploymentID, eventStart, observationType, scient
 
 @pytest.fixture(scope="module")
 def typed(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """survey-small with people, a vehicle and an unsure leopard: observation types other than animal."""
+    """survey-small with people, a vehicle and an unsure leopard (observation types other than animal), and a
+    time-lapse image at the boar's event of January 4 at D1."""
     import csv
     import shutil
 
@@ -552,6 +553,8 @@ def typed(tmp_path_factory: pytest.TempPathFactory) -> Any:
         writer = csv.DictWriter(f, fieldnames=list(template))
         writer.writeheader()
         writer.writerows(table)
+    with (package / "media.csv").open("a", encoding="utf-8") as f:  # the boar of January 4 at D1, on time-lapse
+        f.write("M3,D1,timeLapse,2023-01-04T12:00:00+10:00,media/m3.jpg,false,m3.jpg,image/jpeg,,,\n")
     amurkg.import_package(root / "store", package)
     with amurkg.KnowledgeGraph(store=root / "store") as opened:
         yield root / "store", opened
@@ -601,3 +604,17 @@ def test_observation_types_by_hand(typed: Any) -> None:
     assert [r[:3] for r in both] == [("D1", "Panthera pardus orientalis", "4")]
     # animal alone is what the counts count: the same answer, read from them
     assert rows(kg, "detection-rate", {"observationType": "animal"}) == rows(kg, "detection-rate")
+
+
+def test_time_lapse_is_left_out_by_the_survey_commands_and_counted_by_the_queries(typed: Any) -> None:
+    """The survey commands leave out a detection whose only media within a second are time-lapse images
+    (--include-timelapse keeps it); the canned queries count every capture (the README says so)."""
+    store, kg = typed
+    boar = ["--taxon", "wild boar", "--since", "2023-01-03"]
+    assert {k[0]: v[0] for k, v in _individuals(store, boar, "0").items()} == {"D2": 1}
+    assert {k[0]: v[0] for k, v in _individuals(store, [*boar, "--include-timelapse"], "0").items()} == {
+        "D1": 1,
+        "D2": 1,
+    }
+    counted = rows(kg, "detection-rate", {"taxon": "wild boar", "since": "2023-01-03"})
+    assert [(r[0], r[2]) for r in counted] == [("D1", "1"), ("D2", "1")]
