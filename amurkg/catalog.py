@@ -15,7 +15,8 @@ after them limits the values accepted (a query that reads precomputed answers fo
 ``# filters: taxon since until deployment location package`` gives a survey query the record filters it takes
 (``RECORD_FILTERS``, defined once for every survey query); text after a ``;`` says where to go for the others.
 ``# counted: taxon deployment location package`` marks a query that reads counts computed at import: those
-filters are the ones the counts answer (``observationType`` only as ``animal``, the type they count); given any
+filters are the ones the counts answer (``observationType`` only as ``animal`` and ``timeLapse`` only as
+``exclude``: they count animals, time-lapse images left out); given any
 other of its filters (a date range), the query is answered by ``from-detections/NAME.rq`` instead, which
 counts the detections themselves and gives the same columns: the same answer as the survey commands', at the
 cost of reading each detection.
@@ -78,6 +79,15 @@ RECORD_FILTERS: tuple[Parameter, ...] = (
         "only these observation types (animal, human, vehicle, blank, unknown, unclassified; separated by "
         "commas) [default: animal]",
     ),
+    Parameter(
+        "timeLapse",
+        "string",
+        None,
+        True,
+        "exclude leaves out the records of time-lapse images, as the survey commands do; include counts them "
+        "[default: exclude]",
+        ("exclude", "include"),
+    ),
 )
 FILTER_NAMES = tuple(p.name for p in RECORD_FILTERS)
 #: The variable each record filter binds (the deployment, location and package filters bind one together).
@@ -86,11 +96,16 @@ FILTER_VARIABLES: dict[str, str] = {
     "since": "since",
     "until": "until",
     "observationType": "observationType",
+    "timeLapse": "timeLapse",
 } | dict.fromkeys(("deployment", "location", "package"), "deployment")
 #: The folder, beside the canned queries, of the texts that answer a ``# counted:`` query from the detections.
 FROM_DETECTIONS = "from-detections"
-#: The observation type the counts computed at import count (``Mapper.gap_lines``).
-COUNTED_TYPE = "animal"
+#: The values of the filters with a default that the counts computed at import answer (``Mapper.gap_lines``
+#: counts animals, time-lapse images left out).
+COUNTED_VALUES: dict[str, frozenset[str]] = {
+    "observationType": frozenset({"animal"}),
+    "timeLapse": frozenset({"exclude"}),
+}
 
 
 class CannedQuery(NamedTuple):
@@ -130,10 +145,10 @@ class CannedQuery(NamedTuple):
 
 
 def _counted(query: CannedQuery, name: str, value: str) -> bool:
-    if name == "observationType":
+    if name in COUNTED_VALUES:
         from amurkg.selection import split_values
 
-        return name in query.counted and set(split_values(value)) == {COUNTED_TYPE}
+        return name in query.counted and set(split_values(value)) == COUNTED_VALUES[name]
     return name in query.counted
 
 

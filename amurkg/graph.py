@@ -199,7 +199,9 @@ class KnowledgeGraph:
         # a filter the counts computed at import cannot answer (a date range): the text that counts detections
         text, path = canned.text_for(params or {})
         if path == canned.path and canned.detailed is not None:
-            bindings.pop("observationType", None)  # the counts are of animals: their text has no such variable
+            # the counts are of animals, time-lapse images left out: their text has no such variables
+            bindings.pop("observationType", None)
+            bindings.pop("timeLapse", None)
         return self.stream(text, bindings, where=str(path))
 
     def _warn_without_entailments(self, name: str) -> None:
@@ -234,7 +236,7 @@ class KnowledgeGraph:
             raise ParameterError(f"query {canned.name!r} has no parameter {unknown[0]!r}; its parameters: {known}")
         bindings: dict[str, Binding] = {}
         given = _given_filters(canned, params)
-        if given or "observationType" in canned.filters:  # bound to its default (animal) when not given
+        if given or {"observationType", "timeLapse"} & set(canned.filters):  # bound to their defaults
             from amurkg.selection import bind_filters
 
             bindings.update(bind_filters(self, canned.name, given, canned.filters))

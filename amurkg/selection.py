@@ -8,7 +8,9 @@ it, and the engine joins on it:
   deploymentID, a locationID or location name, a package identifier; each keeps any of its values);
 - ``since`` and ``until`` bind ``?since`` and ``?until`` to the instants the records lie in, ``?until``
   excluded: a date is its whole day in UTC, a date and time with its offset is that instant;
-- ``observationType`` binds ``?observationType`` to the observation types counted (``animal`` when not given).
+- ``observationType`` binds ``?observationType`` to the observation types counted (``animal`` when not given);
+- ``timeLapse`` binds ``?timeLapse`` to ``exclude`` (when not given: the observations marked ``akg:timeLapse`` at
+  import are left out, as the survey commands leave them out) or ``include``.
 
 A value that names nothing in the graph (a deploymentID no deployment has) is an error that says which, not
 an empty answer. Only the standard library and lower amurkg modules are imported here.
@@ -32,6 +34,9 @@ _XSD = PREFIXES["xsd"]
 OBSERVATION_TYPES = ("animal", "human", "vehicle", "blank", "unknown", "unclassified")
 #: The observation type counted when none is given (by the survey commands and the canned queries alike).
 DEFAULT_OBSERVATION_TYPE = "animal"
+#: Whether the records of time-lapse images are left out (by default, as camtrapdp's users ask) or counted.
+TIME_LAPSE_CHOICES = ("exclude", "include")
+DEFAULT_TIME_LAPSE = "exclude"
 
 _BELOW = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
@@ -100,6 +105,8 @@ def bind_filters(kg: Any, name: str, filters: Mapping[str, str], takes: Iterable
     where = {key: f"filter {key!r} of query {name!r}" for key in filters}
     if "observationType" in filters or "observationType" in takes:
         out["observationType"] = _observation_types(filters.get("observationType"), name)
+    if "timeLapse" in filters or "timeLapse" in takes:
+        out["timeLapse"] = _time_lapse(filters.get("timeLapse"), name)
     if "taxon" in filters:
         target = kg.resolve(filters["taxon"], where["taxon"])
         rows = kg.query(_BELOW, {"taxon": target}, where="taxa below").rows
@@ -135,6 +142,17 @@ def _observation_types(text: str | None, name: str) -> tuple[Term, ...]:
                 f"use one of {', '.join(OBSERVATION_TYPES)}"
             )
     return tuple(Term.literal(v) for v in dict.fromkeys(values))
+
+
+def _time_lapse(text: str | None, name: str) -> Term:
+    """Whether the records of time-lapse images are left out (exclude, when not given) or counted (include)."""
+    value = DEFAULT_TIME_LAPSE if text is None else text.strip()
+    if value not in TIME_LAPSE_CHOICES:
+        raise ParameterError(
+            f"filter 'timeLapse' of query {name!r}: {shown(value)} is neither exclude (leave out the records of "
+            "time-lapse images, the default) nor include (count them)"
+        )
+    return Term.literal(value)
 
 
 def _deployments(kg: Any, name: str, wanted: Mapping[str, str]) -> tuple[Term, ...] | None:

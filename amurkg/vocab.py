@@ -298,6 +298,7 @@ class AKG(DefinedNamespace):
     temporalEnd: URIRef
     temporalStart: URIRef
     terrain: URIRef
+    timeLapse: URIRef
     timestamp: URIRef
     timestampIssues: URIRef
     toPlace: URIRef

@@ -179,6 +179,7 @@ def test_official_example_by_hand(kg: Any) -> None:
         (["activity-pattern-any", "-p", "observationType=animals"], "did you mean 'animal'"),
         (["detections-near", "-p", "latitude=43", "-p", "longitude=131", "-p", "observationType=,"], "at least one"),
         (["activity-pattern", "-p", "deployment=D9"], "no deployment 'D9'"),
+        (["detection-rate", "-p", "timeLapse=yes"], "neither exclude"),
         (["detection-rate-any", "-p", "since=yesterday"], "YYYY-MM-DD"),
         (["detection-rate-any", "-p", "since=2023-01-02T10:00:00"], "UTC offset"),
         (["detection-rate-any", "-p", "since=2023-01-05", "-p", "until=2023-01-04"], "empty"),
@@ -243,6 +244,8 @@ def selections(draw: st.DrawFn) -> dict[str, Any]:
     taxon = draw(st.sampled_from(_TAXA))
     if taxon is not None:
         out["taxon"] = taxon
+    if draw(st.booleans()):
+        out["timeLapse"] = draw(st.sampled_from(["exclude", "include"]))
     since, until = draw(st.sampled_from([None, *_DAYS])), draw(st.sampled_from([None, *_DAYS]))
     if since is not None and until is not None and since > until:
         since, until = until, since
@@ -262,7 +265,7 @@ def _params(selection: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]
 
 
 def _python_filter(selection: dict[str, Any], names: tuple[str, ...]) -> SurveyFilter:
-    """The same selection as the Python analyses read it (time-lapse kept: the queries count every capture)."""
+    """The same selection as the Python analyses read it (time-lapse images left out by both, or kept by both)."""
     return SurveyFilter(
         taxon=selection.get("taxon") if "taxon" in names else None,
         start=selection.get("since") if "since" in names else None,
@@ -270,7 +273,8 @@ def _python_filter(selection: dict[str, Any], names: tuple[str, ...]) -> SurveyF
         deployments=selection.get("deployment", []) if "deployment" in names else (),
         locations=selection.get("location", []) if "location" in names else (),
         packages=selection.get("package", []) if "package" in names else (),
-        exclude_capture_methods=(),
+        observation_types=selection.get("observationType", ["animal"]),
+        exclude_capture_methods=() if selection.get("timeLapse") == "include" else ("timeLapse",),
     )
 
 
@@ -423,9 +427,12 @@ def _individuals(store: Path, flt_args: list[str], interval: str) -> dict[tuple[
 
 
 def _survey_args(selection: dict[str, Any]) -> list[str]:
-    """The survey commands' options for a selection (time-lapse kept: the canned queries count every capture)."""
-    args = ["--include-timelapse"]
+    """The survey commands' options for a selection (the canned queries' -p timeLapse=include is
+    --include-timelapse)."""
+    args = ["--include-timelapse"] if selection.get("timeLapse") == "include" else []
     for key, value in selection.items():
+        if key == "timeLapse":
+            continue
         option = "--observation-type" if key == "observationType" else f"--{key}"
         for one in value if isinstance(value, list) else [value]:
             args += [option, str(one)]
@@ -568,21 +575,23 @@ _KINDS = st.lists(st.sampled_from(["animal", "human", "vehicle", "unknown", "bla
     kinds=_KINDS,
     since=st.sampled_from([None, "2023-01-03", "2023-01-04T05:05:00Z"]),
     interval=st.sampled_from(["0", "30"]),
+    lapse=st.sampled_from([None, "exclude", "include"]),
 )
-def test_observation_types_are_the_survey_commands(
-    typed: Any, kinds: list[str], since: str | None, interval: str
+def test_observation_types_and_time_lapse_are_the_survey_commands(
+    typed: Any, kinds: list[str], since: str | None, interval: str, lapse: str | None
 ) -> None:
     """-p observationType= counts those types, as --observation-type does on the survey commands (animal when
     not given): detection-rate (from the detections for a type the counts computed at import do not count),
     detection-rate-any against amurkg survey individuals, activity-pattern against the Python records."""
     store, kg = typed
     selection: dict[str, Any] = {"observationType": kinds} | ({"since": since} if since else {})
+    selection |= {"timeLapse": lapse} if lapse else {}
     params = {**_params(selection, FILTER_NAMES), "interval": interval}
     expected = _individuals(store, _survey_args(selection), interval)
     every = rows(kg, "detection-rate-any", params)
     assert {(r[0], r[5]): int(str(r[2])) for r in every} == {key: value[0] for key, value in expected.items()}
     assert [r[:5] for r in rows(kg, "detection-rate", params)] == [r[:5] for r in every]
-    flt = SurveyFilter(observation_types=kinds, start=since, exclude_capture_methods=())
+    flt = _python_filter(selection, FILTER_NAMES)
     hours: dict[tuple[str, int], int] = {}
     for d in detections(kg, flt):
         if d.taxon is not None and (d.minutes_since_previous is None or d.minutes_since_previous > float(interval)):
@@ -606,15 +615,61 @@ def test_observation_types_by_hand(typed: Any) -> None:
     assert rows(kg, "detection-rate", {"observationType": "animal"}) == rows(kg, "detection-rate")
 
 
-def test_time_lapse_is_left_out_by_the_survey_commands_and_counted_by_the_queries(typed: Any) -> None:
-    """The survey commands leave out a detection whose only media within a second are time-lapse images
-    (--include-timelapse keeps it); the canned queries count every capture (the README says so)."""
+def test_time_lapse_is_left_out_by_the_queries_as_by_the_survey_commands(typed: Any) -> None:
+    """The boar's event of January 4 at D1, whose only media within a second is a time-lapse image, is marked at
+    import; the survey commands and the canned queries leave it out by default (the counts computed at import
+    too), and count it with --include-timelapse and -p timeLapse=include."""
     store, kg = typed
     boar = ["--taxon", "wild boar", "--since", "2023-01-03"]
     assert {k[0]: v[0] for k, v in _individuals(store, boar, "0").items()} == {"D2": 1}
-    assert {k[0]: v[0] for k, v in _individuals(store, [*boar, "--include-timelapse"], "0").items()} == {
-        "D1": 1,
-        "D2": 1,
-    }
-    counted = rows(kg, "detection-rate", {"taxon": "wild boar", "since": "2023-01-03"})
-    assert [(r[0], r[2]) for r in counted] == [("D1", "1"), ("D2", "1")]
+    both = {"D1": 1, "D2": 1}
+    assert {k[0]: v[0] for k, v in _individuals(store, [*boar, "--include-timelapse"], "0").items()} == both
+    for params, expected in (({}, {"D2": "1"}), ({"timeLapse": "include"}, {"D1": "1", "D2": "1"})):
+        for dated in ({}, {"since": "2023-01-03"}):
+            got = rows(kg, "detection-rate", {"taxon": "wild boar", **params, **dated})
+            assert {r[0]: r[2] for r in got} == expected, (params, dated)
+    # the leopard's co-detection with the boar (35 hours apart at D1) is gone with the boar's time-lapse event
+    pairs = {"window": "2", "since": "2023-01-03"}
+    assert [r[:4] for r in rows(kg, "co-detections", {"window": "2"})] == [("D1", "Siberian roe deer", "2", "2")]
+    assert rows(kg, "co-detections", pairs) == []
+    assert [r[:4] for r in rows(kg, "co-detections", {**pairs, "timeLapse": "include"})] == [
+        ("D1", "wild boar", "1", "1")
+    ]
+    hours = {(r[0], r[1]) for r in rows(kg, "activity-pattern", {"taxon": "wild boar"})}
+    assert hours == {("Sus scrofa", "10")}  # D2's; D1's at 12 (local) is a time-lapse image
+    with_lapse = {(r[0], r[1]) for r in rows(kg, "activity-pattern", {"taxon": "wild boar", "timeLapse": "include"})}
+    assert with_lapse == {("Sus scrofa", "10"), ("Sus scrofa", "12")}
+
+
+def test_time_lapse_stays_left_out_when_a_correction_recounts(typed: Any, tmp_path: Path) -> None:
+    """A clock correction recounts the counts computed at import: the observation marked as time-lapse stays
+    out of them, and they still equal the count of the detections themselves."""
+    from amurkg.survey.corrections import shift_time
+
+    store = tmp_path / "store"
+    amurkg.import_package(store, typed[0].parent / "package")
+    shift_time(store, ["D1"], "1h", "the camera kept winter time", "tester")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        for taxon in ("wild boar", "Amur leopard"):
+            counted = kg.run("detection-rate", {"taxon": taxon})
+            detailed = kg.run("detection-rate", {"taxon": taxon, "since": "1900-01-01"})
+            assert _values(counted) == _values(detailed), taxon
+        assert {r[0]: r[2] for r in rows(kg, "detection-rate", {"taxon": "wild boar"})} == {"D2": "1"}
+        hours = rows(kg, "activity-pattern", {"taxon": "Amur leopard", "interval": "0"})
+        assert [(r[1], r[2]) for r in hours] == [("0", "1"), ("12", "2")]  # an hour later at D1
+
+
+def test_time_lapse_marks_are_the_same_from_worker_processes(
+    typed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows mapped by worker processes hand back the media and events the marks are made from: the same marks
+    and counts as in one process."""
+    monkeypatch.setenv("AMURKG_IMPORT_WORKERS", "2")
+    store = tmp_path / "store"
+    amurkg.import_package(store, typed[0].parent / "package")
+    marked = "SELECT ?obs WHERE { ?obs <https://w3id.org/amurkg/ontology#timeLapse> true } ORDER BY ?obs"
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        got = [r[0].value for r in kg.query(marked).rows]
+        assert got == [r[0].value for r in typed[1].query(marked).rows]
+        assert [r.rsplit("/", 1)[-1] for r in got] == ["O4"]
+        assert rows(kg, "detection-rate") == rows(typed[1], "detection-rate")

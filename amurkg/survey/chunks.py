@@ -90,6 +90,10 @@ class Done:
     counts: dict[str, Counter[str]] = field(default_factory=dict)  # rows, matched, unknown
     detections: list[tuple[Any, ...]] = field(default_factory=list)
     observed: dict[str, str] = field(default_factory=dict)
+    # what marks the observations of time-lapse images (``Mapper.time_lapse_lines``)
+    media: list[tuple[str, float, bool]] = field(default_factory=list)
+    time_lapse_media: set[str] = field(default_factory=set)
+    events: list[tuple[str, float, str, str | None]] = field(default_factory=list)
     outside: int = 0  # rows outside their deployment's interval kept (the deployment says timestampIssues)
 
 
@@ -129,6 +133,7 @@ def map_chunk(context: Context, chunk: list[Item]) -> Done:
         done.lines = mapper.stats.triples
         done.counts = {"rows": mapper.stats.rows, "matched": mapper.stats.matched, "unknown": mapper.stats.unknown}
         done.detections, done.observed = mapper.detections, mapper.observed
+        done.media, done.time_lapse_media, done.events = mapper.media, mapper.time_lapse_media, mapper.events
     return done
 
 
@@ -193,6 +198,9 @@ def table_blocks(
             getattr(mapper.stats, name).update(counter)
         mapper.stats.triples += done.lines
         mapper.detections += done.detections
+        mapper.media += done.media
+        mapper.time_lapse_media |= done.time_lapse_media
+        mapper.events += done.events
         for taxon, name in done.observed.items():
             mapper.observed.setdefault(taxon, name)
         if done.lines:

@@ -426,7 +426,12 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
             if row["end"] is not None:
                 end = datetime.fromisoformat(row["end"].value.replace("Z", "+00:00"))
                 corrected.append(f"{row['dep']} <{AKG}correctedEnd> {literal(end + moved)} .")
+    # the observations marked at import as time-lapse (Mapper.time_lapse_lines): not counted, as then
+    lapse = ox.NamedNode(AKG + "timeLapse")
+    marked = {q.subject for q in ox_store.quads_for_pattern(None, lapse, ox.Literal(True), g)}
     for row in ox_store.query(_EVENTS, default_graph=[g]):
+        if row["obs"] in marked:
+            mapper.time_lapse.add(row["id"].value)
         deployment, name = row["deployment"].value, row["name"].value
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         shift = shifts.get(row["dep"].value, 0.0)

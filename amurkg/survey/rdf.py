@@ -40,6 +40,8 @@ SCHEMA = PREFIXES["schema"]
 STANDARD_INTERVALS = (0, 1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 #: Windows (days) at which predator and prey co-detections are precomputed per deployment (co-detections).
 STANDARD_WINDOWS = (0, 1, 2, 3, 5, 7, 10, 14, 30)
+#: The capture method of Camtrap DP's time-lapse images, whose observations the survey analyses leave out.
+TIME_LAPSE = "timeLapse"
 
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
@@ -232,6 +234,14 @@ class Mapper:
         # start as recorded)
         self.detections: list[tuple[str, str, float, str, int, datetime]] = []
         self.effort: dict[str, float] = {}  # deploymentID -> camera-days
+        # what marks the observations of time-lapse images (``time_lapse_lines``): each media's deployment,
+        # timestamp (POSIX seconds) and whether it is a time-lapse image; the mediaIDs of time-lapse images; each
+        # event-level observation's deployment, start, ID and mediaID
+        self.media: list[tuple[str, float, bool]] = []
+        self.time_lapse_media: set[str] = set()
+        self.events: list[tuple[str, float, str, str | None]] = []
+        #: the observationIDs of the event-level observations the survey commands leave out as time-lapse
+        self.time_lapse: set[str] = set()
         self.observed: dict[str, str] = {}  # taxon IRI -> a scientific name observations gave it
         self._prefix = {
             name: f"{self.package}/{name.rstrip('s') if name != 'media' else 'media'}/" for name in _COLUMNS
@@ -294,9 +304,17 @@ class Mapper:
             self.effort[values["deploymentID"]] = round(days, 6)
         else:
             lines.append(f"{subject} <{AKG}deployment> {self.deployment_iri(values['deploymentID'])} .")
+        if table == "media" and values.get("timestamp") is not None:
+            lapse = values.get("captureMethod") == TIME_LAPSE
+            self.media.append((sys.intern(values["deploymentID"]), values["timestamp"].timestamp(), lapse))
+            if lapse:
+                self.time_lapse_media.add(values["mediaID"])
         if table == "observations":
             if (media := values.get("mediaID")) is not None:
                 lines.append(f"{subject} <{AKG}media> <{self.record_iri('media', media)}> .")
+            if values.get("observationLevel") == "event":
+                deployment = sys.intern(values["deploymentID"])
+                self.events.append((deployment, values["eventStart"].timestamp(), values["observationID"], media))
             offset = self.offsets.get(values["deploymentID"])
             local = values["eventStart"].astimezone(_tz(offset)) if offset is not None else values["eventStart"]
             lines.append(f"{subject} <{AKG}localHour> {literal(local.hour)} .")
@@ -330,6 +348,37 @@ class Mapper:
         self.stats.triples += len(lines)
         return lines
 
+    def time_lapse_lines(self) -> Iterator[str]:
+        """``akg:timeLapse true`` on each event-level observation that the survey commands leave out as
+        time-lapse by default (``amurkg.survey.filters.detections``): its media is a time-lapse image, or, without
+        media of its own, every media of its deployment taken within a second of its start is one. The canned
+        queries read the mark (``-p timeLapse=``), and the counts computed here leave those observations out.
+        A clock correction moves a deployment's media and observations alike, so the mark stays true."""
+        if not self.time_lapse_media:
+            self.events.clear()
+            self.media.clear()
+            return
+        by_deployment: dict[str, list[tuple[float, bool]]] = {}
+        for deployment, timestamp, lapse in self.media:
+            by_deployment.setdefault(deployment, []).append((timestamp, lapse))
+        for items in by_deployment.values():
+            items.sort()
+        for deployment, start, observation, media in self.events:
+            if media is not None:
+                out = media in self.time_lapse_media
+            else:
+                items = by_deployment.get(deployment, [])
+                at, near = bisect.bisect_left(items, (start - 1.0, False)), []
+                while at < len(items) and items[at][0] <= start + 1.0:  # the media within a second
+                    near.append(items[at][1])
+                    at += 1
+                out = bool(near) and all(near)
+            if out:
+                self.time_lapse.add(observation)
+                yield f"<{self.record_iri('observations', observation)}> <{AKG}timeLapse> {literal(True)} ."
+        self.events.clear()
+        self.media.clear()
+
     def gap_lines(self) -> Iterator[str]:
         """What independence needs, computed once here rather than by a self-join over millions of rows:
 
@@ -343,28 +392,34 @@ class Mapper:
         - an ``akg:CoDetectionCount`` per deployment, predator, prey and standard window (``co-detections``).
         """
         self.detections.sort()
+        lapse = self.time_lapse
+        # the gaps of the current series' counted detections: a time-lapse one has a gap (the previous detection
+        # of a series may be one) but is not counted, as the survey analyses read them
         series: list[float] = []
         starts: list[float] = []  # the starts of the current series (POSIX seconds, as the analyses read them)
         # (taxon, hour) -> detections by how many standard intervals their gap exceeds
         hourly: dict[tuple[str, int], list[int]] = {}
-        first = 0  # the index of the first detection of the current series
-        for index, (deployment, taxon, start, observation, hour, _) in enumerate(self.detections):
+        span: list[datetime] = []  # the starts of the current series' first and last counted detections
+        for index, (deployment, taxon, start, observation, hour, recorded) in enumerate(self.detections):
             subject = f"<{self.record_iri('observations', observation)}>"
-            if series and self.detections[index - 1][:2] == (deployment, taxon):
+            if index and self.detections[index - 1][:2] == (deployment, taxon):
                 minutes = round((start - self.detections[index - 1][2]) / 60, 4)
-                series.append(minutes)
-                starts.append(start)
+                gap = minutes
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
             else:
-                series = [math.inf]  # the first detection of a series is independent at any interval
-                starts = [start]
-                first = index
-            tally = hourly.setdefault((taxon, hour), [0] * (len(STANDARD_INTERVALS) + 1))
-            tally[bisect.bisect_left(STANDARD_INTERVALS, series[-1])] += 1  # independent where gap > interval
+                series, starts, span = [], [], []
+                gap = math.inf  # the first detection of a series is independent at any interval
+            if observation not in lapse:
+                series.append(gap)
+                starts.append(start)  # POSIX seconds, as the analyses read them
+                span = [span[0] if span else recorded, recorded]
+                tally = hourly.setdefault((taxon, hour), [0] * (len(STANDARD_INTERVALS) + 1))
+                tally[bisect.bisect_left(STANDARD_INTERVALS, gap)] += 1  # independent where gap > interval
             last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
-            if last:
-                span = (self.detections[first][5], self.detections[index][5])
-                yield from self._series_lines(deployment, taxon, series, span, starts)
+            if last and series:
+                yield from self._series_lines(deployment, taxon, series, (span[0], span[1]), starts)
+        if lapse:
+            self.detections = [d for d in self.detections if d[3] not in lapse]
         yield from self._co_detection_lines()
         self.detections.clear()
         for (taxon, hour), tally in sorted(hourly.items()):
@@ -535,6 +590,7 @@ class Mapper:
             for name in ("start", "end"):
                 if isinstance(temporal.get(name), str):
                     yield f"{pkg} <{AKG}temporal{name.title()}> {_when(temporal[name])} ."
+        yield from self.time_lapse_lines()
         yield from self.gap_lines()
         yield from self.files_lines()
         yield from self.taxon_lines(descriptor.get("taxonomic") or [])
