@@ -88,7 +88,7 @@ def test_every_survey_query_takes_the_filters_from_one_definition() -> None:
     # and so do those that read counts computed at import: what the counts cannot answer, the detections do
     for name in ("detection-rate", "detections-near", "activity-pattern"):
         assert set(get_query(name).filters) == set(FILTER_NAMES), name
-    for name in ("prey-detection-rate", "co-detections"):
+    for name in ("prey-detection-rate", "co-detections", "survey-effort"):
         assert {"since", "until", "deployment", "location", "package"} <= set(get_query(name).filters), name
     for name in COUNTED:
         q = get_query(name)
@@ -673,3 +673,29 @@ def test_time_lapse_marks_are_the_same_from_worker_processes(
         assert got == [r[0].value for r in typed[1].query(marked).rows]
         assert [r.rsplit("/", 1)[-1] for r in got] == ["O4"]
         assert rows(kg, "detection-rate") == rows(typed[1], "detection-rate")
+
+
+@_SLOW
+@given(selection=selections())
+def test_survey_effort_takes_a_date_range_as_the_survey_commands_clip_it(kg: Any, selection: dict[str, Any]) -> None:
+    """survey-effort with any filters: the deployments the Python filter keeps that ran within the range, each
+    with its span clipped to the range and the camera-days of that span (amurkg survey effort's clip)."""
+    from datetime import datetime
+
+    flt = _python_filter(selection, FILTER_NAMES)
+    expected = sorted(
+        (d.deployment_id, d.start, d.end, (d.end - d.start) / 86400)
+        for d in deployments(kg, flt)
+        if d.end > d.start or not (flt.start or flt.end)
+    )
+    names = get_query("survey-effort").filters
+    answer = kg.run("survey-effort", _params(selection, names))
+
+    def seconds(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    got = sorted(
+        (row[1].value, seconds(row[5].value), seconds(row[6].value), float(row[7].value)) for row in answer.rows
+    )
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    assert all(math.isclose(g[3], e[3], abs_tol=2e-6) for g, e in zip(got, expected, strict=True))
