@@ -76,6 +76,7 @@ class Context:
     taxon_ids: dict[str, str]
     offsets: dict[str, Any]  # deploymentID -> UTC offset of its start
     deployments: dict[str, Any]  # deploymentID -> (start, end, timestampIssues): the time checks
+    keep_events: bool = False  # the package has time-lapse images: hand back the events to mark (Mapper.events)
 
 
 @dataclass
@@ -124,6 +125,7 @@ def map_chunk(context: Context, chunk: list[Item]) -> Done:
     if clean:  # a chunk with a problem is not mapped: the import will fail
         mapper = Mapper(context.identifier, context.files, context.taxa, context.taxon_ids)
         mapper.offsets = context.offsets
+        mapper.keep_events = context.keep_events
         lines: list[str] = []
         for number, row in good:
             lines += mapper.row(context.table, number, row)
@@ -267,10 +269,13 @@ def package_blocks(
                     mapper.taxon_ids,
                     mapper.offsets,
                     times.deployments,
+                    bool(mapper.time_lapse_media),  # the media, read before the observations, had some
                 )
                 yield from table_blocks(
                     executor, 2 * max(count, 1), context, items, table_keys.settle, problems, mapper, times.outside
                 )
+                if name == "media" and not mapper.time_lapse_media:
+                    mapper.media.clear()  # no time-lapse image: no observation to mark
             finally:
                 items.close()
     finally:

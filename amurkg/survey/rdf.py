@@ -240,6 +240,8 @@ class Mapper:
         self.media: list[tuple[str, float, bool]] = []
         self.time_lapse_media: set[str] = set()
         self.events: list[tuple[str, float, str, str | None]] = []
+        #: whether to keep ``events``: only for a package with time-lapse images (its media table says so)
+        self.keep_events = False
         #: the observationIDs of the event-level observations the survey commands leave out as time-lapse
         self.time_lapse: set[str] = set()
         self.observed: dict[str, str] = {}  # taxon IRI -> a scientific name observations gave it
@@ -312,7 +314,7 @@ class Mapper:
         if table == "observations":
             if (media := values.get("mediaID")) is not None:
                 lines.append(f"{subject} <{AKG}media> <{self.record_iri('media', media)}> .")
-            if values.get("observationLevel") == "event":
+            if self.keep_events and values.get("observationLevel") == "event":
                 deployment = sys.intern(values["deploymentID"])
                 self.events.append((deployment, values["eventStart"].timestamp(), values["observationID"], media))
             offset = self.offsets.get(values["deploymentID"])
