@@ -665,3 +665,14 @@ def test_a_long_group_of_facts_is_cut_on_the_page_and_whole_in_its_json(survey_s
     html = body.decode()
     for group in long:
         assert f"and {len(group['facts']) - 100} more" in html
+
+
+def test_a_dated_survey_query_page_shows_the_text_that_answers_it(survey_site: str) -> None:
+    """detection-rate with a date range is answered from the detections: its page shows that text (the one
+    run), and the counts' own text without one."""
+    dated = get(survey_site + "/queries/detection-rate?since=2023-01-03&taxon=Amur+leopard")
+    assert dated[0] == 200, dated[2][:500]
+    assert "answered from the detections themselves" in dated[2].decode()
+    assert "7.583333" in dated[2].decode()  # D1 from January 3 (survey-small)
+    whole = get(survey_site + "/queries/detection-rate?taxon=Amur+leopard")
+    assert whole[0] == 200 and "answered from the detections themselves" not in whole[2].decode()
