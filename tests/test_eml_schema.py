@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import new_store
 from eml_schema import SCHEMAS, LocalOnly, RefusedLoadError, load, parser, schema_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -171,10 +172,10 @@ def test_every_eml_written_is_valid_against_the_schema(
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(leopard=st.booleans(), grid=st.sampled_from([0.1, 1.0]))
 def test_the_archives_export_writes_carry_a_valid_eml(
-    leopard: bool, grid: float, tmp_path_factory: pytest.TempPathFactory
+    leopard: bool, grid: float, tmp_path_factory: pytest.TempPathFactory, empty_store: Path
 ) -> None:
     folder = tmp_path_factory.mktemp("eml")
-    store = folder / "store"
+    store = new_store(empty_store, folder)
     package = REPO / "tests" / "data" / ("survey-small" if leopard else "camtrap-dp-example")
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     out = folder / "out.zip"

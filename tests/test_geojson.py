@@ -8,6 +8,7 @@ from typing import Any
 
 import geojson
 import pytest
+from conftest import new_store
 from hypothesis import HealthCheck, given, settings
 from places import PLACES, hidden_cameras, numbers, package_at
 from test_survey import SMALL, run
@@ -103,12 +104,13 @@ def test_bad_grid_and_store_without_survey(store: Path) -> None:
 @given(**PLACES)
 def test_no_exact_coordinate_of_a_threatened_taxon_in_geojson(
     tmp_path_factory: pytest.TempPathFactory,
+    empty_store: Path,
     coordinates: dict[str, tuple[float, float]],
     leopard_at: set[str],
     grid: float,
 ) -> None:
     folder = tmp_path_factory.mktemp("geo")
-    store = folder / "store"
+    store = new_store(empty_store, folder)
     assert run("import", str(package_at(folder, coordinates, leopard_at)), "--store", str(store)).exit_code == 0
     result = run("survey", "geojson", "--store", str(store), "--grid", str(grid))
     assert result.exit_code == 0, result.stderr

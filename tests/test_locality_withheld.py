@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import new_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -113,10 +114,12 @@ _NAMES = st.from_regex(r"[A-Z][a-z]{3,8}( [A-Za-z]{2,8}){0,3}", fullmatch=True) 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=_NAMES.filter(lambda n: n.lower() not in OTHER.lower() and "withheld" not in n.lower()))
-def test_no_export_writes_a_protected_cameras_place_name(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_no_export_writes_a_protected_cameras_place_name(
+    name: str, tmp_path_factory: pytest.TempPathFactory, empty_store: Path
+) -> None:
     work = tmp_path_factory.mktemp("locality")
     package = package_with(work / "package", name)
-    store = work / "store"
+    store = new_store(empty_store, work)
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     texts = outputs(store, work)
     leaked = [where for where, text in texts.items() if name.lower() in text.lower()]

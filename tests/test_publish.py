@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import WAIT
+from conftest import WAIT, new_store
 from eml_schema import schema_errors
 from hypothesis import HealthCheck, given, settings
 from places import (
@@ -43,6 +43,7 @@ def _archive_rows(data: bytes) -> list[dict[str, str]]:
 @given(**PLACES, words=FREE_TEXT)
 def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     tmp_path_factory: pytest.TempPathFactory,
+    empty_store: Path,
     coordinates: dict[str, tuple[float, float]],
     leopard_at: set[str],
     grid: float,
@@ -51,7 +52,7 @@ def test_no_exact_coordinate_of_a_threatened_taxon_leaves_the_store(
     """Nor any free text of its camera (place name, habitat, remarks, tags, groups, media comments and EXIF data,
     observation comments and tags): each cell holds a marker of its own, and the EXIF data the camera's position."""
     folder = tmp_path_factory.mktemp("pub")
-    store = folder / "store"
+    store = new_store(empty_store, folder)
     package = package_at(folder, coordinates, leopard_at)
     free_text = with_free_text(package, words, coordinates)
     result = run("import", str(package), "--store", str(store))

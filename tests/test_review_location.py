@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, new_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -177,16 +177,16 @@ def test_the_same_post_in_a_later_package_is_hidden(tmp_path: Path) -> None:
     st.booleans(),
 )
 def test_a_new_gps_fix_of_the_leopards_post_is_hidden(
-    tmp_path_factory: pytest.TempPathFactory, dlat: float, dlon: float, same_location: bool
+    tmp_path_factory: pytest.TempPathFactory, empty_store: Path, dlat: float, dlon: float, same_location: bool
 ) -> None:
     """D2 anywhere within a cell's width of D1 (a new fix of the same post, or the next post on the trail),
     with D1's locationID or its own: D2's exact point is not visible."""
     tmp = tmp_path_factory.mktemp("fix")
     lat, lon = round(43.1 + dlat, 6), round(131.5 + dlon, 6)
-    store = tmp / "store"
+    store = new_store(empty_store, tmp)
     amurkg.import_package(store, _package(tmp, "p", "gps", d2=f"{lat},{lon},{'L1' if same_location else 'L7'}"))
-    assert (lat, lon) not in visible_points(store)
-    assert (43.1, 131.5) not in visible_points(store)
+    visible = visible_points(store)
+    assert (lat, lon) not in visible and (43.1, 131.5) not in visible
 
 
 def test_a_deer_at_the_leopards_point_in_an_occurrence_archive_is_hidden(tmp_path: Path) -> None:
