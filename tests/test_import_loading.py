@@ -76,10 +76,10 @@ def test_the_loader_only_ever_gets_closed_non_empty_regular_files(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(ox.Store, "bulk_load", recording)
-    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 300)  # several files, loaded while the next is written
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 2000)  # 10 files, loaded while the next is written
     store = tmp_path / "store"
     report = import_package(store, EXAMPLE)
-    assert len(seen) >= 5
+    assert len(seen) >= 5  # 19,201 triples: 10 files
     assert all(regular and size > 0 and folder == store and not open_here for regular, size, folder, open_here in seen)
     assert _graph_counts(store) == {report.identifier: report.stats.triples}
     assert not list(store.glob(STAGING_PREFIX + "*"))  # staged files are removed once loaded
@@ -158,7 +158,7 @@ def test_a_problem_found_half_way_leaves_no_staged_file(tmp_path: Path, monkeypa
     observations.write_text("".join(lines), "utf-8")
     store = tmp_path / "store"
     import_package(store, SMALL)
-    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 200)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 1000)  # 6 files staged before the last row is read
     with pytest.raises(AmurkgError):
         import_package(store, broken)
     assert not list(store.glob(STAGING_PREFIX + "*"))
