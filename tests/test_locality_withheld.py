@@ -148,6 +148,55 @@ def test_no_export_writes_a_protected_cameras_place_name(
         assert (name.lower() in text.lower()) is shown and OTHER in text
 
 
+#: How field teams write a camera's GPS fix (43.123456, -131.567891) and place name (Ridge Above The Lick) in a
+#: post's locationID: not as the latitude column holds them.
+_WRITTEN = {
+    "43.1235": "rounded to 4 decimals",
+    "43.12345": "cut to 5 decimals",
+    "43,123456": "decimal comma",
+    "131.5679W": "no sign, a hemisphere letter",
+    "43123456": "no separator",
+    "43°07'24\"N": "degrees, minutes and seconds",
+    "131° 34.07'": "degrees and decimal minutes",
+    "ridge-above-the-lick": "words joined by dashes",
+    "RidgeAboveTheLick": "words run together",
+}
+
+
+@pytest.mark.parametrize("written", sorted(_WRITTEN))
+def test_a_locationid_never_gives_the_place_away_however_it_is_written(written: str) -> None:
+    """Before, only the latitude's own text (``43.123456``) and the name as written were withheld: a post named
+    ``post 43,123456`` or ``ridge-above-the-lick 2`` gave an exact place to every export of a protected camera."""
+    from amurkg.survey.sensitive import coordinate_texts, withhold_paths
+
+    places = ["Ridge Above The Lick", *coordinate_texts(["43.123456", "-131.567891"])]
+    shown = withhold_paths(f"post {written} 2", places)
+    assert "withheld" in shown and not any(c.isdigit() for c in shown.replace(" 2", "")), (written, shown)
+    assert withhold_paths("post 12.5 L1 IMG_0043", places) == "post 12.5 L1 IMG_0043"  # not a coordinate
+
+
+def test_no_export_gives_a_post_named_after_its_gps_fix_away(tmp_path: Path) -> None:
+    """The same, through an import and every output: a locationID written as the GPS device shows it."""
+    package = package_with(tmp_path / "package", "Ridge Above The Lick")
+    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
+    for row in rows:
+        if row["deploymentID"] == "D1":
+            row.update(latitude="43.123456", longitude="131.567891", locationID="43,1235 N 131°34'04\" ridge_above")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+    store = tmp_path / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    texts = outputs(store, tmp_path)
+    for secret in ("43,1235", "131°34"):
+        assert not [where for where, text in texts.items() if secret in text], secret
+    assert "withheld" in json.loads(texts["geojson"])["features"][0]["properties"]["locationID"]
+    exact = run("survey", "geojson", "--store", str(store), "--exact-locations").stdout
+    assert "43,1235" in exact
+
+
 def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None:
     """What ``import --upgrade`` recomputes: D1's leopard record gone, D1 is no longer protected, and its name
     comes back from the exact graph into the visible one (and into exports)."""

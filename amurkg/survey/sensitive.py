@@ -395,12 +395,66 @@ _CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 def withhold_paths(text: str, places: Iterable[str]) -> str:
     """``text`` (a media file's path or name, or a ``locationID``) with every locality text of ``places`` in it
-    replaced by ``withheld`` (case-insensitive): a camera's place name often names its folder of images."""
+    replaced by ``withheld``: a camera's place name often names its folder of images, or its post.
+
+    A place name is found whatever the case and whatever separates its words (``Ridge Trail``, ``ridge-trail``,
+    ``RidgeTrail``); a coordinate of ``places`` (a number, as ``coordinate_texts`` gives it) wherever ``text``
+    writes it finer than a tenth of a degree, in whatever form: other decimals (``43.1235`` for ``43.123456``,
+    ``43.100010``), a decimal comma (``43,10001``), no sign (``43.10001S`` for ``-43.10001``), no separator
+    (``4310001``) or degrees and minutes (``43°06'``). A field team writes a GPS fix as its device shows it, not
+    as the latitude column holds it."""
     import re
 
-    for place in sorted({p.strip() for p in places if p and len(p.strip()) >= 3}, key=len, reverse=True):
+    names, numbers = [], []
+    for place in {p.strip() for p in places if p and len(p.strip()) >= 3}:
+        try:
+            numbers.append(place if math.isfinite(float(place)) else None)
+        except ValueError:
+            names.append(place)
+    for place in sorted(names, key=len, reverse=True):
+        words = [re.escape(w) for w in re.findall(r"[^\W_]+", place)]
+        if sum(len(w) for w in words) >= 3:
+            text = re.sub(r"[\W_]*".join(words), "withheld", text, flags=re.IGNORECASE)
         text = re.sub(re.escape(place), "withheld", text, flags=re.IGNORECASE)
+    for number in filter(None, numbers):
+        text = _withhold_coordinate(text, number)
     return text
+
+
+def _withhold_coordinate(text: str, recorded: str) -> str:
+    """``text`` with every writing of the coordinate ``recorded`` (``-43.10001``) finer than 0.1 degree withheld
+    (``withhold_paths``)."""
+    import re
+
+    value = abs(float(recorded))
+    whole, _, fraction = f"{value:.9f}".rstrip("0").partition(".")
+
+    def near(written: float, match: re.Match[str], within: float) -> str:
+        return "withheld" if abs(written - value) <= within + 1e-9 else match.group(0)
+
+    def number(group: str | None) -> float:
+        return float(group.replace(",", ".")) if group else 0.0
+
+    # degrees, minutes (and seconds): within the minute (or second) written
+    def dms(match: re.Match[str]) -> str:
+        degrees, minutes, seconds = (number(g) for g in match.groups())
+        return near(degrees + minutes / 60 + seconds / 3600, match, 1 / 3600 if match.group(3) else 1 / 60)
+
+    text = re.sub(
+        r"(\d{1,3})\s*[°º]\s*(\d{1,2}(?:[.,]\d+)?)\s*['′’](?:\s*(\d{1,2}(?:[.,]\d+)?)\s*(?:[\"″”]|''))?", dms, text
+    )
+
+    # a decimal number, dot or comma: the coordinate rounded or cut to the decimals written
+    def decimal(match: re.Match[str]) -> str:
+        decimals = len(match.group(2))
+        written = float(f"{match.group(1)}.{match.group(2)}")
+        return near(written, match, 10**-decimals) if decimals >= 2 else match.group(0)
+
+    text = re.sub(r"(?<![\d.,])(\d{1,3})[.,](\d+)(?!\d)", decimal, text)
+    if len(fraction) >= 2:  # the digits without their separator (4310001), to 0.01 degree at least
+        digits = whole + fraction[:4]
+        text = re.sub(rf"(?<!\d){re.escape(digits)}\d*", "withheld", text)
+    return re.sub(re.escape(recorded), "withheld", text)  # as recorded, whatever its decimals
 
 
 def coordinate_texts(values: Iterable[str]) -> list[str]:
