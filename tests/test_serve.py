@@ -266,6 +266,38 @@ def test_a_query_that_makes_the_engine_abort_is_refused_after_the_second_time() 
         assert ask(base, "ASK { ?s ?p ?o }")[0] == 200
 
 
+def test_a_query_that_aborts_the_engine_is_refused_however_it_is_written() -> None:
+    """The refusal was keyed on the exact text, kept whole: the same query with a space, a comment or other
+    variable names stopped (and cost) a worker every time, and a client sending distinct 1 MB ones made the
+    server keep each (60 MB after 60). It is keyed on a fixed-size digest of the query's tokens now."""
+    import asyncio
+
+    from amurkg.serve import EngineFaultError, UnavailableError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=1, timeout=60, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        ask = "application/sparql-results+json"
+        try:
+            await pool.fill()
+            padding = "# " + "x" * 200_000 + "\n"
+            with pytest.raises(UnavailableError, match="stopped while answering"):
+                await pool.answer(padding + "SELECT * WHERE { ?a ?b ?c } ORDER BY ?c ?b ?a", "SELECT", "json", ask)
+            with pytest.raises(EngineFaultError, match="again"):
+                await pool.answer("SELECT  *  WHERE {?x ?y ?z}\n ORDER BY ?z ?y ?x # 2", "SELECT", "json", ask)
+            assert pool.replaced == 2
+            with pytest.raises(EngineFaultError, match="twice before; refused"):
+                await pool.answer("SELECT * WHERE { $p $q $r } ORDER BY $r $q $p", "SELECT", "json", ask)
+            assert pool.replaced == 2  # refused without forking another worker
+            assert sum(len(k) for k in pool._faults) < 1_000  # not the 200 kB query
+            answer = await pool.answer("ASK { ?s ?p ?o }", "ASK", "json", ask)
+            assert answer.status == 200
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
 def test_serve_bad_input_is_one_line(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     broken = tmp_path / "broken.ttl"
     broken.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")

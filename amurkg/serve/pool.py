@@ -103,6 +103,34 @@ def shape(text: str) -> str:
     return _COMMENT.sub("", text).strip()
 
 
+#: The tokens ``fault_key`` reads in a query: IRIs and strings (kept as written), variables (renamed), words and
+#: other characters (white space between them is not a token).
+_TOKENS = re.compile(
+    r"""(<[^<>"{}|^`\\\s]*>|'{3}.*?'{3}|"{3}.*?"{3}|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+    r"|[?$]([\w\u00b7\u0300-\u036f\u203f\u2040]+)|([\w:.\-]+|\S)",
+    re.DOTALL,
+)
+
+
+def fault_key(text: str, page: dict[str, object] | None = None) -> bytes:
+    """What a query that stopped its worker is remembered by: a digest (32 bytes, whatever the query's size: a
+    client sending 1,000 distinct 1 MB queries that stop workers made the server keep 1 GB) of its tokens without
+    comments or white space and with its variables renamed in order (``?v1``, ``?v2``): the same query with
+    another comment, spacing or variable names stops the engine the same way, and is refused as well."""
+    import hashlib
+
+    if page is not None:
+        basis = json.dumps(page, sort_keys=True, default=str)
+    else:
+        names: dict[str, str] = {}
+        tokens = []
+        for match in _TOKENS.finditer(shape(text)):
+            variable = match.group(2)
+            tokens.append(names.setdefault(variable, f"?v{len(names) + 1}") if variable else match.group(0))
+        basis = "\0" + " ".join(tokens)
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).digest()
+
+
 class _Shape:
     """The shape of a query (or a web page's job), read the first time the pool needs it: only once some query
     was slow, or when one is found slow."""
@@ -173,8 +201,8 @@ class WorkerPool:
         self._waiting: collections.deque[tuple[asyncio.Future[_Worker], _Shape]] = collections.deque()
         self._waiting_slow: collections.deque[asyncio.Future[_Worker]] = collections.deque()  # known slow shapes
         self._slow: collections.OrderedDict[str, None] = collections.OrderedDict()  # shapes that were slow
-        #: (query text, page) -> how many times its worker stopped while answering it (``_FAULTS_KEPT`` at most)
-        self._faults: collections.OrderedDict[tuple[str, str | None], int] = collections.OrderedDict()
+        #: ``fault_key`` of a query -> how many times its worker stopped while answering it (``_FAULTS_KEPT`` at most)
+        self._faults: collections.OrderedDict[bytes, int] = collections.OrderedDict()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._zsock: socket.socket | None = None
         self._zlock = asyncio.Lock()
@@ -401,7 +429,7 @@ class WorkerPool:
         ``UnavailableError`` (the worker died); each is a 503 for the client.
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
-        fault = (text, json.dumps(page, sort_keys=True, default=str) if page is not None else None)
+        fault = fault_key(text, page)
         if self._faults.get(fault, 0) >= 2:
             self._faults.move_to_end(fault)
             raise EngineFaultError("the query engine stopped on this query twice before; refused" + _FAULT_HINT)
