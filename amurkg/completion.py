@@ -6,6 +6,7 @@ graph only when the shell asks for a completion.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,45 @@ def escape_for_bash() -> None:
     (Escaping them in the completion functions made Typer drop every one as soon as the typed word held a space:
     ``wild\\ boar`` does not start with ``wild b``.) Called only when the shell asks for completions, in that
     process only; Typer registers its bash class again as it builds the command, so the class itself formats
-    escaped. With a Typer whose completion classes differ, completions stay unescaped rather than fail."""
+    escaped. A word bash split at a colon (``amur:amur-l``) is read whole, as ``bash_words`` says. With a Typer
+    whose completion classes differ, completions stay unescaped rather than fail."""
     try:
+        from typer._click.shell_completion import split_arg_string
         from typer._completion_classes import BashComplete
     except ImportError:
         return
+    kept: dict[str, int] = {"cut": 0}  # characters of the typed word before bash's own current word
+
+    def get_completion_args(self: Any) -> tuple[list[str], str]:
+        current, args, incomplete = bash_words(split_arg_string, os.environ["COMP_WORDS"], os.environ["COMP_CWORD"])
+        kept["cut"] = len(incomplete) - len(current)
+        return args, incomplete
 
     def format_completion(self: Any, item: Any) -> str:
-        return for_bash(str(item.value))
+        return for_bash(str(item.value)[kept["cut"] :])
 
+    BashComplete.get_completion_args = get_completion_args  # type: ignore[method-assign]
     BashComplete.format_completion = format_completion  # type: ignore[method-assign]
+
+
+def bash_words(split: Any, line: str, cword: str) -> tuple[str, list[str], str]:
+    """(bash's current word, the arguments before the word being completed, that word) from bash's
+    ``COMP_WORDS`` (joined by spaces) and ``COMP_CWORD``. Bash splits words at a colon too (``COMP_WORDBREAKS``):
+    ``amur:amur-l`` comes as ``amur``, ``:``, ``amur-l``, and nothing started with ``amur-l``; they are joined
+    again, and bash is given back only what follows the colon, the part of the word it replaces."""
+    words = split(line)
+    at = int(cword)
+    typed = words[: at + 1]
+    merged: list[str] = []
+    for i, word in enumerate(typed):
+        if i > 1 and merged and (word == ":" or merged[-1].endswith(":")):
+            merged[-1] += word
+        else:
+            merged.append(word)
+    current = typed[at] if at < len(typed) else ""
+    if at >= len(typed):  # the cursor after a space: a new, empty word
+        merged.append("")
+    return current, merged[1:-1], merged[-1]
 
 
 def taxon_names(kg: Any) -> list[str]:

@@ -201,6 +201,29 @@ def test_completion_quotes_labels_with_spaces(words: str) -> None:
     assert all(len(shlex.split(item)) == 1 for item in offered)  # each is one argument to the shell
 
 
+@pytest.mark.parametrize(
+    ("words", "cword", "wanted"),
+    [
+        ("amurkg describe amur : amur-leop", 4, "amur-leopard"),  # typed amur:amur-leop
+        ("amurkg describe amur :", 3, ":amur-leopard"),  # typed amur:
+        ("amurkg describe amur", 2, "amur:amur-leopard"),
+    ],
+)
+def test_bash_completes_a_prefixed_name_after_its_colon(words: str, cword: int, wanted: str) -> None:
+    """Bash splits a word at a colon (COMP_WORDBREAKS): `amurkg describe amur:amur-leop<TAB>` reached amurkg as
+    `amur`, `:`, `amur-leop`, and nothing started with `amur-leop`, so most entities (amur:...) could not be
+    completed past their prefix. Bash replaces only what follows the colon: that is what it gets."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_AMURKG_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    done = subprocess.run([sys.executable, "-m", "amurkg"], env=env, capture_output=True, text=True, timeout=60)
+    offered = done.stdout.splitlines()
+    assert wanted in offered, offered[:5]
+    assert all(item.startswith(shlex.split(words)[cword]) for item in offered)
+
+
 def test_readme_shows_every_screenshot_the_tests_make() -> None:
     shown = set(re.findall(r"!\[[^\]]+\]\((docs/screenshots/[\w-]+\.png)\)", readme()))
     made = {p.relative_to(REPO).as_posix() for p in (REPO / "docs" / "screenshots").glob("*.png")}
