@@ -197,6 +197,28 @@ def test_no_export_gives_a_post_named_after_its_gps_fix_away(tmp_path: Path) -> 
     assert "43,1235" in exact
 
 
+def test_a_camera_at_the_same_post_does_not_give_the_post_away(tmp_path: Path) -> None:
+    """D2 set at D1's post (the same locationID, named after D1's GPS fix) is protected with it, but its own fix
+    differs in the fifth decimal: its locationID was matched against its own coordinates only and showed D1's
+    exact fix in every output."""
+    package = package_with(tmp_path / "package", "Ridge Above The Lick")
+    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
+    for row in rows:
+        fix = {"D1": ("43.10001", "131.50001"), "D2": ("43.10043", "131.50052")}[row["deploymentID"]]
+        row.update(latitude=fix[0], longitude=fix[1], locationID="post 43.10001_131.50001")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+    store = tmp_path / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    texts = outputs(store, tmp_path)
+    assert not [where for where, text in texts.items() if "43.10001" in text or "43.10043" in text]
+    shown = {f["properties"]["deploymentID"]: f["properties"] for f in json.loads(texts["geojson"])["features"]}
+    assert shown["D2"]["coordinatesGeneralised"] and shown["D2"]["locationID"] == "post withheld_withheld"
+
+
 def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None:
     """What ``import --upgrade`` recomputes: D1's leopard record gone, D1 is no longer protected, and its name
     comes back from the exact graph into the visible one (and into exports)."""

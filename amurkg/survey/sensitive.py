@@ -398,11 +398,11 @@ def withhold_paths(text: str, places: Iterable[str]) -> str:
     replaced by ``withheld``: a camera's place name often names its folder of images, or its post.
 
     A place name is found whatever the case and whatever separates its words (``Ridge Trail``, ``ridge-trail``,
-    ``RidgeTrail``); a coordinate of ``places`` (a number, as ``coordinate_texts`` gives it) wherever ``text``
-    writes it finer than a tenth of a degree, in whatever form: other decimals (``43.1235`` for ``43.123456``,
-    ``43.100010``), a decimal comma (``43,10001``), no sign (``43.10001S`` for ``-43.10001``), no separator
-    (``4310001``) or degrees and minutes (``43°06'``). A field team writes a GPS fix as its device shows it, not
-    as the latitude column holds it."""
+    ``RidgeTrail``); a coordinate of ``places`` (a number, as ``coordinate_texts`` gives it), or one near it
+    (another camera's fix of the same post), wherever ``text`` writes it finer than a tenth of a degree, in
+    whatever form: other decimals (``43.1235`` for ``43.123456``, ``43.100010``), a decimal comma (``43,10001``),
+    no sign (``43.10001S`` for ``-43.10001``), no separator (``4310001``) or degrees and minutes (``43°06'``). A
+    field team writes a GPS fix as its device shows it, not as the latitude column holds it."""
     import re
 
     names, numbers = [], []
@@ -421,39 +421,43 @@ def withhold_paths(text: str, places: Iterable[str]) -> str:
     return text
 
 
+#: How far (degrees) from a protected camera's own coordinate a number in its identifier or media path is taken for a
+#: coordinate of the same place: another camera at the same post (``sensitive_places``: the same ``locationID``) may
+#: name the post after its own, slightly different, GPS fix.
+_SAME_PLACE = 1.0
+
+
 def _withhold_coordinate(text: str, recorded: str) -> str:
-    """``text`` with every writing of the coordinate ``recorded`` (``-43.10001``) finer than 0.1 degree withheld
-    (``withhold_paths``)."""
+    """``text`` with every writing, finer than 0.1 degree, of a coordinate within ``_SAME_PLACE`` of ``recorded``
+    (``-43.10001``) withheld (``withhold_paths``)."""
     import re
 
     value = abs(float(recorded))
-    whole, _, fraction = f"{value:.9f}".rstrip("0").partition(".")
+    whole = str(math.floor(value))
 
-    def near(written: float, match: re.Match[str], within: float) -> str:
-        return "withheld" if abs(written - value) <= within + 1e-9 else match.group(0)
+    def near(written: float, match: re.Match[str]) -> str:
+        return "withheld" if abs(written - value) <= _SAME_PLACE else match.group(0)
 
     def number(group: str | None) -> float:
         return float(group.replace(",", ".")) if group else 0.0
 
-    # degrees, minutes (and seconds): within the minute (or second) written
+    # degrees and minutes (and seconds): a minute is 1.8 km
     def dms(match: re.Match[str]) -> str:
         degrees, minutes, seconds = (number(g) for g in match.groups())
-        return near(degrees + minutes / 60 + seconds / 3600, match, 1 / 3600 if match.group(3) else 1 / 60)
+        return near(degrees + minutes / 60 + seconds / 3600, match)
 
     text = re.sub(
         r"(\d{1,3})\s*[°º]\s*(\d{1,2}(?:[.,]\d+)?)\s*['′’](?:\s*(\d{1,2}(?:[.,]\d+)?)\s*(?:[\"″”]|''))?", dms, text
     )
 
-    # a decimal number, dot or comma: the coordinate rounded or cut to the decimals written
+    # a decimal number, dot or comma, of two decimals or more (0.01 degree is 1.1 km)
     def decimal(match: re.Match[str]) -> str:
-        decimals = len(match.group(2))
         written = float(f"{match.group(1)}.{match.group(2)}")
-        return near(written, match, 10**-decimals) if decimals >= 2 else match.group(0)
+        return near(written, match) if len(match.group(2)) >= 2 else match.group(0)
 
     text = re.sub(r"(?<![\d.,])(\d{1,3})[.,](\d+)(?!\d)", decimal, text)
-    if len(fraction) >= 2:  # the digits without their separator (4310001), to 0.01 degree at least
-        digits = whole + fraction[:4]
-        text = re.sub(rf"(?<!\d){re.escape(digits)}\d*", "withheld", text)
+    # the digits without their separator (4310001): the whole degrees, then four decimals or more
+    text = re.sub(rf"(?<!\d){whole}\d{{4,}}", "withheld", text)
     return re.sub(re.escape(recorded), "withheld", text)  # as recorded, whatever its decimals
 
 
