@@ -298,6 +298,29 @@ def test_a_query_that_aborts_the_engine_is_refused_however_it_is_written() -> No
     asyncio.run(scenario())
 
 
+def test_the_pool_keeps_a_digest_of_a_slow_query_not_its_text() -> None:
+    """The pool remembers 1,000 slow shapes to run them demoted; each was the query's whole text, so 1,000
+    distinct slow 1 MB queries left 1 GB in the server."""
+    import asyncio
+
+    from amurkg.serve import QueryTimeoutError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=1, timeout=2, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            padding = "x" * 200_000  # a string, not a comment: a shape keeps it
+            slow = f'SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i FILTER(?a != "{padding}") }}'
+            with pytest.raises(QueryTimeoutError):
+                await pool.answer(slow, "SELECT", "json", "application/sparql-results+json")
+            assert len(pool._slow) == 1 and sum(len(k) for k in pool._slow) < 1_000
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
 def test_serve_bad_input_is_one_line(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     broken = tmp_path / "broken.ttl"
     broken.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")

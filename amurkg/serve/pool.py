@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -117,8 +118,6 @@ def fault_key(text: str, page: dict[str, object] | None = None) -> bytes:
     client sending 1,000 distinct 1 MB queries that stop workers made the server keep 1 GB) of its tokens without
     comments or white space and with its variables renamed in order (``?v1``, ``?v2``): the same query with
     another comment, spacing or variable names stops the engine the same way, and is refused as well."""
-    import hashlib
-
     if page is not None:
         basis = json.dumps(page, sort_keys=True, default=str)
     else:
@@ -133,7 +132,7 @@ def fault_key(text: str, page: dict[str, object] | None = None) -> bytes:
 
 class _Shape:
     """The shape of a query (or a web page's job), read the first time the pool needs it: only once some query
-    was slow, or when one is found slow."""
+    was slow, or when one is found slow. Kept as a digest of the text without comments (``shape``)."""
 
     __slots__ = ("_value", "page", "text")
 
@@ -145,7 +144,9 @@ class _Shape:
     def value(self) -> str:
         if self._value is None:
             page = self.page
-            self._value = shape(self.text) if page is None else json.dumps(page, sort_keys=True, default=str)
+            # a digest: the pool keeps 1,000 slow shapes, and a query may be a megabyte long
+            basis = shape(self.text) if page is None else json.dumps(page, sort_keys=True, default=str)
+            self._value = hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
         return self._value
 
 
