@@ -219,6 +219,30 @@ def test_a_camera_at_the_same_post_does_not_give_the_post_away(tmp_path: Path) -
     assert shown["D2"]["coordinatesGeneralised"] and shown["D2"]["locationID"] == "post withheld_withheld"
 
 
+def test_a_neighbour_does_not_name_the_protected_cameras_place(tmp_path: Path) -> None:
+    """D2, 50 m from D1 (so protected with it), names its post after D1's place ('Ridge Above The Lick 2'): its
+    locationID was matched against its own place name only, and gave D1's away in every output."""
+    name = "Ridge Above The Lick"
+    package = package_with(tmp_path / "package", name)
+    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
+    for row in rows:
+        if row["deploymentID"] == "D2":
+            row.update(latitude="43.1004", longitude="131.5005", locationID=f"{name} 2")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+    store = tmp_path / "store"
+    assert run("import", str(package), "--store", str(store)).exit_code == 0
+    texts = outputs(store, tmp_path)
+    assert not [where for where, text in texts.items() if name.lower() in text.lower()]
+    shown = {f["properties"]["deploymentID"]: f["properties"] for f in json.loads(texts["geojson"])["features"]}
+    assert shown["D2"]["coordinatesGeneralised"] and shown["D2"]["locationID"] == "withheld 2"
+    # the store keeps it
+    assert f"{name} 2" in run("survey", "geojson", "--store", str(store), "--exact-locations").stdout
+
+
 def test_a_camera_no_longer_protected_gets_its_name_back(tmp_path: Path) -> None:
     """What ``import --upgrade`` recomputes: D1's leopard record gone, D1 is no longer protected, and its name
     comes back from the exact graph into the visible one (and into exports)."""

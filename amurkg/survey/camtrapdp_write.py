@@ -103,6 +103,15 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
                 if "_" + column in entry:
                     entry[column] = ids.get(entry.pop("_" + column), "")
     places: dict[str, list[str]] = {}  # deploymentID -> the locality text withheld
+    # every protected camera's place name: a neighbour protected with it may name its post after it
+    neighbours = sorted(
+        {
+            entry.get(c, "")
+            for entry in tables["deployments"]
+            if grid is not None and _deployment_iri(package, entry["deploymentID"]) in sensitive
+            for c in LOCALITY_COLUMNS
+        }
+    )
     for entry in tables["deployments"]:
         iri = _deployment_iri(package, entry["deploymentID"])
         if grid is not None and iri in sensitive:
@@ -113,7 +122,7 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
             entry["coordinateUncertainty"] = str(grid.uncertainty(lat, float(original) if original else None))
             coverage.generalised.add(iri)
             coverage.reasons.update(sensitive[iri])
-            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact  # withheld
+            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact + neighbours
             if entry.get("locationID"):  # a post named after its place or GPS fix
                 entry["locationID"] = withhold_paths(entry["locationID"], places[entry["deploymentID"]])
         coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")

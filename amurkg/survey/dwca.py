@@ -169,6 +169,12 @@ SELECT ?obs ?package ?deployment ?occurrenceID ?count ?sex ?lifeStage ?behavior 
 }
 ORDER BY ?package ?deploymentID ?eventStart ?row"""
 
+#: The place names of the deployments (those of protected ones are withheld in their neighbours' locationIDs too).
+_LOCALITIES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?deployment ?locality WHERE { ?deployment a akg:Deployment ; dwc:locality ?locality }"""
+
 _PACKAGES = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -342,6 +348,14 @@ def occurrence_rows(
         grid = Grid()
     coverage = coverage if coverage is not None else Coverage()
     sensitive = sensitive_deployments(kg)
+    # every protected camera's place name: a neighbour protected with it may name its post after it
+    neighbours = sorted(
+        {
+            _value(r[1])
+            for r in kg.query(_LOCALITIES).rows
+            if r[0] is not None and r[0].value in sensitive and grid is not None and _value(r[1])
+        }
+    )
     packages = {
         _value(r[0]): dict(
             zip(
@@ -439,7 +453,7 @@ def occurrence_rows(
             }
             if withheld:  # place names and free text withheld with the coordinates (Chapman 2020)
                 row.update(dict.fromkeys(WITHHELD_DWC_COLUMNS, ""))
-                places = [v["locality"], *coordinate_texts([v["latitude"], v["longitude"]])]
+                places = [v["locality"], *coordinate_texts([v["latitude"], v["longitude"]]), *neighbours]
                 row["locationID"] = withhold_paths(row["locationID"], places)  # a post named after its place
             yield row
 

@@ -524,6 +524,19 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     kept_values: dict[str, list[Any]] = {}
     for quad in kept:
         kept_values.setdefault(quad.subject.value, []).append(quad)
+    # the place names of every protected record of this graph: a camera protected as the leopard camera's
+    # neighbour may name its post or folder after the neighbour's place ("Ridge Trail 2")
+    neighbours = sorted(
+        {
+            q.object.value
+            for subject in reasons
+            for q in [
+                *store.ox.quads_for_pattern(ox.NamedNode(subject), None, None, source),
+                *kept_values.get(subject, []),
+            ]
+            if q.predicate.value in LOCALITY_TERMS
+        }
+    )
     moved: list[Any] = []
     added: list[Any] = []
     hidden_media: set[str] = set()  # media and observations whose paths or free text stay in the exact graph
@@ -570,6 +583,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             for q in [*(q for q in moved if q.subject == node), *kept_values.get(subject, [])]
             if q.predicate.value in (_DWC + "decimalLatitude", _DWC + "decimalLongitude")
         )
+        places += neighbours
         # a locationID that repeats the place name or the GPS fix ("post 43.10001_131.50001"): the exact one
         # hidden, the rest of it shown, so posts keep their names
         location_ids = [*store.ox.quads_for_pattern(node, location_id, None, source)]
