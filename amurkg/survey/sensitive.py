@@ -29,7 +29,9 @@ exact graph.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -403,22 +405,37 @@ def withhold_paths(text: str, places: Iterable[str]) -> str:
     whatever form: other decimals (``43.1235`` for ``43.123456``, ``43.100010``), a decimal comma (``43,10001``),
     no sign (``43.10001S`` for ``-43.10001``), no separator (``4310001``) or degrees and minutes (``43°06'``). A
     field team writes a GPS fix as its device shows it, not as the latitude column holds it."""
-    import re
-
-    names, numbers = [], []
-    for place in {p.strip() for p in places if p and len(p.strip()) >= 3}:
-        try:
-            numbers.append(place if math.isfinite(float(place)) else None)
-        except ValueError:
-            names.append(place)
-    for place in sorted(names, key=len, reverse=True):
-        words = [re.escape(w) for w in re.findall(r"[^\W_]+", place)]
-        if sum(len(w) for w in words) >= 3:
-            text = re.sub(r"[\W_]*".join(words), "withheld", text, flags=re.IGNORECASE)
-        text = re.sub(re.escape(place), "withheld", text, flags=re.IGNORECASE)
-    for number in filter(None, numbers):
+    names, numbers = _plan(tuple(places))
+    folded = text.casefold()
+    for first, patterns in names:
+        if first in folded:  # most names are not in most paths: a substring test spares the patterns
+            for pattern in patterns:
+                text = pattern.sub("withheld", text)
+    for number in numbers:
         text = _withhold_coordinate(text, number)
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(places: tuple[str, ...]) -> tuple[list[tuple[str, tuple[re.Pattern[str], ...]]], list[str]]:
+    """``withhold_paths``'s work for ``places``, made once for every path of a camera (a camera's media are many,
+    and the place names of every protected camera are among its ``places``): the place names, longest first, each
+    as its first word (case-folded) and the patterns that find it; and the coordinates."""
+    names: list[tuple[str, tuple[re.Pattern[str], ...]]] = []
+    numbers: list[str] = []
+    for place in sorted({p.strip() for p in places if p and len(p.strip()) >= 3}, key=lambda p: (-len(p), p)):
+        try:
+            if math.isfinite(float(place)):
+                numbers.append(place)
+            continue
+        except ValueError:
+            pass
+        words = re.findall(r"[^\W_]+", place)
+        patterns = [re.compile(re.escape(place), re.IGNORECASE)]
+        if sum(len(w) for w in words) >= 3:
+            patterns.insert(0, re.compile(r"[\W_]*".join(map(re.escape, words)), re.IGNORECASE))
+        names.append(((words[0].casefold() if words else place.casefold()), tuple(patterns)))
+    return names, numbers
 
 
 #: How far (degrees) from a protected camera's own coordinate a number in its identifier or media path is taken for a
@@ -430,8 +447,6 @@ _SAME_PLACE = 1.0
 def _withhold_coordinate(text: str, recorded: str) -> str:
     """``text`` with every writing, finer than 0.1 degree, of a coordinate within ``_SAME_PLACE`` of ``recorded``
     (``-43.10001``) withheld (``withhold_paths``)."""
-    import re
-
     value = abs(float(recorded))
     whole = str(math.floor(value))
 
