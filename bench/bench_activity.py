@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -92,17 +91,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store
         if store is None:
-            from amurkg.survey.generate import generate
+            from bench_web import import_generated
 
-            package = generate(Path(tmp) / "package", args.observations, 1)
-            store = Path(tmp) / "store"
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)],
-                check=True,
-                stderr=subprocess.DEVNULL,
-            )
-            print(f"{args.observations:,} observations imported in {time.perf_counter() - started:.1f} s")
+            store = import_generated(Path(tmp), args.observations)
         run(store, args.repeat)
 
 

@@ -157,10 +157,25 @@ def activity_series_query() -> str:
     return _SERIES_OF % " ".join(sorted({t.n3() for t in [leopard, *prey]}))
 
 
+def import_generated(folder: Path, observations: int) -> Path:
+    """A synthetic package of ``observations`` (amurkg.survey.generate, seed 1) imported into ``folder``/store."""
+    from amurkg.survey.generate import generate
+
+    package = generate(folder / "package", observations, 1)
+    store = folder / "store"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    print(f"{observations:,} observations imported in {time.perf_counter() - started:.1f} s")
+    return store
+
+
 def dashboard(observations: int, given: Path | None = None, workers: int = 2) -> None:
     import tempfile
 
-    from amurkg.survey.generate import generate
     from amurkg.web.data import _SERIES
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,15 +184,7 @@ def dashboard(observations: int, given: Path | None = None, workers: int = 2) ->
             observations = observations or 10**6
             print(f"the store {store}")
         else:
-            package = generate(Path(tmp) / "package", observations, 1)
-            store = Path(tmp) / "store"
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)],
-                check=True,
-                stderr=subprocess.DEVNULL,
-            )
-            print(f"{observations:,} observations imported in {time.perf_counter() - started:.1f} s")
+            store = import_generated(Path(tmp), observations)
         port = free_port()
         proc = subprocess.Popen(
             [

@@ -15,6 +15,7 @@ import json
 import shutil
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,18 @@ FREE_TEXT = {
 }
 
 
+def rewrite(path: Path, change: Callable[[dict[str, str]], None]) -> None:
+    """Apply ``change`` to each row of the CSV file ``path``, in place."""
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    for row in rows:
+        change(row)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
 def package_with(folder: Path, name: str) -> Path:
     """survey-small with D1 named ``name`` (its locationID and its media's folder too), D2 named ``OTHER``; every
     free-text cell of D1's records (``FREE_TEXT``) names it too, D2's names ``OTHER``."""
@@ -60,25 +73,18 @@ def package_with(folder: Path, name: str) -> Path:
         writer.writeheader()
         writer.writerows(table)
         (folder / file).write_text(out.getvalue(), encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO((folder / "deployments.csv").read_text(encoding="utf-8"))))
-    for row in rows:
+
+    def named(row: dict[str, str]) -> None:
         row["locationName"] = name if row["deploymentID"] == "D1" else OTHER
         if row["deploymentID"] == "D1":  # a post named after its place, as field teams name them
             row["locationID"] = f"{name} post 1"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (folder / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
-    media = list(csv.DictReader(io.StringIO((folder / "media.csv").read_text(encoding="utf-8"))))
-    for row in media:
+
+    def filed(row: dict[str, str]) -> None:
         if row["deploymentID"] == "D1":
             row["filePath"] = f"media/{name}/{row['fileName']}"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(media[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(media)
-    (folder / "media.csv").write_text(out.getvalue(), encoding="utf-8")
+
+    rewrite(folder / "deployments.csv", named)
+    rewrite(folder / "media.csv", filed)
     return folder
 
 
@@ -178,15 +184,12 @@ def test_a_locationid_never_gives_the_place_away_however_it_is_written(written: 
 def test_no_export_gives_a_post_named_after_its_gps_fix_away(tmp_path: Path) -> None:
     """The same, through an import and every output: a locationID written as the GPS device shows it."""
     package = package_with(tmp_path / "package", "Ridge Above The Lick")
-    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
-    for row in rows:
+
+    def move(row: dict[str, str]) -> None:
         if row["deploymentID"] == "D1":
             row.update(latitude="43.123456", longitude="131.567891", locationID="43,1235 N 131°34'04\" ridge_above")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+
+    rewrite(package / "deployments.csv", move)
     store = tmp_path / "store"
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     texts = outputs(store, tmp_path)
@@ -202,15 +205,12 @@ def test_a_camera_at_the_same_post_does_not_give_the_post_away(tmp_path: Path) -
     differs in the fifth decimal: its locationID was matched against its own coordinates only and showed D1's
     exact fix in every output."""
     package = package_with(tmp_path / "package", "Ridge Above The Lick")
-    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
-    for row in rows:
+
+    def move(row: dict[str, str]) -> None:
         fix = {"D1": ("43.10001", "131.50001"), "D2": ("43.10043", "131.50052")}[row["deploymentID"]]
         row.update(latitude=fix[0], longitude=fix[1], locationID="post 43.10001_131.50001")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+
+    rewrite(package / "deployments.csv", move)
     store = tmp_path / "store"
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     texts = outputs(store, tmp_path)
@@ -224,15 +224,12 @@ def test_a_neighbour_does_not_name_the_protected_cameras_place(tmp_path: Path) -
     locationID was matched against its own place name only, and gave D1's away in every output."""
     name = "Ridge Above The Lick"
     package = package_with(tmp_path / "package", name)
-    rows = list(csv.DictReader(io.StringIO((package / "deployments.csv").read_text(encoding="utf-8"))))
-    for row in rows:
+
+    def move(row: dict[str, str]) -> None:
         if row["deploymentID"] == "D2":
             row.update(latitude="43.1004", longitude="131.5005", locationID=f"{name} 2")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    (package / "deployments.csv").write_text(out.getvalue(), encoding="utf-8")
+
+    rewrite(package / "deployments.csv", move)
     store = tmp_path / "store"
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     texts = outputs(store, tmp_path)

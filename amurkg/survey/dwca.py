@@ -252,8 +252,7 @@ def media_rows(kg: Any, grid: Any, occurrences: set[str] | None = None) -> Itera
         media.sort(key=lambda m: (m[0], m[1]))
         instants[deployment] = [m[0] for m in media]
     events = sorted(
-        (_value(r[0]), _value(r[1]), _seconds(_value(r[2])), _seconds(_value(r[3])))
-        for r in kg.stream(_EVENTS).rows
+        (_value(r[0]), _value(r[1]), _seconds(_value(r[2])), _seconds(_value(r[3]))) for r in kg.stream(_EVENTS).rows
     )
     for occurrence, deployment, start, end in events:
         if occurrences is not None and occurrence not in occurrences:  # of an occurrence left out
