@@ -16,18 +16,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from amurkg.errors import ParameterError
 from amurkg.survey.activity import Overlap, activity_density, activity_overlap
 from amurkg.survey.filters import Deployment, Detection, SurveyFilter, detections_of
+from amurkg.survey.timescale import TimeScale, run_times
 
 if TYPE_CHECKING:
     from amurkg.survey.series import Independent
 
-TimeScale = Literal["clock", "solar"]
-_EPOCH_DAY = date(1970, 1, 1)
 
 _PREY = """
 PREFIX obo: <http://purl.obolibrary.org/obo/>
@@ -147,80 +146,6 @@ def scale_times(starts: Any, cameras: Sequence[Deployment], scale: TimeScale | s
             places.append(camera)
         numbers.append(number)
     return run_times(starts, np.array(numbers, dtype=np.int64), places, scale)
-
-
-def run_times(starts: Any, which: Any, places: Sequence[Deployment], scale: TimeScale | str) -> tuple[Any, int]:
-    """``scale_times`` of detections whose deployments are ``places[which[i]]``."""
-    import numpy as np
-
-    if scale not in ("clock", "solar"):
-        raise ParameterError(f"unknown time scale {scale!r}: use clock or solar")
-    which = np.asarray(which, dtype=np.int64)
-    offsets = np.array([p.offset // timedelta(microseconds=1) for p in places], dtype=np.int64)
-    clock, day = _local(np.asarray(starts, dtype=np.float64), offsets[which], places, which)
-    if scale == "clock":
-        return clock, 0
-    lat = np.array([math.nan if p.latitude is None else p.latitude for p in places], dtype=np.float64)
-    lon = np.array([math.nan if p.longitude is None else p.longitude for p in places], dtype=np.float64)
-    solar = _solar(clock, day, which, offsets, lat, lon)
-    kept = np.minimum(solar[~np.isnan(solar)], math.nextafter(1.0, 0.0))
-    return kept, int(solar.size - kept.size)
-
-
-def _local(starts: Any, offsets_us: Any, places: Sequence[Deployment], which: Any) -> tuple[Any, Any]:
-    """``Detection.day_fraction`` and the local day (days since 1970-01-01, local time) of each start. Whole
-    seconds at a whole-second offset are computed on the array (exactly: integers below 2**53); any other
-    start goes through ``datetime`` as ``day_fraction`` does (microseconds rounded half to even)."""
-    import numpy as np
-
-    whole = (np.floor(starts) == starts) & (offsets_us % 1_000_000 == 0)
-    local = starts + (offsets_us // 1_000_000).astype(np.float64)
-    seconds = np.where(whole, np.remainder(local, 86400.0), 0.0)
-    day = np.where(whole, np.floor_divide(local, 86400.0), 0.0).astype(np.int64)
-    fraction = seconds / 86400
-    for i in np.flatnonzero(~whole).tolist():
-        moment = datetime.fromtimestamp(float(starts[i]), places[int(which[i])].tz)
-        since = moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
-        fraction[i] = since / 86400
-        day[i] = (moment.date() - _EPOCH_DAY).days
-    return np.minimum(fraction, math.nextafter(1.0, 0.0)), day
-
-
-def _solar(clock: Any, day: Any, which: Any, offsets_us: Any, lat: Any, lon: Any) -> Any:
-    """``solar_time`` of each detection (NaN where it has none), from its clock time and local day, at the place
-    ``which`` (an index into ``lat``, ``lon`` and the UTC offsets ``offsets_us``): the sunrise and sunset of each
-    distinct place and day once (``amurkg.survey.sun``)."""
-    import numpy as np
-
-    from amurkg.survey.sun import DAY_US, sun_instants
-
-    out = np.full(clock.shape, np.nan)
-    placed = ~(np.isnan(lat) | np.isnan(lon))[which]
-    if not placed.any():
-        return out
-    first = int(day[placed].min())
-    days = int(day[placed].max()) - first + 1
-    # one key per place and local day: a sort of integers, not of rows of four floats
-    keys, inverse = np.unique(which[placed] * days + (day[placed] - first), return_inverse=True)
-    inverse = inverse.reshape(-1)
-    place, u_day = keys // days, keys % days + first
-    u_lat, u_lon, u_offset = lat[place], lon[place], offsets_us[place]
-    rise, rose = sun_instants(u_lat, u_lon, u_offset, u_day, rising=True)
-    fall, fell = sun_instants(u_lat, u_lon, u_offset, u_day, rising=False)
-    midnight = u_day * DAY_US - u_offset
-    sr = np.remainder((rise - midnight).astype(np.float64) / DAY_US, 1.0)[inverse]
-    ss = np.remainder((fall - midnight).astype(np.float64) / DAY_US, 1.0)[inverse]
-    sun = (rose & fell)[inverse]
-    t = clock[placed]
-    day_length = np.remainder(ss - sr, 1.0)
-    daytime = np.where(sr < ss, (sr < t) & (t < ss), (t > sr) | (t < ss))
-    since = np.where(daytime, np.remainder(t - sr, 1.0), np.remainder(t - ss, 1.0))
-    span = np.where(daytime, day_length, 1.0 - day_length)
-    anchor = np.where(daytime, 0.25, 0.75)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.remainder(anchor + since / span * 0.5, 1.0)
-    out[np.flatnonzero(placed)] = np.where(sun, value, np.nan)
-    return out
 
 
 def activity_curve(

@@ -83,7 +83,7 @@ class Independent:
         """The times of day in ``scale`` (clock or solar) and how many had no solar time: ``activity_times``."""
         import numpy as np
 
-        from amurkg.survey.patterns import run_times
+        from amurkg.survey.timescale import run_times
 
         if not self.parts:
             if scale not in ("clock", "solar"):
