@@ -590,11 +590,11 @@ def export_command(
     if fmt is None and output is not None and output.suffix.lower() == ".zip":
         fmt = ExportFormat.dwca
     chosen_records = None if flt == SurveyFilter() else flt  # no filter option given: every record
-    if chosen_records is not None and fmt is not ExportFormat.dwca:
+    if chosen_records is not None and fmt not in (ExportFormat.dwca, ExportFormat.camtrapdp):
         raise ParameterError(
             "the record filters (--taxon, --since, --until, --deployment, --location, --package, "
-            "--observation-type, --include-timelapse) choose the observations of -f dwca; the other formats "
-            "write whole graphs or packages (for a part of a store's packages: amurkg survey merge --package)"
+            "--observation-type, --include-timelapse) choose the records of -f dwca and -f camtrapdp; the RDF "
+            "formats write whole graphs"
         )
     if fmt is ExportFormat.camtrapdp:
         if store is None or output is None:
@@ -608,7 +608,7 @@ def export_command(
         if exact_locations:
             typer.echo(f"amurkg: warning: {EXACT_WARNING}", err=True)
         with _load(None, Engine.oxigraph, store=store) as kg:
-            write_package(kg, output, chosen_grid)
+            write_package(kg, output, chosen_grid, chosen_records)
         _wrote(output, "a Camtrap DP package")
         return
     if fmt is ExportFormat.dwca:

@@ -102,22 +102,46 @@ def test_the_official_example_by_taxon_adds_up_to_the_whole(stores: dict[str, Pa
     assert sum(map(len, parts)) == len(whole) and set().union(*parts) == ids(whole)
 
 
-def test_filters_on_other_formats_are_one_line(stores: dict[str, Path], tmp_path: Path) -> None:
-    for fmt in ("ttl", "camtrapdp"):
-        result = run(
-            "export",
-            "--store",
-            str(stores["small"]),
-            "-f",
-            fmt,
-            "--taxon",
-            "wild boar",
-            "-o",
-            str(tmp_path / f"x.{fmt}"),
-        )
+def test_filters_on_rdf_formats_are_one_line(stores: dict[str, Path], tmp_path: Path) -> None:
+    for fmt in ("ttl", "nq"):
+        target = tmp_path / f"x.{fmt}"
+        result = run("export", "--store", str(stores["small"]), "-f", fmt, "--taxon", "wild boar", "-o", str(target))
         assert result.exit_code == 2 and "-f dwca" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-        assert not (tmp_path / f"x.{fmt}").exists()
-    result = run(
-        "export", "--store", str(stores["small"]), "-f", "dwca", "--since", "2023-13-01", "-o", str(tmp_path / "b.zip")
-    )
-    assert result.exit_code == 2 and "--since" in result.stderr and not (tmp_path / "b.zip").exists()
+        assert not target.exists()
+    bad = tmp_path / "b.zip"
+    result = run("export", "--store", str(stores["small"]), "-f", "dwca", "--since", "2023-13-01", "-o", str(bad))
+    assert result.exit_code == 2 and "--since" in result.stderr and not bad.exists()
+
+
+def _package(path: Path) -> dict[str, list[dict[str, str]]]:
+    with zipfile.ZipFile(path) as zf:
+        return {
+            name: list(csv.DictReader(io.StringIO(zf.read(f"{name}.csv").decode("utf-8"))))
+            for name in ("deployments", "media", "observations")
+        }
+
+
+@pytest.mark.parametrize(
+    ("filters", "cameras", "observations"),
+    [
+        (["--deployment", "D2"], {"D2"}, {"O11", "O12"}),
+        (["--taxon", "Amur leopard"], {"D1", "D2"}, {"O1", "O2", "O3", "O8"}),
+        (["--since", "2023-01-04", "--taxon", "wild boar"], {"D1", "D2"}, {"O4"}),
+    ],
+)
+def test_a_filtered_camtrapdp_export_is_a_package_of_what_the_filter_keeps(
+    stores: dict[str, Path], tmp_path: Path, filters: list[str], cameras: set[str], observations: set[str]
+) -> None:
+    """camtrapdp's filter_deployments / filter_observations, then write_camtrapdp: the deployments and
+    observations (event and media level) the filter keeps, the media they name or that were taken within a kept
+    event; a package amurkg imports again (every link leads somewhere)."""
+    out = tmp_path / "part.zip"
+    result = run("export", "--store", str(stores["small"]), "-f", "camtrapdp", *filters, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    tables = _package(out)
+    assert {r["deploymentID"] for r in tables["deployments"]} == cameras
+    assert {r["observationID"] for r in tables["observations"]} == observations
+    media = {r["mediaID"] for r in tables["media"]}
+    assert {r["mediaID"] for r in tables["observations"] if r["mediaID"]} <= media
+    assert all(r["deploymentID"] in cameras for r in tables["media"])
+    assert run("import", str(out), "--store", str(tmp_path / "again")).exit_code == 0

@@ -61,8 +61,11 @@ def _text(term: Any) -> str:
     return str(term.value)
 
 
-def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dict[str, str]]], Any]:
-    """The three tables of ``package`` as rows of text, in their original order, and the coverage."""
+def package_tables(
+    kg: Any, package: str, grid: Any, flt: Any = None
+) -> tuple[dict[str, list[dict[str, str]]], Any]:
+    """The three tables of ``package`` as rows of text, in their original order, and the coverage; with ``flt``
+    (a ``SurveyFilter``) only what it keeps (``_keep``)."""
     from amurkg.survey.dwca import Coverage
     from amurkg.survey.rdf import _CLASSES, _COLUMNS, _ID
     from amurkg.survey.sensitive import (
@@ -95,8 +98,11 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
         rows = []
         for iri, (_, entry) in sorted(records.items(), key=lambda item: item[1][0]):
             ids[iri] = entry.get(_ID[table], "")
+            entry["_iri"] = iri
             rows.append(entry)
         tables[table] = rows
+    if flt is not None:
+        _keep(kg, tables, flt)
     for table in ("media", "observations"):
         for entry in tables[table]:
             for column in ("deploymentID", "mediaID"):
@@ -140,6 +146,51 @@ def package_tables(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dic
         if entry["deploymentID"] in places:
             entry["deploymentComments"] = f"{grid.generalization(sensitive[iri])}; {grid.withheld()}"
     return tables, coverage
+
+
+def _keep(kg: Any, tables: dict[str, list[dict[str, str]]], flt: Any) -> None:
+    """Keep in ``tables`` what ``flt`` keeps, as the survey analyses read it: the deployments it keeps, the
+    observations (event and media level) it keeps, and the media of those deployments that a kept observation
+    names or that were taken within a kept event (so every link of the package still leads somewhere)."""
+    import bisect
+
+    from amurkg.survey.filters import deployments, detections
+
+    cameras = {d.iri for d in deployments(kg, flt)}
+    observed = {d.iri for d in detections(kg, flt, levels=("event", "media"))}
+    tables["deployments"] = [e for e in tables["deployments"] if e["_iri"] in cameras]
+    tables["observations"] = [e for e in tables["observations"] if e["_iri"] in observed]
+    named = {e["_mediaID"] for e in tables["observations"] if e.get("_mediaID")}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for entry in tables["observations"]:
+        if entry.get("eventStart") and entry.get("eventEnd"):
+            span = (_seconds(entry["eventStart"]), _seconds(entry["eventEnd"]))
+            spans.setdefault(entry.get("_deploymentID", ""), []).append(span)
+    reach: dict[str, tuple[list[float], list[float]]] = {}  # deployment -> event starts, the latest end so far
+    for deployment, found in spans.items():
+        found.sort()
+        latest: list[float] = []
+        for _, end in found:
+            latest.append(max(end, latest[-1]) if latest else end)
+        reach[deployment] = ([start for start, _ in found], latest)
+
+    def wanted(entry: dict[str, str]) -> bool:
+        if entry.get("_deploymentID") not in cameras:
+            return False
+        if entry["_iri"] in named:
+            return True
+        starts, latest = reach.get(entry.get("_deploymentID", ""), ([], []))
+        at = bisect.bisect_right(starts, _seconds(entry["timestamp"])) - 1 if entry.get("timestamp") else -1
+        return at >= 0 and latest[at] >= _seconds(entry["timestamp"])
+
+    tables["media"] = [e for e in tables["media"] if wanted(e)]
+
+
+def _seconds(text: str) -> float:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _deployment_iri(package: str, identifier: str) -> str:
@@ -265,16 +316,18 @@ def store_packages(kg: Any) -> list[str]:
     return [r[0].value for r in kg.query("SELECT ?p WHERE { ?p a akg:CameraTrapPackage } ORDER BY ?p").rows]
 
 
-def package_files(kg: Any, package: str, grid: Any) -> tuple[dict[str, list[dict[str, str]]], dict[str, Any]]:
+def package_files(
+    kg: Any, package: str, grid: Any, flt: Any = None
+) -> tuple[dict[str, list[dict[str, str]]], dict[str, Any]]:
     """The tables and the descriptor of ``package`` as written (``kg`` seeing the exact values: the caller
     holds ``exact_view``)."""
-    tables, coverage = package_tables(kg, package, grid)
+    tables, coverage = package_tables(kg, package, grid, flt)
     return tables, descriptor(kg, package, tables, coverage, grid)
 
 
-def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
+def write_package(kg: Any, target: Path, grid: Any = "default", flt: Any = None) -> list[str]:
     """Write the one package ``kg``'s store holds as Camtrap DP 1.0 into ``target`` (a folder, or a ``.zip``);
-    the files written."""
+    the files written. With ``flt`` (a ``SurveyFilter``), the part of it the filter keeps (``_keep``)."""
     from amurkg.errors import AmurkgError
     from amurkg.survey.sensitive import Grid, exact_view
 
@@ -288,7 +341,7 @@ def write_package(kg: Any, target: Path, grid: Any = "default") -> list[str]:
                 f"the store holds {len(packages)} packages: export -f camtrapdp writes one (import it into a store "
                 "of its own, or merge them into one with amurkg survey merge)"
             )
-        tables, meta = package_files(kg, packages[0], grid)
+        tables, meta = package_files(kg, packages[0], grid, flt)
     return write_files(tables, meta, target)
 
 
