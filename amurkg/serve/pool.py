@@ -221,14 +221,16 @@ class WorkerPool:
             [
                 sys.executable,
                 "-c",
-                # Ctrl-C reaches the zygote too (the terminal's whole process group): ignored before anything is
-                # imported, or a stop while amurkg loads printed a KeyboardInterrupt traceback; the server ends it
-                "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
                 "import sys; from amurkg.serve.worker import main; main(sys.argv[1:])",
                 str(theirs.fileno()),
                 json.dumps(self._options),
             ],
             pass_fds=[theirs.fileno()],
+            # a process group of its own: a terminal's Ctrl-C reaches the server alone, which ends the zygote and
+            # its workers itself (in the server's group, a Ctrl-C while Python was still starting the zygote
+            # printed a KeyboardInterrupt traceback under the calm stop line); a killed server takes them along
+            # (die_with_parent)
+            process_group=0,
         )
         theirs.close()
         self._zsock = ours

@@ -61,9 +61,7 @@ def _text(term: Any) -> str:
     return str(term.value)
 
 
-def package_tables(
-    kg: Any, package: str, grid: Any, flt: Any = None
-) -> tuple[dict[str, list[dict[str, str]]], Any]:
+def package_tables(kg: Any, package: str, grid: Any, flt: Any = None) -> tuple[dict[str, list[dict[str, str]]], Any]:
     """The three tables of ``package`` as rows of text, in their original order, and the coverage; with ``flt``
     (a ``SurveyFilter``) only what it keeps (``_keep``)."""
     from amurkg.survey.dwca import Coverage
