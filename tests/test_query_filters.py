@@ -701,3 +701,25 @@ def test_survey_effort_takes_a_date_range_as_the_survey_commands_clip_it(kg: Any
     )
     assert [g[:3] for g in got] == [e[:3] for e in expected]
     assert all(math.isclose(g[3], e[3], abs_tol=2e-6) for g, e in zip(got, expected, strict=True))
+
+
+def test_a_clock_correction_moves_every_observation_type_in_the_queries(typed: Any, tmp_path: Path) -> None:
+    """A clock correction is reflected in every derived count: people and vehicles too, not only animals. D1's
+    clock a day slow: the people it saw on January 4 were there on January 5, which a dated query of humans
+    must say as amurkg survey individuals does."""
+    from amurkg.survey.corrections import shift_time, undo
+
+    store = tmp_path / "store"
+    amurkg.import_package(store, typed[0].parent / "package")
+    [shift] = shift_time(store, ["D1"], "1d", "the camera's date was a day behind", "tester")
+    selection: dict[str, Any] = {"observationType": ["human"], "since": "2023-01-05"}
+    params = {**_params(selection, FILTER_NAMES), "interval": "0"}
+    expected = _individuals(store, _survey_args(selection), "0")
+    assert {k[0] for k in expected} == {"D1"}  # the survey command moves them
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        every = rows(kg, "detection-rate-any", params)
+        assert {(r[0], r[5]): int(str(r[2])) for r in every} == {key: value[0] for key, value in expected.items()}
+        assert [r[:5] for r in rows(kg, "detection-rate", params)] == [r[:5] for r in every]
+    undo(store, shift.id, "it was right after all", "tester")  # withdrawn: back on January 4
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        assert rows(kg, "detection-rate-any", params) == rows(kg, "detection-rate", params) == []

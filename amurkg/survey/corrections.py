@@ -373,6 +373,15 @@ SELECT ?obs ?id ?dep ?deployment ?start ?taxon ?name WHERE {
        akg:deployment ?dep ; akg:eventStart ?start ; dwciri:toTaxon ?taxon ; dwc:scientificName ?name .
   ?dep akg:deploymentID ?deployment .
 }"""
+#: Event-level observations of other types (people, vehicles, blanks, unsure ones): no counts are made of them
+#: at import, but a clock correction moves their times as it moves the animals' (the canned queries read them
+#: with -p observationType=).
+_OTHER_EVENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?obs ?dep ?start WHERE {
+  ?obs akg:observationLevel "event" ; akg:observationType ?type ; akg:deployment ?dep ; akg:eventStart ?start .
+  FILTER(?type != "animal")
+}"""
 _DEPLOYMENTS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 SELECT ?dep ?deployment ?start ?end ?days WHERE {
@@ -415,7 +424,9 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
     g = ox.NamedNode(record.graph)
     mapper = Mapper(record.identifier, {}, taxon_index(ox_store, default_graph=[ox.NamedNode(CURATED_GRAPH)]))
     corrected: list[str] = []  # the corrected values beside the imported ones (CORRECTED)
+    deployment_ids: dict[str, str] = {}  # deployment IRI -> deploymentID
     for row in ox_store.query(_DEPLOYMENTS, default_graph=[g]):
+        deployment_ids[row["dep"].value] = row["deployment"].value
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         mapper.offsets[row["deployment"].value] = start.utcoffset()
         if row["days"] is not None:
@@ -450,6 +461,14 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
         if shift:
             corrected.append(f"{subject} <{AKG}correctedStart> {literal(start)} .")
             corrected.append(f"{subject} <{AKG}correctedLocalHour> {literal(local.hour)} .")
+    for row in ox_store.query(_OTHER_EVENTS, default_graph=[g]):
+        shift = shifts.get(row["dep"].value, 0.0)
+        if shift:
+            start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00")) + timedelta(seconds=shift)
+            offset = mapper.offsets.get(deployment_ids.get(row["dep"].value, ""))
+            local = start.astimezone(UTC if offset is None else _zone(offset))
+            corrected.append(f"{row['obs']} <{AKG}correctedStart> {literal(start)} .")
+            corrected.append(f"{row['obs']} <{AKG}correctedLocalHour> {literal(local.hour)} .")
     lines = itertools.chain(mapper.gap_lines(), corrected)
     triples = ox.parse("\n".join(lines), format=ox.RdfFormat.N_TRIPLES)
     return {ox.Quad(t.subject, t.predicate, t.object, g) for t in triples}
