@@ -29,9 +29,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_ships_ontology_graph_and_queries(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder in ("ontology", "graph", "queries"):
-        for path in (REPO / folder).iterdir():
-            assert f"amurkg/_data/{folder}/{path.name}" in names, path
+    for folder in ("ontology", "graph", "queries"):  # every file, in sub-folders too (queries/from-detections)
+        for path in (p for p in (REPO / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            assert f"amurkg/_data/{path.relative_to(REPO).as_posix()}" in names, path
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
     # the Camtrap DP profile and table schemas that imports are checked against, offline, with their licence
     for name in (
