@@ -534,15 +534,15 @@ _PEOPLE = [  # (observationID, deploymentID, eventStart, observationType, scient
 def typed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """survey-small with people, a vehicle and an unsure leopard (observation types other than animal), and a
     time-lapse image at the boar's event of January 4 at D1."""
-    import csv
     import shutil
+
+    from places import read_rows, write_rows
 
     root = tmp_path_factory.mktemp("typed")
     package = root / "package"
     shutil.copytree(SMALL, package)
     path = package / "observations.csv"
-    with path.open(encoding="utf-8", newline="") as f:
-        table = list(csv.DictReader(f))
+    table = read_rows(path)
     template = table[0]
     for identifier, deployment, start, kind, name in _PEOPLE:
         table.append(
@@ -558,10 +558,7 @@ def typed(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 "count": "1" if name else "",
             }
         )
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(template))
-        writer.writeheader()
-        writer.writerows(table)
+    write_rows(path, table)
     with (package / "media.csv").open("a", encoding="utf-8") as f:  # the boar of January 4 at D1, on time-lapse
         f.write("M3,D1,timeLapse,2023-01-04T12:00:00+10:00,media/m3.jpg,false,m3.jpg,image/jpeg,,,\n")
     amurkg.import_package(root / "store", package)

@@ -178,14 +178,12 @@ def awkward_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("awkward")
     package = folder / "package"
     shutil.copytree(SMALL, package)
+    from places import read_rows, write_rows
+
     deployments = package / "deployments.csv"
-    with deployments.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(deployments)
     rows[1]["deploymentComments"] = AWKWARD  # D2: no threatened taxon, so its remarks are not withheld
-    with deployments.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(deployments, rows)
     store = folder / "store"
     result = run("import", str(package), "--store", str(store))
     assert result.exit_code == 0, result.stderr
