@@ -16,8 +16,15 @@ import amurkg
 from amurkg.cli import app
 from amurkg.resources import shipped_files
 
-# validation reports of the shipped graph are cached: here in a folder of the test run, not the user's cache
-os.environ.setdefault("AMURKG_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="amurkg-test-cache-"))
+# validation reports of the shipped graph are cached: here in a folder of the test run, not the user's cache,
+# made by the process that starts the run (its xdist workers inherit the variable) and removed when it ends
+if "AMURKG_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["AMURKG_CACHE_DIR"] = _cache = tempfile.mkdtemp(prefix="amurkg-test-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 # no test may depend on the machine's speed: Hypothesis's per-example deadline and its "too slow" health check
 # are both clocks, so neither applies here (a test that sets its own settings keeps these unless it says so)
