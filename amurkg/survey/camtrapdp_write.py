@@ -72,7 +72,7 @@ def package_tables(kg: Any, package: str, grid: Any, flt: Any = None) -> tuple[d
         WITHHELD_COLUMNS,
         coordinate_texts,
         sensitive_deployments,
-        withhold_paths,
+        withholder,
     )
 
     coverage = Coverage()
@@ -106,7 +106,7 @@ def package_tables(kg: Any, package: str, grid: Any, flt: Any = None) -> tuple[d
             for column in ("deploymentID", "mediaID"):
                 if "_" + column in entry:
                     entry[column] = ids.get(entry.pop("_" + column), "")
-    places: dict[str, list[str]] = {}  # deploymentID -> the locality text withheld
+    places: dict[str, withholder] = {}  # deploymentID -> what withholds its locality text
     # every protected camera's place name: a neighbour protected with it may name its post after it
     neighbours = sorted(
         {
@@ -126,14 +126,16 @@ def package_tables(kg: Any, package: str, grid: Any, flt: Any = None) -> tuple[d
             entry["coordinateUncertainty"] = str(grid.uncertainty(lat, float(original) if original else None))
             coverage.generalised.add(iri)
             coverage.reasons.update(sensitive[iri])
-            places[entry["deploymentID"]] = [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact + neighbours
+            places[entry["deploymentID"]] = withholder(
+                [entry.pop(c, "") for c in LOCALITY_COLUMNS] + exact + neighbours
+            )
             if entry.get("locationID"):  # a post named after its place or GPS fix
-                entry["locationID"] = withhold_paths(entry["locationID"], places[entry["deploymentID"]])
+                entry["locationID"] = places[entry["deploymentID"]](entry["locationID"])
         coverage.add(float(entry["latitude"]), float(entry["longitude"]), "", "", "")
     for entry in tables["media"]:  # a folder named after the place gives it away as well
         for column in MEDIA_PATH_COLUMNS:
             if entry.get("deploymentID") in places and entry.get(column):
-                entry[column] = withhold_paths(entry[column], places[entry["deploymentID"]])
+                entry[column] = places[entry["deploymentID"]](entry[column])
     for table, columns in WITHHELD_COLUMNS.items():  # free text that may describe the place: withheld too
         for entry in tables[table]:
             if entry.get("deploymentID") in places:

@@ -340,7 +340,7 @@ def occurrence_rows(
         Grid,
         coordinate_texts,
         sensitive_deployments,
-        withhold_paths,
+        withholder,
     )
 
     if grid == "default":
@@ -376,6 +376,8 @@ def occurrence_rows(
         )
         for r in kg.query(_PACKAGES).rows
     }
+
+    withholders: dict[tuple[str, str, str], withholder] = {}
 
     def rows() -> Iterator[dict[str, str]]:
         answer = kg.stream(_OCCURRENCES)
@@ -452,8 +454,11 @@ def occurrence_rows(
             }
             if withheld:  # place names and free text withheld with the coordinates (Chapman 2020)
                 row.update(dict.fromkeys(WITHHELD_DWC_COLUMNS, ""))
-                places = [v["locality"], *coordinate_texts([v["latitude"], v["longitude"]]), *neighbours]
-                row["locationID"] = withhold_paths(row["locationID"], places)  # a post named after its place
+                camera = (v["locality"], v["latitude"], v["longitude"])
+                if camera not in withholders:  # made once per camera, not once per row
+                    places = [v["locality"], *coordinate_texts([v["latitude"], v["longitude"]]), *neighbours]
+                    withholders[camera] = withholder(places)
+                row["locationID"] = withholders[camera](row["locationID"])  # a post named after its place
             yield row
 
     return list(packages.values()), rows()
