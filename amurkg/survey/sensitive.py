@@ -439,8 +439,9 @@ class withholder:  # noqa: N801 (used as a function: withholder(places)(text))
             for i in sorted(found):  # longest name first, as when every name is tried
                 for pattern in self._names[i]:
                     text = pattern.sub("withheld", text)
-        for number in self._numbers:
-            text = number.withhold(text)
+        if self._numbers and _DIGIT.search(text):  # a text without a digit writes no coordinate
+            for number in self._numbers:
+                text = number.withhold(text)
         return text
 
 
@@ -470,6 +471,7 @@ _SAME_PLACE = 1.0
 
 #: A coordinate in degrees and minutes (and seconds): a minute is 1.8 km
 _DMS = re.compile(r"(\d{1,3})\s*[°º]\s*(\d{1,2}(?:[.,]\d+)?)\s*['′’](?:\s*(\d{1,2}(?:[.,]\d+)?)\s*(?:[\"″”]|''))?")
+_DIGIT = re.compile(r"\d")
 #: A decimal number, dot or comma (``_Coordinate`` looks at those of two decimals or more: 0.01 degree is 1.1 km)
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,3})[.,](\d+)(?!\d)")
 
@@ -499,8 +501,6 @@ class _Coordinate:
         return self._near(float(f"{match.group(1)}.{match.group(2)}"), match)
 
     def withhold(self, text: str) -> str:
-        if not any(c.isdigit() for c in text):  # most media names hold digits, but a name without any is spared
-            return text
         text = _DMS.sub(self._dms, text)
         text = _DECIMAL.sub(self._decimal, text)
         text = self._joined.sub("withheld", text)
