@@ -334,6 +334,18 @@ class Store:
             self._views[key] = _View.make(self, exact_of, reasoned, drop_generalised=exact)
         return self._views[key].ox
 
+    def for_fork(self, database: Any) -> Any:
+        """In a process forked from this reader (``amurkg.isolation``): what to read in place of ``database``, a
+        database ``reader`` gave. ``db/`` is open read-only, and RocksDB does no background work for it, so the
+        inherited handle is read as it is. A view is open for writing, and RocksDB's background threads (a flush,
+        a compaction) do not survive a fork: the child opens the view's folder again, read-only."""
+        import pyoxigraph as ox
+
+        for view in self._views.values():
+            if view.ox is database:
+                return ox.Store.read_only(str(view.folder / "db"))
+        return database
+
     @contextmanager
     def scratch_view(self, exact_of: list[str]) -> Iterator[Any]:
         """A view of ``db/`` as it is now, with the exact coordinates of the graphs ``exact_of`` (in their own
