@@ -256,7 +256,7 @@ def main(
     are left, what threatens it and what is done about it. Every fact carries the span of source text
     that states it.
 
-    Exit codes: 0 success, 1 violations found, 2 error (bad input, query or file).
+    Exit codes: 0 success, 1 violations found, 2 error (bad input, query or file, or an engine fault).
     """
     import warnings
 

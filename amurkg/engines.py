@@ -159,9 +159,58 @@ class OxigraphEngine:
         return self.store, self._dataset(reasoned)
 
     def execute(self, checked: CheckedQuery, where: str, reasoned: bool = False) -> Answer:
+        """Answer in this process, or, for a query that sorts, in a forked child (``amurkg.isolation``): pyoxigraph
+        aborts its process on some ORDER BY, and then only the child ends, with one ``EngineFaultError``."""
+        from amurkg import isolation
+
+        if isolation.enabled() and isolation.orders(checked.text):
+            try:
+                target = self._target(reasoned)  # here: a store's view is made once, by the process that owns it
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
+            return isolation.run_isolated(
+                lambda: self._answer(checked, where, self._in_child(target)),
+                lambda signo, stderr: self._fault(where, signo, stderr),
+            )
+        return self._answer(checked, where, None, reasoned)
+
+    def _in_child(self, target: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+        """What a forked child reads: the parent's in-memory store itself (shared, copy on write)."""
+        return target
+
+    def _fault(self, where: str, signo: int, stderr: str) -> AmurkgError:
+        """The error for a child that the engine ended (or that was killed) while answering."""
+        import signal
+
+        from amurkg.errors import EngineFaultError
+
+        try:
+            name = signal.Signals(signo).name
+        except ValueError:
+            name = f"signal {signo}"
+        retry = (
+            "order by STR(?x), by fewer variables, or sort the rows yourself"
+            if self.name == "store"
+            else "answer it with {opt:engine}, or order by STR(?x) or by fewer variables"
+        )
+        if signo == getattr(signal, "SIGABRT", None) and "total order" in stderr:
+            return EngineFaultError(
+                f"{where}: the query engine (pyoxigraph) aborted while ordering the results: it cannot order the "
+                f"mixed kinds of values under this ORDER BY; {retry}"
+            )
+        if signo == getattr(signal, "SIGKILL", None):
+            return EngineFaultError(
+                f"{where}: the process answering the query was killed (SIGKILL: the system may have run short of "
+                "memory); narrow the query, or add LIMIT"
+            )
+        return EngineFaultError(f"{where}: the query engine (pyoxigraph) stopped on this query ({name}); {retry}")
+
+    def _answer(
+        self, checked: CheckedQuery, where: str, target: tuple[Any, dict[str, Any]] | None, reasoned: bool = False
+    ) -> Answer:
         ox = self._ox
         try:
-            store, dataset = self._target(reasoned)
+            store, dataset = self._target(reasoned) if target is None else target
             answer = store.query(checked.text, prefixes=PREFIXES, **dataset)
         except SyntaxError as exc:
             raise explain_syntax_error(checked.text, where, str(exc)) from None
@@ -579,6 +628,9 @@ class StoreEngine(OxigraphEngine):
 
     def _dataset(self, reasoned: bool) -> dict[str, Any]:
         return self.handle.reader(reasoned)[1]
+
+    def _in_child(self, target: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+        return self.handle.for_fork(target[0]), target[1]
 
     def __len__(self) -> int:
         return self.handle.asserted_triples()

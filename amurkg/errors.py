@@ -22,6 +22,7 @@ SETTINGS = {
     "view": ("--view", "view="),
     "store": ("--store DIR", "store="),
     "replace": ("--replace", "replace=True"),
+    "engine": ("-e rdflib", 'engine="rdflib"'),
 }
 
 
@@ -71,6 +72,13 @@ class RefusedQueryError(AmurkgError):
 
 class QueryEvaluationError(AmurkgError):
     """A query parsed but the engine could not evaluate it."""
+
+
+class EngineFaultError(AmurkgError):
+    """The query engine ended the process that answered a query: an engine fault, not bad input, and asking again
+    fails the same way. pyoxigraph 0.5 aborts, for one, on some ORDER BY over several variables whose values are of
+    mixed kinds; amurkg answers such queries in a forked process (``amurkg.isolation``), so that only it ends.
+    Exit code 2, as for every error: the command could not answer."""
 
 
 class LimitError(AmurkgError):

@@ -52,6 +52,22 @@ def resident_mb() -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
+def private_mb(pid: int) -> float:
+    """The memory a forked child holds of its own, in MiB: its resident pages that are not still shared with its
+    parent (copy on write), from Linux's /proc/PID/smaps_rollup; 0 where the system does not tell."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            text = handle.read()
+    except OSError:
+        return 0.0
+    kib = 0
+    for line in text.splitlines():
+        if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+            with contextlib.suppress(ValueError, IndexError):
+                kib += int(line.split()[1])
+    return kib / 1024
+
+
 class _Supervisor:
     """The thread that enforces limits and signals for a command-line process."""
 
@@ -62,6 +78,8 @@ class _Supervisor:
         self.what = "the command"
         self.max_mb: float | None = None
         self.temporary: set[Path] = set()
+        #: forked children answering a query (``amurkg.isolation``): their memory counts, and they end with us
+        self.children: set[int] = set()
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -77,6 +95,7 @@ class _Supervisor:
                 self._end(f"amurkg: {name}; nothing was left half-written", 128 + got.si_signo)
             with self.lock:
                 deadline, timeout, what, max_mb = self.deadline, self.timeout, self.what, self.max_mb
+                children = list(self.children)
             if deadline is not None and time.monotonic() > deadline:
                 self._end(
                     f"amurkg: error: {what} ran past the time limit of {timeout:g} s and was stopped; narrow it, "
@@ -85,6 +104,8 @@ class _Supervisor:
                 )
             if max_mb is not None:
                 used = resident_mb()
+                if used is not None and children:
+                    used += sum(private_mb(pid) for pid in children)
                 if used is not None and used > max_mb:
                     self._end(
                         f"amurkg: error: {what} needed more than {max_mb:,.0f} MiB of memory and was stopped; "
@@ -93,11 +114,17 @@ class _Supervisor:
                     )
 
     def _end(self, message: str, code: int) -> None:
+        # the lock is held until the process ends: a main thread that finds its child gone (killed here) waits
+        # on it in ``release_child`` instead of reporting that child's death over this message
+        self.lock.acquire()
         try:
-            with self.lock:
-                for path in self.temporary:
-                    with contextlib.suppress(OSError):
-                        path.unlink()
+            for pid in self.children:  # killed and reaped before we end: no child is left running
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            for path in self.temporary:
+                with contextlib.suppress(OSError):
+                    path.unlink()
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
         finally:
@@ -169,6 +196,21 @@ def register_temporary(path: Path) -> None:
     if _supervisor is not None:
         with _supervisor.lock:
             _supervisor.temporary.add(path)
+
+
+def register_child(pid: int) -> None:
+    """A forked child answering a query (``amurkg.isolation``): its own memory counts against the memory limit,
+    and it is killed and reaped if the process is stopped (a limit, Ctrl-C, SIGTERM)."""
+    if _supervisor is not None:
+        with _supervisor.lock:
+            _supervisor.children.add(pid)
+
+
+def release_child(pid: int) -> None:
+    """The child is about to be reaped (or was killed) by its owner: the supervisor leaves it alone from now on."""
+    if _supervisor is not None:
+        with _supervisor.lock:
+            _supervisor.children.discard(pid)
 
 
 def release_temporary(path: Path) -> None:

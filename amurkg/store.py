@@ -18,7 +18,10 @@ OWL RL closure of the curated graph and its derivations (computed once, when the
 when a query asks for reasoning). A query that needs a hidden graph reads a *view*: a RocksDB checkpoint of
 ``db/`` (hard links: milliseconds, whatever the size) in ``views/``, to which the few hidden graphs it needs
 are added (and from which the generalised twins are removed, for exact coordinates); it is removed when the
-store is closed, or by the next opener when its process died.
+store is closed, or by the next opener when its process died. A reader that cannot write the store's folder (a
+read-only mount, a published archive, another user's folder) makes its views in a private folder of its own
+instead (``private_views``: 0700, in the system's temporary folder), with the same answers; there the checkpoint
+is a copy of ``db/`` wherever that folder is on another file system.
 
 An import writes into a fresh graph of ``db/`` under the exclusive lock (readers hold a shared one, so none
 sees a half-loaded graph) and becomes visible when the registry names it: a failed or interrupted import
@@ -33,6 +36,7 @@ Opening takes milliseconds whatever the size: nothing is loaded, RocksDB reads o
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -334,6 +338,18 @@ class Store:
             self._views[key] = _View.make(self, exact_of, reasoned, drop_generalised=exact)
         return self._views[key].ox
 
+    def for_fork(self, database: Any) -> Any:
+        """In a process forked from this reader (``amurkg.isolation``): what to read in place of ``database``, a
+        database ``reader`` gave. ``db/`` is open read-only, and RocksDB does no background work for it, so the
+        inherited handle is read as it is. A view is open for writing, and RocksDB's background threads (a flush,
+        a compaction) do not survive a fork: the child opens the view's folder again, read-only."""
+        import pyoxigraph as ox
+
+        for view in self._views.values():
+            if view.ox is database:
+                return ox.Store.read_only(str(view.folder / "db"))
+        return database
+
     @contextmanager
     def scratch_view(self, exact_of: list[str]) -> Iterator[Any]:
         """A view of ``db/`` as it is now, with the exact coordinates of the graphs ``exact_of`` (in their own
@@ -547,16 +563,25 @@ class _View:
 
         from amurkg.reason import REASONING_GRAPHS
 
-        folder = store.path / VIEWS / f"{os.getpid()}-{uuid.uuid4().hex}"
+        name = f"{os.getpid()}-{uuid.uuid4().hex}"
+        folder = store.path / VIEWS / name
         # locked under a name other openers skip, then renamed: an opener never finds this view's lock file free
-        making = folder.with_name("." + folder.name)
+        making = folder.with_name("." + name)
         try:
-            making.mkdir(parents=True)
+            try:
+                making.mkdir(parents=True)
+            except OSError as exc:
+                if exc.errno not in _UNWRITABLE:
+                    raise
+                # a store on a read-only medium, or another user's: the view goes in a private folder of ours
+                base = private_views()
+                _remove_dead_in(base, everything=False)
+                folder, making = base / name, base / ("." + name)
+                making.mkdir()
             lock = (making / "lock").open("w", encoding="utf-8")
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             making.rename(folder)
-            store.ox.backup(str(folder / "db"))
-            view = ox.Store(str(folder / "db"))
+            view = cls._checkpoint(store, folder)
         except OSError as exc:
             shutil.rmtree(making, ignore_errors=True)
             shutil.rmtree(folder, ignore_errors=True)
@@ -574,9 +599,53 @@ class _View:
                     view.remove_graph(ox.NamedNode(twin(graph, False)))
         return made
 
+    @staticmethod
+    def _checkpoint(store: Store, folder: Path) -> Any:
+        """The view's database, ``folder/db``: a RocksDB checkpoint of ``db/`` (hard links where it can, else a
+        copy of its files). Outside the store's folder, where ``db/``'s files are another user's, the kernel
+        refuses hard links to them (Linux's fs.protected_hardlinks) and RocksDB does not copy instead: the view is
+        then filled with ``db/``'s quads, the same data in a database of its own."""
+        import pyoxigraph as ox
+
+        try:
+            store.ox.backup(str(folder / "db"))
+        except OSError:
+            if folder.parent == store.path / VIEWS:
+                raise
+            for part in folder.iterdir():  # what the checkpoint left (db.tmp/), all but the lock file
+                if part.name != "lock":
+                    shutil.rmtree(part, ignore_errors=True)
+            view = ox.Store(str(folder / "db"))
+            view.bulk_extend(store.ox.quads_for_pattern(None, None, None, None))
+            return view
+        return ox.Store(str(folder / "db"))
+
     def close(self) -> None:
         self.ox = None
         self._release()
+
+
+#: What ``mkdir`` says in a folder this process may not write: no permission, or a read-only file system.
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def private_views() -> Path:
+    """Where a reader that cannot write its store's folder (a read-only mount, a published archive, another user's
+    folder) makes its views: ``amurkg-views-UID`` in the system's temporary folder, made 0700 and used only when
+    it is this user's own folder (not a link, nobody else's, closed to others). Views there are removed when
+    their reader closes, and those of processes that died by the next reader that makes one here."""
+    import tempfile
+
+    base = Path(tempfile.gettempdir()) / f"amurkg-views-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        base.mkdir(mode=0o700)
+    info = os.lstat(base)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise StoreError(
+            f"{base}: the folder for read views of stores this user cannot write is not a private folder of this "
+            "user (a link, someone else's, or open to others): remove it, or set TMPDIR to a folder of your own"
+        )
+    return base
 
 
 def _remove_view(folder: Path, lock: Any, pid: int) -> None:
@@ -588,7 +657,11 @@ def _remove_view(folder: Path, lock: Any, pid: int) -> None:
 
 def _remove_dead_views(path: Path, everything: bool) -> None:
     """Remove the views of processes that died (whose lock can be taken); with ``everything``, all."""
-    views = path / VIEWS
+    _remove_dead_in(path / VIEWS, everything)
+
+
+def _remove_dead_in(views: Path, everything: bool) -> None:
+    """Remove the views in the folder ``views`` (a store's, or ``private_views``) of processes that died."""
     if not views.is_dir():
         return
     for folder in views.iterdir():

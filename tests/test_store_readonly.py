@@ -4,6 +4,7 @@ line. Running as root ignores permission bits, so the read-only file system is s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import pathlib
 import shutil
@@ -124,3 +125,122 @@ def test_the_scratch_view_of_an_import_is_closed_before_it_is_removed(
     import_package(tmp_path / "store", SMALL)
     assert held == [0]
     assert not any((tmp_path / "store" / store_module.VIEWS).iterdir())
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# views of a store whose folder the reader cannot write
+
+EXACT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY STR(?s) STR(?p) STR(?o)"  # sorted: answered in a fork too
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def unprivileged() -> list[str]:
+    """The prefix that runs a command as a user who cannot write a folder made here: none for a user who is not
+    root (a folder's permission bits then apply), setpriv to nobody for root (who ignores them)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.getuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root ignores a folder's permission bits, and setpriv is not here to run as another user")
+    prefix = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    if subprocess.run([*prefix, sys.executable, "-c", "import amurkg"], capture_output=True).returncode != 0:
+        pytest.skip("nobody cannot run this Python or import amurkg from here")
+    return prefix
+
+
+def test_a_reader_that_cannot_write_the_store_makes_its_views_in_a_private_folder(made: Path) -> None:
+    """Run for real as a user who cannot write the store's folder (a read-only mount, a published copy, another
+    user's folder): --exact-locations and --reason answer exactly as for a reader who can, the views go in a
+    private folder (0700) of the temporary folder and are gone when the command ends, a dead process's view left
+    there is removed, and nothing is written in the store's folder."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    prefix = unprivileged()
+    top = Path(tempfile.mkdtemp(prefix="amurkg-ro-"))
+    try:
+        top.chmod(0o755)
+        store = top / "store"
+        shutil.copytree(made, store)
+        shutil.rmtree(store / "views", ignore_errors=True)
+        scratch = top / "tmp"  # the reader's TMPDIR, so that what it leaves there can be seen
+        scratch.mkdir()
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        if prefix:
+            os.chown(scratch, 65534, -1)
+        env = {**os.environ, "TMPDIR": str(scratch)}
+
+        def amurkg(*args: str, reader: list[str]) -> bytes:
+            done = subprocess.run(
+                [*reader, sys.executable, "-m", "amurkg", *args, "--store", str(store), "-f", "csv"],
+                capture_output=True,
+                env=env,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stderr.decode()
+            return done.stdout
+
+        # a dead process's view in the private folder: its lock file is not locked by anyone
+        made_dead = "import os, tempfile; from amurkg.store import private_views; d = private_views() / '1-dead'; "
+        made_dead += "os.mkdir(d); open(d / 'lock', 'w').close(); print(private_views())"
+        base = Path(
+            subprocess.run(
+                [*prefix, sys.executable, "-c", made_dead], capture_output=True, env=env, check=True, text=True
+            ).stdout.strip()
+        )
+        assert base.parent == scratch and (base / "1-dead").is_dir()
+
+        answers = [
+            amurkg("sparql", q, *opts, reader=prefix)
+            for q in (EXACT, COUNT)
+            for opts in (["--exact-locations"], ["--reason"], ["--exact-locations", "--reason"])
+        ]
+        assert not (store / "views").exists()  # nothing written in the store's folder
+        assert base.is_dir() and list(base.iterdir()) == []  # views removed at close, the dead one too
+        assert (base.stat().st_mode & 0o777) == 0o700 and base.stat().st_uid == (65534 if prefix else os.getuid())
+
+        for path in [store, *store.rglob("*")]:  # a reader who can write it: views in the store's folder
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        owner = [
+            amurkg("sparql", q, *opts, reader=[])
+            for q in (EXACT, COUNT)
+            for opts in (["--exact-locations"], ["--reason"], ["--exact-locations", "--reason"])
+        ]
+        assert answers == owner
+        assert len(answers[0].splitlines()) > 1000 and answers[3] != answers[4]  # whole answers; --reason adds
+    finally:
+        for path in [top, *top.rglob("*")]:
+            with contextlib.suppress(OSError):
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_the_private_folder_of_views_must_be_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made 0700 where it is missing; refused in one line where it is open to others or a link (someone could
+    have put it there first, to read the views or swap their files)."""
+    import os
+    import tempfile
+
+    from amurkg.store import private_views
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    base = private_views()
+    assert base == tmp_path / f"amurkg-views-{os.getuid()}" and (base.stat().st_mode & 0o777) == 0o700
+    assert private_views() == base  # found again
+    base.chmod(0o755)
+    with pytest.raises(StoreError, match="not a private folder") as caught:
+        private_views()
+    assert "\n" not in str(caught.value)
+    base.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    base.symlink_to(elsewhere)
+    with pytest.raises(StoreError, match="not a private folder"):
+        private_views()

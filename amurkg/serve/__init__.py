@@ -14,8 +14,8 @@ import socket
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from amurkg.errors import AmurkgError
-from amurkg.serve.pool import EngineFaultError, QueryTimeoutError, SaturatedError, UnavailableError, WorkerPool
+from amurkg.errors import AmurkgError, EngineFaultError
+from amurkg.serve.pool import QueryTimeoutError, SaturatedError, UnavailableError, WorkerPool
 from amurkg.serve.protocol import negotiate, service_description
 
 __all__ = [

@@ -21,7 +21,8 @@ from typing import Any
 
 import h11
 
-from amurkg.serve.pool import EngineFaultError, SaturatedError, TruncatedError, UnavailableError, WorkerPool
+from amurkg.errors import EngineFaultError
+from amurkg.serve.pool import SaturatedError, TruncatedError, UnavailableError, WorkerPool
 from amurkg.serve.protocol import (
     SECURITY_HEADERS,
     Job,

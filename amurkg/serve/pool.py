@@ -31,7 +31,7 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-from amurkg.errors import AmurkgError
+from amurkg.errors import AmurkgError, EngineFaultError  # EngineFaultError: HTTP 500 here
 from amurkg.serve.worker import _FRAME, CHUNK, recv_frame, send_frame
 
 #: Seconds after which a running query's worker gets the lowest CPU priority.
@@ -48,11 +48,6 @@ class SaturatedError(UnavailableError):
 
 class QueryTimeoutError(UnavailableError):
     """A query ran past the endpoint's time limit and was stopped."""
-
-
-class EngineFaultError(AmurkgError):
-    """The query engine stopped its process on this query (HTTP 500): an engine fault that asking again repeats.
-    pyoxigraph 0.5 aborts, for one, on some ORDER BY over several variables whose values are of mixed kinds."""
 
 
 #: Queries whose worker stopped while answering them, remembered (at most this many, by their text) so that one

@@ -180,9 +180,11 @@ def worker_loop(sock: socket.socket, kg: Any) -> None:
 
 def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
     """Load the graph, say so, then fork a worker for each ``S`` frame, handing its socket to the server."""
+    from amurkg import isolation
     from amurkg.errors import AmurkgError
     from amurkg.graph import KnowledgeGraph
 
+    isolation.disable()  # a worker is itself the isolation: the server replaces one the engine ends
     store = options.get("store")
     try:
         kg = KnowledgeGraph(options["data"], reason=options["reason"], store=store)

@@ -18,7 +18,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from amurkg.serve.pool import Answer, EngineFaultError, SaturatedError, TruncatedError, UnavailableError
+from amurkg.errors import EngineFaultError
+from amurkg.serve.pool import Answer, SaturatedError, TruncatedError, UnavailableError
 from amurkg.serve.protocol import SECURITY_HEADERS, Reply, plan  # every answer of serve carries them
 
 STATIC = Path(__file__).parent / "static"
