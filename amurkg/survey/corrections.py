@@ -389,6 +389,27 @@ SELECT ?dep ?deployment ?start ?end ?days WHERE {
   OPTIONAL { ?dep akg:deploymentEnd ?end }
   OPTIONAL { ?dep akg:cameraDays ?days }
 }"""
+#: What marks the observations of time-lapse images (``Mapper.time_lapse_lines``), read back from an import: each
+#: media's deployment, timestamp and capture method (none: not a time-lapse image), and each event-level
+#: observation's deployment, start and media. Read only where the import holds a time-lapse image.
+_HAS_TIME_LAPSE = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+ASK { ?media akg:captureMethod "timeLapse" }"""
+_MEDIA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?media ?deployment ?timestamp ?method WHERE {
+  ?media a akg:Media ; akg:deployment ?dep ; akg:timestamp ?timestamp .
+  ?dep akg:deploymentID ?deployment .
+  OPTIONAL { ?media akg:captureMethod ?method }
+}"""
+_ALL_EVENTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?id ?deployment ?start ?media WHERE {
+  ?obs akg:observationLevel "event" ; dwc:occurrenceID ?id ; akg:deployment ?dep ; akg:eventStart ?start .
+  ?dep akg:deploymentID ?deployment .
+  OPTIONAL { ?obs akg:media ?media }
+}"""
 #: What a recount writes beside the imported values where a correction changes them, so that the queries that
 #: read observations (detection-rate-any, activity-pattern-any, co-detections-any) and survey-effort count as
 #: if the package had been recorded corrected: ``COALESCE(?corrected, ?imported)``.
@@ -402,9 +423,9 @@ def _derived(ox_store: Any, graph: str) -> set[Any]:
     g = ox.NamedNode(graph)
     rdf_type = ox.NamedNode(PREFIXES["rdf"] + "type")
     out: set[Any] = set(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + "minutesSincePrevious"), None, g))
-    for name in CORRECTED:
+    for name in (*CORRECTED, "timeLapse"):
         out.update(ox_store.quads_for_pattern(None, ox.NamedNode(AKG + name), None, g))
-    for kind in ("DetectionSeries", "HourlyDetectionCount", "CoDetectionCount"):
+    for kind in ("DetectionSeries", "TimeLapseSeries", "HourlyDetectionCount", "CoDetectionCount"):
         for node in [q.subject for q in ox_store.quads_for_pattern(None, rdf_type, ox.NamedNode(AKG + kind), g)]:
             for quad in ox_store.quads_for_pattern(node, None, None, g):
                 out.add(quad)
@@ -437,12 +458,10 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
             if row["end"] is not None:
                 end = datetime.fromisoformat(row["end"].value.replace("Z", "+00:00"))
                 corrected.append(f"{row['dep']} <{AKG}correctedEnd> {literal(end + moved)} .")
-    # the observations marked at import as time-lapse (Mapper.time_lapse_lines): not counted, as then
-    lapse = ox.NamedNode(AKG + "timeLapse")
-    marked = {q.subject for q in ox_store.quads_for_pattern(None, lapse, ox.Literal(True), g)}
+    # the observations of time-lapse images, marked again as the importer marks them (an import made before
+    # the marks existed gets them), and not counted, as then
+    marks = list(_time_lapse_marks(ox_store, g, mapper))
     for row in ox_store.query(_EVENTS, default_graph=[g]):
-        if row["obs"] in marked:
-            mapper.time_lapse.add(row["id"].value)
         deployment, name = row["deployment"].value, row["name"].value
         start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00"))
         shift = shifts.get(row["dep"].value, 0.0)
@@ -469,9 +488,31 @@ def _recounted(ox_store: Any, record: Any, shifts: dict[str, float], updates: di
             local = start.astimezone(UTC if offset is None else _zone(offset))
             corrected.append(f"{row['obs']} <{AKG}correctedStart> {literal(start)} .")
             corrected.append(f"{row['obs']} <{AKG}correctedLocalHour> {literal(local.hour)} .")
-    lines = itertools.chain(mapper.gap_lines(), corrected)
+    lines = itertools.chain(marks, mapper.gap_lines(), corrected)
     triples = ox.parse("\n".join(lines), format=ox.RdfFormat.N_TRIPLES)
     return {ox.Quad(t.subject, t.predicate, t.object, g) for t in triples}
+
+
+def _time_lapse_marks(ox_store: Any, g: Any, mapper: Any) -> list[str]:
+    """The ``akg:timeLapse`` lines of the import graph ``g`` as ``Mapper.time_lapse_lines`` writes them at import,
+    from the media and observations it holds (a clock correction moves both alike: the marks do not change);
+    ``mapper.time_lapse`` then holds the observations they mark. Media are named by their IRIs here, on both
+    sides of the comparison, where the importer uses their mediaIDs."""
+    from amurkg.survey.rdf import TIME_LAPSE
+
+    if not ox_store.query(_HAS_TIME_LAPSE, default_graph=[g]):
+        return []
+    for row in ox_store.query(_MEDIA, default_graph=[g]):
+        lapse = row["method"] is not None and row["method"].value == TIME_LAPSE
+        moment = datetime.fromisoformat(row["timestamp"].value.replace("Z", "+00:00")).timestamp()
+        mapper.media.append((row["deployment"].value, moment, lapse))
+        if lapse:
+            mapper.time_lapse_media.add(row["media"].value)
+    for row in ox_store.query(_ALL_EVENTS, default_graph=[g]):
+        start = datetime.fromisoformat(row["start"].value.replace("Z", "+00:00")).timestamp()
+        media = row["media"].value if row["media"] is not None else None
+        mapper.events.append((row["deployment"].value, start, row["id"].value, media))
+    return list(mapper.time_lapse_lines())
 
 
 def _zone(offset: timedelta) -> Any:
