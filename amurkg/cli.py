@@ -1083,7 +1083,7 @@ def import_command(
 
         # what this amurkg's importer computes beside the records (an older one may not have: the detection
         # lists the activity curves read, the time-lapse marks and lists), with the corrections in force
-        changed = recount(store)
+        changed = recount(store, remark=True)  # the time-lapse marks too, made again from the media
         typer.echo(f"amurkg: {store}: the counts computed at import recomputed ({changed:,} triples changed)", err=True)
     for name in remove or []:
         typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)

@@ -233,9 +233,21 @@ def test_an_import_before_the_marks_is_read_as_before_until_upgraded(tmp_path: P
     assert result.exit_code == 0, result.output
     counts = assert_fast_is_slow(store)
     assert counts[(0, 0)]["Amur leopard"] == 2 and counts[(1, 0)]["Capreolus pygargus"] == 1
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?o <{akg}timeLapse> true }}"
     with amurkg.KnowledgeGraph(store=store) as kg:
-        marked = kg.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?o <{akg}timeLapse> true }}").rows[0][0].value
-        assert int(marked) == 2
+        assert int(kg.query(count).rows[0][0].value) == 2
+    # a mark lost: a correction keeps the marks as they are (they do not change), the upgrade makes them again
+    with Store.open(store, write=True) as handle:
+        handle.ox.update(f"DELETE WHERE {{ GRAPH ?g {{ ?s <{akg}timeLapse> ?o ; <{akg}media> ?m }} }}")
+        handle.ox.flush()
+    corr.update_taxon(store, "Sus scrofa", "Capreolus pygargus", "a test correction", by="t")
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        assert int(kg.query(count).rows[0][0].value) == 1
+    result = CliRunner().invoke(app, ["import", "--upgrade", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        assert int(kg.query(count).rows[0][0].value) == 2
+    assert_fast_is_slow(store)
 
 
 @pytest.fixture(scope="module")
