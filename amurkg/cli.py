@@ -1082,8 +1082,8 @@ def import_command(
         from amurkg.survey.corrections import recount
 
         # what this amurkg's importer computes beside the records (an older one may not have: the detection
-        # lists the activity curves read), with the corrections in force
-        changed = recount(store)
+        # lists the activity curves read, the time-lapse marks and lists), with the corrections in force
+        changed = recount(store, remark=True)  # the time-lapse marks too, made again from the media
         typer.echo(f"amurkg: {store}: the counts computed at import recomputed ({changed:,} triples changed)", err=True)
     for name in remove or []:
         typer.echo(f"amurkg: removed {remove_package(store, name)} from {store}", err=True)

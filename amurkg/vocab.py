@@ -104,6 +104,7 @@ class AKG(DefinedNamespace):
     TerrainType: URIRef
     TextSpan: URIRef
     Threat: URIRef
+    TimeLapseSeries: URIRef
     TreeComponent: URIRef
     TreeGroup: URIRef
     TreeTaxon: URIRef
@@ -299,6 +300,7 @@ class AKG(DefinedNamespace):
     temporalStart: URIRef
     terrain: URIRef
     timeLapse: URIRef
+    timeLapseDetections: URIRef
     timestamp: URIRef
     timestampIssues: URIRef
     toPlace: URIRef

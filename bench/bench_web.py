@@ -157,11 +157,12 @@ def activity_series_query() -> str:
     return _SERIES_OF % " ".join(sorted({t.n3() for t in [leopard, *prey]}))
 
 
-def import_generated(folder: Path, observations: int) -> Path:
-    """A synthetic package of ``observations`` (amurkg.survey.generate, seed 1) imported into ``folder``/store."""
+def import_generated(folder: Path, observations: int, time_lapse: float = 0.0) -> Path:
+    """A synthetic package of ``observations`` (amurkg.survey.generate, seed 1; ``time_lapse``: the share of its
+    events on time-lapse images, with one each noon) imported into ``folder``/store."""
     from amurkg.survey.generate import generate
 
-    package = generate(folder / "package", observations, 1)
+    package = generate(folder / "package", observations, 1, time_lapse=time_lapse)
     store = folder / "store"
     started = time.perf_counter()
     subprocess.run(

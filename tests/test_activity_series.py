@@ -83,18 +83,21 @@ def test_a_correction_after_the_import_moves_the_series(store: Path, tmp_path: P
     assert after["Amur leopard"].parts[0][1].tolist() == moved
 
 
-def test_time_lapse_media_and_other_types_are_read_as_before(tmp_path: Path) -> None:
+def test_time_lapse_media_are_read_from_the_series_and_other_kinds_as_before(tmp_path: Path) -> None:
+    """camtrap-dp-example has time-lapse media: the series answer both with them left out (the default) and
+    counted (``timeLapse include``); a filter of other capture methods or observation types reads every
+    observation as before."""
     path = tmp_path / "store"
-    amurkg.import_package(path, DATA / "camtrap-dp-example")  # has time-lapse media: detections_of looks at them
+    amurkg.import_package(path, DATA / "camtrap-dp-example")
+    taxa = ["Anas platyrhynchos", "Vulpes vulpes", "Ardea", "Amur leopard"]  # what the example's cameras saw
     with amurkg.KnowledgeGraph(store=path) as kg:
-        assert independent_series(kg, SurveyFilter(), ["Amur leopard"], 30) is None
-        keep_all = SurveyFilter(exclude_capture_methods=())
-        taxa = ["Anas platyrhynchos", "Vulpes vulpes", "Ardea"]  # what the example's cameras saw
-        fast = independent_series(kg, keep_all, taxa, 30)
-        assert fast is not None
-        read = detections_of(kg, keep_all, taxa)
-        assert [_parts(fast[t]) for t in taxa] == [_parts(Independent.of(independent(read[t], 30))) for t in taxa]
-        assert any(fast[t].parts for t in taxa)
+        for flt in (SurveyFilter(), SurveyFilter(exclude_capture_methods=())):
+            fast = independent_series(kg, flt, taxa, 30)
+            assert fast is not None
+            read = detections_of(kg, flt, taxa)
+            assert [_parts(fast[t]) for t in taxa] == [_parts(Independent.of(independent(read[t], 30))) for t in taxa]
+            assert any(fast[t].parts for t in taxa)
+        assert independent_series(kg, SurveyFilter(exclude_capture_methods=("activityDetection",)), taxa, 0) is None
         assert independent_series(kg, SurveyFilter(observation_types=("animal", "human")), ["Amur leopard"], 0) is None
 
 

@@ -31,13 +31,13 @@ JOINED = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap ?recorded WHERE {
+SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?media ?method ?gap ?recorded WHERE {
   ?obs a akg:CameraTrapObservation ; akg:deployment ?deployment ; akg:eventStart ?start ;
     akg:observationType ?type ; akg:observationLevel ?level .
   OPTIONAL { ?obs dwciri:toTaxon ?taxon OPTIONAL { ?taxon dwc:scientificName ?name } }
   OPTIONAL { ?obs dwc:individualCount ?count }
   OPTIONAL { ?obs dwc:organismID ?individual }
-  OPTIONAL { ?obs akg:media/akg:captureMethod ?method }
+  OPTIONAL { ?obs akg:media ?media OPTIONAL { ?media akg:captureMethod ?method } }
   OPTIONAL { ?obs akg:minutesSincePrevious ?gap }
   OPTIONAL { ?obs dwc:scientificName ?recorded }
 }"""
@@ -57,9 +57,11 @@ def straightforward(kg: Any, flt: SurveyFilter, levels: tuple[str, ...] = ("even
     media = _excluded_media(kg, flt) if flt.exclude_capture_methods else {}
     out = []
     for row in kg.query(JOINED, where="joined").rows:
-        obs, deployment, start, taxon, name, kind, level, count, individual, method, gap, recorded = (
+        obs, deployment, start, taxon, name, kind, level, count, individual, own, method, gap, recorded = (
             _value(t) for t in row
         )
+        if own is not None and method is None:
+            method = ""  # its own media has no capture method: no time-lapse image, whatever is near it
         if deployment not in kept or kind not in flt.observation_types or level not in levels:
             continue
         camera = kept[deployment]
@@ -96,7 +98,7 @@ def straightforward(kg: Any, flt: SurveyFilter, levels: tuple[str, ...] = ("even
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("read")
     path = tmp / "store"
-    amurkg.import_package(path, generate(tmp / "package", 600, 3))
+    amurkg.import_package(path, generate(tmp / "package", 600, 3, time_lapse=0.15))  # some left out as time-lapse
     with amurkg.KnowledgeGraph(store=path) as kg:
         first = deployments(kg)[0].deployment_id
     corr.shift_time(path, [first], "-01:30", "clock late", by="t")

@@ -161,10 +161,13 @@ _NAME = """
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 SELECT ?name WHERE { ?taxon dwc:scientificName ?name } ORDER BY ?name LIMIT 1"""
 
+#: Every media, with its capture method where it has one (Camtrap DP makes it optional): a media without one
+#: is no time-lapse image, as the importer's marks have it (``Mapper.time_lapse_lines``).
 _MEDIA = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 SELECT ?deployment ?timestamp ?method WHERE {
-  ?media a akg:Media ; akg:deployment ?deployment ; akg:timestamp ?timestamp ; akg:captureMethod ?method .
+  ?media a akg:Media ; akg:deployment ?deployment ; akg:timestamp ?timestamp .
+  OPTIONAL { ?media akg:captureMethod ?method }
 }"""
 _HAS_METHOD = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
@@ -230,8 +233,11 @@ def _float(text: str | None) -> float | None:
 def detections(kg: Any, flt: SurveyFilter | None = None, levels: Sequence[str] = ("event",)) -> list[Detection]:
     """The observations the filter keeps (event level by default), sorted by deployment and time.
 
-    An observation is left out as time-lapse when its media, or every media of its deployment taken within
-    a second of its start, have an excluded capture method."""
+    An observation is left out as time-lapse when its media (where it names one), or else every media of its
+    deployment taken within a second of its start, have an excluded capture method; a media without a capture
+    method has none that is excluded. The importer marks the observations left out by default by the same rule
+    (``akg:timeLapse``, ``amurkg.survey.rdf.Mapper.time_lapse_lines``), which the activity page's detection
+    series rely on (``amurkg.survey.series``)."""
     flt = flt or SurveyFilter()
     return detections_of(kg, flt, [flt.taxon], levels)[flt.taxon]
 
@@ -320,14 +326,14 @@ _DETECTIONS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?method ?gap ?recorded WHERE {
+SELECT ?obs ?deployment ?start ?taxon ?name ?type ?level ?count ?individual ?media ?method ?gap ?recorded WHERE {
   ?obs dwciri:toTaxon ?taxon . ?taxon akg:parentTaxon* ?target .
   ?obs a akg:CameraTrapObservation ; akg:deployment ?deployment ; akg:eventStart ?start ;
     akg:observationType ?type ; akg:observationLevel ?level .
   OPTIONAL { ?obs dwciri:toTaxon ?taxon OPTIONAL { ?taxon dwc:scientificName ?name } }
   OPTIONAL { ?obs dwc:individualCount ?count }
   OPTIONAL { ?obs dwc:organismID ?individual }
-  OPTIONAL { ?obs akg:media/akg:captureMethod ?method }
+  OPTIONAL { ?obs akg:media ?media OPTIONAL { ?media akg:captureMethod ?method } }
   OPTIONAL { ?obs akg:minutesSincePrevious ?gap }
   OPTIONAL { ?obs dwc:scientificName ?recorded }
 }"""
@@ -360,9 +366,11 @@ def _joined(
     out: list[tuple[Any, ...]] = []
     target = kg.resolve(taxon, "taxon")
     for row in kg.query(_DETECTIONS, {"target": target}, where="survey detections").rows:
-        obs, deployment, start, taxon_, name, kind, level, count, individual, method, gap, recorded = (
+        obs, deployment, start, taxon_, name, kind, level, count, individual, media, method, gap, recorded = (
             _value(t) for t in row
         )
+        if media is not None and method is None:
+            method = _NO_METHOD  # its own media, without a capture method: not a time-lapse image
         if obs is None or deployment not in kept or start is None or kind not in flt.observation_types:
             continue
         if level not in levels:
@@ -394,6 +402,9 @@ _OBSERVATIONS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 SELECT ?obs WHERE { ?obs a akg:CameraTrapObservation }"""
 _NONE: list[Any] = [None]
+#: The capture method of an observation's own media that has none (Camtrap DP makes it optional): no method is
+#: excluded, and the observation is not judged by the other media of its deployment (``_finish``).
+_NO_METHOD = ""
 
 
 def _column(kg: Any, name: str, keep: Any = None) -> dict[str, list[str]]:
@@ -434,7 +445,7 @@ def _observations(
     for obs in keep:
         named: list[tuple[str | None, str | None]] = [(t, n) for t in taxa.get(obs, ()) for n in names.get(t, _NONE)]
         named = named or [(None, None)]
-        method = [m for found in media.get(obs, ()) for m in methods.get(found, ())] or _NONE
+        method = [m for found in media.get(obs, ()) for m in methods.get(found) or (_NO_METHOD,)] or _NONE
         for deployment, start, kind, level, (taxon, name), count, individual, how, gap, recorded in product(
             where[obs],
             starts[obs],
@@ -475,10 +486,11 @@ def _excluded_media(kg: Any, flt: SurveyFilter) -> dict[str, list[tuple[float, b
         return {}
     media: dict[str, list[tuple[float, bool]]] = {}
     for deployment, timestamp, method in kg.query(_MEDIA, where="survey media").rows:
-        if deployment is None or timestamp is None or method is None:
+        if deployment is None or timestamp is None:
             continue
+        excluded = method is not None and method.value in flt.exclude_capture_methods
         media.setdefault(deployment.value, []).append(
-            (instant(timestamp.value) + shifts.get(deployment.value, 0.0), method.value in flt.exclude_capture_methods)
+            (instant(timestamp.value) + shifts.get(deployment.value, 0.0), excluded)
         )
     if not any(excluded for items in media.values() for _, excluded in items):
         return {}

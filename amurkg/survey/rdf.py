@@ -211,6 +211,14 @@ _ID = {"deployments": "deploymentID", "media": "mediaID", "observations": "obser
 _COLUMNS = {"deployments": _DEPLOYMENT, "media": _MEDIA, "observations": _OBSERVATION}
 
 
+def _lists(node: str, starts: list[float], gaps: list[float]) -> Iterator[str]:
+    """A series' ``akg:detectionStarts`` and ``akg:detectionGaps``: POSIX seconds, and minutes (``inf`` for the
+    first detection of the taxon at the deployment), separated by spaces."""
+    gap_text = " ".join("inf" if gap == math.inf else _decimal(float(gap)) for gap in gaps)
+    yield f"{node} <{AKG}detectionStarts> {literal(' '.join(map(repr, starts)))} ."
+    yield f"{node} <{AKG}detectionGaps> {literal(gap_text)} ."
+
+
 def package_iri(identifier: str) -> str:
     return f"{SURVEY}{key(identifier)}"
 
@@ -389,6 +397,8 @@ class Mapper:
           any interval is one filter (``detection-rate-any``);
         - an ``akg:DetectionSeries`` per deployment and taxon with its independent detections at each of the
           ``STANDARD_INTERVALS``, which ``detection-rate`` reads without touching the observations;
+        - an ``akg:TimeLapseSeries`` per deployment and taxon with time-lapse detections: their starts and gaps,
+          which the series leave out (``_time_lapse_series_lines``);
         - an ``akg:HourlyDetectionCount`` per taxon, hour of local time and standard interval (the package's
           independent detections of the taxon that started in that hour), which ``activity-pattern`` reads;
         - an ``akg:CoDetectionCount`` per deployment, predator, prey and standard window (``co-detections``).
@@ -399,6 +409,9 @@ class Mapper:
         # of a series may be one) but is not counted, as the survey analyses read them
         series: list[float] = []
         starts: list[float] = []  # the starts of the current series (POSIX seconds, as the analyses read them)
+        # the gaps and starts of its time-lapse detections, listed apart (``_time_lapse_series_lines``)
+        lapse_gaps: list[float] = []
+        lapse_starts: list[float] = []
         # (taxon, hour) -> detections by how many standard intervals their gap exceeds
         hourly: dict[tuple[str, int], list[int]] = {}
         span: list[datetime] = []  # the starts of the current series' first and last counted detections
@@ -409,9 +422,12 @@ class Mapper:
                 gap = minutes
                 yield f"{subject} <{AKG}minutesSincePrevious> {literal(float(minutes))} ."
             else:
-                series, starts, span = [], [], []
+                series, starts, span, lapse_gaps, lapse_starts = [], [], [], [], []
                 gap = math.inf  # the first detection of a series is independent at any interval
-            if observation not in lapse:
+            if observation in lapse:
+                lapse_gaps.append(gap)
+                lapse_starts.append(start)
+            else:
                 series.append(gap)
                 starts.append(start)  # POSIX seconds, as the analyses read them
                 span = [span[0] if span else recorded, recorded]
@@ -419,7 +435,11 @@ class Mapper:
                 tally[bisect.bisect_left(STANDARD_INTERVALS, gap)] += 1  # independent where gap > interval
             last = index + 1 == len(self.detections) or self.detections[index + 1][:2] != (deployment, taxon)
             if last and series:
-                yield from self._series_lines(deployment, taxon, series, (span[0], span[1]), starts)
+                yield from self._series_lines(
+                    deployment, taxon, series, (span[0], span[1]), starts, time_lapse=len(lapse_gaps)
+                )
+            if last and lapse_gaps:
+                yield from self._time_lapse_series_lines(deployment, taxon, lapse_gaps, lapse_starts)
         if lapse:
             self.detections = [d for d in self.detections if d[3] not in lapse]
         yield from self._co_detection_lines()
@@ -502,6 +522,7 @@ class Mapper:
         gaps: list[float],
         span: tuple[datetime, datetime],
         starts: list[float] | None = None,
+        time_lapse: int = 0,
     ) -> Iterator[str]:
         """A detection series and its counts. Each count also carries what a detection-rate row shows (the
         deployment's ID and camera-days, the taxon's scientific name): the query then reads one node per
@@ -511,7 +532,10 @@ class Mapper:
         seconds) and the minutes since the previous one (``akg:detectionGaps``, ``inf`` for the first, else the
         text of its ``akg:minutesSincePrevious``), as text: the activity page reads the leopard's and its prey's
         independent detections at any interval from a few hundred series instead of every observation's
-        properties (``amurkg.survey.series``)."""
+        properties (``amurkg.survey.series``). ``akg:timeLapseDetections`` says how many time-lapse detections of
+        the taxon at the deployment the series leaves out (listed by ``_time_lapse_series_lines``), 0 included:
+        its presence tells the activity page that the lists were computed with the time-lapse marks of this
+        amurkg (``amurkg.survey.series``)."""
         digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
         node = f"<{self.package}/series/{key(deployment)}/{digest}>"
         dep = f"<{self.record_iri('deployments', deployment)}>"
@@ -523,9 +547,8 @@ class Mapper:
         yield f"{node} <{AKG}firstDetection> {literal(span[0])} ."
         yield f"{node} <{AKG}lastDetection> {literal(span[1])} ."
         if starts is not None:
-            gap_text = " ".join("inf" if gap == math.inf else _decimal(float(gap)) for gap in gaps)
-            yield f"{node} <{AKG}detectionStarts> {literal(' '.join(map(repr, starts)))} ."
-            yield f"{node} <{AKG}detectionGaps> {literal(gap_text)} ."
+            yield from _lists(node, starts, gaps)
+            yield f"{node} <{AKG}timeLapseDetections> {literal(time_lapse)} ."
         shown = [
             f"<{AKG}deployment> {dep}",
             f"<{DWCIRI}toTaxon> <{taxon}>",
@@ -542,6 +565,21 @@ class Mapper:
             yield f"{at} <{AKG}detections> {literal(count)} ."
             for pair in shown:
                 yield f"{at} {pair} ."
+
+    def _time_lapse_series_lines(
+        self, deployment: str, taxon: str, gaps: list[float], starts: list[float]
+    ) -> Iterator[str]:
+        """The time-lapse detections of a taxon at a deployment, which its detection series leaves out (as every
+        count computed at import does): their starts and the minutes since the previous detection of the taxon
+        there, time-lapse or not (their ``akg:minutesSincePrevious``), in the form of the series' lists. The
+        activity page reads them where time-lapse images are counted too (``timeLapse include``); a node apart,
+        not a detection series, so that the detection rates, which read every series, do not change."""
+        digest = hashlib.sha1(taxon.encode()).hexdigest()[:12]
+        node = f"<{self.package}/time-lapse/{key(deployment)}/{digest}>"
+        yield f"{node} {RDF_TYPE} <{AKG}TimeLapseSeries> ."
+        yield f"{node} <{AKG}deployment> <{self.record_iri('deployments', deployment)}> ."
+        yield f"{node} <{DWCIRI}toTaxon> <{taxon}> ."
+        yield from _lists(node, starts, gaps)
 
     def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
         """The package's own metadata, and the taxa its observations named that the curated graph lacks."""

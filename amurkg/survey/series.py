@@ -10,10 +10,20 @@ counts (``amurkg.survey.corrections.recount``). Reading the series of the taxa a
 
 ``independent_series`` gives what ``independent(detections_of(kg, flt, taxa)[t], interval)`` gives, in the same
 order (by package, deploymentID and start), reduced to what an activity analysis reads (each detection's
-deployment and start), or None where the series cannot say it: a filter of other observation types, or a store
-with media of a capture method the filter leaves out (time-lapse: ``detections_of`` then looks at each
+deployment and start), or None where the series cannot say it: a filter of other observation types, or of a
+capture method other than time-lapse that the store's media have (``detections_of`` then looks at each
 observation's media), or a store imported before the series listed their detections (``amurkg import
 --upgrade`` adds the lists). The caller then reads the detections as before.
+
+Time-lapse images: the importer marks the event-level observations that ``detections_of`` leaves out as
+time-lapse (``akg:timeLapse``, by the same rule: ``Mapper.time_lapse_lines``, redone by every recount), and the
+series leave those out, as every count made at import does; their gaps are those ``independent`` reads (each
+detection's ``akg:minutesSincePrevious``: the minutes since the previous detection of its taxon at its
+deployment, time-lapse or not). Where time-lapse images are counted too (``timeLapse include``), the time-lapse
+detections are read from the ``akg:TimeLapseSeries`` beside the series, in the same form. In a store with
+time-lapse images, every series must say how many time-lapse detections it leaves out
+(``akg:timeLapseDetections``): one without (computed by an amurkg whose marks or lists were not these) is read
+the slow way until ``amurkg import --upgrade`` recounts it.
 """
 
 from __future__ import annotations
@@ -30,23 +40,35 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-#: The series of the taxa below each target (``VALUES ?target``). The sub-select keeps the engine from reaching
-#: the series through the taxon's every observation (``dwciri:toTaxon``): 11 ms for the roe deer on 100,000
-#: observations, against 300 ms when the join starts from the taxon.
+#: The series of the taxa below each target (``VALUES ?target``), of the kinds asked for (``VALUES ?kind``). The
+#: sub-select keeps the engine from reaching the series through the taxon's every observation
+#: (``dwciri:toTaxon``): 11 ms for the roe deer on 100,000 observations, against 300 ms when the join starts from
+#: the taxon.
 _SERIES_OF = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
-SELECT ?target ?deployment ?starts ?gaps WHERE {
-  { SELECT ?series ?taxon WHERE { ?series a akg:DetectionSeries ; dwciri:toTaxon ?taxon } }
+SELECT ?target ?deployment ?kind ?starts ?gaps ?lapse WHERE {
+  { SELECT ?series ?taxon ?kind WHERE { VALUES ?kind { %s } ?series a ?kind ; dwciri:toTaxon ?taxon } }
   VALUES ?target { %s }
   ?taxon akg:parentTaxon* ?target .
   ?series akg:deployment ?deployment .
   OPTIONAL { ?series akg:detectionStarts ?starts }
   OPTIONAL { ?series akg:detectionGaps ?gaps }
+  OPTIONAL { ?series akg:timeLapseDetections ?lapse }
 }"""
 _HAS_METHOD = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 ASK { ?media akg:captureMethod ?method }"""
+_SERIES = "<https://w3id.org/amurkg/ontology#DetectionSeries>"
+_TIME_LAPSE_SERIES = "<https://w3id.org/amurkg/ontology#TimeLapseSeries>"
+TIME_LAPSE = "timeLapse"  # the capture method of time-lapse images (amurkg.survey.rdf.TIME_LAPSE)
+
+
+def series_query(targets: str, time_lapse: bool = False) -> str:
+    """The query of the series of the taxa below ``targets`` (IRIs in N-Triples, separated by spaces), with the
+    time-lapse detections listed apart where ``time_lapse``."""
+    kinds = f"{_SERIES} {_TIME_LAPSE_SERIES}" if time_lapse else _SERIES
+    return _SERIES_OF % (kinds, targets)
 
 
 @dataclass
@@ -108,19 +130,27 @@ def independent_series(
         raise ParameterError(f"the independence interval must be a number of minutes >= 0, not {interval!r}")
     if tuple(flt.observation_types) != ("animal",):
         return None
-    for method in flt.exclude_capture_methods:  # detections_of looks at each observation's media then
-        if kg.query(_HAS_METHOD, {"method": Term.literal(method)}, where="survey media").value:
-            return None
+
+    def present(method: str) -> bool:
+        return bool(kg.query(_HAS_METHOD, {"method": Term.literal(method)}, where="survey media").value)
+
+    if any(method != TIME_LAPSE and present(method) for method in flt.exclude_capture_methods):
+        return None  # detections_of looks at each observation's media for those: no series lists them
+    lapse_media = present(TIME_LAPSE)  # then the series must be those of the marks (akg:timeLapseDetections)
+    counted = lapse_media and TIME_LAPSE not in flt.exclude_capture_methods  # time-lapse detections count too
     kept = {d.iri: d for d in deployments(kg, flt)}
     lo, hi = flt.window()
     targets = {wanted: kg.resolve(wanted, "taxon") for wanted in dict.fromkeys(taxa)}
     values = " ".join(sorted({t.n3() for t in targets.values()}))
     by_target: dict[str, dict[str, list[NDArray[np.float64]]]] = {}
-    for target, deployment, starts, gaps in kg.query(_SERIES_OF % values, where="detection series").rows:
+    rows = kg.query(series_query(values, counted), where="detection series").rows
+    for target, deployment, kind, starts, gaps, lapse in rows:
         if target is None or deployment is None or deployment.value not in kept:
             continue
         if starts is None or gaps is None:
             return None  # imported before series listed their detections
+        if lapse_media and lapse is None and kind is not None and kind.n3() == _SERIES:
+            return None  # counted before the time-lapse marks, or by an amurkg that did not list them apart
         moments = np.array(starts.value.split(), dtype=np.float64)
         since = np.array(gaps.value.split(), dtype=np.float64)
         if moments.size != since.size:
