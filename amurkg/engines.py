@@ -175,7 +175,8 @@ class OxigraphEngine:
         return self._answer(checked, where, None, reasoned)
 
     def _in_child(self, target: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-        """What a forked child reads: the parent's in-memory store itself (shared, copy on write)."""
+        """What a forked child reads: what the parent reads (an in-memory store is shared copy on write; a store's
+        database and views are open read-only, so RocksDB does no background work the fork would lose)."""
         return target
 
     def _fault(self, where: str, signo: int, stderr: str) -> AmurkgError:
@@ -628,9 +629,6 @@ class StoreEngine(OxigraphEngine):
 
     def _dataset(self, reasoned: bool) -> dict[str, Any]:
         return self.handle.reader(reasoned)[1]
-
-    def _in_child(self, target: tuple[Any, dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-        return self.handle.for_fork(target[0]), target[1]
 
     def __len__(self) -> int:
         return self.handle.asserted_triples()

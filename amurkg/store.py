@@ -338,18 +338,6 @@ class Store:
             self._views[key] = _View.make(self, exact_of, reasoned, drop_generalised=exact)
         return self._views[key].ox
 
-    def for_fork(self, database: Any) -> Any:
-        """In a process forked from this reader (``amurkg.isolation``): what to read in place of ``database``, a
-        database ``reader`` gave. ``db/`` is open read-only, and RocksDB does no background work for it, so the
-        inherited handle is read as it is. A view is open for writing, and RocksDB's background threads (a flush,
-        a compaction) do not survive a fork: the child opens the view's folder again, read-only."""
-        import pyoxigraph as ox
-
-        for view in self._views.values():
-            if view.ox is database:
-                return ox.Store.read_only(str(view.folder / "db"))
-        return database
-
     @contextmanager
     def scratch_view(self, exact_of: list[str]) -> Iterator[Any]:
         """A view of ``db/`` as it is now, with the exact coordinates of the graphs ``exact_of`` (in their own
@@ -549,7 +537,7 @@ class Store:
 
 class _View:
     """A RocksDB checkpoint of a store's ``db/`` in ``views/`` (hard links: milliseconds, whatever the size),
-    opened for writing and given the hidden graphs a query needs; ``db/`` itself is never changed. Its folder
+    given the hidden graphs a query needs, then read-only; ``db/`` itself is never changed. Its folder
     holds a lock file that its process keeps locked: a folder whose lock can be taken belongs to a process
     that died, and the next opener removes it."""
 
@@ -597,6 +585,13 @@ class _View:
             for graph in exact_of:
                 if twin(graph, False) in present:
                     view.remove_graph(ox.NamedNode(twin(graph, False)))
+        # then closed and opened again read-only: a database open for writing keeps RocksDB's background threads
+        # at work (flushes, compactions that delete files), which a forked child (amurkg.isolation) neither
+        # inherits nor can read beside; read-only, nothing changes its files and the child reads the handle as is
+        view.flush()
+        made.ox = None
+        del view
+        made.ox = ox.Store.read_only(str(folder / "db"))
         return made
 
     @staticmethod
