@@ -537,9 +537,9 @@ class Store:
 
 class _View:
     """A RocksDB checkpoint of a store's ``db/`` in ``views/`` (hard links: milliseconds, whatever the size),
-    given the hidden graphs a query needs, then read-only; ``db/`` itself is never changed. Its folder
-    holds a lock file that its process keeps locked: a folder whose lock can be taken belongs to a process
-    that died, and the next opener removes it."""
+    given the hidden graphs a query needs (then read-only, where queries may be answered in a forked child);
+    ``db/`` itself is never changed. Its folder holds a lock file that its process keeps locked: a folder whose
+    lock can be taken belongs to a process that died, and the next opener removes it."""
 
     def __init__(self, folder: Path, lock: Any, ox_store: Any) -> None:
         self.folder, self.ox, self.pid = folder, ox_store, os.getpid()
@@ -585,13 +585,18 @@ class _View:
             for graph in exact_of:
                 if twin(graph, False) in present:
                     view.remove_graph(ox.NamedNode(twin(graph, False)))
-        # then closed and opened again read-only: a database open for writing keeps RocksDB's background threads
-        # at work (flushes, compactions that delete files), which a forked child (amurkg.isolation) neither
-        # inherits nor can read beside; read-only, nothing changes its files and the child reads the handle as is
-        view.flush()
-        made.ox = None
-        del view
-        made.ox = ox.Store.read_only(str(folder / "db"))
+        from amurkg import isolation
+
+        if isolation.enabled():
+            # a process that answers sorting queries in a forked child (amurkg.isolation) closes the view and opens
+            # it again read-only: open for writing, RocksDB's background threads go on (flushes, compactions that
+            # delete files), which the child neither inherits nor can read beside; read-only, nothing changes its
+            # files and the child reads the handle as is. Not in serve's workers (they never fork, and, forked
+            # from a zygote whose views started RocksDB's thread pool, they have none: a flush would wait forever)
+            view.flush()
+            made.ox = None
+            del view
+            made.ox = ox.Store.read_only(str(folder / "db"))
         return made
 
     @staticmethod
