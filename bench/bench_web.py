@@ -149,12 +149,12 @@ ACTIVITY = [("clock", 30), ("solar", 30), ("clock", 60), ("solar", 0), ("clock",
 
 def activity_series_query() -> str:
     """The query of the detection series of the leopard and its prey that the activity page sends."""
-    from amurkg.survey.series import _SERIES_OF
+    from amurkg.survey.series import series_query
 
     kg = amurkg.load()
     leopard = kg.resolve("amur:amur-leopard")
     prey = [r[0] for r in kg.run("prey", {"predator": leopard.value}).rows if r[0] is not None]
-    return _SERIES_OF % " ".join(sorted({t.n3() for t in [leopard, *prey]}))
+    return series_query(" ".join(sorted({t.n3() for t in [leopard, *prey]})))
 
 
 def import_generated(folder: Path, observations: int, time_lapse: float = 0.0) -> Path:

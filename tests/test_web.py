@@ -543,9 +543,11 @@ def test_what_the_dashboard_keeps_of_a_served_store_gives_the_answers_it_would_r
         assert not data._MEMO
         data.prepare(kg, {"store": str(survey_store)})
         assert data._MEMO["sensitive"] and data._MEMO["deployments"]  # read once, before any worker forks
+        assert list(data._MEMO["series"]) == [(str(survey_store), 30)]  # the default interval's counts too
         kept = [data._PAGES[name](kg, args, 100_000) for name, args in visits]
-        assert set(data._MEMO) == {"sensitive", "deployments"}
+        assert set(data._MEMO) == {"sensitive", "deployments", "series"}
         assert len(data._MEMO["deployments"]) == 3  # all packages, and each of the two asked for
+        assert sorted(key[1] for key in data._MEMO["series"]) == [0, 30, 60]  # each interval asked, read once
     finally:
         data.prepare(kg, {})
         kg.close()

@@ -26,8 +26,9 @@ STATIC = Path(__file__).parent / "static"
 TEMPLATES = Path(__file__).parent / "templates"
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".txt": "text/plain"}
 _MAX_FIELDS = 40
-#: Page data kept for repeat visits (the graph does not change while it is served): pages up to 1 MB, 32 MB in all.
-_CACHEABLE = 1024 * 1024
+#: Page data kept for repeat visits (the graph does not change while it is served): pages up to 4 MB, 32 MB in all
+#: (the dashboard's data of a 1M-observation store, 1,010 deployments and 11 taxa, is 2.1 MB).
+_CACHEABLE = 4 * 1024 * 1024
 _CACHE_BYTES = 32 * 1024 * 1024
 #: Topics of the canned queries on the home page; a query not named here is listed under "More".
 TOPICS: dict[str, tuple[str, ...]] = {
