@@ -162,7 +162,7 @@ class _Child:
 
     def __init__(self, pid: int, fd: int, stderr: int) -> None:
         self.pid = pid
-        self.stream = os.fdopen(fd, "rb", buffering=1 << 16)
+        self.stream = open(fd, "rb", buffering=1 << 16)  # noqa: SIM115 (closed in close())
         self.stderr = stderr
         self.state: dict[str, Any] = {"status": None}
         from amurkg import limits
