@@ -16,7 +16,7 @@ from amurkg.namespaces import PREFIXES
 from amurkg.offline import offline
 from amurkg.rdfio import RdfSource, parse_error
 from amurkg.resources import shipped_turtle
-from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term
+from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term, iri_once
 from amurkg.sparql import CheckedQuery, explain_syntax_error
 
 if TYPE_CHECKING:
@@ -233,13 +233,7 @@ class OxigraphEngine:
                 row: list[Term | None] = []
                 for term in solution:
                     if type(term) is named_node:
-                        value = term.value
-                        found = named.get(value)
-                        if found is None:
-                            if len(named) > 100_000:  # bounded, whatever the answer's size
-                                named.clear()
-                            found = named[value] = Term.iri(value)
-                        row.append(found)
+                        row.append(iri_once(named, term.value))
                     else:
                         row.append(convert(term))
                 yield tuple(row)

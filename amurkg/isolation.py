@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from amurkg.errors import AmurkgError
-from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term
+from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term, iri_once
 
 _FRAME = struct.Struct("!cI")
 #: Rows (or triples) per frame: large enough that framing costs nothing, small enough to stream.
@@ -300,12 +300,7 @@ def _rows(child: _Child, fault: Callable[[int, str], AmurkgError]) -> Iterator[R
                     if value is None:
                         row.append(None)
                     elif type(value) is str:
-                        found = named.get(value)
-                        if found is None:
-                            if len(named) > 100_000:  # bounded, whatever the answer's size
-                                named.clear()
-                            found = named[value] = Term.iri(value)
-                        row.append(found)
+                        row.append(iri_once(named, value))
                     else:
                         row.append(make(value))
                 yield tuple(row)

@@ -236,6 +236,17 @@ class GraphStream(NamedTuple):
 Answer = AskResult | SelectStream | GraphStream
 
 
+def iri_once(named: dict[str, Term], value: str) -> Term:
+    """``Term.iri(value)``, made once per answer in ``named`` (IRIs repeat across rows: the same taxa, places),
+    which is emptied past 100,000 entries, whatever the answer's size."""
+    found = named.get(value)
+    if found is None:
+        if len(named) > 100_000:
+            named.clear()
+        found = named[value] = Term.iri(value)
+    return found
+
+
 def materialize(answer: Answer, where: str, max_rows: int | None = None) -> QueryResult:
     """Read a streamed answer whole; past ``max_rows`` rows (or triples) raise ``LimitError``."""
     if isinstance(answer, AskResult):

@@ -56,6 +56,22 @@ def one_line(err: bytes) -> str:
     return text
 
 
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children this process forks while the test runs."""
+    pids: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
+
+
 def test_the_engines_abort_is_one_line_and_exit_2() -> None:
     done = subprocess.run([sys.executable, "-m", "amurkg", "sparql", ABORTS], capture_output=True, timeout=300)
     assert done.returncode == 2, ("pyoxigraph no longer aborts? update README's known limits", done.stderr[-300:])
@@ -97,19 +113,11 @@ def test_a_time_limit_ends_the_child_too() -> None:
     assert not Path(f"/proc/{child}").exists()
 
 
-def test_a_sorted_answer_is_the_same_forked_or_not(kg: amurkg.KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sorted_answer_is_the_same_forked_or_not(
+    kg: amurkg.KnowledgeGraph, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Rows in the order ORDER BY asks, checked against the unsorted rows sorted here; then equal to the answer
     computed in-process, for SELECT, CONSTRUCT and ASK."""
-    forks: list[int] = []
-    real = os.fork
-
-    def fork() -> int:
-        pid = real()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
     forked = kg.query(LABELS)
     assert isinstance(forked, SelectResult) and len(forks) == 1
     plain = kg.query(LABELS.split(" ORDER BY")[0])
@@ -164,19 +172,7 @@ def test_errors_of_the_child_are_the_errors_of_the_engine(
         kg.query(ABORTS)
 
 
-def test_a_row_limit_or_an_interrupt_in_process_reaps_the_child(
-    kg: amurkg.KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    forks: list[int] = []
-    real = os.fork
-
-    def fork() -> int:
-        pid = real()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
+def test_a_row_limit_or_an_interrupt_in_process_reaps_the_child(kg: amurkg.KnowledgeGraph, forks: list[int]) -> None:
     with pytest.raises(LimitError):
         materialize(kg.stream("SELECT * WHERE { ?a ?b ?c } ORDER BY STR(?c)"), "q", max_rows=10)
     assert len(forks) == 1 and not Path(f"/proc/{forks[0]}").exists()
