@@ -28,10 +28,21 @@ class _OneLineError(_ClickException):  # type: ignore[misc,valid-type]
         typer.echo(f"amurkg: error: {terminal_safe(self.message)}", err=True)
 
 
+#: The stores a command opened through _load, closed when it ends.
+_OPENED: list[Any] = []
+
+
 class _Group(TyperGroup):
     """Turns library errors and usage errors into one line on stderr and an exit code; no traceback."""
 
     def invoke(self, ctx: Any) -> Any:
+        try:
+            return self._invoke(ctx)
+        finally:  # the stores the command opened: an in-process caller (a test, a notebook) may import next
+            while _OPENED:
+                _OPENED.pop().close()
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except AmurkgError as exc:
@@ -290,7 +301,10 @@ def _load(
     if endpoint is None:
         if graph is not None:
             raise ParameterError("--graph goes with --endpoint; the local graph has no named graphs to choose from")
-        return KnowledgeGraph(data or [], engine.value, reason, store=store)
+        kg = KnowledgeGraph(data or [], engine.value, reason, store=store)
+        if store is not None:  # its lock is released when the command ends (_Group.invoke), not when collected
+            _OPENED.append(kg)
+        return kg
     if store is not None:
         raise ParameterError("--store and --endpoint cannot be combined: choose where the answers come from")
     if data or reason:

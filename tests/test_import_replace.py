@@ -141,6 +141,48 @@ def test_a_second_import_is_told_which_import_holds_the_store(tmp_path: Path) ->
     assert run("import", str(SMALL), "--store", str(store)).exit_code == 0  # and nobody holds it once they end
 
 
+def test_every_command_releases_the_store_when_it_ends_not_when_collected(tmp_path: Path) -> None:
+    """A command run in-process (a test, a notebook, a script calling the app) lets go of the store's lock when it
+    ends, whatever it left for the garbage collector: drawing an overlap left a reference cycle holding the store,
+    and the README's next import was refused as "being read by another process" whenever no collection had run
+    in between (the README test failed under load). With collection off, each command, then an import."""
+    import gc
+
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    commands = [
+        ["query", "prey-detection-rate", "--store", str(store)],
+        ["survey", "effort", "--store", str(store)],
+        [
+            "survey",
+            "plot",
+            "overlap",
+            "--store",
+            str(store),
+            "--taxon",
+            "Amur leopard",
+            "--taxon",
+            "wild boar",
+            "--interval",
+            "0",
+            "-o",
+            str(tmp_path / "overlap.svg"),
+        ],
+        ["export", "--store", str(store), "-o", str(tmp_path / "survey.zip")],
+        ["query", "no-such-query", "--store", str(store)],  # one that fails: released all the same
+    ]
+    gc.disable()
+    try:
+        for command in commands:
+            run(*command)
+            with (store / LOCK_FILE).open("a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if anything still holds it
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        gc.enable()
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.binary(max_size=6000))
 def test_whatever_the_lock_file_says_the_refusal_is_one_printable_line(tmp_path: Path, content: bytes) -> None:
