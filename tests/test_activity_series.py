@@ -195,8 +195,8 @@ def test_day_boundaries_in_local_time() -> None:
 
 @pytest.mark.parametrize("n", [1, 7, 3000, 70_000, 140_001])
 def test_the_kernel_density_in_blocks_is_the_whole_matrixs_to_the_last_bit(n: int) -> None:
-    """``von_mises_density`` computes a few points at a time: the same means as one points-by-observations
-    matrix (the computation it replaced), not merely close ones."""
+    """``von_mises_density``'s direct sum computes a few points at a time: the same means as one
+    points-by-observations matrix (the computation it replaced), not merely close ones."""
     import scipy.special as sp
 
     from amurkg.survey.activity import von_mises_density
@@ -210,7 +210,7 @@ def test_the_kernel_density_in_blocks_is_the_whole_matrixs_to_the_last_bit(n: in
     ):
         whole = np.exp(kappa * (np.cos(points[:, None] - radians[None, :]) - 1.0)).mean(axis=1)
         expected = whole / (2 * math.pi * float(sp.ive(0, kappa)))
-        assert np.array_equal(von_mises_density(radians, points, kappa), expected)
+        assert np.array_equal(von_mises_density(radians, points, kappa, "direct"), expected)
 
 
 def test_an_import_before_the_lists_is_read_as_before_until_upgraded(tmp_path: Path) -> None:

@@ -666,10 +666,9 @@ def _activity(
     """Activity curves of the chosen taxon and the leopard, and the leopard's overlap with each prey the curated
     graph gives it, in each package: from the independent detections read once (``amurkg.survey``'s functions).
     Each taxon's times and curve in each package are computed once, however many pairs show them."""
-    import numpy as np
 
     from amurkg.errors import ParameterError
-    from amurkg.survey.activity import activity_density, activity_overlap
+    from amurkg.survey.activity import activity_density, activity_overlap, distinct
     from amurkg.survey.series import Independent
 
     times_of: dict[tuple[str, str | None], Any] = {}
@@ -687,7 +686,7 @@ def _activity(
         label = labels.get(taxon, names.get(taxon, Term.iri(taxon).display()))
         values = times(taxon, package)
         n = int(values.size)
-        if np.unique(values).size < 2:
+        if not distinct(values):
             made: dict[str, Any] = {"taxon": taxon, "label": label, "n": n, "note": "fewer than 2 different times"}
         else:
             try:
@@ -717,7 +716,7 @@ def _activity(
                 "note": "",
                 "curve": None,
             }
-            if np.unique(a).size < 2 or np.unique(b).size < 2:
+            if not (distinct(a) and distinct(b)):
                 pair["note"] = "too few detections for an estimate"
             else:
                 try:
