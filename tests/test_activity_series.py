@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import amurkg
+from amurkg.errors import ParameterError
 from amurkg.survey import corrections as corr
 from amurkg.survey.filters import Deployment, Detection, SurveyFilter, deployments, detections_of
 from amurkg.survey.generate import generate
@@ -65,6 +66,28 @@ def test_the_series_give_the_independent_detections(store: Path, flt: SurveyFilt
             assert len(fast[taxon]) == len(expected)
         # the comparison could fail: the corrected roe deer gained the boars, and some series lost detections
         assert not read["Sus scrofa"] and (interval == 0 or flt.deployments or len(fast["Capreolus pygargus"]) > 0)
+
+
+@pytest.mark.parametrize("scale", ["clock", "solar"])
+def test_times_computed_together_are_each_samples_own(store: Path, scale: str) -> None:
+    """``times_together`` (the activity page's one pass over the leopard's and its prey's detections, each
+    camera-day's sunrise and sunset once) gives each sample exactly what its own ``times`` gives, in order, with
+    the same count of detections without a solar time; and the same when a sample comes twice or is empty."""
+    from amurkg.survey.series import times_together
+
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        found = independent_series(kg, SurveyFilter(), TAXA, 30)
+    assert found is not None
+    samples = [found[t] for t in TAXA]
+    samples += [found["Amur leopard"].in_package("amurkg-test-survey-2023"), Independent(), found[TAXA[1]]]
+    together = times_together(samples, scale)
+    assert len(together) == len(samples)
+    for sample, (values, missing) in zip(samples, together, strict=True):
+        alone, alone_missing = sample.times(scale)
+        assert np.array_equal(values, alone) and missing == alone_missing
+    assert sum(len(values) for values, _ in together) > 500  # the comparison had something to compare
+    with pytest.raises(ParameterError, match="unknown time scale"):
+        times_together(samples, "sidereal")
 
 
 def test_a_correction_after_the_import_moves_the_series(store: Path, tmp_path: Path) -> None:

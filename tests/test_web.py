@@ -527,6 +527,8 @@ def test_what_the_dashboard_keeps_of_a_served_store_gives_the_answers_it_would_r
     from amurkg.web import data
 
     kg = amurkg.KnowledgeGraph(store=survey_store)
+    leopard, boar = kg.resolve("amur:amur-leopard").value, kg.resolve("amur:wild-boar").value
+    marten = kg.resolve("Martes zibellina", "taxon").value
     visits = [
         ("survey", {"package": "synthetic-amur-survey-800-3", "interval": 30}),
         ("survey", {"package": "amurkg-test-survey-2023", "interval": 0}),
@@ -544,8 +546,18 @@ def test_what_the_dashboard_keeps_of_a_served_store_gives_the_answers_it_would_r
         data.prepare(kg, {"store": str(survey_store)})
         assert data._MEMO["sensitive"] and data._MEMO["deployments"]  # read once, before any worker forks
         assert list(data._MEMO["series"]) == [(str(survey_store), 30)]  # the default interval's counts too
+        assert [key[1] for key in data._MEMO["activity-series"]] == [""]  # and the activity page's, all packages
         kept = [data._PAGES[name](kg, args, 100_000) for name, args in visits]
-        assert set(data._MEMO) == {"sensitive", "deployments", "series"}
+        assert set(data._MEMO) == {"sensitive", "deployments", "series", "activity-series"}
+        # the activity page's series: one read per package and choice of taxon, whatever the interval and scale
+        assert sorted((key[1], key[2][0]) for key in data._MEMO["activity-series"]) == sorted(
+            [
+                ("", leopard),
+                ("synthetic-amur-survey-800-3", leopard),
+                ("synthetic-amur-survey-800-3", marten),
+                ("", boar),
+            ]
+        )
         assert len(data._MEMO["deployments"]) == 3  # all packages, and each of the two asked for
         assert sorted(key[1] for key in data._MEMO["series"]) == [0, 30, 60]  # each interval asked, read once
     finally:

@@ -209,13 +209,19 @@ def _moments(radians: Floats, terms: int) -> NDArray[np.complex128]:
     return np.asarray(sums / max(1, radians.size), dtype=np.complex128)
 
 
-def _trig_moment(radians: Floats, p: int) -> float:
-    """The length of the ``p``-th trigonometric moment about the circular mean."""
+def _trig_moments(radians: Floats, kmax: int) -> list[float]:
+    """The lengths of the first ``kmax`` trigonometric moments about the circular mean: |mean(e^{ik(x - mean)})|,
+    which is |mean(e^{ikx})| (turning every angle by the same amount leaves the length as it is), from one
+    complex exponential per observation and a multiplication per further moment."""
     import numpy as np
 
-    centre = math.atan2(float(np.sin(radians).sum()), float(np.cos(radians).sum()))
-    shifted = p * (radians - centre)
-    return math.hypot(float(np.mean(np.sin(shifted))), float(np.mean(np.cos(shifted))))
+    base = np.exp(1j * radians)
+    power = base.copy()
+    lengths = [abs(complex(power.mean()))]
+    for _ in range(1, kmax):
+        power *= base
+        lengths.append(abs(complex(power.mean())))
+    return lengths
 
 
 def zeroin(
@@ -274,8 +280,7 @@ def bandwidth(radians: Floats, kmax: int = 3) -> float | None:
     import scipy.special as sp
 
     best = 0.0
-    for k in range(1, kmax + 1):
-        moment = _trig_moment(radians, k)
+    for k, moment in enumerate(_trig_moments(radians, kmax), start=1):
 
         def afun(kappa: float, k: int = k, moment: float = moment) -> float:
             return float(sp.ive(k, kappa) / sp.ive(0, kappa)) - moment

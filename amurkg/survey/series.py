@@ -29,7 +29,7 @@ the slow way until ``amurkg import --upgrade`` recounts it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,18 +116,84 @@ class Independent:
         return run_times(starts, which, [d for d, _ in self.parts], scale)
 
 
+def times_together(samples: Sequence[Independent], scale: str) -> list[tuple[NDArray[np.float64], int]]:
+    """Each sample's ``times(scale)``, the same values, computed in one pass over all their detections: the
+    sunrise and sunset of a camera-day that several samples share (the leopard's and its prey's) once."""
+    import numpy as np
+
+    from amurkg.survey.timescale import aligned_times, kept_times
+
+    places = [d for sample in samples for d, _ in sample.parts]
+    if not places:
+        return [Independent().times(scale) for _ in samples]
+    starts = np.concatenate([s for sample in samples for _, s in sample.parts])
+    which = np.repeat(np.arange(len(places)), [len(s) for sample in samples for _, s in sample.parts])
+    values = aligned_times(starts, which, places, scale)
+    out = []
+    at = 0
+    for sample in samples:
+        size = len(sample)
+        out.append(kept_times(values[at : at + size], scale))
+        at += size
+    return out
+
+
 def independent_series(
-    kg: Any, flt: SurveyFilter, taxa: Sequence[str], interval: float
+    kg: Any,
+    flt: SurveyFilter,
+    taxa: Sequence[str],
+    interval: float,
+    remember: Callable[[Callable[[], SeriesRead | None]], SeriesRead | None] | None = None,
 ) -> dict[str, Independent] | None:
     """The independent detections (more than ``interval`` minutes after the previous one of their taxon at their
     deployment) of each of ``taxa`` and the taxa below it that ``flt`` keeps, from the import-time series; None
-    where they cannot tell (see the module's docstring), and the caller reads the observations."""
+    where they cannot tell (see the module's docstring), and the caller reads the observations.
+
+    ``remember``, given the reading of the series (``read_series``: the store's part of the work, the same at
+    every interval), returns its result: a server whose store cannot change keeps it for the next interval."""
+    if not (isinstance(interval, int | float) and math.isfinite(interval) and interval >= 0):
+        raise ParameterError(f"the independence interval must be a number of minutes >= 0, not {interval!r}")
+    read = (remember or _now)(lambda: read_series(kg, flt, taxa))
+    return None if read is None else read.independent(interval, *flt.window())
+
+
+def _now(compute: Callable[[], SeriesRead | None]) -> SeriesRead | None:
+    return compute()
+
+
+@dataclass
+class SeriesRead:
+    """The series of some taxa as read from a store: for each target taxon (by IRI) and deployment (by IRI),
+    the (starts, minutes since the previous detection) of each series below it, and the deployments kept."""
+
+    targets: dict[str, str]  # each taxon asked for -> its IRI
+    kept: dict[str, Deployment]
+    runs: dict[str, dict[str, list[tuple[NDArray[np.float64], NDArray[np.float64]]]]]
+
+    def independent(self, interval: float, lo: float, hi: float) -> dict[str, Independent]:
+        """The detections more than ``interval`` minutes after the previous one, that started in [lo, hi)."""
+        import numpy as np
+
+        out: dict[str, Independent] = {}
+        for wanted, target in self.targets.items():
+            parts = []
+            for iri, pieces in self.runs.get(target, {}).items():
+                kept = [moments[(since > interval) & (moments >= lo) & (moments < hi)] for moments, since in pieces]
+                joined = np.sort(np.concatenate(kept), kind="stable")
+                if joined.size:
+                    parts.append((self.kept[iri], joined))
+            parts.sort(key=lambda part: (part[0].package, part[0].deployment_id, part[0].iri))
+            out[wanted] = Independent(parts)
+        return out
+
+
+def read_series(kg: Any, flt: SurveyFilter, taxa: Sequence[str]) -> SeriesRead | None:
+    """The series of ``taxa`` (and the taxa below them) at the deployments ``flt`` keeps, or None where they
+    cannot tell ``independent_series``'s answer (see the module's docstring)."""
     import numpy as np
 
     from amurkg.results import Term
 
-    if not (isinstance(interval, int | float) and math.isfinite(interval) and interval >= 0):
-        raise ParameterError(f"the independence interval must be a number of minutes >= 0, not {interval!r}")
     if tuple(flt.observation_types) != ("animal",):
         return None
 
@@ -139,10 +205,9 @@ def independent_series(
     lapse_media = present(TIME_LAPSE)  # then the series must be those of the marks (akg:timeLapseDetections)
     counted = lapse_media and TIME_LAPSE not in flt.exclude_capture_methods  # time-lapse detections count too
     kept = {d.iri: d for d in deployments(kg, flt)}
-    lo, hi = flt.window()
     targets = {wanted: kg.resolve(wanted, "taxon") for wanted in dict.fromkeys(taxa)}
     values = " ".join(sorted({t.n3() for t in targets.values()}))
-    by_target: dict[str, dict[str, list[NDArray[np.float64]]]] = {}
+    runs: dict[str, dict[str, list[tuple[NDArray[np.float64], NDArray[np.float64]]]]] = {}
     rows = kg.query(series_query(values, counted), where="detection series").rows
     for target, deployment, kind, starts, gaps, lapse in rows:
         if target is None or deployment is None or deployment.value not in kept:
@@ -155,15 +220,5 @@ def independent_series(
         since = np.array(gaps.value.split(), dtype=np.float64)
         if moments.size != since.size:
             return None
-        keep = (since > interval) & (moments >= lo) & (moments < hi)
-        by_target.setdefault(target.value, {}).setdefault(deployment.value, []).append(moments[keep])
-    out: dict[str, Independent] = {}
-    for wanted, target in targets.items():
-        parts = []
-        for iri, pieces in by_target.get(target.value, {}).items():
-            joined = np.sort(np.concatenate(pieces), kind="stable")
-            if joined.size:
-                parts.append((kept[iri], joined))
-        parts.sort(key=lambda part: (part[0].package, part[0].deployment_id, part[0].iri))
-        out[wanted] = Independent(parts)
-    return out
+        runs.setdefault(target.value, {}).setdefault(deployment.value, []).append((moments, since))
+    return SeriesRead({wanted: t.value for wanted, t in targets.items()}, kept, runs)

@@ -19,6 +19,13 @@ _EPOCH_DAY = date(1970, 1, 1)
 
 def run_times(starts: Any, which: Any, places: Sequence[Deployment], scale: TimeScale | str) -> tuple[Any, int]:
     """``scale_times`` of detections whose deployments are ``places[which[i]]``."""
+    return kept_times(aligned_times(starts, which, places, scale), scale)
+
+
+def aligned_times(starts: Any, which: Any, places: Sequence[Deployment], scale: TimeScale | str) -> Any:
+    """The time of day of each detection in ``scale``, in the detections' order: NaN where a detection has no
+    solar time (a place without coordinates, a day without sunrise or sunset). Each value depends only on its
+    own detection, so the times of several samples may be computed together and split."""
     import numpy as np
 
     if scale not in ("clock", "solar"):
@@ -27,12 +34,20 @@ def run_times(starts: Any, which: Any, places: Sequence[Deployment], scale: Time
     offsets = np.array([p.offset // timedelta(microseconds=1) for p in places], dtype=np.int64)
     clock, day = _local(np.asarray(starts, dtype=np.float64), offsets[which], places, which)
     if scale == "clock":
-        return clock, 0
+        return clock
     lat = np.array([math.nan if p.latitude is None else p.latitude for p in places], dtype=np.float64)
     lon = np.array([math.nan if p.longitude is None else p.longitude for p in places], dtype=np.float64)
-    solar = _solar(clock, day, which, offsets, lat, lon)
-    kept = np.minimum(solar[~np.isnan(solar)], math.nextafter(1.0, 0.0))
-    return kept, int(solar.size - kept.size)
+    return _solar(clock, day, which, offsets, lat, lon)
+
+
+def kept_times(values: Any, scale: TimeScale | str) -> tuple[Any, int]:
+    """``aligned_times``'s values without those that have no time (below 1), and how many those were."""
+    import numpy as np
+
+    if scale == "clock":
+        return values, 0
+    kept = np.minimum(values[~np.isnan(values)], math.nextafter(1.0, 0.0))
+    return kept, int(values.size - kept.size)
 
 
 def _local(starts: Any, offsets_us: Any, places: Sequence[Deployment], which: Any) -> tuple[Any, Any]:

@@ -26,9 +26,10 @@ _STATE: dict[str, Any] = {}
 _MEMO: dict[str, collections.OrderedDict[tuple[Any, ...], Any]] = {}
 #: Entries kept of each kind. What the zygote reads before it forks is shared by every worker; what a worker
 #: reads itself lasts only while it lives, and serve ends a worker after a query that ran long at low priority
-#: (``amurkg.serve.pool``). The activity page keeps nothing: it reads the few hundred detection series of the
-#: leopard and its prey (``amurkg.survey.series``) each time, and the server's page cache keeps its answer.
-_MEMO_ENTRIES: dict[str, int] = {}
+#: (``amurkg.serve.pool``). The activity page keeps the detection series it read (``amurkg.survey.series``: the
+#: starts and gaps of the leopard's and its prey's detections, about 10 MB at a million observations), the same
+#: at every interval and time scale: the last four choices of package and taxon.
+_MEMO_ENTRIES: dict[str, int] = {"activity-series": 4}
 _T = TypeVar("_T")
 
 #: External identifiers kept as plain values in the graph, and where each one can be looked up.
@@ -92,6 +93,8 @@ def prepare(kg: Any, settings: dict[str, Any]) -> None:
             _survey_deployments(kg, "")
             _sensitive(kg)
             _series_counts(kg, 30)  # the dashboard's default interval
+        with contextlib.suppress(AmurkgError, ImportError):  # the activity page's series, for every interval
+            survey_activity(kg, {}, 0)
     if settings.get("sources"):
         from amurkg.documents import Library
 
@@ -144,6 +147,11 @@ def _once(kind: str, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
     while len(entries) > _MEMO_ENTRIES.get(kind, 16):
         entries.popitem(last=False)
     return value
+
+
+def _remember(kind: str, key: tuple[Any, ...]) -> Callable[[Callable[[], _T]], _T]:
+    """``_once`` for a library function that is handed the computation (``remember(compute)``)."""
+    return lambda compute: _once(kind, key, compute)
 
 
 def _names(kg: Any) -> list[tuple[str, str]]:
@@ -630,7 +638,8 @@ def survey_activity(kg: Any, args: dict[str, Any], max_rows: int) -> dict[str, A
     prey = kg.run("prey", {"predator": leopard})
     assert isinstance(prey, SelectResult)
     wanted = list(dict.fromkeys([chosen, leopard, *(r[0].value for r in prey.rows if r[0] is not None)]))
-    by_taxon = independent_series(kg, flt, wanted, interval)
+    # the store's part (the series read, 0.5 s at 1M observations) is the same at every interval and time scale
+    by_taxon = independent_series(kg, flt, wanted, interval, _remember("activity-series", (package, tuple(wanted))))
     if by_taxon is None:
         read = detections_of(kg, flt, wanted)  # the store once, not once per taxon
         by_taxon = {t: Independent.of(independent(read[t], interval)) for t in wanted}
@@ -669,15 +678,21 @@ def _activity(
 
     from amurkg.errors import ParameterError
     from amurkg.survey.activity import activity_density, activity_overlap, distinct
-    from amurkg.survey.series import Independent
+    from amurkg.survey.series import Independent, times_together
 
-    times_of: dict[tuple[str, str | None], Any] = {}
     curves: dict[tuple[str, str | None], dict[str, Any]] = {}
+    packages = sorted({p for found in by_taxon.values() for p in found.packages()})
+    # every sample the page shows, its times computed together (each camera-day's sunrise and sunset once)
+    samples: dict[tuple[str, str | None], Independent] = {}
+    for taxon, package in [
+        *((t, None) for t in (chosen, leopard) if t),
+        *((t, p) for p in packages for t in [leopard, *(r[0].value for r in prey.rows if r[0] is not None)]),
+    ]:
+        found: Independent = by_taxon.get(taxon) or Independent()
+        samples[(taxon, package)] = found if package is None else found.in_package(package)
+    times_of = dict(zip(samples, (t for t, _ in times_together(list(samples.values()), scale)), strict=True))
 
     def times(taxon: str, package: str | None) -> Any:
-        if (taxon, package) not in times_of:
-            found: Independent = by_taxon.get(taxon) or Independent()
-            times_of[(taxon, package)] = (found if package is None else found.in_package(package)).times(scale)[0]
         return times_of[(taxon, package)]
 
     def curve(taxon: str, package: str | None) -> dict[str, Any]:
@@ -698,7 +713,6 @@ def _activity(
         return made
 
     out["curves"] = [curve(t, None) for t in dict.fromkeys([chosen, leopard]) if t]
-    packages = sorted({p for found in by_taxon.values() for p in found.packages()})
     for package in packages:
         a = times(leopard, package)
         for row in prey.rows:
