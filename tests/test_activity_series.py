@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import amurkg
 from amurkg.errors import ParameterError
@@ -88,6 +90,44 @@ def test_times_computed_together_are_each_samples_own(store: Path, scale: str) -
     assert sum(len(values) for values, _ in together) > 500  # the comparison had something to compare
     with pytest.raises(ParameterError, match="unknown time scale"):
         times_together(samples, "sidereal")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    [(43.1, 131.5, 10), (43.1, 131.5, 9), (-33.9, 151.2, 10), (69.6, 18.9, 1), (0.0, -0.0, 0)]
+                ),
+                st.integers(19_000, 19_800),
+            ),
+            min_size=1,
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_sun_table_answers_what_a_fresh_computation_gives(calls: list[list[tuple[Any, int]]]) -> None:
+    """The process's table of sunrises and sunsets (``timescale._SunTable``), asked several times for place-days
+    that overlap, widen its ranges and repeat a place under another index, answers each time exactly what the
+    computation gives afresh (polar days included, where there is no sunrise)."""
+    from amurkg.survey import timescale
+
+    table = timescale._SunTable()
+    for call in calls:
+        rows = sorted(call, key=lambda row: (row[0], row[1]))
+        places = list(dict.fromkeys(p for p, _ in rows))
+        place = np.array([places.index(p) for p, _ in rows], dtype=np.int64)
+        lat = np.array([p[0] for p, _ in rows], dtype=np.float64)
+        lon = np.array([p[1] for p, _ in rows], dtype=np.float64)
+        offset = np.array([p[2] * 3_600_000_000 for p, _ in rows], dtype=np.int64)
+        day = np.array([d for _, d in rows], dtype=np.int64)
+        kept = table.fractions(lat, lon, offset, day, place)
+        fresh = timescale._sun_of(lat, lon, offset, day)
+        for a, b in zip(kept, fresh, strict=True):
+            assert np.array_equal(a, b)
 
 
 def test_a_correction_after_the_import_moves_the_series(store: Path, tmp_path: Path) -> None:

@@ -137,9 +137,9 @@ def von_mises_density(
     - ``series``: the kernel's Fourier series, exp(κ cos u) / I₀(κ) = 1 + 2 Σₖ Iₖ(κ)/I₀(κ) cos(k u), with the
       observations' trigonometric moments (the mean of e^{ikxᵢ}, by repeated complex multiplication) up to the
       first k whose weight Iₖ(κ)/I₀(κ) falls below 1e-18; it costs observations times terms multiplications. The
-      densities agree with ``direct`` to about 1e-14 of the highest density (the rounding of the moments and of
-      the sum of the terms), and a density below that may be 0 rather than a tiny positive number (never
-      negative).
+      densities agree with ``direct`` to about κ times 1e-16 of the highest density (both round the angles, to
+      about 1e-16 of a turn, and a kernel value moves by κ times that), and a density below that may be 0
+      rather than a tiny positive number (never negative).
 
     ``auto`` keeps ``direct`` for fewer than 2,048 observations (published reference values are computed on
     such samples), and takes ``series`` when its terms are fewer than four times the points."""

@@ -75,8 +75,6 @@ def _solar(clock: Any, day: Any, which: Any, offsets_us: Any, lat: Any, lon: Any
     distinct place and day once (``amurkg.survey.sun``)."""
     import numpy as np
 
-    from amurkg.survey.sun import DAY_US, sun_instants
-
     out = np.full(clock.shape, np.nan)
     placed = ~(np.isnan(lat) | np.isnan(lon))[which]
     if not placed.any():
@@ -87,13 +85,8 @@ def _solar(clock: Any, day: Any, which: Any, offsets_us: Any, lat: Any, lon: Any
     keys, inverse = np.unique(which[placed] * days + (day[placed] - first), return_inverse=True)
     inverse = inverse.reshape(-1)
     place, u_day = keys // days, keys % days + first
-    u_lat, u_lon, u_offset = lat[place], lon[place], offsets_us[place]
-    rise, rose = sun_instants(u_lat, u_lon, u_offset, u_day, rising=True)
-    fall, fell = sun_instants(u_lat, u_lon, u_offset, u_day, rising=False)
-    midnight = u_day * DAY_US - u_offset
-    sr = np.remainder((rise - midnight).astype(np.float64) / DAY_US, 1.0)[inverse]
-    ss = np.remainder((fall - midnight).astype(np.float64) / DAY_US, 1.0)[inverse]
-    sun = (rose & fell)[inverse]
+    u_sr, u_ss, u_sun = _SUN.fractions(lat[place], lon[place], offsets_us[place], u_day, place)
+    sr, ss, sun = u_sr[inverse], u_ss[inverse], u_sun[inverse]
     t = clock[placed]
     day_length = np.remainder(ss - sr, 1.0)
     daytime = np.where(sr < ss, (sr < t) & (t < ss), (t > sr) | (t < ss))
@@ -104,3 +97,106 @@ def _solar(clock: Any, day: Any, which: Any, offsets_us: Any, lat: Any, lon: Any
         value = np.remainder(anchor + since / span * 0.5, 1.0)
     out[np.flatnonzero(placed)] = np.where(sun, value, np.nan)
     return out
+
+
+def _sun_of(lat: Any, lon: Any, offset_us: Any, day: Any) -> tuple[Any, Any, Any]:
+    """Sunrise and sunset as fractions of each local day (``day``, at UTC offset ``offset_us``) at each place,
+    and whether the sun rose and set that day (``amurkg.survey.sun``)."""
+    import numpy as np
+
+    from amurkg.survey.sun import DAY_US, sun_instants
+
+    rise, rose = sun_instants(lat, lon, offset_us, day, rising=True)
+    fall, fell = sun_instants(lat, lon, offset_us, day, rising=False)
+    midnight = day * DAY_US - offset_us
+    sr = np.remainder((rise - midnight).astype(np.float64) / DAY_US, 1.0)
+    ss = np.remainder((fall - midnight).astype(np.float64) / DAY_US, 1.0)
+    return sr, ss, rose & fell
+
+
+class _Days:
+    """One place's sunrise and sunset fractions by local day, from day ``first``, and which days are known."""
+
+    def __init__(self, first: int, size: int) -> None:
+        import numpy as np
+
+        self.first = first
+        self.sr = np.zeros(size, dtype=np.float64)
+        self.ss = np.zeros(size, dtype=np.float64)
+        self.sun = np.zeros(size, dtype=bool)
+        self.known = np.zeros(size, dtype=bool)
+
+    def covering(self, lo: int, hi: int) -> _Days:
+        """This table, or a larger copy of it that holds the days lo..hi (inclusive)."""
+        end = self.first + self.sr.size
+        if lo >= self.first and hi < end:
+            return self
+        grown = _Days(min(lo, self.first), max(hi + 1, end) - min(lo, self.first))
+        at = self.first - grown.first
+        for name in ("sr", "ss", "sun", "known"):
+            getattr(grown, name)[at : at + self.sr.size] = getattr(self, name)
+        return grown
+
+
+class _SunTable:
+    """The sunrise and sunset of every place and local day asked for so far in this process, each computed once:
+    they never change, and the activity page asks for the same camera-days at every interval and for every
+    taxon (the zygote of ``amurkg serve`` fills it for its workers). The values are those ``_sun_of`` gives
+    (each depends only on its place and day), so a table answer equals a fresh one. Cleared past
+    ``MOST_DAYS`` place-days (about 18 bytes each)."""
+
+    MOST_DAYS = 4_000_000
+
+    def __init__(self) -> None:
+        import threading
+
+        self.places: dict[tuple[float, float, int], _Days] = {}
+        self.days = 0
+        self.lock = threading.Lock()
+
+    def fractions(self, lat: Any, lon: Any, offset_us: Any, day: Any, place: Any) -> tuple[Any, Any, Any]:
+        """``_sun_of(lat, lon, offset_us, day)``, for place-days sorted by ``place`` (an index that is the same
+        for every row of one place)."""
+        import numpy as np
+
+        n = int(day.size)
+        if n == 0:
+            return _sun_of(lat, lon, offset_us, day)
+        cuts = (np.flatnonzero(np.diff(place)) + 1).tolist()
+        bounds = list(zip([0, *cuts], [*cuts, n], strict=True))
+        with self.lock:
+            if self.days > self.MOST_DAYS:
+                self.places.clear()
+                self.days = 0
+            rows: list[tuple[_Days, int, int, Any]] = []
+            unknown: list[Any] = []
+            for lo, hi in bounds:
+                key = (float(lat[lo]), float(lon[lo]), int(offset_us[lo]))
+                days = day[lo:hi]
+                table = self.places.get(key) or _Days(int(days[0]), 0)
+                grown = table.covering(int(days.min()), int(days.max()))
+                self.days += grown.sr.size - table.sr.size
+                self.places[key] = grown
+                at = days - grown.first
+                rows.append((grown, lo, hi, at))
+                unknown.append(lo + np.flatnonzero(~grown.known[at]))
+            missing = np.concatenate(unknown)
+            if missing.size:
+                sr, ss, sun = _sun_of(lat[missing], lon[missing], offset_us[missing], day[missing])
+                done = 0
+                for (table, lo, _, at), which in zip(rows, unknown, strict=True):
+                    slots = at[which - lo]
+                    table.sr[slots] = sr[done : done + which.size]
+                    table.ss[slots] = ss[done : done + which.size]
+                    table.sun[slots] = sun[done : done + which.size]
+                    table.known[slots] = True
+                    done += which.size
+            out_sr = np.empty(n, dtype=np.float64)
+            out_ss = np.empty(n, dtype=np.float64)
+            out_sun = np.empty(n, dtype=bool)
+            for table, lo, hi, at in rows:
+                out_sr[lo:hi], out_ss[lo:hi], out_sun[lo:hi] = table.sr[at], table.ss[at], table.sun[at]
+        return out_sr, out_ss, out_sun
+
+
+_SUN = _SunTable()

@@ -93,8 +93,8 @@ def prepare(kg: Any, settings: dict[str, Any]) -> None:
             _survey_deployments(kg, "")
             _sensitive(kg)
             _series_counts(kg, 30)  # the dashboard's default interval
-        with contextlib.suppress(AmurkgError, ImportError):  # the activity page's series, for every interval
-            survey_activity(kg, {}, 0)
+        with contextlib.suppress(AmurkgError, ImportError):  # the activity page's series, for every interval,
+            survey_activity(kg, {"scale": "solar"}, 0)  # and the sunrise and sunset of their camera-days
     if settings.get("sources"):
         from amurkg.documents import Library
 
