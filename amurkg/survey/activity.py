@@ -154,7 +154,9 @@ def von_mises_density(
     if weights is not None:
         moments = _moments(radians, weights.size)
         angles = np.multiply.outer(points, np.arange(1, weights.size + 1, dtype=np.float64))
-        series = np.cos(angles) @ (weights * moments.real) + np.sin(angles) @ (weights * moments.imag)
+        # sums of products, not a matrix product: BLAS would start threads that spin on the cores after it
+        series = (np.cos(angles) * (weights * moments.real)).sum(axis=1)
+        series += (np.sin(angles) * (weights * moments.imag)).sum(axis=1)
         return np.asarray(np.maximum((1.0 + 2.0 * series) / (2 * math.pi), 0.0), dtype=np.float64)
     rows = max(1, _BLOCK // max(1, radians.size))
     means = np.empty(points.size, dtype=np.float64)
