@@ -233,29 +233,42 @@ def test_a_worker_that_dies_is_reported_and_replaced() -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a process's environment in /proc")
 def test_the_query_processes_run_numerical_libraries_on_one_thread_each(monkeypatch: pytest.MonkeyPatch) -> None:
     """The zygote and the workers it forks run BLAS and OpenMP on one thread each (the pool's parallelism is its
-    processes: a BLAS call's threads otherwise spin on the cores another worker needs), unless the user chose."""
+    processes: a BLAS call's threads otherwise spin on the cores another worker needs), unless the user chose:
+    the environment the zygote is started with, and where /proc shows it (Linux) the running processes' own."""
     import asyncio
+    import subprocess
 
     from amurkg.serve import WorkerPool
+    from amurkg.serve import pool as pool_module
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice stands
+    given: list[dict[str, str]] = []
+    real_popen = subprocess.Popen
+
+    def spy(*args: object, **kwargs: object) -> object:
+        given.append(dict(kwargs.get("env") or {}))  # type: ignore[call-overload]
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(pool_module.subprocess, "Popen", spy)
+
+    def check(environ: dict[str, str]) -> None:
+        assert environ["OPENBLAS_NUM_THREADS"] == "1" and environ["MKL_NUM_THREADS"] == "1"
+        assert environ["OMP_NUM_THREADS"] == "3"
 
     async def scenario() -> None:
         pool = WorkerPool((), False, workers=1, timeout=30, queue=4, max_rows=100, max_bytes=10_000)
         pool.start_zygote()
         try:
             await pool.fill()
-            assert pool._zygote is not None
-            for pid in (pool._zygote.pid, pool._idle[0].pid):
-                environ = dict(
-                    item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
-                )
-                assert environ["OPENBLAS_NUM_THREADS"] == "1" and environ["MKL_NUM_THREADS"] == "1"
-                assert environ["OMP_NUM_THREADS"] == "3"
+            assert pool._zygote is not None and len(given) == 1
+            check(given[0])
+            if Path("/proc/self/environ").exists():
+                for pid in (pool._zygote.pid, pool._idle[0].pid):
+                    text = Path(f"/proc/{pid}/environ").read_text()
+                    check(dict(item.split("=", 1) for item in text.split("\0") if "=" in item))
         finally:
             pool.close()
 
