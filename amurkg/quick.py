@@ -44,7 +44,9 @@ _AKG = "https://w3id.org/amurkg/ontology#"
 _SERIES = Term.iri(_AKG + "DetectionSeries")
 _TIME_LAPSE_SERIES = Term.iri(_AKG + "TimeLapseSeries")
 #: The queries answered here, by the name of the text the engine would run (``canned.text_for``).
-KEYS = frozenset({"detection-rate-any", "activity-pattern-any", "from-detections/activity-pattern"})
+KEYS = frozenset(
+    {"detection-rate-any", "activity-pattern-any", "from-detections/activity-pattern", "co-detections-any"}
+)
 
 #: Whether every series carries its lists, and each detection series its count of time-lapse detections (all
 #: written together by ``Mapper._series_lines`` and ``_time_lapse_series_lines``).
@@ -84,6 +86,8 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     store, or None where the series cannot give the query's answer (see the module's docstring)."""
     if key not in KEYS:
         return None
+    if key == "co-detections-any":
+        return _co_detections(kg, bindings)
     kinds = _kinds(bindings)
     interval = _interval(bindings)
     if kinds is None or interval is None or not _complete(kg):
@@ -317,6 +321,159 @@ def _activity(
                 rows.append((name, _integer(int(hour)), _integer(int(tally[hour])), taxon))
     rows.sort(key=lambda row: (row[0].value, int(row[1].value), row[3].value))  # type: ignore[union-attr]
     return SelectStream(["scientificName", "hour", "detections", "taxon"], iter(rows))
+
+
+# ------------------------------------------------------------------------------------------- co-detections
+
+_PREDATOR_TAXA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX obo: <http://purl.obolibrary.org/obo/>
+SELECT DISTINCT ?taxon WHERE { ?predator obo:RO_0002439 [] . ?taxon akg:parentTaxon* ?predator }"""
+_PREY_TAXA = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX obo: <http://purl.obolibrary.org/obo/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?prey ?preyName ?taxon WHERE { ?predator obo:RO_0002439 ?prey . ?prey rdfs:label ?preyName .
+  ?taxon akg:parentTaxon* ?prey }"""
+#: The starts of the predator's detections at some deployments, as co-detections-any reads them (``?first`` is
+#: one of these terms, as written: the series keep the instant, not the offset it was recorded with).
+_PREDATOR_STARTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?deployment ?start WHERE {
+  { ?obs dwciri:toTaxon ?taxon FILTER NOT EXISTS { ?obs akg:correctedTaxon [] } }
+  UNION { ?obs akg:correctedTaxon ?taxon }
+  ?obs akg:observationLevel "event" ; akg:observationType "animal" ; akg:deployment ?deployment ;
+    akg:eventStart ?imported .
+  OPTIONAL { ?obs akg:correctedStart ?corrected }
+  BIND(COALESCE(?corrected, ?imported) AS ?start)
+}"""
+_IDS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?deployment ?deploymentID WHERE { ?deployment akg:deploymentID ?deploymentID }"""
+#: The widest window computed here, in days (the engine's durations are bounded; wider windows are its to judge).
+_MAX_WINDOW = 100_000
+
+
+def _micros(seconds: Any) -> Any:
+    """POSIX seconds as whole microseconds (the series' floats hold them to a tenth of one): exact comparisons."""
+    import numpy as np
+
+    return np.rint(np.asarray(seconds, dtype=np.float64) * 1e6).astype(np.int64)
+
+
+def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | None:
+    import numpy as np
+
+    lapse = bindings.get("timeLapse")
+    kinds = {Term.literal("include"): (_SERIES, _TIME_LAPSE_SERIES), Term.literal("exclude"): (_SERIES,)}.get(
+        lapse if isinstance(lapse, Term) else Term.literal("")
+    )
+    predator, window_term = bindings.get("predator"), bindings.get("window")
+    if kinds is None or not isinstance(predator, Term) or not isinstance(window_term, Term):
+        return None
+    if window_term.datatype != _XSD + "integer" or not window_term.value.isdigit():
+        return None  # a negative or odd window: the engine decides what its duration means
+    window = int(window_term.value)
+    bounds = _window(bindings)
+    if window > _MAX_WINDOW or bounds is None or not _complete(kg):
+        return None
+    variables = ["deploymentID", "preyName", "predatorDetections", "preyDetections", "first", "prey", "deployment"]
+    own = {"predator": predator}
+    predators = {row[0] for row in kg.query(_PREDATOR_TAXA, own, where="predator taxa").rows if row[0] is not None}
+    prey_of: dict[Term, set[Term]] = {}
+    labels: dict[Term, list[Term]] = {}
+    for prey, name, taxon in kg.query(_PREY_TAXA, own, where="prey taxa").rows:
+        if prey is None or name is None or taxon is None or name.kind != "literal" or name.datatype:
+            return None
+        prey_of.setdefault(prey, set()).add(taxon)
+        if name not in labels.setdefault(prey, []):
+            labels[prey].append(name)
+    if not predators or not prey_of:
+        return SelectStream(variables, iter([]))
+    if len({name.lang for names in labels.values() for name in names}) != 1:
+        return None  # names of several languages (or none and some): the engine orders them
+    lo_us = None if bounds[0] == -math.inf else int(_micros(bounds[0]))
+    hi_us = None if bounds[1] == math.inf else int(_micros(bounds[1]))
+    wanted = {"taxon": tuple(sorted(predators | set().union(*prey_of.values())))}
+    if "deployment" in bindings:
+        wanted["deployment"] = bindings["deployment"]
+    found: dict[Term, dict[Term, list[Any]]] = {}  # deployment -> taxon -> starts (microseconds)
+    for deployment, taxon, gaps, starts in _lists(kg, wanted, kinds, True):
+        moments = _micros(starts.value.split())
+        if moments.size != len(gaps.value.split()):
+            return None
+        if lo_us is not None:
+            moments = moments[moments >= lo_us]
+        if hi_us is not None:
+            moments = moments[moments < hi_us]
+        found.setdefault(deployment, {}).setdefault(taxon, []).append(moments)
+    span = window * 86_400_000_000
+    pairs: list[tuple[Term, Term, int, int, int]] = []  # deployment, prey, predator and prey detections, first
+    for deployment, by_taxon in found.items():
+        mine = [m for t in predators for m in by_taxon.get(t, ())]
+        if not mine:
+            continue
+        hunter = np.sort(np.concatenate(mine))
+        for prey, taxa in prey_of.items():
+            theirs = [m for t in taxa for m in by_taxon.get(t, ())]
+            if not theirs:
+                continue
+            hunted = np.sort(np.concatenate(theirs))
+            # each side's detections with one of the other side within the window (both ends included)
+            near = np.searchsorted(hunted, hunter + span, "right") > np.searchsorted(hunted, hunter - span, "left")
+            if not near.any():
+                continue
+            met = np.searchsorted(hunter, hunted + span, "right") > np.searchsorted(hunter, hunted - span, "left")
+            pairs.append((deployment, prey, int(near.sum()), int(met.sum()), int(hunter[near].min())))
+    if not pairs:
+        return SelectStream(variables, iter([]))
+    firsts = _first_terms(kg, predators, {(deployment, first) for deployment, _, _, _, first in pairs})
+    ids: dict[Term, list[Term]] = {}
+    deployments = tuple(sorted({deployment for deployment, *_ in pairs}))
+    for deployment, identifier in kg.query(_IDS, {"deployment": deployments}, where="deployments").rows:
+        if deployment is None or identifier is None or identifier.datatype or identifier.lang:
+            return None
+        ids.setdefault(deployment, []).append(identifier)
+    if firsts is None:
+        return None
+    rows: list[Row] = []
+    for deployment, prey, hunters, prey_count, first in pairs:
+        for identifier in ids.get(deployment, ()):
+            for name in labels[prey]:
+                rows.append(
+                    (
+                        identifier,
+                        name,
+                        _integer(hunters),
+                        _integer(prey_count),
+                        firsts[(deployment, first)],
+                        prey,
+                        deployment,
+                    )
+                )
+    rows.sort(key=lambda row: (row[0].value, row[1].value, row[6].value))  # type: ignore[union-attr]
+    return SelectStream(variables, iter(rows))
+
+
+def _first_terms(kg: Any, predators: set[Term], wanted: set[tuple[Term, int]]) -> dict[tuple[Term, int], Term] | None:
+    """The term of each (deployment, instant in microseconds) among the predator's detection starts; None where an
+    instant was recorded in two ways (two offsets): which one MIN gives is the engine's choice."""
+    given = {"taxon": tuple(sorted(predators)), "deployment": tuple(sorted({d for d, _ in wanted}))}
+    out: dict[tuple[Term, int], Term] = {}
+    for deployment, start in kg.query(_PREDATOR_STARTS, given, where="predator detections").rows:
+        if deployment is None or start is None:
+            continue
+        try:
+            moment = datetime.fromisoformat(start.value)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            return None
+        key = (deployment, int(_micros(moment.timestamp())))
+        if key in wanted and out.setdefault(key, start) != start:
+            return None
+    return out if len(out) == len(wanted) else None
 
 
 __all__ = ["KEYS", "answer"]
