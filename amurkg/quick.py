@@ -45,7 +45,13 @@ _SERIES = Term.iri(_AKG + "DetectionSeries")
 _TIME_LAPSE_SERIES = Term.iri(_AKG + "TimeLapseSeries")
 #: The queries answered here, by the name of the text the engine would run (``canned.text_for``).
 KEYS = frozenset(
-    {"detection-rate-any", "activity-pattern-any", "from-detections/activity-pattern", "co-detections-any"}
+    {
+        "detection-rate-any",
+        "from-detections/detection-rate",
+        "activity-pattern-any",
+        "from-detections/activity-pattern",
+        "co-detections-any",
+    }
 )
 
 #: Whether every series carries its lists, and each detection series its count of time-lapse detections (all
@@ -96,8 +102,9 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     if window is None:
         return None
     dated = window != (-math.inf, math.inf)
-    if key == "detection-rate-any":
-        return _detection_rate(kg, bindings, kinds, interval, window, dated)
+    if key in ("detection-rate-any", "from-detections/detection-rate"):
+        shown = key == "from-detections/detection-rate"  # detection-rate's columns: the count node, not the IRIs
+        return _detection_rate(kg, bindings, kinds, interval, window, dated, shown)
     return _activity(kg, bindings, kinds, interval, window)
 
 
@@ -195,6 +202,7 @@ def _detection_rate(
     interval: float,
     window: tuple[float, float],
     dated: bool,
+    shown: bool = False,
 ) -> SelectStream | None:
     counts: Counter[tuple[Term, Term]] = Counter()
     for deployment, taxon, gaps, *starts in _lists(kg, bindings, kinds, dated):
@@ -230,10 +238,39 @@ def _detection_rate(
                 except _EngineDecidesError:
                     return None
                 rows.append((identifier, name, _integer(total), camera_days, rai, taxon, deployment))
+    if shown:
+        return _with_count_nodes(kg, bindings, rows)
     rows.sort(key=lambda row: (row[0].value, row[1].value, row[6].value))  # type: ignore[union-attr]
     return SelectStream(
         ["deploymentID", "scientificName", "detections", "cameraDays", "rai", "taxon", "deployment"], iter(rows)
     )
+
+
+_COUNT_NODES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?count ?deployment ?taxon WHERE { ?count akg:interval ?interval ; akg:deployment ?deployment ;
+  dwciri:toTaxon ?taxon }"""
+
+
+def _with_count_nodes(kg: Any, bindings: Mapping[str, Binding], rows: list[Row]) -> SelectStream | None:
+    """detection-rate's rows from detection-rate-any's: the node of the series' count at the interval (none where
+    there is no such series), ordered by deploymentID, name and that node (unbound first, as the engine orders);
+    None where two rows would tie (the engine's order between them is its own)."""
+    nodes: dict[tuple[Term, Term], list[Term]] = {}
+    for count, deployment, taxon in kg.query(_COUNT_NODES, {"interval": bindings["interval"]}, where="counts").rows:
+        if count is not None and deployment is not None and taxon is not None:
+            nodes.setdefault((deployment, taxon), []).append(count)
+    out: list[Row] = []
+    for identifier, name, total, camera_days, rai, taxon, deployment in rows:
+        found: list[Term | None] = list(nodes.get((deployment, taxon), ())) or [None]  # type: ignore[arg-type]
+        for count in found:
+            out.append((identifier, name, total, camera_days, rai, count))
+    keys = [(row[0].value, row[1].value, "" if row[5] is None else row[5].value) for row in out]  # type: ignore[union-attr]
+    if len(set(keys)) != len(keys) or any(row[5] is not None and row[5].kind != "uri" for row in out):
+        return None
+    out.sort(key=lambda row: (row[0].value, row[1].value, row[5] is not None, "" if row[5] is None else row[5].value))  # type: ignore[union-attr]
+    return SelectStream(["deploymentID", "scientificName", "detections", "cameraDays", "rai", "count"], iter(out))
 
 
 def _integer(n: int) -> Term:
