@@ -27,10 +27,10 @@ library, numpy and lower amurkg modules are imported here (``amurkg.graph`` call
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -281,34 +281,26 @@ class _EngineDecidesError(Exception):
     """A value computed here would not be certain to be the engine's: let the engine answer."""
 
 
+_DECIMAL = re.compile(r"\s*(\+)?(\d*)(?:\.(\d*))?\s*")
+
+
 def _rai(n: int, camera_days: Term | None) -> Term | None:
-    """``ROUND(n * 100000 / cameraDays) / 1000`` as the engine computes it on decimals: None where it is an error
-    (no camera-days, or none); ``_EngineDecidesError`` where it is not computed here (a negative span)."""
+    """``ROUND(n * 100000 / cameraDays) / 1000`` as the engine computes it on decimals, in integers: None where it
+    is an error (no camera-days, or none); ``_EngineDecidesError`` where it is not computed here (a negative or
+    unreadable span)."""
     if camera_days is None:
         return None
-    try:
-        days = Fraction(camera_days.value.strip())
-    except (ValueError, ZeroDivisionError):
-        raise _EngineDecidesError from None
+    found = _DECIMAL.fullmatch(camera_days.value)
+    if found is None or not (found[2] or found[3]):
+        raise _EngineDecidesError
+    fraction = found[3] or ""
+    days = int((found[2] or "0") + fraction)  # cameraDays = days / 10**len(fraction)
     if days == 0:
         return None
-    if days < 0:
-        raise _EngineDecidesError
-    rounded = math.floor(Fraction(n * 100000) / days + Fraction(1, 2))
-    return Term.literal(_decimal_text(Fraction(rounded, 1000)), _XSD + "decimal")
-
-
-def _decimal_text(value: Fraction) -> str:
-    """An exact decimal with a finite expansion, as the engine writes an xsd:decimal (no trailing zeros)."""
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    whole, rest = divmod(value.numerator, value.denominator)
-    digits = ""
-    while rest:
-        rest *= 10
-        digit, rest = divmod(rest, value.denominator)
-        digits += str(digit)
-    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
+    # floor(n * 100000 / cameraDays + 1/2), as ROUND rounds halves up
+    rounded = (2 * n * 100000 * 10 ** len(fraction) + days) // (2 * days)
+    whole, thousandths = divmod(rounded, 1000)
+    return Term.literal(f"{whole}.{thousandths:03d}".rstrip("0").rstrip("."), _XSD + "decimal")
 
 
 def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, float] | None:

@@ -277,3 +277,24 @@ def test_co_detections_on_the_window_edge(kg: Any, window: str) -> None:
     assert taken
     assert got == slow(kg, "co-detections-any", params)
     assert got.rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 10**6),
+    days=st.decimals(min_value=0, max_value=10**5, places=6, allow_nan=False, allow_infinity=False),
+)
+def test_rai_is_the_engines_rounding(n: int, days: Any) -> None:
+    """The RAI computed in integers is the term pyoxigraph computes from the query's own expression."""
+    import pyoxigraph as ox
+
+    text = format(days, "f")
+    term = Term.literal(text, "http://www.w3.org/2001/XMLSchema#decimal")
+    query = f'SELECT (ROUND({n} * 100000 / "{text}"^^<http://www.w3.org/2001/XMLSchema#decimal>) / 1000 AS ?r) {{}}'
+    [solution] = list(ox.Store().query(query))
+    expected = solution["r"]
+    got = quick._rai(n, term)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == Term.literal(expected.value, expected.datatype.value)
