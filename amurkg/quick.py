@@ -26,12 +26,12 @@ library, numpy and lower amurkg modules are imported here (``amurkg.graph`` call
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from amurkg.namespaces import PREFIXES
@@ -101,7 +101,7 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     window = _window(bindings)
     if window is None:
         return None
-    dated = window != (-math.inf, math.inf)
+    dated = window != (None, None)
     if key in ("detection-rate-any", "from-detections/detection-rate"):
         shown = key == "from-detections/detection-rate"  # detection-rate's columns: the count node, not the IRIs
         return _detection_rate(kg, bindings, kinds, interval, window, dated, shown)
@@ -129,24 +129,52 @@ def _interval(bindings: Mapping[str, Binding]) -> float | None:
     return float(value) if abs(value) <= 2**53 else None  # exactly a float, as the gaps are compared
 
 
-def _window(bindings: Mapping[str, Binding]) -> tuple[float, float] | None:
-    """The date range as POSIX seconds, [since, until); None where a bound is not an instant read here."""
-    out = []
-    for name, unbounded in (("since", -math.inf), ("until", math.inf)):
+#: Instants are compared in whole microseconds, as the engine compares xsd:dateTime values; the series' floats
+#: hold every microsecond exactly (to under half of one, even after a clock correction's addition) only within
+#: 2**32 seconds of 1970 (years 1834 to 2106): a start outside is the engine's to judge.
+_EXACT = 2.0**32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Window = tuple["int | None", "int | None"]
+
+
+def _window(bindings: Mapping[str, Binding]) -> Window | None:
+    """The date range as POSIX microseconds, [since, until) (None: unbounded); None where a bound is not an
+    instant read here."""
+    out: list[int | None] = []
+    for name in ("since", "until"):
         term = bindings.get(name)
         if term is None:
-            out.append(unbounded)
+            out.append(None)
             continue
         if not isinstance(term, Term) or term.datatype != _XSD + "dateTime":
             return None
-        try:
-            moment = datetime.fromisoformat(term.value)
-        except ValueError:
+        micros = _instant(term.value)
+        if micros is None:
             return None
-        if moment.tzinfo is None:
-            return None
-        out.append(moment.timestamp())
+        out.append(micros)
     return out[0], out[1]
+
+
+def _instant(text: str) -> int | None:
+    """An xsd:dateTime with its offset as POSIX microseconds, exactly; None where Python cannot read it so."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _micros(seconds: Any) -> Any:
+    """POSIX seconds as whole microseconds (the series' floats are within half of one of them), or None where one
+    lies outside the range where they are (``_EXACT``)."""
+    import numpy as np
+
+    values = np.asarray(seconds, dtype=np.float64)
+    if values.size and not bool(np.all(np.abs(values) < _EXACT)):
+        return None
+    return np.rint(values * 1e6).astype(np.int64)
 
 
 def _complete(kg: Any) -> bool:
@@ -167,20 +195,24 @@ def _lists(kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], st
     return rows
 
 
-def _counted(gaps: Term, starts: Term | None, interval: float, window: tuple[float, float]) -> Any | None:
-    """The starts (POSIX seconds) of the series' detections that count, or their number where no start is read;
-    None where the lists disagree in length."""
+def _counted(gaps: Term, starts: Term | None, interval: float, window: Window) -> Any | None:
+    """The starts (POSIX microseconds) of the series' detections that count, or their number where no start is
+    read; None where the lists disagree in length or a start is not exact (``_micros``)."""
     import numpy as np
 
     since = np.array(gaps.value.split(), dtype=np.float64)
     kept = since > interval
     if starts is None:
         return int(np.count_nonzero(kept))
-    moments = np.array(starts.value.split(), dtype=np.float64)
-    if moments.size != since.size:
+    moments = _micros(starts.value.split())
+    if moments is None or moments.size != since.size:
         return None
     lo, hi = window
-    return moments[kept & (moments >= lo) & (moments < hi)]
+    if lo is not None:
+        kept &= moments >= lo
+    if hi is not None:
+        kept &= moments < hi
+    return moments[kept]
 
 
 def _names(kg: Any, taxa: set[Term]) -> dict[Term, list[Term]] | None:
@@ -200,7 +232,7 @@ def _detection_rate(
     bindings: Mapping[str, Binding],
     kinds: tuple[Term, ...],
     interval: float,
-    window: tuple[float, float],
+    window: Window,
     dated: bool,
     shown: bool = False,
 ) -> SelectStream | None:
@@ -241,9 +273,18 @@ def _detection_rate(
     if shown:
         return _with_count_nodes(kg, bindings, rows)
     rows.sort(key=lambda row: (row[0].value, row[1].value, row[6].value))  # type: ignore[union-attr]
+    if _ties(rows, (0, 1, 6)):
+        return None
     return SelectStream(
         ["deploymentID", "scientificName", "detections", "cameraDays", "rai", "taxon", "deployment"], iter(rows)
     )
+
+
+def _ties(rows: list[Row], order: tuple[int, ...]) -> bool:
+    """Whether two rows, sorted, agree on every column the query orders by: which comes first is the engine's
+    choice (two taxa of one name at one deployment, after a taxon correction), so it answers."""
+    keys = [tuple(row[i] for i in order) for row in rows]
+    return any(a == b for a, b in pairwise(keys))
 
 
 _COUNT_NODES = """
@@ -303,9 +344,10 @@ def _rai(n: int, camera_days: Term | None) -> Term | None:
     return Term.literal(f"{whole}.{thousandths:03d}".rstrip("0").rstrip("."), _XSD + "decimal")
 
 
-def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, float] | None:
-    """The UTC offset (seconds) each deployment's start was recorded with, or None where one has none or two."""
-    out: dict[Term, float] = {}
+def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, int] | None:
+    """The UTC offset (microseconds) each deployment's start was recorded with, or None where one has none or
+    two."""
+    out: dict[Term, int] = {}
     if not deployments:
         return out
     for deployment, start in kg.query(_STARTS, {"deployment": tuple(sorted(deployments))}, where="deployments").rows:
@@ -317,12 +359,12 @@ def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, float] | None:
             return None
         if offset is None:
             return None
-        out[deployment] = offset / timedelta(seconds=1)
+        out[deployment] = offset // timedelta(microseconds=1)
     return out if len(out) == len(deployments) else None
 
 
 def _activity(
-    kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], interval: float, window: tuple[float, float]
+    kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], interval: float, window: Window
 ) -> SelectStream | None:
     import numpy as np
 
@@ -339,8 +381,7 @@ def _activity(
         return None
     hours: dict[Term, Any] = {}
     for deployment, taxon, moments in found:
-        local = np.floor(moments + offsets[deployment])  # whole seconds: an hour starts on one
-        hour = np.floor_divide(np.mod(local, 86400.0), 3600.0).astype(np.int64)
+        hour = np.mod(np.floor_divide(moments + offsets[deployment], 3_600_000_000), 24)  # in integers: exact
         tally = np.bincount(hour, minlength=24)
         hours[taxon] = tally if taxon not in hours else hours[taxon] + tally
     rows: list[Row] = []
@@ -387,13 +428,6 @@ SELECT ?deployment ?deploymentID WHERE { ?deployment akg:deploymentID ?deploymen
 _MAX_WINDOW = 100_000
 
 
-def _micros(seconds: Any) -> Any:
-    """POSIX seconds as whole microseconds (the series' floats hold them to a tenth of one): exact comparisons."""
-    import numpy as np
-
-    return np.rint(np.asarray(seconds, dtype=np.float64) * 1e6).astype(np.int64)
-
-
 def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | None:
     import numpy as np
 
@@ -425,15 +459,14 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
         return SelectStream(variables, iter([]))
     if len({name.lang for names in labels.values() for name in names}) != 1:
         return None  # names of several languages (or none and some): the engine orders them
-    lo_us = None if bounds[0] == -math.inf else int(_micros(bounds[0]))
-    hi_us = None if bounds[1] == math.inf else int(_micros(bounds[1]))
+    lo_us, hi_us = bounds
     wanted = {"taxon": tuple(sorted(predators | set().union(*prey_of.values())))}
     if "deployment" in bindings:
         wanted["deployment"] = bindings["deployment"]
     found: dict[Term, dict[Term, list[Any]]] = {}  # deployment -> taxon -> starts (microseconds)
     for deployment, taxon, gaps, starts in _lists(kg, wanted, kinds, True):
         moments = _micros(starts.value.split())
-        if moments.size != len(gaps.value.split()):
+        if moments is None or moments.size != len(gaps.value.split()):
             return None
         if lo_us is not None:
             moments = moments[moments >= lo_us]
@@ -488,6 +521,8 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
                     )
                 )
     rows.sort(key=lambda row: (row[0].value, row[1].value, row[6].value))  # type: ignore[union-attr]
+    if _ties(rows, (0, 1, 6)):
+        return None
     return SelectStream(variables, iter(rows))
 
 
@@ -499,21 +534,18 @@ def _first_terms(
     and in the offset of its deployment's start (the forms an import writes); None where that finds another
     number of detections (written in a third offset), or one instant written two ways (MIN's pick would be the
     engine's), and the query text answers."""
-    from datetime import UTC
-
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     deployments = tuple(sorted({d for d, _ in wanted}))
     zones = _offsets(kg, set(deployments))
     if zones is None:
         return None
-    forms: dict[Term, tuple[Term, int]] = {}  # a candidate term -> the (deployment, instant) it would write
+    forms: set[Term] = set()  # the terms the instants would be written as (the engine matches them by value)
     for deployment, micros in wanted:
-        moment = epoch + timedelta(microseconds=micros)
-        for offset in {0.0, zones[deployment]}:
-            text = moment.astimezone(_zone(offset)).isoformat().replace("+00:00", "Z")
-            forms[Term.literal(text, _XSD + "dateTime")] = (deployment, micros)
+        moment = _EPOCH + timedelta(microseconds=micros)
+        for offset in {0, zones[deployment]}:
+            text = moment.astimezone(timezone(timedelta(microseconds=offset))).isoformat()
+            forms.add(Term.literal(text.replace("+00:00", "Z"), _XSD + "dateTime"))
     # the deployment is checked here: a second VALUES block would be joined as a cross product with the first
-    given = {"start": tuple(forms)}
+    given = {"start": tuple(sorted(forms))}
     seen: dict[tuple[Term, int], dict[Term, Term]] = {}  # (deployment, instant) -> observation -> its term
     rows = [
         (*row, which)
@@ -527,9 +559,9 @@ def _first_terms(
         for obs, what, value in kg.query(_CORRECTED, asked, where="corrections").rows:
             fixed[(obs, what)] = value
     for obs, deployment, start, imported, which in rows:
-        key = forms.get(start)
+        key = (deployment, _instant(start.value))  # as the engine writes it back: its canonical form
         moved = (obs, _CORRECTIONS[1]) in fixed
-        if key is None or key[0] != deployment or moved is (which == _WHICH[0]):
+        if key not in wanted or moved is (which == _WHICH[0]):
             continue  # not its start as the corrections make it
         if fixed.get((obs, _CORRECTIONS[0]), imported) not in predators:
             continue  # not the predator's, as the corrections make its taxon
@@ -542,12 +574,6 @@ def _first_terms(
             return None
         out[key] = written.pop()
     return out
-
-
-def _zone(offset: float) -> Any:
-    from datetime import timezone
-
-    return timezone(timedelta(seconds=offset))
 
 
 __all__ = ["KEYS", "answer"]

@@ -169,6 +169,12 @@ def test_offsets_are_parsed_or_refused_in_one_line(text: str) -> None:
 
 
 def test_offsets_by_hand() -> None:
+    # times are kept to the microsecond: a finer offset would move the analyses' times, not the corrected ones
+    for finer in ("-0.0000004", "0.0000015", "1.0000001s"):
+        with pytest.raises(ParameterError, match="microsecond"):
+            corr.parse_offset(finer)
+    assert corr.parse_offset("0.000001") == 0.000001
+    assert corr.parse_offset("+0.1") == 0.1
     assert corr.parse_offset("+01:30") == 5400
     assert corr.parse_offset("-00:00:30") == -30
     assert corr.parse_offset("2d") == 172800

@@ -5,7 +5,7 @@ intervals, date ranges and time-lapse choices, on a store with corrections in fo
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -67,6 +67,8 @@ def crowded(folder: Path) -> Path:
             if name == names[0]:
                 used.add(at)
             anchors.append(at)
+            if rng.random() < 0.3:  # milliseconds, which a fractional clock correction moves off a float's grid
+                at += timedelta(milliseconds=rng.randint(1, 999))
             zone = UTC if rng.random() < 0.5 else timezone(timedelta(hours=10))
             text = at.astimezone(zone).isoformat().replace("+00:00", "Z")
             row = dict.fromkeys(header, "")
@@ -96,6 +98,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     amurkg.import_package(path, crowded(root / "crowded"))
     amurkg.import_package(path, EXAMPLE)
     corr.shift_time(path, ["D1"], "-01:30", "camera clock", by="t", package=SMALL_PACKAGE)
+    corr.shift_time(path, ["D2"], "+0.1", "camera clock a tenth of a second slow", by="t", package=SMALL_PACKAGE)
     corr.update_taxon(path, "Lynx lynx", "wild boar", "the lynx was a boar", by="t")
     return path
 
@@ -112,13 +115,17 @@ def facts(kg: Any) -> dict[str, Any]:
     deployments = sorted({row[0].value for row in kg.run("survey-effort").rows})
     starts = [
         datetime.fromisoformat(row[0].value)
-        for row in kg.query("SELECT ?s WHERE { ?o <https://w3id.org/amurkg/ontology#eventStart> ?s }").rows
+        for row in kg.query(
+            "PREFIX akg: <https://w3id.org/amurkg/ontology#> SELECT ?s WHERE { { ?o akg:eventStart ?s "
+            "FILTER NOT EXISTS { ?o akg:correctedStart [] } } UNION { ?o akg:correctedStart ?s } }"
+        ).rows
     ]
     return {
         "deployments": deployments,
         "taxa": ["Amur leopard", "Panthera pardus", "wild boar", "Capreolus pygargus", "mammal taxon"],
         "first": min(starts),
         "last": max(starts),
+        "starts": sorted({start.astimezone(UTC).isoformat() for start in starts}),
     }
 
 
@@ -143,7 +150,9 @@ def fast(kg: Any, name: str, params: dict[str, str]) -> tuple[Any, bool]:
     return result, any(taken)
 
 
-def moment(facts: dict[str, Any], share: float, dated: bool) -> str:
+def moment(facts: dict[str, Any], share: float, dated: bool, exact: bool = False) -> str:
+    if exact:  # a detection's own start (as corrected), to the microsecond: the range's edge on one
+        return facts["starts"][int(share * (len(facts["starts"]) - 1))]
     first, last = facts["first"], facts["last"]
     at = first + (last - first) * share
     if dated:
@@ -166,9 +175,11 @@ def test_the_series_answer_as_the_query_text_does(kg: Any, facts: dict[str, Any]
     elif data.draw(st.booleans()):
         params["interval"] = str(data.draw(st.integers(-3, 3000)))
     if data.draw(st.booleans()):
-        params["since"] = moment(facts, data.draw(st.floats(-0.1, 1.0)), data.draw(st.booleans()))
+        share = data.draw(st.floats(-0.1, 1.0))
+        params["since"] = moment(facts, share, data.draw(st.booleans()), share >= 0 and data.draw(st.booleans()))
     if data.draw(st.booleans()):
-        params["until"] = moment(facts, data.draw(st.floats(0.0, 1.1)), data.draw(st.booleans()))
+        share = data.draw(st.floats(0.0, 1.1))
+        params["until"] = moment(facts, share, data.draw(st.booleans()), share <= 1 and data.draw(st.booleans()))
     if data.draw(st.booleans()):
         chosen = data.draw(st.lists(st.sampled_from(facts["deployments"]), min_size=1, max_size=4, unique=True))
         params["deployment"] = ",".join(chosen)
@@ -298,3 +309,72 @@ def test_rai_is_the_engines_rounding(n: int, days: Any) -> None:
         assert got is None
     else:
         assert got == Term.literal(expected.value, expected.datatype.value)
+
+
+def test_times_outside_the_floats_exact_range_are_the_engines() -> None:
+    """POSIX seconds as floats hold every microsecond only within 2**32 s of 1970: a start beyond (a camera
+    clock set to 2600) is left to the engine, not rounded to the wrong microsecond."""
+    assert list(quick._micros(["1672621200.1009998", "-1e9"])) == [1672621200101000, -(10**15)]
+    assert quick._micros(["1672621200.0", str(2.0**32 + 1)]) is None
+    days = date(2600, 1, 3).toordinal() - date(1970, 1, 1).toordinal()
+    assert quick._instant("2600-01-03T00:00:00.000003Z") == days * 86_400_000_000 + 3  # exact, in integers
+    assert quick._instant("2600-01-03T10:00:00.000003+10:00") == days * 86_400_000_000 + 3
+
+
+def test_rows_that_tie_in_the_querys_order_are_the_engines(tmp_path: Path) -> None:
+    """Two taxa of one scientific name at one deployment (a taxon corrected to another package's taxon of that
+    name) tie on detection-rate-any's ORDER BY: the engine's order between them is its own, so it answers."""
+    import csv
+    import json
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(SMALL, other)
+    descriptor = json.loads((other / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["name"] = descriptor["id"] = "other-survey"
+    (other / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    with (other / "observations.csv").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    with (other / "observations.csv").open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        for number, name in enumerate(["Foo bar", "Foo bar", "Lynx lynx", "Lynx lynx"]):
+            at = f"2023-01-0{2 + number}T0{number}:00:00Z"
+            row = dict.fromkeys(header, "") | {
+                "observationID": f"X{number}",
+                "deploymentID": "D1",
+                "eventID": f"XE{number}",
+                "eventStart": at,
+                "eventEnd": at,
+                "observationLevel": "event",
+                "observationType": "animal",
+                "scientificName": name,
+                "count": "1",
+                "classificationMethod": "human",
+            }
+            out.writerow([row[column] for column in header])
+    path = tmp_path / "store"
+    amurkg.import_package(path, SMALL)
+    amurkg.import_package(path, other)
+    theirs = f"<https://w3id.org/amurkg/survey/{SMALL_PACKAGE}/taxon/Lynx%20lynx>"
+    corr.update_taxon(path, "Foo bar", theirs, "the other survey's lynx", by="t", package="other-survey")
+    with amurkg.KnowledgeGraph(store=path) as opened:
+        params = {"interval": "0", "package": "other-survey"}
+        got, taken = fast(opened, "detection-rate-any", params)
+        assert not taken
+        assert got == slow(opened, "detection-rate-any", params)
+        lynx = [row for row in got.rows if row[1].value == "Lynx lynx"]
+        assert len(lynx) == 2 and lynx[0][5] != lynx[1][5]  # the two taxa of one name: the tie is real
+
+
+def test_a_range_that_starts_or_ends_on_a_corrected_fractional_start(kg: Any, facts: dict[str, Any]) -> None:
+    """D2 runs a tenth of a second slow and records milliseconds: each of its detections is on the range's edge
+    exactly where the engine puts it (the series hold its start as a float sum, the records as a literal)."""
+    fractional = [start for start in facts["starts"] if "." in start][:12]
+    assert len(fractional) >= 6
+    for edge in fractional:
+        for params in ({"since": edge, "interval": "0"}, {"until": edge, "interval": "0", "deployment": "D2"}):
+            for name in ("detection-rate-any", "activity-pattern-any"):
+                got, taken = fast(kg, name, params)
+                assert taken
+                assert got == slow(kg, name, params), (name, params)

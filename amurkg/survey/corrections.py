@@ -111,6 +111,10 @@ def parse_offset(text: str) -> float:
     seconds *= sign
     if not math.isfinite(seconds) or seconds == 0 or abs(seconds) > _MAX_OFFSET:
         raise ParameterError(f"offset {text!r}: give a non-zero offset of at most 366 days")
+    if abs(seconds * 1e6 - round(seconds * 1e6)) > 1e-3:
+        # times are kept to the microsecond (xsd:dateTime as written, Python's datetime): a finer offset would move
+        # the analyses' times but not the corrected ones written beside the records
+        raise ParameterError(f"offset {text!r}: give it to the microsecond at most (6 decimals of a second)")
     return seconds
 
 
