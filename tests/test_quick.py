@@ -71,21 +71,25 @@ def crowded(folder: Path) -> Path:
                 at += timedelta(milliseconds=rng.randint(1, 999))
             zone = UTC if rng.random() < 0.5 else timezone(timedelta(hours=10))
             text = at.astimezone(zone).isoformat().replace("+00:00", "Z")
-            row = dict.fromkeys(header, "")
-            row |= {
-                "observationID": f"Q{number}",
-                "deploymentID": deployment,
-                "eventID": f"QE{number}",
-                "eventStart": text,
-                "eventEnd": text,
-                "observationLevel": "event",
-                "observationType": "animal",
-                "scientificName": name,
-                "count": "1",
-                "classificationMethod": "human",
-            }
-            out.writerow([row[column] for column in header])
+            out.writerow(detection(header, f"Q{number}", deployment, text, name))
     return folder
+
+
+def detection(header: list[str], identifier: str, deployment: str, start: str, name: str) -> list[str]:
+    """An observations.csv row of an event-level detection of an animal, in the columns of ``header``."""
+    row = dict.fromkeys(header, "") | {
+        "observationID": identifier,
+        "deploymentID": deployment,
+        "eventID": f"E-{identifier}",
+        "eventStart": start,
+        "eventEnd": start,
+        "observationLevel": "event",
+        "observationType": "animal",
+        "scientificName": name,
+        "count": "1",
+        "classificationMethod": "human",
+    }
+    return [row[column] for column in header]
 
 
 @pytest.fixture(scope="module")
@@ -339,20 +343,7 @@ def test_rows_that_tie_in_the_querys_order_are_the_engines(tmp_path: Path) -> No
         out = csv.writer(f)
         out.writerow(header)
         for number, name in enumerate(["Foo bar", "Foo bar", "Lynx lynx", "Lynx lynx"]):
-            at = f"2023-01-0{2 + number}T0{number}:00:00Z"
-            row = dict.fromkeys(header, "") | {
-                "observationID": f"X{number}",
-                "deploymentID": "D1",
-                "eventID": f"XE{number}",
-                "eventStart": at,
-                "eventEnd": at,
-                "observationLevel": "event",
-                "observationType": "animal",
-                "scientificName": name,
-                "count": "1",
-                "classificationMethod": "human",
-            }
-            out.writerow([row[column] for column in header])
+            out.writerow(detection(header, f"X{number}", "D1", f"2023-01-0{2 + number}T0{number}:00:00Z", name))
     path = tmp_path / "store"
     amurkg.import_package(path, SMALL)
     amurkg.import_package(path, other)
