@@ -1,9 +1,10 @@
 """Answers to the *-any survey queries from the detection series a store holds, instead of every observation.
 
-``detection-rate-any`` and ``activity-pattern-any`` (and ``from-detections/activity-pattern``, the same text)
-read each event-level detection's taxon, start, gap and time-lapse mark: about five million property values at
-a million observations, 35 to 50 seconds on two cores. The importer already lists, per deployment and taxon, the
-starts of the detections it counted and the minutes since the previous one (``akg:DetectionSeries`` with
+``detection-rate-any``, ``activity-pattern-any`` and ``co-detections-any`` (and ``from-detections/detection-rate``
+and ``from-detections/activity-pattern``, the texts ``detection-rate`` and ``activity-pattern`` run given a date
+range) read each event-level detection's taxon, start, gap and time-lapse mark: about five million property
+values at a million observations, 35 to 150 seconds on two cores. The importer already lists, per deployment
+and taxon, the starts of the detections it counted and the minutes since the previous one (``akg:DetectionSeries`` with
 ``akg:detectionStarts`` and ``akg:detectionGaps``, the time-lapse detections apart in an
 ``akg:TimeLapseSeries``), with the taxa and times as the corrections in force make them (a correction recounts
 them: ``amurkg.survey.corrections.recount``). Those lists hold exactly what the queries count, so the answer is
@@ -15,13 +16,16 @@ computed from them, row for row what the query text gives:
   query's own deployment block, word for word (a test keeps them so); its RAI is rounded as SPARQL's ``ROUND``
   rounds (half up), computed exactly;
 - ``activity-pattern-any``'s hour is the hour of the start in the UTC offset the deployment's start was recorded
-  with, as the importer and the corrections compute ``akg:localHour``.
+  with, as the importer and the corrections compute ``akg:localHour``;
+- ``co-detections-any`` pairs each deployment's predator and prey starts within the window by binary search;
+  its ``?first`` is read back from the predator's own detections (the series keep instants, not offsets).
 
 ``answer`` returns None wherever the lists cannot say it, and the engine runs the query text as before: another
 observation type than animal, a store whose series do not all carry their lists and time-lapse counts (imported
 by an older amurkg: ``amurkg import --upgrade`` adds them), values the ordering or arithmetic would treat
-differently (a language-tagged name, a camera-days value that is not an ``xsd:decimal``). Only the standard
-library, numpy and lower amurkg modules are imported here (``amurkg.graph`` calls it).
+differently (a language-tagged name, a camera-days value that is not an ``xsd:decimal``, rows that tie in the
+query's order), or numpy missing (the ``survey`` extra). Only the standard library, numpy and lower amurkg
+modules are imported here (``amurkg.graph`` calls it).
 """
 
 from __future__ import annotations
@@ -92,9 +96,13 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     store, or None where the series cannot give the query's answer (see the module's docstring)."""
     if key not in KEYS:
         return None
+    try:
+        import numpy  # noqa: F401
+    except ImportError:  # without the survey extra, the engine answers from the text
+        return None
     if key == "co-detections-any":
         return _co_detections(kg, bindings)
-    kinds = _kinds(bindings)
+    kinds = _kinds(bindings) if "observationType" in bindings else None  # counted: bound to animal by default
     interval = _interval(bindings)
     if kinds is None or interval is None or not _complete(kg):
         return None
@@ -110,7 +118,7 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
 
 def _kinds(bindings: Mapping[str, Binding]) -> tuple[Term, ...] | None:
     """The kinds of series the filters count, or None where the series do not list those detections."""
-    if bindings.get("observationType") != (Term.literal("animal"),):
+    if "observationType" in bindings and bindings["observationType"] != (Term.literal("animal"),):
         return None
     lapse = bindings.get("timeLapse")
     if lapse == Term.literal("include"):
@@ -431,10 +439,7 @@ _MAX_WINDOW = 100_000
 def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | None:
     import numpy as np
 
-    lapse = bindings.get("timeLapse")
-    kinds = {Term.literal("include"): (_SERIES, _TIME_LAPSE_SERIES), Term.literal("exclude"): (_SERIES,)}.get(
-        lapse if isinstance(lapse, Term) else Term.literal("")
-    )
+    kinds = _kinds(bindings)  # animals only: the query takes no observation type
     predator, window_term = bindings.get("predator"), bindings.get("window")
     if kinds is None or not isinstance(predator, Term) or not isinstance(window_term, Term):
         return None

@@ -369,3 +369,16 @@ def test_a_range_that_starts_or_ends_on_a_corrected_fractional_start(kg: Any, fa
                 got, taken = fast(kg, name, params)
                 assert taken
                 assert got == slow(kg, name, params), (name, params)
+
+
+def test_without_numpy_the_text_answers(kg: Any) -> None:
+    """numpy comes with the survey extra (pip install 'amurkg[survey]'); a store queried without it answers from
+    the query text, not with an ImportError."""
+    import sys
+
+    params = {"interval": "45"}
+    expected = slow(kg, "detection-rate-any", params)
+    with mock.patch.dict(sys.modules, {"numpy": None}):
+        got, taken = fast(kg, "detection-rate-any", params)
+    assert not taken
+    assert got == expected
