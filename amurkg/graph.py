@@ -13,7 +13,7 @@ from amurkg.namespaces import AMUR, expand
 from amurkg.params import check_text, is_iri, parse_decimal, parse_integer, parse_iri, parse_string, shown
 from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
-from amurkg.results import Answer, AskResult, QueryResult, SelectResult, Term, materialize
+from amurkg.results import Answer, AskResult, QueryResult, SelectResult, SelectStream, Term, materialize
 from amurkg.sparql import Binding, CheckedQuery, bind_terms, check_query
 
 _LABELS = """
@@ -202,13 +202,28 @@ class KnowledgeGraph:
             # the counts are of animals, time-lapse images left out: their text has no such variables
             bindings.pop("observationType", None)
             bindings.pop("timeLapse", None)
-        if self.engine.name == "store":  # from the detection series computed at import, where they can say it
-            from amurkg import quick
-
+        if self.engine.name == "store":
             key = canned.name if path == canned.path else f"{path.parent.name}/{path.stem}"
-            if (fast := quick.answer(self, key, bindings)) is not None:
-                return fast
+            return self._stream_from_store(key, text, bindings, str(path))
         return self.stream(text, bindings, where=str(path))
+
+    def _stream_from_store(self, name: str, text: str, bindings: Mapping[str, Binding], where: str) -> Answer:
+        """A canned query on a store: its answer as kept since the store last changed (``amurkg.answers``), else
+        from the detection series computed at import where they can say it (``amurkg.quick``), else from the
+        engine; a SELECT answer of a default reader is kept for next time."""
+        from amurkg import answers, quick
+
+        handle = getattr(self.engine, "handle", None)
+        checked = self.check(text, bindings, where)
+        shelf: str | None = None
+        if handle is not None and answers.enabled() and not self.reasoned and not handle.exact_locations:
+            shelf = answers.key(checked.text)
+            if (kept := answers.read(handle.path, shelf)) is not None:
+                return kept
+        answer = quick.answer(self, name, bindings) or self.execute(checked, where)
+        if handle is not None and shelf is not None and isinstance(answer, SelectStream):
+            return answers.keep(handle.path, shelf, answer)
+        return answer
 
     def _warn_without_entailments(self, name: str) -> None:
         """A store answers from what it holds: when it lacks an entailment every full push carries (the

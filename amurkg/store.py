@@ -7,6 +7,7 @@ Layout of a store folder::
     db/                 the pyoxigraph store of what a query sees
     hidden/             a second pyoxigraph store, of what a query does not see by default
     views/              short-lived read views (one per process that asks for hidden graphs)
+    answers/            answers of canned queries, kept until the next writer opens the store (amurkg.answers)
 
 ``db/`` holds the curated graph (``graph/curated``), one graph per import, the generalised coordinates of
 threatened taxa's cameras (``graph/generalised/...``) and the corrections: exactly what a default query
@@ -187,6 +188,16 @@ class Store:
                 f"({_version()}) reads format {STORE_FORMAT}: re-import your packages into a new store"
             )
         lock = _lock(path, exclusive=write, doing=doing)
+        if write:  # before anything changes: a kept answer is of the data as it still is (amurkg.answers)
+            from amurkg import answers
+
+            try:
+                answers.clear(path)
+            except OSError as exc:
+                _unlock(lock, write)
+                raise StoreError(
+                    f"{path}: the store cannot be written: {exc}: check the folder's permissions"
+                ) from None
         try:
             db, hidden_db = str(path / "db"), str(path / HIDDEN_DB)
             ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)

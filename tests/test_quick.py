@@ -92,6 +92,12 @@ def detection(header: list[str], identifier: str, deployment: str, start: str, n
     return [row[column] for column in header]
 
 
+@pytest.fixture(autouse=True)
+def engine_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer computed, none read back as kept (amurkg.answers): these tests compare the computations."""
+    monkeypatch.setenv("AMURKG_NO_ANSWER_CACHE", "1")
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated survey with time-lapse images, the test survey crowded with co-detections and the official

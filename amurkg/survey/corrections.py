@@ -554,12 +554,16 @@ def recount(
         shifts, updates = clock_shifts(kg), taxon_updates(kg)
     with Store.open(store, write=True, doing="amurkg survey recount") as handle:
         try:
-            return _recount_in(handle, packages, shifts, updates, remark)
+            changed = _recount_in(handle, packages, shifts, updates, remark)
         except BaseException:
             for quad in withdraw or []:
                 handle.ox.remove(quad)
             handle.ox.flush()
             raise
+    from amurkg.survey.warm import warm
+
+    warm(store)  # the survey queries' answers as the counts are now, kept for their first asker
+    return changed
 
 
 def _recount_in(

@@ -124,6 +124,9 @@ def import_package(
     from amurkg.survey.corrections import recount_if_corrected
 
     recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
+    from amurkg.survey.warm import warm
+
+    warm(store_path)  # the survey queries' answers, kept for their first asker
     return report
 
 
@@ -334,9 +337,14 @@ def remove_package(store_path: Path | str, identifier: str) -> str:
         for record in records:
             if identifier in (record.identifier, record.package):
                 store.unregister(record.package)
-                return record.package
-        hint = did_you_mean(identifier, [r.identifier for r in records])
-        raise AmurkgError(f"{store_path}: holds no package {identifier!r}: {hint}see `amurkg import --list`")
+                break
+        else:
+            hint = did_you_mean(identifier, [r.identifier for r in records])
+            raise AmurkgError(f"{store_path}: holds no package {identifier!r}: {hint}see `amurkg import --list`")
+    from amurkg.survey.warm import warm
+
+    warm(store_path)
+    return record.package
 
 
 def list_imports(store_path: Path | str) -> list[ImportRecord]:
