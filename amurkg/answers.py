@@ -12,12 +12,13 @@ What keeps them right:
 - Every writer removes the whole folder when it opens the store, before it changes anything, under the
   exclusive lock (``Store.open``): a kept answer was computed from the data as it still is. A writer that cannot
   remove it does not open the store.
-- A reader keeps an answer only under the shared lock, which no writer holds meanwhile, written to a file of its
-  own and renamed into place (readers never see half a file; two readers keeping the same answer write the same
-  bytes).
+- A reader keeps an answer only while it holds the shared lock, which no writer holds meanwhile (not one it
+  reads to its end after it closed the store), written to a file of its own and renamed into place (readers
+  never see half a file; two readers keeping the same answer write the same bytes).
 - The key is a hash of this amurkg's version (with a digest of the code beside the engine that answers,
   ``amurkg.quick``) and the exact query text the engine would run, parameters bound: another version, whose
   queries or fast paths may answer differently, never reads them.
+- Never an answer that may change while the store does not (a query calling ``NOW()``, ``RAND()``...).
 - Only what a default reader sees is kept: never the answers of a reader of exact coordinates, nor of one that
   reasons (``KnowledgeGraph.run_stream`` decides).
 - A kept file is read as untrusted (bounded, strict, every term checked); anything unexpected is a miss, and the
@@ -34,10 +35,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -111,12 +113,23 @@ def read(store_path: Path, name: str) -> SelectStream | None:
         return None
 
 
-def keep(store_path: Path, name: str, answer: SelectStream) -> SelectStream:
-    """``answer``, read as before; once read to its end (at most ``MAX_ROWS`` rows), kept as ``name``."""
-    return SelectStream(answer.variables, _keeping(store_path, name, answer))
+def keepable(text: str) -> bool:
+    """Whether an answer of the query ``text`` may be kept: not where it may change without the store changing
+    (the time, random numbers, fresh identifiers)."""
+    return _VOLATILE.search(text) is None
 
 
-def _keeping(store_path: Path, name: str, answer: SelectStream) -> Iterator[Row]:
+_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
+
+
+def keep(store_path: Path, name: str, answer: SelectStream, locked: Callable[[], bool]) -> SelectStream:
+    """``answer``, read as before; once read to its end (at most ``MAX_ROWS`` rows), kept as ``name`` if
+    ``locked()`` says the reader still holds the store's shared lock (a reader that closed the store before it
+    read the answer to its end may read it after a writer changed the store: that answer is not kept)."""
+    return SelectStream(answer.variables, _keeping(store_path, name, answer, locked))
+
+
+def _keeping(store_path: Path, name: str, answer: SelectStream, locked: Callable[[], bool]) -> Iterator[Row]:
     rows: list[Row] | None = []
     for row in answer.rows:
         if rows is not None:
@@ -124,7 +137,7 @@ def _keeping(store_path: Path, name: str, answer: SelectStream) -> Iterator[Row]
             if len(rows) > MAX_ROWS:
                 rows = None
         yield row
-    if rows is not None:
+    if rows is not None and locked():
         _write(store_path, name, answer.variables, rows)
 
 
@@ -199,4 +212,4 @@ def _term(cell: Any) -> Term | None:
     return Term("literal", value, datatype, lang)
 
 
-__all__ = ["FOLDER", "MAX_ENTRIES", "MAX_ROWS", "clear", "enabled", "keep", "key", "read"]
+__all__ = ["FOLDER", "MAX_ENTRIES", "MAX_ROWS", "clear", "enabled", "keep", "keepable", "key", "read"]

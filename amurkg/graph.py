@@ -216,13 +216,19 @@ class KnowledgeGraph:
         handle = getattr(self.engine, "handle", None)
         checked = self.check(text, bindings, where)
         shelf: str | None = None
-        if handle is not None and answers.enabled() and not self.reasoned and not handle.exact_locations:
+        if (
+            handle is not None
+            and answers.enabled()
+            and not self.reasoned
+            and not handle.exact_locations
+            and answers.keepable(checked.text)
+        ):
             shelf = answers.key(checked.text)
             if (kept := answers.read(handle.path, shelf)) is not None:
                 return kept
         answer = quick.answer(self, name, bindings) or self.execute(checked, where)
         if handle is not None and shelf is not None and isinstance(answer, SelectStream):
-            return answers.keep(handle.path, shelf, answer)
+            return answers.keep(handle.path, shelf, answer, lambda: handle.ox is not None)  # open: still locked
         return answer
 
     def _warn_without_entailments(self, name: str) -> None:
