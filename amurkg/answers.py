@@ -4,27 +4,36 @@ A survey query over a million observations reads tens of thousands of nodes, and
 string it decodes: about a second on two cores, for an answer that stays the same until the next import or
 correction. So the first answer of a canned query on a store, at the parameters it was given, is kept in the
 store's ``answers/`` folder, and read back from there (milliseconds) the next time, until the store changes;
-an import precomputes the survey queries at their defaults (``amurkg.survey.importer``), so that they answer at
-once from the start.
+an import or a correction answers the survey queries at their defaults (``amurkg.survey.warm``), so that they
+answer at once from the start.
 
 What keeps them right:
 
-- Every writer removes the whole folder when it opens the store, before it changes anything, under the
-  exclusive lock (``Store.open``): a kept answer was computed from the data as it still is. A writer that cannot
-  remove it does not open the store.
+- Each kept answer carries the *stamp* of the store it was computed from: the ``CURRENT`` file of each of its
+  two RocksDB databases (its device, inode, time, size and the manifest it names). RocksDB writes a new
+  ``CURRENT`` (a new file, renamed into place) every time a database is opened for writing, and never when it
+  is opened read-only, so any writer changes the stamp, whatever it is: this amurkg, an older one that knows
+  nothing of kept answers, raw pyoxigraph, or a database restored from a backup. An answer whose stamp is not
+  the store's is not read.
 - A reader keeps an answer only while it holds the shared lock, which no writer holds meanwhile (not one it
   reads to its end after it closed the store), written to a file of its own and renamed into place (readers
-  never see half a file; two readers keeping the same answer write the same bytes).
-- The key is a hash of this amurkg's version (with a digest of the code beside the engine that answers,
-  ``amurkg.quick``) and the exact query text the engine would run, parameters bound: another version, whose
-  queries or fast paths may answer differently, never reads them.
+  never see half a file; two readers keeping the same answer write the same bytes); and only in a store
+  folder of its own user (another user's answers would be files the owner's next writer could not remove).
+- Every writer of this amurkg removes the folder when it opens the store (only to free the space: where it
+  cannot, the stamps still turn the answers away).
+- The key is a hash of this amurkg's version, a digest of its code and query texts (an edited checkout keeps
+  its version number), the versions of pyoxigraph and numpy, and the exact query text the engine would run,
+  parameters bound.
 - Never an answer that may change while the store does not (a query calling ``NOW()``, ``RAND()``...).
 - Only what a default reader sees is kept: never the answers of a reader of exact coordinates, nor of one that
   reasons (``KnowledgeGraph.run_stream`` decides).
-- A kept file is read as untrusted (bounded, strict, every term checked); anything unexpected is a miss, and the
-  engine answers.
-- A store whose folder cannot be written (a read-only mount, another user's store) keeps nothing, in silence.
-- At most ``MAX_ENTRIES`` answers, each of at most ``MAX_ROWS`` rows: the oldest go first.
+- A kept file is read as untrusted: a regular file, not a link (a FIFO or a device is not opened for reading),
+  bounded in size, strict JSON, every term checked (IRIs without the characters an IRI cannot hold, text that
+  is Unicode); anything unexpected is a miss, and the engine answers. A link in place of the folder is never
+  read through, and a writer removes the link, not what it points to.
+- A store whose folder cannot be written (a read-only mount) keeps nothing, in silence.
+- At most ``MAX_ENTRIES`` answers, each of at most ``MAX_ROWS`` rows, written as they are read (the rows are
+  not held in memory): the oldest go first.
 
 ``AMURKG_NO_ANSWER_CACHE=1`` turns reading and keeping off (the benchmarks measure the engine that way).
 """
@@ -37,7 +46,7 @@ import json
 import os
 import re
 import shutil
-import sys
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -68,46 +77,99 @@ def key(text: str) -> str:
 
 @cache
 def _code() -> str:
-    """This amurkg's version, and a digest of the code that answers canned queries on a store other than by the
-    engine (an edited checkout keeps its version number)."""
-    from amurkg import quick
+    """This amurkg's version, a digest of its code and query texts (an edited checkout keeps its version
+    number), and the versions of the libraries that compute answers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from amurkg.resources import queries_dir
 
     digest = hashlib.sha256()
-    for module in (quick, sys.modules[__name__]):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    try:
-        from importlib.metadata import version
+    package = Path(__file__).resolve().parent
+    for root, pattern in ((package, "*.py"), (queries_dir(), "*.rq")):
+        for path in sorted(root.rglob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    numbers = []
+    for name in ("amurkg", "pyoxigraph", "numpy"):
+        try:
+            numbers.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            numbers.append(f"{name} -")
+    return f"{'; '.join(numbers)}; {digest.hexdigest()}"
 
-        number = version("amurkg")
-    except Exception:  # a bare checkout: the digest alone
-        number = "?"
-    return f"amurkg {number} {digest.hexdigest()}"
+
+def stamp(store_path: Path) -> str | None:
+    """The state of the store's databases as their ``CURRENT`` files say it (see the module's docstring), or
+    None where one cannot be read."""
+    parts = []
+    for database in ("db", "hidden"):
+        path = store_path / database / "CURRENT"
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            named = os.read(fd, 256)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        parts.append(f"{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}:{named.decode('latin-1')}")
+    return " ".join(parts)
+
+
+def owned(store_path: Path) -> bool:
+    """Whether the store's folder belongs to this process's user (where a system has users)."""
+    getuid = getattr(os, "geteuid", None)
+    if getuid is None:
+        return True
+    try:
+        return bool(store_path.stat().st_uid == getuid())
+    except OSError:
+        return False
 
 
 def clear(store_path: Path) -> None:
-    """Remove every kept answer of the store at ``store_path`` (a writer, before it changes anything); OSError
-    where they stay."""
+    """Remove every kept answer of the store at ``store_path`` (a writer, before it changes anything): a link in
+    place of the folder is removed, not what it points to. Best effort: what stays is turned away by its stamp."""
     folder = store_path / FOLDER
-    try:
-        shutil.rmtree(folder)
-    except FileNotFoundError:
-        return
-    if folder.exists():
-        raise OSError(f"{folder}: the answers kept there could not be removed")
+    with contextlib.suppress(OSError):
+        if folder.is_symlink() or not folder.is_dir():
+            folder.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def read(store_path: Path, name: str) -> SelectStream | None:
-    """The answer kept as ``name``, or None (none kept, or a file that is not one this module wrote)."""
-    path = store_path / FOLDER / (name + _SUFFIX)
+    """The answer kept as ``name`` for the store as it is now, or None (none kept, one kept for the store as it
+    was, or a file that is not one this module wrote)."""
+    folder = store_path / FOLDER
+    now = stamp(store_path)
+    if now is None or folder.is_symlink():
+        return None
+    path = folder / (name + _SUFFIX)
     try:
-        with path.open("rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(_MAX_BYTES + 1)
     except OSError:
         return None
+    finally:
+        os.close(fd)
     from amurkg.jsonsafe import JsonError, loads
 
     try:
         kept = loads(str(path), data, _MAX_BYTES, max_depth=4)
+        if not isinstance(kept, dict) or kept.get("stamp") != now:
+            return None
         return _decode(kept)
     except (JsonError, ValueError, TypeError, KeyError):
         return None
@@ -125,47 +187,79 @@ _VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
 def keep(store_path: Path, name: str, answer: SelectStream, locked: Callable[[], bool]) -> SelectStream:
     """``answer``, read as before; once read to its end (at most ``MAX_ROWS`` rows), kept as ``name`` if
     ``locked()`` says the reader still holds the store's shared lock (a reader that closed the store before it
-    read the answer to its end may read it after a writer changed the store: that answer is not kept)."""
+    read the answer to its end may read it after a writer changed the store: that answer is not kept), in a
+    store folder of this user's."""
+    if not owned(store_path) or (store_path / FOLDER).is_symlink():
+        return answer
     return SelectStream(answer.variables, _keeping(store_path, name, answer, locked))
 
 
 def _keeping(store_path: Path, name: str, answer: SelectStream, locked: Callable[[], bool]) -> Iterator[Row]:
-    rows: list[Row] | None = []
-    for row in answer.rows:
-        if rows is not None:
-            rows.append(row)
-            if len(rows) > MAX_ROWS:
-                rows = None
-        yield row
-    if rows is not None and locked():
-        _write(store_path, name, answer.variables, rows)
-
-
-def _write(store_path: Path, name: str, variables: list[str], rows: list[Row]) -> None:
+    """The rows of ``answer``, each written to a scratch file as it passes; renamed into place at the end."""
     folder = store_path / FOLDER
-    text = json.dumps(
-        {"variables": variables, "rows": [[_encode(term) for term in row] for row in rows]},
-        ensure_ascii=True,
-        separators=(",", ":"),
-    )
+    at = stamp(store_path)
     scratch = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    out = None
+    if at is not None:
+        try:
+            folder.mkdir(exist_ok=True)
+            out = scratch.open("x", encoding="ascii")
+            out.write(json.dumps({"stamp": at, "variables": answer.variables}, ensure_ascii=True)[:-1] + ',"rows":[')
+        except OSError:  # a folder this reader cannot write: the engine answers again next time
+            _drop(out, scratch)
+            out = None
+    count = 0
     try:
-        folder.mkdir(exist_ok=True)
-        scratch.write_text(text, encoding="ascii")
-        os.replace(scratch, folder / (name + _SUFFIX))
-    except OSError:  # a folder this reader cannot write: the engine answers again next time
-        with contextlib.suppress(OSError):
-            scratch.unlink()
-        return
-    _evict(folder)
+        for row in answer.rows:
+            if out is not None:
+                count += 1
+                try:
+                    if count > MAX_ROWS:
+                        raise OSError("too long to keep")
+                    out.write(("," if count > 1 else "") + _row_text(row))
+                except OSError:
+                    _drop(out, scratch)
+                    out = None
+            yield row
+        if out is not None and locked() and stamp(store_path) == at:
+            with contextlib.suppress(OSError):
+                out.write("]}")
+                out.close()
+                os.replace(scratch, folder / (name + _SUFFIX))
+                _evict(folder)
+    finally:  # an answer not read to its end, or not renamed: its scratch file goes
+        _drop(out, scratch)
+
+
+def _drop(out: Any, scratch: Path) -> None:
+    """Close and remove a scratch file (an answer not kept)."""
+    with contextlib.suppress(OSError):
+        if out is not None:
+            out.close()
+        scratch.unlink(missing_ok=True)
+
+
+def _row_text(row: Row) -> str:
+    return json.dumps([_encode(term) for term in row], ensure_ascii=True, separators=(",", ":"))
+
+
+#: A scratch file older than this is a killed reader's: the next keeper removes it.
+_STALE_SCRATCH_S = 24 * 3600
 
 
 def _evict(folder: Path) -> None:
+    import time
+
     with contextlib.suppress(OSError):
-        kept = [p for p in folder.iterdir() if p.suffix == _SUFFIX]
+        kept, old = [], time.time() - _STALE_SCRATCH_S
+        for path in folder.iterdir():
+            if path.suffix == _SUFFIX:
+                kept.append(path)
+            elif path.suffix == ".tmp" and path.lstat().st_mtime < old:
+                path.unlink(missing_ok=True)
         if len(kept) <= MAX_ENTRIES:
             return
-        kept.sort(key=lambda p: p.stat().st_mtime_ns)
+        kept.sort(key=lambda p: p.lstat().st_mtime_ns)
         for path in kept[: len(kept) - MAX_ENTRIES]:
             path.unlink(missing_ok=True)
 
@@ -178,12 +272,20 @@ def _encode(term: Term | None) -> Any:
     return ["u" if term.kind == "uri" else "b", term.value]
 
 
+_IRI = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')
+_BNODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_LANG = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
+_VARIABLE = re.compile(r"[A-Za-z0-9_]+")
+
+
 def _decode(kept: Any) -> SelectStream:
     """The stream of a kept answer; ValueError (or TypeError, KeyError) where it is not one."""
     variables = kept["variables"]
     rows = kept["rows"]
-    if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables) or not isinstance(rows, list):
+    if not isinstance(variables, list) or not isinstance(rows, list):
         raise ValueError("not a kept answer")
+    if not all(isinstance(v, str) and _VARIABLE.fullmatch(v) for v in variables):
+        raise ValueError("not a variable")
     width = len(variables)
     out: list[Row] = []
     for row in rows:
@@ -191,6 +293,14 @@ def _decode(kept: Any) -> SelectStream:
             raise ValueError("a row of another width")
         out.append(tuple(_term(cell) for cell in row))
     return SelectStream(list(variables), iter(out))
+
+
+def _text(value: Any) -> str:
+    """A string that is Unicode text (no lone surrogate, which no output could write)."""
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    value.encode("utf-8")  # UnicodeEncodeError, a ValueError, for a lone surrogate
+    return value
 
 
 def _term(cell: Any) -> Term | None:
@@ -201,15 +311,15 @@ def _term(cell: Any) -> Term | None:
     kind = _KINDS[cell[0]]
     if kind != "literal":
         (_, value) = cell
-        if not isinstance(value, str):
-            raise ValueError("not a term")
-        return Term(kind, value)  # type: ignore[arg-type]
+        if not isinstance(value, str) or not (_IRI if kind == "uri" else _BNODE).fullmatch(value):
+            raise ValueError("not an IRI or a blank node")
+        return Term(kind, _text(value))  # type: ignore[arg-type]
     _, value, datatype, lang = cell
-    if not isinstance(value, str) or not isinstance(datatype, str | None) or not isinstance(lang, str | None):
-        raise ValueError("not a term")
-    if lang is not None and (datatype is not None or not lang):
-        raise ValueError("not a term")
-    return Term("literal", value, datatype, lang)
+    if datatype is not None and not (isinstance(datatype, str) and _IRI.fullmatch(datatype)):
+        raise ValueError("not a datatype")
+    if lang is not None and (datatype is not None or not isinstance(lang, str) or not _LANG.fullmatch(lang)):
+        raise ValueError("not a language tag")
+    return Term("literal", _text(value), _text(datatype) if datatype else None, lang)
 
 
-__all__ = ["FOLDER", "MAX_ENTRIES", "MAX_ROWS", "clear", "enabled", "keep", "keepable", "key", "read"]
+__all__ = ["FOLDER", "MAX_ENTRIES", "MAX_ROWS", "clear", "enabled", "keep", "keepable", "key", "owned", "read", "stamp"]

@@ -188,16 +188,10 @@ class Store:
                 f"({_version()}) reads format {STORE_FORMAT}: re-import your packages into a new store"
             )
         lock = _lock(path, exclusive=write, doing=doing)
-        if write:  # before anything changes: a kept answer is of the data as it still is (amurkg.answers)
+        if write:  # the answers kept for the store as it is now go (amurkg.answers; their stamps turn them away)
             from amurkg import answers
 
-            try:
-                answers.clear(path)
-            except OSError as exc:
-                _unlock(lock, write)
-                raise StoreError(
-                    f"{path}: the store cannot be written: {exc}: check the folder's permissions"
-                ) from None
+            answers.clear(path)
         try:
             db, hidden_db = str(path / "db"), str(path / HIDDEN_DB)
             ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)

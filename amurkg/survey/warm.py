@@ -1,8 +1,10 @@
 """Answer the survey queries once after a store changed, so that their first asker reads them kept.
 
 An import or a correction changes a store, which removes every kept answer (``amurkg.answers``); the writer
-then asks each survey query that needs no parameter, at its defaults, while no one else can change the store
-between, and the answers are kept. A query that fails here is left to its first asker, who sees the error.
+then asks each survey query that needs no parameter, at its defaults, and the answers are kept with the
+stamp of the store as it now is. A query that fails here is left to its first asker, who sees the error;
+a store this cannot open (another writer took it first) keeps nothing: the change itself is done, and the
+command that made it does not fail for this.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ def warm(store: Path | str) -> list[str]:
     if not answers.enabled():
         return []
     kept: list[str] = []
-    with KnowledgeGraph(store=store) as kg:
+    try:
+        kg = KnowledgeGraph(store=store)
+    except (AmurkgError, OSError):  # another writer came first, say: the change made stays made, and reported
+        return kept
+    with kg:
         for canned in list_queries():
             if not canned.filters or canned.reasoning or any(p.required for p in canned.parameters):
                 continue
             try:
                 kg.run(canned.name)  # read to its end: kept by KnowledgeGraph.run_stream
-            except AmurkgError:  # the first asker gets the same error, with its context
+            except (AmurkgError, OSError):  # the first asker gets the same error, with its context
                 continue
             kept.append(canned.name)
     return kept
