@@ -9,12 +9,14 @@ answer at once from the start.
 
 What keeps them right:
 
-- Each kept answer carries the *stamp* of the store it was computed from: the ``CURRENT`` file of each of its
-  two RocksDB databases (its device, inode, time, size and the manifest it names). RocksDB writes a new
-  ``CURRENT`` (a new file, renamed into place) every time a database is opened for writing, and never when it
-  is opened read-only, so any writer changes the stamp, whatever it is: this amurkg, an older one that knows
-  nothing of kept answers, raw pyoxigraph, or a database restored from a backup. An answer whose stamp is not
-  the store's is not read.
+- Each kept answer carries the *stamp* of the store it was computed from: a digest of the listing of its two
+  RocksDB databases (each file's name, inode, size and time, RocksDB's own ``LOG`` diaries aside, and the
+  manifest ``CURRENT`` names). An opening for writing writes a new ``CURRENT`` and manifest, and every write
+  grows a write-ahead log or adds a table file, while a read-only opening changes none of them (a test checks
+  both); so any writer changes the stamp, whatever it is: this amurkg, an older one that knows nothing of kept
+  answers, raw pyoxigraph (even one holding the database open across its writes), or a database restored from
+  a backup. An answer whose stamp is not the store's is not read, and one whose store changed while it was
+  computed is not kept.
 - A reader keeps an answer only while it holds the shared lock, which no writer holds meanwhile (not one it
   reads to its end after it closed the store), written to a file of its own and renamed into place (readers
   never see half a file; two readers keeping the same answer write the same bytes); and only in a store
@@ -24,13 +26,14 @@ What keeps them right:
 - The key is a hash of this amurkg's version, a digest of its code and query texts (an edited checkout keeps
   its version number), the versions of pyoxigraph and numpy, and the exact query text the engine would run,
   parameters bound.
-- Never an answer that may change while the store does not (a query calling ``NOW()``, ``RAND()``...).
+- Never an answer that may change while the store does not (a query that calls ``NOW()``, ``RAND()``...).
 - Only what a default reader sees is kept: never the answers of a reader of exact coordinates, nor of one that
   reasons (``KnowledgeGraph.run_stream`` decides).
 - A kept file is read as untrusted: a regular file, not a link (a FIFO or a device is not opened for reading),
-  bounded in size, strict JSON, every term checked (IRIs without the characters an IRI cannot hold, text that
-  is Unicode); anything unexpected is a miss, and the engine answers. A link in place of the folder is never
-  read through, and a writer removes the link, not what it points to.
+  bounded in size; its first line (the stamp and the variables) is read and checked before the rows; strict
+  JSON, every term checked (IRIs without the characters an IRI cannot hold, text that is Unicode); anything
+  unexpected is a miss, and the engine answers. A link in place of the folder is never read through, and a
+  writer removes the link, not what it points to.
 - A store whose folder cannot be written (a read-only mount) keeps nothing, in silence.
 - At most ``MAX_ENTRIES`` answers, each of at most ``MAX_ROWS`` rows, written as they are read (the rows are
   not held in memory): the oldest go first.
@@ -50,6 +53,7 @@ import stat
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +63,10 @@ FOLDER = "answers"
 #: Answers kept at most: the oldest (by when they were written) go first.
 MAX_ENTRIES = 256
 #: Rows of the largest answer kept; a longer one is answered from the engine each time.
-MAX_ROWS = 200_000
-#: Bytes of the largest kept file read back.
-_MAX_BYTES = 512 * 1024 * 1024
+MAX_ROWS = 50_000
+#: Bytes of the largest kept file read back (the rows of at most ``MAX_ROWS``), and of its first line.
+_MAX_BYTES = 64 * 1024 * 1024
+_MAX_HEAD = 64 * 1024
 _SUFFIX = ".json"
 _KINDS = {"u": "uri", "l": "literal", "b": "bnode"}
 
@@ -98,26 +103,23 @@ def _code() -> str:
 
 
 def stamp(store_path: Path) -> str | None:
-    """The state of the store's databases as their ``CURRENT`` files say it (see the module's docstring), or
-    None where one cannot be read."""
+    """The state of the store's two databases, as their files say it (see the module's docstring), or None
+    where a folder cannot be listed."""
     parts = []
     for database in ("db", "hidden"):
-        path = store_path / database / "CURRENT"
+        folder = store_path / database
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("LOG"):  # RocksDB's own diary, which a read-only opening writes
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                    parts.append(f"{database}/{entry.name}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+            named = (folder / "CURRENT").read_bytes()[:256].decode("latin-1")
         except OSError:
             return None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            named = os.read(fd, 256)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        parts.append(f"{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}:{named.decode('latin-1')}")
-    return " ".join(parts)
+        parts.append(f"{database}/CURRENT={named}")
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
 
 
 def owned(store_path: Path) -> bool:
@@ -144,7 +146,8 @@ def clear(store_path: Path) -> None:
 
 def read(store_path: Path, name: str) -> SelectStream | None:
     """The answer kept as ``name`` for the store as it is now, or None (none kept, one kept for the store as it
-    was, or a file that is not one this module wrote)."""
+    was, or a file that is not one this module wrote). The first line, its stamp and variables, is read and
+    checked before anything else."""
     folder = store_path / FOLDER
     now = stamp(store_path)
     if now is None or folder.is_symlink():
@@ -154,34 +157,38 @@ def read(store_path: Path, name: str) -> SelectStream | None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    from amurkg.jsonsafe import JsonError, loads
+
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
             return None
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(_MAX_BYTES + 1)
-    except OSError:
+            head = loads(str(path), handle.readline(_MAX_HEAD + 1), _MAX_HEAD, max_depth=2)
+            if not isinstance(head, dict) or head.get("stamp") != now or set(head) != {"stamp", "variables"}:
+                return None
+            rows = loads(str(path), handle.read(_MAX_BYTES + 1), _MAX_BYTES, max_depth=3)
+        return _decode(head["variables"], rows)
+    except (OSError, JsonError, ValueError, TypeError, KeyError):
         return None
     finally:
         os.close(fd)
-    from amurkg.jsonsafe import JsonError, loads
-
-    try:
-        kept = loads(str(path), data, _MAX_BYTES, max_depth=4)
-        if not isinstance(kept, dict) or kept.get("stamp") != now:
-            return None
-        return _decode(kept)
-    except (JsonError, ValueError, TypeError, KeyError):
-        return None
 
 
 def keepable(text: str) -> bool:
     """Whether an answer of the query ``text`` may be kept: not where it may change without the store changing
-    (the time, random numbers, fresh identifiers)."""
-    return _VOLATILE.search(text) is None
+    (it calls for the time, random numbers or fresh identifiers; words in comments and strings do not count)."""
+    from amurkg.errors import AmurkgError
+    from amurkg.sparql import tokens
+
+    try:
+        found = tokens(text)
+    except AmurkgError:
+        return False
+    return not any(a.kind == "word" and a.text.upper() in _VOLATILE and b.text == "(" for a, b in pairwise(found))
 
 
-_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
+_VOLATILE = frozenset({"NOW", "RAND", "UUID", "STRUUID", "BNODE"})
 
 
 def keep(store_path: Path, name: str, answer: SelectStream, locked: Callable[[], bool]) -> SelectStream:
@@ -204,7 +211,7 @@ def _keeping(store_path: Path, name: str, answer: SelectStream, locked: Callable
         try:
             folder.mkdir(exist_ok=True)
             out = scratch.open("x", encoding="ascii")
-            out.write(json.dumps({"stamp": at, "variables": answer.variables}, ensure_ascii=True)[:-1] + ',"rows":[')
+            out.write(json.dumps({"stamp": at, "variables": answer.variables}, ensure_ascii=True) + "\n[")
         except OSError:  # a folder this reader cannot write: the engine answers again next time
             _drop(out, scratch)
             out = None
@@ -223,7 +230,7 @@ def _keeping(store_path: Path, name: str, answer: SelectStream, locked: Callable
             yield row
         if out is not None and locked() and stamp(store_path) == at:
             with contextlib.suppress(OSError):
-                out.write("]}")
+                out.write("]")
                 out.close()
                 os.replace(scratch, folder / (name + _SUFFIX))
                 _evict(folder)
@@ -250,18 +257,18 @@ _STALE_SCRATCH_S = 24 * 3600
 def _evict(folder: Path) -> None:
     import time
 
+    kept, old = [], time.time() - _STALE_SCRATCH_S
     with contextlib.suppress(OSError):
-        kept, old = [], time.time() - _STALE_SCRATCH_S
         for path in folder.iterdir():
-            if path.suffix == _SUFFIX:
-                kept.append(path)
-            elif path.suffix == ".tmp" and path.lstat().st_mtime < old:
-                path.unlink(missing_ok=True)
-        if len(kept) <= MAX_ENTRIES:
-            return
-        kept.sort(key=lambda p: p.lstat().st_mtime_ns)
-        for path in kept[: len(kept) - MAX_ENTRIES]:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if path.suffix == _SUFFIX:
+                    kept.append((path.lstat().st_mtime_ns, path))
+                elif path.suffix == ".tmp" and path.lstat().st_mtime < old:
+                    path.unlink()
+    kept.sort()
+    for _, path in kept[: max(0, len(kept) - MAX_ENTRIES)]:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _encode(term: Term | None) -> Any:
@@ -278,11 +285,9 @@ _LANG = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
 _VARIABLE = re.compile(r"[A-Za-z0-9_]+")
 
 
-def _decode(kept: Any) -> SelectStream:
+def _decode(variables: Any, rows: Any) -> SelectStream:
     """The stream of a kept answer; ValueError (or TypeError, KeyError) where it is not one."""
-    variables = kept["variables"]
-    rows = kept["rows"]
-    if not isinstance(variables, list) or not isinstance(rows, list):
+    if not isinstance(variables, list) or not isinstance(rows, list) or len(rows) > MAX_ROWS:
         raise ValueError("not a kept answer")
     if not all(isinstance(v, str) and _VARIABLE.fullmatch(v) for v in variables):
         raise ValueError("not a variable")

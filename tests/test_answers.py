@@ -188,7 +188,8 @@ def test_precomputing_gives_way_to_another_writer_without_an_error(store: Path) 
 @pytest.mark.parametrize("odd", ["fifo", "link to a device", "lone surrogate", "not an IRI", "bad tag", "bad var"])
 def test_an_odd_file_in_place_of_an_answer_is_a_miss(store: Path, odd: str) -> None:
     [path] = [p for p in kept_files(store) if _is_answer_of(p, engine_rows(store, "survey-effort"))]
-    kept = json.loads(path.read_text())
+    head, rows = path.read_text().split("\n", 1)
+    kept = {**json.loads(head), "rows": json.loads(rows)}
     path.unlink()
     if odd == "fifo":
         os.mkfifo(path)
@@ -203,7 +204,8 @@ def test_an_odd_file_in_place_of_an_answer_is_a_miss(store: Path, odd: str) -> N
         kept["rows"][0][0] = cell
         if odd == "bad var":
             kept["variables"][0] = "a b"
-        path.write_text(json.dumps(kept))
+        rows = kept.pop("rows")
+        path.write_text(json.dumps(kept) + "\n" + json.dumps(rows))
     with amurkg.KnowledgeGraph(store=store) as kg:
         rows, computed_now = computed(kg, "survey-effort")
     assert computed_now and rows == engine_rows(store, "survey-effort")
@@ -344,3 +346,59 @@ def test_a_query_that_may_answer_otherwise_on_the_same_data_is_not_kept() -> Non
     assert not answers.keepable("SELECT ?x { BIND(rand ( ) AS ?x) }")
     assert not answers.keepable("SELECT ?x { BIND(STRUUID() AS ?x) }")
     assert answers.keepable("SELECT ?known { ?s <http://x/knows> ?known }")  # a word, not a call
+
+
+def test_a_writer_holding_the_database_open_across_its_writes_turns_kept_answers_away(store: Path) -> None:
+    """Raw pyoxigraph, which takes no amurkg lock, opened for writing before a reader keeps an answer and
+    writing after: its opening changed CURRENT before the answer was kept, its writes change the listing."""
+    import pyoxigraph as ox
+
+    shutil.rmtree(store / answers.FOLDER)
+    raw = ox.Store(str(store / "db"))
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        computed(kg, "climate")
+        before, computed_again = computed(kg, "climate")
+    assert not computed_again  # kept, with the writer open
+    curated = ox.NamedNode("https://w3id.org/amurkg/graph/curated")
+    added = ox.NamedNode("https://example.org/another-climate")
+    raw.add(ox.Quad(added, ox.NamedNode(RDF_TYPE), ox.NamedNode(AKG + "Climate"), curated))
+    raw.add(ox.Quad(added, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), ox.Literal("x"), curated))
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        after, computed_now = computed(kg, "climate")
+    raw.flush()
+    del raw
+    assert computed_now and len(after) == len(before) + 1
+
+
+def test_reading_the_store_leaves_its_stamp_as_it_was(store: Path) -> None:
+    """The stamp's premise: no reader changes the files it lists (a query, a view with exact coordinates, one
+    with the closure), and a writer that changes nothing still does (it opened the databases for writing)."""
+    from amurkg.store import Store
+
+    at = answers.stamp(store)
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        kg.run("survey-effort")
+        kg.engine.handle.exact_locations = True
+        kg.run("survey-effort")
+    with amurkg.KnowledgeGraph(store=store, reason=True) as kg:
+        kg.run("detection-rate")
+    assert at is not None and answers.stamp(store) == at
+    Store.open(store, write=True).close()
+    assert answers.stamp(store) != at
+
+
+def test_a_file_of_another_stamp_is_turned_away_before_its_rows_are_read(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import amurkg.jsonsafe
+
+    [path] = [p for p in kept_files(store) if _is_answer_of(p, engine_rows(store, "survey-effort"))]
+    head, _ = path.read_text().split("\n", 1)
+    path.write_text(json.dumps({**json.loads(head), "stamp": "another"}) + "\n[" + "[null]," * 100_000 + "[null]]")
+    parsed = []
+    real = amurkg.jsonsafe.loads
+    monkeypatch.setattr(
+        amurkg.jsonsafe, "loads", lambda where, data, *a, **k: parsed.append(len(data)) or real(where, data, *a, **k)
+    )
+    assert answers.read(store, path.stem) is None
+    assert parsed and max(parsed) < 1000  # the first line only
