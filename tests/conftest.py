@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,21 @@ def rows(result: amurkg.SelectResult) -> list[dict[str, str]]:
 def column(result: amurkg.SelectResult, name: str) -> set[str]:
     """The set of display values of one column."""
     return {r[name] for r in rows(result) if name in r}
+
+
+def watching(module: Any, name: str, call: Callable[[], Any]) -> tuple[Any, bool]:
+    """``call()``'s result, and whether ``module.name`` returned something other than None while it ran (a fast
+    path taken, a kept answer found)."""
+    from unittest import mock
+
+    seen = []
+    real = getattr(module, name)
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        seen.append(out is not None)
+        return out
+
+    with mock.patch.object(module, name, spy):
+        result = call()
+    return result, any(seen)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, watching
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,19 +67,8 @@ def kept_files(store: Path) -> list[Path]:
 
 def computed(kg: Any, name: str, params: dict[str, str] | None = None) -> tuple[Any, bool]:
     """kg.run's rows, and whether they were computed (False: read back as kept)."""
-    found = []
-    real = answers.read
-
-    def spy(*args: Any) -> Any:
-        out = real(*args)
-        found.append(out is not None)
-        return out
-
-    from unittest import mock
-
-    with mock.patch.object(answers, "read", spy):
-        rows = kg.run(name, params).rows
-    return rows, not any(found)
+    rows, found = watching(answers, "read", lambda: kg.run(name, params).rows)
+    return rows, not found
 
 
 def test_an_import_keeps_the_survey_queries_answers_and_they_are_the_engines(store: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import REPO
+from conftest import REPO, watching
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -147,17 +147,7 @@ def slow(kg: Any, name: str, params: dict[str, str]) -> Any:
 
 def fast(kg: Any, name: str, params: dict[str, str]) -> tuple[Any, bool]:
     """The answer through ``kg.run`` and whether the series gave it."""
-    taken = []
-    real = quick.answer
-
-    def spy(*args: Any) -> Any:
-        out = real(*args)
-        taken.append(out is not None)
-        return out
-
-    with mock.patch.object(quick, "answer", spy):
-        result = kg.run(name, params)
-    return result, any(taken)
+    return watching(quick, "answer", lambda: kg.run(name, params))
 
 
 def moment(facts: dict[str, Any], share: float, dated: bool, exact: bool = False) -> str:
