@@ -7,7 +7,7 @@ Layout of a store folder::
     db/                 the pyoxigraph store of what a query sees
     hidden/             a second pyoxigraph store, of what a query does not see by default
     views/              short-lived read views (one per process that asks for hidden graphs)
-    answers/            answers of canned queries, kept until the next writer opens the store (amurkg.answers)
+    answers/            answers of canned queries, each for the state of the store it was computed from (amurkg.answers)
 
 ``db/`` holds the curated graph (``graph/curated``), one graph per import, the generalised coordinates of
 threatened taxa's cameras (``graph/generalised/...``) and the corrections: exactly what a default query
