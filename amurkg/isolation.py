@@ -5,8 +5,10 @@ order") on some ORDER BY over several variables whose values are of mixed kinds:
 and a command, a notebook's kernel or a script died with the engine's panic on the terminal. Only sorting does
 it, so a query whose tokens hold ORDER BY (``orders``: read from the tokens, never from the text, so the words
 in a string or a comment do not count) is answered in a child made with ``os.fork``: it shares the loaded
-graph with its parent page by page (copy on write), so forking costs a few milliseconds whatever the graph's
-size, and nothing is loaded again. Other queries are answered in the process, as before.
+graph with its parent page by page (copy on write), so nothing is loaded again; forking costs a few milliseconds
+on the shipped graph, about 0.1 s in a process that holds a store of a million observations. Other queries are
+answered in the process, as before, and so are those that ``amurkg.sorting`` can sort as the engine would (the
+engines try it first).
 
 The child evaluates the query and sends the answer back through a pipe, in frames (a kind byte, a 4-byte
 length, a ``marshal`` payload): the head (the variables of a SELECT, the value of an ASK, or that triples
