@@ -279,10 +279,137 @@ def _encode(term: Term | None) -> Any:
     return ["u" if term.kind == "uri" else "b", term.value]
 
 
+# --------------------------------------------------------------------------------------- arrays kept beside
+
+#: Suffix of kept arrays (``keep_arrays``): not answers, so not counted or evicted with them.
+_ARRAYS = ".arrays"
+#: The kinds of numbers kept arrays hold (little-endian, as written).
+_DTYPES = frozenset({"<f8", "<i8", "<i4", "|i1"})
+#: Bytes of the largest kept arrays read back, and of their first line (which holds names: IRIs).
+_MAX_ARRAY_BYTES = 4 * 1024 * 1024 * 1024
+_MAX_ARRAY_HEAD = 64 * 1024 * 1024
+
+
+def read_arrays(store_path: Path, name: str) -> tuple[Any, dict[str, Any]] | None:
+    """What ``keep_arrays`` kept as ``name`` for the store as it is now: the caller's JSON value and the
+    arrays by name (read-only NumPy arrays); None where nothing fits, read as untrusted as ``read`` reads."""
+    import numpy as np
+
+    from amurkg.jsonsafe import JsonError, loads
+
+    folder = store_path / FOLDER
+    now = stamp(store_path)
+    if now is None or folder.is_symlink():
+        return None
+    path = folder / (name + _ARRAYS)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_ARRAY_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            line = handle.readline(_MAX_ARRAY_HEAD + 1)
+            head = loads(str(path), line, _MAX_ARRAY_HEAD, max_depth=4)
+            if (
+                not isinstance(head, dict)
+                or set(head) != {"stamp", "value", "arrays", "digest"}
+                or head["stamp"] != now
+            ):
+                return None
+            layout = head["arrays"]
+            if not isinstance(layout, list):
+                return None
+            sizes = []
+            for entry in layout:
+                if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)):
+                    return None
+                label, dtype, count = entry
+                if dtype not in _DTYPES or type(count) is not int or count < 0:
+                    return None
+                sizes.append((label, np.dtype(dtype), count))
+            total = sum(dtype.itemsize * count for _, dtype, count in sizes)
+            if len(line) + total != info.st_size or len({label for label, _, _ in sizes}) != len(sizes):
+                return None
+            data = handle.read(total + 1)
+        if len(data) != total or _digest(head["value"], layout, data) != head["digest"]:
+            return None  # damaged (a checksum, as the arrays are not read value by value)
+        arrays: dict[str, Any] = {}
+        at = 0
+        for label, dtype, count in sizes:
+            arrays[label] = np.frombuffer(data, dtype=dtype, count=count, offset=at)
+            at += dtype.itemsize * count
+        return head["value"], arrays
+    except (OSError, JsonError, ValueError, TypeError, KeyError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _digest(value: Any, layout: Any, body: bytes) -> str:
+    """A checksum of kept arrays and what they come with: a damaged file is a miss, not a wrong answer."""
+    head = json.dumps([value, layout], ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return hashlib.sha256(head + b"\0" + body).hexdigest()
+
+
+def keep_arrays(
+    store_path: Path, name: str, at: str | None, value: Any, arrays: dict[str, Any], locked: Callable[[], bool]
+) -> None:
+    """Keep ``value`` (JSON) and ``arrays`` (NumPy, of the kinds ``_DTYPES`` names) as ``name``, computed from the
+    store as stamped ``at`` (its ``stamp`` before the caller read it): only where that is still the store's
+    stamp and ``locked()`` says the reader holds the store's shared lock, in a folder of this user's; in
+    silence where it cannot be written."""
+    import numpy as np
+
+    folder = store_path / FOLDER
+    if at is None or not owned(store_path) or folder.is_symlink():
+        return
+    layout = []
+    for label, array in arrays.items():
+        dtype = np.dtype(array.dtype).newbyteorder("<") if np.dtype(array.dtype).byteorder == ">" else array.dtype
+        if np.dtype(dtype).str not in _DTYPES:
+            raise ValueError(f"arrays of {np.dtype(dtype).str} are not kept")
+        layout.append([label, np.dtype(dtype).str, int(array.size)])
+    body = b"".join(
+        np.ascontiguousarray(array, dtype=dtype).tobytes()
+        for (_, dtype, _), array in zip(layout, arrays.values(), strict=True)
+    )
+    digest = _digest(value, layout, body)
+    head = json.dumps(
+        {"stamp": at, "value": value, "arrays": layout, "digest": digest}, ensure_ascii=True, separators=(",", ":")
+    )
+    scratch = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    out = None
+    try:
+        folder.mkdir(exist_ok=True)
+        out = scratch.open("xb")
+        out.write(head.encode("ascii") + b"\n" + body)
+        out.close()
+        if locked() and stamp(store_path) == at:
+            os.replace(scratch, folder / (name + _ARRAYS))
+    except OSError:
+        pass
+    finally:
+        _drop(out, scratch)
+
+
 _IRI = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')
 _BNODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _LANG = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
 _VARIABLE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def iri(value: Any) -> bool:
+    """Whether ``value``, read from a kept file, is text an IRI can be (no character an IRI cannot hold)."""
+    if not isinstance(value, str) or not _IRI.fullmatch(value):
+        return False
+    try:
+        _text(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _decode(variables: Any, rows: Any) -> SelectStream:
@@ -327,4 +454,19 @@ def _term(cell: Any) -> Term | None:
     return Term("literal", _text(value), _text(datatype) if datatype else None, lang)
 
 
-__all__ = ["FOLDER", "MAX_ENTRIES", "MAX_ROWS", "clear", "enabled", "keep", "keepable", "key", "owned", "read", "stamp"]
+__all__ = [
+    "FOLDER",
+    "MAX_ENTRIES",
+    "MAX_ROWS",
+    "clear",
+    "enabled",
+    "iri",
+    "keep",
+    "keep_arrays",
+    "keepable",
+    "key",
+    "owned",
+    "read",
+    "read_arrays",
+    "stamp",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amurkg.catalog import FILTER_NAMES, CannedQuery, Parameter, get_query
 from amurkg.engines import Engine, make_engine
@@ -15,6 +16,9 @@ from amurkg.rdfio import RdfSource, read_rdf
 from amurkg.resources import shipped_files
 from amurkg.results import Answer, AskResult, QueryResult, SelectResult, SelectStream, Term, materialize
 from amurkg.sparql import Binding, CheckedQuery, bind_terms, check_query
+
+if TYPE_CHECKING:
+    from amurkg import quick
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -213,23 +217,27 @@ class KnowledgeGraph:
         engine; a SELECT answer of a default reader is kept for next time."""
         from amurkg import answers, quick
 
-        handle = getattr(self.engine, "handle", None)
         checked = self.check(text, bindings, where)
-        shelf: str | None = None
-        if (
-            handle is not None
-            and answers.enabled()
-            and not self.reasoned
-            and not handle.exact_locations
-            and answers.keepable(checked.text)
-        ):
-            shelf = answers.key(checked.text)
-            if (kept := answers.read(handle.path, shelf)) is not None:
+        shelf = self._shelf()
+        name_kept: str | None = None
+        if shelf is not None and answers.keepable(checked.text):
+            name_kept = answers.key(checked.text)
+            if (kept := answers.read(shelf.path, name_kept)) is not None:
                 return kept
-        answer = quick.answer(self, name, bindings) or self.execute(checked, where)
-        if handle is not None and shelf is not None and isinstance(answer, SelectStream):
-            return answers.keep(handle.path, shelf, answer, lambda: handle.ox is not None)  # open: still locked
+        answer = quick.answer(self, name, bindings, shelf) or self.execute(checked, where)
+        if shelf is not None and name_kept is not None and isinstance(answer, SelectStream):
+            return answers.keep(shelf.path, name_kept, answer, shelf.locked)
         return answer
+
+    def _shelf(self) -> quick.Shelf | None:
+        """Where this reader's store keeps what is computed from it (``amurkg.answers``): only for a default reader
+        of a store (no exact coordinates, no reasoning), while keeping is on."""
+        from amurkg import answers, quick
+
+        handle = getattr(self.engine, "handle", None)
+        if handle is None or not answers.enabled() or self.reasoned or handle.exact_locations:
+            return None
+        return quick.Shelf(handle.path, lambda: handle.ox is not None)  # open: the reader still holds its lock
 
     def _warn_without_entailments(self, name: str) -> None:
         """A store answers from what it holds: when it lacks an entailment every full push carries (the

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from itertools import pairwise
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from amurkg.namespaces import PREFIXES
 from amurkg.resources import queries_dir
@@ -55,6 +56,7 @@ KEYS = frozenset(
         "activity-pattern-any",
         "from-detections/activity-pattern",
         "co-detections-any",
+        "detections-near",
     }
 )
 
@@ -91,9 +93,24 @@ def _camera_days_text() -> str:
     return (queries_dir() / "from-series" / "camera-days.rq").read_text(encoding="utf-8")
 
 
-def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream | None:
+@cache
+def _near_text() -> str:
+    return (queries_dir() / "from-series" / "near-deployments.rq").read_text(encoding="utf-8")
+
+
+class Shelf(NamedTuple):
+    """Where the store a reader reads keeps what is computed from it (``amurkg.answers``), and whether the reader
+    still holds the store's shared lock: given only to a default reader (no exact coordinates, no reasoning)."""
+
+    path: Path
+    locked: Callable[[], bool]
+
+
+def answer(kg: Any, key: str, bindings: Mapping[str, Binding], shelf: Shelf | None = None) -> SelectStream | None:
     """The answer of query ``key`` (one of ``KEYS``) with ``bindings`` from the detection series of ``kg``'s
-    store, or None where the series cannot give the query's answer (see the module's docstring)."""
+    store, or None where the series cannot give the query's answer (see the module's docstring). With a
+    ``shelf``, the series' lists are read from what the store keeps (``_snapshot``) and kept there the first
+    time, as are the answers of the engine's smaller queries here (``_query``)."""
     if key not in KEYS:
         return None
     try:
@@ -101,7 +118,9 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     except ImportError:  # without the survey extra, the engine answers from the text
         return None
     if key == "co-detections-any":
-        return _co_detections(kg, bindings)
+        return _co_detections(kg, bindings, shelf)
+    if key == "detections-near":
+        return _near(kg, bindings, shelf)
     kinds = _kinds(bindings) if "observationType" in bindings else None  # counted: bound to animal by default
     interval = _interval(bindings)
     if kinds is None or interval is None or not _complete(kg):
@@ -112,8 +131,8 @@ def answer(kg: Any, key: str, bindings: Mapping[str, Binding]) -> SelectStream |
     dated = window != (None, None)
     if key in ("detection-rate-any", "from-detections/detection-rate"):
         shown = key == "from-detections/detection-rate"  # detection-rate's columns: the count node, not the IRIs
-        return _detection_rate(kg, bindings, kinds, interval, window, dated, shown)
-    return _activity(kg, bindings, kinds, interval, window)
+        return _detection_rate(kg, bindings, kinds, interval, window, dated, shown, shelf)
+    return _activity(kg, bindings, kinds, interval, window, shelf)
 
 
 def _kinds(bindings: Mapping[str, Binding]) -> tuple[Term, ...] | None:
@@ -193,28 +212,47 @@ def _complete(kg: Any) -> bool:
     return gaps == starts == series + lapse and noted == series
 
 
-def _lists(kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], starts: bool) -> list[tuple[Term, ...]]:
+#: One series' lists at a deployment, of a taxon: the gaps (minutes, ``inf`` for the first) and the starts (POSIX
+#: microseconds; None where they were not asked for).
+Lists = tuple[Term, Term, Any, Any]
+
+
+def _lists(
+    kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], starts: bool, shelf: Shelf | None
+) -> list[Lists] | None:
+    """The lists of the series of ``kinds`` at the deployments and of the taxa the bindings keep, or None where a
+    list is not read here (a start not exact, lists that disagree in length, a gap that is no number)."""
+    kept = _snapshot(kg, shelf)
+    if kept is not None:
+        return kept.select(kinds, bindings, starts)
+    import numpy as np
+
     text = _LISTS % ((" ?starts", " ; akg:detectionStarts ?starts") if starts else ("", ""))
     given: dict[str, Binding] = {"kind": kinds}
     for name in ("taxon", "deployment"):
         if name in bindings:
             given[name] = bindings[name]
-    rows: list[tuple[Term, ...]] = kg.query(text, given, where="detection series").rows
-    return rows
+    out: list[Lists] = []
+    for deployment, taxon, gaps, *moments in kg.query(text, given, where="detection series").rows:
+        try:
+            since = np.array(gaps.value.split(), dtype=np.float64)
+            at = _micros(moments[0].value.split()) if starts else None
+        except ValueError:
+            return None
+        if starts and (at is None or at.size != since.size):
+            return None
+        out.append((deployment, taxon, since, at))
+    return out
 
 
-def _counted(gaps: Term, starts: Term | None, interval: float, window: Window) -> Any | None:
+def _counted(since: Any, moments: Any, interval: float, window: Window) -> Any:
     """The starts (POSIX microseconds) of the series' detections that count, or their number where no start is
-    read; None where the lists disagree in length or a start is not exact (``_micros``)."""
+    read."""
     import numpy as np
 
-    since = np.array(gaps.value.split(), dtype=np.float64)
     kept = since > interval
-    if starts is None:
+    if moments is None:
         return int(np.count_nonzero(kept))
-    moments = _micros(starts.value.split())
-    if moments is None or moments.size != since.size:
-        return None
     lo, hi = window
     if lo is not None:
         kept &= moments >= lo
@@ -223,12 +261,191 @@ def _counted(gaps: Term, starts: Term | None, interval: float, window: Window) -
     return moments[kept]
 
 
-def _names(kg: Any, taxa: set[Term]) -> dict[Term, list[Term]] | None:
+# ------------------------------------------------------------------------------- the lists, kept by the store
+
+#: Every series' lists, with the series: what ``_snapshot`` keeps (kinds bound to both).
+_ALL_LISTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?series ?kind ?deployment ?taxon ?gaps ?starts WHERE {
+  ?series a ?kind ; akg:detectionGaps ?gaps ; akg:deployment ?deployment ; dwciri:toTaxon ?taxon ;
+    akg:detectionStarts ?starts .
+}"""
+_KIND_TERMS = (_SERIES, _TIME_LAPSE_SERIES)
+#: What the kept lists are named by (with this amurkg's code, as every kept answer: ``answers.key``).
+_SNAPSHOT = "amurkg.quick: the lists of every detection series, v1"
+_SNAPSHOT_ARRAYS = {
+    "kind": "|i1",
+    "deployment": "<i4",
+    "taxon": "<i4",
+    "exact": "|i1",
+    "bounds": "<i8",
+    "gaps": "<f8",
+    "starts": "<i8",
+}
+
+
+class _Snapshot(NamedTuple):
+    """The lists of every series, parsed: series ``i`` is of kind ``kind[i]`` (an index of ``_KIND_TERMS``), at
+    ``deployments[deployment[i]]``, of ``taxa[taxon[i]]``, with its gaps and starts at ``bounds[i]:bounds[i + 1]``
+    of the flat ``gaps`` and ``starts``; ``exact[i]`` is 0 where its starts were not read exactly (zeros then)."""
+
+    deployments: list[Term]
+    taxa: list[Term]
+    arrays: dict[str, Any]
+
+    def select(self, kinds: tuple[Term, ...], bindings: Mapping[str, Binding], starts: bool) -> list[Lists] | None:
+        import numpy as np
+
+        a = self.arrays
+        keep = np.isin(a["kind"], [_KIND_TERMS.index(kind) for kind in kinds])
+        for name, terms in (("taxon", self.taxa), ("deployment", self.deployments)):
+            if name in bindings:
+                given = bindings[name]
+                wanted = {given} if isinstance(given, Term) else set(given)
+                keep &= np.isin(a[name], [i for i, term in enumerate(terms) if term in wanted])
+        chosen = np.flatnonzero(keep)
+        if starts and not bool(np.all(a["exact"][chosen])):
+            return None
+        bounds, gaps, moments = a["bounds"], a["gaps"], a["starts"]
+        return [
+            (
+                self.deployments[a["deployment"][i]],
+                self.taxa[a["taxon"][i]],
+                gaps[bounds[i] : bounds[i + 1]],
+                moments[bounds[i] : bounds[i + 1]] if starts else None,
+            )
+            for i in chosen.tolist()
+        ]
+
+
+def _snapshot(kg: Any, shelf: Shelf | None) -> _Snapshot | None:
+    """The lists of every series of the store, as kept since it last changed, else read now and kept; None
+    without a shelf, or where they are not all read here (the caller reads the lists it needs from the engine)."""
+    if shelf is None:
+        return None
+    from amurkg import answers
+
+    name = answers.key(_SNAPSHOT)
+    found = answers.read_arrays(shelf.path, name)
+    if found is not None:
+        return _checked_snapshot(*found)
+    at = answers.stamp(shelf.path)
+    built = _built_snapshot(kg)
+    if built is not None:
+        value = {"deployments": [t.value for t in built.deployments], "taxa": [t.value for t in built.taxa]}
+        answers.keep_arrays(shelf.path, name, at, value, built.arrays, shelf.locked)
+    return built
+
+
+def _built_snapshot(kg: Any) -> _Snapshot | None:
+    """Every series' lists from the engine, or None where every series does not have exactly one of each (the
+    counts ``_COMPLETE`` reads, and each series in exactly one row), a deployment or taxon is not an IRI, or a
+    gap is no number."""
+    import numpy as np
+
+    counts = kg.query(_COMPLETE, where="detection series").rows
+    if len(counts) != 1 or any(term is None for term in counts[0]):
+        return None
+    series_n, lapse_n, _, _, _ = (int(term.value) for term in counts[0])
+    rows = kg.query(_ALL_LISTS, {"kind": _KIND_TERMS}, where="detection series").rows
+    if len(rows) != series_n + lapse_n or len({row[0] for row in rows}) != len(rows):
+        return None
+    places: dict[Term, int] = {}
+    taxa: dict[Term, int] = {}
+    kind, deployment, taxon, exact, bounds = [], [], [], [], [0]
+    gaps: list[Any] = []
+    starts: list[Any] = []
+    for _, of, at, who, since, moments in rows:
+        if at is None or who is None or at.kind != "uri" or who.kind != "uri" or since is None or moments is None:
+            return None
+        try:
+            parsed = np.array(since.value.split(), dtype=np.float64)
+            instants = _micros(moments.value.split())
+        except ValueError:
+            return None
+        fine = instants is not None and instants.size == parsed.size
+        kind.append(_KIND_TERMS.index(of))
+        deployment.append(places.setdefault(at, len(places)))
+        taxon.append(taxa.setdefault(who, len(taxa)))
+        exact.append(int(fine))
+        gaps.append(parsed)
+        starts.append(instants if fine else np.zeros(parsed.size, dtype=np.int64))
+        bounds.append(bounds[-1] + parsed.size)
+    arrays = {
+        "kind": np.array(kind, dtype=np.int8),
+        "deployment": np.array(deployment, dtype=np.int32),
+        "taxon": np.array(taxon, dtype=np.int32),
+        "exact": np.array(exact, dtype=np.int8),
+        "bounds": np.array(bounds, dtype=np.int64),
+        "gaps": np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.float64),
+        "starts": np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+    }
+    return _Snapshot(list(places), list(taxa), arrays)
+
+
+def _checked_snapshot(value: Any, arrays: dict[str, Any]) -> _Snapshot | None:
+    """Kept lists, checked as untrusted (every index in range, every length consistent), or None."""
+    import numpy as np
+
+    from amurkg.answers import iri
+
+    if not isinstance(value, dict) or set(value) != {"deployments", "taxa"} or set(arrays) != set(_SNAPSHOT_ARRAYS):
+        return None
+    names = []
+    for label in ("deployments", "taxa"):
+        listed = value[label]
+        if not isinstance(listed, list) or not all(iri(v) for v in listed):
+            return None
+        names.append([Term.iri(v) for v in listed])
+    if any(arrays[k].dtype.str != dtype for k, dtype in _SNAPSHOT_ARRAYS.items()):
+        return None
+    n = arrays["kind"].size
+    bounds = arrays["bounds"]
+    if (
+        any(arrays[k].size != n for k in ("deployment", "taxon", "exact"))
+        or bounds.size != n + 1
+        or bounds[0] != 0
+        or bounds[-1] != arrays["gaps"].size
+        or arrays["starts"].size != arrays["gaps"].size
+        or bool(np.any(np.diff(bounds) < 0))
+        or not bool(np.all((arrays["kind"] >= 0) & (arrays["kind"] < len(_KIND_TERMS))))
+        or not bool(np.all((arrays["exact"] == 0) | (arrays["exact"] == 1)))
+        or not bool(np.all((arrays["deployment"] >= 0) & (arrays["deployment"] < len(names[0]))))
+        or not bool(np.all((arrays["taxon"] >= 0) & (arrays["taxon"] < len(names[1]))))
+    ):
+        return None
+    return _Snapshot(names[0], names[1], arrays)
+
+
+#: The start of the names of the answers kept of the engine's queries here (parts of a canned query's answer).
+PART = "part-"
+
+
+def _query(kg: Any, shelf: Shelf | None, text: str, given: Mapping[str, Binding], where: str) -> list[Any]:
+    """The rows of one of the engine's queries here: with a shelf, as kept since the store last changed, else
+    computed and kept (``amurkg.answers``)."""
+    if shelf is None:
+        rows: list[Any] = kg.query(text, given, where=where).rows
+        return rows
+    from amurkg import answers
+    from amurkg.results import materialize
+
+    checked = kg.check(text, given, where)
+    name = PART + answers.key(checked.text)
+    kept = answers.read(shelf.path, name)
+    if kept is None:
+        kept = answers.keep(shelf.path, name, kg.execute(checked, where), shelf.locked)
+    found: list[Any] = materialize(kept, where, None).rows  # type: ignore[union-attr]
+    return found
+
+
+def _names(kg: Any, taxa: set[Term], shelf: Shelf | None) -> dict[Term, list[Term]] | None:
     """The scientific names of ``taxa``, each a simple literal (as the ordering reads them), or None."""
     names: dict[Term, list[Term]] = {}
     if not taxa:
         return names
-    for taxon, name in kg.query(_NAMES, {"taxon": tuple(sorted(taxa))}, where="taxon names").rows:
+    for taxon, name in _query(kg, shelf, _NAMES, {"taxon": tuple(sorted(taxa))}, "taxon names"):
         if taxon is None or name is None or name.kind != "literal" or name.datatype or name.lang:
             return None
         names.setdefault(taxon, []).append(name)
@@ -242,18 +459,20 @@ def _detection_rate(
     interval: float,
     window: Window,
     dated: bool,
-    shown: bool = False,
+    shown: bool,
+    shelf: Shelf | None,
 ) -> SelectStream | None:
     counts: Counter[tuple[Term, Term]] = Counter()
-    for deployment, taxon, gaps, *starts in _lists(kg, bindings, kinds, dated):
-        n = _counted(gaps, starts[0] if starts else None, interval, window)
-        if n is None:
-            return None
+    found = _lists(kg, bindings, kinds, dated, shelf)
+    if found is None:
+        return None
+    for deployment, taxon, gaps, starts in found:
+        n = _counted(gaps, starts, interval, window)
         counts[(deployment, taxon)] += n if isinstance(n, int) else int(n.size)
     days_bound = {k: bindings[k] for k in ("since", "until", "deployment") if k in bindings}
     days: Counter[tuple[Term, Term, Term | None]] = Counter(
         (row[0], row[1], row[2])
-        for row in kg.query(_camera_days_text(), days_bound, where="queries/from-series/camera-days.rq").rows
+        for row in _query(kg, shelf, _camera_days_text(), days_bound, "queries/from-series/camera-days.rq")
         if row[0] is not None and row[1] is not None
     )
     by_deployment: dict[Term, list[tuple[Term, Term | None, int]]] = {}
@@ -263,7 +482,7 @@ def _detection_rate(
         if camera_days is not None and camera_days.datatype != _XSD + "decimal":
             return None
         by_deployment.setdefault(deployment, []).append((identifier, camera_days, times))
-    names = _names(kg, {taxon for (_, taxon), n in counts.items() if n})
+    names = _names(kg, {taxon for (_, taxon), n in counts.items() if n}, shelf)
     if names is None:
         return None
     rows: list[Row] = []
@@ -279,7 +498,7 @@ def _detection_rate(
                     return None
                 rows.append((identifier, name, _integer(total), camera_days, rai, taxon, deployment))
     if shown:
-        return _with_count_nodes(kg, bindings, rows)
+        return _with_count_nodes(kg, bindings, rows, shelf)
     rows.sort(key=lambda row: (row[0].value, row[1].value, row[6].value))  # type: ignore[union-attr]
     if _ties(rows, (0, 1, 6)):
         return None
@@ -302,12 +521,14 @@ SELECT ?count ?deployment ?taxon WHERE { ?count akg:interval ?interval ; akg:dep
   dwciri:toTaxon ?taxon }"""
 
 
-def _with_count_nodes(kg: Any, bindings: Mapping[str, Binding], rows: list[Row]) -> SelectStream | None:
+def _with_count_nodes(
+    kg: Any, bindings: Mapping[str, Binding], rows: list[Row], shelf: Shelf | None
+) -> SelectStream | None:
     """detection-rate's rows from detection-rate-any's: the node of the series' count at the interval (none where
     there is no such series), ordered by deploymentID, name and that node (unbound first, as the engine orders);
     None where two rows would tie (the engine's order between them is its own)."""
     nodes: dict[tuple[Term, Term], list[Term]] = {}
-    for count, deployment, taxon in kg.query(_COUNT_NODES, {"interval": bindings["interval"]}, where="counts").rows:
+    for count, deployment, taxon in _query(kg, shelf, _COUNT_NODES, {"interval": bindings["interval"]}, "counts"):
         if count is not None and deployment is not None and taxon is not None:
             nodes.setdefault((deployment, taxon), []).append(count)
     out: list[Row] = []
@@ -352,13 +573,13 @@ def _rai(n: int, camera_days: Term | None) -> Term | None:
     return Term.literal(f"{whole}.{thousandths:03d}".rstrip("0").rstrip("."), _XSD + "decimal")
 
 
-def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, int] | None:
+def _offsets(kg: Any, deployments: set[Term], shelf: Shelf | None) -> dict[Term, int] | None:
     """The UTC offset (microseconds) each deployment's start was recorded with, or None where one has none or
     two."""
     out: dict[Term, int] = {}
     if not deployments:
         return out
-    for deployment, start in kg.query(_STARTS, {"deployment": tuple(sorted(deployments))}, where="deployments").rows:
+    for deployment, start in _query(kg, shelf, _STARTS, {"deployment": tuple(sorted(deployments))}, "deployments"):
         if deployment is None or start is None or deployment in out:
             return None
         try:
@@ -372,19 +593,25 @@ def _offsets(kg: Any, deployments: set[Term]) -> dict[Term, int] | None:
 
 
 def _activity(
-    kg: Any, bindings: Mapping[str, Binding], kinds: tuple[Term, ...], interval: float, window: Window
+    kg: Any,
+    bindings: Mapping[str, Binding],
+    kinds: tuple[Term, ...],
+    interval: float,
+    window: Window,
+    shelf: Shelf | None,
 ) -> SelectStream | None:
     import numpy as np
 
     found = []
-    for deployment, taxon, gaps, starts in _lists(kg, bindings, kinds, True):
+    lists = _lists(kg, bindings, kinds, True, shelf)
+    if lists is None:
+        return None
+    for deployment, taxon, gaps, starts in lists:
         moments = _counted(gaps, starts, interval, window)
-        if moments is None:
-            return None
         if moments.size:
             found.append((deployment, taxon, moments))
-    offsets = _offsets(kg, {deployment for deployment, _, _ in found})
-    names = _names(kg, {taxon for _, taxon, _ in found})
+    offsets = _offsets(kg, {deployment for deployment, _, _ in found}, shelf)
+    names = _names(kg, {taxon for _, taxon, _ in found}, shelf)
     if offsets is None or names is None:
         return None
     hours: dict[Term, Any] = {}
@@ -399,6 +626,104 @@ def _activity(
                 rows.append((name, _integer(int(hour)), _integer(int(tally[hour])), taxon))
     rows.sort(key=lambda row: (row[0].value, int(row[1].value), row[3].value))  # type: ignore[union-attr]
     return SelectStream(["scientificName", "hour", "detections", "taxon"], iter(rows))
+
+
+def prime(kg: Any, shelf: Shelf, interval: Binding) -> None:
+    """Keep what a first ask with new parameters reads of the store: the lists of every series, what
+    detections-near reads of each, and the count nodes at ``interval`` (detection-rate's default, for a date
+    range); for an import or a correction to call once it changed the store (``amurkg.survey.warm``)."""
+    _snapshot(kg, shelf)
+    _query(kg, shelf, _SERIES_FACTS, {}, "detection series")
+    _query(kg, shelf, _COUNT_NODES, {"interval": interval}, "counts")
+
+
+# ----------------------------------------------------------------------------------------- detections-near
+
+#: What detections-near reads of each detection series (kept by the store: ``_query``).
+_SERIES_FACTS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+SELECT ?deployment ?taxon ?n ?start ?end WHERE {
+  ?series a akg:DetectionSeries ; akg:deployment ?deployment ; dwciri:toTaxon ?taxon ; akg:detectionCount ?n ;
+    akg:firstDetection ?start ; akg:lastDetection ?end .
+}"""
+#: The bindings the series answer detections-near for (others, a location or a package: the text answers; the
+#: text that counts is run only for animals, time-lapse images left out, and binds neither: ``run_stream``).
+_NEAR_BOUND = frozenset({"latitude", "longitude", "km", "taxon", "deployment"})
+
+
+def _near(kg: Any, bindings: Mapping[str, Binding], shelf: Shelf | None) -> SelectStream | None:
+    """detections-near from the deployments near the point (the engine: ``from-series/near-deployments.rq``) and
+    the series' counts, first and last detections (kept by the store), grouped and ordered as the text does;
+    None where the text's aggregates or order would not be certain here."""
+    from amurkg import sorting
+
+    if shelf is None or not set(bindings) <= _NEAR_BOUND:
+        return None  # without a shelf the series facts cost what the text costs
+    place = {k: bindings[k] for k in ("latitude", "longitude", "km", "deployment") if k in bindings}
+    near = _query(kg, shelf, _near_text(), place, "queries/from-series/near-deployments.rq")
+    if not near:
+        return SelectStream(_NEAR_COLUMNS, iter([]))
+    taxa_given = bindings.get("taxon")
+    wanted = None if taxa_given is None else ({taxa_given} if isinstance(taxa_given, Term) else set(taxa_given))
+    places = {row[0] for row in near}
+    facts: dict[Term, list[tuple[Term, int, tuple[int, Term], tuple[int, Term]]]] = {}
+    for deployment, taxon, n, start, end in _query(kg, shelf, _SERIES_FACTS, {}, "detection series"):
+        if deployment not in places or (wanted is not None and taxon not in wanted):
+            continue
+        count, first, last = _integer_value(n), _moment(start), _moment(end)
+        if taxon is None or count is None or first is None or last is None:
+            return None
+        facts.setdefault(deployment, []).append((taxon, count, first, last))
+    names = _names(kg, {taxon for found in facts.values() for taxon, *_ in found}, shelf)
+    if names is None:
+        return None
+    groups: dict[tuple[Term, Term, Term, Term, Term], list[Any]] = {}
+    for deployment, identifier, distance in near:
+        for taxon, count, first, last in facts.get(deployment, ()):
+            for name in names.get(taxon, ()):
+                group = groups.setdefault((deployment, identifier, taxon, name, distance), [0, [], []])
+                group[0] += count
+                group[1].append(first)
+                group[2].append(last)
+    rows: list[Row] = []
+    for (deployment, identifier, taxon, name, distance), (total, firsts, lasts) in groups.items():
+        earliest, latest = _extreme(firsts, min), _extreme(lasts, max)
+        if earliest is None or latest is None:
+            return None
+        rows.append((identifier, name, distance, _integer(total), earliest, latest, taxon, deployment))
+    keys = (("distanceKm", False), ("deploymentID", False), ("scientificName", False), ("deployment", False))
+    ordered = sorting.order(_NEAR_COLUMNS, rows, keys)
+    return None if ordered is None else SelectStream(_NEAR_COLUMNS, iter(ordered))
+
+
+_NEAR_COLUMNS = ["deploymentID", "scientificName", "distanceKm", "detections", "first", "last", "taxon", "deployment"]
+
+
+def _integer_value(term: Term | None) -> int | None:
+    """An xsd:integer's value, as SUM adds it; None for anything else (the engine's to add)."""
+    if term is None or term.kind != "literal" or term.datatype != _XSD + "integer":
+        return None
+    try:
+        return int(term.value)
+    except ValueError:
+        return None
+
+
+def _moment(term: Term | None) -> tuple[int, Term] | None:
+    """A date-time with its offset, as (POSIX microseconds, the term); None for anything else."""
+    if term is None or term.kind != "literal" or term.datatype != _XSD + "dateTime":
+        return None
+    micros = _instant(term.value)
+    return None if micros is None else (micros, term)
+
+
+def _extreme(moments: list[tuple[int, Term]], pick: Callable[..., Any]) -> Term | None:
+    """The term MIN or MAX gives of ``moments``; None where two terms of the same instant tie for it (which the
+    engine gives is its own choice)."""
+    best = pick(micros for micros, _ in moments)
+    terms = {term for micros, term in moments if micros == best}
+    return terms.pop() if len(terms) == 1 else None
 
 
 # ------------------------------------------------------------------------------------------- co-detections
@@ -436,7 +761,7 @@ SELECT ?deployment ?deploymentID WHERE { ?deployment akg:deploymentID ?deploymen
 _MAX_WINDOW = 100_000
 
 
-def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | None:
+def _co_detections(kg: Any, bindings: Mapping[str, Binding], shelf: Shelf | None) -> SelectStream | None:
     import numpy as np
 
     kinds = _kinds(bindings)  # animals only: the query takes no observation type
@@ -451,10 +776,10 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
         return None
     variables = ["deploymentID", "preyName", "predatorDetections", "preyDetections", "first", "prey", "deployment"]
     own = {"predator": predator}
-    predators = {row[0] for row in kg.query(_PREDATOR_TAXA, own, where="predator taxa").rows if row[0] is not None}
+    predators = {row[0] for row in _query(kg, shelf, _PREDATOR_TAXA, own, "predator taxa") if row[0] is not None}
     prey_of: dict[Term, set[Term]] = {}
     labels: dict[Term, list[Term]] = {}
-    for prey, name, taxon in kg.query(_PREY_TAXA, own, where="prey taxa").rows:
+    for prey, name, taxon in _query(kg, shelf, _PREY_TAXA, own, "prey taxa"):
         if prey is None or name is None or taxon is None or name.kind != "literal" or name.datatype:
             return None
         prey_of.setdefault(prey, set()).add(taxon)
@@ -469,10 +794,10 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
     if "deployment" in bindings:
         wanted["deployment"] = bindings["deployment"]
     found: dict[Term, dict[Term, list[Any]]] = {}  # deployment -> taxon -> starts (microseconds)
-    for deployment, taxon, gaps, starts in _lists(kg, wanted, kinds, True):
-        moments = _micros(starts.value.split())
-        if moments is None or moments.size != len(gaps.value.split()):
-            return None
+    lists = _lists(kg, wanted, kinds, True, shelf)
+    if lists is None:
+        return None
+    for deployment, taxon, _, moments in lists:
         if lo_us is not None:
             moments = moments[moments >= lo_us]
         if hi_us is not None:
@@ -501,10 +826,10 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
             at[(deployment, first)] = int(np.count_nonzero(hunter == first))
     if not pairs:
         return SelectStream(variables, iter([]))
-    firsts = _first_terms(kg, predators, at)
+    firsts = _first_terms(kg, predators, at, shelf)
     ids: dict[Term, list[Term]] = {}
     deployments = tuple(sorted({deployment for deployment, *_ in pairs}))
-    for deployment, identifier in kg.query(_IDS, {"deployment": deployments}, where="deployments").rows:
+    for deployment, identifier in _query(kg, shelf, _IDS, {"deployment": deployments}, "deployments"):
         if deployment is None or identifier is None or identifier.datatype or identifier.lang:
             return None
         ids.setdefault(deployment, []).append(identifier)
@@ -532,7 +857,7 @@ def _co_detections(kg: Any, bindings: Mapping[str, Binding]) -> SelectStream | N
 
 
 def _first_terms(
-    kg: Any, predators: set[Term], wanted: dict[tuple[Term, int], int]
+    kg: Any, predators: set[Term], wanted: dict[tuple[Term, int], int], shelf: Shelf | None
 ) -> dict[tuple[Term, int], Term] | None:
     """The term of each (deployment, instant in microseconds) among the predator's detection starts, ``wanted``
     giving how many of the predator's detections there started then. Each instant is looked up as written in UTC
@@ -540,7 +865,7 @@ def _first_terms(
     number of detections (written in a third offset), or one instant written two ways (MIN's pick would be the
     engine's), and the query text answers."""
     deployments = tuple(sorted({d for d, _ in wanted}))
-    zones = _offsets(kg, set(deployments))
+    zones = _offsets(kg, set(deployments), shelf)
     if zones is None:
         return None
     forms: set[Term] = set()  # the terms the instants would be written as (the engine matches them by value)
@@ -555,13 +880,13 @@ def _first_terms(
     rows = [
         (*row, which)
         for which in _WHICH  # one query each: a variable predicate would be a scan of every triple
-        for row in kg.query(_PREDATOR_AT % which.value[len(_AKG) :], given, where="predator detections").rows
+        for row in _query(kg, shelf, _PREDATOR_AT % which.value[len(_AKG) :], given, "predator detections")
         if None not in row
     ]
     fixed: dict[tuple[Term, Term], Term] = {}  # (observation, correctedTaxon or correctedStart) -> its value
     if rows:
         asked = {"obs": tuple(sorted({row[0] for row in rows})), "what": _CORRECTIONS}
-        for obs, what, value in kg.query(_CORRECTED, asked, where="corrections").rows:
+        for obs, what, value in _query(kg, shelf, _CORRECTED, asked, "corrections"):
             fixed[(obs, what)] = value
     for obs, deployment, start, imported, which in rows:
         key = (deployment, _instant(start.value))  # as the engine writes it back: its canonical form
@@ -581,4 +906,4 @@ def _first_terms(
     return out
 
 
-__all__ = ["KEYS", "answer"]
+__all__ = ["KEYS", "Shelf", "answer", "prime"]

@@ -9,9 +9,10 @@ Python, the way the engine orders them, wherever that order is certain:
 
 - unbound first, then IRIs (by their text), then literals, as the engine places them;
 - literals compared only within one family per column: strings without a language (by code point, as Rust
-  compares them), integers and decimals (exactly, as numbers), or date-times that carry a time zone (as
-  instants). The engine does not order other values consistently (that is what aborts it), so anything else
-  (blank nodes, language tags, doubles, two families in one column, ill-typed values) is left to the engine;
+  compares them), integers and decimals (exactly, as numbers), doubles and floats other than NaN (as IEEE
+  numbers), or date-times that carry a time zone (as instants). The engine does not order other values
+  consistently (that is what aborts it), so anything else (blank nodes, language tags, NaN, two families in one
+  column, ill-typed values) is left to the engine;
 - two different rows that tie on every key are left to the engine too: which comes first is its choice.
 
 ``plan`` reads the query's tokens (never its text: ORDER BY in a string or a comment does not count) and
@@ -39,6 +40,7 @@ _XSD = PREFIXES["xsd"]
 MAX_ROWS = 50_000
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|INF)")
 #: An xsd:dateTime with a time zone, at most microseconds (what Python's datetime holds exactly)
 _DATE_TIME = re.compile(
     r"(?P<year>[0-9]{4})-[0-9]{2}-[0-9]{2}T(?P<hour>[0-9]{2}):[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
@@ -153,6 +155,8 @@ def _literal(term: Term) -> tuple[str | None, Any]:
             return "number", Decimal(term.value)
         except InvalidOperation:  # pragma: no cover - the expression admits only what Decimal reads
             return None, None
+    if datatype in (_XSD + "double", _XSD + "float") and _FLOAT.fullmatch(term.value):
+        return "float", float(term.value)  # no NaN: the expression admits none, and the engine orders no NaN
     if datatype == _XSD + "dateTime" and (m := _DATE_TIME.fullmatch(term.value)):
         if m["year"] == "0000" or m["hour"] == "24":
             return None, None

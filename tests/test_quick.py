@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import amurkg
-from amurkg import quick
+from amurkg import answers, quick
 from amurkg.catalog import get_query
 from amurkg.results import Term
 from amurkg.survey import corrections as corr
@@ -27,6 +27,7 @@ EXAMPLE = REPO / "tests" / "data" / "camtrap-dp-example"
 SMALL_PACKAGE = "amurkg-test-survey-2023"
 #: The queries with a fast path, and whether their interval must be one of the standard ones.
 QUERIES = ("detection-rate-any", "detection-rate", "activity-pattern-any", "activity-pattern", "co-detections-any")
+QUERIES += ("detections-near",)
 STANDARD = (0, 1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
 
 
@@ -130,7 +131,14 @@ def facts(kg: Any) -> dict[str, Any]:
             "FILTER NOT EXISTS { ?o akg:correctedStart [] } } UNION { ?o akg:correctedStart ?s } }"
         ).rows
     ]
+    points = [
+        tuple(float(v) for v in row[0].value.rsplit("POINT(", 1)[1].rstrip(") ").split())
+        for row in kg.query(
+            "PREFIX geo: <http://www.opengis.net/ont/geosparql#> SELECT ?w WHERE { ?d geo:hasGeometry/geo:asWKT ?w }"
+        ).rows
+    ]
     return {
+        "points": sorted(points),
         "deployments": deployments,
         "taxa": ["Amur leopard", "Panthera pardus", "wild boar", "Capreolus pygargus", "mammal taxon"],
         "first": min(starts),
@@ -160,12 +168,29 @@ def moment(facts: dict[str, Any], share: float, dated: bool, exact: bool = False
     return at.replace(microsecond=0).astimezone(UTC).isoformat()
 
 
+@pytest.fixture(params=[False, True], ids=["computed", "shelved"])
+def shelved(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Whether the store keeps what the series are read from (the lists, the engine's smaller answers: as a
+    default reader's are kept), though never the whole answers, which these tests compare as computed."""
+    if request.param:
+        monkeypatch.delenv("AMURKG_NO_ANSWER_CACHE")
+        monkeypatch.setattr(answers, "keepable", lambda _text: False)
+    return bool(request.param)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_the_series_answer_as_the_query_text_does(kg: Any, facts: dict[str, Any], data: st.DataObject) -> None:
+def test_the_series_answer_as_the_query_text_does(
+    kg: Any, facts: dict[str, Any], shelved: bool, data: st.DataObject
+) -> None:
     name = data.draw(st.sampled_from(QUERIES), label="query")
     params: dict[str, str] = {}
-    if name in ("activity-pattern", "detection-rate"):
+    if name == "detections-near":
+        longitude, latitude = data.draw(st.sampled_from(facts["points"]))
+        params["latitude"] = str(round(latitude + data.draw(st.floats(-0.05, 0.05)), 4))
+        params["longitude"] = str(round(longitude + data.draw(st.floats(-0.05, 0.05)), 4))
+        params["km"] = data.draw(st.sampled_from(["0", "1", "5", "20", "200"]))
+    elif name in ("activity-pattern", "detection-rate"):
         params["interval"] = str(data.draw(st.sampled_from(STANDARD)))
     elif name == "co-detections-any":
         if data.draw(st.booleans()):
@@ -202,7 +227,10 @@ def test_the_series_answer_as_the_query_text_does(kg: Any, facts: dict[str, Any]
         name in ("activity-pattern", "detection-rate") and get_query(name).text_for(params)[1] == get_query(name).path
     )
     negative = name == "co-detections-any" and params.get("window", "0").startswith("-")  # the engine's to judge
-    assert taken is not (counted or negative), params
+    if name == "detections-near":  # from the series where the counted text answers, and they are kept
+        assert taken is (shelved and get_query(name).text_for(params)[1] == get_query(name).path), params
+    else:
+        assert taken is not (counted or negative), params
     assert got.variables == expected.variables
     assert got.rows == expected.rows, params
 
@@ -378,3 +406,104 @@ def test_without_numpy_the_text_answers(kg: Any) -> None:
         got, taken = fast(kg, "detection-rate-any", params)
     assert not taken
     assert got == expected
+
+
+def test_the_near_deployments_text_is_the_deployment_block_of_detections_near() -> None:
+    """queries/from-series/near-deployments.rq finds the deployments near a point as detections-near does: its
+    WHERE group is that query's first lines, character for character."""
+    near = (REPO / "queries" / "from-series" / "near-deployments.rq").read_text(encoding="utf-8")
+    whole = (REPO / "queries" / "detections-near.rq").read_text(encoding="utf-8")
+    block = near.split("WHERE {\n", 1)[1].rsplit("}", 1)[0]
+    assert block.startswith("  BIND(STRDT(") and block.endswith("FILTER(?distanceKm <= ?km)\n")
+    assert "WHERE {\n" + block in whole
+
+
+@pytest.fixture
+def kept_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store of its own, which keeps the parts the series are read from (not whole answers: those are
+    compared as computed)."""
+    path = tmp_path / "store"
+    amurkg.import_package(path, generate(tmp_path / "generated", 300, seed=11, time_lapse=0.2))
+    monkeypatch.delenv("AMURKG_NO_ANSWER_CACHE")
+    monkeypatch.setattr(answers, "keepable", lambda _text: False)
+    answers.clear(path)  # what the import kept: these tests keep it again
+    return path
+
+
+def snapshot_file(store: Path) -> Path:
+    [found] = (store / answers.FOLDER).glob("*.arrays")
+    return found
+
+
+DATED = {"since": "2021-01-01T00:00:00Z", "interval": "30"}
+
+
+def test_the_lists_are_kept_once_and_read_back_by_the_next_reader(kept_store: Path) -> None:
+    with amurkg.KnowledgeGraph(store=kept_store) as opened:
+        first, taken = fast(opened, "detection-rate", DATED)
+        assert taken
+    assert snapshot_file(kept_store).stat().st_size > 1000
+    with amurkg.KnowledgeGraph(store=kept_store) as opened:
+        (again, taken), read = watching(answers, "read_arrays", lambda: fast(opened, "detection-rate", DATED))
+        assert taken and read
+        assert again == first == slow(opened, "detection-rate", DATED)
+        assert len(first.rows) > 5
+        near, taken = fast(opened, "detections-near", {"latitude": "43.1", "longitude": "131.0", "km": "200"})
+        assert taken and len(near.rows) > 5
+        assert near == slow(opened, "detections-near", {"latitude": "43.1", "longitude": "131.0", "km": "200"})
+
+
+def test_a_change_to_the_store_turns_the_kept_lists_away(kept_store: Path) -> None:
+    with amurkg.KnowledgeGraph(store=kept_store) as opened:
+        before, _ = fast(opened, "activity-pattern", DATED)
+    path = snapshot_file(kept_store)
+    kept = path.read_bytes()
+    corr.update_taxon(kept_store, "Ursus thibetanus", "wild boar", "a test", by="t")  # recounts the series
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(kept)  # the lists as they were, back in place of what the writer cleared and kept anew
+    with amurkg.KnowledgeGraph(store=kept_store) as opened:
+        (after, taken), read = watching(answers, "read_arrays", lambda: fast(opened, "activity-pattern", DATED))
+        assert taken and not read
+        assert after == slow(opened, "activity-pattern", DATED) != before
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_kept_lists_are_never_used(kept_store: Path, data: st.DataObject) -> None:
+    """Kept lists are read as untrusted: a damaged file (cut, bytes changed, indices out of range, a head that
+    lies about the sizes) is a miss, and the answer is the engine's, as computed from the store."""
+    with amurkg.KnowledgeGraph(store=kept_store) as opened:
+        expected = slow(opened, "co-detections-any", {})
+        fast(opened, "co-detections-any", {})
+    path = snapshot_file(kept_store)
+    good = path.read_bytes()
+    head, _, body = good.partition(b"\n")
+    how = data.draw(st.sampled_from(["cut", "flip", "indices", "head", "garbage"]))
+    if how == "cut":
+        bad = good[: data.draw(st.integers(0, len(good) - 1))]
+    elif how == "flip":
+        at = data.draw(st.integers(0, len(good) - 1))
+        bad = good[:at] + bytes([good[at] ^ data.draw(st.integers(1, 255))]) + good[at + 1 :]
+    elif how == "indices":  # well formed, its checksum right, but an index past the names or a length wrong
+        value, arrays = answers.read_arrays(kept_store, path.stem)  # type: ignore[misc]
+        arrays = {k: v.copy() for k, v in arrays.items()}
+        which = data.draw(st.sampled_from(["deployment", "taxon", "bounds", "kind", "exact", "starts"]))
+        if which == "starts":
+            arrays["starts"] = arrays["starts"][:-1]
+        else:
+            wrong = {"deployment": 2**30, "taxon": 2**30, "kind": 127, "exact": 127, "bounds": -1}[which]
+            arrays[which][data.draw(st.integers(0, arrays[which].size - 1))] = data.draw(st.sampled_from([-1, wrong]))
+        answers.keep_arrays(kept_store, path.stem, answers.stamp(kept_store), value, arrays, lambda: True)
+        bad = path.read_bytes()
+        assert bad != good
+    elif how == "head":
+        bad = head.replace(b'"starts","<i8",', b'"starts","<i8",1') + b"\n" + body
+    else:
+        bad = data.draw(st.binary(max_size=300))
+    path.write_bytes(bad)
+    try:
+        with amurkg.KnowledgeGraph(store=kept_store) as opened:
+            got, taken = fast(opened, "co-detections-any", {})
+        assert got == expected and taken
+    finally:
+        path.write_bytes(good)

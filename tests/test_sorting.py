@@ -56,7 +56,10 @@ _families: dict[str, st.SearchStrategy[str]] = {
         st.integers(1, 28), st.integers(0, 23), st.sampled_from(["Z", "+05:30", "-08:00", ".5Z", "+00:00"])
     ).map(lambda t: f'"2021-03-{t[0]:02d}T{t[1]:02d}:00:00{t[2]}"^^<{XSD}dateTime>'),
     "local-dateTime": st.integers(1, 28).map(lambda d: f'"2021-03-{d:02d}T00:00:00"^^<{XSD}dateTime>'),
-    "double": st.floats(-5, 5, allow_nan=False).map(lambda f: f'"{f!r}"^^<{XSD}double>'),
+    "double": st.one_of(st.floats(-5, 5), st.sampled_from(["INF", "-INF", "NaN", "1e0", "-0.0", "0"])).map(
+        lambda f: f'"{f!r}"^^<{XSD}double>' if isinstance(f, float) else f'"{f}"^^<{XSD}double>'
+    ),
+    "float": st.sampled_from(["1.5", "2", "-INF", "1E1"]).map(lambda v: f'"{v}"^^<{XSD}float>'),
     "lang": _text.map(lambda s: f'"{s}"@en'),
     "boolean": st.sampled_from([f'"true"^^<{XSD}boolean>', f'"false"^^<{XSD}boolean>']),
     "ill-typed": st.just(f'"abc"^^<{XSD}integer>'),
@@ -110,7 +113,7 @@ def test_a_column_of_one_family_is_sorted_here_without_a_child(kg: amurkg.Knowle
 def test_what_the_engine_orders_its_own_way_goes_to_it(kg: amurkg.KnowledgeGraph) -> None:
     for values in (
         '("b"@en) ("a"@en)',  # language tags
-        f'("2"^^<{XSD}double>) ("1"^^<{XSD}double>)',  # doubles
+        f'("2"^^<{XSD}double>) ("NaN"^^<{XSD}double>)',  # NaN
         f'("a") ("1"^^<{XSD}integer>)',  # two families in one column
         f'("2021-01-01T00:00:00"^^<{XSD}dateTime>) ("2021-01-01T00:00:00Z"^^<{XSD}dateTime>)',  # no time zone
         f'("2021-01-01T00:00:00Z"^^<{XSD}dateTime> 1) ("2021-01-01T05:30:00+05:30"^^<{XSD}dateTime> 2)',  # a tie
