@@ -187,8 +187,8 @@ class OxigraphEngine:
         if plan is None:
             return None
         answer = self._answer(checked._replace(text=plan.text), where, None, reasoned)
-        if not isinstance(answer, SelectStream):  # pragma: no cover - the text is still a SELECT
-            return None
+        if not isinstance(answer, SelectStream) or any(name not in answer.variables for name, _ in plan.keys):
+            return None  # ordered by a variable it does not show: known before a row is computed
         rows = list(itertools.islice(answer.rows, sorting.MAX_ROWS + 1))
         if len(rows) > sorting.MAX_ROWS:
             return None

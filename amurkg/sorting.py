@@ -9,10 +9,10 @@ Python, the way the engine orders them, wherever that order is certain:
 
 - unbound first, then IRIs (by their text), then literals, as the engine places them;
 - literals compared only within one family per column: strings without a language (by code point, as Rust
-  compares them), integers and decimals (exactly, as numbers), doubles and floats other than NaN (as IEEE
-  numbers), or date-times that carry a time zone (as instants). The engine does not order other values
-  consistently (that is what aborts it), so anything else (blank nodes, language tags, NaN, two families in one
-  column, ill-typed values) is left to the engine;
+  compares them), strings with one (by text, then tag), integers and decimals (exactly, as numbers), doubles
+  and floats other than NaN (as IEEE numbers), or date-times that carry a time zone (as instants). The engine
+  does not order other values consistently (that is what aborts it), so anything else (blank nodes, NaN, two
+  families in one column, ill-typed values) is left to the engine;
 - two different rows that tie on every key are left to the engine too: which comes first is its choice.
 
 ``plan`` reads the query's tokens (never its text: ORDER BY in a string or a comment does not count) and
@@ -134,9 +134,9 @@ def _column(terms: list[Term | None]) -> list[Any] | None:
         if term.kind == "uri":
             keys.append((1, term.value))
             continue
-        if term.kind != "literal" or term.lang:
-            return None  # blank nodes are ordered by the engine's own ids; language tags its own way
-        kind, value = _literal(term)
+        if term.kind != "literal":
+            return None  # blank nodes are ordered by the engine's own ids
+        kind, value = ("text", (term.value, term.lang)) if term.lang else _literal(term)
         if kind is None or (family and kind != family):
             return None
         family = kind

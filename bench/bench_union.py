@@ -1,6 +1,6 @@
 """Survey queries on a store against raw pyoxigraph running the same text over the union of graphs.
 
-    python bench/bench_union.py STORE [STORE ...] [--runs 3]
+    python bench/bench_union.py STORE [STORE ...] [--runs 3] [--only NAME ...]
 
 For each store (made by ``amurkg import PKG --store STORE``; bench_survey.py or
 ``python -m amurkg.survey.generate`` make packages), every survey canned query is run in this process
@@ -75,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stores", nargs="+", type=Path)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", action="append", default=[], help="time only the queries of this name (repeatable)")
     args = parser.parse_args()
     import os
     import shutil
@@ -104,6 +105,8 @@ def main() -> None:
         raw = ox.Store.read_only(str(store / "db"))
         try:
             for name, params in QUERIES:
+                if args.only and name not in args.only:
+                    continue
                 label = label_of(name, params)
                 canned = get_query(name)
                 # the text amurkg hands the engine: with a date range, the one that counts detections

@@ -60,7 +60,7 @@ _families: dict[str, st.SearchStrategy[str]] = {
         lambda f: f'"{f!r}"^^<{XSD}double>' if isinstance(f, float) else f'"{f}"^^<{XSD}double>'
     ),
     "float": st.sampled_from(["1.5", "2", "-INF", "1E1"]).map(lambda v: f'"{v}"^^<{XSD}float>'),
-    "lang": _text.map(lambda s: f'"{s}"@en'),
+    "lang": st.tuples(_text, st.sampled_from(["en", "de", "en-GB", "EN"])).map(lambda t: f'"{t[0]}"@{t[1]}'),
     "boolean": st.sampled_from([f'"true"^^<{XSD}boolean>', f'"false"^^<{XSD}boolean>']),
     "ill-typed": st.just(f'"abc"^^<{XSD}integer>'),
 }
@@ -112,7 +112,7 @@ def test_a_column_of_one_family_is_sorted_here_without_a_child(kg: amurkg.Knowle
 
 def test_what_the_engine_orders_its_own_way_goes_to_it(kg: amurkg.KnowledgeGraph) -> None:
     for values in (
-        '("b"@en) ("a"@en)',  # language tags
+        '("b"@en) ("a")',  # a language and none
         f'("2"^^<{XSD}double>) ("NaN"^^<{XSD}double>)',  # NaN
         f'("a") ("1"^^<{XSD}integer>)',  # two families in one column
         f'("2021-01-01T00:00:00"^^<{XSD}dateTime>) ("2021-01-01T00:00:00Z"^^<{XSD}dateTime>)',  # no time zone
