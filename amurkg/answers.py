@@ -144,25 +144,41 @@ def clear(store_path: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def read(store_path: Path, name: str) -> SelectStream | None:
-    """The answer kept as ``name`` for the store as it is now, or None (none kept, one kept for the store as it
-    was, or a file that is not one this module wrote). The first line, its stamp and variables, is read and
-    checked before anything else."""
+def _open_kept(store_path: Path, filename: str, max_bytes: int) -> tuple[int, str, int] | None:
+    """A kept file opened for reading as untrusted (a regular file, not a link, a FIFO or a device, of at most
+    ``max_bytes``), with the store's stamp now and the file's size; None where there is none such. The caller
+    closes the descriptor."""
     folder = store_path / FOLDER
     now = stamp(store_path)
     if now is None or folder.is_symlink():
         return None
-    path = folder / (name + _SUFFIX)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(folder / filename, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+        os.close(fd)
+        return None
+    return fd, now, info.st_size
+
+
+def read(store_path: Path, name: str) -> SelectStream | None:
+    """The answer kept as ``name`` for the store as it is now, or None (none kept, one kept for the store as it
+    was, or a file that is not one this module wrote). The first line, its stamp and variables, is read and
+    checked before anything else."""
+    opened = _open_kept(store_path, name + _SUFFIX, _MAX_BYTES)
+    if opened is None:
+        return None
+    fd, now, _ = opened
+    path = store_path / FOLDER / (name + _SUFFIX)
     from amurkg.jsonsafe import JsonError, loads
 
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
-            return None
         with os.fdopen(os.dup(fd), "rb") as handle:
             head = loads(str(path), handle.readline(_MAX_HEAD + 1), _MAX_HEAD, max_depth=2)
             if not isinstance(head, dict) or head.get("stamp") != now or set(head) != {"stamp", "variables"}:
@@ -297,19 +313,12 @@ def read_arrays(store_path: Path, name: str) -> tuple[Any, dict[str, Any]] | Non
 
     from amurkg.jsonsafe import JsonError, loads
 
-    folder = store_path / FOLDER
-    now = stamp(store_path)
-    if now is None or folder.is_symlink():
+    opened = _open_kept(store_path, name + _ARRAYS, _MAX_ARRAY_BYTES)
+    if opened is None:
         return None
-    path = folder / (name + _ARRAYS)
+    fd, now, size = opened
+    path = store_path / FOLDER / (name + _ARRAYS)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_ARRAY_BYTES:
-            return None
         with os.fdopen(os.dup(fd), "rb") as handle:
             line = handle.readline(_MAX_ARRAY_HEAD + 1)
             head = loads(str(path), line, _MAX_ARRAY_HEAD, max_depth=4)
@@ -331,7 +340,7 @@ def read_arrays(store_path: Path, name: str) -> tuple[Any, dict[str, Any]] | Non
                     return None
                 sizes.append((label, np.dtype(dtype), count))
             total = sum(dtype.itemsize * count for _, dtype, count in sizes)
-            if len(line) + total != info.st_size or len({label for label, _, _ in sizes}) != len(sizes):
+            if len(line) + total != size or len({label for label, _, _ in sizes}) != len(sizes):
                 return None
             data = handle.read(total + 1)
         if len(data) != total or _digest(head["value"], layout, data) != head["digest"]:
