@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import watching
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from amurkg import sorting
 from amurkg.catalog import get_query, list_queries
 from amurkg.errors import EngineFaultError
 from amurkg.survey.generate import generate
-from tests.conftest import watching
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the engine's own sort runs in a forked child")
 
