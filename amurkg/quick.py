@@ -26,6 +26,16 @@ by an older amurkg: ``amurkg import --upgrade`` adds them), values the ordering 
 differently (a language-tagged name, a camera-days value that is not an ``xsd:decimal``, rows that tie in the
 query's order), or numpy missing (the ``survey`` extra). Only the standard library, numpy and lower amurkg
 modules are imported here (``amurkg.graph`` calls it).
+
+``detections-near`` (its counted text) is answered the same way: the engine finds the deployments near the
+point (``queries/from-series/near-deployments.rq``, the query's own block), and each series' count, first and
+last detection are grouped here.
+
+For a default reader of a store (a ``Shelf``), what these read of the store is kept until it changes
+(``amurkg.answers``, with the same stamp as kept answers): every series' lists, parsed, as NumPy arrays
+(``_snapshot``), and the answers of the smaller queries asked here (``_query``: names ``PART``...). An import or
+a correction keeps them at once (``prime``), so that a first ask with a new date range or point reads them
+instead of the engine's lookups over every series.
 """
 
 from __future__ import annotations
