@@ -440,8 +440,10 @@ class WorkerPool:
         ``UnavailableError`` (the worker died); each is a 503 for the client.
         """
         deadline = asyncio.get_running_loop().time() + self.timeout
-        fault = fault_key(text, page)
-        if self._faults.get(fault, 0) >= 2:
+        # the digest is made only while some query is remembered as one that stopped its worker (it costs a pass
+        # over the text: a third of what the server spends on a quick query); else when a worker stops
+        fault = fault_key(text, page) if self._faults else None
+        if fault is not None and self._faults.get(fault, 0) >= 2:
             self._faults.move_to_end(fault)
             raise EngineFaultError("the query engine stopped on this query twice before; refused" + _FAULT_HINT)
         key = _Shape(text, page)
@@ -492,6 +494,8 @@ class WorkerPool:
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, json.JSONDecodeError, KeyError):
             await self._replace(worker)
+            if fault is None:
+                fault = fault_key(text, page)
             self._faults[fault] = times = self._faults.get(fault, 0) + 1
             self._faults.move_to_end(fault)
             while len(self._faults) > _FAULTS_KEPT:
