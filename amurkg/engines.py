@@ -245,6 +245,30 @@ class OxigraphEngine:
             return SelectStream(variables, self._solutions(answer, variables, where))
         return GraphStream(self._triples(answer, where))
 
+    def write_json(self, checked: CheckedQuery, where: str, out: Any, reasoned: bool = False) -> bool:
+        """Write a SELECT answer as SPARQL 1.1 JSON results with the engine's own serializer, straight into the
+        binary file ``out`` (its ``write`` may raise to stop a long answer), in this process: no row becomes a
+        Python object. False, with nothing written, where the answer is not a SELECT's, and for a query that
+        sorts where the engine is isolated (``execute`` answers it: the engine may abort while ordering)."""
+        from amurkg import isolation
+
+        if isolation.enabled() and isolation.orders(checked.text):
+            return False
+        try:
+            store, dataset = self._target(reasoned)
+            answer = store.query(checked.text, prefixes=PREFIXES, **dataset)
+        except SyntaxError as exc:
+            raise explain_syntax_error(checked.text, where, str(exc)) from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
+        if not isinstance(answer, self._ox.QuerySolutions):
+            return False
+        try:
+            answer.serialize(out, self._ox.QueryResultsFormat.JSON)
+        except (OSError, RuntimeError, ValueError) as exc:  # evaluation goes on while the rows are written
+            raise QueryEvaluationError(f"{where}: the query could not be evaluated: {_short(exc)}") from None
+        return True
+
     def _solutions(self, answer: Any, variables: list[str], where: str) -> Iterator[Row]:
         convert = self._from_ox
         named: dict[str, Term] = {}  # IRIs repeat across rows (the same taxa, places...): convert once

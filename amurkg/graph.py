@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from amurkg.catalog import FILTER_NAMES, CannedQuery, Parameter, get_query
 from amurkg.engines import Engine, make_engine
@@ -186,6 +186,13 @@ class KnowledgeGraph:
     def execute(self, checked: CheckedQuery, where: str = "query") -> Answer:
         """Start answering a query that ``check`` returned."""
         return self.engine.execute(checked, where, reasoned=self.reasoned)
+
+    def write_json(self, checked: CheckedQuery, out: Any, where: str = "query") -> bool:
+        """Write a SELECT answer as compact SPARQL 1.1 JSON results into the binary file ``out`` with the engine's
+        own serializer, where it has one (pyoxigraph: no row becomes a Python object; ``amurkg serve`` answers
+        this way). False, with nothing written, where it cannot: then ``execute``."""
+        writer = getattr(self.engine, "write_json", None)
+        return writer is not None and bool(writer(checked, where, out, reasoned=self.reasoned))
 
     def run(self, name: str, params: Mapping[str, str] | None = None, *, max_rows: int | None = None) -> QueryResult:
         """Run a canned query by name, with parameter values given as text (as on the command line)."""

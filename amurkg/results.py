@@ -407,6 +407,37 @@ def _compact_json_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> 
     yield "]}}\n"
 
 
+#: How compact SPARQL JSON results (pyoxigraph's, and ``_compact_json_rows``'s) begin.
+_JSON_HEAD = b'{"head":{"vars":['
+
+
+def json_boundaries(text: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+    """How many row boundaries of compact SPARQL JSON results begin in ``text[start:end - 1]`` (``end`` is
+    exclusive; the last byte is only looked at): each is counted once when text is scanned in consecutive
+    pieces overlapping by four bytes (``start`` of the next piece is ``end - 4`` of this one).
+
+    A boundary reads ``},{"``, then the first letter of a variable's name. A string holds a quote only
+    escaped (after a backslash), so the same four bytes occur elsewhere only where a string's text ends with
+    ``},{``, and its closing quote is then followed by ``,`` or ``}``, never by a name's letter. Rows that bind
+    nothing (``{}``) are not counted: see ``json_rows``."""
+    end = len(text) if end is None else end
+    return text.count(b'},{"', start, end - 1) - text.count(b'},{",', start, end) - text.count(b'},{"}', start, end)
+
+
+def json_rows(body: bytes | bytearray) -> int | None:
+    """How many rows compact SPARQL JSON results (pyoxigraph's, or ``_compact_json_rows``'s) hold, counted
+    without parsing them (``json_boundaries``); None where the text is not in that form, or where ``{}`` occurs
+    at all (a row that binds nothing, or a string): then parse it."""
+    marker = b']},"results":{"bindings":['
+    start = body.find(marker)
+    if not body.startswith(_JSON_HEAD) or start < 0 or not body.rstrip().endswith(b"]}}") or b"{}" in body:
+        return None
+    start += len(marker)
+    if body[start:].rstrip() == b"]}}":
+        return 0
+    return json_boundaries(body, start) + 1
+
+
 def _xml_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:
     from xml.sax.saxutils import escape, quoteattr
 

@@ -72,12 +72,51 @@ class _FrameWriter:
     def __init__(self, sock: socket.socket, media_type: str, max_bytes: int) -> None:
         self.sock, self.media_type, self.max_bytes = sock, media_type, max_bytes
         self.buffer = bytearray()
+        #: With a row limit, compact JSON results are counted as they are written (``count_rows``): the engine
+        #: stops at the row past the limit, not at the byte limit, as it does when rows are read one by one.
+        self.max_rows: int | None = None
+        self.boundaries = 0
+        self.scanned = 0
+
+    def count_rows(self, max_rows: int) -> None:
+        """Stop the answer (``LimitError``) once it holds more than ``max_rows`` rows: written between rows,
+        ``},{"`` counts every row but the first (and no row that binds nothing: a bound from below, which is all
+        a limit needs; ``amurkg.results.json_boundaries`` tells why nothing else is counted)."""
+        self.max_rows = max_rows
+
+    def check_rows(self) -> None:
+        """Once the answer is complete: ``LimitError`` where it holds more than ``max_rows`` rows (all are counted
+        now, those that bind nothing too)."""
+        from amurkg.errors import LimitError
+        from amurkg.results import json_rows
+
+        if self.max_rows is None:
+            return
+        rows = json_rows(self.buffer)
+        if rows is None:
+            rows = len(json.loads(self.buffer)["results"]["bindings"])
+        if rows > self.max_rows:
+            raise LimitError("")
 
     def write(self, data: bytes) -> int:
+        from amurkg.errors import LimitError
+        from amurkg.results import json_boundaries
+
         if len(self.buffer) + len(data) > self.max_bytes:
             raise _TooLargeError
         self.buffer += data
+        if self.max_rows is not None:
+            # each boundary is read once it is followed by a byte: from four bytes before the end of the last scan
+            end = len(self.buffer)
+            self.boundaries += json_boundaries(self.buffer, self.scanned, end)
+            self.scanned = max(self.scanned, end - 4)
+            if self.boundaries and self.boundaries >= self.max_rows:  # at least one row more than it counts
+                del self.buffer[:]
+                raise LimitError("")
         return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: the answer is sent whole by ``send`` (an engine that writes here calls it)."""
 
     def send(self) -> None:
         head = json.dumps({"status": 200, "type": self.media_type, "cpu": cpu_used()}).encode()
@@ -115,7 +154,15 @@ def _error(sock: socket.socket, status: int, message: str) -> None:
 def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
     """Answer one job on ``sock``: head, body chunks and end, or an error frame."""
     from amurkg.errors import AmurkgError, LimitError
-    from amurkg.results import AskResult, GraphResult, GraphStream, SelectStream, format_graph, limited, write_result
+    from amurkg.results import (
+        AskResult,
+        GraphResult,
+        GraphStream,
+        SelectStream,
+        format_graph,
+        limited,
+        write_result,
+    )
     from amurkg.sparql import CheckedQuery
 
     out = _FrameWriter(sock, job["type"], job["max_bytes"])
@@ -127,7 +174,14 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
             out.write(body)
             out.send()
             return
-        result = kg.execute(CheckedQuery(job["text"], job["form"], kg.engine.dialect), "query")
+        checked = CheckedQuery(job["text"], job["form"], kg.engine.dialect)
+        if job["form"] == "SELECT" and job["fmt"] == "json":
+            out.count_rows(max_rows)
+        if job["form"] == "SELECT" and job["fmt"] == "json" and kg.write_json(checked, out):
+            out.check_rows()  # the engine's own serializer (no row became a Python object): counted in its text
+            out.send()
+            return
+        result = kg.execute(checked, "query")
         if isinstance(result, GraphStream):
             triples = list(limited(result.triples, max_rows, "query", "triples"))
             out.write(format_graph(GraphResult(triples), job["fmt"]))
