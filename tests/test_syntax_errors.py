@@ -54,3 +54,21 @@ def test_a_terminal_sees_the_line_and_a_caret() -> None:
     code, shown = on_terminal("sparql", "SELECT ?s\nWHERE {\n  ?s ?p ?o ) .\n  ?s ?q ?r\n}\n")
     lines = [line.rstrip("\r") for line in shown.splitlines()]
     assert code == 2 and "    ?s ?p ?o ) ." in lines and "             ^" in lines
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("SELECT * {}#word`\n`", "2:1"),  # the comment is skipped whole: its word is never read as a token
+        ("SELECT * {} # x\n  \t# y\n  `", "3:3"),
+        ("SELECT * {}\n#last`", None),  # white space and comments to the end: no error
+    ],
+)
+def test_white_space_and_comments_are_skipped_whole(text: str, where: str | None) -> None:
+    from amurkg.sparql import tokens
+
+    if where is None:
+        assert [t.text for t in tokens(text)] == ["SELECT", "*", "{", "}"]
+        return
+    with pytest.raises(QuerySyntaxError, match=f"query:{where}: SPARQL syntax error: unexpected character '`'"):
+        tokens(text)
