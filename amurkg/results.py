@@ -424,10 +424,11 @@ def json_boundaries(text: bytes | bytearray, start: int = 0, end: int | None = N
     return text.count(b'},{"', start, end - 1) - text.count(b'},{",', start, end) - text.count(b'},{"}', start, end)
 
 
-def json_rows(body: bytes | bytearray) -> int | None:
+def json_rows(body: bytes | bytearray, boundaries: int | None = None) -> int | None:
     """How many rows compact SPARQL JSON results (pyoxigraph's, or ``_compact_json_rows``'s) hold, counted
-    without parsing them (``json_boundaries``); None where the text is not in that form, or where ``{}`` occurs
-    at all (a row that binds nothing, or a string): then parse it."""
+    without parsing them (``json_boundaries``, unless the caller counted them as the text was written); None
+    where the text is not in that form, or where ``{}`` occurs at all (a row that binds nothing, or a string):
+    then parse it."""
     marker = b']},"results":{"bindings":['
     start = body.find(marker)
     if not body.startswith(_JSON_HEAD) or start < 0 or not body.rstrip().endswith(b"]}}") or b"{}" in body:
@@ -435,7 +436,7 @@ def json_rows(body: bytes | bytearray) -> int | None:
     start += len(marker)
     if body[start:].rstrip() == b"]}}":
         return 0
-    return json_boundaries(body, start) + 1
+    return (json_boundaries(body, start) if boundaries is None else boundaries) + 1
 
 
 def _xml_rows(variables: list[str], rows: Iterable[Row], raw: bool) -> Iterator[str]:

@@ -92,7 +92,7 @@ class _FrameWriter:
 
         if self.max_rows is None:
             return
-        rows = json_rows(self.buffer)
+        rows = json_rows(self.buffer, self.boundaries)
         if rows is None:
             rows = len(json.loads(self.buffer)["results"]["bindings"])
         if rows > self.max_rows:
