@@ -70,9 +70,28 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Accept"] = "application/sparql-results+json"
 local fixed = "query=" .. enc(q)
 local threads = 0
+local all = {}
 function setup(thread)
   threads = threads + 1
   thread:set("id", threads)
+  table.insert(all, thread)
+end
+local bad = {}
+local sample = ""
+function response(status, headers, body)
+  if status < 200 or status > 399 then
+    bad[status] = (bad[status] or 0) + 1
+    local parts = {}
+    for k, v in pairs(bad) do table.insert(parts, k .. "=" .. v) end
+    statuses = table.concat(parts, ",")
+    if sample == "" then sample = string.sub(string.gsub(body or "", "%%s+", " "), 1, 200); first = sample end
+  end
+end
+function done(summary, latency, requests)
+  for _, thread in ipairs(all) do
+    local s = thread:get("statuses")
+    if s then io.write("BAD STATUSES " .. s .. " FIRST " .. (thread:get("first") or "") .. "\\n") end
+  end
 end
 request = function()
   if not vary then return wrk.format(nil, nil, nil, fixed) end
@@ -176,6 +195,9 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> tuple[float, 
         failed += int(errors.group(1))
     if sock := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         failed += sum(int(x) for x in sock.groups())
+    if failed:  # say which: the statuses and the first answer of each wrk thread, the socket errors
+        for line in re.findall(r"^(?:BAD STATUSES .*|\s*Socket errors: .*)$", out, re.M):
+            print(f"    failed requests: {line.strip()[:300]}", file=sys.stderr)
     return rate, p95, failed
 
 
@@ -210,8 +232,11 @@ def fairness(url: str, seconds: float) -> tuple[float, float, int]:
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=30) as r:
                 r.read()
-        except (OSError, urllib.error.HTTPError):
+        except (OSError, urllib.error.HTTPError) as exc:
             errors += 1
+            if errors == 1:  # say which
+                said = exc.read().decode(errors="replace")[:200] if isinstance(exc, urllib.error.HTTPError) else ""
+                print(f"    ASK failed: {exc} {said}".rstrip(), file=sys.stderr)
         latencies.append(time.perf_counter() - start)
         time.sleep(0.02)
     latencies.sort()

@@ -919,3 +919,44 @@ def test_compact_json_answers_say_what_the_indented_ones_say(variables: list[str
         out = io.BytesIO()
         write_result(amurkg.AskResult(value), "json", out, compact=True)
         assert json.loads(out.getvalue()) == {"head": {}, "boolean": value} and b" " not in out.getvalue()
+
+
+def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> None:
+    """A client that leaves while its query waits for a worker (wrk ending a run, a browser tab closed) gives its
+    place in the queue back at once: a queue of 4 that saw 12 such departures still takes 4 new queries. Before,
+    the departed stayed counted until a worker came free, and the next clients got 503 "the queue is full"."""
+    import asyncio
+
+    from amurkg.serve import WorkerPool
+
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    quick = "ASK { ?s ?p ?o }"
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=1, timeout=30, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            busy = asyncio.ensure_future(pool.answer(slow, "SELECT", "json", "application/sparql-results+json"))
+            await asyncio.sleep(0.2)  # the one worker runs the slow query
+            for _ in range(3):  # three rounds of four clients that wait, then leave
+                waiting = [
+                    asyncio.ensure_future(pool.answer(quick, "ASK", "json", "application/sparql-results+json"))
+                    for _ in range(4)
+                ]
+                await asyncio.sleep(0.05)
+                refused = [each.exception() for each in waiting if each.done()]
+                assert refused == []  # all four wait in the queue (a 503 would be SaturatedError here)
+                for each in waiting:
+                    each.cancel()
+                await asyncio.gather(*waiting, return_exceptions=True)
+            busy.cancel()  # the slow query's client leaves too: its worker is replaced
+            await asyncio.gather(busy, return_exceptions=True)
+            answers = await asyncio.gather(
+                *(pool.answer(quick, "ASK", "json", "application/sparql-results+json") for _ in range(4))
+            )
+            assert all(a.status == 200 and b"true" in a.body for a in answers)
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())

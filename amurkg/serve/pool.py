@@ -383,11 +383,23 @@ class WorkerPool:
                 self._release(waiter.result())
             else:
                 waiter.cancel()  # never handed one later
+                self._forget(waiter)
             if isinstance(exc, TimeoutError):
                 raise SaturatedError(
                     f"no query worker became free within {self.timeout:g} s; try again shortly"
                 ) from None
             raise
+
+    def _forget(self, waiter: asyncio.Future[_Worker]) -> None:
+        """Take a waiter that gave up (its client left, or its time ran out) out of the queue, so that its place
+        counts free at once, not only when a worker next comes free (either queue: a shape found slow moves
+        its waiters to the slow one)."""
+        for index, (each, _) in enumerate(self._waiting):
+            if each is waiter:
+                del self._waiting[index]
+                return
+        with contextlib.suppress(ValueError):
+            self._waiting_slow.remove(waiter)
 
     def _lower(self, worker: _Worker) -> None:
         with contextlib.suppress(OSError):
