@@ -18,7 +18,7 @@ checks the lexer against both engines with generated queries and a loopback list
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import NamedTuple
 
@@ -145,13 +145,17 @@ def _expand_like_rdflib(text: str, where: str) -> tuple[str, list[int]]:
 def tokens(text: str, dialect: str = "oxigraph", where: str = "query") -> list[Token]:
     """Split SPARQL text into its significant tokens (whitespace and comments dropped) as ``dialect``'s
     engine reads it; text that is no SPARQL token is a syntax error naming line and column."""
+    return list(_lex(text, dialect, where))
+
+
+def _lex(text: str, dialect: str, where: str) -> Iterator[Token]:
+    """The tokens of ``tokens`` one by one (a caller that needs only the first few reads only those); the
+    syntax error, if any, comes when the scan reaches it."""
     if dialect == "rdflib":
         read, origin = _expand_like_rdflib(text, where)
     else:
         read, origin = text, []
     pattern = _pattern("rdflib" if dialect == "rdflib" else "oxigraph", read.isascii())
-    out: list[Token] = []
-    append = out.append
     # line and column are found as the scan goes (offsets only grow): one pass over the text, however many
     # tokens it holds (the server checks every query it is sent)
     line, line_start, counted = 1, 0, 0
@@ -171,12 +175,11 @@ def tokens(text: str, dialect: str = "oxigraph", where: str = "query") -> list[T
             line += newlines
             line_start = text.rfind("\n", counted, at) + 1
         counted = at
-        append(Token(kind, m.group(kind), line, at - line_start + 1, at))
+        yield Token(kind, m.group(kind), line, at - line_start + 1, at)
     if pos < size:
         at = origin[pos] if origin else pos
         line, column = _position(text, at)
         raise QuerySyntaxError(f"{where}:{line}:{column}: SPARQL syntax error: {_unexpected(read, pos)}")
-    return out
 
 
 def _unexpected(text: str, pos: int) -> str:
@@ -194,11 +197,14 @@ def _refuse(where: str, tok: Token, message: str) -> RefusedQueryError:
     return RefusedQueryError(f"{where}:{tok.line}:{tok.column}: {message}")
 
 
-def _form(toks: list[Token], where: str) -> str:
-    i = 0
-    while i < len(toks) and toks[i].kind == "word" and toks[i].text.upper() in ("PREFIX", "BASE"):
-        i += 3 if toks[i].text.upper() == "PREFIX" else 2
-    first = toks[i] if i < len(toks) else None
+def _form(toks: Iterable[Token], where: str) -> str:
+    """The query form: the first word after the prologue (``PREFIX p: <iri>``, ``BASE <iri>``); reads no further."""
+    each = iter(toks)
+    first = next(each, None)
+    while first is not None and first.kind == "word" and first.text.upper() in ("PREFIX", "BASE"):
+        for _ in range(2 if first.text.upper() == "PREFIX" else 1):
+            next(each, None)
+        first = next(each, None)
     word = first.text.upper() if first is not None and first.kind == "word" else ""
     if word in READ_FORMS:
         return word
@@ -241,6 +247,39 @@ def _check_tokens(toks: list[Token], where: str) -> str:
     return form
 
 
+#: The words ``_check_tokens`` refuses anywhere in a query (the form's own words are ``_form``'s).
+_REFUSED_WORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP")
+
+
+@cache
+def _refused_scanner() -> re.Pattern[str]:
+    """The oxigraph lexer for ASCII text with no named group but one, which holds a refused word: a scan with it
+    makes no token object (``_plainly_readable``)."""
+    body = re.sub(r"\(\?P<\w+>", "(?:", _pattern("oxigraph", True).pattern)
+    word = r"| (?:[^\W\d]\w*)"
+    assert body.count(word) == 1, "the lexer's word alternative changed: update _refused_scanner"
+    refused = "|".join(_REFUSED_WORDS)
+    return re.compile(body.replace(word, rf"| ((?i:{refused})(?!\w)) {word}"), re.VERBOSE)
+
+
+def _plainly_readable(text: str) -> bool:
+    """True when ``text`` (ASCII) is made of oxigraph's tokens, none of them a refused word: then the check needs
+    from its tokens only the form. The scan runs in the regular expression engine, token after token from the
+    start (``match`` at the end of the last, never a search), with the lexer's own alternatives in the lexer's order,
+    so it reads the tokens the lexer reads; False sends the text through the full check, which says what and
+    where. Non-ASCII text always goes there (case folding beyond ASCII is the full check's)."""
+    if not text.isascii():
+        return False
+    match, pos = _refused_scanner().match, 0
+    found = match(text, 0)
+    while found is not None:
+        if found.lastindex:
+            return False
+        pos = found.end()
+        found = match(text, pos)
+    return _SKIPPED.match(text, pos).end() == len(text)  # type: ignore[union-attr]  # it matches the empty text
+
+
 def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> CheckedQuery:
     """Check the exact text an engine is about to run, read as that engine reads it.
 
@@ -258,6 +297,8 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
     if "\x00" in text:
         line, column = _position(text, text.index("\x00"))
         raise QuerySyntaxError(f"{where}:{line}:{column}: the query holds a NUL character; remove it")
+    if dialect == "oxigraph" and _plainly_readable(text):
+        return CheckedQuery(text, _form(_lex(text, dialect, where), where), dialect)
     readings = ("oxigraph", "rdflib") if dialect == "any" else (dialect,)
     forms = {_check_tokens(tokens(text, d, where), where) for d in readings}
     if len(forms) != 1:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from amurkg.errors import QuerySyntaxError, RefusedQueryError
 from amurkg.results import Term
@@ -61,3 +63,55 @@ def test_bound_values_are_escaped_terms_not_text() -> None:
 def test_construct_binds_in_the_where_clause_not_the_template() -> None:
     bound = bind_values("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", {"s": Term.iri("http://e/x")})
     assert bound.startswith("CONSTRUCT { ?s ?p ?o } WHERE { VALUES (?s)")
+
+
+_PIECES = [
+    "SELECT", "select", "ASK", "CONSTRUCT", "DESCRIBE", "PREFIX", "prefix", "BASE", "ex:", "ex:a", ":b",
+    "<http://x/>", "<from>", "?s", "?from", "$service", "ex:from", "from", "FROM", "From", "fromage", "_from",
+    "SERVICE", "service", "LOAD", "load", "Insert", "DELETE", "clear", "drop", "dropped", "WITH", "INSERTS",
+    "{", "}", "(", ")", ".", ";", ",", "*", "a", "1", "1.5e3", "'from'", '"SERVICE"', "'''x\nfrom'''",
+    '"a\\"b"', "'\\u0041'", "@en", "^^", "_:b", "# from here\n", "#", "\n", " ", "\t", "`", "\\", "é", "ſervice",
+    "ınsert", "'open",
+]  # fmt: skip
+
+
+_OPENINGS = ["", "SELECT", "ask", "CONSTRUCT", "DESCRIBE", "PREFIX ex: <http://x/>\nSELECT", "BASE <b>", "# c\nSELECT"]
+
+
+@given(
+    st.sampled_from(_OPENINGS),
+    st.lists(st.sampled_from(_PIECES), max_size=14),
+    st.lists(st.sampled_from(["", " ", "\n"]), max_size=14),
+)
+@example("SELECT", ["*", "{", "}", "# from here\n"], [" "])
+@example("", ["PREFIX", "ex:", "<http://x/>", "SELECT"], [" ", " ", " "])
+@example("SELECT", ["ſervice"], [])
+def test_the_quick_check_answers_as_the_full_check(opening: str, pieces: list[str], gaps: list[str]) -> None:
+    """The server's check reads ASCII text that is plainly a query in one pass of the regular expression engine
+    (no token objects); whatever the text, it must say exactly what the full check says: the same form, or the
+    same error with the same position."""
+    from amurkg.sparql import _check_tokens
+
+    text = opening + " " + "".join(p + (gaps[i] if i < len(gaps) else " ") for i, p in enumerate(pieces))
+
+    def outcome(check: object) -> tuple[str, str]:
+        try:
+            return ("form", check())  # type: ignore[operator]
+        except (QuerySyntaxError, RefusedQueryError) as exc:
+            return (type(exc).__name__, str(exc))
+
+    assert outcome(lambda: check_query(text).form) == outcome(lambda: _check_tokens(tokens(text), "query"))
+
+
+def test_the_canned_queries_take_the_quick_check() -> None:
+    """Every canned query, with its parameters bound as the CLI and the web pages bind them, is read by the quick
+    check (so the server's common case is the fast one; the test above keeps it exact)."""
+    from conftest import PARAMS
+
+    import amurkg
+    from amurkg.sparql import _plainly_readable
+
+    kg = amurkg.load()
+    for canned in amurkg.list_queries():
+        text = bind_values(canned.text, kg.bind_parameters(canned, PARAMS.get(canned.name, {})))
+        assert _plainly_readable(text), canned.name
