@@ -960,3 +960,86 @@ def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> Non
             pool.close()
 
     asyncio.run(scenario())
+
+
+def test_clients_repeating_a_slow_query_leave_the_base_workers_to_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queries of a shape known to be slow hold at most ``--workers`` less the base count: with four workers and a
+    base of two, six clients repeating a never-ending query get two workers between them, and a quick query is
+    answered while every one of them still runs (it waited for one to reach the time limit before, and a
+    bench run saw an ASK {} stopped at the limit for that)."""
+    import asyncio
+
+    from amurkg.serve import WorkerPool
+    from amurkg.serve import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_cpu_count", lambda: 2)  # a base of two on any machine
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+    media = "application/sparql-results+json"
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=4, timeout=60, queue=16, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            assert pool.base == 2 and pool.size == 4
+            first = asyncio.ensure_future(pool.answer(slow, "SELECT", "json", media))
+            for _ in range(200):  # found slow (0.25 s of CPU) and demoted: its shape is remembered
+                await asyncio.sleep(0.05)
+                if pool._slow:
+                    break
+            assert pool._slow, "the never-ending query was never found slow"
+            others = [
+                asyncio.ensure_future(pool.answer(f"{slow} # client {n}", "SELECT", "json", media)) for n in range(5)
+            ]
+            await asyncio.sleep(0.5)
+            assert sum(1 for w in pool._workers if w.demoted) <= 2
+            quick = asyncio.ensure_future(pool.answer("ASK { ?s ?p ?o }", "ASK", "json", media))
+            done, _ = await asyncio.wait([quick], timeout=30)  # half the time limit the slow ones run to
+            assert quick in done and quick.result().status == 200
+            assert not any(task.done() for task in [first, *others])  # answered while every slow one still runs
+            for task in [first, *others]:
+                task.cancel()
+            await asyncio.gather(first, *others, return_exceptions=True)
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_workers_forked_for_slow_queries_do_not_count_as_free_for_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While workers are being forked for queries of a slow shape, the pool does not count them among the base
+    workers that answer the others: it counted them, so a quick query arriving then found "enough" workers,
+    forked none, and waited for a slow one to reach the time limit (bench_serve's ASK stopped at 5 s)."""
+    import asyncio
+
+    from amurkg.serve import WorkerPool
+    from amurkg.serve import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_cpu_count", lambda: 2)
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+    media = "application/sparql-results+json"
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=6, timeout=60, queue=16, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        tasks: list[asyncio.Future[object]] = []
+        try:
+            await pool.fill()
+            tasks.append(asyncio.ensure_future(pool.answer(slow, "SELECT", "json", media)))
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                if pool._slow and pool._forking == 0:
+                    break
+            assert pool._slow, "the never-ending query was never found slow"
+            tasks += [asyncio.ensure_future(pool.answer(f"{slow} # {n}", "SELECT", "json", media)) for n in range(3)]
+            await asyncio.sleep(0)  # each is now forking a worker of its own
+            assert pool._slow_forks == 3
+            at_full_priority = sum(1 for w in pool._workers if not w.demoted)
+            assert pool._healthy() == at_full_priority + pool._forking
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            pool.close()
+
+    asyncio.run(scenario())

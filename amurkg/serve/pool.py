@@ -218,6 +218,7 @@ class WorkerPool:
         self.closing = False  # set when the server stops: no more forks, released workers end
         self._tasks: set[asyncio.Task[None]] = set()
         self._forking = 0  # forks asked for by _refill and not done yet
+        self._slow_forks = 0  # forks asked for by _acquire for a query of a slow shape, not done yet
 
     # ------------------------------------------------------------------------------ life cycle
 
@@ -332,8 +333,8 @@ class WorkerPool:
                 worker.busy = True
                 waiter.set_result(worker)
                 return
-        while self._waiting_slow:  # after every other query: it runs demoted, and its worker ends after it
-            slow = self._waiting_slow.popleft()
+        while self._waiting_slow and self._slow_room():  # after every other query: it runs demoted, and its
+            slow = self._waiting_slow.popleft()  # worker ends after it
             if not slow.done():
                 worker.busy = True
                 self._lower(worker)
@@ -346,22 +347,38 @@ class WorkerPool:
         self._idle.append(worker)
 
     def _healthy(self) -> int:
-        """Workers alive or being forked that run queries at full priority."""
-        return self.started - sum(1 for w in self._workers if w.demoted)
+        """Workers alive or being forked that run queries at full priority (not those forked for a query of a slow
+        shape: they run it at the least priority)."""
+        return self.started - sum(1 for w in self._workers if w.demoted) - self._slow_forks
+
+    def _slow_room(self) -> bool:
+        """Whether one more query of a known slow shape may have a worker now. Slow ones hold at most ``--workers``
+        less the base count (one, where there is no more), so that the base count of workers always remains
+        for the other queries: eight clients repeating a never-ending query once took all sixteen workers, and
+        a quick query waited until one of them reached the time limit."""
+        held = sum(1 for w in self._workers if w.demoted) + self._slow_forks
+        return held < max(1, self.size - self.base)
 
     async def _acquire(self, deadline: float, key: _Shape) -> _Worker:
         slow = bool(self._slow) and key.value in self._slow  # a shape is read only once some query was slow
-        if slow and self.started < self.size:  # a worker of its own, at the least priority
-            with contextlib.suppress(OSError, AmurkgError):
-                worker = await self._spawn()
-                worker.busy = True
-                self._lower(worker)
-                return worker
-        if self._idle and not (slow and self._waiting):
+        room = slow and self._slow_room()
+        if room and self.started < self.size:  # a worker of its own, at the least priority
+            self._slow_forks += 1
+            try:
+                with contextlib.suppress(OSError, AmurkgError):
+                    worker = await self._spawn()
+                    worker.busy = True
+                    self._lower(worker)
+                    return worker
+            finally:
+                self._slow_forks -= 1
+                self._refill()  # queries that came meanwhile, and found no worker, wait for the base count
+        if self._idle and not (slow and (self._waiting or not room)):
             worker = self._idle.pop()
             worker.busy = True
             if slow:
                 self._lower(worker)
+                self._refill()  # a base worker less: fork one for the others where they wait
             return worker
         if not slow and self.started < self.size and self._healthy() < self.base:
             with contextlib.suppress(OSError, AmurkgError):
@@ -417,7 +434,7 @@ class WorkerPool:
         each query of a known slow shape that waits (up to ``--workers`` in all)."""
         while not self.closing and self.started < self.size:
             short = self._healthy() < self.base and (self.started < self.base or bool(self._waiting))
-            slow = sum(1 for f in self._waiting_slow if not f.done()) > self._forking
+            slow = sum(1 for f in self._waiting_slow if not f.done()) > self._forking and self._slow_room()
             if not (short or slow):
                 return
             self.replaced += 1
