@@ -1,0 +1,64 @@
+"""Where an import's time goes: ``amurkg.survey.importer.import_package`` with its phases timed in one process.
+
+    python bench/import_phases.py PACKAGE STORE
+
+Phases (wall and CPU seconds of this process, its threads included): checking, mapping and loading the rows
+(``_load_staged``: the rows are mapped here while the loader's thread loads the staged files), protecting the
+cameras of threatened taxa (``sensitive.protect``), and answering the survey queries for their first asker
+(``warm``); then the whole import and the peak memory (ru_maxrss). Generate a package of N observations with
+``python -c "from amurkg.survey.generate import generate; generate('PACKAGE', N)"``. Not a comparison: for the
+ratio to a raw bulk load of the same triples, run ``bench/bench_survey.py``.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import amurkg.survey.importer as importer  # noqa: E402
+import amurkg.survey.sensitive as sensitive  # noqa: E402
+import amurkg.survey.warm as warm  # noqa: E402
+
+spent: dict[str, list[float]] = {}
+
+
+def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            total = spent.setdefault(name, [0.0, 0.0, 0])
+            total[0] += time.perf_counter() - wall
+            total[1] += time.process_time() - cpu
+            total[2] += 1
+
+    return wrapper
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    # the importer looks these up when it calls them: the module attributes are what it runs
+    importer._load_staged = timed("check, map and load", importer._load_staged)
+    sensitive.protect = timed("protect the cameras", sensitive.protect)
+    warm.warm = timed("answer for first askers", warm.warm)
+    wall, cpu = time.perf_counter(), time.process_time()
+    importer.import_package(sys.argv[2], sys.argv[1])
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    for name, (w, c, calls) in spent.items():
+        times = f"{calls} call{'s' if calls != 1 else ''}"
+        print(f"{name:24s} wall {w:7.1f} s  CPU {c:7.1f} s  ({times}, {w / wall:.0%} of the wall)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'the import':24s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  peak {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
