@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PARAMS, WAIT
@@ -921,6 +922,23 @@ def test_compact_json_answers_say_what_the_indented_ones_say(variables: list[str
         assert json.loads(out.getvalue()) == {"head": {}, "boolean": value} and b" " not in out.getvalue()
 
 
+#: A query that never ends on the shipped graph (a cartesian product of five triple patterns), and the media type
+#: the pool tests ask for.
+NEVER_ENDING = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+JSON_MEDIA = "application/sparql-results+json"
+
+
+async def _until_found_slow(pool: Any) -> None:
+    """Wait until the pool has found a running query slow (0.25 s of CPU), and forked any worker that asks for."""
+    import asyncio
+
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if pool._slow and pool._forking == 0:
+            return
+    raise AssertionError("the never-ending query was never found slow")
+
+
 def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> None:
     """A client that leaves while its query waits for a worker (wrk ending a run, a browser tab closed) gives its
     place in the queue back at once: a queue of 4 that saw 12 such departures still takes 4 new queries. Before,
@@ -929,7 +947,6 @@ def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> Non
 
     from amurkg.serve import WorkerPool
 
-    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
     quick = "ASK { ?s ?p ?o }"
 
     async def scenario() -> None:
@@ -937,13 +954,10 @@ def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> Non
         pool.start_zygote()
         try:
             await pool.fill()
-            busy = asyncio.ensure_future(pool.answer(slow, "SELECT", "json", "application/sparql-results+json"))
+            busy = asyncio.ensure_future(pool.answer(NEVER_ENDING, "SELECT", "json", JSON_MEDIA))
             await asyncio.sleep(0.2)  # the one worker runs the slow query
             for _ in range(3):  # three rounds of four clients that wait, then leave
-                waiting = [
-                    asyncio.ensure_future(pool.answer(quick, "ASK", "json", "application/sparql-results+json"))
-                    for _ in range(4)
-                ]
+                waiting = [asyncio.ensure_future(pool.answer(quick, "ASK", "json", JSON_MEDIA)) for _ in range(4)]
                 await asyncio.sleep(0.05)
                 refused = [each.exception() for each in waiting if each.done()]
                 assert refused == []  # all four wait in the queue (a 503 would be SaturatedError here)
@@ -952,9 +966,7 @@ def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> Non
                 await asyncio.gather(*waiting, return_exceptions=True)
             busy.cancel()  # the slow query's client leaves too: its worker is replaced
             await asyncio.gather(busy, return_exceptions=True)
-            answers = await asyncio.gather(
-                *(pool.answer(quick, "ASK", "json", "application/sparql-results+json") for _ in range(4))
-            )
+            answers = await asyncio.gather(*(pool.answer(quick, "ASK", "json", JSON_MEDIA) for _ in range(4)))
             assert all(a.status == 200 and b"true" in a.body for a in answers)
         finally:
             pool.close()
@@ -973,8 +985,7 @@ def test_clients_repeating_a_slow_query_leave_the_base_workers_to_the_others(mon
     from amurkg.serve import pool as pool_module
 
     monkeypatch.setattr(pool_module, "_cpu_count", lambda: 2)  # a base of two on any machine
-    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
-    media = "application/sparql-results+json"
+    slow, media = NEVER_ENDING, JSON_MEDIA
 
     async def scenario() -> None:
         pool = WorkerPool((), False, workers=4, timeout=60, queue=16, max_rows=100, max_bytes=10_000)
@@ -983,11 +994,7 @@ def test_clients_repeating_a_slow_query_leave_the_base_workers_to_the_others(mon
             await pool.fill()
             assert pool.base == 2 and pool.size == 4
             first = asyncio.ensure_future(pool.answer(slow, "SELECT", "json", media))
-            for _ in range(200):  # found slow (0.25 s of CPU) and demoted: its shape is remembered
-                await asyncio.sleep(0.05)
-                if pool._slow:
-                    break
-            assert pool._slow, "the never-ending query was never found slow"
+            await _until_found_slow(pool)  # and demoted: its shape is remembered
             others = [
                 asyncio.ensure_future(pool.answer(f"{slow} # client {n}", "SELECT", "json", media)) for n in range(5)
             ]
@@ -1016,8 +1023,7 @@ def test_workers_forked_for_slow_queries_do_not_count_as_free_for_the_others(mon
     from amurkg.serve import pool as pool_module
 
     monkeypatch.setattr(pool_module, "_cpu_count", lambda: 2)
-    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
-    media = "application/sparql-results+json"
+    slow, media = NEVER_ENDING, JSON_MEDIA
 
     async def scenario() -> None:
         pool = WorkerPool((), False, workers=6, timeout=60, queue=16, max_rows=100, max_bytes=10_000)
@@ -1026,11 +1032,7 @@ def test_workers_forked_for_slow_queries_do_not_count_as_free_for_the_others(mon
         try:
             await pool.fill()
             tasks.append(asyncio.ensure_future(pool.answer(slow, "SELECT", "json", media)))
-            for _ in range(200):
-                await asyncio.sleep(0.05)
-                if pool._slow and pool._forking == 0:
-                    break
-            assert pool._slow, "the never-ending query was never found slow"
+            await _until_found_slow(pool)
             tasks += [asyncio.ensure_future(pool.answer(f"{slow} # {n}", "SELECT", "json", media)) for n in range(3)]
             await asyncio.sleep(0)  # each is now forking a worker of its own
             assert pool._slow_forks == 3
