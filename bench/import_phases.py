@@ -2,9 +2,10 @@
 
     python bench/import_phases.py PACKAGE STORE
 
-Phases (wall and CPU seconds of this process, its threads included): checking, mapping and loading the rows
-(``_load_staged``: the rows are mapped here while the loader's thread loads the staged files), protecting the
-cameras of threatened taxa (``sensitive.protect``), and answering the survey queries for their first asker
+Phases (wall and CPU seconds of this process, its threads and its mapping workers included): checking,
+mapping and loading the rows (``_load_staged``: the rows are mapped here, or in worker processes on more than
+two cores, while the loader's thread loads the staged files), protecting the cameras of threatened taxa
+(``sensitive.protect``), and answering the survey queries for their first asker
 (``warm``); then the whole import and the peak memory (ru_maxrss). Generate a package of N observations with
 ``python -c "from amurkg.survey.generate import generate; generate('PACKAGE', N)"``. Not a comparison: for the
 ratio to a raw bulk load of the same triples, run ``bench/bench_survey.py``.
@@ -12,6 +13,7 @@ ratio to a raw bulk load of the same triples, run ``bench/bench_survey.py``.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -29,15 +31,21 @@ import amurkg.survey.warm as warm  # noqa: E402
 spent: dict[str, list[float]] = {}
 
 
+def cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the mapping workers, where there are any)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, used = time.perf_counter(), cpu()
         try:
             return function(*args, **kwargs)
         finally:
             total = spent.setdefault(name, [0.0, 0.0, 0])
             total[0] += time.perf_counter() - wall
-            total[1] += time.process_time() - cpu
+            total[1] += cpu() - used
             total[2] += 1
 
     return wrapper
@@ -50,14 +58,15 @@ def main() -> None:
     importer._load_staged = timed("check, map and load", importer._load_staged)
     sensitive.protect = timed("protect the cameras", sensitive.protect)
     warm.warm = timed("answer for first askers", warm.warm)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, used = time.perf_counter(), cpu()
     importer.import_package(sys.argv[2], sys.argv[1])
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, used = time.perf_counter() - wall, cpu() - used
     for name, (w, c, calls) in spent.items():
         times = f"{calls} call{'s' if calls != 1 else ''}"
         print(f"{name:24s} wall {w:7.1f} s  CPU {c:7.1f} s  ({times}, {w / wall:.0%} of the wall)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'the import':24s} wall {wall:7.1f} s  CPU {cpu:7.1f} s  peak {peak:,.0f} MiB")
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest mapping worker
+    print(f"{'the import':24s} wall {wall:7.1f} s  CPU {used:7.1f} s  peak {peak:,.0f} MiB (a worker: {workers:,.0f})")
 
 
 if __name__ == "__main__":

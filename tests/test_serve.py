@@ -582,11 +582,14 @@ def test_answers_are_capped_in_bytes(strict: str) -> None:
 
 def test_saturation_gets_503_with_retry_after(strict: str) -> None:
     """Both workers held by queries that never end (each sent again until it gets a worker): a quick query
-    is refused at once with Retry-After, as the queue holds none."""
-    slow = form("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    is refused at once with Retry-After, as the queue holds none. Each text is of a shape not seen before (its
+    count variable is new): repeating one shape found slow, the two clients would get one worker between them
+    (``test_clients_repeating_a_slow_query_leave_the_base_workers_to_the_others``)."""
+    shapes = iter(range(1_000_000))
 
     def occupy() -> None:
         for _ in range(1000):
+            slow = form(f"SELECT (COUNT(*) AS ?n{next(shapes)}) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }}")
             try:
                 status, _, body = request(strict, slow)
             except OSError:
@@ -939,6 +942,16 @@ async def _until_found_slow(pool: Any) -> None:
     raise AssertionError("the never-ending query was never found slow")
 
 
+async def _end(pool: Any, tasks: list[Any]) -> None:
+    """Give up every query of ``tasks`` (their workers end), then stop the pool."""
+    import asyncio
+
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    pool.close()
+
+
 def test_requests_given_up_while_waiting_free_their_places_in_the_queue() -> None:
     """A client that leaves while its query waits for a worker (wrk ending a run, a browser tab closed) gives its
     place in the queue back at once: a queue of 4 that saw 12 such departures still takes 4 new queries. Before,
@@ -1039,9 +1052,44 @@ def test_workers_forked_for_slow_queries_do_not_count_as_free_for_the_others(mon
             at_full_priority = sum(1 for w in pool._workers if not w.demoted)
             assert pool._healthy() == at_full_priority + pool._forking
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            pool.close()
+            await _end(pool, tasks)
+
+    asyncio.run(scenario())
+
+
+def test_queries_of_a_slow_shape_keep_their_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query of a slow shape that waits for room goes before a later one of a slow shape: when room frees and
+    the pool forks a worker for the first, the second, arriving meanwhile, takes no base worker for itself (it
+    did, and the first then waited until its time ran out, beside idle workers)."""
+    import asyncio
+
+    from amurkg.serve import WorkerPool
+    from amurkg.serve import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_cpu_count", lambda: 2)
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=3, timeout=60, queue=16, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        first = asyncio.ensure_future(pool.answer(NEVER_ENDING, "SELECT", "json", JSON_MEDIA))
+        tasks = [first]
+        try:
+            await pool.fill()
+            await _until_found_slow(pool)  # it holds the one worker slow shapes may have (3 less a base of 2)
+            second, third = (f"{NEVER_ENDING} # {n}" for n in (2, 3))
+            tasks.append(asyncio.ensure_future(pool.answer(second, "SELECT", "json", JSON_MEDIA)))
+            await asyncio.sleep(0.2)  # it waits for room
+            first.cancel()  # its worker ends, and the pool forks one for the second
+            await asyncio.gather(first, return_exceptions=True)
+            tasks.append(asyncio.ensure_future(pool.answer(third, "SELECT", "json", JSON_MEDIA)))
+            running: set[str] = set()
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                running = {w.key.text for w in pool._workers if w.busy}
+                if running:
+                    break
+            assert running == {second}
+        finally:
+            await _end(pool, tasks)
 
     asyncio.run(scenario())

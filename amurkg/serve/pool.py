@@ -361,7 +361,8 @@ class WorkerPool:
 
     async def _acquire(self, deadline: float, key: _Shape) -> _Worker:
         slow = bool(self._slow) and key.value in self._slow  # a shape is read only once some query was slow
-        room = slow and self._slow_room()
+        # older queries of slow shapes that wait go first: a newcomer takes no worker meanwhile
+        room = slow and self._slow_room() and not any(not f.done() for f in self._waiting_slow)
         if room and self.started < self.size:  # a worker of its own, at the least priority
             self._slow_forks += 1
             try:
