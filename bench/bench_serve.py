@@ -197,8 +197,13 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> tuple[float, 
         failed += sum(int(x) for x in sock.groups())
     if failed:  # say which: the statuses and the first answer of each wrk thread, the socket errors
         for line in re.findall(r"^(?:BAD STATUSES .*|\s*Socket errors: .*)$", out, re.M):
-            print(f"    failed requests: {line.strip()[:300]}", file=sys.stderr)
+            print(f"    failed requests: {printable(line.strip()[:300])}", file=sys.stderr)
     return rate, p95, failed
+
+
+def printable(text: str) -> str:
+    """A server's words for the terminal: control characters (escape sequences) shown as ``?``."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text)
 
 
 def _ms(value: str, unit: str) -> float:
@@ -236,7 +241,7 @@ def fairness(url: str, seconds: float) -> tuple[float, float, int]:
             errors += 1
             if errors == 1:  # say which
                 said = exc.read().decode(errors="replace")[:200] if isinstance(exc, urllib.error.HTTPError) else ""
-                print(f"    ASK failed: {exc} {said}".rstrip(), file=sys.stderr)
+                print(printable(f"    ASK failed: {exc} {said}".rstrip()), file=sys.stderr)
         latencies.append(time.perf_counter() - start)
         time.sleep(0.02)
     latencies.sort()
