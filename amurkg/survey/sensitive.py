@@ -520,6 +520,37 @@ def _media_paths() -> tuple[Any, ...]:
     return (ox.NamedNode(_AKG + "filePath"), ox.NamedNode(_AKG + "fileName"))
 
 
+def _camera_paths(store: Any, source: Any, withholds: dict[str, withholder]) -> Iterator[tuple[Any, Any]]:
+    """(media, path quad) for each media path (``akg:filePath``, ``akg:fileName``) of the graph ``source`` of the
+    pyoxigraph ``store`` that a protected camera of its media (``withholds``: what each camera's paths must not show)
+    would not show as it is.
+
+    The paths are joined to their cameras in the engine, in one pass over the graph's paths and one over its links;
+    only the media of a path that changes are looked up. Before, each record linked to a protected camera (its
+    media, observations and series) was looked up for its two paths: at 1,000,000 observations, 3.4 million lookups
+    and 97 s of the import's 118 s of protection."""
+    import pyoxigraph as ox
+
+    link = ox.NamedNode(_AKG + "deployment")
+    # the links in a subquery: the engine reads them once and joins in memory (17 s at 1,000,000 observations, and
+    # ~270 MB), where a join pattern looks each path's media up in the store (42 s)
+    query = f"""SELECT ?camera ?path ?value WHERE {{
+  VALUES ?path {{ <{_AKG}filePath> <{_AKG}fileName> }}
+  ?media ?path ?value
+  {{ SELECT ?media ?camera WHERE {{ ?media <{link.value}> ?camera }} }} }}"""
+    tried: set[tuple[str, Any, Any]] = set()
+    for solution in store.query(query, default_graph=source):
+        camera, path, value = solution[0], solution[1], solution[2]
+        withhold = withholds.get(camera.value)
+        if withhold is None or (camera.value, path, value) in tried:
+            continue
+        tried.add((camera.value, path, value))  # media of one camera that share a path are found at once
+        if withhold(value.value) != value.value:
+            for quad in store.quads_for_pattern(None, path, value, source):
+                if next(iter(store.quads_for_pattern(quad.subject, link, camera, source)), None) is not None:
+                    yield quad.subject, quad
+
+
 def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
     """Move the exact coordinates, place names and free text (``WITHHELD_TERMS``, and ``LINKED_TEXT_TERMS`` of
     their media and observations) of the sensitive deployments (and occurrences) of the import ``graph`` of
@@ -586,6 +617,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     moved: list[Any] = []
     added: list[Any] = []
     hidden_media: set[str] = set()  # media and observations whose paths or free text stay in the exact graph
+    withholds: dict[str, withholder] = {}  # per protected camera: what its media paths must not show
     done = 0
 
     def decimal(value: float) -> Any:
@@ -644,17 +676,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
                     moved.append(quad)
                 added.append(ox.Quad(node, location_id, ox.Literal(shown), public))
         if places:
-            for link in store.ox.quads_for_pattern(None, ox.NamedNode(_AKG + "deployment"), node, source):
-                media = link.subject
-                paths = [q for p in media_paths for q in store.ox.quads_for_pattern(media, p, None, source)]
-                paths += [q for q in kept_values.get(media.value, []) if q.predicate in media_paths]
-                for quad in paths:
-                    shown = withhold(quad.object.value)
-                    if shown != quad.object.value:
-                        if quad.graph_name == source:
-                            moved.append(quad)
-                        added.append(ox.Quad(media, quad.predicate, ox.Literal(shown), public))
-                        hidden_media.add(media.value)
+            withholds[subject] = withhold
         for geometry in geometries:
             wkts = list(store.ox.quads_for_pattern(geometry, ox.NamedNode(_GEO + "asWKT"), None, source))
             moved.extend(wkts)
@@ -662,9 +684,29 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
             for quad in wkts[:1]:
                 wkt = f"{_CRS84} POINT({_decimal(lon)} {_decimal(lat)})"
                 added.append(ox.Quad(geometry, quad.predicate, ox.Literal(wkt, datatype=quad.object.datatype), public))
-    # free text of the media and observations of protected cameras (comments, tags, EXIF data): withheld too
     link = ox.NamedNode(_AKG + "deployment")
 
+    def shown_paths(media: Any, quad: Any) -> list[str]:
+        """What each protected camera of ``media`` shows of its path ``quad``, where that is not the path itself."""
+        texts = []
+        for camera in store.ox.quads_for_pattern(media, link, None, source):
+            withhold = withholds.get(camera.object.value)
+            if withhold is not None and (text := withhold(quad.object.value)) != quad.object.value:
+                texts.append(text)
+        return texts
+
+    # media paths that repeat the place (a folder per camera site): the exact one hidden (or kept hidden, where an
+    # earlier protection hid it), "withheld" shown
+    paths = {*_camera_paths(store.ox, source, withholds), *((q.subject, q) for q in kept if q.predicate in media_paths)}
+    for media, quad in sorted(paths, key=str):
+        texts = shown_paths(media, quad)
+        if texts:
+            if quad.graph_name == source:
+                moved.append(quad)
+            added.extend(ox.Quad(media, quad.predicate, ox.Literal(text), public) for text in texts)
+            hidden_media.add(media.value)
+
+    # free text of the media and observations of protected cameras (comments, tags, EXIF data): withheld too
     def protected_camera(record: Any) -> bool:
         return any(q.object.value in reasons for q in store.ox.quads_for_pattern(record, link, None, source))
 
