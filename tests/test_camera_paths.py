@@ -33,6 +33,15 @@ quads = st.lists(
             lambda m, c, g: ox.Quad(m, LINK, c, g), st.sampled_from(MEDIA), st.sampled_from(CAMERAS), st.just(SOURCE)
         ),
         st.builds(lambda m, c: ox.Quad(m, LINK, c, OTHER), st.sampled_from(MEDIA), st.sampled_from(CAMERAS)),
+        # a link to a text or a quoted triple that spells a camera's IRI names no camera
+        st.builds(
+            lambda m, c: ox.Quad(m, LINK, ox.Literal(c.value), SOURCE), st.sampled_from(MEDIA), st.sampled_from(CAMERAS)
+        ),
+        st.builds(
+            lambda m, c: ox.Quad(m, LINK, ox.Triple(c, LINK, c), SOURCE),
+            st.sampled_from(MEDIA),
+            st.sampled_from(CAMERAS),
+        ),
         st.builds(
             lambda m, p, t, g: ox.Quad(m, p, ox.Literal(t), g),
             st.sampled_from(MEDIA),
@@ -86,3 +95,49 @@ def test_a_path_shared_by_media_of_two_cameras_is_found_for_each() -> None:
     )
     withholds = {CAMERAS[0].value: withholder(["Ridge Trail"]), CAMERAS[1].value: withholder(["Ridge Trail"])}
     assert {media for media, _ in _camera_paths(store, SOURCE, withholds)} == {MEDIA[0], MEDIA[1]}
+
+
+def test_a_camera_linked_by_text_too_does_not_hide_its_media_linked_by_iri() -> None:
+    """The reviewer's case: a media linked to the camera's IRI as a text came first and marked the path as tried
+    for that camera, and the media linked to the IRI itself kept its exact path in the visible graph."""
+    store = ox.Store()
+    path = ox.Literal("media/ridge-trail/IMG_1.jpg")
+    store.extend(
+        [
+            ox.Quad(MEDIA[0], LINK, ox.Literal(CAMERAS[0].value), SOURCE),
+            ox.Quad(MEDIA[1], LINK, CAMERAS[0], SOURCE),
+            *(ox.Quad(m, PATHS[0], path, SOURCE) for m in MEDIA[:2]),
+        ]
+    )
+    withholds = {CAMERAS[0].value: withholder(["Ridge Trail"])}
+    assert {media for media, _ in _camera_paths(store, SOURCE, withholds)} == {MEDIA[1]}
+
+
+class Counting:
+    """A pyoxigraph store that counts the lookups of the media of a path value."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.by_value = store, 0
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self.store.query(*args, **kwargs)
+
+    def quads_for_pattern(self, subject: Any, predicate: Any, obj: Any, graph: Any) -> Any:
+        self.by_value += subject is None and predicate in PATHS
+        return self.store.quads_for_pattern(subject, predicate, obj, graph)
+
+
+def test_a_path_many_cameras_share_is_resolved_once() -> None:
+    """A folder named after a neighbour's place, shared by the media of many protected cameras: its media are
+    looked up once, not once per camera (the reviewer measured 2.8 s -> 23.9 s at 750 cameras before)."""
+    store = ox.Store()
+    cameras = [ox.NamedNode(f"urn:camera:{i}") for i in range(40)]
+    shared = ox.Literal("shared/Salt Lick.jpg")
+    for i, camera in enumerate(cameras):
+        for j in range(3):
+            media = ox.NamedNode(f"urn:media:{i}-{j}")
+            store.extend([ox.Quad(media, LINK, camera, SOURCE), ox.Quad(media, PATHS[0], shared, SOURCE)])
+    withholds = {c.value: withholder(["Salt Lick"]) for c in cameras}
+    counting = Counting(store)
+    assert len(set(_camera_paths(counting, SOURCE, withholds))) == 120
+    assert counting.by_value == 1

@@ -520,6 +520,18 @@ def _media_paths() -> tuple[Any, ...]:
     return (ox.NamedNode(_AKG + "filePath"), ox.NamedNode(_AKG + "fileName"))
 
 
+def _withholds(camera: Any, text: str, withholds: dict[str, withholder], known: dict[str, bool]) -> bool:
+    """Whether ``camera`` (the object of a record's ``akg:deployment``) is a protected camera that withholds some
+    of ``text``; ``known`` keeps the answers for one text."""
+    import pyoxigraph as ox
+
+    if not isinstance(camera, ox.NamedNode) or camera.value not in withholds:
+        return False  # a link to a text or a triple names no camera
+    if camera.value not in known:
+        known[camera.value] = withholds[camera.value](text) != text
+    return known[camera.value]
+
+
 def _camera_paths(store: Any, source: Any, withholds: dict[str, withholder]) -> Iterator[tuple[Any, Any]]:
     """(media, path quad) for each media path (``akg:filePath``, ``akg:fileName``) of the graph ``source`` of the
     pyoxigraph ``store`` that a protected camera of its media (``withholds``: what each camera's paths must not show)
@@ -537,18 +549,21 @@ def _camera_paths(store: Any, source: Any, withholds: dict[str, withholder]) -> 
     query = f"""SELECT ?camera ?path ?value WHERE {{
   VALUES ?path {{ <{_AKG}filePath> <{_AKG}fileName> }}
   ?media ?path ?value
-  {{ SELECT ?media ?camera WHERE {{ ?media <{link.value}> ?camera }} }} }}"""
-    tried: set[tuple[str, Any, Any]] = set()
+  {{ SELECT ?media ?camera WHERE {{ ?media <{link.value}> ?camera FILTER(isIRI(?camera)) }} }} }}"""
+    resolved: set[tuple[Any, Any]] = set()
     for solution in store.query(query, default_graph=source):
         camera, path, value = solution[0], solution[1], solution[2]
         withhold = withholds.get(camera.value)
-        if withhold is None or (camera.value, path, value) in tried:
+        if withhold is None or (path, value) in resolved or withhold(value.value) == value.value:
             continue
-        tried.add((camera.value, path, value))  # media of one camera that share a path are found at once
-        if withhold(value.value) != value.value:
-            for quad in store.quads_for_pattern(None, path, value, source):
-                if next(iter(store.quads_for_pattern(quad.subject, link, camera, source)), None) is not None:
-                    yield quad.subject, quad
+        # every media of this path is looked at once, whatever its cameras: a path that many cameras share (a
+        # folder named after a neighbour's place) costs its media, not cameras x media
+        resolved.add((path, value))
+        known = {camera.value: True}  # per camera: whether it withholds some of this path
+        for quad in store.quads_for_pattern(None, path, value, source):
+            links = store.quads_for_pattern(quad.subject, link, None, source)
+            if any(_withholds(c.object, value.value, withholds, known) for c in links):
+                yield quad.subject, quad
 
 
 def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
@@ -690,7 +705,7 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
         """What each protected camera of ``media`` shows of its path ``quad``, where that is not the path itself."""
         texts = []
         for camera in store.ox.quads_for_pattern(media, link, None, source):
-            withhold = withholds.get(camera.object.value)
+            withhold = withholds.get(camera.object.value) if isinstance(camera.object, ox.NamedNode) else None
             if withhold is not None and (text := withhold(quad.object.value)) != quad.object.value:
                 texts.append(text)
         return texts
@@ -708,7 +723,10 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
 
     # free text of the media and observations of protected cameras (comments, tags, EXIF data): withheld too
     def protected_camera(record: Any) -> bool:
-        return any(q.object.value in reasons for q in store.ox.quads_for_pattern(record, link, None, source))
+        return any(
+            isinstance(q.object, ox.NamedNode) and q.object.value in reasons
+            for q in store.ox.quads_for_pattern(record, link, None, source)
+        )
 
     for predicate in LINKED_TEXT_TERMS:
         for quad in store.ox.quads_for_pattern(None, ox.NamedNode(predicate), None, source):
