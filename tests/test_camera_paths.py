@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from amurkg.namespaces import PREFIXES
-from amurkg.survey.sensitive import _camera_paths, withholder
+from amurkg.survey.sensitive import _DECIMAL, _DMS, _RUN, _camera_paths, _Coordinate, withholder
 
 AKG = PREFIXES["akg"]
 LINK = ox.NamedNode(AKG + "deployment")
@@ -141,3 +141,39 @@ def test_a_path_many_cameras_share_is_resolved_once() -> None:
     counting = Counting(store)
     assert len(set(_camera_paths(counting, SOURCE, withholds))) == 120
     assert counting.by_value == 1
+
+
+#: coordinates and numeric place names as ``withholder`` gets them, and texts that write them or come close
+_NUMBERS = st.sampled_from(["43.10001", "-131.50001", "0.12345", "4.5", "123", "1e5", "43.1"])
+_TEXTS = st.lists(
+    st.one_of(
+        _NUMBERS,
+        _NUMBERS.map(lambda n: n.replace(".", "")),
+        _NUMBERS.map(lambda n: n.replace(".", ",")),
+        st.text(alphabet="0123456789.,°'\" -_/abeNW", max_size=12),
+    ),
+    max_size=4,
+).map("".join)
+
+
+@given(text=_TEXTS, numbers=st.lists(_NUMBERS, min_size=1, max_size=3))
+def test_the_quick_look_at_a_path_never_skips_a_coordinate_it_writes(text: str, numbers: list[str]) -> None:
+    """``withholder`` looks at a text once for every coordinate before it runs each one's substitutions: where
+    the look finds nothing, no coordinate's ``withhold`` may change the text."""
+    coordinates = [_Coordinate(n.strip()) for n in numbers]
+    runs = _RUN.findall(text)
+    looked = bool(_DMS.search(text) or _DECIMAL.search(text) or any(c.written_in(text, runs) for c in coordinates))
+    if not looked:
+        assert all(c.withhold(text) == text for c in coordinates)
+    full = text
+    for coordinate in sorted({c._text: c for c in coordinates}.values(), key=lambda c: (-len(c._text), c._text)):
+        full = coordinate.withhold(full)
+    assert withholder(numbers)(text) == full
+
+
+def test_the_quick_look_passes_a_numbered_file_name_by() -> None:
+    runs = _RUN.findall("media/dep00000-e0-m1.jpg")
+    assert not any(
+        c.written_in("media/dep00000-e0-m1.jpg", runs) for c in (_Coordinate("42.95406"), _Coordinate("131.3"))
+    )
+    assert _Coordinate("0.5").written_in("media/dep00000-e0-m1.jpg", runs)  # 0 and four digits: it might be 0.0000
