@@ -154,8 +154,6 @@ class Store:
     ) -> Store:
         """Open the store at ``path``; ``create`` makes one there when the folder is missing or empty.
         ``doing`` says what a writer is doing (``amurkg import of PATH``): anyone refused meanwhile is told."""
-        import pyoxigraph
-
         path = Path(path)
         marker_file = path / MARKER
         if not marker_file.is_file():
@@ -193,12 +191,13 @@ class Store:
 
             answers.clear(path)
         try:
-            db, hidden_db = str(path / "db"), str(path / HIDDEN_DB)
-            ox_store = pyoxigraph.Store(db) if write else pyoxigraph.Store.read_only(db)
-            hidden = pyoxigraph.Store(hidden_db) if write else pyoxigraph.Store.read_only(hidden_db)
-        except OSError as exc:
+            ox_store, hidden = _open_databases(path, write)
+        except (OSError, RuntimeError) as exc:
             _unlock(lock, write)
-            raise StoreError(f"{path}: the store cannot be opened: {exc}") from None
+            raise StoreError(f"{path}: the store cannot be opened: {' '.join(str(exc).split())}") from None
+        except BaseException:
+            _unlock(lock, write)
+            raise
         store = cls(path, ox_store, hidden, write, lock, marker)
         _remove_dead_views(path, everything=write)  # a writer excludes readers: every view is dead
         if migrate:
@@ -702,6 +701,34 @@ def now() -> str:
 
 #: The lock file: readers hold a shared lock on it, a writer an exclusive one and writes in it who it is.
 LOCK_FILE = "amurkg.lock"
+
+
+#: How many times a reader tries to open the databases (``_open_databases``).
+OPEN_TRIES = 3
+
+
+def _open_databases(path: Path, write: bool) -> tuple[Any, Any]:
+    """The store's visible and hidden databases, open for writing or reading.
+
+    A reader that opens a database while a program outside amurkg's lock (raw pyoxigraph) writes it can find a
+    file listed and then removed by the writer's compaction: RocksDB says "Corruption: ... No such file". The
+    listing is read again on the next try, so a reader tries ``OPEN_TRIES`` times before it gives up."""
+    import time
+
+    import pyoxigraph
+
+    db, hidden_db = str(path / "db"), str(path / HIDDEN_DB)
+    if write:
+        return pyoxigraph.Store(db), pyoxigraph.Store(hidden_db)
+    attempt = 1
+    while True:
+        try:
+            return pyoxigraph.Store.read_only(db), pyoxigraph.Store.read_only(hidden_db)
+        except RuntimeError:
+            if attempt >= OPEN_TRIES:
+                raise
+            time.sleep(0.05 * attempt)
+            attempt += 1
 
 
 def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:

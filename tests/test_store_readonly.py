@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from amurkg.graph import KnowledgeGraph
-from amurkg.store import LOCK_FILE, Store, StoreError
+from amurkg.store import CURATED_GRAPH, LOCK_FILE, Store, StoreError
 from amurkg.survey.importer import import_package
 
 SMALL = Path(__file__).resolve().parent / "data" / "survey-small"
@@ -244,3 +244,61 @@ def test_the_private_folder_of_views_must_be_private(tmp_path: Path, monkeypatch
     base.symlink_to(elsewhere)
     with pytest.raises(StoreError, match="not a private folder"):
         private_views()
+
+
+class _Racing:
+    """pyoxigraph.Store as a reader finds it while a program outside amurkg's lock writes the database: the first
+    ``failures`` read-only opens find a file that the writer's compaction removed (RocksDB's own message)."""
+
+    real: Any = None
+    failures = 0
+    opens = 0
+
+    @classmethod
+    def read_only(cls, path: str) -> Any:
+        cls.opens += 1
+        if cls.opens <= cls.failures:
+            raise RuntimeError(
+                f"Corruption: Corruption: IO error: No such file or directory: While open a file for random read: "
+                f"{path}/000025.sst: No such file or directory  The file {path}/MANIFEST-000053 may be corrupted."
+            )
+        return cls.real.read_only(path)
+
+
+def _racing(monkeypatch: pytest.MonkeyPatch, failures: int) -> type[_Racing]:
+    import pyoxigraph
+
+    racing = type("Racing", (_Racing,), {"real": pyoxigraph.Store, "failures": failures, "opens": 0})
+    monkeypatch.setattr(pyoxigraph, "Store", racing)
+    return racing
+
+
+def test_a_reader_racing_a_foreign_writer_opens_at_the_next_try(
+    empty_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in CI: a raw pyoxigraph writer, opened beside a reader, compacted away a file the reader had listed,
+    and the reader's RuntimeError left its lock file open. A reader now reads the listing again."""
+    racing = _racing(monkeypatch, failures=1)
+    with Store.open(empty_store) as store:
+        assert store.count(CURATED_GRAPH) > 0
+    assert racing.opens == 3  # the visible database twice (the first try failed), then the hidden one
+
+
+def test_a_reader_that_never_finds_the_files_is_told_in_one_line_and_lets_the_store_go(
+    empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from amurkg.cli import app
+    from amurkg.store import OPEN_TRIES
+
+    store = Path(shutil.copytree(empty_store, tmp_path / "store"))
+    racing = _racing(monkeypatch, failures=10 * OPEN_TRIES)
+    with pytest.raises(StoreError, match=r"the store cannot be opened: Corruption: .* No such file"):
+        Store.open(store)
+    assert racing.opens == OPEN_TRIES
+    result = CliRunner().invoke(app, ["sparql", "--store", str(store), "ASK {}"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1 and "cannot be opened" in result.stderr
+    monkeypatch.undo()
+    Store.open(store, write=True).close()  # the lock was let go: a writer gets the store at once
