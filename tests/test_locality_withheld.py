@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import urllib.parse
 import zipfile
@@ -112,6 +113,13 @@ def outputs(store: Path, work: Path, exact: bool = False) -> dict[str, str]:
     return texts
 
 
+#: Identifiers an export draws at random or by hash (blank node labels, the import's UUID, digests): written in
+#: lowercase hexadecimal with a digit in it, they may hold a generated name's letters ("aaaa" in a blank node's
+#: label gave a false leak of the name "Aaaa"). A place name starts with a capital, so none is removed.
+_RANDOM_IDS = re.compile(
+    r"_:[0-9A-Za-z]+|(?<![0-9A-Za-z])(?=[0-9a-f-]*[0-9])[0-9a-f]{8,}(?:-[0-9a-f]{4,})*(?![0-9A-Za-z])"
+)
+
 # place names of a camera: words, with the punctuation and scripts field notes use
 _NAMES = st.from_regex(r"[A-Z][a-z]{3,8}( [A-Za-z]{2,8}){0,3}", fullmatch=True) | st.sampled_from(
     ["Kedrovaya Pad ridge", "\u041a\u0435\u0434\u0440\u043e\u0432\u0430\u044f \u041f\u0430\u0434\u044c", "salt lick 3"]
@@ -128,7 +136,7 @@ def test_no_export_writes_a_protected_cameras_place_name(
     store = new_store(empty_store, work)
     assert run("import", str(package), "--store", str(store)).exit_code == 0
     texts = outputs(store, work)
-    leaked = [where for where, text in texts.items() if name.lower() in text.lower()]
+    leaked = [where for where, text in texts.items() if name.lower() in _RANDOM_IDS.sub("", text).lower()]
     assert not leaked, leaked
     assert any(OTHER in text for text in texts.values())  # the public camera's name is still there
     occurrences = texts["dwca:occurrence.txt"]
