@@ -85,6 +85,61 @@ def test_the_loader_only_ever_gets_closed_non_empty_regular_files(
     assert not list(store.glob(STAGING_PREFIX + "*"))  # staged files are removed once loaded
 
 
+def test_two_staged_files_load_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader threads overlap: the first two bulk loads wait for each other at a barrier, which breaks
+    (after a minute) if the second load can only start once the first has ended."""
+    real = ox.Store.bulk_load
+    meet = threading.Barrier(2, timeout=60)
+    calls: list[str] = []
+
+    def meeting(self: ox.Store, **kwargs: Any) -> None:
+        calls.append(str(kwargs["path"]))
+        if len(calls) <= 2:
+            meet.wait()
+        real(self, **kwargs)
+
+    monkeypatch.setattr(ox.Store, "bulk_load", meeting)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 2000)
+    store = tmp_path / "store"
+    report = import_package(store, EXAMPLE)
+    assert importer.LOADERS == 2 and len(calls) == len(set(calls)) >= 5
+    assert _graph_counts(store) == {report.identifier: report.stats.triples}
+    assert not list(store.glob(STAGING_PREFIX + "*"))
+
+
+def test_a_loader_that_fails_stops_the_import_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One loader thread's error (here, a full disk on the third file) while the other loads: one line, the
+    graph dropped, the earlier import kept, no staged file and no loader thread left."""
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    before = _graph_counts(store)
+    with Store.open(store) as handle:
+        graphs = set(handle.ox.named_graphs())
+    real = ox.Store.bulk_load
+    calls: list[int] = []
+
+    def failing(self: ox.Store, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(self, **kwargs)
+
+    monkeypatch.setattr(ox.Store, "bulk_load", failing)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 2000)
+    with pytest.raises(AmurkgError) as caught:
+        import_package(store, EXAMPLE)
+    message = str(caught.value)
+    assert "\n" not in message and "No space left on device" in message and message.endswith("nothing changed")
+    monkeypatch.undo()
+    assert _graph_counts(store) == before
+    with Store.open(store) as handle:
+        assert set(handle.ox.named_graphs()) == graphs
+    assert not list(store.glob(STAGING_PREFIX + "*"))
+    assert all(t.name != "amurkg-load" for t in threading.enumerate())
+
+
 def test_every_bulk_load_goes_through_the_one_guarded_function() -> None:
     callers = [
         path.relative_to(REPO).as_posix()

@@ -182,16 +182,25 @@ def _import(
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
 
-#: Triples per staged file. Each file is loaded while the next one is written, so that checking and mapping
-#: the rows (Python) and loading (pyoxigraph, which releases the GIL) overlap, and the disk holds at most two.
+#: Triples per staged file. Files are loaded while the next one is written, so that checking and mapping
+#: the rows (Python) and loading (pyoxigraph, which releases the GIL) overlap.
 CHUNK_TRIPLES = 1_000_000
+
+#: Staged files loaded at once, each by its own bulk load. One load of a 1M-triple file parses it and then
+#: sorts and writes it (one batch of pyoxigraph's loader), one after the other: on 2 or 3 cores it uses about
+#: one core. Two loads at once overlap one file's parsing with the other's writing, as one load of a big file
+#: does. Measured at 100k observations on 2 cores: checking, mapping and loading 30.6 s -> 24.2 s, peak memory
+#: 1,132 -> 1,929 MiB (a raw bulk load of the same triples: 1,702). The disk holds at most four files: two
+#: loading, one waiting, one being written.
+LOADERS = 2
 
 
 def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -> int:
     """Load ``lines`` into ``graph`` through staged N-Triples files in the store's folder: a regular file,
     closed before the loader opens it, loads the same on any number of cores and on any OS (a pipe does not:
-    see ``Store.load_ntriples``). A problem found half way stops the staging; the caller then drops the graph,
-    which no query could see. Afterwards the graph must hold exactly what was written. Returns that count."""
+    see ``Store.load_ntriples``). ``LOADERS`` threads load files at once. A problem found half way (here or in
+    any loader) stops the staging; the caller then drops the graph, which no query could see. Afterwards the
+    graph must hold exactly what was written. Returns that count."""
     import queue
 
     from amurkg.limits import release_temporary
@@ -211,8 +220,9 @@ def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -
                 chunk.unlink(missing_ok=True)
                 release_temporary(chunk)
 
-    loader = threading.Thread(target=load, name="amurkg-load", daemon=True)
-    loader.start()
+    loaders = [threading.Thread(target=load, name="amurkg-load", daemon=True) for _ in range(LOADERS)]
+    for loader in loaders:
+        loader.start()
     written = 0
     source = _Lines(lines)
     try:
@@ -228,8 +238,10 @@ def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -
             if count < CHUNK_TRIPLES:
                 break
     finally:
-        staged.put(None)
-        loader.join()
+        for _ in loaders:
+            staged.put(None)  # one end mark for each loader: each takes one and stops
+        for loader in loaders:
+            loader.join()
     if failure:
         # the loader thread's traceback holds its frames, and they the database: dropped here, so that a caller
         # who keeps the exception (a notebook, a test runner) does not keep the database open once the lock is
