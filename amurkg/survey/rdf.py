@@ -582,7 +582,11 @@ class Mapper:
         yield from _lists(node, starts, gaps)
 
     def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
-        """The package's own metadata, and the taxa its observations named that the curated graph lacks."""
+        """The package's own metadata, each triple once: a descriptor may list a keyword, a source or a capture
+        method twice, and the importer checks that the store holds one triple for every line written."""
+        return iter(dict.fromkeys(self._package_lines(descriptor)))
+
+    def _package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
         pkg = f"<{self.package}>"
         yield f"{pkg} {RDF_TYPE} <{AKG}CameraTrapPackage> ."
         yield from _text_fields(pkg, descriptor, _PACKAGE)

@@ -1,0 +1,186 @@
+"""What an import hands the bulk loader is valid N-Triples, whatever text a package holds.
+
+The loader reads the staged files leniently (``Store.load_ntriples``: it does not check IRIs and language tags
+again, which costs about a quarter of its CPU), so amurkg's own output must be strictly valid by construction:
+every IRI built from constants and percent-encoded identifiers, every literal escaped, every language tag
+checked. These tests put hostile but acceptable text (IRI delimiters, quotes, backslashes, percent signs,
+spaces of every kind, right-to-left and astral characters, combining marks) in every identifier and name of
+a Camtrap DP package, of its descriptor and of a Darwin Core Archive, import it, and parse every staged
+file with pyoxigraph's strict parser: each must parse, with one triple a line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+from conftest import REPO
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_hostile_packages import _DWC_COLUMNS, write_archive
+
+from amurkg.store import Store
+from amurkg.survey.importer import import_package
+
+SMALL = REPO / "tests" / "data" / "survey-small"
+HEALTH = [HealthCheck.function_scoped_fixture]
+
+#: characters that break an IRI or a literal written carelessly, and text of other scripts and planes
+_HOSTILE = "<>\"\\{}|^`%#?&=;:/.@+*!$'()[], _~-" + "aZ09\u00e9\u05d0\u0627\u0301\u00a0\u3000\uff1e\u4e2d\U0001f406"
+_TEXT = st.text(alphabet=st.sampled_from(_HOSTILE), min_size=1, max_size=12).filter(lambda t: t.strip() == t)
+
+#: (table, column) holding text that ends up in an IRI (identifiers) or a literal (names, paths, comments)
+_CELLS = [
+    ("deployments.csv", "deploymentID"),
+    ("deployments.csv", "locationID"),
+    ("deployments.csv", "locationName"),
+    ("deployments.csv", "setupBy"),
+    ("deployments.csv", "deploymentComments"),
+    ("media.csv", "mediaID"),
+    ("media.csv", "filePath"),
+    ("media.csv", "fileName"),
+    ("media.csv", "mediaComments"),
+    ("observations.csv", "observationID"),
+    ("observations.csv", "eventID"),
+    ("observations.csv", "scientificName"),
+    ("observations.csv", "classifiedBy"),
+    ("observations.csv", "individualID"),
+    ("observations.csv", "observationComments"),
+]
+_REFERENCED = {"deploymentID": ["media.csv", "observations.csv"], "mediaID": ["observations.csv"]}
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def _write(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+
+
+def _staged_of(store: Path, package: Path, monkeypatch: pytest.MonkeyPatch, copies: Path) -> list[Path]:
+    """Import ``package``, keeping a copy of every file the loader is handed; the copies."""
+    real = Store.load_ntriples
+    kept: list[Path] = []
+
+    def keeping(self: Store, path: Path, graph: str) -> None:
+        copy = copies / f"staged-{len(kept)}.nt"
+        shutil.copyfile(path, copy)
+        kept.append(copy)
+        real(self, path, graph)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "load_ntriples", keeping)
+        import_package(store, package)
+    return kept
+
+
+def _strictly_valid(files: list[Path]) -> int:
+    """Parse each file with pyoxigraph's strict N-Triples parser: the triples, checked one a line."""
+    assert files
+    total = 0
+    for file in files:
+        lines = sum(1 for line in file.read_bytes().split(b"\n") if line)
+        triples = list(ox.parse(path=str(file), format=ox.RdfFormat.N_TRIPLES))
+        assert len(triples) == lines, file
+        total += lines
+    return total
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    cells=st.lists(st.tuples(st.sampled_from(_CELLS), st.integers(2, 3), _TEXT), min_size=1, max_size=4),
+    title=_TEXT,
+    vernacular=_TEXT,
+)
+def test_a_camtrap_dp_package_stages_strict_n_triples(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    cells: list[tuple[tuple[str, str], int, str]],
+    title: str,
+    vernacular: str,
+) -> None:
+    work = tmp_path_factory.mktemp("staged")
+    package = work / "package"
+    shutil.copytree(SMALL, package)
+    for (file, column), row, text in cells:
+        rows = _rows(package / file)
+        index = rows[0].index(column)
+        if column == "filePath":  # the schema's pattern: relative, no leading '.', '/' or '~', no '..'
+            text = "a" + text.replace("..", ".")
+        old, rows[row - 1][index] = rows[row - 1][index], text
+        _write(package / file, rows)
+        for other in _REFERENCED.get(column, []):  # an identifier changes wherever it is named
+            others = _rows(package / other)
+            at = others[0].index(column)
+            for line in others[1:]:
+                if line[at] == old:
+                    line[at] = text
+            _write(package / other, others)
+    descriptor: dict[str, Any] = json.loads((package / "datapackage.json").read_text("utf-8"))
+    descriptor["title"] = title
+    descriptor["keywords"] = [title, vernacular]
+    descriptor["taxonomic"] = [
+        {"scientificName": "Lynx lynx", "taxonID": title, "vernacularNames": {"eng": vernacular, "rus": title}}
+    ]
+    (package / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+    staged = _staged_of(work / "store", package, monkeypatch, work)
+    assert _strictly_valid(staged) > 100
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(occurrence=_TEXT, deployment=_TEXT, name=_TEXT)
+def test_a_darwin_core_archive_stages_strict_n_triples(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    occurrence: str,
+    deployment: str,
+    name: str,
+) -> None:
+    work = tmp_path_factory.mktemp("staged")
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    columns = [term for term, _ in _DWC_COLUMNS]
+    rows[0][columns.index("occurrenceID")] = occurrence
+    rows[1][columns.index("parentEventID")] = deployment
+    rows[2][columns.index("scientificName")] = name
+    archive = write_archive(work / "archive", rows)
+    staged = _staged_of(work / "store", archive, monkeypatch, work)
+    assert _strictly_valid(staged) > 30
+
+
+def test_the_loader_reads_leniently_so_the_output_must_be_valid(tmp_path: Path) -> None:
+    """The reason for the tests above: a lenient load keeps what a strict parser refuses."""
+    bad = tmp_path / "bad.nt"
+    bad.write_text('<not an iri> <http://example.org/p> "x"@en-x .\n', "utf-8")
+    with pytest.raises(SyntaxError):
+        list(ox.parse(path=str(bad), format=ox.RdfFormat.N_TRIPLES))
+    with Store.open(tmp_path / "store", write=True, create=True) as store:
+        graph = store.new_graph()
+        store.load_ntriples(bad, graph)
+        assert store.count(graph) == 1
+
+
+def test_a_descriptor_that_lists_a_value_twice_imports(tmp_path: Path) -> None:
+    """A keyword, a source or a capture method listed twice is one triple: the import once wrote it twice, and
+    its count check (one triple stored for every line written) refused the package as a loader failure."""
+    package = tmp_path / "package"
+    shutil.copytree(SMALL, package)
+    descriptor: dict[str, Any] = json.loads((package / "datapackage.json").read_text("utf-8"))
+    descriptor["keywords"] = ["leopard", "leopard", "Amur"]
+    descriptor["sources"] = [{"title": "field notes"}, {"title": "field notes"}]
+    (package / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+    report = import_package(tmp_path / "store", package)
+    with Store.open(tmp_path / "store") as store:
+        (record,) = store.imports()
+        keywords = store.ox.query(
+            "SELECT ?k WHERE { ?p <https://schema.org/keywords> ?k }", default_graph=ox.NamedNode(record.graph)
+        )
+        assert sorted(str(row["k"].value) for row in keywords) == ["Amur", "leopard"]
+    assert report.stats.triples == record.triples
