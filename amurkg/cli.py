@@ -256,6 +256,10 @@ def _version(value: bool) -> None:
 _OWN_SIGNALS = ("serve", "import", "push")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -274,6 +278,11 @@ def main(
     from amurkg.progress import enable_on_terminal
 
     enable_on_terminal()
+    if ctx.invoked_subcommand == "import":
+        import signal
+
+        # SIGTERM stops an import as Ctrl-C does: it removes its staged files and its graph, and keeps the store
+        signal.signal(signal.SIGTERM, _interrupt)
     if ctx.invoked_subcommand not in _OWN_SIGNALS:
         from amurkg.limits import supervise
 

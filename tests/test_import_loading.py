@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +205,61 @@ def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_chan
     assert _graph_counts(store) == before
     with Store.open(store) as handle:  # the half-loaded graph is gone too
         assert set(handle.ox.named_graphs()) == graphs
+
+
+def test_a_staging_error_loads_no_waiting_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping fails (here, its line source raises) while both loaders are busy and a third file waits in the
+    queue: that file is removed without being loaded into the graph about to be dropped, and nothing is left."""
+    release = threading.Event()
+    loaded: list[Path] = []
+
+    def slow(self: Store, path: Path, graph: str) -> None:
+        loaded.append(path)
+        release.wait(60)
+
+    def lines() -> Iterator[tuple[bytes, int]]:
+        for n in range(3):  # three files of 10 lines: two loading, one waiting
+            yield b"".join(b"<urn:s%d> <urn:p> <urn:o%d> .\n" % (n, i) for i in range(10)), 10
+        threading.Timer(1.0, release.set).start()  # the loaders go on once the error has been raised
+        raise RuntimeError("a mapping error")
+
+    monkeypatch.setattr(Store, "load_ntriples", slow)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 10)
+    with Store.open(tmp_path / "store", write=True, create=True) as store:
+        with pytest.raises(RuntimeError, match="a mapping error"):
+            importer._load_staged(store, store.new_graph(), lines(), tmp_path)
+        assert len(loaded) == 2
+        assert not list(store.path.glob(STAGING_PREFIX + "*"))
+    assert all(t.name != "amurkg-load" for t in threading.enumerate())
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_stops_an_import_and_leaves_nothing(tmp_path: Path) -> None:
+    """SIGTERM, sent while the import stages its triples, stops it as Ctrl-C does: exit 130, no staged file and no
+    loader SST file left, the earlier import kept."""
+    from amurkg.survey.generate import generate
+
+    package = tmp_path / "package"
+    generate(package, 20_000)
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    before = _graph_counts(store)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amurkg", "import", str(package), "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(1200):  # up to a minute for the first staged file
+        if list(store.glob(STAGING_PREFIX + "*")) or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the import ended before it staged a file"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert not list(store.glob(STAGING_PREFIX + "*")) and not list((store / "db").glob("bulk-*"))
+    assert _graph_counts(store) == before
 
 
 def test_a_problem_found_half_way_leaves_no_staged_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,3 +172,30 @@ def test_a_descriptor_that_lists_a_value_twice_imports(tmp_path: Path) -> None:
         )
         assert sorted(str(row["k"].value) for row in keywords) == ["Amur", "leopard"]
     assert report.stats.triples == record.triples
+
+
+def test_tables_in_folders_with_one_file_name_are_three_files(tmp_path: Path) -> None:
+    """deployments/data.csv, media/data.csv and observations/data.csv: named by their file name alone they were
+    one file, their rows wrote the same lines twice, and the count check refused the package as a loader failure
+    (and the file was taken for a Darwin Core occurrence core)."""
+    package = tmp_path / "package"
+    shutil.copytree(SMALL, package)
+    descriptor: dict[str, Any] = json.loads((package / "datapackage.json").read_text("utf-8"))
+    for resource in descriptor["resources"]:
+        if resource["name"] in ("deployments", "media", "observations"):
+            (package / resource["name"]).mkdir()
+            (package / resource["path"]).rename(package / resource["name"] / "data.csv")
+            resource["path"] = f"{resource['name']}/data.csv"
+    (package / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+    report = import_package(tmp_path / "store", package)
+    with Store.open(tmp_path / "store") as store:
+        (record,) = store.imports()
+        files = store.ox.query(
+            "SELECT ?file ?table WHERE { ?file a <https://w3id.org/amurkg/ontology#DataFile> ; "
+            "<https://w3id.org/amurkg/ontology#tableName> ?table }",
+            default_graph=ox.NamedNode(record.graph),
+        )
+        tables = {str(row["table"].value): str(row["file"].value) for row in files}
+    assert sorted(tables) == ["deployments", "media", "observations"]
+    assert len(set(tables.values())) == 3 and all(iri.endswith("%2Fdata.csv") for iri in tables.values())
+    assert report.stats.triples == record.triples

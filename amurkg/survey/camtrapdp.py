@@ -61,6 +61,9 @@ class CameraTrapPackage:
     tables: dict[str, Path]
     display: dict[str, str]  # how errors name each table's file
     warnings: list[str] = field(default_factory=list)  # what was kept although doubtful, counted (``rows``)
+    #: each table's path inside the package, as its descriptor gives it (POSIX): two tables in different
+    #: folders may share a file name (``deployments/data.csv``, ``media/data.csv``)
+    paths: dict[str, str] = field(default_factory=dict)
 
     @property
     def identifier(self) -> str:
@@ -251,6 +254,7 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
     problems = check_descriptor(descriptor, shown)
     tables: dict[str, Path] = {}
     display: dict[str, str] = {}
+    paths: dict[str, str] = {}
     named: set[str] = set()  # tables a resource names, read or not
     for index, resource in enumerate(descriptor.get("resources") or []):
         if not isinstance(resource, dict) or resource.get("name") not in TABLES:
@@ -301,6 +305,7 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
             continue
         tables[name] = file
         display[name] = f"{display_base}{rel}" if display_base else str(file)
+        paths[name] = pure.as_posix()
     for name in TABLES:
         if name not in named:
             problems.append(
@@ -308,7 +313,7 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
             )
     if problems:
         raise PackageError(problems)
-    return CameraTrapPackage(source, descriptor, tables, display)
+    return CameraTrapPackage(source, descriptor, tables, display, paths=paths)
 
 
 #: The hashes a Data Package may declare (``"algorithm:hex"``; bare hex is MD5), and their lengths in hex.

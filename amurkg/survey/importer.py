@@ -75,7 +75,9 @@ def _package_blocks(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[
     from amurkg.survey.chunks import package_blocks, workers
 
     with open_package(path) as package:
-        files = {name: Path(package.display[name]).name for name in package.tables}
+        # each table's file by its path in the package: by its name alone, tables in different folders with one
+        # file name were one file, their rows wrote the same lines, and the count check refused the package
+        files = {name: package.paths.get(name) or Path(package.display[name]).name for name in package.tables}
         mapper = Mapper(package.identifier, files, taxa, taxon_ids(package.descriptor.get("taxonomic")))
         problems = Problems(limit)
         size = sum(package.tables[name].stat().st_size for name in ("media", "observations"))
@@ -207,41 +209,64 @@ def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -
 
     staged: queue.Queue[Path | None] = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
+    stopped = threading.Event()  # the staging failed or was interrupted: load nothing more
     files = 0
 
-    def load() -> None:
-        while (chunk := staged.get()) is not None:
-            try:
-                if not failure:
-                    store.load_ntriples(chunk, graph)
-            except BaseException as exc:  # handed to the main thread, which raises it
-                failure.append(exc)
-            finally:
-                chunk.unlink(missing_ok=True)
-                release_temporary(chunk)
+    def load(done: threading.Event) -> None:
+        try:
+            while (chunk := staged.get()) is not None:
+                try:
+                    if not failure and not stopped.is_set():
+                        store.load_ntriples(chunk, graph)
+                except BaseException as exc:  # handed to the main thread, which raises it
+                    failure.append(exc)
+                finally:
+                    chunk.unlink(missing_ok=True)
+                    release_temporary(chunk)
+        finally:
+            done.set()
 
-    loaders = [threading.Thread(target=load, name="amurkg-load", daemon=True) for _ in range(LOADERS)]
+    # each loader says when it is done: after a join interrupted by Ctrl-C, Python 3.11's Thread.is_alive() says
+    # False of a thread that still runs
+    finished = [threading.Event() for _ in range(LOADERS)]
+    loaders = [threading.Thread(target=load, args=(done,), name="amurkg-load", daemon=True) for done in finished]
     for loader in loaders:
         loader.start()
     written = 0
     source = _Lines(lines)
+    unhanded: Path | None = None  # a staged file not yet handed to the loaders
     try:
         while not failure:
-            chunk, count = _stage(store.path, source, CHUNK_TRIPLES)
+            unhanded, count = _stage(store.path, source, CHUNK_TRIPLES)
             if not count:
-                chunk.unlink()
-                release_temporary(chunk)
                 break
             written += count
             files += 1
-            staged.put(chunk)
+            staged.put(unhanded)
+            unhanded = None
             if count < CHUNK_TRIPLES:
                 break
+    except BaseException:
+        stopped.set()  # a file waiting in the queue is removed, not loaded into a graph about to be dropped
+        raise
     finally:
+        if unhanded is not None:
+            unhanded.unlink(missing_ok=True)
+            release_temporary(unhanded)
+        interrupted = False
         for _ in loaders:
             staged.put(None)  # one end mark for each loader: each takes one and stops
+        for done in finished:
+            while not done.is_set():  # Ctrl-C (or SIGTERM) waits for the load under way, which cannot be stopped
+                try:
+                    done.wait()
+                except KeyboardInterrupt:
+                    stopped.set()
+                    interrupted = True
         for loader in loaders:
             loader.join()
+        if interrupted:
+            raise KeyboardInterrupt
     if failure:
         # the loader thread's traceback holds its frames, and they the database: dropped here, so that a caller
         # who keeps the exception (a notebook, a test runner) does not keep the database open once the lock is
