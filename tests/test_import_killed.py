@@ -19,21 +19,27 @@ from amurkg.survey.importer import import_package
 SMALL = REPO / "tests" / "data" / "survey-small"
 
 #: Runs `amurkg import` with small staged files and says on stdout each time one has been loaded, then stops
-#: (the parent kills it there with SIGKILL: no clean-up code of amurkg's or pyoxigraph's runs).
+#: (the parent kills it there with SIGKILL: no clean-up code of amurkg's or pyoxigraph's runs). The two loader
+#: threads count under a lock and write whole lines: unlocked, their prints interleaved ("loadedloaded 4 3")
+#: and the parent never read "loaded 4".
 _IMPORT_AND_WAIT = """
-import sys, time
+import sys, threading, time
 from amurkg.store import Store
 from amurkg.survey import importer
 importer.CHUNK_TRIPLES = 5000
 real = Store.load_ntriples
 loaded = 0
+lock = threading.Lock()  # two loader threads: one count, and whole lines on stdout
 def load(self, path, graph):
     global loaded
     real(self, path, graph)
-    loaded += 1
-    print("loaded", loaded, flush=True)
-    if loaded == 4:
-        time.sleep(600)  # killed here: four files in the graph, the fifth being written
+    with lock:
+        loaded += 1
+        done = loaded
+        sys.stdout.write(f"loaded {done}\\n")
+        sys.stdout.flush()
+    if done >= 4:
+        time.sleep(600)  # killed here: four files in the graph, others being loaded or written
 Store.load_ntriples = load
 importer.import_package(sys.argv[1], sys.argv[2])
 """
