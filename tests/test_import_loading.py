@@ -58,6 +58,15 @@ def _graph_counts(store: Path) -> dict[str, int]:
     return {r.identifier: n for r, n in held.items() if n == r.triples}
 
 
+def _small_store(tmp_path: Path) -> tuple[Path, dict[str, int], set[Any]]:
+    """A store holding the small survey: its path, its imports' triple counts and its named graphs."""
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    with Store.open(store) as handle:
+        graphs = set(handle.ox.named_graphs())
+    return store, _graph_counts(store), graphs
+
+
 # ------------------------------------------------------------------ what the loader is given, on any machine
 
 
@@ -115,11 +124,7 @@ def test_a_loader_that_fails_stops_the_import_and_leaves_nothing(
 ) -> None:
     """One loader thread's error (here, a full disk on the third file) while the other loads: one line, the
     graph dropped, the earlier import kept, no staged file and no loader thread left."""
-    store = tmp_path / "store"
-    import_package(store, SMALL)
-    before = _graph_counts(store)
-    with Store.open(store) as handle:
-        graphs = set(handle.ox.named_graphs())
+    store, before, graphs = _small_store(tmp_path)
     real = ox.Store.bulk_load
     calls: list[int] = []
 
@@ -180,11 +185,7 @@ def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_chan
 ) -> None:
     """What the pipe did on 4+ cores (it loaded nothing, and the import said 'it stopped reading'): the count
     check after loading catches any such loss and says what lost how much; nothing is registered."""
-    store = tmp_path / "store"
-    import_package(store, SMALL)
-    before = _graph_counts(store)
-    with Store.open(store) as handle:
-        graphs = set(handle.ox.named_graphs())
+    store, before, graphs = _small_store(tmp_path)
     real = ox.Store.bulk_load
 
     def lossy(self: ox.Store, **kwargs: Any) -> None:

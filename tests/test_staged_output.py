@@ -11,7 +11,6 @@ and parse every staged file with pyoxigraph's strict parser: each must parse, wi
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_hostile_packages import _DWC_COLUMNS, write_archive
+from test_hostile_packages import _DWC_COLUMNS, table_rows, write_archive, write_rows
 
 from amurkg.store import Store
 from amurkg.survey.importer import import_package
@@ -53,16 +52,6 @@ _CELLS = [
     ("observations.csv", "observationComments"),
 ]
 _REFERENCED = {"deploymentID": ["media.csv", "observations.csv"], "mediaID": ["observations.csv"]}
-
-
-def _rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))
-
-
-def _write(path: Path, rows: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\r\n").writerows(rows)
 
 
 def _staged_of(store: Path, package: Path, monkeypatch: pytest.MonkeyPatch, copies: Path) -> list[Path]:
@@ -111,19 +100,19 @@ def test_a_camtrap_dp_package_stages_strict_n_triples(
     package = work / "package"
     shutil.copytree(SMALL, package)
     for (file, column), row, text in cells:
-        rows = _rows(package / file)
+        rows = table_rows(package / file)
         index = rows[0].index(column)
         if column == "filePath":  # the schema's pattern: relative, no leading '.', '/' or '~', no '..'
             text = "a" + text.replace("..", ".")
         old, rows[row - 1][index] = rows[row - 1][index], text
-        _write(package / file, rows)
+        write_rows(package / file, rows)
         for other in _REFERENCED.get(column, []):  # an identifier changes wherever it is named
-            others = _rows(package / other)
+            others = table_rows(package / other)
             at = others[0].index(column)
             for line in others[1:]:
                 if line[at] == old:
                     line[at] = text
-            _write(package / other, others)
+            write_rows(package / other, others)
     descriptor: dict[str, Any] = json.loads((package / "datapackage.json").read_text("utf-8"))
     descriptor["title"] = title
     descriptor["keywords"] = [title, vernacular]
