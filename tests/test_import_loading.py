@@ -70,6 +70,15 @@ def _small_store(tmp_path: Path) -> tuple[Path, dict[str, int], set[Any]]:
 # ------------------------------------------------------------------ what the loader is given, on any machine
 
 
+def _names(fd: str) -> str | None:
+    """The file an open descriptor of this process names; None for one closed since it was listed (the other
+    loader thread opens and closes its file meanwhile)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except FileNotFoundError:
+        return None
+
+
 def test_the_loader_only_ever_gets_closed_non_empty_regular_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,7 +92,7 @@ def test_the_loader_only_ever_gets_closed_non_empty_regular_files(
         path = Path(str(kwargs["path"]))
         info = os.stat(path)
         # a file still open for writing would show in /proc/self/fd: none of ours is
-        open_here = any(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in os.listdir("/proc/self/fd"))
+        open_here = any(_names(fd) == os.path.realpath(path) for fd in os.listdir("/proc/self/fd"))
         seen.append((stat.S_ISREG(info.st_mode), info.st_size, path.parent, open_here))
         real(self, *args, **kwargs)
 
