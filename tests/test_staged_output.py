@@ -11,8 +11,10 @@ and parse every staged file with pyoxigraph's strict parser: each must parse, wi
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +190,22 @@ def test_tables_in_folders_with_one_file_name_are_three_files(tmp_path: Path) ->
     assert sorted(tables) == ["deployments", "media", "observations"]
     assert len(set(tables.values())) == 3 and all(iri.endswith("%2Fdata.csv") for iri in tables.values())
     assert report.stats.triples == record.triples
+
+
+def test_package_lines_stream_what_the_rows_computed() -> None:
+    """Only the descriptor's few lines are held to write each once: the lines computed from the rows (a million
+    at 1M observations) stream through, as they did before the descriptor's lines were made unique."""
+    from amurkg.survey.rdf import Mapper, TaxonIndex
+
+    mapper = Mapper("streamed", {}, TaxonIndex())
+    taken: list[int] = []
+
+    def computed() -> Iterator[str]:
+        for n in range(100_000):
+            taken.append(n)
+            yield f"<urn:s{n}> <urn:p> <urn:o> ."
+
+    mapper.gap_lines = computed  # type: ignore[method-assign]
+    first = list(itertools.islice(mapper.package_lines({"keywords": ["a", "a"]}), 50))
+    assert len(first) == 50 and len(taken) < 100
+    assert sum(1 for line in first if "keywords" in line) == 1

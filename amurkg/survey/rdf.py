@@ -582,11 +582,17 @@ class Mapper:
         yield from _lists(node, starts, gaps)
 
     def package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
-        """The package's own metadata, each triple once: a descriptor may list a keyword, a source or a capture
-        method twice, and the importer checks that the store holds one triple for every line written."""
-        return iter(dict.fromkeys(self._package_lines(descriptor)))
+        """The package's own metadata, each triple once (a descriptor may list a keyword, a source or a capture
+        method twice, and the importer checks that the store holds one triple for every line written); then what
+        is computed from the rows (one line each by construction, streamed: at 1M observations, a million), the
+        data files, and the taxa its observations named that the curated graph lacks."""
+        yield from dict.fromkeys(self._descriptor_lines(descriptor))
+        yield from self.time_lapse_lines()
+        yield from self.gap_lines()
+        yield from self.files_lines()
+        yield from self.taxon_lines(descriptor.get("taxonomic") or [])
 
-    def _package_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
+    def _descriptor_lines(self, descriptor: dict[str, Any]) -> Iterator[str]:
         pkg = f"<{self.package}>"
         yield f"{pkg} {RDF_TYPE} <{AKG}CameraTrapPackage> ."
         yield from _text_fields(pkg, descriptor, _PACKAGE)
@@ -634,10 +640,6 @@ class Mapper:
             for name in ("start", "end"):
                 if isinstance(temporal.get(name), str):
                     yield f"{pkg} <{AKG}temporal{name.title()}> {_when(temporal[name])} ."
-        yield from self.time_lapse_lines()
-        yield from self.gap_lines()
-        yield from self.files_lines()
-        yield from self.taxon_lines(descriptor.get("taxonomic") or [])
 
     def taxon_lines(self, taxonomic: Iterable[Any]) -> Iterator[str]:
         listed = {
