@@ -184,15 +184,19 @@ def _import(
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
 
-#: Triples per staged file. Files are loaded while the next one is written, so that checking and mapping
-#: the rows (Python) and loading (pyoxigraph, which releases the GIL) overlap.
-CHUNK_TRIPLES = 1_000_000
+#: Triples per staged file (about 45 MB). Files are loaded while the next one is written, so that checking and
+#: mapping the rows (Python) and loading (pyoxigraph, which releases the GIL) overlap. Smaller files start the
+#: first load sooner, leave less to load after the last row is mapped, and hold less in the loader's memory.
+#: Measured on 2 cores (bench/bench_survey.py, each against the raw load in the same run), 250k against 1M
+#: triples a file: at 100k observations 1.24x and 1.28x the raw load's time against 1.45x and 1.31x, peak memory
+#: 0.37-0.39x the raw load's against 1.17-1.20x; at 1M observations 1.55x (1.54x before), peak 933 MiB against
+#: 2,362 (0.49x the raw load's against 1.24x).
+CHUNK_TRIPLES = 250_000
 
-#: Staged files loaded at once, each by its own bulk load. One load of a 1M-triple file parses it and then
-#: sorts and writes it (one batch of pyoxigraph's loader), one after the other: on 2 or 3 cores it uses about
-#: one core. Two loads at once overlap one file's parsing with the other's writing, as one load of a big file
-#: does. Measured at 100k observations on 2 cores: checking, mapping and loading 30.6 s -> 24.2 s, peak memory
-#: 1,132 -> 1,929 MiB (a raw bulk load of the same triples: 1,702). The disk holds at most four files: two
+#: Staged files loaded at once, each by its own bulk load. One bulk load parses its file and then sorts and
+#: writes it, one after the other: on 2 or 3 cores it uses about one core. Two loads at once overlap one file's
+#: parsing with the other's writing, as one load of a big file does. Measured at 100k observations on 2 cores,
+#: with 1M-triple files: checking, mapping and loading 30.6 s -> 24.2 s. The disk holds at most four files: two
 #: loading, one waiting, one being written.
 LOADERS = 2
 
