@@ -217,6 +217,94 @@ def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_chan
         assert set(handle.ox.named_graphs()) == graphs
 
 
+def test_the_count_check_runs_while_the_protection_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count after loading (in its own thread) and the protection's reading meet at a barrier: with the count
+    made before the protection begins, or after it, the barrier breaks and the import fails."""
+    from amurkg.survey import sensitive
+
+    meet = threading.Barrier(2, timeout=20)
+    real_count, real_protect = Store.count, sensitive.protect
+    counted: list[str] = []
+
+    def count(self: Store, graph: str) -> int:
+        if threading.current_thread().name == "amurkg-count":
+            counted.append(graph)
+            meet.wait()
+        return real_count(self, graph)
+
+    def protect(store: Store, graph: str, *args: Any, **kwargs: Any) -> int:
+        if not kwargs.get("also"):  # the new import's protection, not an earlier import's again
+            meet.wait()
+        return real_protect(store, graph, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "count", count)
+    monkeypatch.setattr(sensitive, "protect", protect)
+    report = import_package(tmp_path / "store", EXAMPLE)
+    monkeypatch.undo()
+    assert len(counted) == 1
+    assert _graph_counts(tmp_path / "store") == {report.identifier: report.stats.triples}
+    assert all(t.name != "amurkg-count" for t in threading.enumerate())
+
+
+def test_the_protection_writes_nothing_before_the_count_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small survey's leopard cameras are protected: their exact coordinates leave the loaded graph. The count
+    waits (up to 3 s) for the protection's first removal from it before it counts: were the protection to write
+    before the count is done, the count would find fewer triples than written, and the import would fail."""
+    real_count, real_remove = Store.count, ox.Store.remove
+    wrote = threading.Event()
+
+    def count(self: Store, graph: str) -> int:
+        if threading.current_thread().name == "amurkg-count":
+            wrote.wait(3)
+        return real_count(self, graph)
+
+    def remove(self: ox.Store, quad: Any) -> None:
+        real_remove(self, quad)
+        wrote.set()
+
+    monkeypatch.setattr(Store, "count", count)
+    monkeypatch.setattr(ox.Store, "remove", remove)
+    report = import_package(tmp_path / "store", SMALL)
+    monkeypatch.undo()
+    assert wrote.is_set()  # the protection did write
+    assert report.stats.triples == _graph_counts(tmp_path / "store")[report.identifier]
+
+
+def test_a_lost_triple_is_refused_even_when_the_protection_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protection fails (a full disk, say) on a graph that also lost triples: the count's one line is what the
+    user sees, the graph is dropped, and no counting thread is left; a protection that fails on a whole graph gives
+    its own error, and nothing changes either."""
+    from amurkg.survey import sensitive
+
+    store, before, graphs = _small_store(tmp_path)
+
+    def failing(store: Store, graph: str, *args: Any, **kwargs: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sensitive, "protect", failing)
+    with pytest.raises(OSError, match="No space left"):
+        import_package(store, EXAMPLE)
+    real_count = Store.count
+
+    def lossy(self: Store, graph: str) -> int:  # what a loader that lost a triple leaves
+        return real_count(self, graph) - (threading.current_thread().name == "amurkg-count")
+
+    monkeypatch.setattr(Store, "count", lossy)
+    with pytest.raises(AmurkgError) as caught:
+        import_package(store, EXAMPLE)
+    message = str(caught.value)
+    assert "\n" not in message and "bulk loader" in message and message.endswith("nothing changed")
+    monkeypatch.undo()
+    assert _graph_counts(store) == before
+    with Store.open(store) as handle:
+        assert set(handle.ox.named_graphs()) == graphs
+    assert all(t.name != "amurkg-count" for t in threading.enumerate())
+
+
 def test_a_staging_error_loads_no_waiting_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The mapping fails (here, its line source raises) while both loaders are busy and a third file waits in the
     queue: that file is removed without being loaded into the graph about to be dropped, and nothing is left."""

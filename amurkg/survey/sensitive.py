@@ -32,7 +32,7 @@ import contextlib
 import functools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -585,14 +585,21 @@ def _camera_paths(store: Any, source: Any, withholds: dict[str, withholder]) -> 
                 yield quad.subject, quad
 
 
-def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str] = ()) -> int:
+def protect(
+    store: Any,
+    graph: str,
+    grid: Grid | None = None,
+    also: Iterable[str] = (),
+    before_writing: Callable[[], None] | None = None,
+) -> int:
     """Move the exact coordinates, place names and free text (``WITHHELD_TERMS``, and ``LINKED_TEXT_TERMS`` of
     their media and observations) of the sensitive deployments (and occurrences) of the import ``graph`` of
     ``store`` (an ``amurkg.store.Store`` open for writing) into its exact twin graph, which no query sees by
     default, and write their generalised coordinates, with ``dwc:dataGeneralizations`` and
     ``dwc:informationWithheld``, into its generalised twin, which queries see instead. Done before the import
     is registered, so no query ever sees the exact values in a visible graph. The number of records
-    generalised.
+    generalised. ``before_writing``, where given, is called once everything is read and before anything is
+    written (the import counts the graph meanwhile).
 
     Run again on a graph already protected (``amurkg import --upgrade``, after the curated graph changed which
     taxa are threatened, or with another ``grid``), it recomputes: the generalised twin is written afresh from
@@ -769,6 +776,8 @@ def protect(store: Any, graph: str, grid: Grid | None = None, also: Iterable[str
     # exact values are copied into hidden/ before they leave db/, and come back to db/ before they leave hidden/:
     # a process killed half way leaves a value in both (never in neither), and no value of a record that stays
     # sensitive is in db/ on the way
+    if before_writing is not None:
+        before_writing()
     store.hidden.extend([ox.Quad(q.subject, q.predicate, q.object, exact) for q in moved])
     store.hidden.flush()
     if public in set(store.ox.named_graphs()):
