@@ -129,7 +129,8 @@ class Counting:
 
 def test_a_path_many_cameras_share_is_resolved_once() -> None:
     """A folder named after a neighbour's place, shared by the media of many protected cameras: its media are
-    looked up once, not once per camera (the reviewer measured 2.8 s -> 23.9 s at 750 cameras before)."""
+    looked up once under each path property, not once per camera (the reviewer measured 2.8 s -> 23.9 s at 750
+    cameras before)."""
     store = ox.Store()
     cameras = [ox.NamedNode(f"urn:camera:{i}") for i in range(40)]
     shared = ox.Literal("shared/Salt Lick.jpg")
@@ -140,7 +141,7 @@ def test_a_path_many_cameras_share_is_resolved_once() -> None:
     withholds = {c.value: withholder(["Salt Lick"]) for c in cameras}
     counting = Counting(store)
     assert len(set(_camera_paths(counting, SOURCE, withholds))) == 120
-    assert counting.by_value == 1
+    assert counting.by_value == len(PATHS)
 
 
 #: coordinates and numeric place names as ``withholder`` gets them, and texts that write them or come close
