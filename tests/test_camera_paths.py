@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyoxigraph as ox
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amurkg.namespaces import PREFIXES
@@ -25,6 +25,15 @@ MEDIA = [ox.NamedNode(f"urn:media:{i}") for i in range(8)]
 PLACES = ["Ridge Trail", "Salt Lick", "43.10001", "131.50001"]
 TEXTS = st.sampled_from(
     ["media/ridge-trail/IMG_1.jpg", "SaltLick/2.jpg", "post_43.1000_x.jpg", "43,10001.jpg", "plain/IMG_3.jpg", "a.jpg"]
+)
+
+#: a path as a plain text, and the same text with a language, another datatype or as an IRI: distinct terms with
+#: one text, each to be found (a path resolved by its text alone would leave the others visible)
+VALUES = st.one_of(
+    TEXTS.map(ox.Literal),
+    TEXTS.map(lambda t: ox.Literal(t, language="en")),
+    TEXTS.map(lambda t: ox.Literal(t, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#anyURI"))),
+    TEXTS.map(lambda t: ox.NamedNode("urn:path:" + t.replace(" ", "_"))),
 )
 
 quads = st.lists(
@@ -43,11 +52,11 @@ quads = st.lists(
             st.sampled_from(CAMERAS),
         ),
         st.builds(
-            lambda m, p, t, g: ox.Quad(m, p, ox.Literal(t), g),
+            lambda m, p, t, g: ox.Quad(m, p, t, g),
             st.sampled_from(MEDIA),
             st.sampled_from(PATHS),
-            TEXTS,
-            st.sampled_from([SOURCE, SOURCE, SOURCE, OTHER]),
+            VALUES,
+            st.sampled_from([SOURCE, SOURCE, SOURCE, OTHER, ox.DefaultGraph()]),
         ),
     ),
     max_size=30,
@@ -69,6 +78,7 @@ def by_record(store: Any, withholds: dict[str, withholder]) -> set[tuple[Any, An
     return found
 
 
+@settings(max_examples=500)
 @given(quads, protected)
 def test_the_one_pass_finds_what_the_record_by_record_reading_finds(
     content: list[Any], places: dict[str, list[str]]
@@ -95,6 +105,18 @@ def test_a_path_shared_by_media_of_two_cameras_is_found_for_each() -> None:
     )
     withholds = {CAMERAS[0].value: withholder(["Ridge Trail"]), CAMERAS[1].value: withholder(["Ridge Trail"])}
     assert {media for media, _ in _camera_paths(store, SOURCE, withholds)} == {MEDIA[0], MEDIA[1]}
+
+
+def test_one_text_as_several_terms_is_found_as_each() -> None:
+    """A path written as a plain text on one media and with a language tag (or as an IRI) on another is two terms:
+    each is looked up, so neither stays visible with the place in it."""
+    store = ox.Store()
+    text = "media/ridge-trail/IMG_1.jpg"
+    values = [ox.Literal(text), ox.Literal(text, language="en"), ox.NamedNode("urn:" + text)]
+    store.extend([ox.Quad(m, LINK, CAMERAS[0], SOURCE) for m in MEDIA[:3]])
+    store.extend(ox.Quad(m, PATHS[i % 2], v, SOURCE) for i, (m, v) in enumerate(zip(MEDIA, values, strict=False)))
+    withholds = {CAMERAS[0].value: withholder(["Ridge Trail"])}
+    assert {media for media, _ in _camera_paths(store, SOURCE, withholds)} == set(MEDIA[:3])
 
 
 def test_a_camera_linked_by_text_too_does_not_hide_its_media_linked_by_iri() -> None:

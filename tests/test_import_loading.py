@@ -58,6 +58,15 @@ def _graph_counts(store: Path) -> dict[str, int]:
     return {r.identifier: n for r, n in held.items() if n == r.triples}
 
 
+def _ended(name: str) -> bool:
+    """Whether no thread of that name is left, given a few seconds to end (one that has just said it is done)."""
+    for _ in range(100):
+        if all(t.name != name for t in threading.enumerate()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _small_store(tmp_path: Path) -> tuple[Path, dict[str, int], set[Any]]:
     """A store holding the small survey: its path, its imports' triple counts and its named graphs."""
     store = tmp_path / "store"
@@ -155,6 +164,7 @@ def test_a_loader_that_fails_stops_the_import_and_leaves_nothing(
         assert set(handle.ox.named_graphs()) == graphs
     assert not list(store.glob(STAGING_PREFIX + "*"))
     assert all(t.name != "amurkg-load" for t in threading.enumerate())
+    assert _ended("amurkg-count")  # never asked to count, it ends
 
 
 def test_every_bulk_load_goes_through_the_one_guarded_function() -> None:
@@ -243,7 +253,7 @@ def test_the_count_check_runs_while_the_protection_reads(tmp_path: Path, monkeyp
     monkeypatch.undo()
     assert len(counted) == 1
     assert _graph_counts(tmp_path / "store") == {report.identifier: report.stats.triples}
-    assert all(t.name != "amurkg-count" for t in threading.enumerate())
+    assert _ended("amurkg-count")
 
 
 def test_the_protection_writes_nothing_before_the_count_is_done(
@@ -302,7 +312,48 @@ def test_a_lost_triple_is_refused_even_when_the_protection_fails(
     assert _graph_counts(store) == before
     with Store.open(store) as handle:
         assert set(handle.ox.named_graphs()) == graphs
-    assert all(t.name != "amurkg-count" for t in threading.enumerate())
+    assert _ended("amurkg-count")
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs a signal sent to the main thread (POSIX)")
+@pytest.mark.parametrize("lossy", [False, True], ids=["counted", "lost-a-triple"])
+def test_ctrl_c_while_the_count_runs_stops_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lossy: bool
+) -> None:
+    """A Ctrl-C that comes while the count runs (the protection reading, or waiting for the count before it
+    writes) stops the import: KeyboardInterrupt (exit 130 from the command), even where the count also found a
+    lost triple; the store closes only once the count is done, and nothing changes."""
+    store, before, graphs = _small_store(tmp_path)
+    real_count, real_close = Store.count, Store.close
+    counted = threading.Event()
+    counted_at_close: list[bool] = []
+
+    def count(self: Store, graph: str) -> int:
+        if threading.current_thread().name == "amurkg-count":
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            time.sleep(0.5)  # the main thread takes the interrupt while this count still runs
+            held = real_count(self, graph) - lossy
+            counted.set()
+            return held
+        return real_count(self, graph)
+
+    def close(self: Store) -> None:
+        counted_at_close.append(counted.is_set())
+        real_close(self)
+
+    monkeypatch.setattr(Store, "count", count)
+    monkeypatch.setattr(Store, "close", close)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            import_package(store, EXAMPLE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.undo()
+    assert counted_at_close == [True]
+    assert _graph_counts(store) == before
+    with Store.open(store) as handle:
+        assert set(handle.ox.named_graphs()) == graphs
 
 
 def test_a_staging_error_loads_no_waiting_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -329,6 +380,7 @@ def test_a_staging_error_loads_no_waiting_file(tmp_path: Path, monkeypatch: pyte
         assert len(loaded) == 2
         assert not list(store.path.glob(STAGING_PREFIX + "*"))
     assert all(t.name != "amurkg-load" for t in threading.enumerate())
+    assert _ended("amurkg-count")  # never asked to count, it ends
 
 
 @pytest.mark.skipif(

@@ -9,11 +9,13 @@ replaces its earlier copy.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,19 +153,25 @@ def _import(
         else:
             lines = _package_blocks(path, taxa, limit, keep)
         graph = store.new_graph()
+        check = _CountCheck()  # its thread waits, holding nothing, until the graph is loaded
         try:
             written, files = _load_staged(store, graph, lines, path)
             from amurkg.survey.sensitive import Grid, protect
 
-            check = _CountCheck(store, graph, written, files, path)  # counts the graph while the protection reads
             try:
+                check.start(store, graph, written, files, path)  # counts the graph while the protection reads it
                 protect(  # exact locations of threatened taxa into a graph queries do not see
                     store, graph, Grid(grid) if grid is not None else None, before_writing=check.wait
                 )
                 for other in store.imports():  # a leopard here makes the same post in an earlier package sensitive
                     protect(store, other.graph, also=(graph,))
-            finally:
+            except KeyboardInterrupt:
+                check.wait(report=False)  # the store closes after the count; the interrupt stands, whatever it is
+                raise
+            except BaseException:
                 check.wait()  # a graph that lost triples is refused, whatever the protection found
+                raise
+            check.wait()
             mapper: Mapper = found["mapper"]
             mapper.stats.triples = written
             record = ImportRecord(
@@ -183,6 +191,8 @@ def _import(
                 store.drop(replaced)
             store.ox.flush()
         except BaseException:
+            with contextlib.suppress(KeyboardInterrupt):  # the interrupt on its way out already says it
+                check.wait(report=False)  # a count asked for is done before the graph goes; one never asked ends
             store.drop(graph)  # nothing names it yet: queries never saw it
             raise
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
@@ -291,37 +301,73 @@ def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -
 
 
 class _CountCheck:
-    """Whether the loaded ``graph`` holds the ``written`` triples, counted in a thread of its own while the
-    protection reads the graph (pyoxigraph counts without the GIL); the protection writes nothing before the
-    count is done (``wait``). Counting takes a core 1.3 s at 100k observations (3M triples), and grows with
-    the graph; the protection's reading no longer waits for it."""
+    """Whether the loaded graph holds the triples written, counted in a thread of its own while the protection reads
+    the graph (pyoxigraph counts without the GIL); the protection writes nothing before the count is done
+    (``wait``). Counting takes a core 1.3 s at 100k observations (3M triples), and grows with the graph; the
+    protection's reading no longer waits for it.
 
-    def __init__(self, store: Store, graph: str, written: int, files: int, path: Path) -> None:
-        self.written, self.files, self.path = written, files, path
+    The thread is started before the load and waits, holding no store, until ``start`` asks it to count: a Ctrl-C
+    can then come anywhere and ``wait`` still knows whether a count reads the store (it waits for it) or never will
+    (it ends the thread). A thread whose check is gone (a Ctrl-C while it was made) ends by itself."""
+
+    def __init__(self) -> None:
+        self.requested, self.done, self.cancelled = threading.Event(), threading.Event(), threading.Event()
+        self.job: tuple[Store, str] | None = None
+        self.written, self.files, self.path = 0, 0, Path()
         self.outcome: list[int | BaseException] = []
-        self.done = threading.Event()
+        self.interrupted = False  # a Ctrl-C came while waiting: every later wait raises it again
+        requested, done, cancelled, owner = self.requested, self.done, self.cancelled, weakref.ref(self)
 
-        def count() -> None:  # pyoxigraph's answers are read in the thread that asked: the query is made here
+        def count() -> None:
+            # a timeout: the flag is read again even where a Ctrl-C came between setting it and the notification
+            while not requested.wait(1.0):
+                if owner() is None:
+                    return
+            if cancelled.is_set():
+                return
+            check = owner()
             try:
-                self.outcome.append(store.count(graph))
+                if check is not None and check.job is not None:
+                    store, graph = check.job
+                    # pyoxigraph's answers are read in the thread that asked: the query is made here
+                    check.outcome.append(store.count(graph))
             except BaseException as exc:  # handed to the main thread, which raises it
-                self.outcome.append(exc)
+                if check is not None:
+                    check.outcome.append(exc)
             finally:
-                self.done.set()
+                if check is not None:
+                    check.job = None  # the thread keeps no store
+                del check
+                done.set()
 
         threading.Thread(target=count, name="amurkg-count", daemon=True).start()
 
-    def wait(self) -> None:
-        """Wait for the count (a Ctrl-C waits for it too: the thread reads the database, which closes after it);
-        ``AmurkgError`` where the graph does not hold what was written."""
-        interrupted = False
+    def start(self, store: Store, graph: str, written: int, files: int, path: Path) -> None:
+        """Count ``graph`` of ``store`` now, which should hold the ``written`` triples staged in ``files``."""
+        self.written, self.files, self.path = written, files, path
+        self.job = (store, graph)
+        self.requested.set()
+
+    def wait(self, report: bool = True) -> None:
+        """Wait for the count (a Ctrl-C waits for it too, then stands: the thread reads the database, which closes
+        after it); with ``report``, ``AmurkgError`` where the graph does not hold what was written. A count never
+        asked for is not waited for: its thread ends."""
+        if self.cancelled.is_set() or not self.requested.is_set():
+            self.cancelled.set()
+            self.job = None
+            self.requested.set()  # wakes the thread, which ends
+            if self.interrupted:
+                raise KeyboardInterrupt
+            return
         while not self.done.is_set():
             try:
                 self.done.wait()
             except KeyboardInterrupt:
-                interrupted = True
-        if interrupted:
+                self.interrupted = True
+        if self.interrupted:
             raise KeyboardInterrupt
+        if not report:
+            return
         (held,) = self.outcome
         if isinstance(held, BaseException):
             raise held.with_traceback(None)
