@@ -563,6 +563,7 @@ class _View:
         folder = store.path / VIEWS / name
         # locked under a name other openers skip, then renamed: an opener never finds this view's lock file free
         making = folder.with_name("." + name)
+        lock = None
         try:
             try:
                 making.mkdir(parents=True)
@@ -578,10 +579,14 @@ class _View:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             making.rename(folder)
             view = cls._checkpoint(store, folder)
-        except OSError as exc:
+        except BaseException as exc:  # an error, or a Ctrl-C half way: no lock file left open, no folder left
+            if lock is not None:
+                lock.close()
             shutil.rmtree(making, ignore_errors=True)
             shutil.rmtree(folder, ignore_errors=True)
-            raise StoreError(f"{store.path}: cannot make a read view in {folder.parent}: {exc}") from None
+            if isinstance(exc, OSError):
+                raise StoreError(f"{store.path}: cannot make a read view in {folder.parent}: {exc}") from None
+            raise
         made = cls(folder, lock, view)
         hidden = {g.value for g in store.hidden.named_graphs()}
         wanted = [twin(g, True) for g in exact_of] + (list(REASONING_GRAPHS) if reasoned else [])

@@ -58,6 +58,13 @@ def _graph_counts(store: Path) -> dict[str, int]:
     return {r.identifier: n for r, n in held.items() if n == r.triples}
 
 
+def _unchanged(store: Path, before: dict[str, int], graphs: set[Any]) -> None:
+    """The store holds what it held before a refused import: the same imports, each whole, and the same graphs."""
+    assert _graph_counts(store) == before
+    with Store.open(store) as handle:
+        assert set(handle.ox.named_graphs()) == graphs
+
+
 def _ended(name: str) -> bool:
     """Whether no thread of that name is left, given a few seconds to end (one that has just said it is done)."""
     for _ in range(100):
@@ -159,9 +166,7 @@ def test_a_loader_that_fails_stops_the_import_and_leaves_nothing(
     message = str(caught.value)
     assert "\n" not in message and "No space left on device" in message and message.endswith("nothing changed")
     monkeypatch.undo()
-    assert _graph_counts(store) == before
-    with Store.open(store) as handle:
-        assert set(handle.ox.named_graphs()) == graphs
+    _unchanged(store, before, graphs)
     assert not list(store.glob(STAGING_PREFIX + "*"))
     assert all(t.name != "amurkg-load" for t in threading.enumerate())
     assert _ended("amurkg-count")  # never asked to count, it ends
@@ -222,9 +227,7 @@ def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_chan
     assert "\n" not in message and "bulk loader" in message and f"on {os.cpu_count()} cores" in message
     assert "nothing changed" in message
     monkeypatch.undo()
-    assert _graph_counts(store) == before
-    with Store.open(store) as handle:  # the half-loaded graph is gone too
-        assert set(handle.ox.named_graphs()) == graphs
+    _unchanged(store, before, graphs)  # the half-loaded graph is gone too
 
 
 def test_the_count_check_runs_while_the_protection_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -309,9 +312,7 @@ def test_a_lost_triple_is_refused_even_when_the_protection_fails(
     message = str(caught.value)
     assert "\n" not in message and "bulk loader" in message and message.endswith("nothing changed")
     monkeypatch.undo()
-    assert _graph_counts(store) == before
-    with Store.open(store) as handle:
-        assert set(handle.ox.named_graphs()) == graphs
+    _unchanged(store, before, graphs)
     assert _ended("amurkg-count")
 
 
@@ -351,9 +352,7 @@ def test_ctrl_c_while_the_count_runs_stops_the_import(
         signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     assert counted_at_close == [True]
-    assert _graph_counts(store) == before
-    with Store.open(store) as handle:
-        assert set(handle.ox.named_graphs()) == graphs
+    _unchanged(store, before, graphs)
 
 
 def test_a_staging_error_loads_no_waiting_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

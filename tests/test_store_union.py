@@ -148,6 +148,37 @@ def test_exact_locations_read_a_view_that_goes_with_the_reader(made: Path, tmp_p
     assert not list((store / VIEWS).iterdir())
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError], ids=["ctrl-c", "error"])
+def test_a_view_stopped_half_way_leaves_no_folder_and_no_open_lock(
+    made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type[BaseException]
+) -> None:
+    """A Ctrl-C (or an error) while a view is made, after its lock file is open: the lock file is closed and the
+    view's folder removed (an import stopped while its protection made its scratch view left both behind)."""
+    from amurkg import store as store_module
+
+    store = copy(made, tmp_path)
+    opened: list[object] = []
+    real_open = Path.open
+
+    def tracking_open(self: Path, *args: object, **kwargs: object) -> object:
+        handle = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+        if self.name == "lock":
+            opened.append(handle)
+        return handle
+
+    def stopped(*args: object) -> None:
+        raise stop("stopped while the view is made")
+
+    monkeypatch.setattr(Path, "open", tracking_open)
+    monkeypatch.setattr(store_module._View, "_checkpoint", staticmethod(stopped))
+    expected = StoreError if stop is OSError else KeyboardInterrupt
+    with Store.open(store, write=True) as handle, pytest.raises(expected), handle.scratch_view([]):
+        pass
+    monkeypatch.undo()
+    assert opened and all(handle.closed for handle in opened)  # type: ignore[attr-defined]
+    assert not list((store / VIEWS).iterdir())
+
+
 def test_reasoning_reads_the_closure_from_a_view(made: Path) -> None:
     with KnowledgeGraph(store=made) as kg:
         asserted = int(kg.query(COUNT).rows[0][0].value)  # type: ignore[union-attr]
