@@ -579,6 +579,7 @@ class _View:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             making.rename(folder)
             view = cls._checkpoint(store, folder)
+            made = cls(folder, lock, view)  # from here on, its finalizer removes it
         except BaseException as exc:  # an error, or a Ctrl-C half way: no lock file left open, no folder left
             if lock is not None:
                 lock.close()
@@ -587,7 +588,6 @@ class _View:
             if isinstance(exc, OSError):
                 raise StoreError(f"{store.path}: cannot make a read view in {folder.parent}: {exc}") from None
             raise
-        made = cls(folder, lock, view)
         hidden = {g.value for g in store.hidden.named_graphs()}
         wanted = [twin(g, True) for g in exact_of] + (list(REASONING_GRAPHS) if reasoned else [])
         for name in wanted:
