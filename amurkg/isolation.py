@@ -261,8 +261,15 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
     if pid == 0:
         os.close(read)
         _child(write, stderr, evaluate)  # never returns
-    os.close(write)
-    child = _Child(pid, read, stderr)
+    try:
+        os.close(write)
+        child = _Child(pid, read, stderr)
+    except BaseException:  # a Ctrl-C before the child is in hand (a busy machine): killed and reaped here
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        raise
     try:
         head = child.frame()
         if head is None or head[0] == b"X":

@@ -53,9 +53,10 @@ _STARTED: dict[int, str | None] = {}
 
 
 def gone(child: int) -> bool:
-    """Whether the child found by ``start`` has ended and been reaped."""
+    """Whether the child ``pid`` has ended and been reaped (where ``start`` found it, also when another process
+    has its pid now)."""
     now = _start_time(child)
-    return now is None or now != _STARTED.get(child)
+    return now is None or (child in _STARTED and now != _STARTED[child])
 
 
 def start(*args: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -210,3 +211,19 @@ def test_a_row_limit_or_an_interrupt_in_process_reaps_the_child(kg: amurkg.Knowl
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert len(forks) == 2 and not Path(f"/proc/{forks[1]}").exists()
+
+
+def test_an_interrupt_before_the_child_is_in_hand_kills_and_reaps_it(
+    kg: amurkg.KnowledgeGraph, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C between the fork and the moment the parent holds the child (a busy machine can pause the parent
+    there while a terminal's Ctrl-C comes): the child is killed and reaped, not left running its query."""
+
+    def interrupted(self: Any, pid: int, fd: int, stderr: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(isolation._Child, "__init__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        kg.query(ENDLESS)
+    monkeypatch.undo()
+    assert len(forks) == 1 and gone(forks[0])
