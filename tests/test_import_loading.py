@@ -65,6 +65,19 @@ def _unchanged(store: Path, before: dict[str, int], graphs: set[Any]) -> None:
         assert set(handle.ox.named_graphs()) == graphs
 
 
+def _refused(
+    store: Path, before: dict[str, int], graphs: set[Any], monkeypatch: pytest.MonkeyPatch, cause: str
+) -> None:
+    """Importing the example, with the test's patches in place, is refused in one line that names ``cause`` and ends
+    "nothing changed"; without the patches, the store is as before."""
+    with pytest.raises(AmurkgError) as caught:
+        import_package(store, EXAMPLE)
+    message = str(caught.value)
+    assert "\n" not in message and cause in message and message.endswith("nothing changed")
+    monkeypatch.undo()
+    _unchanged(store, before, graphs)
+
+
 def _ended(name: str) -> bool:
     """Whether no thread of that name is left, given a few seconds to end (one that has just said it is done)."""
     for _ in range(100):
@@ -161,12 +174,7 @@ def test_a_loader_that_fails_stops_the_import_and_leaves_nothing(
 
     monkeypatch.setattr(ox.Store, "bulk_load", failing)
     monkeypatch.setattr(importer, "CHUNK_TRIPLES", 2000)
-    with pytest.raises(AmurkgError) as caught:
-        import_package(store, EXAMPLE)
-    message = str(caught.value)
-    assert "\n" not in message and "No space left on device" in message and message.endswith("nothing changed")
-    monkeypatch.undo()
-    _unchanged(store, before, graphs)
+    _refused(store, before, graphs, monkeypatch, "No space left on device")
     assert not list(store.glob(STAGING_PREFIX + "*"))
     assert all(t.name != "amurkg-load" for t in threading.enumerate())
     assert _ended("amurkg-count")  # never asked to count, it ends
@@ -307,12 +315,7 @@ def test_a_lost_triple_is_refused_even_when_the_protection_fails(
         return real_count(self, graph) - (threading.current_thread().name == "amurkg-count")
 
     monkeypatch.setattr(Store, "count", lossy)
-    with pytest.raises(AmurkgError) as caught:
-        import_package(store, EXAMPLE)
-    message = str(caught.value)
-    assert "\n" not in message and "bulk loader" in message and message.endswith("nothing changed")
-    monkeypatch.undo()
-    _unchanged(store, before, graphs)
+    _refused(store, before, graphs, monkeypatch, "bulk loader")
     assert _ended("amurkg-count")
 
 
