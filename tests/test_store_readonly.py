@@ -120,10 +120,11 @@ def test_the_scratch_view_of_an_import_is_closed_before_it_is_removed(
         del database  # ours too: a reference the test kept would leave the database open (and writing) as well
         real_remove(folder, lock, pid)
 
+    import_package(tmp_path / "store", SMALL)  # the first import reads db/ itself: hidden/ holds no exact values yet
     monkeypatch.setattr(store_module._View, "make", classmethod(make))
     monkeypatch.setattr(store_module, "_remove_view", remove)
-    import_package(tmp_path / "store", SMALL)
-    assert held == [0]
+    import_package(tmp_path / "store", SMALL)  # again: the earlier import's exact values are read through a view
+    assert held and set(held) == {0}  # a view for the new graph, and one for each earlier import it re-protects
     assert not any((tmp_path / "store" / store_module.VIEWS).iterdir())
 
 

@@ -172,11 +172,67 @@ def test_a_view_stopped_half_way_leaves_no_folder_and_no_open_lock(
     monkeypatch.setattr(Path, "open", tracking_open)
     monkeypatch.setattr(store_module._View, "_checkpoint", staticmethod(stopped))
     expected = StoreError if stop is OSError else KeyboardInterrupt
-    with Store.open(store, write=True) as handle, pytest.raises(expected), handle.scratch_view([]):
-        pass
+    with Store.open(store, write=True) as handle, pytest.raises(expected):
+        exact_of = [r.graph for r in handle.imports()]  # exact values in hidden/: a view is made
+        with handle.scratch_view(exact_of):
+            pass
     monkeypatch.undo()
     assert opened and all(handle.closed for handle in opened)  # type: ignore[attr-defined]
     assert not list((store / VIEWS).iterdir())
+
+
+def _held_by_role(store: Path) -> dict[str, set[tuple[str, str, str]]]:
+    """The triples of each registered import in db/ (as imported, generalised) and hidden/ (exact), by package and
+    role: graph names are drawn at random, so two stores of one package are compared by role."""
+    held = {}
+    with Store.open(store) as handle:
+        for record in handle.imports():
+            for role, database, name in (
+                ("import", handle.ox, record.graph),
+                ("generalised", handle.ox, twin(record.graph, False)),
+                ("exact", handle.hidden, twin(record.graph, True)),
+            ):
+                quads = database.quads_for_pattern(None, None, None, ox.NamedNode(name))
+                held[f"{record.package} {role}"] = {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
+    return held
+
+
+def test_a_first_import_is_protected_from_db_itself_as_through_a_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before a store's first import, hidden/ holds no exact values: the protection reads db/ itself, without the
+    checkpoint a view takes (which, right after a large load, waits for RocksDB's compaction), and moves exactly
+    what it moves when it reads through a view."""
+    import contextlib
+    from collections.abc import Iterator
+
+    from amurkg import store as store_module
+
+    checkpoints: list[Path] = []
+    real_checkpoint = store_module._View._checkpoint
+
+    def counted(store: Store, folder: Path) -> object:
+        checkpoints.append(folder)
+        return real_checkpoint(store, folder)
+
+    monkeypatch.setattr(store_module._View, "_checkpoint", staticmethod(counted))
+    import_package(tmp_path / "direct", SMALL)
+    assert checkpoints == []
+
+    @contextlib.contextmanager
+    def always_a_view(self: Store, exact_of: list[str]) -> Iterator[object]:
+        view = store_module._View.make(self, exact_of, False, drop_generalised=False)
+        try:
+            yield view.ox
+        finally:
+            view.close()
+
+    monkeypatch.setattr(Store, "scratch_view", always_a_view)
+    import_package(tmp_path / "viewed", SMALL)
+    assert len(checkpoints) == 1
+    direct, viewed = _held_by_role(tmp_path / "direct"), _held_by_role(tmp_path / "viewed")
+    assert all(direct.values()) and any(role.endswith(" exact") for role in direct)  # D1's camera is protected
+    assert direct == viewed
 
 
 def test_reasoning_reads_the_closure_from_a_view(made: Path) -> None:
