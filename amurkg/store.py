@@ -343,23 +343,26 @@ class Store:
         return self._views[key].ox
 
     @contextmanager
-    def scratch_view(self, exact_of: list[str]) -> Iterator[Any]:
-        """A view of ``db/`` as it is now, with the exact coordinates of the graphs ``exact_of`` (in their own
-        graphs, beside the generalised ones): for a writer that must read them (``protect``), and that writes
-        nothing while it reads; removed after.
+    def scratch_view(self, exact_of: list[str]) -> Iterator[Reader]:
+        """What a writer that must read the exact coordinates of the graphs ``exact_of`` reads (``protect``): ``db/``
+        as it is now, with those graphs' exact twins from ``hidden/`` beside the generalised ones, as a ``Reader``
+        (queries only: nothing is written through it). The writer writes nothing to the store until it is done.
 
-        Where ``hidden/`` holds no exact coordinates of those graphs (the first import into a store, or one of
-        a package with no threatened taxon), the view would be ``db/`` as it is: ``db/`` itself is read. Making a
-        view takes a RocksDB checkpoint, which flushes the store first, and right after a large bulk load a flush
-        waits until compaction has merged the loaded files (RocksDB holds back a flush that would stall writes):
-        at 1,000,000 observations on 2 cores, 11-15 s with one core idle (bench/import_phases.py)."""
-        wanted = {twin(g, True) for g in exact_of}
-        if not wanted & {g.value for g in self.hidden.named_graphs()}:
-            yield self.ox
+        Where none of those graphs holds an exact value in ``hidden/`` (a store none of whose imports recorded a
+        threatened taxon, as before its first import), that is ``db/`` itself, which is then read as it is. Else
+        a view is made, and removed after: a RocksDB checkpoint of ``db/`` with the exact twins added. A checkpoint
+        flushes the store first, and right after a large bulk load RocksDB holds a flush back until compaction
+        has merged the loaded files (a flush that would stall writes waits): at 1,000,000 observations on 2 cores,
+        11-15 s with the main thread idle (bench/import_phases.py under py-spy --idle)."""
+        import pyoxigraph as ox
+
+        exact = [ox.NamedNode(twin(g, True)) for g in exact_of]
+        if not any(next(iter(self.hidden.quads_for_pattern(None, None, None, g)), None) for g in exact):
+            yield Reader(self.ox)
             return
         view = _View.make(self, exact_of, False, drop_generalised=False)
         try:
-            yield view.ox
+            yield Reader(view.ox)
         finally:
             view.close()
 
@@ -552,6 +555,22 @@ class Store:
             leftover.unlink(missing_ok=True)
         if dropped:
             self.ox.optimize()  # deleted data takes disk space until RocksDB compacts it
+
+
+class Reader:
+    """Read access to a pyoxigraph store (``query``, ``quads_for_pattern``), with nothing that writes: what
+    ``Store.scratch_view`` hands out, which may be ``db/`` itself."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self._db.query(*args, **kwargs)
+
+    def quads_for_pattern(self, *args: Any, **kwargs: Any) -> Any:
+        return self._db.quads_for_pattern(*args, **kwargs)
 
 
 class _View:

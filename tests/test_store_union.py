@@ -197,17 +197,36 @@ def _held_by_role(store: Path) -> dict[str, set[tuple[str, str, str]]]:
     return held
 
 
-def test_a_first_import_is_protected_from_db_itself_as_through_a_view(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _unthreatened(folder: Path) -> Path:
+    """survey-small as another package, with no leopard, its D1 a few kilometres from survey-small's D1 (so that
+    survey-small's leopard makes it sensitive when both are in a store)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from places import package_at
+
+    package = package_at(folder, {"D1": (43.15, 131.55), "D2": (44.2, 132.6)}, set())
+    descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["id"] = descriptor["name"] = "neighbours-of-survey-small"
+    (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    return package
+
+
+@pytest.mark.parametrize("first_unthreatened", [False, True], ids=["first-import", "after-an-unthreatened-one"])
+def test_imports_without_exact_values_yet_are_protected_from_db_itself_as_through_a_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_unthreatened: bool
 ) -> None:
-    """Before a store's first import, hidden/ holds no exact values: the protection reads db/ itself, without the
-    checkpoint a view takes (which, right after a large load, waits for RocksDB's compaction), and moves exactly
-    what it moves when it reads through a view."""
+    """While no import of a store holds an exact value in hidden/ (before its first import, or after imports of no
+    threatened taxon), the protection reads db/ itself, without the checkpoint a view takes (which, right after a
+    large load, waits for RocksDB's compaction), and moves exactly what it moves when it reads through a view. After
+    an unthreatened package, survey-small's leopard protects the other package's nearby camera too: its protection
+    then reads survey-small's exact values, through a view."""
     import contextlib
     from collections.abc import Iterator
 
     from amurkg import store as store_module
 
+    packages = [_unthreatened(tmp_path / "other"), SMALL] if first_unthreatened else [SMALL]
     checkpoints: list[Path] = []
     real_checkpoint = store_module._View._checkpoint
 
@@ -216,8 +235,11 @@ def test_a_first_import_is_protected_from_db_itself_as_through_a_view(
         return real_checkpoint(store, folder)
 
     monkeypatch.setattr(store_module._View, "_checkpoint", staticmethod(counted))
-    import_package(tmp_path / "direct", SMALL)
-    assert checkpoints == []
+    for package in packages:
+        import_package(tmp_path / "direct", package)
+    assert len(checkpoints) == (1 if first_unthreatened else 0)
+    with Store.open(tmp_path / "direct", write=True) as handle, handle.scratch_view([]) as reader:
+        assert not hasattr(reader, "add") and not hasattr(reader, "remove")  # db/ itself, read only
 
     @contextlib.contextmanager
     def always_a_view(self: Store, exact_of: list[str]) -> Iterator[object]:
@@ -228,10 +250,13 @@ def test_a_first_import_is_protected_from_db_itself_as_through_a_view(
             view.close()
 
     monkeypatch.setattr(Store, "scratch_view", always_a_view)
-    import_package(tmp_path / "viewed", SMALL)
-    assert len(checkpoints) == 1
+    checkpoints.clear()
+    for package in packages:
+        import_package(tmp_path / "viewed", package)
+    assert len(checkpoints) == (3 if first_unthreatened else 1)
     direct, viewed = _held_by_role(tmp_path / "direct"), _held_by_role(tmp_path / "viewed")
-    assert all(direct.values()) and any(role.endswith(" exact") for role in direct)  # D1's camera is protected
+    exact = {role: held for role, held in direct.items() if role.endswith(" exact")}
+    assert len(exact) == len(packages) and all(exact.values())  # every package has a protected camera
     assert direct == viewed
 
 
