@@ -17,7 +17,8 @@ see by default: the registry (``graph/store``) naming the import graph of each p
 coordinates of threatened taxa's cameras (``graph/exact/...``, seen only with ``exact_locations``), and the
 OWL RL closure of the curated graph and its derivations (computed once, when the store is created; seen
 when a query asks for reasoning). A query that needs a hidden graph reads a *view*: a RocksDB checkpoint of
-``db/`` (hard links: milliseconds, whatever the size) in ``views/``, to which the few hidden graphs it needs
+``db/`` (hard links: milliseconds, whatever the size, but it flushes first, which right after a large bulk load
+waits for compaction) in ``views/``, to which the few hidden graphs it needs
 are added (and from which the generalised twins are removed, for exact coordinates); it is removed when the
 store is closed, or by the next opener when its process died. A reader that cannot write the store's folder (a
 read-only mount, a published archive, another user's folder) makes its views in a private folder of its own
@@ -574,7 +575,7 @@ class Reader:
 
 
 class _View:
-    """A RocksDB checkpoint of a store's ``db/`` in ``views/`` (hard links: milliseconds, whatever the size),
+    """A RocksDB checkpoint of a store's ``db/`` in ``views/`` (hard links, after a flush: see the module's words),
     given the hidden graphs a query needs (then read-only, where queries may be answered in a forked child);
     ``db/`` itself is never changed. Its folder holds a lock file that its process keeps locked: a folder whose
     lock can be taken belongs to a process that died, and the next opener removes it."""
