@@ -253,32 +253,35 @@ _REFUSED_WORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP"
 
 @cache
 def _refused_scanner() -> re.Pattern[str]:
-    """The oxigraph lexer for ASCII text with no named group but one, which holds a refused word: a scan with it
-    makes no token object (``_plainly_readable``)."""
+    """The oxigraph lexer for ASCII text, repeated over the whole text in one match: each token is an atomic group
+    (the alternatives tried in the lexer's order, the first that matches kept, never taken back: what the lexer
+    reads, token after token), and the word alternative refuses a refused word, so the match fails at one (no
+    alternative after it, punctuation, starts with a letter). No named group, so no token object is made."""
     body = re.sub(r"\(\?P<\w+>", "(?:", _pattern("oxigraph", True).pattern)
     word = r"| (?:[^\W\d]\w*)"
     if body.count(word) != 1:  # never skipped (python -O drops asserts): without it, no word would be refused
         raise RuntimeError("the lexer's word alternative changed: update amurkg.sparql._refused_scanner")
     refused = "|".join(_REFUSED_WORDS)
-    return re.compile(body.replace(word, rf"| ((?i:{refused})(?!\w)) {word}"), re.VERBOSE)
+    body = body.replace(word, rf"| (?!(?i:{refused})(?!\w)) {word[2:]}")
+    return re.compile(rf"(?:(?>{body}))*+ {_SKIP}", re.VERBOSE)
+
+
+def _bare_tokens(text: str) -> Iterator[Token]:
+    """The tokens of ASCII text ``_plainly_readable`` passed, without their positions (the form needs only their
+    kind and text; the full check finds positions for its messages)."""
+    match, pos = _pattern("oxigraph", True).match, 0
+    while (m := match(text, pos)) is not None:
+        kind = m.lastgroup or "punct"
+        pos = m.end()
+        yield Token(kind, m.group(kind), 0, 0, pos)
 
 
 def _plainly_readable(text: str) -> bool:
     """True when ``text`` (ASCII) is made of oxigraph's tokens, none of them a refused word: then the check needs
-    from its tokens only the form. The scan runs in the regular expression engine, token after token from the
-    start (``match`` at the end of the last, never a search), with the lexer's own alternatives in the lexer's order,
-    so it reads the tokens the lexer reads; False sends the text through the full check, which says what and
-    where. Non-ASCII text always goes there (case folding beyond ASCII is the full check's)."""
-    if not text.isascii():
-        return False
-    match, pos = _refused_scanner().match, 0
-    found = match(text, 0)
-    while found is not None:
-        if found.lastindex:
-            return False
-        pos = found.end()
-        found = match(text, pos)
-    return _SKIPPED.match(text, pos).end() == len(text)  # type: ignore[union-attr]  # it matches the empty text
+    from its tokens only the form. The whole scan is one ``fullmatch`` in the regular expression engine
+    (``_refused_scanner``), reading the tokens the lexer reads; False sends the text through the full check, which
+    says what and where. Non-ASCII text always goes there (case folding beyond ASCII is the full check's)."""
+    return text.isascii() and _refused_scanner().fullmatch(text) is not None
 
 
 def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> CheckedQuery:
@@ -299,7 +302,10 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
         line, column = _position(text, text.index("\x00"))
         raise QuerySyntaxError(f"{where}:{line}:{column}: the query holds a NUL character; remove it")
     if dialect == "oxigraph" and _plainly_readable(text):
-        return CheckedQuery(text, _form(_lex(text, dialect, where), where), dialect)
+        try:
+            return CheckedQuery(text, _form(_bare_tokens(text), where), dialect)
+        except (QuerySyntaxError, RefusedQueryError):  # no form: the full check below says what and where
+            pass
     readings = ("oxigraph", "rdflib") if dialect == "any" else (dialect,)
     forms = {_check_tokens(tokens(text, d, where), where) for d in readings}
     if len(forms) != 1:
