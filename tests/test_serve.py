@@ -291,6 +291,29 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the server's workers through Linux's /proc")
+def test_workers_that_died_while_idle_are_replaced_without_an_error_or_a_fault() -> None:
+    """A worker can die while it waits for work (the system's out-of-memory killer, an operator): the next query
+    must not be given to it, nor be answered 503, nor count as a query that stopped a worker (twice, and it would
+    be refused as an engine fault). Every worker is killed twice over, and the same query answers each time."""
+    import signal
+
+    proc, url = start("--timeout", "600")
+    try:
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)
+        for round in range(3):  # a text of its own each time: the server's answer cache does not answer it
+            assert remote.query(f"ASK {{ ?s ?p ?o }} # {round}") == amurkg.AskResult(True)
+            killed = [worker for zygote in _children(proc.pid) for worker in _children(zygote)]
+            assert killed
+            for worker in killed:
+                os.kill(worker, signal.SIGKILL)
+            gone_by = time.monotonic() + WAIT  # the kernel ends a killed process after kill() returns
+            while any(Path(f"/proc/{worker}").exists() for worker in killed) and time.monotonic() < gone_by:
+                time.sleep(0.01)
+    finally:
+        stop(proc)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the server's workers through Linux's /proc")
 def test_a_query_that_makes_the_engine_abort_is_refused_after_the_second_time() -> None:
     """pyoxigraph 0.5.13 aborts its process on some ORDER BY over several variables (a Rust panic; whether a
     given text does depends on the random blank node identifiers of the load), so the abort is made certain here:

@@ -172,6 +172,10 @@ class _Worker:
                 self.writer.close()
 
 
+#: Seconds a stopping server gives its zygote to end by itself (and remove a store's read views) before killing it.
+_ZYGOTE_GRACE = 5.0
+
+
 #: Thread pools of numerical libraries (NumPy's BLAS, OpenMP): one thread each in the zygote and its workers,
 #: unless the user set them. The pool's parallelism is its processes; a BLAS call in one worker otherwise left
 #: threads spinning on the machine's cores after it, and the survey dashboard of another worker, on two
@@ -212,6 +216,7 @@ class WorkerPool:
         #: ``fault_key`` of a query -> how many times its worker stopped while answering it (``_FAULTS_KEPT`` at most)
         self._faults: collections.OrderedDict[bytes, int] = collections.OrderedDict()
         self._zygote: subprocess.Popen[bytes] | None = None
+        self._ready = False  # the zygote has loaded the graph
         self._zsock: socket.socket | None = None
         self._zlock = asyncio.Lock()
         self.replaced = 0
@@ -248,6 +253,7 @@ class WorkerPool:
             message = frame[1].decode() if frame else "the query process ended while loading the graph"
             self.close()
             raise AmurkgError(message)
+        self._ready = True
 
     async def fill(self) -> None:
         """Fork the first workers: one per CPU (the pool grows while slow queries hold some)."""
@@ -301,8 +307,11 @@ class WorkerPool:
             self._kill(worker)
         self._idle.clear()
         if self._zsock is not None:
-            self._zsock.close()
-        if self._zygote is not None:
+            self._zsock.close()  # a zygote that has loaded reads the end of its socket and ends itself, removing
+        if self._zygote is not None:  # what it made (a store's read views); one still loading is killed at once
+            if self._ready:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._zygote.wait(timeout=_ZYGOTE_GRACE)
             self._zygote.kill()
             self._zygote.wait()
 
@@ -359,7 +368,17 @@ class WorkerPool:
         held = sum(1 for w in self._workers if w.demoted) + self._slow_forks
         return held < max(1, self.size - self.base)
 
+    def _drop_dead(self) -> None:
+        """Retire idle workers whose process has ended (killed by the system for memory, or by hand): their socket
+        is at its end. No query is given to one, so none is answered 503 nor counted as stopping a worker for a
+        death that came before it; the pool refills."""
+        for worker in [w for w in self._idle if w.reader.at_eof()]:
+            self._idle.remove(worker)
+            self._retire(worker)
+
     async def _acquire(self, deadline: float, key: _Shape) -> _Worker:
+        if self._idle:
+            self._drop_dead()
         slow = bool(self._slow) and key.value in self._slow  # a shape is read only once some query was slow
         # older queries of slow shapes that wait go first: a newcomer takes no worker meanwhile
         room = slow and self._slow_room() and not any(not f.done() for f in self._waiting_slow)
