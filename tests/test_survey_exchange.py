@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import warnings
 import zipfile
 from datetime import datetime
@@ -264,7 +265,7 @@ def test_push_a_store_and_ask_the_survey_questions_remotely(
 
 
 def test_serve_a_store(tmp_path: Path) -> None:
-    """amurkg serve --store: workers open the store read-only; the survey questions answer as locally, and an
+    """amurkg serve --store: its workers read the store read-only; the survey questions answer as locally, and an
     import waits for the server to let go of the store."""
     from test_serve import start, stop
 
@@ -280,6 +281,40 @@ def test_serve_a_store(tmp_path: Path) -> None:
         assert busy.exit_code == 2 and "being read" in busy.stderr
     finally:
         stop(proc)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the server's workers through Linux's /proc")
+def test_serve_a_reasoned_store_from_the_handles_its_workers_inherit(tmp_path: Path) -> None:
+    """amurkg serve --store --reason: the zygote opens the store, and makes the reasoned view, once and read-only;
+    every worker reads those handles, the first ones and those forked after every worker was killed, and answers
+    reasoning and survey questions as a local reader does. The view goes when the server stops."""
+    import os
+    import signal
+
+    from conftest import PARAMS
+    from test_serve import _children, start, stop
+
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    names = [*[q.name for q in amurkg.list_queries() if q.reasoning][:3], "survey-effort", "detection-rate"]
+    with amurkg.KnowledgeGraph(store=store, reason=True) as local:
+        expected = {name: sorted(local.run(name, PARAMS.get(name)).rows, key=repr) for name in names}  # type: ignore[union-attr]
+    proc, url = start("--store", str(store), "--reason", "--timeout", "600")  # answers compared, not timed
+    try:
+        remote = amurkg.KnowledgeGraph.remote(url, timeout=WAIT)
+        for round in ("first workers", "workers forked after the first were killed"):
+            for name in names:
+                answer = remote.run(name, PARAMS.get(name))
+                assert sorted(answer.rows, key=repr) == expected[name], (round, name)  # type: ignore[union-attr]
+            killed = [worker for zygote in _children(proc.pid) for worker in _children(zygote)]
+            for worker in killed:
+                os.kill(worker, signal.SIGKILL)
+            gone_by = time.monotonic() + WAIT  # the kernel ends a killed process after kill() returns
+            while any(Path(f"/proc/{worker}").exists() for worker in killed) and time.monotonic() < gone_by:
+                time.sleep(0.01)
+    finally:
+        stop(proc)
+    assert list((store / "views").iterdir()) == []
 
 
 @settings(max_examples=200, deadline=None)

@@ -238,24 +238,25 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
     from amurkg.errors import AmurkgError
     from amurkg.graph import KnowledgeGraph
 
-    isolation.disable()  # a worker is itself the isolation: the server replaces one the engine ends
     store = options.get("store")
     try:
         kg = KnowledgeGraph(options["data"], reason=options["reason"], store=store)
-        kg.query("ASK { ?s ?p ?o }")  # the first query builds the engine's lazy state before forking
+        # the first query builds the engine's lazy state before forking. On a store it is what every worker reads:
+        # db/ open read-only, and with --reason a view that, made while isolation is on, is reopened read-only
+        # too (amurkg.store._View): no RocksDB background work that a fork would lose, no file that changes under
+        # a reader. The workers inherit these handles (copy on write, as the isolation's children do), instead
+        # of each opening the store again: its index and filter blocks are read once, for every worker
+        kg.query("ASK { ?s ?p ?o }")
         if options.get("pages"):
             global _PAGES
             import importlib
 
             _PAGES = importlib.import_module(options["pages"]["module"])
             _PAGES.prepare(kg, options["pages"])  # its caches are shared by every fork
-        if store is not None:
-            # an on-disk store is not shared across fork (RocksDB's threads do not survive it): each worker
-            # opens its own read-only handle; the zygote only proved that it opens
-            kg.engine.close()  # type: ignore[attr-defined]
     except AmurkgError as exc:
         send_frame(sock, b"X", str(exc).encode())
         return
+    isolation.disable()  # a worker is itself the isolation: the server replaces one the engine ends
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     zygote_pid = os.getpid()
     gc.collect()
@@ -276,8 +277,6 @@ def zygote(sock: socket.socket, options: dict[str, Any]) -> None:
                 mine.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 os.nice(options.get("nice", 0))
-                if store is not None:
-                    kg = KnowledgeGraph(store=store, reason=options["reason"])
                 worker_loop(theirs, kg)
             finally:
                 os._exit(0)

@@ -129,10 +129,10 @@ def page(kg: Any, job: dict[str, Any]) -> tuple[str, bytes]:
 def _once(kind: str, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
     """``compute()``, kept for the next page that asks with the same ``key`` while a store is served.
 
-    A served store is read-only (its workers open it so), so what was read from it stays true until the server
-    ends; ``prepare`` starts afresh for each served store. Without a served store (a graph in memory, which a
-    caller may change) nothing is kept. Each kind keeps its ``_MEMO_ENTRIES`` (16 by default) most recent
-    entries; an error is never kept."""
+    A served store is read-only (the zygote opens it so, for every worker), so what was read from it stays true
+    until the server ends; ``prepare`` starts afresh for each served store. Without a served store (a graph in
+    memory, which a caller may change) nothing is kept. Each kind keeps its ``_MEMO_ENTRIES`` (16 by default)
+    most recent entries; an error is never kept."""
     store = _STATE.get("store")
     if not store:
         return compute()
