@@ -375,9 +375,12 @@ class _CountCheck:
             import pyoxigraph
 
             files = f"{self.files} file{'s' if self.files != 1 else ''}"
+            # a graph counts each triple once: a triple staged twice would read as one the loader lost
             raise AmurkgError(
-                f"{self.path}: pyoxigraph {pyoxigraph.__version__}'s bulk loader, on {os.cpu_count()} cores, stored "
-                f"{held:,} of the {self.written:,} triples staged for it in {files}; nothing changed"
+                f"{self.path}: the import's graph holds {held:,} triples where {self.written:,} were staged in {files} "
+                f"for pyoxigraph {pyoxigraph.__version__}'s bulk loader, on {os.cpu_count()} cores: the loader "
+                f"{'lost' if held < self.written else 'added'} some, or amurkg staged a triple twice (a bug either "
+                "way: please report this line); nothing changed"
             )
 
 
