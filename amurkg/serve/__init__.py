@@ -148,7 +148,7 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object, site: A
         server = Server(options, pool, bound_address(sock))
         if site is not None:
             server.site, site.pool = site, pool
-        listener: asyncio.Server | None = None
+        listener: asyncio.AbstractServer | None = None
         try:
             try:
                 await filling
@@ -156,7 +156,7 @@ def _serve(options: ServeOptions, sock: socket.socket, announce: object, site: A
                 if not stopped.done():
                     raise
             if not stopped.done():
-                listener = await asyncio.start_server(server.client, sock=sock, limit=65536)
+                listener = await loop.create_server(server.protocol, sock=sock)
                 if callable(announce):
                     announce()
             return await stopped
