@@ -62,7 +62,12 @@ def _pattern(dialect: str, ascii_only: bool) -> re.Pattern[str]:
     u = base + "_"
     chars = u + r"\-0-9" + ("" if ascii_only else _CHARS_WIDE)
     varname = f"[{u}0-9][{u}0-9{'' if ascii_only else _CHARS_WIDE}]*"
-    prefix = f"[{base}](?:[{chars}.]*[{chars}])?"
+    # a prefix is the whole run of name characters before a colon, not ending in a dot, read possessively (never
+    # given back) and at most 256 characters long: a run with no colon after it ("a.a.a...", a megabyte of it) is
+    # read that far from each of its tokens, not to its end (which took time growing with the square of its
+    # length: 4 s for 40,000 characters). A longer prefix name is read as the words and dots it is made of:
+    # a stricter reading than the engine's (more words, so more that may be refused), never a looser one
+    prefix = f"[{base}][{chars}.]{{0,255}}+(?<!\\.)"
     plx = _plx(dialect)
     uesc = f"|{_UESC}" if dialect == "oxigraph" else ""  # rdflib has expanded them already
     echar = rf"\\[tbnrf\\\"']{uesc}"
@@ -247,6 +252,8 @@ def _check_tokens(toks: list[Token], where: str) -> str:
     return form
 
 
+#: The longest text ``check_query`` reads on its quick path (``_plainly_readable``)
+_QUICK_CHARS = 64 * 1024
 #: The words ``_check_tokens`` refuses anywhere in a query (the form's own words are ``_form``'s).
 _REFUSED_WORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP")
 
@@ -301,7 +308,10 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
     if "\x00" in text:
         line, column = _position(text, text.index("\x00"))
         raise QuerySyntaxError(f"{where}:{line}:{column}: the query holds a NUL character; remove it")
-    if dialect == "oxigraph" and _plainly_readable(text):
+    # the quick path is one match in the regular expression engine, which holds the interpreter until it ends: for
+    # texts up to _QUICK_CHARS only; a longer text is read token by token (amurkg serve checks it in a thread,
+    # and the interpreter lets its event loop run between tokens)
+    if dialect == "oxigraph" and len(text) <= _QUICK_CHARS and _plainly_readable(text):
         try:
             return CheckedQuery(text, _form(_bare_tokens(text), where), dialect)
         except (QuerySyntaxError, RefusedQueryError):  # no form: the full check below says what and where

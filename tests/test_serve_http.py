@@ -353,3 +353,39 @@ def test_a_header_that_could_end_early_is_never_sent() -> None:
     for bad in ("a\r\nSet-Cookie: x=1", "a\nb", "a\rb", "a\x00b", "a\x7fb"):
         with pytest.raises(serve_http._UnsafeHeaderError):
             server._head(200, [("Content-Disposition", f'attachment; filename="{bad}"')])
+
+
+def test_a_long_query_text_is_checked_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check of a text over the kept verdicts' size runs in a thread: while it runs (held here until the
+    other client has its answer), the server answers others."""
+    server = _Running(client_timeout=WAIT, max_body=200_000)
+    checking, release = threading.Event(), threading.Event()
+    real = serve_http.plan
+
+    def held(text: str, accept: str) -> object:
+        if len(text) > serve_http._VERDICT_TEXT:
+            checking.set()
+            assert release.wait(WAIT)
+        return real(text, accept)
+
+    monkeypatch.setattr(serve_http, "plan", held)
+    try:
+        host = _host(server)
+        long_text = "ASK {} # " + "x" * (serve_http._VERDICT_TEXT + 10)
+        answers: list[bytes] = []
+        long_client = threading.Thread(
+            target=lambda: answers.append(_exchange(server, [_query(host, long_text, close=True)]))
+        )
+        long_client.start()
+        assert checking.wait(WAIT)
+        short = _responses(_exchange(server, [_query(host, "ASK {} # short", close=True)]), ["POST"])
+        assert [(status, json.loads(body)["text"]) for status, _, body in short] == [(200, "ASK {} # short")]
+        assert not answers  # the long one still waits for its check
+        release.set()
+        long_client.join(WAIT)
+        [(status, _, body)] = _responses(answers[0], ["POST"])
+        assert status == 200 and json.loads(body) == {"text": long_text}
+    finally:
+        release.set()
+        server.close()
+    assert not server.faults, server.faults

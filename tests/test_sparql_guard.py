@@ -115,3 +115,64 @@ def test_the_canned_queries_take_the_quick_check() -> None:
     for canned in amurkg.list_queries():
         text = bind_values(canned.text, kg.bind_parameters(canned, PARAMS.get(canned.name, {})))
         assert _plainly_readable(text), canned.name
+
+
+_RUNS = st.lists(st.sampled_from(["a", "b", ".", "-", "_", "1", "FROM", "from", "service", "é"]), max_size=200)
+
+
+@given(
+    st.sampled_from(["SELECT * WHERE { ?s ?p ", "PREFIX ", "ASK { ", "SELECT * { ?s ?p ?o } # "]),
+    st.lists(st.tuples(_RUNS, st.sampled_from([":", ": ", ":x ", " ", ". ", "} ", ":FROM"])), max_size=4),
+    st.sampled_from(["", " }", " <http://x/> SELECT * WHERE { ?s ?p ?o }"]),
+)
+@example("SELECT * WHERE { ?s ?p ", [(["a"] * 100 + ["."] * 100, ":x ")], " }")
+@example("PREFIX ", [(["a", "."] * 130 + ["a"], ": ")], " <http://x/> SELECT * WHERE { ?s ?p ?o }")
+def test_a_prefix_name_is_read_as_the_engine_reads_it_up_to_its_bound_and_never_more_loosely(
+    opening: str, runs: list[tuple[list[str], str]], ending: str
+) -> None:
+    """Prefix names are read at most 256 characters long (so a long run of name characters with no colon after
+    it is not read to its end from each of its tokens: that took time growing with the square of its length).
+    Against the unbounded reading (the grammar's own): texts whose prefix names are within the bound read the
+    same, token for token; and whatever the text, a query the bounded reading passes, the unbounded one passes
+    with the same form (a longer prefix name read as words can only add words to refuse, never hide one)."""
+    import re
+
+    from amurkg import sparql
+
+    text = opening + " ".join("".join(run) + after for run, after in runs) + ending
+    unbounded = {}
+    for dialect, ascii_only in (("oxigraph", True), ("oxigraph", False), ("rdflib", True), ("rdflib", False)):
+        source = sparql._pattern(dialect, ascii_only).pattern
+        assert source.count("{0,255}+(?<!\\.)") == 1
+        unbounded[dialect, ascii_only] = re.compile(source.replace("{0,255}+(?<!\\.)", "*(?<!\\.)"), re.VERBOSE)
+
+    def outcome() -> tuple[str, str]:
+        try:
+            return ("form", check_query(text, dialect="any").form)
+        except (QuerySyntaxError, RefusedQueryError) as exc:
+            return (type(exc).__name__, str(exc))
+
+    bounded_tokens = _tokens_or_error(text)
+    bounded = outcome()
+    original = sparql._pattern
+    sparql._pattern = lambda dialect, ascii_only: unbounded[dialect, ascii_only]  # type: ignore[assignment]
+    sparql._refused_scanner.cache_clear()
+    try:
+        reference_tokens = _tokens_or_error(text)
+        reference = outcome()
+    finally:
+        sparql._pattern = original
+        sparql._refused_scanner.cache_clear()
+    longest = max((len(m.group()) for m in re.finditer(r"[a-zA-Z_\-0-9.é]+(?=:)", text)), default=0)
+    if longest <= 256:
+        assert bounded_tokens == reference_tokens
+        assert bounded == reference
+    if bounded[0] == "form":
+        assert reference == bounded
+
+
+def _tokens_or_error(text: str) -> object:
+    try:
+        return [(t.kind, t.text, t.offset) for t in tokens(text)]
+    except QuerySyntaxError as exc:
+        return str(exc)

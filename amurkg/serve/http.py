@@ -387,7 +387,11 @@ class Server:
         if isinstance(asked, Reply):
             await self.reply(conn, asked, head_only=head_only, close=close)
             return
-        planned = self._plan(*asked)
+        text, accept = asked
+        if len(text) > _VERDICT_TEXT:  # checked in a thread: the loop answers other clients meanwhile
+            planned = await asyncio.to_thread(plan, text, accept)
+        else:
+            planned = self._plan(text, accept)
         if isinstance(planned, Reply):
             await self.reply(conn, planned, head_only=head_only, close=close)
             return
