@@ -233,9 +233,34 @@ def test_a_loader_that_stores_fewer_triples_than_written_is_one_line_and_no_chan
         import_package(store, EXAMPLE)
     message = str(caught.value)
     assert "\n" not in message and "bulk loader" in message and f"on {os.cpu_count()} cores" in message
-    assert "nothing changed" in message
+    assert "nothing changed" in message and "the loader lost some, or amurkg staged a triple twice" in message
     monkeypatch.undo()
     _unchanged(store, before, graphs)  # the half-loaded graph is gone too
+
+
+def test_a_loader_that_stores_more_triples_than_written_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph holding more than was staged cannot come from a triple staged twice (a graph counts it once): the
+    line names the loader or amurkg's own count, and nothing is registered."""
+    store, before, graphs = _small_store(tmp_path)
+    real = ox.Store.bulk_load
+
+    def additive(self: ox.Store, **kwargs: Any) -> None:
+        real(self, **kwargs)
+        extra = Path(str(kwargs["path"])).with_name("extra.nt")
+        extra.write_text("<urn:x:s> <urn:x:p> <urn:x:o> .\n", "utf-8")  # one triple the package has not
+        real(self, **{**kwargs, "path": str(extra)})
+        extra.unlink()
+
+    monkeypatch.setattr(ox.Store, "bulk_load", additive)
+    with pytest.raises(AmurkgError) as caught:
+        import_package(store, EXAMPLE)
+    message = str(caught.value)
+    assert "\n" not in message and "nothing changed" in message
+    assert "the loader added some, or amurkg miscounted what it staged" in message and "twice" not in message
+    monkeypatch.undo()
+    _unchanged(store, before, graphs)
 
 
 def test_the_count_check_runs_while_the_protection_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

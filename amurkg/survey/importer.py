@@ -375,12 +375,17 @@ class _CountCheck:
             import pyoxigraph
 
             files = f"{self.files} file{'s' if self.files != 1 else ''}"
-            # a graph counts each triple once: a triple staged twice would read as one the loader lost
+            # a graph counts each triple once: a triple staged twice reads as one the loader lost. More than was
+            # staged has no such reading: the loader (or amurkg's count of what it staged) is wrong
+            cause = (
+                "the loader lost some, or amurkg staged a triple twice"
+                if held < self.written
+                else "the loader added some, or amurkg miscounted what it staged"
+            )
             raise AmurkgError(
                 f"{self.path}: the import's graph holds {held:,} triples where {self.written:,} were staged in {files} "
-                f"for pyoxigraph {pyoxigraph.__version__}'s bulk loader, on {os.cpu_count()} cores: the loader "
-                f"{'lost' if held < self.written else 'added'} some, or amurkg staged a triple twice (a bug either "
-                "way: please report this line); nothing changed"
+                f"for pyoxigraph {pyoxigraph.__version__}'s bulk loader, on {os.cpu_count()} cores: {cause} (a bug "
+                "either way: please report this line); nothing changed"
             )
 
 
