@@ -421,6 +421,112 @@ def test_a_query_that_aborts_the_engine_is_refused_however_it_is_written() -> No
     asyncio.run(scenario())
 
 
+def _killing(pool: Any, text: str, *, idle_too: bool = False) -> Any:
+    """``pool.answer(text)`` while its worker (and, with ``idle_too``, every idle one before it) is killed with
+    SIGKILL, as the system's out-of-memory killer or an operator does; what it raises. (The query takes over a
+    second here; the kill comes within 50 ms of it starting.)"""
+    import asyncio
+    import signal
+
+    async def run() -> BaseException | None:
+        task = asyncio.ensure_future(pool.answer(text, "SELECT", "json", "application/sparql-results+json"))
+        while not task.done():
+            busy = [w.pid for w in pool._workers if w.busy]
+            if busy and idle_too:  # the idle ones first, gone before the busy one is killed
+                idle = [w.pid for w in pool._idle]
+                for pid in idle:
+                    os.kill(pid, signal.SIGKILL)
+                gone_by = time.monotonic() + WAIT
+                while any(Path(f"/proc/{pid}").exists() for pid in idle) and time.monotonic() < gone_by:
+                    time.sleep(0.01)
+            for pid in busy:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.05)
+        return task.exception()
+
+    return run()
+
+
+LONG = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # 25M rows on the shipped graph: a second or more
+
+
+def test_a_stopped_worker_counts_against_a_query_only_until_it_is_answered() -> None:
+    """A query whose worker stopped twice is refused as an engine fault. A stop from outside (a kill) between two
+    answers of the same query is no evidence against it: once the query is answered, the stop is forgotten, and
+    a later kill gives 503 again, not a refusal."""
+    import asyncio
+
+    from amurkg.serve import UnavailableError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=1, timeout=600, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            assert isinstance(await _killing(pool, LONG), UnavailableError)
+            answered = await pool.answer(LONG + " # again", "SELECT", "json", "application/sparql-results+json")
+            assert answered.status == 200 and b"24990001" in answered.body
+            stopped = await _killing(pool, "# a third time\n" + LONG)
+            assert isinstance(stopped, UnavailableError) and "will be refused" in str(stopped)
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_query_whose_worker_died_with_the_idle_ones_is_not_counted_against() -> None:
+    """Every worker killed at once (the busy one and those that waited): the cause was outside; the query is told
+    to ask again and nothing is counted against it, however often it happens."""
+    import asyncio
+
+    from amurkg.serve import UnavailableError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=3, timeout=600, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            for round in range(3):
+                while pool.started < 2:
+                    pool._release(await pool._spawn())
+                stopped = await _killing(pool, LONG + f" # {round}", idle_too=True)
+                assert isinstance(stopped, UnavailableError) and "idle ones with it" in str(stopped), stopped
+                assert not pool._faults
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_query_after_the_zygote_died_is_told_at_once_to_restart() -> None:
+    """The process that forks the workers killed (the likeliest target of the out-of-memory killer: it holds the
+    graph): its workers end with it, none can be forked again, and a query is told so at once (503, restart the
+    server), not after waiting out the time limit for a worker that never comes."""
+    import asyncio
+    import signal
+
+    from amurkg.serve import UnavailableError, WorkerPool
+
+    async def scenario() -> None:
+        pool = WorkerPool((), False, workers=2, timeout=600, queue=4, max_rows=100, max_bytes=10_000)
+        pool.start_zygote()
+        try:
+            await pool.fill()
+            workers = [w.pid for w in pool._workers]
+            assert pool._zygote is not None
+            os.kill(pool._zygote.pid, signal.SIGKILL)
+            gone_by = time.monotonic() + WAIT
+            while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < gone_by:
+                await asyncio.sleep(0.01)
+            for text in ("ASK { ?s ?p ?o }", "ASK { ?s ?p ?o } # again"):
+                with pytest.raises(UnavailableError, match="restart amurkg serve"):
+                    await asyncio.wait_for(pool.answer(text, "ASK", "json", "application/sparql-results+json"), WAIT)
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
 def test_the_pool_keeps_a_digest_of_a_slow_query_not_its_text() -> None:
     """The pool remembers 1,000 slow shapes to run them demoted; each was the query's whole text, so 1,000
     distinct slow 1 MB queries left 1 GB in the server."""

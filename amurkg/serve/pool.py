@@ -147,8 +147,10 @@ class _Shape:
 
 
 class _Worker:
-    def __init__(self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.pid, self.reader, self.writer = pid, reader, writer
+    def __init__(
+        self, pid: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock: socket.socket
+    ) -> None:
+        self.pid, self.reader, self.writer, self.sock = pid, reader, writer, sock
         self.demoted = False
         self.key = _Shape("", None)  # the shape of its current query
         self.job = 0  # how many queries it was given: a timer set for one query ignores the next
@@ -158,6 +160,18 @@ class _Worker:
         self.cpu_start: float | None = None
         self.cpu_now: float | None = cpu_seconds(pid)
         self.timer: asyncio.TimerHandle | None = None  # its current query's demotion check
+
+    def alive(self) -> bool:
+        """Whether an idle worker can take a query: its socket is not at its end (the kernel closes it when the
+        process ends: asked now, not when the event loop next reads it) and holds nothing unasked for."""
+        if self.reader.at_eof():
+            return False
+        try:
+            return not self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # data or b"" (the end): not idle
+        except BlockingIOError:
+            return True  # nothing to read: alive and idle
+        except OSError:
+            return False
 
     async def frame(self) -> tuple[bytes, bytes]:
         head = await self.reader.readexactly(_FRAME.size)
@@ -273,11 +287,12 @@ class WorkerPool:
                 except asyncio.CancelledError:  # the fork still completes: end that worker when it does
                     forking.add_done_callback(_end_orphan)
                     raise
-            reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=fd))
+            sock = socket.socket(fileno=fd)
+            reader, writer = await asyncio.open_connection(sock=sock)
         except BaseException:
             self.started -= 1
             raise
-        worker = _Worker(pid, reader, writer)
+        worker = _Worker(pid, reader, writer, sock)
         self._workers.add(worker)
         return worker
 
@@ -370,11 +385,42 @@ class WorkerPool:
 
     def _drop_dead(self) -> None:
         """Retire idle workers whose process has ended (killed by the system for memory, or by hand): their socket
-        is at its end. No query is given to one, so none is answered 503 nor counted as stopping a worker for a
-        death that came before it; the pool refills."""
+        is at its end, as the event loop has read it. No query is given to one, so none is answered 503 nor
+        counted as stopping a worker for a death that came before it; the pool refills."""
         for worker in [w for w in self._idle if w.reader.at_eof()]:
             self._idle.remove(worker)
             self._retire(worker)
+
+    def _take_idle(self) -> _Worker | None:
+        """An idle worker that is alive now (``_Worker.alive``: an end the event loop has not read yet counts), or
+        None; the dead ones found are retired."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive():
+                return worker
+            self._retire(worker)
+        return None
+
+    def zygote_ended(self) -> bool:
+        """Whether the process that forks the workers has ended (killed, or out of memory): no worker can be
+        forked again."""
+        return self._zygote is not None and self._zygote.poll() is not None
+
+    def _unavailable(self) -> UnavailableError | None:
+        """The error for a query that can never have a worker: the zygote has ended and no worker is left."""
+        if not self._workers and self.zygote_ended():
+            return UnavailableError("the query process stopped; restart amurkg serve")
+        return None
+
+    def _fail_waiters(self, error: UnavailableError) -> None:
+        for waiter, _ in self._waiting:
+            if not waiter.done():
+                waiter.set_exception(error)
+        self._waiting.clear()
+        for waiter in self._waiting_slow:
+            if not waiter.done():
+                waiter.set_exception(error)
+        self._waiting_slow.clear()
 
     async def _acquire(self, deadline: float, key: _Shape) -> _Worker:
         if self._idle:
@@ -393,18 +439,19 @@ class WorkerPool:
             finally:
                 self._slow_forks -= 1
                 self._refill()  # queries that came meanwhile, and found no worker, wait for the base count
-        if self._idle and not (slow and (self._waiting or not room)):
-            worker = self._idle.pop()
-            worker.busy = True
+        if self._idle and not (slow and (self._waiting or not room)) and (idle := self._take_idle()) is not None:
+            idle.busy = True
             if slow:
-                self._lower(worker)
+                self._lower(idle)
                 self._refill()  # a base worker less: fork one for the others where they wait
-            return worker
+            return idle
         if not slow and self.started < self.size and self._healthy() < self.base:
             with contextlib.suppress(OSError, AmurkgError):
                 worker = await self._spawn()
                 worker.busy = True
                 return worker
+        if (error := self._unavailable()) is not None:  # nothing will ever come free: say so now, not at the deadline
+            raise error
         if len(self._waiting) + len(self._waiting_slow) >= self.queue:
             raise SaturatedError("every query worker is busy and the queue is full; try again shortly")
         waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
@@ -468,7 +515,9 @@ class WorkerPool:
         self.started -= 1
         try:
             worker = await self._spawn()
-        except (OSError, AmurkgError):  # the zygote is gone: the pool shrinks
+        except (OSError, AmurkgError):  # the zygote is gone: the pool shrinks, and where no worker is left the
+            if (error := self._unavailable()) is not None:  # queries that wait are told at once
+                self._fail_waiters(error)
             return
         finally:
             self._forking -= 1
@@ -516,6 +565,8 @@ class WorkerPool:
             worker.writer.write(_FRAME.pack(b"Q", len(payload)) + payload)
             async with asyncio.timeout_at(deadline):
                 kind, data = await worker.frame()
+                if fault is not None:  # answered this time: a stop counted before came from elsewhere
+                    self._faults.pop(fault, None)
                 if kind == b"X":
                     error = json.loads(data)
                     worker.cpu_now = error.get("cpu")
@@ -543,6 +594,17 @@ class WorkerPool:
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError, json.JSONDecodeError, KeyError):
             await self._replace(worker)
+            # workers that waited idle died too (all killed at once, by an operator or the system short of memory):
+            # the cause was outside, not this query, which is not counted against it
+            dead = [w for w in self._idle if not w.alive()]
+            for each in dead:
+                self._idle.remove(each)
+                self._retire(each)
+            if dead:
+                raise UnavailableError(
+                    "the query worker stopped while answering, and idle ones with it (killed from outside, or the "
+                    "machine ran short of memory); ask again"
+                ) from None
             if fault is None:
                 fault = fault_key(text, page)
             self._faults[fault] = times = self._faults.get(fault, 0) + 1
