@@ -421,6 +421,53 @@ def test_a_query_that_aborts_the_engine_is_refused_however_it_is_written() -> No
     asyncio.run(scenario())
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the server's workers through Linux's /proc")
+def test_a_worker_that_dies_half_way_through_a_long_answer_cuts_the_connection(tmp_path: Path) -> None:
+    """A long answer is streamed from its worker as the client takes it; the worker killed half way (the system
+    short of memory, an operator): the client's connection is cut (no last chunk: the answer is seen incomplete),
+    not left open, and the server writes no traceback. (Once, the worker's end escaped the connection's handling:
+    the connection stayed open with no deadline, and asyncio printed 'Task exception was never retrieved'.)"""
+    import signal
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "amurkg", "serve", "--port", str(port), "--workers", "1", "--timeout", "600",
+             "--max-rows", "200000", "--max-answer", "200000000", "--client-timeout", "600"],
+            stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    try:
+        wait_for(port, 60)
+        url = f"http://127.0.0.1:{port}/sparql"
+        assert amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o }") == amurkg.AskResult(True)
+        sock = raw_socket(url, rcvbuf=4096)
+        body = form("SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } LIMIT 100000")
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: " + host_of(url) + b"\r\nAccept: text/csv\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )  # fmt: skip
+        sock.settimeout(WAIT)
+        received = sock.recv(200)  # the answer has started; the client reads no more for now
+        assert received.startswith(b"HTTP/1.1 200 ")
+        for zygote in _children(proc.pid):
+            for worker in _children(zygote):
+                os.kill(worker, signal.SIGKILL)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(1 << 20):  # bounded by the socket's timeout: a hang fails here
+                received += chunk
+        sock.close()
+        assert b"Transfer-Encoding: chunked" in received and not received.endswith(b"\r\n0\r\n\r\n")
+        assert amurkg.KnowledgeGraph.remote(url, timeout=WAIT).query("ASK { ?s ?p ?o } # after") == amurkg.AskResult(
+            True
+        )
+    finally:
+        stop(proc)
+    said = log.read_text("utf-8", "replace")
+    assert "Traceback" not in said and "never retrieved" not in said, said
+
+
 def _killing(pool: Any, text: str, *, idle_too: bool = False) -> Any:
     """``pool.answer(text)`` while its worker (and, with ``idle_too``, every idle one before it) is killed with
     SIGKILL, as the system's out-of-memory killer or an operator does; what it raises. (The query takes over a

@@ -222,6 +222,20 @@ def test_pipelined_requests_split_anywhere_get_one_answer_each_in_order(
         assert headers["Server"] == "amurkg"
 
 
+def test_a_head_request_for_a_long_answer_over_http_1_0_keep_alive_closes_as_its_head_says(
+    running: _Running,
+) -> None:
+    """HTTP/1.0 has no chunks: a long answer's head says ``Connection: close``, and the connection closes after
+    it, a HEAD's too (the request after it is not answered on a connection the server said it would close)."""
+    host = _host(running)
+    target = "/sparql?" + urllib.parse.urlencode({"query": f"ASK {{}} # {STREAMED}"})
+    wire = (f"HEAD {target} HTTP/1.0\r\n".encode() + b"Host: " + host + b"\r\nConnection: keep-alive\r\n\r\n") + _query(
+        host, "ASK {} # next", method="GET", close=True
+    )
+    answers = _responses(_exchange(running, [wire]), ["HEAD", "GET"])
+    assert [(status, headers.get("Connection")) for status, headers, _ in answers] == [(200, "close")]
+
+
 def test_a_long_answer_to_http_1_0_ends_with_the_connection_not_in_chunks(running: _Running) -> None:
     body = urllib.parse.urlencode({"query": f"ASK {{}} # {STREAMED}"}).encode()
     wire = (
@@ -262,6 +276,9 @@ def test_a_long_answer_to_http_1_0_ends_with_the_connection_not_in_chunks(runnin
         (b"GET /sparql HTTP/1.1\r\nHost: H\r\n\x00X: y\r\n\r\n", 400),
         (b"GET /sparql HTTP/1.1\r\nHost: H\r\nX: a\rb\r\n\r\n", 400),
         (b"NOT HTTP AT ALL\r\n\r\n", 400),
+        # two Host headers: a proxy in front and amurkg could each read another name (RFC 9112 3.2)
+        (b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: evil.example\r\nHost: H\r\n\r\n", 400),
+        (b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: H\r\nHost: H\r\n\r\n", 400),
     ],
 )
 def test_a_request_that_cannot_be_read_one_way_is_refused_and_the_connection_closed(

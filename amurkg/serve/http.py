@@ -57,6 +57,7 @@ class _Request(NamedTuple):
     size: int  # bytes it holds: head and body (what a queue of pipelined requests is bounded by)
     keep_alive: bool
     chunked: bool  # whether an answer of unknown length may be sent in chunks (HTTP/1.1), else it ends at close
+    hosts: int  # Host headers sent
 
 
 class _UnsafeHeaderError(Exception):
@@ -230,6 +231,7 @@ class _Connection(asyncio.Protocol):
             self.head_bytes + len(self.body),
             keep_alive,
             parser.get_http_version() != "1.0",
+            sum(1 for name, _ in self.fields if name.lower() == b"host"),
         )
         self.queue.append(request)
         self.queued += request.size
@@ -290,6 +292,9 @@ class _Connection(asyncio.Protocol):
                 transport.resume_reading()
         except (ConnectionError, TimeoutError, OSError, _UnsafeHeaderError):
             transport.abort()
+        except Exception as exc:  # a fault of amurkg's own: the client is cut off, never left waiting
+            transport.abort()
+            _report(exc)
         except asyncio.CancelledError:
             transport.abort()
             if not self.server.stopping and not self.gone:
@@ -364,6 +369,10 @@ class Server:
         headers = request.headers
         head_only = request.method == "HEAD"
         close = not request.keep_alive
+        if request.hosts > 1:  # RFC 9112 3.2: more than one Host is a 400 (a proxy and amurkg could read two names)
+            await self.reply(conn, text_reply(400, "more than one Host header", SECURITY_HEADERS), close=True)
+            conn.closing = True
+            return
         if not host_allowed(headers.get("host"), self.hosts):
             refusal = (
                 "this server answers requests for its own address only; a reverse proxy's name needs --allow-host NAME"
@@ -447,6 +456,8 @@ class Server:
         # connection (HTTP/1.0); cut (connection dropped, no last chunk) at a limit
         chunked = request.chunked
         framing = ("Transfer-Encoding", "chunked") if chunked else ("Connection", "close")
+        if not chunked:
+            conn.closing = True  # the end of the answer is the end of the connection (so its head says)
         async with contextlib.aclosing(answer.rest) as rest:
             await conn.write(self._head(200, [("Content-Type", media), framing], close=close and chunked))
             if head_only:
@@ -459,8 +470,6 @@ class Server:
                 raise ConnectionError("answer cut short") from None
             if chunked:
                 await conn.write(b"0\r\n\r\n")
-            else:
-                conn.closing = True  # the end of the answer is the end of the connection
 
     def _asked_before(self, key: tuple[str, str]) -> bool:
         """Whether this text was asked recently: only a second asking keeps an answer, so a flood of distinct
@@ -502,6 +511,15 @@ class Server:
         """Send a whole answer (its length known)."""
         head = self._head(reply.status, [*reply.headers, ("Content-Length", str(len(reply.body)))], close=close)
         await conn.write(head + reply.body if reply.body and not head_only else head)
+
+
+def _report(exc: BaseException) -> None:
+    """One line on standard error for a fault in answering a request (the connection is dropped)."""
+    import sys
+
+    line = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", f"amurkg serve: a request failed: {type(exc).__name__}: {exc}")
+    sys.stderr.write(line[:500] + "\n")  # control characters shown as '?': no exception text drives the terminal
+    sys.stderr.flush()
 
 
 def _chunk(data: bytes) -> bytes:

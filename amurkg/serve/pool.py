@@ -672,18 +672,30 @@ class Rest:
         try:
             async with asyncio.timeout_at(self.deadline):
                 kind, data = await self.worker.frame()
-        except BaseException:  # time limit, worker gone, request cancelled
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):  # the worker died half way
+            await self.aclose()
+            raise UnavailableError("the query worker stopped while sending its answer") from None
+        except BaseException:  # time limit, request cancelled
             await self.aclose()
             raise
         if kind == b"D":
             return data
         self.finished = True
-        if kind != b"E":
-            self.worker.cpu_now = json.loads(data).get("cpu")
+        if kind not in (b"E", b"X"):  # nothing a worker sends: its state is unknown
+            self.pool._retire(self.worker)
+            raise UnavailableError("the query worker sent an answer it cannot have")
+        if kind == b"X":
+            try:
+                error = json.loads(data)
+                self.worker.cpu_now = error.get("cpu")
+                message = str(error["message"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self.pool._retire(self.worker)
+                raise UnavailableError("the query worker sent an answer it cannot have") from None
+            self.pool._release(self.worker)
+            raise TruncatedError(message)
         self.pool._release(self.worker)
-        if kind == b"E":
-            raise StopAsyncIteration
-        raise TruncatedError(json.loads(data)["message"])
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         """Give up the rest of the answer: its worker is ended (the pool forks another)."""
