@@ -65,9 +65,9 @@ def _pattern(dialect: str, ascii_only: bool) -> re.Pattern[str]:
     # a prefix is the whole run of name characters before a colon, not ending in a dot, read possessively (never
     # given back) and at most 256 characters long: a run with no colon after it ("a.a.a...", a megabyte of it) is
     # read that far from each of its tokens, not to its end (which took time growing with the square of its
-    # length: 4 s for 40,000 characters). A longer prefix name is read as the words and dots it is made of:
-    # a stricter reading than the engine's (more words, so more that may be refused), never a looser one
-    prefix = f"[{base}][{chars}.]{{0,255}}+(?<!\\.)"
+    # length: 4 s for 40,000 characters). A longer prefix name is refused where the scan meets it (``_lex``):
+    # read as the words and dots it is made of, it could give the query another form than the engine reads
+    prefix = f"[{base}][{chars}.]{{0,{_MAX_PREFIX - 1}}}+(?<!\\.)"
     plx = _plx(dialect)
     uesc = f"|{_UESC}" if dialect == "oxigraph" else ""  # rdflib has expanded them already
     echar = rf"\\[tbnrf\\\"']{uesc}"
@@ -89,6 +89,38 @@ def _pattern(dialect: str, ascii_only: bool) -> re.Pattern[str]:
         )
         """,
         re.VERBOSE,
+    )
+
+
+#: The longest prefix name the lexer reads (``_pattern``)
+_MAX_PREFIX = 256
+
+
+@cache
+def _long_runs(ascii_only: bool) -> re.Pattern[str]:
+    """A maximal run of name characters (dots included) over ``_MAX_PREFIX`` long, followed by a colon: where a
+    prefix name over the bound can be. Each run is read once (it starts where the character before is no name
+    character), so finding them all takes time in proportion to the text."""
+    chars = _name_chars(ascii_only)
+    return re.compile(f"(?<![{chars}.])[{chars}.]{{{_MAX_PREFIX + 1},}}+:")
+
+
+def _name_chars(ascii_only: bool) -> str:
+    base = _BASE_ASCII + ("" if ascii_only else _BASE_WIDE)
+    return base + "_" + r"\-0-9" + ("" if ascii_only else _CHARS_WIDE)
+
+
+def _prefix_over_bound(read: str, start: int, run: tuple[int, int], ascii_only: bool) -> bool:
+    """Whether the engine reads a prefixed name over the bound where the lexer read a word at ``start``: the word
+    lies in a long run whose colon ends a prefix name from ``start`` (not ending with a dot) over the bound. (Only
+    there does the lexer read otherwise than the engine: a prefix name within the bound it reads as the engine.)"""
+    first, colon = run
+    base = _BASE_ASCII + ("" if ascii_only else _BASE_WIDE)
+    return (
+        first <= start < colon
+        and colon - start > _MAX_PREFIX
+        and read[colon - 1] != "."
+        and re.match(f"[{base}]", read[start]) is not None
     )
 
 
@@ -160,7 +192,11 @@ def _lex(text: str, dialect: str, where: str) -> Iterator[Token]:
         read, origin = _expand_like_rdflib(text, where)
     else:
         read, origin = text, []
-    pattern = _pattern("rdflib" if dialect == "rdflib" else "oxigraph", read.isascii())
+    ascii_only = read.isascii()
+    pattern = _pattern("rdflib" if dialect == "rdflib" else "oxigraph", ascii_only)
+    # runs of name characters long enough to hold a prefix name over the bound, each with its colon
+    long_runs = [(m.start(), m.end() - 1) for m in _long_runs(ascii_only).finditer(read)]
+    run = 0
     # line and column are found as the scan goes (offsets only grow): one pass over the text, however many
     # tokens it holds (the server checks every query it is sent)
     line, line_start, counted = 1, 0, 0
@@ -180,6 +216,14 @@ def _lex(text: str, dialect: str, where: str) -> Iterator[Token]:
             line += newlines
             line_start = text.rfind("\n", counted, at) + 1
         counted = at
+        if long_runs and kind == "word":
+            while run < len(long_runs) and long_runs[run][1] <= start:
+                run += 1
+            if run < len(long_runs) and _prefix_over_bound(read, start, long_runs[run], ascii_only):
+                raise QuerySyntaxError(
+                    f"{where}:{line}:{at - line_start + 1}: a prefix name is over {_MAX_PREFIX} characters long, "
+                    f"more than amurkg reads; shorten it"
+                )
         yield Token(kind, m.group(kind), line, at - line_start + 1, at)
     if pos < size:
         at = origin[pos] if origin else pos
@@ -311,7 +355,12 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
     # the quick path is one match in the regular expression engine, which holds the interpreter until it ends: for
     # texts up to _QUICK_CHARS only; a longer text is read token by token (amurkg serve checks it in a thread,
     # and the interpreter lets its event loop run between tokens)
-    if dialect == "oxigraph" and len(text) <= _QUICK_CHARS and _plainly_readable(text):
+    if (
+        dialect == "oxigraph"
+        and len(text) <= _QUICK_CHARS
+        and _plainly_readable(text)
+        and _long_runs(True).search(text) is None  # a prefix name over the bound: the full check says where
+    ):
         try:
             return CheckedQuery(text, _form(_bare_tokens(text), where), dialect)
         except (QuerySyntaxError, RefusedQueryError):  # no form: the full check below says what and where
