@@ -353,8 +353,7 @@ def check_query(text: str, where: str = "query", dialect: str = "oxigraph") -> C
         line, column = _position(text, text.index("\x00"))
         raise QuerySyntaxError(f"{where}:{line}:{column}: the query holds a NUL character; remove it")
     # the quick path is one match in the regular expression engine, which holds the interpreter until it ends: for
-    # texts up to _QUICK_CHARS only; a longer text is read token by token (amurkg serve checks it in a thread,
-    # and the interpreter lets its event loop run between tokens)
+    # texts up to _QUICK_CHARS only; a longer text is read token by token (amurkg serve has its worker check it)
     if (
         dialect == "oxigraph"
         and len(text) <= _QUICK_CHARS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -419,6 +420,28 @@ def test_a_query_that_aborts_the_engine_is_refused_however_it_is_written() -> No
             pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_long_query_text_is_checked_and_answered_as_a_short_one(endpoint: str) -> None:
+    """Texts over 64 KiB are checked by the worker that runs them (not by the server, whose one process would
+    answer no one meanwhile): the same answers, refusals with the same line and column, the same formats."""
+    padding = "# " + "x" * 70_000 + "\n"
+    status, headers, body = request(endpoint, form(padding + "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+    assert status == 200 and headers["Content-Type"].startswith("application/sparql-results+json")
+    assert json.loads(body)["results"]["bindings"][0]["n"]["value"].isdigit()
+    service = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
+    short = request(endpoint, form(service))
+    status, _, body = request(endpoint, form(padding + service))
+    assert short[0] == status == 400 and short[2].startswith(b"query:1:18: ")
+    assert body == short[2].replace(b"query:1:18: ", b"query:2:18: ", 1)  # the same words, a line lower
+    status, _, body = request(endpoint, form(padding + "DELETE WHERE { ?s ?p ?o }"))
+    assert status == 403
+    status, headers, body = request(
+        endpoint, form(padding + "CONSTRUCT WHERE { ?s a ?o } LIMIT 3"), {"Accept": "text/turtle"}
+    )
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle") and body.strip()
+    status, _, body = request(endpoint, form(padding + "ASK { ?s ?p ?o }"), {"Accept": "image/png"})
+    assert status == 406 and b"acceptable formats" in body
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the server's workers through Linux's /proc")

@@ -397,10 +397,13 @@ class Server:
             await self.reply(conn, asked, head_only=head_only, close=close)
             return
         text, accept = asked
-        if len(text) > _VERDICT_TEXT:  # checked in a thread: the loop answers other clients meanwhile
-            planned = await asyncio.to_thread(plan, text, accept)
-        else:
-            planned = self._plan(text, accept)
+        if len(text) > _VERDICT_TEXT:
+            # a long text is checked by the worker that runs it, in its own process under the time limit: one
+            # match of the lexer's expression on a megabyte (an unclosed string) holds the interpreter for a
+            # second, which in this process (a thread included) no other client would be answered in
+            await self._answer(conn, Job(text, "", "", ""), request, accept=accept)
+            return
+        planned = self._plan(text, accept)
         if isinstance(planned, Reply):
             await self.reply(conn, planned, head_only=head_only, close=close)
             return
@@ -422,11 +425,13 @@ class Server:
         self.verdicts.move_to_end(text)
         return plan_checked(text, form, accept)
 
-    async def _answer(self, conn: _Connection, job: Job, request: _Request) -> None:
+    async def _answer(self, conn: _Connection, job: Job, request: _Request, *, accept: str | None = None) -> None:
+        """Answer a checked query (``job``), or with ``accept``, a text the worker checks (and settles the format
+        of) before it runs it; such answers are not kept."""
         head_only = request.method == "HEAD"
         close = not request.keep_alive
         key = (job.text, job.media_type)
-        cached = self.cache.get(key)
+        cached = self.cache.get(key) if accept is None else None
         if cached is not None:
             self.cache.move_to_end(key)
             await self.reply(
@@ -434,7 +439,7 @@ class Server:
             )
             return
         try:
-            answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type)
+            answer = await self.pool.answer(job.text, job.form, job.fmt, job.media_type, accept=accept)
         except SaturatedError as exc:
             await self.reply(conn, text_reply(503, str(exc), [("Retry-After", "1")]), close=close)
             return
@@ -446,7 +451,7 @@ class Server:
             return
         media = f"{answer.media_type}; charset=utf-8"
         if answer.rest is None:
-            if answer.status == 200 and len(answer.body) <= _CACHEABLE and self._asked_before(key):
+            if accept is None and answer.status == 200 and len(answer.body) <= _CACHEABLE and self._asked_before(key):
                 self._remember(key, media, answer.body)
             await self.reply(
                 conn, Reply(answer.status, [("Content-Type", media)], answer.body), head_only=head_only, close=close

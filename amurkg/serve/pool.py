@@ -530,9 +530,18 @@ class WorkerPool:
     # ------------------------------------------------------------------------------ answering
 
     async def answer(
-        self, text: str, form: str, fmt: str, media_type: str, page: dict[str, object] | None = None
+        self,
+        text: str,
+        form: str,
+        fmt: str,
+        media_type: str,
+        page: dict[str, object] | None = None,
+        *,
+        accept: str | None = None,
     ) -> Answer:
-        """Run a checked query in a worker: its status, media type and first chunk, and the rest to stream.
+        """Run a checked query in a worker: its status, media type and first chunk, and the rest to stream. With
+        ``accept`` (the request's Accept header), the text is checked by the worker and the format settled there
+        (``amurkg.serve.protocol.plan``): a refusal comes back as an error answer with its status.
 
         Raises ``SaturatedError`` (no worker free in time), ``QueryTimeoutError`` (stopped at the limit) or
         ``UnavailableError`` (the worker died); each is a 503 for the client.
@@ -557,6 +566,8 @@ class WorkerPool:
         }
         if page is not None:  # a web page's data (amurkg.web): the same workers, limits and time limit
             job["page"] = page
+        if accept is not None:
+            job["accept"] = accept
         payload = json.dumps(job).encode()
         worker.job += 1
         worker.cpu_start = worker.cpu_now  # an idle worker uses no CPU: what it had used when it last answered

@@ -165,6 +165,14 @@ def answer(sock: socket.socket, kg: Any, job: dict[str, Any]) -> None:
     )
     from amurkg.sparql import CheckedQuery
 
+    if job.get("accept") is not None:  # a long text: checked here, not in the server (see amurkg.serve.http)
+        from amurkg.serve.protocol import Job, plan
+
+        planned = plan(job["text"], job["accept"])
+        if not isinstance(planned, Job):  # refused, or no acceptable format: its status and line
+            _error(sock, planned.status, planned.body.decode("utf-8").rstrip("\n"))
+            return
+        job = {**job, "form": planned.form, "fmt": planned.fmt, "type": planned.media_type}
     out = _FrameWriter(sock, job["type"], job["max_bytes"])
     max_rows = job["max_rows"]
     try:
