@@ -410,3 +410,28 @@ def test_a_long_query_text_is_checked_by_the_worker_not_the_server(monkeypatch: 
     finally:
         server.close()
     assert not server.faults, server.faults
+
+
+def test_a_client_that_expects_100_continue_is_told_to_send_its_body(running: _Running) -> None:
+    """curl sends a large body only once told to go on (or after waiting a second): the server says 100 Continue
+    when the head is read, and the answer follows the body; a body declared over the limit gets 413, no 100."""
+    host = _host(running)
+    body = urllib.parse.urlencode({"query": "ASK {} # expecting"}).encode()
+    head = (
+        b"POST /sparql HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+    )
+    with running.connect() as sock:
+        sock.sendall(head % len(body))
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            interim += sock.recv(1)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    [(status, _, answer)] = _responses(received, ["POST"])
+    assert status == 200 and json.loads(answer) == {"text": "ASK {} # expecting"}
+    refused = _exchange(running, [head % 5_000])
+    assert refused.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in refused

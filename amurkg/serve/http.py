@@ -90,6 +90,7 @@ class _Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.writable: asyncio.Future[None] | None = None  # set while the client is not taking what is written
         self.gone = False
+        self.refusal: _MalformedError | None = None
         self.pending = bytearray()  # bytes come but not parsed yet (pipelined while requests are answered)
         self.closing = False  # the answer just sent ends the connection
         self.begun = False  # a message began in the bytes being read
@@ -165,9 +166,8 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # another protocol follows: its requests are not HTTP to read
             self.last = True
-        except httptools.HttpParserCallbackError as exc:
-            cause = exc.__context__
-            self._fail(cause if isinstance(cause, _MalformedError) else _MalformedError(400, "malformed HTTP request"))
+        except httptools.HttpParserCallbackError:  # one of the calls below refused what it read
+            self._fail(self.refusal or _MalformedError(400, "malformed HTTP request"))
         except httptools.HttpParserError:
             self._fail(_MalformedError(400, "malformed HTTP request"))
         else:
@@ -203,14 +203,18 @@ class _Connection(asyncio.Protocol):
         self.reading_head = False
         self.head_bytes = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.fields)
         if self.head_bytes > _MAX_HEAD:
-            raise _MalformedError(431, "the request head is over this endpoint's limit")
+            raise self._refuse(431, "the request head is over this endpoint's limit")
+        expects = False
         for name, value in self.fields:
-            if (
-                name.lower() == b"content-length"
-                and value.strip().isdigit()
-                and int(value) > self.server.options.max_body
-            ):
-                raise _MalformedError(413, self.server.too_large())
+            lower = name.lower()
+            if lower == b"content-length" and value.strip().isdigit() and int(value) > self.server.options.max_body:
+                raise self._refuse(413, self.server.too_large())
+            expects = expects or (lower == b"expect" and value.strip().lower() == b"100-continue")
+        # a client that waits for leave to send its body (curl, for a large one) is told to go on, where nothing
+        # else is being answered on this connection (the interim answer would fall into another one's bytes)
+        idle = not self.busy and not self.queue and self.task is None
+        if expects and idle and self.parser.get_http_version() == "1.1" and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_grows(len(body))
@@ -218,7 +222,12 @@ class _Connection(asyncio.Protocol):
 
     def _body_grows(self, size: int) -> None:
         if len(self.body) + size > self.server.options.max_body:
-            raise _MalformedError(413, self.server.too_large())
+            raise self._refuse(413, self.server.too_large())
+
+    def _refuse(self, status: int, message: str) -> _MalformedError:
+        """The error a parser's call raises to stop it; kept here, as the parser raises an error of its own."""
+        self.refusal = _MalformedError(status, message)
+        return self.refusal
 
     def on_message_complete(self) -> None:
         parser = self.parser
