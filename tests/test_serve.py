@@ -277,6 +277,18 @@ def test_the_query_processes_run_numerical_libraries_on_one_thread_each(monkeypa
     asyncio.run(scenario())
 
 
+def _kill_all(pids: list[int]) -> None:
+    """SIGKILL each process, and wait (bounded by WAIT) until the kernel has ended them all: kill() returns before."""
+    import signal
+
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    gone_by = time.monotonic() + WAIT
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < gone_by:
+        time.sleep(0.01)
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (Linux's /proc)."""
     found = []
@@ -296,7 +308,6 @@ def test_workers_that_died_while_idle_are_replaced_without_an_error_or_a_fault()
     """A worker can die while it waits for work (the system's out-of-memory killer, an operator): the next query
     must not be given to it, nor be answered 503, nor count as a query that stopped a worker (twice, and it would
     be refused as an engine fault). Every worker is killed twice over, and the same query answers each time."""
-    import signal
 
     proc, url = start("--timeout", "600")
     try:
@@ -305,11 +316,7 @@ def test_workers_that_died_while_idle_are_replaced_without_an_error_or_a_fault()
             assert remote.query(f"ASK {{ ?s ?p ?o }} # {round}") == amurkg.AskResult(True)
             killed = [worker for zygote in _children(proc.pid) for worker in _children(zygote)]
             assert killed
-            for worker in killed:
-                os.kill(worker, signal.SIGKILL)
-            gone_by = time.monotonic() + WAIT  # the kernel ends a killed process after kill() returns
-            while any(Path(f"/proc/{worker}").exists() for worker in killed) and time.monotonic() < gone_by:
-                time.sleep(0.01)
+            _kill_all(killed)
     finally:
         stop(proc)
 
@@ -503,12 +510,7 @@ def _killing(pool: Any, text: str, *, idle_too: bool = False) -> Any:
         while not task.done():
             busy = [w.pid for w in pool._workers if w.busy]
             if busy and idle_too:  # the idle ones first, gone before the busy one is killed
-                idle = [w.pid for w in pool._idle]
-                for pid in idle:
-                    os.kill(pid, signal.SIGKILL)
-                gone_by = time.monotonic() + WAIT
-                while any(Path(f"/proc/{pid}").exists() for pid in idle) and time.monotonic() < gone_by:
-                    time.sleep(0.01)
+                _kill_all([w.pid for w in pool._idle])
             for pid in busy:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -112,15 +112,19 @@ class _Running:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
         return sock
 
+    def __enter__(self) -> _Running:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the server; its loop must have recorded no fault (an error of the server's own, never retrieved)."""
+        self.close()
+        assert not self.faults, self.faults
+
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[_Running]:
-    server = _Running(client_timeout=2.0, max_body=2_000)
-    try:
+    with _Running(client_timeout=2.0, max_body=2_000) as server:
         yield server
-    finally:
-        server.close()
-    assert not server.faults, server.faults
 
 
 def _host(running: _Running) -> bytes:
@@ -348,12 +352,8 @@ FRAGMENTS = [
 @pytest.fixture(scope="module")
 def impatient() -> Iterator[_Running]:
     """A server that closes a connection idle for a quarter of a second (an incomplete request ends soon)."""
-    server = _Running(client_timeout=0.25, max_body=2_000)
-    try:
+    with _Running(client_timeout=0.25, max_body=2_000) as server:
         yield server
-    finally:
-        server.close()
-    assert not server.faults, server.faults
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -388,7 +388,6 @@ def test_a_long_query_text_is_checked_by_the_worker_not_the_server(monkeypatch: 
     """The check of a text over the kept verdicts' size is the worker's (one match of the lexer's expression on an
     unclosed megabyte string holds the interpreter for a second: in the server, no other client would be answered
     meanwhile). The server hands such a text over with the request's Accept, and plans none itself."""
-    server = _Running(client_timeout=WAIT, max_body=400_000)
     planned_here: list[int] = []
     real = serve_http.plan
 
@@ -397,7 +396,7 @@ def test_a_long_query_text_is_checked_by_the_worker_not_the_server(monkeypatch: 
         return real(text, accept)
 
     monkeypatch.setattr(serve_http, "plan", recorded)
-    try:
+    with _Running(client_timeout=WAIT, max_body=400_000) as server:
         host = _host(server)
         long_text = "ASK {} # " + "x" * (serve_http._VERDICT_TEXT + 10)
         [(status, _, body)] = _responses(_exchange(server, [_query(host, long_text, close=True)]), ["POST"])
@@ -407,9 +406,6 @@ def test_a_long_query_text_is_checked_by_the_worker_not_the_server(monkeypatch: 
         short = _responses(_exchange(server, [_query(host, "ASK {} # short", close=True)]), ["POST"])
         assert [status for status, _, _ in short] == [200] and planned_here[-1] == len("ASK {} # short")
         assert server.server.pool.unchecked == [long_text]  # type: ignore[attr-defined]
-    finally:
-        server.close()
-    assert not server.faults, server.faults
 
 
 def test_a_client_that_expects_100_continue_is_told_to_send_its_body(running: _Running) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import warnings
 import zipfile
 from datetime import datetime
@@ -288,11 +287,9 @@ def test_serve_a_reasoned_store_from_the_handles_its_workers_inherit(tmp_path: P
     """amurkg serve --store --reason: the zygote opens the store, and makes the reasoned view, once and read-only;
     every worker reads those handles, the first ones and those forked after every worker was killed, and answers
     reasoning and survey questions as a local reader does. The view goes when the server stops."""
-    import os
-    import signal
 
     from conftest import PARAMS
-    from test_serve import _children, start, stop
+    from test_serve import _children, _kill_all, start, stop
 
     store = tmp_path / "store"
     assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
@@ -306,12 +303,7 @@ def test_serve_a_reasoned_store_from_the_handles_its_workers_inherit(tmp_path: P
             for name in names:
                 answer = remote.run(name, PARAMS.get(name))
                 assert sorted(answer.rows, key=repr) == expected[name], (round, name)  # type: ignore[union-attr]
-            killed = [worker for zygote in _children(proc.pid) for worker in _children(zygote)]
-            for worker in killed:
-                os.kill(worker, signal.SIGKILL)
-            gone_by = time.monotonic() + WAIT  # the kernel ends a killed process after kill() returns
-            while any(Path(f"/proc/{worker}").exists() for worker in killed) and time.monotonic() < gone_by:
-                time.sleep(0.01)
+            _kill_all([worker for zygote in _children(proc.pid) for worker in _children(zygote)])
     finally:
         stop(proc)
     assert list((store / "views").iterdir()) == []
