@@ -123,7 +123,7 @@ class _Connection(asyncio.Protocol):
         self.server.connections.pop(self, None)
         self._stop_timer()
         if self.writable is not None and not self.writable.done():
-            self.writable.set_exception(ConnectionError("the client closed the connection"))
+            self.writable.set_result(None)  # a write that waits wakes, and finds the client gone (no error kept)
         if self.task is not None:  # a client that leaves ends the work done for it (its query, queued or running)
             self.task.cancel()
 
@@ -322,6 +322,8 @@ class _Connection(asyncio.Protocol):
         if self.writable is not None and not self.writable.done():
             async with asyncio.timeout(self.server.options.client_timeout):  # a client that does not read is dropped
                 await self.writable
+            if self.gone:
+                raise ConnectionError("the client closed the connection")
 
 
 class Server:
