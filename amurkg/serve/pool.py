@@ -463,7 +463,7 @@ class WorkerPool:
             async with asyncio.timeout_at(deadline):
                 return await waiter
         except BaseException as exc:  # past the deadline, or the request was given up
-            if waiter.done() and not waiter.cancelled():  # handed a worker just as the wait ended
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:  # handed a worker as it ended
                 self._release(waiter.result())
             else:
                 waiter.cancel()  # never handed one later
