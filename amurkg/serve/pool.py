@@ -599,6 +599,9 @@ class WorkerPool:
                         self._release(worker)
                         return Answer(error["status"], "text/plain", (error["message"] + "\n").encode(), None)
         except TimeoutError:
+            # slow, whatever CPU it had (on a loaded machine a query may reach the limit before it has used
+            # DEMOTE_AFTER of CPU): its shape runs demoted from now on
+            self._remember_slow(key)
             await self._replace(worker)
             raise QueryTimeoutError(
                 f"the query ran past this endpoint's limit of {self.timeout:g} s and was stopped"
@@ -633,6 +636,12 @@ class WorkerPool:
             raise
         return Answer(head["status"], head["type"], bytes(body), Rest(self, worker, deadline))
 
+    def _remember_slow(self, key: _Shape) -> None:
+        self._slow[key.value] = None
+        self._slow.move_to_end(key.value)
+        while len(self._slow) > 1000:
+            self._slow.popitem(last=False)
+
     def _demote(self, worker: _Worker, job: int) -> None:
         """Lower the priority of a worker whose query has used ``DEMOTE_AFTER`` s of CPU (of wall time where the
         system does not say), and let the pool fork a worker for the queries that wait."""
@@ -644,9 +653,7 @@ class WorkerPool:
             worker.timer = asyncio.get_running_loop().call_later(DEMOTE_AFTER, self._demote, worker, job)
             return
         self._lower(worker)
-        self._slow[worker.key.value] = None  # its shape runs demoted from now on
-        while len(self._slow) > 1000:
-            self._slow.popitem(last=False)
+        self._remember_slow(worker.key)  # its shape runs demoted from now on
         waiting = list(self._waiting)  # the same shape, already waiting: behind the others, in workers of its own
         self._waiting = collections.deque(w for w in waiting if w[1].value != worker.key.value)
         self._waiting_slow.extend(f for f, key in waiting if key.value == worker.key.value)
