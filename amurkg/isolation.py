@@ -41,6 +41,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
+from amurkg import interrupts
 from amurkg.errors import AmurkgError
 from amurkg.results import Answer, AskResult, GraphStream, Row, SelectStream, Term, iri_once
 
@@ -239,21 +240,6 @@ def _fork() -> int:
         return os.fork()
 
 
-def _hold_interrupts() -> set[int | signal.Signals] | None:
-    """Block SIGINT in this thread (where the system can: the main thread, where Python runs its handler), and
-    return the mask to put back; None where nothing was blocked."""
-    import threading
-
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
-def _release_interrupts(held: set[int | signal.Signals] | None) -> None:
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
 def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], AmurkgError]) -> Answer:
     """Call ``evaluate`` in a forked child and return its answer as it streams back (see the module's docstring).
 
@@ -269,13 +255,13 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
         raise
     # Ctrl-C is held from just before the fork until the child is in hand: one that came as os.fork returned (the
     # parent not yet holding the pid) left the child running its query, unowned, after amurkg had ended
-    held = _hold_interrupts()
+    held = interrupts.hold()
     try:
         pid = _fork()
     except BaseException:
         for fd in (read, write, stderr):
             os.close(fd)
-        _release_interrupts(held)
+        interrupts.release(held)
         raise
     if pid == 0:
         os.close(read)
@@ -288,10 +274,10 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
             os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        _release_interrupts(held)
+        interrupts.release(held)
         raise
     try:
-        _release_interrupts(held)  # a Ctrl-C held meanwhile is raised here, with the child in hand
+        interrupts.release(held)  # a Ctrl-C held meanwhile is raised here, with the child in hand
         head = child.frame()
         if head is None or head[0] == b"X":
             raise _failure(child, head, fault)

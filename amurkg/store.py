@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from amurkg import interrupts
 from amurkg.errors import AmurkgError
 from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES
 
@@ -606,7 +607,8 @@ class _View:
                 _remove_dead_in(base, everything=False)
                 folder, making = base / name, base / ("." + name)
                 making.mkdir()
-            lock = (making / "lock").open("w", encoding="utf-8")
+            with interrupts.held():  # a Ctrl-C between the open and the assignment would leave the file open
+                lock = (making / "lock").open("w", encoding="utf-8")
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             making.rename(folder)
             view = cls._checkpoint(store, folder)

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import pathlib
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,50 @@ def test_a_reader_that_never_finds_the_files_is_told_in_one_line_and_lets_the_st
     assert result.stderr.count("\n") == 1 and "cannot be opened" in result.stderr
     monkeypatch.undo()
     Store.open(store, write=True).close()  # the lock was let go: a writer gets the store at once
+
+
+_CTRL_C_AT_THE_LOCK = """
+import gc, os, pathlib, signal, sys
+from amurkg.store import Store, _View
+
+real = pathlib.Path.open
+
+def opening(self, *args, **kwargs):
+    handle = real(self, *args, **kwargs)
+    if self.name == "lock" and self.parent.name.startswith("."):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the view's lock file is opened
+    return handle
+
+pathlib.Path.open = opening
+with Store.open(sys.argv[1], write=True) as store:
+    try:
+        _View.make(store, [], False, False)
+        print("made")
+    except KeyboardInterrupt:
+        print("interrupted")
+gc.collect()
+views = pathlib.Path(sys.argv[1]) / "views"
+print(sorted(p.name for p in views.iterdir()) if views.is_dir() else [])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="holding Ctrl-C needs a signal mask (POSIX)")
+def test_a_ctrl_c_as_a_views_lock_file_opens_leaves_no_file_open(tmp_path: Path) -> None:
+    """A Ctrl-C that came inside the opening of a view's lock file (a CI run caught it: ResourceWarning, unclosed
+    file) left the file object to the garbage collector. The open is held against Ctrl-C now: the interrupt comes
+    once the file is in hand, which is closed, and no folder is left."""
+    import subprocess
+    import sys
+
+    from amurkg.survey.importer import import_package
+
+    store = tmp_path / "store"
+    import_package(store, Path(__file__).parent / "data" / "camtrap-dp-example")
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", _CTRL_C_AT_THE_LOCK, str(store)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.split("\n")[:2] == ["interrupted", "[]"], (done.stdout, done.stderr[-800:])
+    assert "ResourceWarning" not in done.stderr, done.stderr[-800:]
