@@ -1,36 +1,48 @@
 """Holding Ctrl-C (SIGINT) for a few statements that must not be cut between them: a KeyboardInterrupt raised
 between a call that makes something (a forked child, an open file) and the statement that takes it in hand leaves
-it running or open. Held in the main thread, where Python runs its signal handlers; a Ctrl-C that comes meanwhile
-is raised when the hold ends. Where the system has no signal mask (Windows), nothing is held."""
+it running or open. Python runs its signal handlers in the main thread, whichever thread the system delivered the
+signal to; while held, the handler only notes the interrupt, which is raised (by the handler held back) when the
+hold ends. Outside the main thread, where no handler can be set, nothing is held."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-Held = set[int | signal.Signals] | None
+Held = tuple[Any, list[int]] | None
 
 
 def hold() -> Held:
-    """Block SIGINT in this thread, if it is the main thread; the mask to put back (None: nothing was blocked)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    """Note Ctrl-C instead of raising it, from now until ``release``; what ``release`` needs (None: nothing held)."""
+    if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    return previous, noted
 
 
 def release(held: Held) -> None:
-    """End a ``hold``: a Ctrl-C that came meanwhile is raised now."""
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    """End a ``hold``: the handler held back is put back, and runs now for a Ctrl-C that came meanwhile (Python's
+    own raises KeyboardInterrupt)."""
+    if held is None:
+        return
+    previous, noted = held
+    signal.signal(signal.SIGINT, previous)
+    if noted and callable(previous):
+        handler: Callable[[int, Any], Any] = previous
+        handler(signal.SIGINT, None)
+    elif noted and previous == signal.SIG_DFL:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def held() -> Iterator[None]:
     """``hold`` for the block; a Ctrl-C that came during it is raised as the block ends."""
-    mask = hold()
+    token = hold()
     try:
         yield
     finally:
-        release(mask)
+        release(token)
