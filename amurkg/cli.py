@@ -1076,6 +1076,15 @@ def import_command(
             "with --upgrade, for every package it holds. Example: --grid 0.25",
         ),
     ] = None,
+    compact: Annotated[
+        bool | None,
+        typer.Option(
+            "--compact/--no-compact",
+            help="Compact the store's database after the imports (or now, with no package), or not [default: once "
+            "what imports loaded since the last compaction is a quarter of the store].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check field data and add it to an on-disk store: camera-trap packages (Camtrap DP 1.0) and occurrence
     archives (Darwin Core). Nothing is written unless the whole package passes; importing a package again
@@ -1085,13 +1094,13 @@ def import_command(
     Example: amurkg import survey-2024.zip --store leopard-store && amurkg query detection-rate --store leopard-store"""
     if store is None:
         raise ParameterError("give the store folder with --store DIR (or AMURKG_STORE)")
-    if not (paths or list_ or remove or upgrade):
-        raise ParameterError("name a package to import, or use --list, --remove or --upgrade")
+    if not (paths or list_ or remove or upgrade or compact):
+        raise ParameterError("name a package to import, or use --list, --remove, --upgrade or --compact")
     if grid is not None:
         from amurkg.survey.sensitive import Grid
 
         Grid(grid)  # a bad grid is refused before the store changes
-    from amurkg.survey.importer import import_package, list_imports, remove_package
+    from amurkg.survey.importer import compact_store, import_package, list_imports, remove_package
 
     if upgrade:
         from amurkg.store import Store
@@ -1114,11 +1123,19 @@ def import_command(
         from amurkg.progress import step
 
         with step(f"checking and importing {path}"):
-            report = import_package(store, path, limit=max_problems, replace=replace, grid=grid)
+            # --compact compacts once, after the last import
+            when = False if compact else compact
+            report = import_package(store, path, limit=max_problems, replace=replace, grid=grid, compact=when)
         from amurkg.output import terminal_safe
 
         for line in report.summary():
             typer.echo(f"amurkg: {terminal_safe(line)}", err=True)
+    if compact:
+        from amurkg.progress import step
+
+        with step(f"compacting {store}"):
+            compact_store(store)
+        typer.echo(f"amurkg: {store}: compacted", err=True)
     if list_:
         from amurkg.results import SelectResult, Term
 

@@ -14,7 +14,8 @@ threatened taxa's cameras (``graph/generalised/...``) and the corrections: exact
 sees, so that queries read it as the union of its graphs (``use_default_graph_as_union``), which Oxigraph
 evaluates about ten times faster than an explicit list of graphs. ``hidden/`` holds what queries must not
 see by default: the registry (``graph/store``) naming the import graph of each package, the exact
-coordinates of threatened taxa's cameras (``graph/exact/...``, seen only with ``exact_locations``), and the
+coordinates of threatened taxa's cameras (``graph/exact/...``, seen only with ``exact_locations``), what each
+import graph was last protected for (``graph/protection``: ``amurkg.survey.sensitive.protect_store``), and the
 OWL RL closure of the curated graph and its derivations (computed once, when the store is created; seen
 when a query asks for reasoning). A query that needs a hidden graph reads a *view*: a RocksDB checkpoint of
 ``db/`` (hard links: milliseconds, whatever the size, but it flushes first, which right after a large bulk load
@@ -81,6 +82,9 @@ def twin(graph: str, exact: bool) -> str:
     return (EXACT_GRAPH_BASE if exact else GENERALISED_GRAPH_BASE) + graph.removeprefix(IMPORT_GRAPH_BASE)
 
 
+#: In ``hidden/``: for each import graph, a digest of the sensitive places it was last protected for
+#: (``amurkg.survey.sensitive``): an import or correction that leaves them as they were leaves the graph alone.
+PROTECTION_GRAPH = GRAPH_BASE + "protection"
 #: Clock and taxon corrections of imported records, with their provenance (amurkg.survey.corrections).
 CORRECTIONS_GRAPH = GRAPH_BASE + "corrections"
 #: The largest store description read (amurkg writes about 200 bytes).
@@ -275,7 +279,8 @@ class Store:
         moving = [
             graph
             for graph in self.ox.named_graphs()
-            if graph.value in (REGISTRY_GRAPH, *REASONING_GRAPHS) or graph.value.startswith(EXACT_GRAPH_BASE)
+            if graph.value in (REGISTRY_GRAPH, PROTECTION_GRAPH, *REASONING_GRAPHS)
+            or graph.value.startswith(EXACT_GRAPH_BASE)
         ]
         for graph in moving:
             self.hidden.extend(self.ox.quads_for_pattern(None, None, None, graph))
@@ -536,12 +541,17 @@ class Store:
             for name in (graph, twin(graph, True), twin(graph, False)):
                 if ox.NamedNode(name) in present:
                     db.remove_graph(ox.NamedNode(name))
+        state = ox.NamedNode(PROTECTION_GRAPH)  # what it was protected for
+        for quad in list(self.hidden.quads_for_pattern(ox.NamedNode(graph), None, None, state)):
+            self.hidden.remove(quad)
 
     def _collect_garbage(self) -> None:
         """Reclaim what an interrupted (killed) import left: import graphs that no registry entry names, its
         staged N-Triples files, and the loader's unfinished SST files (``db/bulk-*.sst``, which pyoxigraph
         removes itself only when the process lives to do it). Runs under the exclusive lock, so no import is
         under way."""
+        import pyoxigraph as ox
+
         named = {r.graph for r in self.imports()}
         dropped = False
         for db in (self.ox, self.hidden):
@@ -553,6 +563,10 @@ class Store:
                     if graph.value.startswith(base) and IMPORT_GRAPH_BASE + graph.value.removeprefix(base) not in named:
                         db.remove_graph(graph)
                         dropped = True
+        state = ox.NamedNode(PROTECTION_GRAPH)  # what such a graph was protected for
+        for quad in list(self.hidden.quads_for_pattern(None, None, None, state)):
+            if quad.subject.value not in named:
+                self.hidden.remove(quad)
         for leftover in [*self.path.glob(STAGING_PREFIX + "*"), *(self.path / "db").glob("bulk-*.sst")]:
             leftover.unlink(missing_ok=True)
         if dropped:

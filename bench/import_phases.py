@@ -4,8 +4,9 @@
 
 Phases (wall and CPU seconds of this process, its threads and its mapping workers included): checking,
 mapping and loading the rows (``_load_staged``: the rows are mapped here, or in worker processes on more than
-two cores, while the loader's thread loads the staged files), protecting the cameras of threatened taxa
-(``sensitive.protect``), and answering the survey queries for their first asker
+two cores, while the loader's thread loads the staged files), reading the store's sensitive places and
+protecting the cameras of threatened taxa (``sensitive.read_places``, ``sensitive.protect``), compacting the
+database where it is due (``importer._compact``), and answering the survey queries for their first asker
 (``warm``); then the whole import and the peak memory (ru_maxrss). Generate a package of N observations with
 ``python -c "from amurkg.survey.generate import generate; generate('PACKAGE', N)"``. Not a comparison: for the
 ratio to a raw bulk load of the same triples, run ``bench/bench_survey.py``.
@@ -68,8 +69,10 @@ def main() -> None:
         sys.exit(__doc__)
     # the importer looks these up when it calls them: the module attributes are what it runs
     importer._load_staged = timed("check, map and load", importer._load_staged)
+    sensitive.read_places = timed("read sensitive places", sensitive.read_places)
     sensitive.protect = timed("protect the cameras", sensitive.protect)
     warm.warm = timed("answer for first askers", warm.warm)
+    importer._compact = timed("compact the database", importer._compact)
     # inside the phases above: the count check after loading, and the count of what queries see at closing
     store.Store.count = timed("  count the graph", store.Store.count)
     store.Store._count_visible = timed("  count what is visible", store.Store._count_visible)

@@ -253,14 +253,14 @@ def update_taxon(
     if package is not None:
         quads.append(ox.Quad(node, ox.NamedNode(AKG + "correctedPackage"), ox.NamedNode(package_iri(package)), graph))
     from amurkg.store import Store
-    from amurkg.survey.sensitive import protect
+    from amurkg.survey.sensitive import protect_others, store_reasons
 
     with Store.open(store, write=True) as handle:
         handle.ox.extend(quads)
         # a name corrected to a threatened taxon makes its cameras sensitive: their exact coordinates leave the
-        # graphs queries see, as the import does for a name recorded as such
-        for record in handle.imports():
-            protect(handle, record.graph)
+        # graphs queries see, as the import does for a name recorded as such (the graphs it changes nothing in
+        # are left as they are)
+        protect_others(handle, store_reasons(handle))
         handle.ox.flush()
     _recount_or_withdraw(store, quads, None if package is None else [package])
     return Correction(identifier, "taxon", TaxonIndex.normal(recorded), target, package or "", who, at, why)
