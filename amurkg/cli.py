@@ -1096,6 +1096,10 @@ def import_command(
         raise ParameterError("give the store folder with --store DIR (or AMURKG_STORE)")
     if not (paths or list_ or remove or upgrade or compact):
         raise ParameterError("name a package to import, or use --list, --remove, --upgrade or --compact")
+    if grid is not None and not (paths or upgrade):
+        raise ParameterError("--grid applies to the packages imported, or with --upgrade to every package held")
+    if replace and not paths:
+        raise ParameterError("--replace applies to the packages imported: name one")
     if grid is not None:
         from amurkg.survey.sensitive import Grid
 

@@ -153,3 +153,31 @@ def test_a_hostile_count_in_the_store_description_is_read_as_nothing_owed(
     due = (value if valid else 0) + report.stats.triples >= COMPACT_SHARE * _held(store)
     assert called == ([True] if due else [])
     assert _owed(store) == (0 if due else (value if valid else 0) + report.stats.triples)
+
+
+def test_a_count_too_large_to_write_back_is_read_as_nothing_owed(tmp_path: Path) -> None:
+    """The largest whole number Python's json reads (4,300 digits) could not be written back once a package was
+    added to it: the import, or the removal, would end in a traceback with the store's description unwritten."""
+    store = tmp_path / "store"
+    import_package(store, EXAMPLE)
+    marker = (store / MARKER).read_text(encoding="utf-8")
+    (store / MARKER).write_text(marker.replace('"uncompacted_triples": 0', '"uncompacted_triples": ' + "9" * 4000))
+    result = CliRunner().invoke(app, ["import", str(SMALL), "--store", str(store), "--no-compact"])
+    assert result.exit_code == 0, result.output
+    assert _owed(store) == _held(store) - _held_without(store, "amurkg-test-survey-2023")
+
+
+def _held_without(store: Path, identifier: str) -> int:
+    with Store.open(store) as handle:
+        return sum(r.triples for r in handle.imports() if r.identifier != identifier)
+
+
+@pytest.mark.parametrize(
+    "options", [["--compact", "--grid", "0.5"], ["--compact", "--replace"], ["--list", "--grid", "1"]]
+)
+def test_options_for_imported_packages_are_refused_without_one(tmp_path: Path, options: list[str]) -> None:
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    result = CliRunner().invoke(app, ["import", *options, "--store", str(store)])
+    assert result.exit_code == 2
+    assert ("--grid" if "--grid" in options else "--replace") in result.output

@@ -152,3 +152,32 @@ def test_a_removed_package_takes_its_digest_with_it(tmp_path: Path) -> None:
             q.subject.value for q in handle.hidden.quads_for_pattern(None, None, None, ox.NamedNode(PROTECTION_GRAPH))
         }
     assert described == {graphs["kept"]}
+
+
+def test_a_graph_another_writer_protected_since_is_protected_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older amurkg (which records nothing in graph/protection) protected a graph again after its leopard's
+    package went: the graph's recorded reasons still match the store's once the leopard is back, but its twins
+    do not hold what they held when that was recorded, so it is protected again, and its camera next to the
+    leopard's is not shown exactly."""
+    store = tmp_path / "store"
+    (lat, lon) = _FAR[0]
+    import_package(store, _package(tmp_path, "quiet", {"D1": (lat, lon), "D2": (lat + 0.5, lon)}, set()))
+    leopard = _package(tmp_path, "leopard", {"D1": (lat + 0.02, lon + 0.02), "D2": _FAR[2]}, {"D1"})
+    import_package(store, leopard)
+    quiet = _graphs(store)["quiet"]
+    state = ox.NamedNode(PROTECTION_GRAPH)
+    with Store.open(store) as handle:
+        recorded = list(handle.hidden.quads_for_pattern(ox.NamedNode(quiet), None, None, state))
+    remove_package(store, "leopard")
+    with Store.open(store, write=True) as handle:  # the older amurkg's import: "quiet" protected again, unrecorded
+        sensitive.protect(handle, quiet)
+        for quad in list(handle.hidden.quads_for_pattern(ox.NamedNode(quiet), None, None, state)):
+            handle.hidden.remove(quad)
+        handle.hidden.extend(recorded)
+    assert not [v for k, v in _held_by_role(store).items() if k.endswith("quiet exact") and v]  # shown exactly
+    called = _spy(monkeypatch)
+    import_package(store, leopard)
+    assert quiet in called
+    assert [v for k, v in _held_by_role(store).items() if k.endswith("quiet exact") and v]  # withheld again

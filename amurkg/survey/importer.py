@@ -519,7 +519,7 @@ def _compact_when_due(store: Store, changed: int, compact: bool | None = None) -
     database now where ``compact`` says so, or by default where what is owed reaches ``COMPACT_SHARE`` of what
     the store's imports hold. Whether it compacted; what is owed is recorded in the store's description."""
     owed = store.marker.get(_OWED)
-    owed = (owed if isinstance(owed, int) and not isinstance(owed, bool) and owed >= 0 else 0) + changed
+    owed = (owed if isinstance(owed, int) and not isinstance(owed, bool) and 0 <= owed < 1 << 62 else 0) + changed
     held = sum(r.triples for r in store.imports())
     due = owed >= COMPACT_SHARE * held if compact is None else compact
     if due and _compact(store):

@@ -602,7 +602,10 @@ def read_places(store: Any, graphs: Iterable[str] = (), imports: bool = True) ->
 
     Each of those queries joins a record with its own package's records and the curated graph or the corrections
     only, never with another package's: rows read from two sets of import graphs, put together, are the rows of
-    the two together (a row read twice counts once). An import so reads the store's earlier imports before it
+    the two together (a row read twice counts once). The one exception is a package imported again, whose old
+    graph shares its records' IRIs with the new one: read together, the two would mix one version's latitude with
+    the other's longitude; read apart, each version's rows are its own, as protecting every graph from scratch
+    reads them. An import so reads the store's earlier imports before it
     loads anything, and its own graph after: reading the store after a large load needs a view, whose
     checkpoint waits for RocksDB to merge what the load wrote (18 s at the 7th import of 100,000 observations),
     where its own graph, none of whose values has moved yet, is read in ``db/`` itself."""
@@ -644,8 +647,37 @@ def store_reasons(
     return {**deployments, **occurrences}
 
 
-#: Bumped when what ``protect`` writes changes: every graph is then protected again by the next import.
+#: Bumped when what ``protect`` writes changes: every graph is then protected again by the next import (so is it
+#: when this module's code changes at all: ``_code``).
 _PROTECTION_VERSION = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _code() -> str:
+    """A digest of this module's code: a release that changes how records are protected protects every graph
+    again at its first import, as each import did before graphs recorded what they were protected for."""
+    import hashlib
+    from pathlib import Path
+
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:  # not read from a file (a frozen application): the version alone
+        return ""
+
+
+def _twin_sizes(store: Any, graph: str) -> str:
+    """How many triples the exact and generalised twins of ``graph`` hold: recorded with what the graph was
+    protected for, so that a graph another writer protected since (an older amurkg, which records nothing) is
+    protected again rather than trusted."""
+    import pyoxigraph as ox
+
+    from amurkg.store import twin
+
+    sizes = []
+    for db, name in ((store.hidden, twin(graph, True)), (store.ox, twin(graph, False))):
+        (solution,) = db.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=ox.NamedNode(name))
+        sizes.append(solution["n"].value)
+    return " ".join(sizes)
 
 
 def _protected_for(store: Any, graph: str, reasons: dict[str, set[Reason]]) -> str:
@@ -659,7 +691,7 @@ def _protected_for(store: Any, graph: str, reasons: dict[str, set[Reason]]) -> s
     from amurkg.store import twin
 
     source, exact = ox.NamedNode(graph), ox.NamedNode(twin(graph, True))
-    digest = hashlib.sha256(f"amurkg protection {_PROTECTION_VERSION}\n".encode())
+    digest = hashlib.sha256(f"amurkg protection {_PROTECTION_VERSION} {_code()}\n".encode())
     for subject in sorted(reasons):
         node = ox.NamedNode(subject)
         if any(
@@ -689,7 +721,9 @@ def protect_others(store: Any, reasons: dict[str, set[Reason]], besides: str | N
         if record.graph == besides:
             continue
         recorded = next(iter(store.hidden.quads_for_pattern(ox.NamedNode(record.graph), inputs, None, state)), None)
-        if recorded is not None and recorded.object.value == _protected_for(store, record.graph, reasons):
+        if recorded is not None and recorded.object.value == (
+            f"{_protected_for(store, record.graph, reasons)} {_twin_sizes(store, record.graph)}"
+        ):
             continue
         protect(store, record.graph, reasons=reasons)
         again += 1
@@ -890,6 +924,6 @@ def protect(
     store.ox.flush()
     for quad in restored:
         store.hidden.remove(quad)
-    store.hidden.add(ox.Quad(source, inputs, ox.Literal(protected_for), state))
+    store.hidden.add(ox.Quad(source, inputs, ox.Literal(f"{protected_for} {_twin_sizes(store, graph)}"), state))
     store.hidden.flush()
     return done
