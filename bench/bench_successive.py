@@ -40,10 +40,10 @@ import sys
 from amurkg.survey import importer, sensitive
 
 if sys.argv[3] == "before":
-    def every_graph_again(store, reasons, besides=None):
-        others = [r.graph for r in store.imports() if r.graph != besides]
+    def every_graph_again(store, reasons, besides=()):
+        others = [r.graph for r in store.imports() if r.graph not in besides]
         for graph in others:
-            sensitive.protect(store, graph, also=[besides] if besides else [])
+            sensitive.protect(store, graph, also=list(besides))
         return len(others)
 
     sensitive.protect_others = every_graph_again

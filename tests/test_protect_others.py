@@ -46,11 +46,11 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return called
 
 
-def _every_graph_again(store: Any, reasons: Any, besides: str | None = None) -> int:
+def _every_graph_again(store: Any, reasons: Any, besides: Any = ()) -> int:
     """The way it was done before: every other import protected again, each reading the store's places itself."""
-    others = [r.graph for r in store.imports() if r.graph != besides]
+    others = [r.graph for r in store.imports() if r.graph not in besides]
     for graph in others:
-        sensitive.protect(store, graph, also=[besides] if besides else [])
+        sensitive.protect(store, graph, also=list(besides))
     return len(others)
 
 
@@ -181,3 +181,20 @@ def test_a_graph_another_writer_protected_since_is_protected_again(
     import_package(store, leopard)
     assert quiet in called
     assert [v for k, v in _held_by_role(store).items() if k.endswith("quiet exact") and v]  # withheld again
+
+
+def test_a_package_imported_again_does_not_protect_its_earlier_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The earlier import is dropped once the new one is registered (and stays as it was if the new one fails):
+    protecting it again would be work thrown away. Its neighbour's protection is left as it was, the same."""
+    store = tmp_path / "store"
+    (lat, lon) = _FAR[0]
+    leopard = _package(tmp_path, "leopard", {"D1": (lat, lon), "D2": _FAR[2]}, {"D1"})
+    import_package(store, leopard)
+    import_package(store, _package(tmp_path, "near", {"D1": (lat + 0.02, lon), "D2": _FAR[3]}, set()))
+    earlier, before = _graphs(store)["leopard"], _held_by_role(store)
+    called = _spy(monkeypatch)
+    import_package(store, leopard)
+    assert called == [_graphs(store)["leopard"]] and earlier not in called
+    assert _held_by_role(store) == before

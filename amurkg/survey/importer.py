@@ -177,7 +177,11 @@ def _import(
                     store, graph, Grid(grid) if grid is not None else None, before_writing=check.wait, reasons=reasons
                 )
                 # a leopard here makes the same post in an earlier package sensitive: that package is protected again
-                protect_others(store, reasons, besides=graph)
+                # (not this package's earlier import, which this one replaces: it stays as it was if this one fails)
+                package = found["mapper"].package
+                protect_others(
+                    store, reasons, besides=[graph, *(r.graph for r in store.imports() if r.package == package)]
+                )
             except KeyboardInterrupt:
                 check.wait(report=False)  # the store closes after the count; the interrupt stands, whatever it is
                 raise

@@ -704,9 +704,9 @@ def _protected_for(store: Any, graph: str, reasons: dict[str, set[Reason]]) -> s
     return digest.hexdigest()
 
 
-def protect_others(store: Any, reasons: dict[str, set[Reason]], besides: str | None = None) -> int:
-    """Protect again every registered import of ``store`` (but ``besides``) whose sensitive places changed since
-    it was last protected: after an import or a taxon correction, for the store's ``reasons``
+def protect_others(store: Any, reasons: dict[str, set[Reason]], besides: Iterable[str] = ()) -> int:
+    """Protect again every registered import of ``store`` (but the graphs ``besides``) whose sensitive places
+    changed since it was last protected: after an import or a taxon correction, for the store's ``reasons``
     (``store_reasons``). A graph whose reasons are as they were is left alone, so an import reads the graphs of
     the store's other imports only where it changes them (before, each import protected every graph again, each
     time reading the whole store: the 5th import of 100,000 observations spent 45 s there, the 1st 4 s). The
@@ -716,9 +716,10 @@ def protect_others(store: Any, reasons: dict[str, set[Reason]], besides: str | N
     from amurkg.store import PROTECTION_GRAPH
 
     state, inputs = ox.NamedNode(PROTECTION_GRAPH), ox.NamedNode(_AKG + "protectedFor")
+    skipped = set(besides)
     again = 0
     for record in store.imports():
-        if record.graph == besides:
+        if record.graph in skipped:
             continue
         recorded = next(iter(store.hidden.quads_for_pattern(ox.NamedNode(record.graph), inputs, None, state)), None)
         if recorded is not None and recorded.object.value == (
