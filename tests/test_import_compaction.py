@@ -181,3 +181,23 @@ def test_options_for_imported_packages_are_refused_without_one(tmp_path: Path, o
     result = CliRunner().invoke(app, ["import", *options, "--store", str(store)])
     assert result.exit_code == 2
     assert ("--grid" if "--grid" in options else "--replace") in result.output
+
+
+def test_a_ctrl_c_once_the_import_is_registered_keeps_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C while the replaced import's graph is dropped: the new import is registered, so its graph stays
+    (before, it was dropped too, and the package was listed with nothing in it)."""
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    real = Store.drop
+
+    def interrupted(self: Store, graph: str) -> None:
+        real(self, graph)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "drop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_package(store, SMALL)
+    monkeypatch.undo()
+    with Store.open(store) as handle:
+        (record,) = handle.imports()
+        assert handle.count(record.graph) > 0

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from places import package_at
+from places import package_at, read_rows, write_rows
 from test_store_union import _held_by_role
 
 from amurkg.store import PROTECTION_GRAPH, Store
@@ -198,3 +198,43 @@ def test_a_package_imported_again_does_not_protect_its_earlier_import(
     import_package(store, leopard)
     assert called == [_graphs(store)["leopard"]] and earlier not in called
     assert _held_by_role(store) == before
+
+
+def test_a_graph_another_writer_protected_for_another_camera_is_protected_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older amurkg protected the graph for its other camera (a leopard next to D2, since gone): both
+    twins hold as many triples as before, but not the same camera's, so the record is not trusted."""
+    store = tmp_path / "store"
+    (lat, lon) = _FAR[0]
+    package = _package(tmp_path, "quiet", {"D1": (lat, lon), "D2": (lat + 0.5, lon)}, set())
+    rows = read_rows(package / "deployments.csv")  # D2 described as fully as D1: its twins would be as large
+    for field in ("coordinateUncertainty", "timestampIssues", "baitUse", "featureType"):
+        rows[1][field] = rows[0][field]
+    write_rows(package / "deployments.csv", rows)
+    import_package(store, package)
+    leopard = _package(tmp_path, "leopard", {"D1": (lat + 0.02, lon + 0.02), "D2": _FAR[2]}, {"D1"})
+    import_package(store, leopard)
+    quiet, state = _graphs(store)["quiet"], ox.NamedNode(PROTECTION_GRAPH)
+    with Store.open(store) as handle:
+        recorded = list(handle.hidden.quads_for_pattern(ox.NamedNode(quiet), None, None, state))
+        (d1,) = {
+            q.subject.value
+            for q in handle.hidden.quads_for_pattern(None, None, None, None)
+            if "D1" in q.subject.value and "quiet" in q.subject.value and q.predicate.value.endswith("decimalLatitude")
+        }
+    remove_package(store, "leopard")
+    with Store.open(store, write=True) as handle:  # the older amurkg: "quiet" protected for D2, unrecorded
+        why = {d1.replace("D1", "D2"): {sensitive.Reason("Panthera pardus orientalis", "CR")}}
+        sensitive.protect(handle, quiet, reasons=why)
+        for quad in list(handle.hidden.quads_for_pattern(ox.NamedNode(quiet), None, None, state)):
+            handle.hidden.remove(quad)
+        handle.hidden.extend(recorded)
+    called = _spy(monkeypatch)
+    import_package(store, leopard)
+    assert quiet in called
+    with Store.open(store) as handle:
+        exact = {
+            q.subject.value for q in handle.hidden.quads_for_pattern(None, None, None, None) if q.subject.value == d1
+        }
+    assert exact  # D1's exact coordinates withheld again

@@ -168,6 +168,7 @@ def _import(
 
         earlier = read_places(store)  # the store's sensitive places, read before the load (``read_places``)
         check = _CountCheck()  # its thread waits, holding nothing, until the graph is loaded
+        registered = False
         try:
             written, files = _load_staged(store, graph, lines, path)
             try:
@@ -204,14 +205,19 @@ def _import(
             if not replace:
                 _keep_what_would_be_lost(store, record, path)
             dropped = next((r.triples for r in store.imports() if r.package == record.package), 0)
-            replaced = store.register(record)
+            from amurkg import interrupts
+
+            with interrupts.held():  # a Ctrl-C here is raised once the registry says which graph it named
+                replaced = store.register(record)
+                registered = True
             if replaced:
-                store.drop(replaced)
+                store.drop(replaced)  # a drop cut short is finished by the next writer: no registry entry names it
             store.ox.flush()
         except BaseException:
             with contextlib.suppress(KeyboardInterrupt):  # the interrupt on its way out already says it
                 check.wait(report=False)  # a count asked for is done before the graph goes; one never asked ends
-            store.drop(graph)  # nothing names it yet: queries never saw it
+            if not registered:  # once registered, the graph is the package's: a Ctrl-C after that keeps it
+                store.drop(graph)  # nothing names it yet: queries never saw it
             raise
         # the import is complete; compact what the loads left (each staged file is its own set of sorted files, which
         # every read then looks through, and RocksDB's own compaction stops with the process): queries on a store of

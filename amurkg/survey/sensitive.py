@@ -660,24 +660,42 @@ def _code() -> str:
     from pathlib import Path
 
     try:
-        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    except OSError:  # not read from a file (a frozen application): the version alone
-        return ""
+        code = Path(__file__).read_bytes()
+    except OSError:  # imported from a zip (a zipapp): its loader reads it
+        try:
+            code = globals()["__loader__"].get_data(__file__)
+        except Exception:  # a frozen application: its version stands for its code
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                code = version("amurkg").encode()
+            except PackageNotFoundError:
+                code = b""
+    return hashlib.sha256(code).hexdigest()
 
 
 def _twin_sizes(store: Any, graph: str) -> str:
-    """How many triples the exact and generalised twins of ``graph`` hold: recorded with what the graph was
-    protected for, so that a graph another writer protected since (an older amurkg, which records nothing) is
-    protected again rather than trusted."""
+    """How many triples the exact and generalised twins of ``graph`` hold, and a digest of which records they
+    generalise (the subjects of their coordinates) and why: recorded with what the graph was protected for, so
+    that a graph another writer protected since (an older amurkg, which records nothing) is protected again rather
+    than trusted, even where it moved another camera's coordinates and the sizes stayed the same."""
+    import hashlib
+
     import pyoxigraph as ox
 
     from amurkg.store import twin
 
     sizes = []
-    for db, name in ((store.hidden, twin(graph, True)), (store.ox, twin(graph, False))):
+    digest = hashlib.sha256()
+    for db, name, text in (
+        (store.hidden, twin(graph, True), f"SELECT ?s ?o WHERE {{ ?s <{_DWC}decimalLatitude> ?o }}"),
+        (store.ox, twin(graph, False), f"SELECT ?s ?o WHERE {{ ?s <{_DWC}dataGeneralizations> ?o }}"),
+    ):
         (solution,) = db.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=ox.NamedNode(name))
         sizes.append(solution["n"].value)
-    return " ".join(sizes)
+        for row in sorted(f"{s[0]} {s[1]}" for s in db.query(text, default_graph=ox.NamedNode(name))):
+            digest.update(row.encode() + b"\n")
+    return " ".join([*sizes, digest.hexdigest()[:32]])
 
 
 def _protected_for(store: Any, graph: str, reasons: dict[str, set[Reason]]) -> str:
