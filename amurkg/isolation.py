@@ -255,25 +255,32 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
         raise
     # Ctrl-C is held from just before the fork until the child is in hand: one that came as os.fork returned (the
     # parent not yet holding the pid) left the child running its query, unowned, after amurkg had ended
+    # and the supervisor (``amurkg.limits``), which ends the command on a Ctrl-C it takes itself, waits until the
+    # child is registered with it: ending before left the child running
+    from amurkg import limits
+
     held = interrupts.hold()
     try:
-        pid = _fork()
+        with limits.forking():
+            try:
+                pid = _fork()
+            except BaseException:
+                for fd in (read, write, stderr):
+                    os.close(fd)
+                raise
+            if pid == 0:
+                os.close(read)
+                _child(write, stderr, evaluate)  # never returns (it ignores SIGINT: the parent decides)
+            try:
+                os.close(write)
+                child = _Child(pid, read, stderr)
+            except BaseException:  # an error before the child is in hand: killed and reaped here
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                raise
     except BaseException:
-        for fd in (read, write, stderr):
-            os.close(fd)
-        interrupts.release(held)
-        raise
-    if pid == 0:
-        os.close(read)
-        _child(write, stderr, evaluate)  # never returns (it ignores SIGINT: the parent decides)
-    try:
-        os.close(write)
-        child = _Child(pid, read, stderr)
-    except BaseException:  # an error before the child is in hand: killed and reaped here
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
         interrupts.release(held)
         raise
     try:

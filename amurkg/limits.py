@@ -73,6 +73,9 @@ class _Supervisor:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        #: notified when a fork in progress has registered its child (or failed): see ``forking``
+        self.settled = threading.Condition(self.lock)
+        self.forking = 0
         self.deadline: float | None = None
         self.timeout = 0.0
         self.what = "the command"
@@ -118,6 +121,9 @@ class _Supervisor:
         # on it in ``release_child`` instead of reporting that child's death over this message
         self.lock.acquire()
         try:
+            # a child forked but not yet registered would be left running after we end: wait (briefly, the owner
+            # registers it within statements) until every fork in progress has registered its child
+            self.settled.wait_for(lambda: not self.forking, timeout=10)
             for pid in self.children:  # killed and reaped before we end: no child is left running
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
@@ -204,6 +210,25 @@ def register_child(pid: int) -> None:
     if _supervisor is not None:
         with _supervisor.lock:
             _supervisor.children.add(pid)
+
+
+@contextmanager
+def forking() -> Iterator[None]:
+    """Around forking a child and registering it (``register_child``): a Ctrl-C, SIGTERM or limit that the
+    supervisor takes meanwhile ends the process only once the child is registered, so it is killed too (the
+    forked child leaves the block only through ``os._exit``)."""
+    supervisor = _supervisor
+    if supervisor is None:
+        yield
+        return
+    with supervisor.lock:
+        supervisor.forking += 1
+    try:
+        yield
+    finally:
+        with supervisor.lock:
+            supervisor.forking -= 1
+            supervisor.settled.notify_all()
 
 
 def release_child(pid: int) -> None:

@@ -128,6 +128,50 @@ def test_ctrl_c_during_a_forked_query_leaves_no_child(group: bool) -> None:
     assert gone(child)  # killed and reaped before the command ended
 
 
+#: ``amurkg ARGS`` whose parent takes its time between forking the child and registering it with the supervisor
+SLOW_TO_REGISTER = """
+import sys, time
+from amurkg import isolation
+from amurkg.__main__ import main
+
+original = isolation._Child.__init__
+
+def slow(self, *args):
+    time.sleep(2)
+    original(self, *args)
+
+isolation._Child.__init__ = slow
+sys.argv = ["amurkg", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ctrl_c_before_the_child_is_registered_still_ends_it() -> None:
+    """The supervisor takes a Ctrl-C that comes between the fork and the child's registration: it waits for the
+    registration, so the child is killed and reaped too (before, the command ended and left it running)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_TO_REGISTER, "sparql", ENDLESS, "--timeout", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120  # a bound on waiting for start-up, not a measure of speed
+    while time.monotonic() < deadline and proc.poll() is None and not children(proc.pid):
+        time.sleep(0.01)
+    found = children(proc.pid)
+    assert found, "the command never forked a child for its query"
+    child = found[0]
+    _STARTED[child] = _start_time(child)
+    try:
+        os.kill(proc.pid, signal.SIGINT)  # within the 2 s the parent sleeps before registering the child
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "interrupted" in one_line(err)
+        assert gone(child)
+    finally:
+        if not gone(child):  # left running by a failing run: do not leave it behind
+            os.kill(child, signal.SIGKILL)
+
+
 def test_a_time_limit_ends_the_child_too() -> None:
     proc, child = start("sparql", ENDLESS, "--timeout", "3")
     _, err = proc.communicate(timeout=120)
