@@ -13,8 +13,10 @@ peak memory (ru_maxrss) are measured:
             the load amurkg itself does, so that an import is all or nothing and replaceable), into an
             empty store's default graph, and into a named graph with ``lenient=True`` (no IRI or language-tag
             checks: what reading its own staged files leniently would save the import, which reads them
-            strictly); wall time, CPU time (the process and its workers), peak RSS of the process
-            (ru_maxrss) and of its whole process tree (sampled: the workers add theirs);
+            strictly), and into a named graph followed by ``Store.optimize()`` (the compaction an import does
+            where it is due, its first always: a store as quick to query as the import leaves it); wall time,
+            CPU time (the process and its workers), peak RSS of the process (ru_maxrss) and of its whole
+            process tree (sampled: the workers add theirs);
 2. queries: `amurkg query detection-rate --store S`, and `amurkg query prey --store S` against today's
             `amurkg query prey` (the shipped graph in memory);
 3. export:  `amurkg export --store S -f nt`  against  raw `Store.read_only(path).dump()` of the same store;
@@ -151,6 +153,11 @@ def main() -> None:
         "--workers", default="auto", help="comma-separated: auto (the default count) or numbers (forced)"
     )
     parser.add_argument("--import-only", action="store_true", help="only the import against the raw bulk load")
+    parser.add_argument(
+        "--baselines",
+        default="named,default,lenient,optimized",
+        help="comma-separated raw loads to run besides the import (named, the ratio's baseline, always runs)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the import figures to this JSON file")
     args = parser.parse_args()
     summary: dict[str, object] = {
@@ -201,26 +208,35 @@ def main() -> None:
         raw_store = work / f"raw-{size}"
         baselines = {}
         named_graph = ", to_graph=ox.NamedNode('https://example.org/import')"
-        for graph, target in (("named", named_graph), ("default", ""), ("lenient", named_graph + ", lenient=True")):
+        wanted = {"named", *args.baselines.split(",")}
+        for graph, target, then in (
+            ("named", named_graph, ""),
+            ("default", "", ""),
+            ("lenient", named_graph + ", lenient=True", ""),
+            # what the import leaves: a store compacted, as quick to query as it will be (see COMPACT_SHARE)
+            ("optimized", named_graph, "\ns.optimize()"),
+        ):
+            if graph not in wanted:
+                continue
             shutil.rmtree(raw_store, ignore_errors=True)
             figures = measure(
                 python(
-                    f"import pyoxigraph as ox\nox.Store({str(raw_store)!r}).bulk_load(path={str(triples)!r}, "
-                    f"format=ox.RdfFormat.N_TRIPLES{target})"
+                    f"import pyoxigraph as ox\ns = ox.Store({str(raw_store)!r})\ns.bulk_load(path={str(triples)!r}, "
+                    f"format=ox.RdfFormat.N_TRIPLES{target}){then}"
                 )
             )
             baselines[graph] = (figures, last_cpu[0], last_tree[0])
             shutil.rmtree(raw_store, ignore_errors=True)
-        (named, named_cpu, named_tree), (plain, plain_cpu, _) = baselines["named"], baselines["default"]
-        lenient, lenient_cpu, _ = baselines["lenient"]
-        entry: dict[str, object] = {
-            "observations": size,
-            "triples": lines,
-            "raw_named_graph": {"wall_s": named[0], "cpu_s": named_cpu, "rss_mib": named[1]},
-            "raw_default_graph": {"wall_s": plain[0], "cpu_s": plain_cpu, "rss_mib": plain[1]},
-            "raw_named_graph_lenient": {"wall_s": lenient[0], "cpu_s": lenient_cpu, "rss_mib": lenient[1]},
-            "imports": [],
+        named, named_cpu, named_tree = baselines["named"]
+        keys = {
+            "named": "raw_named_graph",
+            "default": "raw_default_graph",
+            "lenient": "raw_named_graph_lenient",
+            "optimized": "raw_named_graph_optimized",
         }
+        entry: dict[str, object] = {"observations": size, "triples": lines, "imports": []}
+        for graph, (figures, cpu, _) in baselines.items():
+            entry[keys[graph]] = {"wall_s": figures[0], "cpu_s": cpu, "rss_mib": figures[1]}
         for workers, imported, cpu, tree in runs:
             what = f"import, workers {workers} ({lines:,} triples)"
             row(what, imported, named, "<= 1.3x time, <= 1.5x memory of the raw named-graph load")
@@ -230,23 +246,33 @@ def main() -> None:
                 f"{tree / named_tree:5.2f}x tree memory",
                 flush=True,
             )
-            entry["imports"].append(  # type: ignore[attr-defined]
-                {
-                    "workers": workers,
-                    "wall_s": imported[0],
-                    "cpu_s": cpu,
-                    "rss_mib": imported[1],
-                    "tree_rss_mib": tree,
-                    "ratio_wall": imported[0] / named[0],
-                    "ratio_cpu": cpu / named_cpu,
-                    "ratio_rss": imported[1] / named[1],
-                    "ratio_tree_rss": tree / named_tree,
-                }
-            )
-        row("raw bulk load into the default graph (vs named)", plain, named)
-        # what a lenient read of its own staged files would save the import (it reads them strictly)
-        row("raw lenient load into a named graph (vs named)", lenient, named)
-        print(f"  {'  its CPU':<44} {lenient_cpu:8.2f} s | baseline {named_cpu:8.2f} s", flush=True)
+            figures_of_import = {
+                "workers": workers,
+                "wall_s": imported[0],
+                "cpu_s": cpu,
+                "rss_mib": imported[1],
+                "tree_rss_mib": tree,
+                "ratio_wall": imported[0] / named[0],
+                "ratio_cpu": cpu / named_cpu,
+                "ratio_rss": imported[1] / named[1],
+                "ratio_tree_rss": tree / named_tree,
+            }
+            if "optimized" in baselines:
+                # the same import against the raw load followed by a compaction, which the import does (its first
+                # always): the part of the ratio above that is the compaction, not amurkg
+                optimized, optimized_cpu, _ = baselines["optimized"]
+                row("  against a raw load, then optimize()", imported, optimized)
+                ratio = cpu / optimized_cpu
+                print(f"  {'    CPU':<44} {cpu:8.2f} s | baseline {optimized_cpu:8.2f} s | ratio {ratio:5.2f}x CPU")
+                figures_of_import.update(ratio_wall_optimized=imported[0] / optimized[0], ratio_cpu_optimized=ratio)
+            entry["imports"].append(figures_of_import)  # type: ignore[attr-defined]
+        if "default" in baselines:
+            row("raw bulk load into the default graph (vs named)", baselines["default"][0], named)
+        if "lenient" in baselines:
+            # what a lenient read of its own staged files would save the import (it reads them strictly)
+            lenient, lenient_cpu, _ = baselines["lenient"]
+            row("raw lenient load into a named graph (vs named)", lenient, named)
+            print(f"  {'  its CPU':<44} {lenient_cpu:8.2f} s | baseline {named_cpu:8.2f} s", flush=True)
         summary["sizes"].append(entry)  # type: ignore[attr-defined]
         summary.update(amurkg=amurkg.__version__, pyoxigraph=pyoxigraph.__version__)
         if args.json:

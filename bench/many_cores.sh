@@ -6,7 +6,8 @@
 #
 # 1. the loader tests at this machine's real core count (the bug that loaded nothing from a pipe on 4+ cores,
 #    the README's field-data commands, and the same triples whatever the number of import workers);
-# 2. bench_survey.py --import-only: import against the raw named-graph bulk load of the same triples, wall,
+# 2. bench_survey.py --import-only: import against the raw named-graph bulk load of the same triples (and that
+#    load followed by optimize(), the compaction the import does), wall,
 #    CPU and peak memory, with the default worker count and with one worker (the first size only);
 # 3. bench_union.py on the largest store: every survey canned query against raw pyoxigraph over the union.
 # Each step has its own time limit and writes its log into OUTDIR, so a cut step still leaves what it printed.
@@ -28,7 +29,7 @@ timeout 100 $py -m pytest -p no:randomly -p no:cacheprovider -n0 -q \
 timeout 100 $py bench/bench_survey.py --sizes "$first" --import-only --workers auto,1 \
   --work "$work/small" --json "$out/import-small.json" 2>&1 | tee "$out/import-small.txt"
 if [[ "$largest" != "$first" ]]; then
-  timeout 250 $py bench/bench_survey.py --sizes "$largest" --import-only --workers auto \
+  timeout 250 $py bench/bench_survey.py --sizes "$largest" --import-only --workers auto --baselines named,optimized \
     --work "$work/large" --json "$out/import-large.json" 2>&1 | tee "$out/import-large.txt"
   store="$work/large/store-$largest"
 else
