@@ -47,7 +47,7 @@ import shutil
 import stat
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -350,7 +350,7 @@ class Store:
         return self._views[key].ox
 
     @contextmanager
-    def scratch_view(self, exact_of: list[str]) -> Iterator[Reader]:
+    def scratch_view(self, exact_of: list[str], pending: Iterable[Any] = ()) -> Iterator[Reader]:
         """What a writer that must read the exact coordinates of the graphs ``exact_of`` reads (``protect``): ``db/``
         as it is now, with those graphs' exact twins from ``hidden/`` beside the generalised ones, as a ``Reader``
         (queries only: nothing is written through it). The writer writes nothing to the store until it is done.
@@ -360,14 +360,18 @@ class Store:
         a view is made, and removed after: a RocksDB checkpoint of ``db/`` with the exact twins added. A checkpoint
         flushes the store first, and right after a large bulk load RocksDB holds a flush back until compaction
         has merged the loaded files (a flush that would stall writes waits): at 1,000,000 observations on 2 cores,
-        11-15 s with the main thread idle (bench/import_phases.py under py-spy --idle)."""
+        11-15 s with the main thread idle (bench/import_phases.py under py-spy --idle).
+
+        ``pending``: quads the writer is about to write (a taxon correction), added to the view as if written
+        already (then a view is always made), so that what depends on them is done before they are in force."""
         import pyoxigraph as ox
 
+        pending = list(pending)
         exact = [ox.NamedNode(twin(g, True)) for g in exact_of]
-        if not any(next(iter(self.hidden.quads_for_pattern(None, None, None, g)), None) for g in exact):
+        if not pending and not any(next(iter(self.hidden.quads_for_pattern(None, None, None, g)), None) for g in exact):
             yield Reader(self.ox)
             return
-        view = _View.make(self, exact_of, False, drop_generalised=False)
+        view = _View.make(self, exact_of, False, drop_generalised=False, extra=pending)
         try:
             yield Reader(view.ox)
         finally:
@@ -600,7 +604,9 @@ class _View:
         self._release = weakref.finalize(self, _remove_view, folder, lock, self.pid)
 
     @classmethod
-    def make(cls, store: Store, exact_of: list[str], reasoned: bool, drop_generalised: bool) -> _View:
+    def make(
+        cls, store: Store, exact_of: list[str], reasoned: bool, drop_generalised: bool, extra: Iterable[Any] = ()
+    ) -> _View:
         import pyoxigraph as ox
 
         from amurkg.reason import REASONING_GRAPHS
@@ -640,6 +646,7 @@ class _View:
         for name in wanted:
             if name in hidden:
                 view.extend(store.hidden.quads_for_pattern(None, None, None, ox.NamedNode(name)))
+        view.extend(extra)
         if drop_generalised:
             present = {g.value for g in view.named_graphs()}
             for graph in exact_of:

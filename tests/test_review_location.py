@@ -241,3 +241,37 @@ def test_a_too_fine_grid_on_the_command_line_is_one_line(store: Path, tmp_path: 
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
         assert "0.01" in result.stderr and "--exact-locations" in result.stderr
         assert not (tmp_path / "a.zip").exists() and not D1.search(result.stdout)
+
+
+def test_a_correction_stopped_half_way_leaves_no_camera_it_names_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two packages with D2's sika deer; the correction that makes it a leopard is stopped (Ctrl-C) after the
+    first package is protected. Either the correction is in force and both D2s are generalised, or it is not
+    recorded at all; never in force beside an exact D2 (written first, the second package's D2 stayed exact until
+    the next import). Run again, it hides both."""
+    from amurkg.survey import sensitive
+
+    store = tmp_path / "store"
+    amurkg.import_package(store, SMALL)
+    amurkg.import_package(store, _package(tmp_path, "two", "season-two"))
+    assert (43.2, 131.6) in visible_points(store)
+    real, calls = sensitive.protect, []
+
+    def stopped(*args: object, **kwargs: object) -> int:
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sensitive, "protect", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        corr.update_taxon(store, "Cervus nippon hortulorum", "Panthera pardus orientalis", "a leopard", by="t")
+    assert len(calls) == 2  # stopped between the two packages
+    monkeypatch.setattr(sensitive, "protect", real)
+    with amurkg.KnowledgeGraph(store=store) as kg:
+        recorded = [c for c in corr.corrections(kg) if c.kind == "taxon"]
+    assert not recorded or (43.2, 131.6) not in visible_points(store)
+    corr.update_taxon(store, "Cervus nippon hortulorum", "Panthera pardus orientalis", "a leopard", by="t")
+    assert (43.2, 131.6) not in visible_points(store)
+    assert leaks(outputs(store, tmp_path, camtrapdp=False)) == {}

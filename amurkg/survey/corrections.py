@@ -256,11 +256,14 @@ def update_taxon(
     from amurkg.survey.sensitive import protect_others, store_reasons
 
     with Store.open(store, write=True) as handle:
-        handle.ox.extend(quads)
         # a name corrected to a threatened taxon makes its cameras sensitive: their exact coordinates leave the
         # graphs queries see, as the import does for a name recorded as such (the graphs it changes nothing in
-        # are left as they are)
-        protect_others(handle, store_reasons(handle))
+        # are left as they are). They leave first, and the correction is written once every graph is protected:
+        # written first, a command killed half way left the graphs it had not reached exact, with the correction
+        # that makes them sensitive in force (killed before, graphs protected for a correction never written
+        # are protected again by the next import or correction, their record no longer matching the store)
+        protect_others(handle, store_reasons(handle, pending=quads))
+        handle.ox.extend(quads)
         handle.ox.flush()
     _recount_or_withdraw(store, quads, None if package is None else [package])
     return Correction(identifier, "taxon", TaxonIndex.normal(recorded), target, package or "", who, at, why)

@@ -595,7 +595,9 @@ _PLACE_QUERIES = (
 )
 
 
-def read_places(store: Any, graphs: Iterable[str] = (), imports: bool = True) -> dict[str, list[list[Any]]]:
+def read_places(
+    store: Any, graphs: Iterable[str] = (), imports: bool = True, pending: Iterable[Any] = ()
+) -> dict[str, list[list[Any]]]:
     """The rows of every query ``sensitive_places`` asks (``_PLACES`` and ``_PLACE_QUERIES``), read from the
     curated graph, the corrections and ``graphs`` of ``store`` (an ``amurkg.store.Store`` open for writing), with
     every registered import where ``imports`` says so, and their exact values already moved beside them.
@@ -608,7 +610,9 @@ def read_places(store: Any, graphs: Iterable[str] = (), imports: bool = True) ->
     reads them. An import so reads the store's earlier imports before it
     loads anything, and its own graph after: reading the store after a large load needs a view, whose
     checkpoint waits for RocksDB to merge what the load wrote (18 s at the 7th import of 100,000 observations),
-    where its own graph, none of whose values has moved yet, is read in ``db/`` itself."""
+    where its own graph, none of whose values has moved yet, is read in ``db/`` itself.
+
+    ``pending``: quads of a taxon correction not yet written, read as if they were (``Store.scratch_view``)."""
     import pyoxigraph as ox
 
     from amurkg.store import CORRECTIONS_GRAPH, CURATED_GRAPH, twin
@@ -619,7 +623,7 @@ def read_places(store: Any, graphs: Iterable[str] = (), imports: bool = True) ->
     read: dict[str, list[list[Any]]] = {}
     # the exact twins are in the store's hidden database: read beside the rest in a scratch view of db/
     # (nothing refers to the view's database when the block ends, so it is closed before its folder is removed)
-    with store.scratch_view(graphs) as view:
+    with store.scratch_view(graphs, pending) as view:
         reading = [view]
         del view
         for text in (_PLACES, *_PLACE_QUERIES):
@@ -633,14 +637,18 @@ def read_places(store: Any, graphs: Iterable[str] = (), imports: bool = True) ->
 
 
 def store_reasons(
-    store: Any, graphs: Iterable[str] = (), earlier: dict[str, list[list[Any]]] | None = None
+    store: Any,
+    graphs: Iterable[str] = (),
+    earlier: dict[str, list[list[Any]]] | None = None,
+    pending: Iterable[Any] = (),
 ) -> dict[str, set[Reason]]:
     """Why each sensitive deployment and occurrence of ``store`` (an ``amurkg.store.Store`` open for writing) is
     so (``sensitive_places``), read from its registered imports and ``graphs`` (an import not yet registered),
     with the exact values already moved and the taxon corrections recorded: the whole store decides, as a
     leopard in one package makes the same post in another sensitive. What ``protect`` works from. ``earlier``:
-    what ``read_places`` read of the registered imports before (then only ``graphs`` are read now)."""
-    read = read_places(store, graphs, imports=earlier is None)
+    what ``read_places`` read of the registered imports before (then only ``graphs`` are read now). ``pending``:
+    the quads of a taxon correction about to be written, whose places are protected before it is in force."""
+    read = read_places(store, graphs, imports=earlier is None, pending=pending)
     if earlier is not None:  # both read the same corrections, so both read the names where they matter
         read = {text: [*earlier[text], *rows] for text, rows in read.items()}
     deployments, occurrences = sensitive_places(lambda text: read[text])  # neighbours: closer than 0.1 degree
