@@ -243,8 +243,8 @@ def test_imports_without_exact_values_yet_are_protected_from_db_itself_as_throug
         assert not hasattr(reader, "add") and not hasattr(reader, "remove")  # db/ itself, read only
 
     @contextlib.contextmanager
-    def always_a_view(self: Store, exact_of: list[str]) -> Iterator[object]:
-        view = store_module._View.make(self, exact_of, False, drop_generalised=False)
+    def always_a_view(self: Store, exact_of: list[str], pending: tuple[object, ...] = ()) -> Iterator[object]:
+        view = store_module._View.make(self, exact_of, False, drop_generalised=False, extra=pending)
         try:
             yield view.ox
         finally:
