@@ -7,6 +7,7 @@ that the 5th import of 100,000 observations spent 45 s there against 4 s for the
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +239,55 @@ def test_a_graph_another_writer_protected_for_another_camera_is_protected_again(
             q.subject.value for q in handle.hidden.quads_for_pattern(None, None, None, None) if q.subject.value == d1
         }
     assert exact  # D1's exact coordinates withheld again
+
+
+_DIGEST = "import amurkg; from amurkg.survey import sensitive; print(amurkg.__file__); print(sensitive._code())"
+
+
+def _digest_of(path: Path) -> str:
+    """``sensitive._code()`` of the amurkg found first on ``path`` (a folder or a zip), in a fresh process."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    done = subprocess.run(  # run elsewhere than the checkout, whose amurkg python -c would find first
+        [sys.executable, "-c", _DIGEST], capture_output=True, text=True, env=env, timeout=120, cwd=path.parent
+    )
+    assert done.returncode == 0, done.stderr
+    found, digest = done.stdout.split()
+    assert Path(found).is_relative_to(path), found  # this copy's code, not the installed one
+    return digest
+
+
+def test_the_code_digest_follows_every_module_protect_depends_on(tmp_path: Path) -> None:
+    """A release that changes how protect writes (in sensitive.py, or in a module it takes terms and values from)
+    protects every graph again: each of those modules changed gives another digest, read from a folder or a zip."""
+    import shutil
+    import zipfile
+
+    import amurkg
+
+    original = Path(amurkg.__file__).parent
+    base = tmp_path / "base"
+    shutil.copytree(original, base / "amurkg", ignore=shutil.ignore_patterns("__pycache__"))
+    digests = {_digest_of(base)}
+    # named here, not read from sensitive._PROTECTING: the modules whose terms and values protect writes
+    modules = (
+        "amurkg.survey.sensitive",
+        "amurkg.survey.rdf",
+        "amurkg.survey.ledger",
+        "amurkg.store",
+        "amurkg.namespaces",
+    )
+    for name in modules:
+        copy = tmp_path / name
+        shutil.copytree(base, copy)
+        module = copy.joinpath(*name.split(".")).with_suffix(".py")
+        module.write_text(module.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+        digests.add(_digest_of(copy))
+    assert len(digests) == 1 + len(modules)
+    archive = tmp_path / "amurkg.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted((base / "amurkg").rglob("*.py")):
+            z.write(path, path.relative_to(base).as_posix())
+    assert _digest_of(archive) == _digest_of(base)  # the same code, read through the zip's loader

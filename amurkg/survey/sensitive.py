@@ -660,26 +660,42 @@ def store_reasons(
 _PROTECTION_VERSION = 1
 
 
+#: The modules whose code decides what ``protect`` writes: this one, and those it takes terms and values from.
+_PROTECTING = (
+    "amurkg.survey.sensitive",
+    "amurkg.survey.rdf",
+    "amurkg.survey.ledger",
+    "amurkg.store",
+    "amurkg.namespaces",
+)
+
+
 @functools.lru_cache(maxsize=1)
 def _code() -> str:
-    """A digest of this module's code: a release that changes how records are protected protects every graph
-    again at its first import, as each import did before graphs recorded what they were protected for."""
+    """A digest of the code of the modules that decide how records are protected (``_PROTECTING``): a release that
+    changes any of them protects every graph again at its first import, as each import did before graphs recorded
+    what they were protected for."""
     import hashlib
-    from pathlib import Path
+    import importlib
 
-    try:
-        code = Path(__file__).read_bytes()
-    except OSError:  # imported from a zip (a zipapp): its loader reads it
+    digest = hashlib.sha256()
+    for name in _PROTECTING:
+        module = importlib.import_module(name)
         try:
-            code = globals()["__loader__"].get_data(__file__)
-        except Exception:  # a frozen application: its version stands for its code
-            from importlib.metadata import PackageNotFoundError, version
-
+            with open(module.__file__ or "", "rb") as source:
+                code = source.read()
+        except OSError:  # imported from a zip (a zipapp): its loader reads it
             try:
-                code = version("amurkg").encode()
-            except PackageNotFoundError:
-                code = b""
-    return hashlib.sha256(code).hexdigest()
+                code = module.__loader__.get_data(module.__file__)  # type: ignore[union-attr]
+            except Exception:  # a frozen application: its version stands for its code
+                from importlib.metadata import PackageNotFoundError, version
+
+                try:
+                    code = version("amurkg").encode()
+                except PackageNotFoundError:
+                    code = b""
+        digest.update(name.encode() + b"\0" + hashlib.sha256(code).digest())
+    return digest.hexdigest()
 
 
 def _twin_sizes(store: Any, graph: str) -> str:
