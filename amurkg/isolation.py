@@ -206,9 +206,11 @@ def _finish(pid: int, stream: Any, stderr: int, state: dict[str, Any]) -> None:
     if state["status"] is None:
         from amurkg import limits
 
-        limits.release_child(pid)
+        # killed before the supervisor lets it go: a Ctrl-C it takes in between would otherwise end the command
+        # with the child neither killed by it nor by us (a zombie until reaped is what SIGKILL leaves meanwhile)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+        limits.release_child(pid)
         try:
             state["status"] = os.waitpid(pid, 0)[1]
         except ChildProcessError:  # reaped by someone else (a SIGCHLD handler set to ignore children)
