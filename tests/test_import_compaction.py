@@ -13,7 +13,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 from conftest import REPO
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from places import package_at
 from typer.testing import CliRunner
@@ -120,6 +120,8 @@ def test_compact_on_a_missing_store_is_refused_without_making_one(tmp_path: Path
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(1 << 62)  # the first count read as nothing owed
+@example((1 << 62) - 1)  # the largest read as owed: due
 @given(
     st.one_of(
         st.text(max_size=5),
@@ -134,12 +136,13 @@ def test_a_hostile_count_in_the_store_description_is_read_as_nothing_owed(
     tmp_path_factory: pytest.TempPathFactory, value: Any
 ) -> None:
     """A store description edited by hand (or by another program): a count that is not a whole number of
-    triples is read as nothing owed, a huge one as due; the import stands either way."""
+    triples, or one too large to add to (2**62 or more), is read as nothing owed, a huge one below that as due;
+    the import stands either way."""
     store = tmp_path_factory.mktemp("hostile") / "store"
     import_package(store, EXAMPLE)
     marker = json.loads((store / MARKER).read_text(encoding="utf-8"))
     (store / MARKER).write_text(json.dumps({**marker, "uncompacted_triples": value}), encoding="utf-8")
-    valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    valid = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
     with pytest.MonkeyPatch.context() as patch:
         called: list[bool] = []
         real = importer._compact

@@ -168,9 +168,18 @@ def _import(
 
         earlier = read_places(store)  # the store's sensitive places, read before the load (``read_places``)
         check = _CountCheck()  # its thread waits, holding nothing, until the graph is loaded
-        registered = False
+        registered = compacted = False
         try:
             written, files = _load_staged(store, graph, lines, path)
+            earlier_imports = store.imports()
+            package = found["mapper"].package
+            dropped = next((r.triples for r in earlier_imports if r.package == package), 0)
+            # compacted (where due) before anything reads the new graph: right after a large load every read looks
+            # through each staged file's sorted files while RocksDB merges them, and the count, the places and the
+            # protection's join read the whole graph (at 1,000,000 observations 23, 28 and 33 s before a compaction
+            # the import pays anyway). Its share counts the store as it will be: this graph in, the one it replaces out
+            held = sum(r.triples for r in earlier_imports if r.package != package) + written
+            compacted = _compact_when_due(store, written, compact, held=held)
             try:
                 check.start(store, graph, written, files, path)  # counts the graph while the protection reads it
                 reasons = store_reasons(store, [graph], earlier=earlier)
@@ -179,7 +188,6 @@ def _import(
                 )
                 # a leopard here makes the same post in an earlier package sensitive: that package is protected again
                 # (not this package's earlier import, which this one replaces: it stays as it was if this one fails)
-                package = found["mapper"].package
                 protect_others(
                     store, reasons, besides=[graph, *(r.graph for r in store.imports() if r.package == package)]
                 )
@@ -204,7 +212,6 @@ def _import(
             )
             if not replace:
                 _keep_what_would_be_lost(store, record, path)
-            dropped = next((r.triples for r in store.imports() if r.package == record.package), 0)
             from amurkg import interrupts
 
             with interrupts.held():  # a Ctrl-C here is raised once the registry says which graph it named
@@ -212,17 +219,16 @@ def _import(
                 registered = True
             if replaced:
                 store.drop(replaced)  # a drop cut short is finished by the next writer: no registry entry names it
+                _owe(store, dropped)  # what it dropped is reclaimed by the next compaction
             store.ox.flush()
         except BaseException:
             with contextlib.suppress(KeyboardInterrupt):  # the interrupt on its way out already says it
                 check.wait(report=False)  # a count asked for is done before the graph goes; one never asked ends
             if not registered:  # once registered, the graph is the package's: a Ctrl-C after that keeps it
                 store.drop(graph)  # nothing names it yet: queries never saw it
+                if compacted:  # what it loaded was sorted in: its removal is owed to the next compaction
+                    _owe(store, written)
             raise
-        # the import is complete; compact what the loads left (each staged file is its own set of sorted files, which
-        # every read then looks through, and RocksDB's own compaction stops with the process): queries on a store of
-        # 100,000 observations read in 0.67x the CPU after it, for 5 s of an import of 24 s
-        _compact_when_due(store, written + dropped, compact)
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
 
@@ -501,7 +507,7 @@ def remove_package(store_path: Path | str, identifier: str) -> str:
         for record in records:
             if identifier in (record.identifier, record.package):
                 store.unregister(record.package)
-                _compact_when_due(store, record.triples, compact=False)  # reclaimed by the next compaction
+                _owe(store, record.triples)  # reclaimed by the next compaction
                 break
         else:
             hint = did_you_mean(identifier, [r.identifier for r in records])
@@ -524,18 +530,30 @@ COMPACT_SHARE = 0.25
 _OWED = "uncompacted_triples"
 
 
-def _compact_when_due(store: Store, changed: int, compact: bool | None = None) -> bool:
+def _owed(store: Store) -> int:
+    """The triples loaded or dropped since the store's last compaction, as its description says (0 where it says
+    nothing sensible)."""
+    owed = store.marker.get(_OWED)
+    return owed if isinstance(owed, int) and not isinstance(owed, bool) and 0 <= owed < 1 << 62 else 0
+
+
+def _owe(store: Store, changed: int) -> None:
+    """Count ``changed`` triples (loaded, or dropped) against the next compaction, without compacting."""
+    store.marker = {**store.marker, _OWED: _owed(store) + changed}  # written when the store closes
+
+
+def _compact_when_due(store: Store, changed: int, compact: bool | None = None, held: int | None = None) -> bool:
     """Count ``changed`` triples (loaded, or dropped) against the next compaction, and compact the store's
     database now where ``compact`` says so, or by default where what is owed reaches ``COMPACT_SHARE`` of what
-    the store's imports hold. Whether it compacted; what is owed is recorded in the store's description."""
-    owed = store.marker.get(_OWED)
-    owed = (owed if isinstance(owed, int) and not isinstance(owed, bool) and 0 <= owed < 1 << 62 else 0) + changed
-    held = sum(r.triples for r in store.imports())
+    the store's imports hold (``held``: by default, what the registry says they hold). Whether it compacted; what
+    is owed is recorded in the store's description."""
+    owed = _owed(store) + changed
+    if held is None:
+        held = sum(r.triples for r in store.imports())
     due = owed >= COMPACT_SHARE * held if compact is None else compact
-    if due and _compact(store):
-        owed = 0
-    store.marker = {**store.marker, _OWED: owed}  # written when the store closes
-    return due
+    compacted = due and _compact(store)
+    store.marker = {**store.marker, _OWED: 0 if compacted else owed}  # written when the store closes
+    return compacted
 
 
 def _compact(store: Store) -> bool:
