@@ -121,7 +121,7 @@ def _child(fd: int, stderr: int, evaluate: Callable[[], Answer]) -> NoReturn:
         gc.disable()  # a collection would touch every object, copying the parent's pages for nothing
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides (it kills this process)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if hasattr(signal, "pthread_sigmask"):  # blocked in the parent's thread by the supervisor
+        if hasattr(signal, "pthread_sigmask"):  # blocked over the fork (``run_isolated``), and by the supervisor
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         try:
             answer = evaluate()
@@ -242,6 +242,23 @@ def _fork() -> int:
         return os.fork()
 
 
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _block() -> set[int | signal.Signals] | None:
+    """Block SIGINT and SIGTERM in this thread (the child inherits the mask); the mask before, or None where the
+    system has no signal masks."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+
+
+def _unblock(previous: set[int | signal.Signals] | None) -> None:
+    """Put back the mask ``_block`` returned: a signal that came meanwhile is delivered now."""
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], AmurkgError]) -> Answer:
     """Call ``evaluate`` in a forked child and return its answer as it streams back (see the module's docstring).
 
@@ -258,10 +275,15 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
     # Ctrl-C is held from just before the fork until the child is in hand: one that came as os.fork returned (the
     # parent not yet holding the pid) left the child running its query, unowned, after amurkg had ended
     # and the supervisor (``amurkg.limits``), which ends the command on a Ctrl-C it takes itself, waits until the
-    # child is registered with it: ending before left the child running
+    # child is registered with it: ending before left the child running. SIGINT and SIGTERM are also blocked over
+    # that span: commands that handle SIGTERM themselves (import, push) raise KeyboardInterrupt for it, which left
+    # the child unowned as Ctrl-C did; and the child, until it has set its own handlers, would have run the
+    # parent's (a SIGTERM sent to the process group made it raise the parent's KeyboardInterrupt and run the
+    # parent's code on the way out)
     from amurkg import limits
 
     held = interrupts.hold()
+    blocked = _block()
     try:
         with limits.forking():
             try:
@@ -283,9 +305,11 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
                     os.waitpid(pid, 0)
                 raise
     except BaseException:
+        _unblock(blocked)
         interrupts.release(held)
         raise
     try:
+        _unblock(blocked)  # a SIGTERM blocked meanwhile is handled from here on, with the child in hand
         interrupts.release(held)  # a Ctrl-C held meanwhile is raised here, with the child in hand
         head = child.frame()
         if head is None or head[0] == b"X":

@@ -313,3 +313,71 @@ def test_a_ctrl_c_as_the_fork_returns_leaves_no_child_running() -> None:
         [sys.executable, "-c", _CTRL_C_AT_THE_FORK, ENDLESS], capture_output=True, text=True, timeout=300
     )
     assert done.stdout.strip() == "reaped", (done.stdout, done.stderr[-500:])
+
+
+#: run_isolated in a process that turns SIGTERM into KeyboardInterrupt (as `amurkg import` and `push` do), with the
+#: parent slow between the fork and taking the child in hand, or the child slow before it sets its own handlers;
+#: SIGTERM comes in that span (argv[1]: "parent" or "child")
+SIGTERM_AROUND_THE_FORK = """
+import os, signal, sys, threading, time
+from amurkg import isolation
+from amurkg.results import SelectStream, Term
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGTERM, interrupt)
+real, parent, side = isolation._fork, os.getpid(), sys.argv[1]
+
+def slow_fork():
+    pid = real()
+    if pid == 0 and side == "child":
+        time.sleep(1)  # before the child sets its handlers
+    elif pid:
+        print(pid, flush=True)
+        if side == "parent":
+            threading.Timer(0.3, os.kill, (parent, signal.SIGTERM)).start()
+            time.sleep(1)  # before the parent takes the child in hand
+        else:
+            threading.Timer(0.3, os.kill, (pid, signal.SIGTERM)).start()  # the group's SIGTERM, as the child gets it
+    return pid
+
+isolation._fork = slow_fork
+
+def evaluate():
+    time.sleep(30)  # a long sort
+    return SelectStream(["v"], iter([(Term.literal("x"),)]))
+
+try:
+    answer = isolation.run_isolated(evaluate, lambda number, text: RuntimeError(f"child ended by {number}"))
+    print("answered", list(answer.rows), flush=True)
+except KeyboardInterrupt:
+    print("interrupted in", "the parent" if os.getpid() == parent else "THE CHILD", flush=True)
+except RuntimeError as exc:
+    print(exc, flush=True)
+"""
+
+
+@pytest.mark.parametrize("side", ["parent", "child"])
+def test_sigterm_around_the_fork_leaves_no_child_and_runs_no_parent_code_in_it(side: str, tmp_path: Path) -> None:
+    """SIGINT and SIGTERM are blocked from before the fork until the child is in hand (and, in the child, until it
+    has set its own handlers). Before, a SIGTERM turned into KeyboardInterrupt right after the fork left the child
+    running its query unowned; and one sent to the child before it set its handlers ran the parent's handler in
+    it, so the child went on with the parent's code."""
+    # output to a file, not a pipe: a child left running would hold a pipe open, and waiting for its end would
+    # wait for the child too
+    with (tmp_path / "out").open("w") as out:
+        subprocess.run([sys.executable, "-c", SIGTERM_AROUND_THE_FORK, side], stdout=out, timeout=120, check=False)
+    stdout = (tmp_path / "out").read_text()
+    lines = stdout.split("\n")
+    child = int(lines[0])
+    try:
+        assert "THE CHILD" not in stdout, stdout
+        if side == "parent":
+            assert lines[1] == "interrupted in the parent", stdout
+        else:  # the child ended by the SIGTERM it was sent (its default action), which the parent reports
+            assert lines[1] == f"child ended by {int(signal.SIGTERM)}", stdout
+        assert _start_time(child) is None  # killed and reaped before the process ended
+    finally:
+        if _start_time(child) is not None:  # left running by a failing run: do not leave it behind
+            os.kill(child, signal.SIGKILL)
