@@ -291,3 +291,41 @@ def test_the_code_digest_follows_every_module_protect_depends_on(tmp_path: Path)
         for path in sorted((base / "amurkg").rglob("*.py")):
             z.write(path, path.relative_to(base).as_posix())
     assert _digest_of(archive) == _digest_of(base)  # the same code, read through the zip's loader
+
+
+_UPGRADED_WHILE_RUNNING = """
+import sys
+from pathlib import Path
+from amurkg.survey import sensitive  # the code this process runs
+
+for module in sys.argv[1:]:  # an upgrade lands while the process runs (a notebook, serve, a long import)
+    path = Path(module)
+    path.write_text(path.read_text(encoding="utf-8") + "\\n# the next release\\n", encoding="utf-8")
+print("-", sensitive._code())
+"""
+
+
+def test_the_code_digest_is_of_the_code_the_process_runs(tmp_path: Path) -> None:
+    """A process that loaded one release and protects after the next was installed over it records its own
+    release's digest, so that the next release, once it runs, protects those graphs again."""
+    import shutil
+    import subprocess
+    import sys
+
+    import amurkg
+
+    base = tmp_path / "base"
+    shutil.copytree(Path(amurkg.__file__).parent, base / "amurkg", ignore=shutil.ignore_patterns("__pycache__"))
+    before = _digest_of(base)
+    files = [str(base / "amurkg" / "survey" / "sensitive.py"), str(base / "amurkg" / "survey" / "rdf.py")]
+    done = subprocess.run(
+        [sys.executable, "-c", _UPGRADED_WHILE_RUNNING, *files],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(base)},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == before  # its own code's digest
+    assert _digest_of(base) != before  # the next release's, once it runs

@@ -670,11 +670,10 @@ _PROTECTING = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def _code() -> str:
-    """A digest of the code of the modules that decide how records are protected (``_PROTECTING``): a release that
-    changes any of them protects every graph again at its first import, as each import did before graphs recorded
-    what they were protected for."""
+def _read_code() -> bytes:
+    """A digest of the source of each module in ``_PROTECTING``, read as this module is imported: the code this
+    process runs, not what an upgrade installs over it while it runs (a notebook, ``serve``, a long import), which
+    would otherwise record the new release's digest for the old code's protection."""
     import hashlib
     import importlib
 
@@ -695,7 +694,23 @@ def _code() -> str:
                 except PackageNotFoundError:
                     code = b""
         digest.update(name.encode() + b"\0" + hashlib.sha256(code).digest())
-    return digest.hexdigest()
+    return digest.digest()
+
+
+_CODE = _read_code()
+
+
+@functools.lru_cache(maxsize=1)
+def _code() -> str:
+    """A digest of the code that decides how records are protected: the modules of ``_PROTECTING`` as this process
+    loaded them, and the engine that writes the terms (pyoxigraph's version). A release that changes any of them
+    protects every graph again at its first import, as each import did before graphs recorded what they were
+    protected for."""
+    import hashlib
+
+    import pyoxigraph
+
+    return hashlib.sha256(_CODE + f"\0pyoxigraph {pyoxigraph.__version__}".encode()).hexdigest()
 
 
 def _twin_sizes(store: Any, graph: str) -> str:
