@@ -18,6 +18,11 @@ def main() -> None:
     try:
         from amurkg.cli import app
         from amurkg.limits import enable_supervision
+    except KeyboardInterrupt:  # Ctrl-C while starting: nothing was done yet; one line, no traceback
+        import sys
+
+        sys.stderr.write("amurkg: interrupted while starting; nothing was done\n")
+        raise SystemExit(130) from None
     finally:
         gc.freeze()
         gc.enable()

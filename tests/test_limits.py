@@ -147,3 +147,32 @@ def test_nothing_is_written_when_the_format_does_not_fit(tmp_path: Path) -> None
     done = amurkg("sparql", CARTESIAN, "-o", "x.ttl", "--timeout", "60", cwd=tmp_path)
     one_line(done, "does not name a format for query results")
     assert os.listdir(tmp_path) == []
+
+
+#: A Ctrl-C that comes while the command is still importing its modules (a finder that raises it, deterministic
+#: where a real signal's timing is not).
+INTERRUPTED_WHILE_STARTING = """
+import sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "amurkg.cli":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+sys.argv = ["amurkg", "query", "conservation-status"]
+from amurkg.__main__ import main
+
+main()
+"""
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_STARTING], capture_output=True, timeout=120, check=False
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 130, err
+    assert err.splitlines() == ["amurkg: interrupted while starting; nothing was done"], err
+    assert done.stdout == b""
