@@ -275,3 +275,25 @@ def test_a_correction_stopped_half_way_leaves_no_camera_it_names_exact(
     corr.update_taxon(store, "Cervus nippon hortulorum", "Panthera pardus orientalis", "a leopard", by="t")
     assert (43.2, 131.6) not in visible_points(store)
     assert leaks(outputs(store, tmp_path, camtrapdp=False)) == {}
+
+
+def test_a_refused_replacement_protects_and_compacts_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package that would replace an earlier import with fewer observations is refused (ReplaceError) as soon
+    as it is read: before, it was refused only after the store was compacted and the other packages protected
+    for it, so its leopard generalised another package's camera although "nothing changed"."""
+    from amurkg.survey import importer
+
+    store = tmp_path / "store"
+    amurkg.import_package(store, _package(tmp_path, "b", "pkg-b", leopard=False))  # a camera at D1's post
+    amurkg.import_package(store, _package(tmp_path, "a1", "pkg-a", d2="45.0,134.0,L7", leopard=False))
+    fewer = _package(tmp_path, "a2", "pkg-a", d2="45.0,134.0,L7")  # pkg-a again: the leopard at D1, fewer rows
+    rows = (fewer / "observations.csv").read_text().splitlines()
+    (fewer / "observations.csv").write_text("\n".join([rows[0], *(r for r in rows if "Panthera" in r)]) + "\n")
+    before = visible_points(store)
+    assert (43.1, 131.5) in before
+    compacted: list[bool] = []
+    monkeypatch.setattr(importer, "_compact", lambda handle: compacted.append(True) or True)
+    with pytest.raises(importer.ReplaceError):
+        amurkg.import_package(store, fewer)
+    assert visible_points(store) == before  # pkg-b's camera left exact
+    assert not compacted

@@ -109,8 +109,9 @@ def import_package(
 
     Raises ``PackageError`` listing up to ``limit`` problems (each ``file:row:column``); then nothing changed.
 
-    ``compact``: compact the store's database after the import (True), or not (False); by default, when what was
-    loaded since the last compaction reaches ``COMPACT_SHARE`` of what the store holds.
+    ``compact``: compact the store's database right after the load (True), or not (False); by default, when what
+    was loaded since the last compaction reaches ``COMPACT_SHARE`` of what the store holds. What a replaced import
+    drops is reclaimed by the next compaction (``compact_store`` compacts now).
     """
     from amurkg.survey.dwca import is_archive
 
@@ -168,18 +169,33 @@ def _import(
 
         earlier = read_places(store)  # the store's sensitive places, read before the load (``read_places``)
         check = _CountCheck()  # its thread waits, holding nothing, until the graph is loaded
-        registered = compacted = False
+        registered = False
+        written = 0
         try:
             written, files = _load_staged(store, graph, lines, path)
+            mapper: Mapper = found["mapper"]
+            mapper.stats.triples = written
+            record = ImportRecord(
+                package=mapper.package,
+                identifier=found["package"].identifier,
+                graph=graph,
+                source=str(path.resolve()),
+                kind="dwca" if archive else "camtrap-dp",
+                imported=now(),
+                triples=mapper.stats.triples,
+                observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
+            )
+            if not replace:  # refused before anything is compacted or protected: nothing changed, nothing paid
+                _keep_what_would_be_lost(store, record, path)
             earlier_imports = store.imports()
-            package = found["mapper"].package
+            package = mapper.package
             dropped = next((r.triples for r in earlier_imports if r.package == package), 0)
             # compacted (where due) before anything reads the new graph: right after a large load every read looks
             # through each staged file's sorted files while RocksDB merges them, and the count, the places and the
             # protection's join read the whole graph (at 1,000,000 observations 23, 28 and 33 s before a compaction
             # the import pays anyway). Its share counts the store as it will be: this graph in, the one it replaces out
             held = sum(r.triples for r in earlier_imports if r.package != package) + written
-            compacted = _compact_when_due(store, written, compact, held=held)
+            _compact_when_due(store, written, compact, held=held)
             try:
                 check.start(store, graph, written, files, path)  # counts the graph while the protection reads it
                 reasons = store_reasons(store, [graph], earlier=earlier)
@@ -198,20 +214,6 @@ def _import(
                 check.wait()  # a graph that lost triples is refused, whatever the protection found
                 raise
             check.wait()
-            mapper: Mapper = found["mapper"]
-            mapper.stats.triples = written
-            record = ImportRecord(
-                package=mapper.package,
-                identifier=found["package"].identifier,
-                graph=graph,
-                source=str(path.resolve()),
-                kind="dwca" if archive else "camtrap-dp",
-                imported=now(),
-                triples=mapper.stats.triples,
-                observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
-            )
-            if not replace:
-                _keep_what_would_be_lost(store, record, path)
             from amurkg import interrupts
 
             with interrupts.held():  # a Ctrl-C here is raised once the registry says which graph it named
@@ -226,8 +228,8 @@ def _import(
                 check.wait(report=False)  # a count asked for is done before the graph goes; one never asked ends
             if not registered:  # once registered, the graph is the package's: a Ctrl-C after that keeps it
                 store.drop(graph)  # nothing names it yet: queries never saw it
-                if compacted:  # what it loaded was sorted in: its removal is owed to the next compaction
-                    _owe(store, written)
+                if written:  # what it loaded, and its removal, are owed to the next compaction (counted at most
+                    _owe(store, written)  # twice where a compaction was cut short: it then only comes sooner)
             raise
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
