@@ -282,7 +282,7 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
     # parent's code on the way out)
     from amurkg import limits
 
-    held = interrupts.hold()
+    held = interrupts.hold_all()
     blocked = _block()
     try:
         with limits.forking():
@@ -306,11 +306,11 @@ def run_isolated(evaluate: Callable[[], Answer], fault: Callable[[int, str], Amu
                 raise
     except BaseException:
         _unblock(blocked)
-        interrupts.release(held)
+        interrupts.release_all(held)
         raise
     try:
         _unblock(blocked)  # a SIGTERM blocked meanwhile is handled from here on, with the child in hand
-        interrupts.release(held)  # a Ctrl-C held meanwhile is raised here, with the child in hand
+        interrupts.release_all(held)  # a Ctrl-C (or SIGTERM) held meanwhile is raised here, with the child in hand
         head = child.frame()
         if head is None or head[0] == b"X":
             raise _failure(child, head, fault)
