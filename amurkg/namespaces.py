@@ -8,6 +8,11 @@ from __future__ import annotations
 import functools
 import re
 
+from amurkg.codedigest import of_module
+
+#: this module's source as it was loaded (``amurkg.codedigest``)
+SOURCE_DIGEST = of_module(__name__)
+
 AKG = "https://w3id.org/amurkg/ontology#"
 AMUR = "https://w3id.org/amurkg/id/"
 GRAPH_BASE = "https://w3id.org/amurkg/graph/"

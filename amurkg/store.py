@@ -55,8 +55,12 @@ from pathlib import Path
 from typing import Any
 
 from amurkg import interrupts
+from amurkg.codedigest import of_module
 from amurkg.errors import AmurkgError
 from amurkg.namespaces import AKG, GRAPH_BASE, PREFIXES
+
+#: this module's source as it was loaded (``amurkg.codedigest``)
+SOURCE_DIGEST = of_module(__name__)
 
 try:  # file locks that readers share and a writer holds alone: Linux, macOS, the BSDs
     import fcntl

@@ -294,18 +294,27 @@ def test_the_code_digest_follows_every_module_protect_depends_on(tmp_path: Path)
 
 
 _UPGRADED_WHILE_RUNNING = """
-import sys
+import importlib, sys
 from pathlib import Path
-from amurkg.survey import sensitive  # the code this process runs
+importlib.import_module(sys.argv[1])  # the code this process runs: what it has loaded so far
 
-for module in sys.argv[1:]:  # an upgrade lands while the process runs (a notebook, serve, a long import)
+for module in sys.argv[2:]:  # an upgrade lands while the process runs (a notebook, serve, a long import)
     path = Path(module)
     path.write_text(path.read_text(encoding="utf-8") + "\\n# the next release\\n", encoding="utf-8")
+from amurkg.survey import sensitive
 print("-", sensitive._code())
 """
 
 
-def test_the_code_digest_is_of_the_code_the_process_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("loaded", "upgraded"),
+    [
+        ("amurkg.survey.sensitive", ["survey/sensitive.py", "survey/rdf.py"]),
+        # a store opened (a query) before the protection's module was first imported
+        ("amurkg.store", ["store.py", "namespaces.py"]),
+    ],
+)
+def test_the_code_digest_is_of_the_code_the_process_runs(tmp_path: Path, loaded: str, upgraded: list[str]) -> None:
     """A process that loaded one release and protects after the next was installed over it records its own
     release's digest, so that the next release, once it runs, protects those graphs again."""
     import shutil
@@ -317,9 +326,9 @@ def test_the_code_digest_is_of_the_code_the_process_runs(tmp_path: Path) -> None
     base = tmp_path / "base"
     shutil.copytree(Path(amurkg.__file__).parent, base / "amurkg", ignore=shutil.ignore_patterns("__pycache__"))
     before = _digest_of(base)
-    files = [str(base / "amurkg" / "survey" / "sensitive.py"), str(base / "amurkg" / "survey" / "rdf.py")]
+    files = [str(base / "amurkg" / name) for name in upgraded]
     done = subprocess.run(
-        [sys.executable, "-c", _UPGRADED_WHILE_RUNNING, *files],
+        [sys.executable, "-c", _UPGRADED_WHILE_RUNNING, loaded, *files],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(base)},

@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from amurkg.codedigest import of_module
 from amurkg.namespaces import AKG, AMUR
 
 # the package of a record IRI, as the canned survey queries' package filter reads it
 from amurkg.selection import package_of as package_of
+
+#: this module's source as it was loaded (``amurkg.codedigest``)
+SOURCE_DIGEST = of_module(__name__)
 
 CORRECTION_BASE = AMUR + "correction/"
 

@@ -23,7 +23,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from amurkg.codedigest import of_module
 from amurkg.namespaces import AKG, PREFIXES, SURVEY
+
+#: this module's source as it was loaded (``amurkg.codedigest``)
+SOURCE_DIGEST = of_module(__name__)
 
 RDF_TYPE = f"<{PREFIXES['rdf']}type>"
 DWC = PREFIXES["dwc"]

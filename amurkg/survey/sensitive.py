@@ -36,7 +36,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from amurkg.codedigest import of_module
 from amurkg.namespaces import PREFIXES
+
+#: this module's source as it was loaded (``amurkg.codedigest``)
+SOURCE_DIGEST = of_module(__name__)
 
 #: IUCN Red List categories that the IUCN calls threatened.
 THREATENED = ("CR", "EN", "VU")
@@ -671,29 +675,16 @@ _PROTECTING = (
 
 
 def _read_code() -> bytes:
-    """A digest of the source of each module in ``_PROTECTING``, read as this module is imported: the code this
-    process runs, not what an upgrade installs over it while it runs (a notebook, ``serve``, a long import), which
-    would otherwise record the new release's digest for the old code's protection."""
+    """A digest of the source of each module in ``_PROTECTING``, each as that module was loaded
+    (``amurkg.codedigest``): the code this process runs, not what an upgrade installs over it while it runs (a
+    notebook, ``serve``, a long import), which would otherwise record the new release's digest for the old code's
+    protection."""
     import hashlib
     import importlib
 
     digest = hashlib.sha256()
     for name in _PROTECTING:
-        module = importlib.import_module(name)
-        try:
-            with open(module.__file__ or "", "rb") as source:
-                code = source.read()
-        except OSError:  # imported from a zip (a zipapp): its loader reads it
-            try:
-                code = module.__loader__.get_data(module.__file__)  # type: ignore[union-attr]
-            except Exception:  # a frozen application: its version stands for its code
-                from importlib.metadata import PackageNotFoundError, version
-
-                try:
-                    code = version("amurkg").encode()
-                except PackageNotFoundError:
-                    code = b""
-        digest.update(name.encode() + b"\0" + hashlib.sha256(code).digest())
+        digest.update(name.encode() + b"\0" + importlib.import_module(name).SOURCE_DIGEST)
     return digest.digest()
 
 
