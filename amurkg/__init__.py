@@ -6,26 +6,56 @@
 ['Manchurian sika deer', 'Siberian roe deer', 'wild boar']
 """
 
-from amurkg.catalog import CannedQuery, get_query, list_queries
-from amurkg.errors import AmurkgError
-from amurkg.graph import KnowledgeGraph, load
-from amurkg.results import AskResult, GraphResult, SelectResult, Term
-from amurkg.viz import to_networkx
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+#: Each public name and the module it comes from, imported on first use: ``import amurkg`` (and so every command,
+#: whose entry point is in this package) costs nothing until a name is used, and a Ctrl-C while a command starts
+#: reaches its entry point's handler rather than this file's imports.
+_WHERE = {
+    "CannedQuery": "amurkg.catalog",
+    "get_query": "amurkg.catalog",
+    "list_queries": "amurkg.catalog",
+    "AmurkgError": "amurkg.errors",
+    "KnowledgeGraph": "amurkg.graph",
+    "load": "amurkg.graph",
+    "AskResult": "amurkg.results",
+    "GraphResult": "amurkg.results",
+    "SelectResult": "amurkg.results",
+    "Term": "amurkg.results",
+    "to_networkx": "amurkg.viz",
+    "import_package": "amurkg.survey.importer",
+    "PackageError": "amurkg.survey.importer",
+    "activity_overlap": "amurkg.survey.activity",
+    "Overlap": "amurkg.survey.activity",
+}
+
+if TYPE_CHECKING:
+    from amurkg.catalog import CannedQuery, get_query, list_queries
+    from amurkg.errors import AmurkgError
+    from amurkg.graph import KnowledgeGraph, load
+    from amurkg.results import AskResult, GraphResult, SelectResult, Term
+    from amurkg.survey.activity import Overlap, activity_overlap
+    from amurkg.survey.importer import PackageError, import_package
+    from amurkg.viz import to_networkx
+
 
 def __getattr__(name: str) -> object:
-    """Field data's names load on first use: ``import amurkg`` (and every command) stays fast."""
-    if name in ("import_package", "PackageError"):
-        from amurkg.survey import importer
+    """A public name, from its module on first use (then kept here)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'amurkg' has no attribute {name!r}")
+    import importlib
 
-        return getattr(importer, name)
-    if name in ("activity_overlap", "Overlap"):
-        from amurkg.survey import activity
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
 
-        return getattr(activity, name)
-    raise AttributeError(f"module 'amurkg' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
 
 
 def export(fmt: str = "ttl", data: tuple[str, ...] = (), reason: bool = False) -> bytes:

@@ -31,7 +31,13 @@ def main() -> None:
         from amurkg.completion import escape_for_bash
 
         escape_for_bash()
-    app(prog_name="amurkg")
+    try:
+        app(prog_name="amurkg")
+    except KeyboardInterrupt:  # one that came before a command took charge (Typer building the command line)
+        import sys
+
+        sys.stderr.write("amurkg: interrupted while starting; nothing was done\n")
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ class _Group(TyperGroup):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, which import and push turn into it): Typer ends silently
+            typer.echo("amurkg: interrupted", err=True)
+            raise typer.Exit(130) from None
         except ModuleNotFoundError as exc:  # an optional part not installed: say which extra brings it
             from amurkg.errors import missing_extra
 

@@ -154,9 +154,11 @@ def test_nothing_is_written_when_the_format_does_not_fit(tmp_path: Path) -> None
 INTERRUPTED_WHILE_STARTING = """
 import sys
 
+interrupted = sys.argv[1]
+
 class Interrupt:
     def find_spec(self, name, path=None, target=None):
-        if name == "amurkg.cli":
+        if name == interrupted:
             raise KeyboardInterrupt
         return None
 
@@ -168,11 +170,16 @@ main()
 """
 
 
-def test_ctrl_c_while_starting_is_one_line_and_exit_130() -> None:
+# the command line's modules, the public names' (amurkg/__init__ imports nothing until a name is used: before,
+# its imports ran before the entry point's handler existed) and Typer's
+@pytest.mark.parametrize("module", ["amurkg.cli", "amurkg.catalog", "amurkg.graph", "typer"])
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(module: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_WHILE_STARTING], capture_output=True, timeout=120, check=False
+        [sys.executable, "-c", INTERRUPTED_WHILE_STARTING, module], capture_output=True, timeout=120, check=False
     )
     err = done.stderr.decode()
     assert done.returncode == 130, err
-    assert err.splitlines() == ["amurkg: interrupted while starting; nothing was done"], err
+    # before the command runs, the entry point says it; once it runs (the command imports what it needs), the
+    # command line's handler does
+    assert err.splitlines() in (["amurkg: interrupted while starting; nothing was done"], ["amurkg: interrupted"]), err
     assert done.stdout == b""
