@@ -195,7 +195,7 @@ def _import(
             # protection's join read the whole graph (at 1,000,000 observations 23, 28 and 33 s before a compaction
             # the import pays anyway). Its share counts the store as it will be: this graph in, the one it replaces out
             held = sum(r.triples for r in earlier_imports if r.package != package) + written
-            _compact_when_due(store, written, compact, held=held)
+            _compact_when_due(store, written, compact, held)
             try:
                 check.start(store, graph, written, files, path)  # counts the graph while the protection reads it
                 reasons = store_reasons(store, [graph], earlier=earlier)
@@ -544,18 +544,14 @@ def _owe(store: Store, changed: int) -> None:
     store.marker = {**store.marker, _OWED: _owed(store) + changed}  # written when the store closes
 
 
-def _compact_when_due(store: Store, changed: int, compact: bool | None = None, held: int | None = None) -> bool:
+def _compact_when_due(store: Store, changed: int, compact: bool | None, held: int) -> None:
     """Count ``changed`` triples (loaded, or dropped) against the next compaction, and compact the store's
-    database now where ``compact`` says so, or by default where what is owed reaches ``COMPACT_SHARE`` of what
-    the store's imports hold (``held``: by default, what the registry says they hold). Whether it compacted; what
-    is owed is recorded in the store's description."""
+    database now where ``compact`` says so, or by default where what is owed reaches ``COMPACT_SHARE`` of ``held``
+    (what the store's imports will hold); what is owed is recorded in the store's description."""
     owed = _owed(store) + changed
-    if held is None:
-        held = sum(r.triples for r in store.imports())
     due = owed >= COMPACT_SHARE * held if compact is None else compact
     compacted = due and _compact(store)
     store.marker = {**store.marker, _OWED: 0 if compacted else owed}  # written when the store closes
-    return compacted
 
 
 def _compact(store: Store) -> bool:
