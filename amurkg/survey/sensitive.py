@@ -683,7 +683,7 @@ def _read_code() -> bytes:
     import importlib
 
     digest = hashlib.sha256()
-    for name in _PROTECTING:
+    for name in _PROTECTING:  # imported here, with this module: later, a module not loaded yet would be the upgrade's
         digest.update(name.encode() + b"\0" + importlib.import_module(name).SOURCE_DIGEST)
     return digest.digest()
 
