@@ -592,3 +592,41 @@ def test_the_store_is_compacted_before_the_new_graph_is_read(
     with Store.open(store) as handle:
         imports = handle.imports()
     assert len(imports) == len(before) + 1  # the new import registered, the old ones kept
+
+
+def test_a_ctrl_c_while_the_loaders_are_told_to_stop_waits_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands while the staging hands the loaders their end marks (the queue full, both loaders busy)
+    used to skip the wait for the loaders: the graph was dropped while loads still ran, and what they loaded after
+    the drop stayed in the store, seen by every query and named by no registry entry. Now the import ends with
+    KeyboardInterrupt once the loads under way are done, and the store holds exactly what it held."""
+    import queue
+
+    store, before, graphs = _small_store(tmp_path)
+    with Store.open(store) as handle:
+        quads = len(handle.ox)
+    real_load, real_put = Store.load_ntriples, queue.Queue.put
+    sent: list[bool] = []
+
+    def slow(self: Store, path: Path, graph: str) -> None:
+        time.sleep(0.5)  # both loaders busy when the end marks are handed
+        real_load(self, path, graph)
+
+    def put(self: Any, item: Any, *args: Any, **kwargs: Any) -> None:
+        if item is None and not sent and threading.current_thread() is threading.main_thread():
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # as a user's Ctrl-C: raised at the next instruction of Python
+        real_put(self, item, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "load_ntriples", slow)
+    monkeypatch.setattr(queue.Queue, "put", put)
+    monkeypatch.setattr(importer, "CHUNK_TRIPLES", 300)
+    with pytest.raises(KeyboardInterrupt):
+        import_package(store, EXAMPLE)
+    monkeypatch.undo()
+    assert sent
+    assert all(t.name != "amurkg-load" for t in threading.enumerate())
+    _unchanged(store, before, graphs)
+    with Store.open(store) as handle:
+        assert len(handle.ox) == quads  # nothing loaded after the drop is left behind

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amurkg import interrupts
 from amurkg.errors import AmurkgError
 from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, now
 from amurkg.survey.camtrapdp import PackageError, open_package
@@ -214,8 +215,6 @@ def _import(
                 check.wait()  # a graph that lost triples is refused, whatever the protection found
                 raise
             check.wait()
-            from amurkg import interrupts
-
             with interrupts.held():  # a Ctrl-C here is raised once the registry says which graph it named
                 replaced = store.register(record)
                 registered = True
@@ -304,23 +303,26 @@ def _load_staged(store: Store, graph: str, lines: Iterator[Block], path: Path) -
         stopped.set()  # a file waiting in the queue is removed, not loaded into a graph about to be dropped
         raise
     finally:
-        if unhanded is not None:
-            unhanded.unlink(missing_ok=True)
-            release_temporary(unhanded)
-        interrupted = False
-        for _ in loaders:
-            staged.put(None)  # one end mark for each loader: each takes one and stops
-        for done in finished:
-            while not done.is_set():  # Ctrl-C (or SIGTERM) waits for the load under way, which cannot be stopped
-                try:
-                    done.wait()
-                except KeyboardInterrupt:
-                    stopped.set()
-                    interrupted = True
-        for loader in loaders:
-            loader.join()
-        if interrupted:
-            raise KeyboardInterrupt
+        # nothing here may be cut short: a Ctrl-C (or SIGTERM) raised in the middle, say while an end mark waits for
+        # room in the queue, skipped the wait for the loaders, and the caller dropped the graph while loads still
+        # ran; what they loaded after the drop stayed in the store, seen by queries and named by no registry entry.
+        # So the signals are only noted until every loader has ended; a signal noted stops the loading of the files
+        # still queued, and is raised as the hold ends
+        tokens = interrupts.hold_all()
+        try:
+            if unhanded is not None:
+                unhanded.unlink(missing_ok=True)
+                release_temporary(unhanded)
+            for _ in loaders:  # one end mark for each loader: each takes one and stops
+                while not _handed(staged, tokens, stopped):
+                    pass
+            for done in finished:
+                while not done.wait(0.1):  # the load under way cannot be stopped
+                    _stop_if_noted(tokens, stopped)
+            for loader in loaders:
+                loader.join()
+        finally:
+            interrupts.release_all(tokens)
     if failure:
         # the loader thread's traceback holds its frames, and they the database: dropped here, so that a caller
         # who keeps the exception (a notebook, a test runner) does not keep the database open once the lock is
@@ -450,6 +452,24 @@ class _Lines:
                 data, count = data[: cut + 1], limit - self.taken
             self.taken += count
             yield data
+
+
+def _stop_if_noted(tokens: list[interrupts.Held], stopped: threading.Event) -> None:
+    """Stop the loading of queued files once a Ctrl-C or SIGTERM has been noted while held."""
+    if any(token is not None and token[2] for token in tokens):
+        stopped.set()
+
+
+def _handed(staged: Any, tokens: list[interrupts.Held], stopped: threading.Event) -> bool:
+    """Put an end mark in the loaders' queue, waiting a moment at most for room; whether it went in."""
+    import queue
+
+    try:
+        staged.put(None, timeout=0.1)
+    except queue.Full:
+        _stop_if_noted(tokens, stopped)
+        return False
+    return True
 
 
 def _stage(folder: Path, lines: _Lines, limit: int) -> tuple[Path, int]:
