@@ -297,3 +297,75 @@ def test_a_refused_replacement_protects_and_compacts_nothing(tmp_path: Path, mon
         amurkg.import_package(store, fewer)
     assert visible_points(store) == before  # pkg-b's camera left exact
     assert not compacted
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Panthera pardus orientalis (Schlegel, 1857)",  # with its authorship, as GBIF writes it
+        "Panthera pardus orientalis Schlegel 1857",
+        "Amur leopard",  # a common name in the scientific-name column
+        "Panthera pardus japonensis",  # a subspecies the curated graph does not know: still a leopard
+    ],
+)
+def test_a_leopard_named_another_way_is_protected(tmp_path: Path, name: str) -> None:
+    """Found by a reviewer: a leopard recorded with its author citation (or by its common name) matched no curated
+    taxon, got a taxon of its package's own that nothing protects, and its camera was published exact."""
+    folder = tmp_path / "renamed"
+    shutil.copytree(SMALL, folder)
+    text = (folder / "observations.csv").read_text().replace("Panthera pardus orientalis", f'"{name}"')
+    (folder / "observations.csv").write_text(text)
+    store = tmp_path / "store"
+    report = amurkg.import_package(store, folder)
+    assert name in report.stats.matched and not report.stats.unknown.get(name)
+    assert d1_leaks(store, tmp_path) == {}
+    assert (43.1, 131.5) not in visible_points(store)
+
+
+_AUTHORS = st.sampled_from(["Schlegel", "Linnaeus", "L.", "Pallas", "de Blainville", "von Schrenck", "d'Orbigny"])
+_AUTHORSHIP = st.builds(
+    lambda author, year, form: form.format(a=author, y=year),
+    _AUTHORS,
+    st.integers(1750, 2025),
+    st.sampled_from(["({a}, {y})", "{a}, {y}", "{a} {y}", "({a})", "{a}", "[{a}, {y}]", "({a} {y})"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_every_curated_name_with_an_authorship_or_odd_spacing_is_its_taxon(data: st.DataObject) -> None:
+    """Each scientific name of the curated taxa, followed by any usual form of authorship, in any case and
+    spacing, matches its taxon; so does each vernacular name that names one taxon. A genus followed by an unknown
+    epithet is not that genus (it is another species), while a species followed by one is that species."""
+    index = _taxa()
+    name, taxon = data.draw(st.sampled_from(sorted(index.names.items())))
+    spaced = data.draw(st.sampled_from([" ", "  ", "\t", " \u00a0"]))
+    written = spaced.join(w.upper() if data.draw(st.booleans()) else w for w in name.split())
+    assert index.match(written) == taxon
+    assert index.match(f"{written}{spaced}{data.draw(_AUTHORSHIP)}") == taxon
+    epithet = data.draw(st.from_regex(r"[a-z]{4,12}", fullmatch=True))
+    unknown = index.match(f"{name} {epithet}")
+    if len(name.split()) >= 2:
+        assert unknown == taxon or index.names.get(f"{name} {epithet}".casefold()) == unknown
+    else:
+        assert unknown in (None, index.names.get(f"{name} {epithet}".casefold()))
+    for common, named in index.vernacular.items():
+        assert index.match(common.upper()) == (named or index.names.get(common))
+
+
+_INDEX: list[object] = []
+
+
+def _taxa():  # type: ignore[no-untyped-def]
+    """The curated taxa's names, as an import reads them (built once: the shipped graph does not change)."""
+    if not _INDEX:
+        import pyoxigraph as ox
+
+        from amurkg.store import CURATED_GRAPH
+        from amurkg.survey.rdf import taxon_index
+
+        store = ox.Store()
+        for path in sorted((REPO / "graph").glob("*.ttl")):
+            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(CURATED_GRAPH))
+        _INDEX.append(taxon_index(store, default_graph=[ox.NamedNode(CURATED_GRAPH)]))
+    return _INDEX[0]

@@ -117,12 +117,41 @@ class TaxonIndex:
                     todo.append(child)
         return found
 
+    #: normalised vernacular name -> the one taxon it names (None where it names several): a common name in a
+    #: scientific-name column ("Amur leopard") is still that taxon, whose cameras may need protecting
+    vernacular: dict[str, str | None] = field(default_factory=dict)
+
     @staticmethod
     def normal(name: str) -> str:
         return " ".join(name.split()).casefold()
 
     def match(self, name: str) -> str | None:
-        return self.names.get(self.normal(name))
+        """The curated taxon ``name`` names: its scientific name or a synonym (case and spacing aside), the same
+        followed by an authorship ("Panthera pardus orientalis (Schlegel, 1857)", as GBIF writes names), or, failing
+        those, a vernacular name that names one taxon only; a species' name followed by an unknown epithet is that
+        species. A name left unmatched gets a taxon of its package's own
+        (``unknown_taxon``), which nothing protects: so a leopard must never be missed for how its name is written."""
+        found = self.names.get(self.normal(name))
+        if found is not None:
+            return found
+        words = name.split()
+        for cut in range(len(words) - 1, 0, -1):  # the longest known name, then an authorship or a lower epithet
+            # an epithet not known below a species ("Panthera pardus japonensis") is of that species (the
+            # observation keeps its name as written); below a genus it is not ("Panthera tigris" is no "Panthera")
+            if (_authorship(words[cut]) or cut >= 2) and (found := self.names.get(" ".join(words[:cut]).casefold())):
+                return found
+        return self.vernacular.get(self.normal(name))
+
+
+#: lower-case words that begin an author's name (de Blainville, von Linné, d'Orbigny)
+_PARTICLES = frozenset({"d'", "da", "de", "del", "der", "di", "du", "la", "le", "van", "von"})
+
+
+def _authorship(word: str) -> bool:
+    """Whether ``word``, following a scientific name, begins its authorship: a bracket, a capital (an author's
+    name or initial), a year, or a name's particle. A lower-case word is an epithet instead."""
+    first = word[:1]
+    return first in "([" or first.isupper() or first.isdigit() or word.casefold() in _PARTICLES or word.startswith("d'")
 
 
 def unknown_taxon(package: str, name: str) -> str:
@@ -774,6 +803,7 @@ SELECT ?taxon ?name ?sci WHERE {
   ?taxon dwc:scientificName ?sci .
   { ?taxon dwc:scientificName ?name } UNION { ?taxon skos:altLabel ?name FILTER(LANG(?name) = "") }
 }"""
+_VERNACULAR = "SELECT ?taxon ?name WHERE { ?taxon dwc:scientificName ?sci ; dwc:vernacularName ?name }"
 _PREYS_ON = "SELECT ?predator ?prey WHERE { ?predator obo:RO_0002439 ?prey }"
 _PARENTS = "SELECT ?child ?parent WHERE { ?child akg:parentTaxon ?parent }"
 
@@ -788,6 +818,9 @@ def taxon_index(ox_store: Any, **dataset: Any) -> TaxonIndex:
     for solution in ox_store.query(_TAXON_NAMES, prefixes=PREFIXES, **dataset):
         index.names.setdefault(TaxonIndex.normal(solution["name"].value), solution["taxon"].value)
         index.accepted.setdefault(solution["taxon"].value, solution["sci"].value)
+    for solution in ox_store.query(_VERNACULAR, prefixes=PREFIXES, **dataset):
+        name, taxon = TaxonIndex.normal(solution["name"].value), solution["taxon"].value
+        index.vernacular[name] = taxon if index.vernacular.get(name, taxon) == taxon else None
     # what co-detections precomputes from: who preys on whom, and the taxa below each
     for solution in ox_store.query(_PREYS_ON, prefixes=PREFIXES, **dataset):
         if isinstance(solution["predator"], NamedNode) and isinstance(solution["prey"], NamedNode):
