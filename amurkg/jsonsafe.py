@@ -47,7 +47,7 @@ def loads(where: str, data: bytes, max_bytes: int, max_depth: int = MAX_DEPTH) -
         ) from None
     _check_depth(where, data, max_depth)
     try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_finite)
     except _DuplicateKeyError as exc:
         at = _duplicate_at(text)
         place = f":{at[0]}:{at[1]}" if at else ""
@@ -59,8 +59,53 @@ def loads(where: str, data: bytes, max_bytes: int, max_depth: int = MAX_DEPTH) -
         raise JsonError(f"{where}: {exc.name} is not a JSON number: write a number, or null") from None
     except json.JSONDecodeError as exc:
         raise JsonError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except _InfiniteError as exc:
+        raise JsonError(f"{where}: {exc.text[:40]} is too large a number (it reads as infinity): check it") from None
     except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting missed by the scan
         raise JsonError(f"{where}: cannot be read as JSON ({str(exc)[:80]}): check the file") from None
+    if (found := _unpaired(value)) is not None:
+        path, code = found
+        raise JsonError(
+            f"{where}: {path} holds an unpaired surrogate (\\u{code:04x}), which is no character and cannot be "
+            "written out: remove that escape, or pair it"
+        )
+    return value
+
+
+class _InfiniteError(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or an exponent: refused where it overflows to infinity (``1e999``)."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise _InfiniteError(text)
+    return number
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unpaired(value: Any) -> tuple[str, int] | None:
+    """Where a string (or a key) of ``value`` holds a lone surrogate (JSON's ``\\ud800`` escapes decode to one),
+    as a JSONPath and the code point; None where none does."""
+    todo: list[tuple[str, Any]] = [("$", value)]
+    while todo:
+        path, item = todo.pop()
+        if isinstance(item, str):
+            if (hit := _SURROGATE.search(item)) is not None:
+                return path, ord(hit.group())
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if (hit := _SURROGATE.search(key)) is not None:
+                    return f"{path} (a key)", ord(hit.group())
+                todo.append((f"{path}.{key[:40]}", child))
+        elif isinstance(item, list):
+            todo.extend((f"{path}[{n}]", child) for n, child in enumerate(item))
+    return None
 
 
 def _place(data: bytes, offset: int) -> tuple[int, int]:

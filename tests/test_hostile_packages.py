@@ -1219,3 +1219,47 @@ def test_a_hostile_lock_note_is_never_a_traceback(tmp_path_factory: pytest.TempP
     with path.open("a+", encoding="utf-8") as handle:
         said = _holder(handle, exclusive=False)
     assert said.isprintable() and said.startswith("written by another process"), said
+
+
+def _strings(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The paths of every string value in a JSON value."""
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, child in value.items() for p in _strings(child, (*path, key))]
+    if isinstance(value, list):
+        return [p for n, child in enumerate(value) for p in _strings(child, (*path, n))]
+    return []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(data=st.data())
+def test_an_unpaired_surrogate_anywhere_in_the_descriptor_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Found by a reviewer: a JSON escape of half a surrogate pair (``\\ud800``) in the title, a contributor or a
+    keyword passed every check and crashed the import while it wrote the store (UnicodeEncodeError, exit 1).
+    Such a string is no text: refused in one line naming where, whichever string holds it."""
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("surrogate"))
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    path = data.draw(st.sampled_from(_strings(descriptor)))
+    code = data.draw(st.integers(0xD800, 0xDFFF))
+    parent = descriptor
+    for step in path[:-1]:
+        parent = parent[step]
+    at = data.draw(st.integers(0, len(parent[path[-1]])))
+    parent[path[-1]] = parent[path[-1]][:at] + chr(code) + parent[path[-1]][at:]
+    (package / "datapackage.json").write_text(json.dumps(descriptor))  # ensure_ascii: written as an escape
+    found = open_problems(package)
+    assert len(found) == 1 and "unpaired surrogate" in found[0] and f"{code:04x}" in found[0], found
+
+
+def test_surrogates_and_infinite_numbers_through_the_command_line(tmp_path: Path, template_store: Path) -> None:
+    for name, replace in (("surrogate", '"title": "\\ud800'), ("infinite", '"title": 1e999999, "x": "')):
+        package = copy_small(tmp_path / name)
+        text = (package / "datapackage.json").read_text()
+        assert '"title": "' in text
+        (package / "datapackage.json").write_text(text.replace('"title": "', replace, 1))
+        cli_refuses(package, template_store, "datapackage.json")
