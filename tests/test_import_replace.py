@@ -4,6 +4,7 @@ did not ask to lose, and a store in use says who is using it."""
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -200,3 +201,21 @@ def test_whatever_the_lock_file_says_the_refusal_is_one_printable_line(tmp_path:
         fcntl.flock(holder, fcntl.LOCK_UN)
     message = str(refused.value)
     assert message.isprintable() and "being written by another process" in message and len(message) < 1000
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="file names there are Unicode, never arbitrary bytes")
+def test_a_package_folder_whose_name_is_not_utf8_imports(tmp_path: Path) -> None:
+    """Found by a reviewer: a folder named in Latin-1 bytes (unpacked from an old zip) passed every check, then
+    the registry could not store its path (a lone surrogate) and the import crashed with a traceback."""
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    shutil.copytree(SMALL, folder)
+    store = tmp_path / "store"
+    result = subprocess.run(
+        [sys.executable, "-m", "amurkg", "import", os.fsencode(folder), "--store", str(store)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with Store.open(store) as handle:
+        (record,) = handle.imports()
+    assert record.source.endswith("caf\\xe9")

@@ -180,7 +180,7 @@ def _import(
                 package=mapper.package,
                 identifier=found["package"].identifier,
                 graph=graph,
-                source=str(path.resolve()),
+                source=_text_of(path.resolve()),
                 kind="dwca" if archive else "camtrap-dp",
                 imported=now(),
                 triples=mapper.stats.triples,
@@ -452,6 +452,12 @@ class _Lines:
                 data, count = data[: cut + 1], limit - self.taken
             self.taken += count
             yield data
+
+
+def _text_of(path: Path) -> str:
+    """``path`` as text that can be stored: a name in bytes that are not UTF-8 (a folder unpacked from an old zip),
+    which Python holds as lone surrogates, keeps those bytes as ``\\xe9`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _stop_if_noted(tokens: list[interrupts.Held], stopped: threading.Event) -> None:
