@@ -104,6 +104,10 @@ class StoreError(AmurkgError):
     """A store cannot be opened or written: missing, in use, or written by another version of amurkg."""
 
 
+class StoreBusyError(StoreError):
+    """Another process holds the store, or has just made it: what is there is that process's, not to be removed."""
+
+
 @dataclass(frozen=True)
 class ImportRecord:
     """What the registry says of one imported package."""
@@ -166,12 +170,21 @@ class Store:
         ``doing`` says what a writer is doing (``amurkg import of PATH``): anyone refused meanwhile is told."""
         path = Path(path)
         marker_file = path / MARKER
+        if _creating(marker_file):  # a creation under way, or cut short (a first import killed while it made it)
+            if not create:
+                raise StoreError(
+                    f"{path}: a store whose making did not finish: make it again with "
+                    f"`amurkg import PACKAGE --store {path}`"
+                )
+            return cls._create(path, doing)
         if not marker_file.is_file():
             if not create:
                 raise StoreError(
                     f"{path}: no amurkg store here: create one with `amurkg import PACKAGE --store {path}`"
                 )
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            if path.is_symlink() and not path.exists():
+                raise StoreError(f"{path}: a link to nothing ({os.readlink(path)}): remove it, or choose another")
+            if path.exists() and (not path.is_dir() or any(p.name != LOCK_FILE for p in path.iterdir())):
                 raise StoreError(f"{path}: exists and is not an amurkg store: choose a new or empty folder")
             return cls._create(path, doing)
         try:  # bounded and strict (amurkg.jsonsafe): another program may have written it
@@ -230,10 +243,27 @@ class Store:
 
     @classmethod
     def _create(cls, path: Path, doing: str = "") -> Store:
+        """Make a store at ``path`` (or make again one whose making was cut short: ``_creating``), once the lock
+        says no other process is making it now (whoever is, is named). The store's description says "creating"
+        until the curated graph is in: a process killed before leaves what the next one may remove."""
         import pyoxigraph
 
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a regular file on the way, a read-only disk
+            raise StoreError(f"{path}: cannot make the store's folder ({exc.strerror}): choose another") from None
         lock = _lock(path, exclusive=True, doing=doing)
+        if (path / MARKER).is_file() and not _creating(path / MARKER):  # another command made one meanwhile
+            _unlock(lock, True)
+            raise StoreBusyError(f"{path}: another amurkg command has just made a store here: run this one again")
+        try:
+            for name in ("db", HIDDEN_DB, "answers"):  # what a making cut short left
+                if (path / name).is_dir() and not (path / name).is_symlink():
+                    shutil.rmtree(path / name)
+            _write_atomic(path / MARKER, json.dumps({"format": STORE_FORMAT, "creating": True}) + "\n")
+        except BaseException:
+            _unlock(lock, True)
+            raise
         store = cls(path, pyoxigraph.Store(str(path / "db")), pyoxigraph.Store(str(path / HIDDEN_DB)), True, lock, {})
         store._load_curated()
         return store
@@ -798,6 +828,18 @@ def _open_databases(path: Path, write: bool) -> tuple[Any, Any]:
             attempt += 1
 
 
+def _creating(marker_file: Path) -> bool:
+    """Whether the store's description says it is still being made (``Store._create``)."""
+    from amurkg.jsonsafe import JsonError, loads
+
+    try:
+        with marker_file.open("rb") as handle:
+            said = loads(str(marker_file), handle.read(_MAX_MARKER + 1), _MAX_MARKER, max_depth=8)
+    except (OSError, JsonError):
+        return False
+    return isinstance(said, dict) and said.get("creating") is True
+
+
 def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
     if fcntl is None:
         raise StoreError(
@@ -818,7 +860,7 @@ def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
     except BlockingIOError:
         holder = _holder(handle, exclusive)
         handle.close()
-        raise StoreError(f"{path}: the store is being {holder}: try again when it ends") from None
+        raise StoreBusyError(f"{path}: the store is being {holder}: try again when it ends") from None
     if exclusive:  # say who writes, for whoever is refused meanwhile
         handle.seek(0)
         handle.truncate()

@@ -219,3 +219,86 @@ def test_a_package_folder_whose_name_is_not_utf8_imports(tmp_path: Path) -> None
     with Store.open(store) as handle:
         (record,) = handle.imports()
     assert record.source.endswith("caf\\xe9")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "amurkg", *args], capture_output=True, text=True)
+
+
+def test_a_store_path_that_cannot_be_a_folder_is_one_line(tmp_path: Path) -> None:
+    """Found by a reviewer: a dangling link as the store, or a store under a regular file, crashed the import with
+    a traceback (FileExistsError, NotADirectoryError)."""
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "afile").write_text("x")
+    for store, said in ((tmp_path / "dangling", "a link to nothing"), (tmp_path / "afile" / "sub", "cannot make")):
+        result = _cli("import", str(SMALL), "--store", str(store))
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "nowhere").exists() and (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_store_whose_making_was_killed_is_made_again(tmp_path: Path) -> None:
+    """Found by a reviewer: a first import killed (SIGKILL) while it made the store left the lock, db/ and hidden/
+    without a description, and every later import was refused ("exists and is not an amurkg store"). The
+    description now says "creating" until the curated graph is in; the next import makes the store again, and a
+    query says what happened."""
+    store = tmp_path / "store"
+    code = (
+        "import os\nfrom amurkg.store import Store\nStore._load_curated = lambda self: os._exit(9)\n"
+        f"Store.open({str(store)!r}, write=True, create=True)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9  # killed half way through the making
+    assert (store / "db").is_dir()
+    query = _cli("query", "conservation-status", "--store", str(store))
+    assert query.returncode == 2 and "making did not finish" in query.stderr
+    result = _cli("import", str(SMALL), "--store", str(store))
+    assert result.returncode == 0, result.stderr
+    with Store.open(store) as handle:
+        assert [r.identifier for r in handle.imports()] == ["amurkg-test-survey-2023"]
+
+
+def test_an_import_refused_while_another_makes_the_store_leaves_it_alone(tmp_path: Path) -> None:
+    """Found by a reviewer: a second first import into the same new folder was told "exists and is not an amurkg
+    store", and, refused while the folder did not exist yet, removed the folder the first was making. Now it is
+    told who makes it, and removes nothing."""
+    from amurkg.store import MARKER, StoreBusyError, _lock, _unlock
+    from amurkg.survey.importer import import_package
+
+    store = tmp_path / "store"
+    store.mkdir()
+    lock = _lock(store, True, "amurkg import of the first package")  # the first import, making the store
+    (store / MARKER).write_text('{"format": 2, "creating": true}\n')
+    (store / "db").mkdir()
+    try:
+        with pytest.raises(StoreBusyError, match="amurkg import of the first package"):
+            import_package(store, SMALL)
+        assert (store / "db").is_dir() and (store / MARKER).is_file()
+    finally:
+        _unlock(lock, True)
+    import_package(store, SMALL)  # the first gone (killed), the next makes the store again
+    with Store.open(store) as handle:
+        assert len(handle.imports()) == 1
+
+
+def test_an_import_refused_before_the_folder_is_made_removes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second import found no folder, then lost the race for the lock: the folder is the first's."""
+    import amurkg.store as store_module
+    from amurkg.store import StoreBusyError
+    from amurkg.survey.importer import import_package
+
+    store = tmp_path / "store"
+    held: list[object] = []
+    real = store_module._lock
+
+    def first_takes_it(path: Path, exclusive: bool, doing: str = "") -> object:
+        if not held:  # the first import takes the lock just before this one
+            held.append(real(path, True, "amurkg import of the first package"))
+        return real(path, exclusive, doing)
+
+    monkeypatch.setattr(store_module, "_lock", first_takes_it)
+    with pytest.raises(StoreBusyError, match="first package"):
+        import_package(store, SMALL)
+    assert store.is_dir() and (store / LOCK_FILE).is_file()
+    store_module._unlock(held[0], True)

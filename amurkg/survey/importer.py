@@ -23,7 +23,7 @@ from typing import Any
 
 from amurkg import interrupts
 from amurkg.errors import AmurkgError
-from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, now
+from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, StoreBusyError, now
 from amurkg.survey.camtrapdp import PackageError, open_package
 from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids, taxon_index
 from amurkg.survey.tables import Problems
@@ -124,6 +124,8 @@ def import_package(
     fresh = not (store_path / MARKER).is_file()
     try:
         report = _import(store_path, path, archive, limit, create, replace, grid, compact)
+    except StoreBusyError:
+        raise  # the store there is another process's, being made or written: nothing of it is this import's
     except BaseException:
         if fresh and not existed:  # this import made the store: leave no trace of it
             shutil.rmtree(store_path, ignore_errors=True)
