@@ -1263,3 +1263,74 @@ def test_surrogates_and_infinite_numbers_through_the_command_line(tmp_path: Path
         assert '"title": "' in text
         (package / "datapackage.json").write_text(text.replace('"title": "', replace, 1))
         cli_refuses(package, template_store, "datapackage.json")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    delimiter=st.one_of(
+        st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), min_size=2, max_size=4),
+        st.sampled_from(["\\t\\t", "||", "\\0", "\\x", ";;"]),
+    ),
+    which=st.sampled_from(["fieldsTerminatedBy", "fieldsEnclosedBy"]),
+)
+def test_a_meta_xml_separator_of_more_than_one_character_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, delimiter: str, which: str
+) -> None:
+    """Found by a reviewer: fieldsTerminatedBy="||" (or fieldsEnclosedBy="ab") crashed the import with a TypeError
+    from the CSV reader. Every value that is not one character is refused in one line naming the attribute."""
+    from xml.sax.saxutils import quoteattr
+
+    folder = write_archive(tmp_path_factory.mktemp("sep") / "arc")
+    meta = (folder / "meta.xml").read_text()
+    attribute = 'fieldsTerminatedBy="\\t"' if which == "fieldsTerminatedBy" else 'fieldsEnclosedBy=""'
+    (folder / "meta.xml").write_text(meta.replace(attribute, f"{which}={quoteattr(delimiter)}"), "utf-8")
+    from amurkg.survey.dwca import _unescape
+
+    if len(_unescape(delimiter)) == 1:
+        return  # one character after all ("\\t" is a tab)
+    found = read_archive(folder)
+    assert len(found) == 1 and which in found[0] and "not one character" in found[0], found
+
+
+@pytest.mark.parametrize("damage", ["encrypted", "method-99", "bzip2-damaged"])
+def test_a_zip_member_encrypted_or_compressed_another_way_is_one_line(
+    tmp_path: Path, template_store: Path, damage: str
+) -> None:
+    """Found by a reviewer: a member flagged encrypted, compressed by a method zipfile cannot read, or holding
+    damaged bzip2 data, crashed the import (RuntimeError, NotImplementedError, OSError). Camtrap DP zips and Darwin
+    Core Archives alike are refused in one line."""
+    import struct
+    import zipfile
+
+    sources = {"camtrap": copy_small(tmp_path / "c"), "dwca": None}
+    for kind, source in sources.items():
+        archive = tmp_path / f"{kind}-{damage}.zip"
+        method = zipfile.ZIP_BZIP2 if damage.startswith("bzip2") else zipfile.ZIP_DEFLATED
+        if source is None:
+            folder = write_archive(tmp_path / "arc")
+            files = sorted(folder.iterdir())
+        else:
+            files = sorted(source.iterdir())
+        with zipfile.ZipFile(archive, "w", method) as zf:
+            for file in files:
+                zf.write(file, file.name)
+        if damage == "bzip2-damaged":  # each member's compressed data spoilt past its stream header
+            data = bytearray(archive.read_bytes())
+            start = 0
+            while (start := data.find(b"BZh", start)) != -1:
+                data[start + 10 : start + 40] = bytes(30)
+                start += 40
+            archive.write_bytes(bytes(data))
+        if damage in ("encrypted", "method-99"):  # patch the general-purpose flag or the method in both headers
+            data = bytearray(archive.read_bytes())
+            for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+                start = 0
+                while (start := data.find(signature, start)) != -1:
+                    if damage == "encrypted":
+                        data[start + flag_at] |= 0x1
+                    else:
+                        data[start + flag_at + 2 : start + flag_at + 4] = struct.pack("<H", 99)
+                    start += 4
+            archive.write_bytes(bytes(data))
+        lines = cli_refuses(archive, template_store, "zip" if damage.startswith("bzip2") else "zip the package again")
+        assert len(lines) == 1, lines

@@ -15,6 +15,7 @@ import json
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -202,6 +203,17 @@ def check_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
         if m.filename in seen:
             raise PackageError([f"{archive}!{m.filename[:120]!r}: the zip holds two members of this name: refused"])
         seen.add(m.filename)
+        if m.flag_bits & 0x1:
+            raise PackageError(
+                [f"{archive}!{m.filename[:120]!r}: the member is encrypted: zip the package again without a password"]
+            )
+        if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+            raise PackageError(
+                [
+                    f"{archive}!{m.filename[:120]!r}: compressed by method {m.compress_type}, which amurkg does not "
+                    "read: zip the package again with the usual compression (deflate)"
+                ]
+            )
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -224,8 +236,10 @@ def _unzip(archive: Path, into: Path) -> Path:
                 raise PackageError([f"{archive}: the zip would unpack to {unpacked:,} bytes: refused as a zip bomb"])
             check_members(archive, members)
             zf.extractall(into)
-    except zipfile.BadZipFile as exc:
-        raise PackageError([f"{archive}: not a readable zip: {exc}"]) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # a bad CRC, damaged data, a cut file
+        if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the zip (bz2 and lzma say no errno)
+            raise
+        raise PackageError([f"{archive}: not a readable zip: {' '.join(str(exc).split())[:120]}"]) from None
     if (into / "datapackage.json").is_file():
         return into
     found = sorted(into.glob("*/datapackage.json"))

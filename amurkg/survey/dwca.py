@@ -652,9 +652,38 @@ def _members(path: Path) -> tuple[Callable[[str], IO[bytes] | None], str]:
             return None
         if member.file_size > 200 * max(member.compress_size, 1) + 10_000_000:
             raise PackageError([f"{path}!{name}: unpacks to {member.file_size:,} bytes: refused as a zip bomb"])
-        return zf.open(member)  # checked against its CRC as it is read
+        return io.BufferedReader(_ZipRead(zf.open(member), f"{path}!{name}"))  # checked against its CRC as read
 
     return open_zip, f"{path}!"
+
+
+class _ZipRead(io.RawIOBase):
+    """A zip member read as it is unpacked, whose damaged data (a bad CRC, a broken deflate, bzip2 or LZMA stream, a
+    cut file) is one problem naming the member, not the decompressor's exception."""
+
+    def __init__(self, stream: IO[bytes], where: str) -> None:
+        self.stream, self.where = stream, where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import lzma
+        import zlib
+
+        try:
+            data = self.stream.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:  # the disk, not the zip
+                raise
+            said = " ".join(str(exc).split())[:100]
+            raise PackageError([f"{self.where}: the zip's data is damaged ({said}): zip the archive again"]) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
 
 
 def _read_small(open_member: Callable[[str], IO[bytes] | None], name: str) -> bytes | None:
@@ -770,11 +799,24 @@ def read_core(path: Path) -> Core:
         found = _xml(f"{base}{eml_name}", eml).find(".//dataset/title")
         title = (found.text or "").strip() if found is not None else ""
     skip = core.get("ignoreHeaderLines", "0")
+    delimiter, quote = _unescape(core.get("fieldsTerminatedBy", ",")), _unescape(core.get("fieldsEnclosedBy", '"'))
+    for attribute, value, empty in (("fieldsTerminatedBy", delimiter, True), ("fieldsEnclosedBy", quote, True)):
+        if len(value) > 1 or (not value and not empty) or value in ("\n", "\r", "\0"):
+            raise PackageError(
+                [
+                    f"{base}meta.xml: {attribute}={value[:20]!r} is not one character: amurkg reads files whose "
+                    "fields are split (and quoted) by one character, as the Darwin Core text guide has them"
+                ]
+            )
+    if delimiter and delimiter == quote:
+        raise PackageError(
+            [f"{base}meta.xml: fieldsTerminatedBy and fieldsEnclosedBy are both {quote!r}: make them different"]
+        )
     return Core(
         open_text,
         f"{base}{name}",
-        _unescape(core.get("fieldsTerminatedBy", ",")),
-        _unescape(core.get("fieldsEnclosedBy", '"')),
+        delimiter,
+        quote,
         int(skip) if skip.isdigit() else 0,
         id_index,
         fields,
