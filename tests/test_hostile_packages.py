@@ -1334,3 +1334,29 @@ def test_a_zip_member_encrypted_or_compressed_another_way_is_one_line(
             archive.write_bytes(bytes(data))
         lines = cli_refuses(archive, template_store, "zip" if damage.startswith("bzip2") else "zip the package again")
         assert len(lines) == 1, lines
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=HEALTH)
+@given(which=st.sampled_from(["deployments", "media", "observations"]), before=st.booleans())
+def test_a_resource_name_twice_is_refused_whichever_copy_is_checked(
+    tmp_path_factory: pytest.TempPathFactory, which: str, before: bool
+) -> None:
+    """Found by a reviewer: two resources named alike, the first with a right sha256, the second pointing at another
+    file with no hash: the last one won, so the hash check was got round and the other file imported. Resource
+    names are unique in a Data Package: the second is refused, whichever comes first."""
+    import copy
+    import json
+
+    package = copy_small(tmp_path_factory.mktemp("twice"))
+    descriptor = json.loads((package / "datapackage.json").read_text())
+    resources = descriptor["resources"]
+    original = next(r for r in resources if r["name"] == which)
+    other = copy.deepcopy(original)
+    other["path"] = "evil.csv"
+    other.pop("hash", None)
+    other.pop("bytes", None)
+    (package / "evil.csv").write_text((package / original["path"]).read_text().replace("ridge", "EVIL"))
+    resources.insert(0 if before else len(resources), other)
+    (package / "datapackage.json").write_text(json.dumps(descriptor))
+    found = open_problems(package)
+    assert any("has this name already" in line for line in found) and len(found) == 1, found

@@ -270,7 +270,16 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
     display: dict[str, str] = {}
     paths: dict[str, str] = {}
     named: set[str] = set()  # tables a resource names, read or not
+    first: dict[str, int] = {}  # each resource name, at its first resource
     for index, resource in enumerate(descriptor.get("resources") or []):
+        if isinstance(resource, dict) and isinstance(resource.get("name"), str):
+            if resource["name"] in first:  # readers disagree on which counts: the last one won the hash check
+                problems.append(
+                    f"{shown}: resources[{index}] ({resource['name'][:60]}): resources[{first[resource['name']]}] "
+                    "has this name already: a Data Package's resource names are unique; remove or rename one"
+                )
+                continue
+            first[resource["name"]] = index
         if not isinstance(resource, dict) or resource.get("name") not in TABLES:
             continue
         name = resource["name"]
