@@ -21,7 +21,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 from conftest import REPO
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_hostile_packages import _DWC_COLUMNS, table_rows, write_archive, write_rows
 
@@ -53,6 +53,7 @@ _CELLS = [
     ("observations.csv", "individualID"),
     ("observations.csv", "observationComments"),
 ]
+_KEYS = {"deploymentID", "mediaID", "observationID"}  # unique in their tables
 _REFERENCED = {"deploymentID": ["media.csv", "observations.csv"], "mediaID": ["observations.csv"]}
 
 
@@ -106,6 +107,8 @@ def test_a_camtrap_dp_package_stages_strict_n_triples(
         index = rows[0].index(column)
         if column == "filePath":  # the schema's pattern: relative, no leading '.', '/' or '~', no '..'
             text = "a" + text.replace("..", ".")
+        if column in _KEYS:  # a key given to two rows is a problem the import reports, not what this test is about
+            assume(all(line[index] != text for n, line in enumerate(rows[1:], 2) if n != row))
         old, rows[row - 1][index] = rows[row - 1][index], text
         write_rows(package / file, rows)
         for other in _REFERENCED.get(column, []):  # an identifier changes wherever it is named
