@@ -1360,3 +1360,39 @@ def test_a_resource_name_twice_is_refused_whichever_copy_is_checked(
     (package / "datapackage.json").write_text(json.dumps(descriptor))
     found = open_problems(package)
     assert any("has this name already" in line for line in found) and len(found) == 1, found
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
+@given(
+    year=st.sampled_from(["0001", "9999"]),
+    offset=st.sampled_from(["+14:00", "-12:00", "Z", "+00:30"]),
+    where=st.sampled_from(["deployment", "observation"]),
+)
+def test_a_time_in_year_1_or_9999_is_refused_at_its_cell(
+    tmp_path_factory: pytest.TempPathFactory, year: str, offset: str, where: str
+) -> None:
+    """Found by a reviewer: a deployment and an observation at 0001-01-01T00:00:00+14:00 (or only the observation,
+    the deployment saying timestampIssues) crashed the import with OverflowError while it wrote local hours.
+    Such a time cannot be written in every offset: refused at its cell, Camtrap DP and Darwin Core alike."""
+    from amurkg.survey.dwca import _instant
+
+    moment = f"{year}-01-01T00:00:00{offset}" if year == "0001" else f"{year}-12-31T23:59:59{offset}"
+    package = copy_small(tmp_path_factory.mktemp("year"))
+    deployments = table_rows(package / "deployments.csv")
+    head = deployments[0]
+    if where == "deployment":
+        deployments[1][head.index("deploymentStart" if year == "0001" else "deploymentEnd")] = moment
+    else:
+        deployments[1][head.index("timestampIssues")] = "true"
+    write_rows(package / "deployments.csv", deployments)
+    observations = table_rows(package / "observations.csv")
+    observations[1][observations[0].index("eventStart")] = moment
+    observations[1][observations[0].index("eventEnd")] = moment
+    write_rows(package / "observations.csv", observations)
+    from amurkg.survey.importer import import_package
+
+    store = tmp_path_factory.mktemp("store") / "s"
+    found = problems_of(lambda: import_package(store, package))
+    assert found and any(f"the year {int(year)}" in line for line in found), found
+    with pytest.raises(ValueError, match="the year"):
+        _instant(moment)

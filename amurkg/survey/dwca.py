@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 
 from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, check_members, inside
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
-from amurkg.survey.tables import MAX_CELL, Problems, not_utf8, text_kind, text_problem, utf16_problem
+from amurkg.survey.tables import MAX_CELL, Problems, convertible, not_utf8, text_kind, text_problem, utf16_problem
 
 #: meta.xml and eml.xml are read whole; anything larger is not an archive's metadata
 MAX_METADATA = 16_000_000
@@ -839,7 +839,7 @@ def _instant(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("has no UTC offset")
-    return value
+    return convertible(value)
 
 
 def _interval(text: str) -> tuple[datetime, datetime]:

@@ -72,9 +72,18 @@ def _datetime(text: str) -> datetime:
     if not match:
         raise ValueError("not a date and time like 2020-05-30T04:57:37+02:00 (ISO 8601 with a UTC offset or Z)")
     try:
-        return datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"not a real date and time ({exc})") from None
+    return convertible(value)
+
+
+def convertible(value: datetime) -> datetime:
+    """``value``, where it can be written in any time zone: in year 1 or 9999 a change of offset leaves the years
+    Python counts (0001-01-01T00:00:00+14:00 is in year 0 in UTC), so such a time is refused where it is read."""
+    if not 1 < value.year < 9999:
+        raise ValueError(f"the year {value.year} is outside the years 2 to 9998 that amurkg can convert to any offset")
+    return value
 
 
 def _number(text: str) -> float:
