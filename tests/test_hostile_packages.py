@@ -1396,3 +1396,27 @@ def test_a_time_in_year_1_or_9999_is_refused_at_its_cell(
     assert found and any(f"the year {int(year)}" in line for line in found), found
     with pytest.raises(ValueError, match="the year"):
         _instant(moment)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=HEALTH)
+@given(digits=st.integers(19, 60), dwca=st.booleans())
+def test_a_count_beyond_64_bits_is_refused_at_its_cell(
+    tmp_path_factory: pytest.TempPathFactory, digits: int, dwca: bool
+) -> None:
+    """Found by a reviewer: a count (Camtrap DP) or individualCount (Darwin Core) of 40 nines imported; SUM over it
+    came back unbound in SPARQL and `survey individuals` printed float-corrupted numbers."""
+    huge = "9" * digits
+    if dwca:
+        rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+        rows[2][[t for t, _ in _DWC_COLUMNS].index("individualCount")] = huge
+        found = read_archive(write_archive(tmp_path_factory.mktemp("dw") / "arc", rows))
+        assert len(found) == 1 and ":4:" in found[0] and "individualCount" in found[0], found
+        return
+    package = copy_small(tmp_path_factory.mktemp("count"))
+    rows = table_rows(package / "observations.csv")
+    rows[2][rows[0].index("count")] = huge
+    write_rows(package / "observations.csv", rows)
+    from amurkg.survey.importer import import_package
+
+    found = problems_of(lambda: import_package(tmp_path_factory.mktemp("s") / "s", package))
+    assert len(found) == 1 and "observations.csv:3:" in found[0] and "64-bit" in found[0], found

@@ -1131,10 +1131,10 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             "is missing while the other coordinate is given",
         )
     if (text := values.get("individualCount")) is not None:
-        if re.fullmatch(r"\d+", text, re.ASCII):
+        if re.fullmatch(r"\d{1,18}", text, re.ASCII):  # below 2^63, as every integer amurkg stores
             values["_count"] = int(text)
         else:
-            bad("individualCount", "is not a whole number of individuals (0 or more)")
+            bad("individualCount", "is not a whole number of individuals (0 or more, below 10^18)")
     if (text := values.get("coordinateUncertaintyInMeters")) is not None:
         try:
             values["_uncertainty"] = int(text) if re.fullmatch(r"\d+", text, re.ASCII) else float(text)

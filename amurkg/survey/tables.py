@@ -95,7 +95,10 @@ def _number(text: str) -> float:
 def _integer(text: str) -> int:
     if not _INTEGER.fullmatch(text):
         raise ValueError("not an integer")
-    return int(text)
+    value = int(text)
+    if not -(1 << 63) <= value < 1 << 63:  # SPARQL engines sum and compare 64-bit integers: SUM would be unbound
+        raise ValueError("larger than a 64-bit integer: not a count or measure a camera records")
+    return value
 
 
 def _boolean(text: str) -> bool:
