@@ -302,3 +302,34 @@ def test_an_import_refused_before_the_folder_is_made_removes_nothing(
         import_package(store, SMALL)
     assert store.is_dir() and (store / LOCK_FILE).is_file()
     store_module._unlock(held[0], True)
+
+
+@pytest.mark.parametrize("table", ["deployments", "media"])
+def test_a_package_with_fewer_deployments_or_media_needs_replace(tmp_path: Path, table: str) -> None:
+    """Found by a reviewer: survey-small with deployment D2 deleted (its observations moved to D1: as many
+    observations as before) replaced the import silently, and D2 and its effort went. Fewer deployments, or fewer
+    media, now need --replace, as fewer observations do."""
+    from amurkg.survey.importer import ReplaceError, import_package
+
+    store = tmp_path / "store"
+    import_package(store, SMALL)
+    fewer = tmp_path / "fewer"
+    shutil.copytree(SMALL, fewer)
+    if table == "deployments":
+        lines = (fewer / "deployments.csv").read_text().splitlines()
+        (fewer / "deployments.csv").write_text("\n".join(line for line in lines if not line.startswith("D2,")) + "\n")
+        for name in ("media.csv", "observations.csv"):
+            (fewer / name).write_text((fewer / name).read_text().replace(",D2,", ",D1,"))
+    else:
+        lines = (fewer / "media.csv").read_text().splitlines()
+        dropped = lines[-1].split(",")[0]
+        (fewer / "media.csv").write_text("\n".join(lines[:-1]) + "\n")
+        (fewer / "observations.csv").write_text((fewer / "observations.csv").read_text().replace(f",{dropped},", ",,"))
+    with pytest.raises(ReplaceError, match=f"{table}; this package has"):
+        import_package(store, fewer)
+    with Store.open(store) as handle:
+        (record,) = handle.imports()
+    import_package(store, fewer, replace=True)
+    with Store.open(store) as handle:
+        (after,) = handle.imports()
+    assert after.graph != record.graph

@@ -189,7 +189,7 @@ def _import(
                 observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
             )
             if not replace:  # refused before anything is compacted or protected: nothing changed, nothing paid
-                _keep_what_would_be_lost(store, record, path)
+                _keep_what_would_be_lost(store, record, path, mapper.stats.rows)
             earlier_imports = store.imports()
             package = mapper.package
             dropped = next((r.triples for r in earlier_imports if r.package == package), 0)
@@ -505,13 +505,25 @@ class ReplaceError(AmurkgError):
     """Importing a package would replace an earlier import of it that holds more, or another kind of, data."""
 
 
-def _keep_what_would_be_lost(store: Store, record: ImportRecord, path: Path) -> None:
+def _keep_what_would_be_lost(
+    store: Store, record: ImportRecord, path: Path, rows: dict[str, int] | None = None
+) -> None:
     """Refuse to replace an earlier import of ``record``'s package by another kind of package (a Darwin Core
-    export of a Camtrap DP survey keeps only its event-level animal observations), or by fewer observations."""
+    export of a Camtrap DP survey keeps only its event-level animal observations), or by fewer observations, or
+    (Camtrap DP, ``rows`` the new package's rows per table) by fewer deployments or media."""
     for earlier in store.imports():
         if earlier.package != record.package:
             continue
         if earlier.kind == record.kind and record.observations >= earlier.observations:
+            if rows is not None and record.kind == "camtrap-dp":
+                for table in ("deployments", "media"):  # a deployment gone takes its effort with it
+                    held, has = _records_in(store, earlier.graph, table), rows.get(table, 0)
+                    if has < held:
+                        raise ReplaceError(
+                            f"{path}: the store holds {earlier.identifier} already, imported {earlier.imported} with "
+                            f"{held:,} {table}; this package has {has:,}, so importing it would remove {held - has:,}: "
+                            "to do so, import it again with {opt:replace}; nothing changed"
+                        )
             return
         kind = _KINDS.get(earlier.kind, earlier.kind)
         new = _KINDS.get(record.kind, record.kind)
@@ -520,6 +532,18 @@ def _keep_what_would_be_lost(store: Store, record: ImportRecord, path: Path) -> 
             f"with {earlier.observations:,} observations; this {new} has {record.observations:,}, so importing it "
             "would replace those: to do so, import it again with {opt:replace}; nothing changed"
         )
+
+
+def _records_in(store: Store, graph: str, table: str) -> int:
+    """How many records of a Camtrap DP ``table`` (deployments, media) the import graph ``graph`` holds."""
+    import pyoxigraph as ox
+
+    from amurkg.namespaces import AKG
+    from amurkg.survey.rdf import _CLASSES
+
+    query = f"SELECT (COUNT(?record) AS ?n) WHERE {{ ?record a <{AKG}{_CLASSES[table]}> }}"
+    (solution,) = store.ox.query(query, default_graph=ox.NamedNode(graph))
+    return int(solution["n"].value)
 
 
 def _curated() -> str:
