@@ -463,9 +463,15 @@ def _text_of(path: Path) -> str:
 
 
 def _stop_if_noted(tokens: list[interrupts.Held], stopped: threading.Event) -> None:
-    """Stop the loading of queued files once a Ctrl-C or SIGTERM has been noted while held."""
-    if any(token is not None and token[2] for token in tokens):
-        stopped.set()
+    """Stop the loading of queued files once a Ctrl-C has been noted while held that will raise KeyboardInterrupt
+    as the hold ends (Python's own handler). Ignored (SIG_IGN: under nohup, say), or held back from a handler of
+    the caller's own, which may not raise, it stops nothing: the queued files are loaded, and the import goes on
+    whole if no exception comes."""
+    import signal
+
+    for token in tokens:
+        if token is not None and token[2] and token[1] in (signal.default_int_handler, signal.SIG_DFL):
+            stopped.set()
 
 
 def _handed(staged: Any, tokens: list[interrupts.Held], stopped: threading.Event) -> bool:
