@@ -87,6 +87,17 @@ def _ended(name: str) -> bool:
     return False
 
 
+def _interrupted_import(store: Path) -> None:
+    """Import the example into ``store``, which the test's patches interrupt: KeyboardInterrupt, with SIGINT handled
+    as in a terminal whatever an earlier test left (serve's tests ignore it in-process)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            import_package(store, EXAMPLE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _small_store(tmp_path: Path) -> tuple[Path, dict[str, int], set[Any]]:
     """A store holding the small survey: its path, its imports' triple counts and its named graphs."""
     store = tmp_path / "store"
@@ -362,12 +373,7 @@ def test_ctrl_c_while_the_count_runs_stops_the_import(
 
     monkeypatch.setattr(Store, "count", count)
     monkeypatch.setattr(Store, "close", close)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            import_package(store, EXAMPLE)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _interrupted_import(store)
     monkeypatch.undo()
     assert counted_at_close == [True]
     _unchanged(store, before, graphs)
@@ -622,12 +628,7 @@ def test_a_ctrl_c_while_the_loaders_are_told_to_stop_waits_for_them(
     monkeypatch.setattr(Store, "load_ntriples", slow)
     monkeypatch.setattr(queue.Queue, "put", put)
     monkeypatch.setattr(importer, "CHUNK_TRIPLES", 300)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever ran before
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            import_package(store, EXAMPLE)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _interrupted_import(store)
     monkeypatch.undo()
     assert sent
     assert all(t.name != "amurkg-load" for t in threading.enumerate())
