@@ -63,7 +63,7 @@ def loads(where: str, data: bytes, max_bytes: int, max_depth: int = MAX_DEPTH) -
         raise JsonError(f"{where}: {exc.text[:40]} is too large a number (it reads as infinity): check it") from None
     except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting missed by the scan
         raise JsonError(f"{where}: cannot be read as JSON ({str(exc)[:80]}): check the file") from None
-    if (found := _unpaired(value)) is not None:
+    if _SURROGATE_ESCAPE.search(text) is not None and (found := _unpaired(value)) is not None:
         path, code = found
         raise JsonError(
             f"{where}: {path} holds an unpaired surrogate (\\u{code:04x}), which is no character and cannot be "
@@ -87,6 +87,9 @@ def _finite(text: str) -> float:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: the only way a surrogate gets into a decoded document (UTF-8 has none): an escape, paired or not. Searched in
+#: the text first, so that a document without one (every answer amurkg keeps) is not walked
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _unpaired(value: Any) -> tuple[str, int] | None:
