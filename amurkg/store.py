@@ -4,6 +4,7 @@ Layout of a store folder::
 
     amurkg-store.json   what wrote it: store format, amurkg version, digest of the curated graph
     amurkg.lock         readers hold a shared lock, an import an exclusive one
+    readers/            a note per reader saying which process it is, locked while it reads (``_note_reader``)
     db/                 the pyoxigraph store of what a query sees
     hidden/             a second pyoxigraph store, of what a query does not see by default
     views/              short-lived read views (one per process that asks for hidden graphs)
@@ -858,7 +859,7 @@ def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
     try:
         fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = _holder(handle, exclusive)
+        holder = _holder(path, handle, exclusive)
         handle.close()
         raise StoreBusyError(f"{path}: the store is being {holder}: try again when it ends") from None
     if exclusive:  # say who writes, for whoever is refused meanwhile
@@ -866,11 +867,121 @@ def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
         handle.truncate()
         handle.write(json.dumps({"doing": doing or "an amurkg command", "pid": os.getpid(), "since": now()}) + "\n")
         handle.flush()
+        _clear_reader_notes(path)  # no reader can hold the store now: what is left there is of dead ones
+    else:
+        handle.reader_note = _note_reader(path, doing)  # type: ignore[attr-defined]
     return handle
 
 
-def _holder(handle: Any, exclusive: bool) -> str:
-    """Who holds the lock that ``handle`` could not take: readers (who share it), or the writer named in it."""
+#: The folder where each reader notes which process it is (``_note_reader``).
+READERS = "readers"
+
+
+def _note_reader(path: Path, doing: str) -> tuple[Any, Path] | None:
+    """A note in the store's ``readers/`` folder saying which process reads the store, locked by it for as long as
+    it reads, so that a writer it keeps waiting can name it (``_readers``); written under a hidden name and renamed
+    once locked, so that no note is ever seen unlocked while its reader lives. None where the folder cannot be
+    written (a read-only store: the writer then says only that the store is read)."""
+    folder = path / READERS
+    name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    hidden = folder / f".{name}"
+    try:
+        folder.mkdir(exist_ok=True)
+        if folder.is_symlink():
+            return None
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError:
+        return None
+    handle = os.fdopen(fd, "w", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write(json.dumps({"doing": doing or _program(), "pid": os.getpid(), "since": now()}) + "\n")
+        handle.flush()
+        os.replace(hidden, folder / name)
+    except OSError:
+        handle.close()
+        with contextlib.suppress(OSError):
+            hidden.unlink()
+        return None
+    return handle, folder / name
+
+
+def _program() -> str:
+    """How a reader that said nothing of itself is named: ``amurkg COMMAND`` or the program's file name."""
+    import sys
+
+    argv = [str(a) for a in sys.argv[:2]] or ["python"]
+    name = os.path.basename(argv[0]) or "python"
+    if name in ("amurkg", "__main__.py", "amurkg.exe") and len(argv) > 1 and argv[1].isidentifier():
+        return f"amurkg {argv[1][:40]}"
+    return "".join(c for c in name if c.isprintable())[:80] or "python"
+
+
+def _drop_note(handle: Any) -> None:
+    """Remove a reader's note (``_note_reader``) as it stops reading, before it lets go of the store's lock."""
+    note = getattr(handle, "reader_note", None)
+    if note is None:
+        return
+    handle.reader_note = None
+    with contextlib.suppress(OSError):
+        note[1].unlink()
+    note[0].close()
+
+
+def _clear_reader_notes(path: Path) -> None:
+    """Remove the notes of readers that died without removing theirs (only a writer, which no reader can be
+    beside, calls this); a link in place of the folder is removed, not what it points to."""
+    folder = path / READERS
+    with contextlib.suppress(OSError):
+        if folder.is_symlink():
+            folder.unlink()
+        elif folder.is_dir():
+            for entry in os.scandir(folder):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _readers(path: Path, most: int = 3) -> tuple[list[str], int]:
+    """The live readers of the store, as their notes say (up to ``most`` of them, the longest reading first),
+    and how many there are: a note is live while its reader holds its lock."""
+    from amurkg.jsonsafe import JsonError, loads
+
+    live: list[tuple[str, str]] = []
+    try:
+        names = sorted(e.name for e in os.scandir(path / READERS) if not e.name.startswith("."))[:1000]
+    except OSError:
+        return [], 0
+    for name in names:
+        try:
+            fd = os.open(
+                path / READERS / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            )
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                continue  # nobody holds it: its reader died
+            except BlockingIOError:
+                pass
+            note = os.read(fd, 4096)
+            said = loads(name, note, len(note), max_depth=2)
+            doing = "".join(c for c in str(said["doing"]) if c.isprintable())[:100]
+            since = "".join(c for c in str(said["since"]) if c.isprintable())[:40]
+            live.append((since, f"{doing} (pid {int(said['pid'])}, since {since})"))
+        except (OSError, JsonError, ValueError, KeyError, TypeError):
+            continue
+        finally:
+            os.close(fd)
+    live.sort()
+    return [text for _, text in live[:most]], len(live)
+
+
+def _holder(path: Path, handle: Any, exclusive: bool) -> str:
+    """Who holds the lock that ``handle`` could not take: readers (who share it, named by their notes), or the
+    writer named in it."""
     from amurkg.jsonsafe import JsonError, loads
 
     if exclusive:  # a shared lock free now means only readers hold it
@@ -880,7 +991,12 @@ def _holder(handle: Any, exclusive: bool) -> str:
             pass
         else:
             fcntl.flock(handle, fcntl.LOCK_UN)
-            return "read by another process (a query or amurkg serve)"
+            named, count = _readers(path)
+            if not named:  # a reader of an older amurkg, or one that could not write its note
+                return "read by another process (a query or amurkg serve)"
+            more = f" and {count - len(named)} more" if count > len(named) else ""
+            who = "another process" if count == 1 else f"{count} other processes"
+            return f"read by {who}: {'; '.join(named)}{more}"
     handle.seek(0)
     try:  # written by a writer of this or another amurkg, or by anyone: bounded, and only what it should hold
         note = handle.read(4096).encode("utf-8")  # a text handle: 4,096 characters at most
@@ -894,6 +1010,7 @@ def _holder(handle: Any, exclusive: bool) -> str:
 
 
 def _unlock(handle: Any, exclusive: bool = False) -> None:
+    _drop_note(handle)
     if not handle.closed:
         if exclusive:
             handle.seek(0)

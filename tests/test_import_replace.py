@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,11 +136,60 @@ def test_a_second_import_is_told_which_import_holds_the_store(tmp_path: Path) ->
         first.wait()
         if first.stdout:
             first.stdout.close()
-    # readers only: a writer is told the store is being read
-    with Store.open(store):
+    # readers only: a writer is told the store is being read, and by which process
+    with Store.open(store, doing="a notebook"):
         busy = run("import", str(SMALL), "--store", str(store))
-    assert busy.exit_code == 2 and "being read by another process (a query or amurkg serve)" in busy.stderr
+    assert busy.exit_code == 2, busy.stderr
+    assert f"being read by another process: a notebook (pid {os.getpid()}, since " in busy.stderr
     assert run("import", str(SMALL), "--store", str(store)).exit_code == 0  # and nobody holds it once they end
+
+
+_READ = """
+import sys, time
+from amurkg.store import Store
+with Store.open(sys.argv[1], doing=sys.argv[2]):
+    print("reading", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_writer_refused_by_readers_is_told_which_processes_read(tmp_path: Path) -> None:
+    """Found by a reviewer: a writer kept waiting by readers was told only "read by another process (a query or
+    amurkg serve)". Each reader now notes its process in the store, locked while it reads: the writer names the
+    live ones (the three reading longest, then a count), never a reader that died (killed: its note stays,
+    unlocked, and the next writer removes it)."""
+    import signal
+
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    readers = []
+    try:
+        for n in range(5):
+            reader = subprocess.Popen(
+                [sys.executable, "-c", _READ, str(store), f"reader {n}"], stdout=subprocess.PIPE, text=True
+            )
+            readers.append(reader)
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        readers[0].send_signal(signal.SIGKILL)  # dies holding its note: the note stays, its lock goes
+        readers[0].wait()
+        busy = run("import", str(SMALL), "--store", str(store))
+        assert busy.exit_code == 2 and len(busy.stderr.strip().splitlines()) == 1, busy.stderr
+        assert "being read by 4 other processes: " in busy.stderr and " and 1 more: try again" in busy.stderr
+        named = re.findall(r"reader (\d) \(pid (\d+), since ", busy.stderr)
+        assert len(named) == 3 and all(int(pid) == readers[int(n)].pid for n, pid in named), busy.stderr
+        assert "reader 0" not in busy.stderr
+        assert len(list((store / "readers").iterdir())) == 5  # the dead one's note too
+    finally:
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+            if reader.stdout:
+                reader.stdout.close()
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    assert list((store / "readers").iterdir()) == []  # the writer removed what dead readers left
+    with Store.open(store):
+        assert len(list((store / "readers").iterdir())) == 1
+    assert list((store / "readers").iterdir()) == []  # a reader removes its own note as it ends
 
 
 def test_every_command_releases_the_store_when_it_ends_not_when_collected(tmp_path: Path) -> None:
