@@ -48,7 +48,7 @@ class _Group(TyperGroup):
         except AmurkgError as exc:
             from amurkg.output import terminal_safe
 
-            for line in exc.for_cli().splitlines() or [""]:  # a package check lists one problem per line
+            for line in exc.cli_lines():  # a package check lists one problem per line
                 typer.echo(f"amurkg: error: {terminal_safe(line)}", err=True)
             context = getattr(exc, "context", None)
             if context and sys.stderr.isatty():  # a person reads it: the offending line, a caret under the fault
@@ -64,8 +64,13 @@ class _Group(TyperGroup):
         except BrokenPipeError:
             sys.stderr.close()
             raise typer.Exit(0) from None
-        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, which import and push turn into it): Typer ends silently
-            typer.echo("amurkg: interrupted", err=True)
+        except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which import and push turn into it): Typer ends silently
+            from amurkg.errors import KeptInterrupt
+            from amurkg.output import terminal_safe
+
+            # one that came after the change was committed says what stands
+            said = f": {terminal_safe(str(exc))}" if isinstance(exc, KeptInterrupt) else ""
+            typer.echo(f"amurkg: interrupted{said}", err=True)
             raise typer.Exit(130) from None
         except ModuleNotFoundError as exc:  # an optional part not installed: say which extra brings it
             from amurkg.errors import missing_extra

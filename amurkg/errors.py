@@ -53,6 +53,21 @@ class AmurkgError(Exception):
         """The message with settings named as command-line options."""
         return _render(super().__str__(), cli=True)
 
+    def cli_lines(self) -> list[str]:
+        """The message as the lines the command line prints, one per problem. An error that lists problems
+        (``problems``) gives one line each, however many line breaks a problem's text holds (a file name may
+        hold one): the terminal shows those as escapes, never as a line that seems to be a problem of its own."""
+        problems = getattr(self, "problems", None)
+        if isinstance(problems, list) and problems:
+            return [_render(str(p), cli=True) for p in problems]
+        return self.for_cli().splitlines() or [""]
+
+
+class KeptInterrupt(KeyboardInterrupt):
+    """A Ctrl-C (or SIGTERM) that came after a command's change was committed: the change stands, and the message
+    says so and what was left undone, so that nobody imports again, or thinks a package still there, for an
+    "interrupted" that cut nothing of what they asked. Exit code 130, as any interrupt."""
+
 
 class QueryNotFoundError(AmurkgError):
     """No canned query has the given name."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from amurkg import interrupts
-from amurkg.errors import AmurkgError
+from amurkg.errors import AmurkgError, KeptInterrupt
 from amurkg.store import MARKER, STAGING_PREFIX, ImportRecord, Store, StoreBusyError, now
 from amurkg.survey.camtrapdp import PackageError, open_package
 from amurkg.survey.rdf import ImportStats, Mapper, TaxonIndex, taxon_ids, taxon_index
@@ -135,11 +135,29 @@ def import_package(
         raise
     from amurkg.survey.corrections import recount_if_corrected
 
-    recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
+    done = f"{report.identifier} was imported before the interrupt came, and stays in the store"
+    with _kept_if_interrupted(
+        f"{done}; its counts were not yet recomputed with the corrections in force: amurkg import --upgrade "
+        f"--store {_text_of(store_path)} recomputes them"
+    ):
+        recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
     from amurkg.survey.warm import warm
 
-    warm(store_path)  # the survey queries' answers, kept for their first asker
+    with _kept_if_interrupted(f"{done}; the survey answers are computed when first asked"):
+        warm(store_path)  # the survey queries' answers, kept for their first asker
     return report
+
+
+@contextlib.contextmanager
+def _kept_if_interrupted(message: str) -> Iterator[None]:
+    """A Ctrl-C in the block, which runs after a change was committed, becomes ``KeptInterrupt(message)``: the
+    user is told what stands (an interrupt that already says so goes on as it is)."""
+    try:
+        yield
+    except KeptInterrupt:
+        raise
+    except KeyboardInterrupt:
+        raise KeptInterrupt(message) from None
 
 
 def _import(
@@ -224,13 +242,18 @@ def _import(
                 store.drop(replaced)  # a drop cut short is finished by the next writer: no registry entry names it
                 _owe(store, dropped)  # what it dropped is reclaimed by the next compaction
             store.ox.flush()
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(KeyboardInterrupt):  # the interrupt on its way out already says it
                 check.wait(report=False)  # a count asked for is done before the graph goes; one never asked ends
             if not registered:  # once registered, the graph is the package's: a Ctrl-C after that keeps it
                 store.drop(graph)  # nothing names it yet: queries never saw it
                 if written:  # what it loaded, and its removal, are owed to the next compaction (counted at most
                     _owe(store, written)  # twice where a compaction was cut short: it then only comes sooner)
+            elif isinstance(exc, KeyboardInterrupt) and not isinstance(exc, KeptInterrupt):
+                raise KeptInterrupt(
+                    f"{record.identifier} was imported before the interrupt came, and stays in the store; the "
+                    "import it replaces is dropped by the next command that writes the store"
+                ) from None
             raise
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
 
@@ -567,14 +590,16 @@ def remove_package(store_path: Path | str, identifier: str) -> str:
         for record in records:
             if identifier in (record.identifier, record.package):
                 store.unregister(record.package)
-                _owe(store, record.triples)  # reclaimed by the next compaction
+                with _kept_if_interrupted(f"{record.identifier} was removed before the interrupt came"):
+                    _owe(store, record.triples)  # reclaimed by the next compaction
                 break
         else:
             hint = did_you_mean(identifier, [r.identifier for r in records])
             raise AmurkgError(f"{store_path}: holds no package {identifier!r}: {hint}see `amurkg import --list`")
     from amurkg.survey.warm import warm
 
-    warm(store_path)
+    with _kept_if_interrupted(f"{record.identifier} was removed before the interrupt came"):
+        warm(store_path)
     return record.package
 
 

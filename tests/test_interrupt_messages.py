@@ -1,0 +1,111 @@
+"""An interrupt that comes after a change was committed says what stands. Found by a reviewer: a Ctrl-C after an
+import had registered its graph (while the import it replaced was dropped, or the survey answers computed) said
+only "amurkg: interrupted", exit 130, and the user imported again or thought the package absent; the same for a
+removal. The change stands, and the message now says so and what was left undone."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_survey import SMALL, run
+
+from amurkg.store import Store
+
+
+def _ctrl_c(*_: Any, **__: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _listed(store: Path) -> list[str]:
+    with Store.open(store) as handle:
+        return [r.identifier for r in handle.imports()]
+
+
+def _interrupted(store: Path, *args: str) -> list[str]:
+    result = run(*args, "--store", str(store))
+    assert result.exit_code == 130, (result.exit_code, result.stderr)
+    return result.stderr.strip().splitlines()
+
+
+@pytest.fixture
+def small_store(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    return store
+
+
+def _identifier() -> str:
+    import json
+
+    descriptor = json.loads((SMALL / "datapackage.json").read_text("utf-8"))
+    return str(descriptor.get("id") or descriptor["name"])
+
+
+@pytest.mark.parametrize(
+    ("target", "undone"),
+    [
+        ("amurkg.survey.warm.warm", "the survey answers are computed when first asked"),
+        ("amurkg.survey.corrections.recount_if_corrected", "amurkg import --upgrade --store"),
+    ],
+)
+def test_an_interrupt_after_the_import_was_registered_says_it_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, undone: str
+) -> None:
+    store = tmp_path / "store"
+    monkeypatch.setattr(target, _ctrl_c)
+    lines = _interrupted(store, "import", str(SMALL))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"amurkg: interrupted: {_identifier()} was imported before the interrupt came, and stays in the store; "
+    ), lines
+    assert undone in lines[0], lines
+    assert _listed(store) == [_identifier()]
+
+
+def test_an_interrupt_while_the_replaced_import_is_dropped_says_the_new_one_stands(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-importing: the new graph is registered, then the one it replaces is dropped; a Ctrl-C in the drop."""
+    with Store.open(small_store) as handle:
+        old = {r.graph for r in handle.imports()}
+    original: Callable[..., Any] = Store.drop
+
+    def drop(self: Store, graph: Any) -> Any:
+        if graph in old:
+            raise KeyboardInterrupt
+        return original(self, graph)
+
+    monkeypatch.setattr(Store, "drop", drop)
+    lines = _interrupted(small_store, "import", str(SMALL))
+    assert lines == [
+        f"amurkg: interrupted: {_identifier()} was imported before the interrupt came, and stays in the store; the "
+        "import it replaces is dropped by the next command that writes the store"
+    ]
+    monkeypatch.undo()
+    with Store.open(small_store) as handle:
+        now = [r.graph for r in handle.imports()]
+    assert len(now) == 1 and now[0] not in old  # the new import is the one registered
+    assert run("import", str(SMALL), "--store", str(small_store)).exit_code == 0  # the next writer goes on
+
+
+def test_an_interrupt_before_registration_still_says_only_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut before the registry named it: nothing was imported, and nothing is claimed."""
+    store = tmp_path / "store"
+    shutil.copytree(SMALL, tmp_path / "pkg")
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    monkeypatch.setattr(Store, "register", _ctrl_c)
+    assert _interrupted(store, "import", str(tmp_path / "pkg")) == ["amurkg: interrupted"]
+
+
+def test_an_interrupt_after_a_removal_says_it_was_removed(small_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("amurkg.survey.warm.warm", _ctrl_c)
+    lines = _interrupted(small_store, "import", "--remove", _identifier())
+    assert lines == [f"amurkg: interrupted: {_identifier()} was removed before the interrupt came"]
+    monkeypatch.undo()
+    assert _listed(small_store) == []
