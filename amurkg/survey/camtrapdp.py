@@ -26,7 +26,7 @@ from typing import Any
 
 from amurkg import jsonsafe
 from amurkg.errors import AmurkgError
-from amurkg.survey.tables import Problems, Row, TableSchema, read_table, text_problem
+from amurkg.survey.tables import Problems, Row, TableSchema, deployment_too_long, read_table, text_problem
 
 SCHEMAS = Path(__file__).resolve().parent / "camtrap-dp-1.0.2"
 TABLES = ("deployments", "media", "observations")
@@ -91,7 +91,16 @@ class CameraTrapPackage:
             )
             for number, row in rows:
                 yield name, number, row
+            if name == "deployments":
+                no_deployments(keys, self.display[name], problems)
         self.warnings.extend(times.warnings(self.display))
+
+
+def no_deployments(keys: dict[str, set[str]], display: str, problems: Problems) -> None:
+    """Add the problem of a deployments table read whole that has no row: a package without a deployment has
+    nothing to import (its media and observations each name one)."""
+    if "deployments" in keys and not keys["deployments"]:
+        problems.add(f"{display}:2", "the deployments table has no rows: a package needs at least one deployment")
 
 
 class _Times:
@@ -114,6 +123,8 @@ class _Times:
                 f"{end.isoformat()} is before the deploymentStart {start.isoformat()}: a deployment ends after it "
                 "starts; correct the two times (swapped?)",
             )
+        if (why := deployment_too_long(start, end)) is not None:
+            return "deploymentEnd", why
         self.deployments[row["deploymentID"]] = (start, end, row.get("timestampIssues") is True)
         return None
 

@@ -239,7 +239,7 @@ def package_blocks(
     """The N-Triples of the rows of a Camtrap DP package (``CameraTrapPackage``) as ``(bytes, lines)``
     blocks, mapped by ``count`` workers (``mapper`` was made with ``files``); its problems go into
     ``problems``, as ``package.rows`` adds them."""
-    from amurkg.survey.camtrapdp import TABLES, _Times, table_schema
+    from amurkg.survey.camtrapdp import TABLES, _Times, no_deployments, table_schema
     from amurkg.survey.tables import checked_rows, open_table
 
     keys: dict[str, set[str]] = {}
@@ -258,6 +258,7 @@ def package_blocks(
                         if lines:
                             lines.append("")
                             yield "\n".join(lines).encode("utf-8"), len(lines) - 1
+                    no_deployments(keys, package.display[name], problems)
                     continue
                 context = Context(
                     name,

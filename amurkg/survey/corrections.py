@@ -239,8 +239,15 @@ def update_taxon(
         kg: Any = opened
         target = kg.resolve(taxon, "taxon").value
         packages = {package_of(r[0].value) for r in kg.query(query).rows if r[0] is not None}
-    if package is not None and package not in packages:
-        raise ParameterError(f"no package {package!r} in the store: amurkg import --list shows them")
+        if package is not None and package not in packages:
+            raise ParameterError(f"no package {package!r} in the store: amurkg import --list shows them")
+        recorded_names = {TaxonIndex.normal(m.name) for m in name_matches(kg, package)}
+    if TaxonIndex.normal(recorded) not in recorded_names:
+        within = f" of package {package!r}" if package is not None else ""
+        raise ParameterError(
+            f"no observation{within} records the scientific name {recorded[:80]!r}: a correction names a name as "
+            "recorded; amurkg survey names lists them"
+        )
     identifier = str(uuid.uuid4())
     node = ox.NamedNode(CORRECTION_BASE + identifier)
     graph = ox.NamedNode(CORRECTIONS_GRAPH)

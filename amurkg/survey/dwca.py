@@ -31,7 +31,17 @@ from xml.etree import ElementTree
 
 from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, check_members, inside
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
-from amurkg.survey.tables import MAX_CELL, Problems, convertible, not_utf8, text_kind, text_problem, utf16_problem
+from amurkg.survey.tables import (
+    MAX_CELL,
+    Problems,
+    csv_problem,
+    deployment_too_long,
+    not_utf8,
+    read_datetime,
+    text_kind,
+    text_problem,
+    utf16_problem,
+)
 
 #: meta.xml and eml.xml are read whole; anything larger is not an archive's metadata
 MAX_METADATA = 16_000_000
@@ -776,6 +786,7 @@ def read_core(path: Path) -> Core:
         return io.TextIOWrapper(stream, encoding="utf-8", newline="")
 
     fields: dict[str, tuple[int | None, str]] = {}
+    terms: dict[str, str] = {}  # local name -> the term as meta.xml gives it
     for f in core.findall(f"{ns}field"):
         term = f.get("term", "")
         if (why := text_problem("id", term)) is not None:  # its name is in messages about its column
@@ -784,6 +795,19 @@ def read_core(path: Path) -> Core:
         index = f.get("index")
         if index is not None and not index.isdigit():
             raise PackageError([f"{base}meta.xml: field {term!r} has index {index!r}: not a column number"])
+        if local in fields:  # read by its name: two columns of one term, and only one would be read
+            raise PackageError(
+                [
+                    f"{base}meta.xml: "
+                    + (
+                        f"{term!r} is declared twice"
+                        if terms[local] == term
+                        else f"{terms[local]!r} and {term!r} are both declared"
+                    )
+                    + ": amurkg reads a term from one column; remove one of the two fields"
+                ]
+            )
+        terms[local] = term
         fields[local] = (int(index) if index is not None else None, f.get("default", ""))
     id_el = core.find(f"{ns}id")
     id_index = int(id_el.get("index", "0")) if id_el is not None and id_el.get("index", "").isdigit() else None
@@ -797,8 +821,17 @@ def read_core(path: Path) -> Core:
     eml = _read_small(open_member, eml_name)
     if eml is not None:  # read through the same hardened path: a DOCTYPE is refused, not skipped
         found = _xml(f"{base}{eml_name}", eml).find(".//dataset/title")
-        title = (found.text or "").strip() if found is not None else ""
-    skip = core.get("ignoreHeaderLines", "0")
+        title = " ".join((found.text or "").split()) if found is not None else ""
+        if (why := text_problem("free", title)) is not None:  # as a datapackage.json title: shown and stored
+            raise PackageError([f"{base}{eml_name}: the dataset's title {why}"])
+    skip = core.get("ignoreHeaderLines", "0").strip()
+    if not re.fullmatch("[0-9]{1,4}", skip) or int(skip) > 1000:
+        raise PackageError(
+            [
+                f"{base}meta.xml: ignoreHeaderLines={skip[:20]!r} is not a number of header lines (0 to 1000): give "
+                "1 for a file with a header row, 0 for one without"
+            ]
+        )
     delimiter, quote = _unescape(core.get("fieldsTerminatedBy", ",")), _unescape(core.get("fieldsEnclosedBy", '"'))
     for attribute, value, empty in (("fieldsTerminatedBy", delimiter, True), ("fieldsEnclosedBy", quote, True)):
         if len(value) > 1 or (not value and not empty) or value in ("\n", "\r", "\0"):
@@ -817,7 +850,7 @@ def read_core(path: Path) -> Core:
         f"{base}{name}",
         delimiter,
         quote,
-        int(skip) if skip.isdigit() else 0,
+        int(skip),
         id_index,
         fields,
         title,
@@ -836,10 +869,7 @@ def _xml(where: str, data: bytes) -> ElementTree.Element:
 
 
 def _instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("has no UTC offset")
-    return convertible(value)
+    return read_datetime(text)
 
 
 def _interval(text: str) -> tuple[datetime, datetime]:
@@ -869,14 +899,18 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         parent, effort = r.get("parentEventID"), r.get("samplingEffort")
         if not (parent and effort):
             continue
+        col = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
         try:
             start, end = _interval(effort)
         except ValueError as exc:
-            col = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
-            problems.add(
+            problems.once(  # every occurrence of the deployment repeats it: said once
+                ("samplingEffort", effort),
                 f"{core.display}:{number}:{col} (samplingEffort)",
                 f"{effort[:60]!r} is not a start/end interval of dates with offsets: {exc}",
             )
+            continue
+        if (why := deployment_too_long(start, end)) is not None:
+            problems.once(("samplingEffort", effort), f"{core.display}:{number}:{col} (samplingEffort)", why)
             continue
         values = {
             "deploymentID": parent,
@@ -1049,6 +1083,7 @@ def _checked_rows(
     terms.setdefault(id_index, "id")
     needed = max(terms) + 1  # the columns meta.xml declares
     width: int | None = None  # the first row's: every row has as many
+    records = 0  # the rows after the header lines
     try:
         for number, cells in enumerate(reader, 1):
             if not cells or cells == [""]:
@@ -1076,6 +1111,7 @@ def _checked_rows(
                 continue
             if number <= core.skip:
                 continue
+            records += 1
             values: dict[str, Any] = dict(defaults)
             for name, index in columns.items():
                 if index < len(cells) and cells[index] != "":
@@ -1094,7 +1130,13 @@ def _checked_rows(
             if _checked(values, columns, where, problems):
                 yield number, values
     except csv.Error as exc:
-        problems.add(f"{core.display}:{number + 1}", f"not valid delimited text: {exc}")
+        problems.add(f"{core.display}:{number + 1}", f"not valid delimited text: {csv_problem(exc)}")
+        return
+    if not records and not problems:
+        skipped = f" after the {core.skip:,} line{'s' if core.skip != 1 else ''} ignoreHeaderLines skips" * bool(
+            core.skip
+        )
+        problems.add(f"{core.display}:{number + 1}", f"no occurrence rows{skipped}: there is nothing to import")
 
 
 def _checked(values: dict[str, Any], columns: dict[str, int], where: str, problems: Problems) -> bool:

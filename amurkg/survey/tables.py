@@ -17,7 +17,7 @@ import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +37,36 @@ class Problems:
         self.limit = limit
         self.kept: list[str] = []
         self.count = 0
+        #: problems said once however often they recur (``once``): the index of their kept line, and how many
+        #: more times they came
+        self.repeats: dict[Any, list[int]] = {}
 
     def add(self, where: str, message: str) -> None:
         self.count += 1
         if len(self.kept) < self.limit:
             self.kept.append(f"{where}: {message}")
 
+    def once(self, key: Any, where: str, message: str) -> None:
+        """Add a problem that other rows may repeat (the same unknown ID, a table with no rows that every row
+        points at): said once, at its first place, with a count of the rows that repeat it, so that one cause
+        does not bury the others."""
+        seen = self.repeats.get(key)
+        if seen is not None:
+            seen[1] += 1
+            return
+        self.repeats[key] = [len(self.kept) if len(self.kept) < self.limit else -1, 0]
+        self.add(where, message)
+
     def __bool__(self) -> bool:
         return self.count > 0
 
     def lines(self) -> list[str]:
+        kept = list(self.kept)
+        for index, again in self.repeats.values():
+            if index >= 0 and again:
+                kept[index] += f" (the same in {again:,} more row{'s' if again != 1 else ''})"
         more = self.count - len(self.kept)
-        return self.kept + ([f"... and {more:,} more problem{'s' if more != 1 else ''}"] if more else [])
+        return kept + ([f"... and {more:,} more problem{'s' if more != 1 else ''}"] if more else [])
 
 
 @dataclass
@@ -67,15 +85,52 @@ class Field:
     text: str | None = None  # for text columns: how strictly they are read (``text_kind``)
 
 
-def _datetime(text: str) -> datetime:
+def read_datetime(text: str) -> datetime:
+    """A date and time with its UTC offset (ISO 8601, as Camtrap DP and Darwin Core write them); ValueError
+    saying in plain words what is wrong."""
     match = _DATETIME.fullmatch(text)
     if not match:
         raise ValueError("not a date and time like 2020-05-30T04:57:37+02:00 (ISO 8601 with a UTC offset or Z)")
+    offset = match.group(7)
+    if offset != "Z" and (int(offset[1:3]) > 23 or int(offset[-2:]) > 59):
+        raise ValueError(
+            f"not a real date and time: the hours of a UTC offset run 00 to 23 and its minutes 00 to 59, not {offset}"
+        )
     try:
         value = datetime.fromisoformat(text)
-    except ValueError as exc:
+    except ValueError as exc:  # the day, hour, minute or second out of range: Python says which in plain words
         raise ValueError(f"not a real date and time ({exc})") from None
     return convertible(value)
+
+
+_datetime = read_datetime
+
+#: The longest deployment read: one placement of a camera between visits lasts days to months (its batteries
+#: and cards run out); ten years is a mistyped year, and a survey analysis would walk every day of it.
+MAX_DEPLOYMENT = timedelta(days=3653)
+
+
+def deployment_too_long(start: datetime, end: datetime) -> str | None:
+    """Why a deployment from ``start`` to ``end`` is refused for its length, or None."""
+    if end - start <= MAX_DEPLOYMENT:
+        return None
+    return (
+        f"the deployment lasts {(end - start).days:,} days, more than the ten years amurkg reads for one placement "
+        "of a camera: check the years of its start and end"
+    )
+
+
+def csv_problem(exc: Exception) -> str:
+    """What a ``csv.Error`` means, in the words of the file rather than of Python's csv module."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (
+            f"a value longer than {MAX_CELL // 1024} KiB, the most amurkg reads in one cell: is a quote left open "
+            "on this row or the one above?"
+        )
+    if "unexpected end of data" in text:
+        return "the file ends inside a quoted value: a quote is left open"
+    return text
 
 
 def convertible(value: datetime) -> datetime:
@@ -89,13 +144,17 @@ def convertible(value: datetime) -> datetime:
 def _number(text: str) -> float:
     if not _NUMBER.fullmatch(text):
         raise ValueError("not a number (digits, one optional '.', an optional exponent)")
-    return float(text)
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("too large a number: beyond the largest a double-precision number holds (about 1.8e308)")
+    return value
 
 
 def _integer(text: str) -> int:
     if not _INTEGER.fullmatch(text):
         raise ValueError("not an integer")
-    value = int(text)
+    # more than 20 digits is out of range whatever they are (and Python converts at most 4,300)
+    value = int(text) if len(text) <= 21 else 1 << 64
     if not -(1 << 63) <= value < 1 << 63:  # SPARQL engines sum and compare 64-bit integers: SUM would be unbound
         raise ValueError("larger than a 64-bit integer: not a count or measure a camera records")
     return value
@@ -381,10 +440,17 @@ class TableKeys:
                 values.add(value)
         for spec, targets, resource, other in self.fks:
             if (value := row.get(spec)) is not None and value not in targets:
-                problems.add(
-                    f"{display}:{number}:{seen[spec]} ({spec})",
-                    f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
-                )
+                where = f"{display}:{number}:{seen[spec]} ({spec})"
+                if not targets:  # the table it points at has no rows: one cause, said once
+                    problems.once(
+                        (display, spec), where, f"{resource} has no rows, so no row can name its {other}: add them"
+                    )
+                else:
+                    problems.once(
+                        (display, spec, value),
+                        where,
+                        f"{_shown(value)} is not the {other} of any row of {resource}: add it there or fix this one",
+                    )
                 ok = False
         if ok and check is not None and (found := check(row)) is not None:
             problems.add(f"{display}:{number}:{seen[found[0]]} ({found[0]})", found[1])
@@ -407,7 +473,7 @@ def open_table(
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            problems.add(f"{display}:1", f"the header row is not valid CSV: {exc}")
+            problems.add(f"{display}:1", f"the header row is not valid CSV: {csv_problem(exc)}")
             handle.close()
             return None
         if not header:
@@ -422,11 +488,23 @@ def open_table(
                 problems.add(f"{display}:1:{number}", f"column {name!r} appears twice (also column {seen[name]})")
             seen[name] = number
         missing = [f.name for f in schema.fields if f.required and f.name not in seen]
-        for name in missing:
+        if missing and len(header) == 1 and (separator := _separator_of(header[0])) is not None:
             problems.add(
-                f"{display}:1", f"missing required column {name!r}: the {schema.name} table schema requires it"
+                f"{display}:1",
+                f"the header is one column holding {separator!r}: the file seems separated by {separator!r}, and "
+                f"Camtrap DP tables are separated by commas: save it as CSV with commas",
             )
-        if missing:
+            missing = []
+            header_read = False
+        else:
+            header_read = True
+        near = {" ".join(name.split()).casefold(): (number, name) for name, number in seen.items()}
+        for name in missing:
+            hint = f"the {schema.name} table schema requires it"
+            if (other := near.get(name.casefold())) is not None:
+                hint = f"column {other[0]} is {other[1]!r}: rename it {name!r} (names are exact, spaces and case count)"
+            problems.add(f"{display}:1", f"missing required column {name!r}: {hint}")
+        if missing or not header_read:
             handle.close()
             return None
     except BaseException:
@@ -457,7 +535,7 @@ class _Items:
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    yield row_number + 1, (f"{self.display}:{row_number + 1}", f"not valid CSV: {exc}")
+                    yield row_number + 1, (f"{self.display}:{row_number + 1}", f"not valid CSV: {csv_problem(exc)}")
                     return
                 row_number += 1
                 if len(cells) != self.width:
@@ -539,6 +617,12 @@ def _constraints(spec: Field, text: str, value: Any, where: str, problems: Probl
         problems.add(where, f"{_shown(text)} does not match the pattern {spec.pattern.pattern}")
         return False
     return True
+
+
+def _separator_of(header: str) -> str | None:
+    """The character that seems to separate a header read as one column (``;``, a tab, ``|``), if any."""
+    found = [(header.count(c), c) for c in ";\t|" if c in header]
+    return max(found)[1] if found else None
 
 
 def _shown(text: Any) -> str:

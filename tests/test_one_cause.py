@@ -1,0 +1,405 @@
+"""One cause, one line: a package with a single fault is told that fault once, at its place, in the words of
+the file rather than of Python, never buried under the problems it sets off in the rows after it. Found by
+reviewers who imported damaged packages as users make them (a spreadsheet saved with semicolons, a header
+with a stray space, an empty deployments table, the same unknown ID on every row, a 10,000-year deployment).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_hostile_packages import (
+    _DWC_COLUMNS,
+    DWC,
+    copy_small,
+    meta_xml,
+    read_archive,
+    read_rows,
+    table_rows,
+    write_archive,
+    write_rows,
+)
+from test_survey import SMALL, run
+
+HEALTH = [HealthCheck.function_scoped_fixture]
+TABLES = ["deployments.csv", "media.csv", "observations.csv"]
+#: what Python's own messages look like: none may reach a user
+_PYTHON_WORDING = re.compile(r"timedelta|Exceeds the limit|field limit|isoformat|Traceback|Error\b")
+
+
+def _plain(lines: list[str]) -> None:
+    for line in lines:
+        assert not _PYTHON_WORDING.search(line), line
+
+
+# ====================================================================== Camtrap DP tables
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(file=st.sampled_from(TABLES), separator=st.sampled_from([";", "\t", "|"]))
+def test_a_table_separated_otherwise_is_one_line_naming_the_separator(
+    tmp_path_factory: pytest.TempPathFactory, file: str, separator: str
+) -> None:
+    """A table saved with semicolons (a spreadsheet in a comma-decimal locale), tabs or bars: one line at its
+    header naming the separator, not one "missing column" line per required column."""
+    package = copy_small(tmp_path_factory.mktemp("sep"))
+    rows = table_rows(package / file)
+    (package / file).write_text(
+        "\r\n".join(separator.join(c.replace(",", " ") for c in cells) for cells in rows) + "\r\n", "utf-8"
+    )
+    found, _, _ = read_rows(package)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{package / file}:1: ") and f"separated by {separator!r}" in found[0], found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    target=st.sampled_from(
+        [
+            ("deployments.csv", "deploymentID"),
+            ("deployments.csv", "deploymentStart"),
+            ("media.csv", "mediaID"),
+            ("media.csv", "timestamp"),
+            ("observations.csv", "observationID"),
+            ("observations.csv", "observationType"),
+        ]
+    ),
+    before=st.sampled_from(["", " ", "  ", "\t"]),
+    after=st.sampled_from(["", " ", "\t "]),
+    case=st.sampled_from([str, str.lower, str.upper, str.title]),
+)
+def test_a_required_column_named_with_spaces_or_another_case_is_named_with_its_fix(
+    tmp_path_factory: pytest.TempPathFactory, target: tuple[str, str], before: str, after: str, case: object
+) -> None:
+    """'deploymentID ' or 'DeploymentId' for deploymentID: the one problem says which column it is and to rename
+    it, rather than that the column is missing with no clue."""
+    file, column = target
+    written = before + case(column) + after  # type: ignore[operator]
+    if written == column:
+        return
+    package = copy_small(tmp_path_factory.mktemp("near"))
+    rows = table_rows(package / file)
+    index = rows[0].index(column)
+    rows[0][index] = written
+    write_rows(package / file, rows)
+    found, _, _ = read_rows(package)
+    assert found == [
+        f"{package / file}:1: missing required column {column!r}: column {index + 1} is {written!r}: rename it "
+        f"{column!r} (names are exact, spaces and case count)"
+    ]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=HEALTH)
+@given(blank_lines=st.integers(0, 3))
+def test_an_empty_deployments_table_is_said_once_per_file(
+    tmp_path_factory: pytest.TempPathFactory, blank_lines: int
+) -> None:
+    """A deployments table with its header only: one line for it, one for each table pointing at it (with the
+    count of its rows), where there was one foreign-key problem per row of media and observations."""
+    package = copy_small(tmp_path_factory.mktemp("empty"))
+    header = (package / "deployments.csv").read_text("utf-8").splitlines()[0]
+    (package / "deployments.csv").write_text(header + "\r\n" * (1 + blank_lines), "utf-8")
+    media, observations = (len(table_rows(package / f)) - 1 for f in ("media.csv", "observations.csv"))
+    found, _, _ = read_rows(package)
+    assert found == [
+        f"{package / 'deployments.csv'}:2: the deployments table has no rows: a package needs at least one deployment",
+        f"{package / 'media.csv'}:2:2 (deploymentID): deployments has no rows, so no row can name its deploymentID: "
+        f"add them (the same in {media - 1} more row{'s' if media != 2 else ''})",
+        f"{package / 'observations.csv'}:2:2 (deploymentID): deployments has no rows, so no row can name its "
+        f"deploymentID: add them (the same in {observations - 1} more rows)",
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    wrong=st.dictionaries(st.integers(2, 12), st.sampled_from(["DX", "D9", "d1"]), min_size=1, max_size=11),
+)
+def test_an_unknown_id_repeated_is_one_line_with_its_count(
+    tmp_path_factory: pytest.TempPathFactory, wrong: dict[int, str]
+) -> None:
+    """The same unknown deploymentID on many observation rows: one line per distinct value, at its first row,
+    with how many more rows repeat it; two different unknown values are two lines."""
+    package = copy_small(tmp_path_factory.mktemp("fk"))
+    rows = table_rows(package / "observations.csv")
+    column = rows[0].index("deploymentID")
+    for row, value in wrong.items():
+        rows[row - 1][column] = value
+    write_rows(package / "observations.csv", rows)
+    found, _, _ = read_rows(package)
+    expected = []
+    for value in dict.fromkeys(v for _, v in sorted(wrong.items())):
+        places = sorted(r for r, v in wrong.items() if v == value)
+        more = len(places) - 1
+        expected.append(
+            f"{package / 'observations.csv'}:{places[0]}:{column + 1} (deploymentID): {value!r} is not the "
+            "deploymentID of any row of deployments: add it there or fix this one"
+            + (f" (the same in {more} more row{'s' if more != 1 else ''})" if more else "")
+        )
+    assert found == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(days=st.one_of(st.integers(10, 3653), st.integers(3654, 3_000_000)), seconds=st.integers(0, 86399))
+def test_a_deployment_longer_than_ten_years_is_refused_at_its_end(
+    tmp_path_factory: pytest.TempPathFactory, days: int, seconds: int
+) -> None:
+    """A mistyped year (a deployment of 10,000 years) is refused where its end is; ten years or less is read."""
+    from datetime import datetime, timedelta
+
+    package = copy_small(tmp_path_factory.mktemp("long"))
+    rows = table_rows(package / "deployments.csv")
+    start = datetime.fromisoformat(rows[1][rows[0].index("deploymentStart")])
+    if start.year + days // 365 > 9990:
+        return
+    end = start + timedelta(days=days, seconds=seconds)
+    rows[1][rows[0].index("deploymentEnd")] = end.isoformat()
+    write_rows(package / "deployments.csv", rows)
+    found, _, _ = read_rows(package)
+    if days * 86400 + seconds <= 3653 * 86400:
+        assert found == [], found
+        return
+    assert found == [
+        f"{package / 'deployments.csv'}:2:8 (deploymentEnd): the deployment lasts {days:,} days, more than the ten "
+        "years amurkg reads for one placement of a camera: check the years of its start and end"
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(
+    hours=st.integers(0, 99),
+    minutes=st.integers(0, 99),
+    sign=st.sampled_from("+-"),
+    colon=st.booleans(),
+    column=st.sampled_from([("media.csv", "timestamp"), ("deployments.csv", "deploymentStart")]),
+)
+def test_an_impossible_utc_offset_is_said_in_plain_words(
+    tmp_path_factory: pytest.TempPathFactory, hours: int, minutes: int, sign: str, colon: bool, column: tuple[str, str]
+) -> None:
+    """+25:00 or +10:75: one problem at the cell saying what an offset may be, never Python's timedelta bounds."""
+    if hours <= 23 and minutes <= 59:
+        return
+    file, name = column
+    package = copy_small(tmp_path_factory.mktemp("offset"))
+    rows = table_rows(package / file)
+    index = rows[0].index(name)
+    offset = f"{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
+    rows[1][index] = rows[1][index][:19] + offset
+    write_rows(package / file, rows)
+    found, _, _ = read_rows(package)
+    _plain(found)
+    assert found == [
+        f"{package / file}:2:{index + 1} ({name}): {rows[1][index]!r} is not a real date and time: the hours of a "
+        f"UTC offset run 00 to 23 and its minutes 00 to 59, not {offset}"
+    ]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
+@given(digits=st.integers(400, 6000), integer=st.booleans())
+def test_a_number_of_thousands_of_digits_is_refused_in_plain_words(
+    tmp_path_factory: pytest.TempPathFactory, digits: int, integer: bool
+) -> None:
+    """5,000 digits in a count (Python refuses to convert more than 4,300) or in a coordinate (a float of
+    infinity): one plain problem at the cell."""
+    file, name = ("observations.csv", "count") if integer else ("deployments.csv", "cameraHeight")
+    package = copy_small(tmp_path_factory.mktemp("digits"))
+    rows = table_rows(package / file)
+    index = rows[0].index(name)
+    rows[1][index] = "9" * digits
+    write_rows(package / file, rows)
+    found, _, _ = read_rows(package)
+    _plain(found)
+    assert len(found) == 1 and found[0].startswith(f"{package / file}:2:{index + 1} ({name}): '999"), found
+    assert ("64-bit integer" if integer else "too large a number") in found[0], found
+
+
+def test_a_cell_past_the_size_read_says_a_quote_may_be_open(tmp_path: Path) -> None:
+    """A quote left open swallows the rest of the file into one cell: the problem says so, not Python's csv
+    module's "field larger than field limit"."""
+    package = copy_small(tmp_path)
+    text = (package / "observations.csv").read_text("utf-8").splitlines()
+    text[3] = text[3].replace(",", ',"', 1)
+    (package / "observations.csv").write_text("\r\n".join([*text, "x" * 140_000]) + "\r\n", "utf-8")
+    found, _, _ = read_rows(package)
+    _plain(found)
+    assert len(found) == 1 and "is a quote left open" in found[0] and "observations.csv:4" in found[0], found
+
+
+# ====================================================================== Darwin Core Archives
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    skip=st.one_of(
+        st.text(min_size=1, max_size=8).filter(lambda t: not re.fullmatch(r"\s*[0-9]{1,4}\s*", t)),
+        st.integers(1001, 10**30).map(str),
+    )
+)
+def test_ignore_header_lines_that_is_not_a_number_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, skip: str
+) -> None:
+    """ignoreHeaderLines='abc' (read as 0, the header then a row of data) or a huge one: refused at meta.xml."""
+    from xml.sax.saxutils import quoteattr
+
+    names = [t for t, _ in _DWC_COLUMNS]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)]).replace(
+        'ignoreHeaderLines="1"', f"ignoreHeaderLines={quoteattr(skip)}"
+    )
+    folder = write_archive(tmp_path_factory.mktemp("dw") / "a", meta=meta)
+    found = read_archive(folder)
+    if skip.strip() == "" or any(not c.isprintable() for c in skip):
+        assert len(found) == 1, found  # XML normalises some characters away; still one line
+        return
+    assert found == [
+        f"{folder}/meta.xml: ignoreHeaderLines={skip.strip()[:20]!r} is not a number of header lines (0 to 1000): "
+        "give 1 for a file with a header row, 0 for one without"
+    ]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(rows=st.integers(0, 8), skip=st.integers(0, 1000))
+def test_an_archive_with_no_rows_after_its_header_lines_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, rows: int, skip: int
+) -> None:
+    """A header-only core, or one whose ignoreHeaderLines skips every row, imported as an empty package: now one
+    line saying there is nothing to import; an archive with rows left after its header lines reads."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)]).replace(
+        'ignoreHeaderLines="1"', f'ignoreHeaderLines="{skip}"'
+    )
+    folder = tmp_path_factory.mktemp("dw") / "a"
+    if rows:
+        write_archive(folder, meta=meta, n=rows)
+    else:
+        write_archive(folder, rows=[], meta=meta)
+    found = read_archive(folder)
+    lines = rows + 1  # the header too
+    if skip == 0:  # the header is then a row: its values are not an occurrence's
+        assert found, found
+    elif skip < lines:
+        assert found == [], found
+    else:
+        assert found == [
+            f"{folder}/occurrence.txt:{lines + 1}: no occurrence rows after the {skip:,} "
+            f"line{'s' if skip != 1 else ''} ignoreHeaderLines skips: there is nothing to import"
+        ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(term=st.sampled_from([t for t, _ in _DWC_COLUMNS]), second=st.integers(0, 20), namespace=st.booleans())
+def test_a_term_declared_twice_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, term: str, second: int, namespace: bool
+) -> None:
+    """Two fields of one term (only one of them would be read, in silence): one line naming them."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    other = ("http://example.org/terms/" if namespace else DWC) + term
+    extra = f'<field index="{second}" term="{other}"/>'
+    folder = write_archive(
+        tmp_path_factory.mktemp("dw") / "a", meta=meta_xml([(t, i) for i, t in enumerate(names)], extra=extra)
+    )
+    found = read_archive(folder)
+    said = f"{DWC + term!r} is declared twice" if not namespace else f"{DWC + term!r} and {other!r} are both declared"
+    assert found == [f"{folder}/meta.xml: {said}: amurkg reads a term from one column; remove one of the two fields"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(char=st.characters(min_codepoint=0x7F, max_codepoint=0x9F), at=st.integers(0, 5))
+def test_a_control_character_in_the_eml_title_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, char: str, at: int
+) -> None:
+    """eml.xml's title is shown and stored as datapackage.json's is: the same control characters are refused
+    (XML 1.0 refuses the C0 controls itself, but lets DEL and the C1 controls through)."""
+    folder = write_archive(tmp_path_factory.mktemp("dw") / "a")
+    title = "small"[:at] + f"&#{ord(char)};" + "small"[at:]
+    (folder / "eml.xml").write_text(f"<eml><dataset><title>{title}</title></dataset></eml>", "utf-8")
+    found = read_archive(folder)
+    if char.isspace():  # NEL (U+0085) is white space: a title's runs of white space are one space
+        assert found == [], found
+        return
+    assert len(found) == 1 and found[0].startswith(f"{folder}/eml.xml: the dataset's title "), found
+    assert f"U+{ord(char):04X} (a control character) at character {min(at, 5) + 1}" in found[0], found
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(years=st.integers(11, 5000), row=st.integers(1, 6))
+def test_an_archive_deployment_longer_than_ten_years_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, years: int, row: int
+) -> None:
+    """A samplingEffort of centuries, repeated on every occurrence of its deployment: said once, at its first."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    effort = names.index("samplingEffort")
+    parent = names.index("parentEventID")
+    long = f"2023-01-01T00:00:00+10:00/{2023 + years}-01-11T00:00:00+10:00"
+    for cells in rows:
+        if cells[parent] == rows[row - 1][parent]:
+            cells[effort] = long
+    folder = write_archive(tmp_path_factory.mktemp("dw") / "a", rows)
+    found = read_archive(folder)
+    first = next(k for k in range(1, 7) if rows[k - 1][parent] == rows[row - 1][parent])
+    assert len(found) == 1, found
+    assert found[0].startswith(
+        f"{folder}/occurrence.txt:{first + 1}:{effort + 1} (samplingEffort): the deployment lasts "
+    )
+    assert found[0].endswith("check the years of its start and end (the same in 2 more rows)"), found
+
+
+# ====================================================================== the command line
+
+
+def test_a_line_break_in_the_package_path_stays_inside_its_problem_line(tmp_path: Path) -> None:
+    """A folder named with a line break: each problem is still one line on stderr, the break shown as \\x0a."""
+    import shutil
+
+    package = tmp_path / "survey\nsecond"
+    shutil.copytree(SMALL, package)
+    rows = table_rows(package / "deployments.csv")
+    rows[0][0] = "deploymentID "
+    write_rows(package / "deployments.csv", rows)
+    result = run("import", str(package), "--store", str(tmp_path / "store"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("amurkg: error: ") and "survey\\x0asecond" in lines[0], lines
+
+
+def test_a_taxon_correction_for_a_name_no_observation_records_is_refused(tmp_path: Path) -> None:
+    """update-taxon --name Nope used to record a correction that could apply to nothing, and exit 0."""
+    store = tmp_path / "store"
+    assert run("import", str(SMALL), "--store", str(store)).exit_code == 0
+    result = run(
+        "survey",
+        "update-taxon",
+        "--store",
+        str(store),
+        "--name",
+        "Panthera pardus nope",
+        "--taxon",
+        "Lynx lynx",
+        "--why",
+        "x",
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "amurkg: error: no observation records the scientific name 'Panthera pardus nope': a correction names a "
+        "name as recorded; amurkg survey names lists them"
+    ]
+    listed = run("survey", "corrections", "--store", str(store))
+    assert listed.exit_code == 0 and listed.stdout.count("\n") == 1, listed.stdout  # the header only
+    names = table_rows(SMALL / "observations.csv")
+    recorded = next(c[names[0].index("scientificName")] for c in names[1:] if c[names[0].index("scientificName")])
+    ok = run(
+        "survey",
+        "update-taxon",
+        "--store",
+        str(store),
+        "--name",
+        f"  {recorded.upper()} ",
+        "--taxon",
+        "Lynx lynx",
+        "--why",
+        "x",
+    )
+    assert ok.exit_code == 0, ok.stderr
