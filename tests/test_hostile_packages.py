@@ -1217,8 +1217,51 @@ def test_a_hostile_lock_note_is_never_a_traceback(tmp_path_factory: pytest.TempP
     path = tmp_path_factory.mktemp("lock") / LOCK_FILE
     path.write_text(note, "utf-8")
     with path.open("a+", encoding="utf-8") as handle:
-        said = _holder(handle, exclusive=False)
+        said = _holder(path.parent, handle, exclusive=False)
     assert said.isprintable() and said.startswith("written by another process"), said
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    notes=st.lists(
+        st.one_of(
+            st.integers(2, 4000).map(lambda d: "[" * d),
+            st.text(max_size=300),
+            st.builds(
+                lambda doing, pid, since: f'{{"doing": {doing}, "pid": {pid}, "since": {since}}}',
+                st.sampled_from(['"\\u001b[2Jx"', '"a\\nb"', "[1]", "null", '"' + "d" * 5000 + '"']),
+                st.sampled_from(["1", '"x"', "1e999", "-5", "99999999999999999999999"]),
+                st.sampled_from(['"\\u202ez"', "{}", '"2026"']),
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_hostile_reader_notes_are_never_a_traceback(tmp_path_factory: pytest.TempPathFactory, notes: list[str]) -> None:
+    """The notes readers leave in readers/ (what a writer refused names), as anyone could write them, each held
+    locked as a live reader holds its own: the message is one printable line, bounded, whatever they hold."""
+    import fcntl
+
+    from amurkg.store import READERS, _readers
+
+    store = tmp_path_factory.mktemp("readers")
+    (store / READERS).mkdir()
+    held = []
+    try:
+        for n, note in enumerate(notes):
+            handle = (store / READERS / f"note{n}").open("w", encoding="utf-8")
+            handle.write(note)
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(handle)
+        named, count = _readers(store)
+    finally:
+        for handle in held:
+            handle.close()
+    assert 0 <= len(named) <= min(3, count) and count <= len(notes)
+    for line in named:
+        assert line.isprintable() and len(line) < 200, line
 
 
 def _strings(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
