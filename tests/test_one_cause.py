@@ -7,7 +7,9 @@ with a stray space, an empty deployments table, the same unknown ID on every row
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -403,3 +405,127 @@ def test_a_taxon_correction_for_a_name_no_observation_records_is_refused(tmp_pat
         "x",
     )
     assert ok.exit_code == 0, ok.stderr
+
+
+# ====================================================================== descriptors, links and zips
+
+
+def _descriptor_with(package: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    import json
+
+    descriptor = json.loads((package / "datapackage.json").read_text("utf-8"))
+    change(descriptor)
+    (package / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+
+
+def _set_path(path: str) -> Callable[[dict[str, Any]], None]:
+    def change(descriptor: dict[str, Any]) -> None:
+        next(r for r in descriptor["resources"] if r["name"] == "media")["path"] = path
+
+    return change
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    drive=st.sampled_from(["C:", "d:", "Z:", "\\\\server\\share"]),
+    parts=st.lists(st.sampled_from(["data", "survey 2023", "m\u00e9dia"]), max_size=3),
+    slash=st.sampled_from(["\\", "/"]),
+)
+def test_a_windows_path_in_the_descriptor_is_named_as_one(
+    tmp_path_factory: pytest.TempPathFactory, drive: str, parts: list[str], slash: str
+) -> None:
+    """C:\\data\\media.csv was "a URL" (its drive read as a scheme); a relative path with backslashes was "not in
+    the package". Each is one line saying what a Data Package path is."""
+    package = copy_small(tmp_path_factory.mktemp("win"))
+    relative = "\\".join([*parts, "media.csv"])
+    absolute = drive + ("\\" if drive.startswith("\\") else slash) + relative
+    for written, words in ((absolute, "is a Windows path"), (relative, "has \\ between folders")):
+        if words.startswith("has") and "\\" not in written:
+            continue
+        _descriptor_with(package, _set_path(written))
+        found, _, _ = read_rows(package)
+        assert len(found) == 1 and found[0].startswith(f"{package / 'datapackage.json'}: resources[1] (media): ")
+        assert f"the path {written!r} {words}" in found[0], found
+        assert "URL" not in found[0], found
+
+
+@pytest.mark.parametrize("links", [["media.csv"], ["a.csv", "media.csv"], ["a.csv", "b.csv", "media.csv"]])
+def test_a_loop_of_links_is_named_as_one(tmp_path: Path, links: list[str]) -> None:
+    """media.csv -> a.csv -> media.csv was "a link to a file outside the package"."""
+    package = copy_small(tmp_path)
+    (package / "media.csv").unlink()
+    for here, there in zip(links, [*links[1:], links[0]], strict=True):
+        (package / here).symlink_to(there)
+    found, _, _ = read_rows(package)
+    assert found == [
+        f"{package / 'datapackage.json'}: resources[1] (media): media.csv is a link in a loop of links: it leads to no "
+        "file"
+    ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(keep=st.floats(0.05, 0.95))
+def test_a_zip_cut_short_is_said_to_be_damaged(tmp_path_factory: pytest.TempPathFactory, keep: float) -> None:
+    """A download cut short: "not a folder, zip or datapackage.json" said the wrong thing."""
+    import zipfile
+
+    base = tmp_path_factory.mktemp("zip")
+    whole = base / "whole.zip"
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(SMALL.iterdir()):
+            archive.write(file, file.name)
+    data = whole.read_bytes()
+    cut = base / "survey.zip"
+    cut.write_bytes(data[: max(30, int(len(data) * keep))])
+    found, _, _ = read_rows(cut)
+    assert found == [
+        f"{cut}: a zip that cannot be read (damaged, or cut short in a download): copy or download it again"
+    ]
+
+
+_JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
+@given(value=_JSON_VALUES, where=st.sampled_from(["role", "samplingDesign", "created"]))
+def test_a_profile_problem_shows_the_value_as_json(
+    tmp_path_factory: pytest.TempPathFactory, value: object, where: str
+) -> None:
+    """The profile check's messages showed Python's reprs ({'a': [1, True, None]} is not one of ['contact', ...]);
+    they now show the value as the descriptor has it, in JSON."""
+    import json
+
+    def change(descriptor: dict[str, Any]) -> None:
+        if where == "role":
+            descriptor["contributors"][0]["role"] = value
+        elif where == "samplingDesign":
+            descriptor["project"]["samplingDesign"] = value
+        else:
+            descriptor["created"] = value
+
+    package = copy_small(tmp_path_factory.mktemp("profile"))
+    _descriptor_with(package, change)
+    found, _, _ = read_rows(package)
+    profile = [line for line in found if ": $." in line and "holds U+" not in line]
+    for line in profile:
+        assert line.isprintable(), line
+        assert not re.search(r"\b(True|False|None)\b|\{'|\['", line), line  # Python's reprs
+    shown = json.dumps(value, ensure_ascii=False)
+    if profile and shown.isprintable() and len(shown) <= 60 and not isinstance(value, str):
+        assert any(f": {shown} is not" in line for line in profile), (profile, shown)
+
+
+def test_a_descriptor_of_another_name_is_read(tmp_path: Path) -> None:
+    """survey.json given as the package: read as its descriptor (a Data Package reader takes any), where amurkg
+    looked for datapackage.json beside it and said '.: no datapackage.json'."""
+    package = copy_small(tmp_path)
+    (package / "datapackage.json").rename(package / "survey.json")
+    found, _, count = read_rows(package / "survey.json")
+    assert found == [] and count > 0
+    (package / "survey.json").write_text('{"name": [', "utf-8")
+    found, _, _ = read_rows(package / "survey.json")
+    assert len(found) == 1 and found[0].startswith(f"{package / 'survey.json'}:1:"), found

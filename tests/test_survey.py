@@ -513,7 +513,7 @@ def test_a_bad_descriptor_is_explained(tmp_path: Path) -> None:
     (package / "datapackage.json").write_text(json.dumps(descriptor))
     result = run("import", str(package), "--store", str(tmp_path / "store"))
     assert result.exit_code == 2
-    assert "$.project: 'samplingDesign' is a required property" in result.stderr
+    assert '$.project: "samplingDesign" is required here' in result.stderr
     assert "is a URL: amurkg reads local files only" in result.stderr
     assert not (tmp_path / "store").exists()  # the import would have made it: it leaves no trace
     (package / "datapackage.json").write_text('{"resources": [,]}')

@@ -11,6 +11,7 @@ a name and a relative path, ``spatial`` an object) is checked here.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import tempfile
@@ -188,10 +189,23 @@ def open_package(path: Path) -> Iterator[CameraTrapPackage]:
         return
     if path.is_dir():
         yield _open_folder(path, path, display_base="")
-    elif path.name.endswith(".json"):
-        yield _open_folder(path.parent, path.parent, display_base="")
+    elif path.name.endswith(".json"):  # the descriptor, whatever its name (a Data Package reader takes any)
+        yield _open_folder(path.parent, path.parent, display_base="", descriptor=path.name)
+    elif _starts_as_zip(path):
+        raise PackageError(
+            [f"{path}: a zip that cannot be read (damaged, or cut short in a download): copy or download it again"]
+        )
     else:
         raise PackageError([f"{path}: not a folder, zip or datapackage.json"])
+
+
+def _starts_as_zip(path: Path) -> bool:
+    """Whether ``path`` begins as a zip does (its first local header), whatever its end says."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
 
 
 def check_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
@@ -235,6 +249,17 @@ def inside(root: Path, path: Path) -> bool:
         return False
 
 
+def _loops(path: Path) -> bool:
+    """Whether following the links of ``path`` goes round in a loop."""
+    try:
+        path.resolve()
+    except RuntimeError:  # Python 3.11 and 3.12 say a loop so
+        return True
+    except OSError as exc:  # Python 3.13 says ELOOP
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _unzip(archive: Path, into: Path) -> Path:
     """Extract a zip safely: no member outside ``into``, no links, bounded size; the folder holding
     ``datapackage.json`` (at the top or one level down)."""
@@ -259,9 +284,11 @@ def _unzip(archive: Path, into: Path) -> Path:
     raise PackageError([f"{archive}: no datapackage.json at the top of the zip (or in one folder inside it)"])
 
 
-def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPackage:
-    descriptor_path = root / "datapackage.json"
-    shown = f"{display_base}datapackage.json" if display_base else str(descriptor_path)
+def _open_folder(
+    root: Path, source: Path, display_base: str, descriptor: str = "datapackage.json"
+) -> CameraTrapPackage:
+    descriptor_path = root / descriptor
+    shown = f"{display_base}{descriptor}" if display_base else str(descriptor_path)
     if not descriptor_path.is_file():
         raise PackageError([f"{source}: no datapackage.json: a Camtrap DP package needs its descriptor"])
     if not inside(root, descriptor_path):
@@ -305,14 +332,29 @@ def _open_folder(root: Path, source: Path, display_base: str) -> CameraTrapPacka
         if (why := text_problem("id", rel)) is not None:  # it names the file in every message: printable only
             problems.append(f"{where}: the path {why}")
             continue
+        if re.match(r"^[a-zA-Z]:[\\/]|^\\\\", rel):
+            problems.append(
+                f"{where}: the path {rel!r} is a Windows path: a resource's path is relative to the package, with "
+                "/ between folders (media.csv, data/media.csv)"
+            )
+            continue
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", rel):
             problems.append(f"{where}: the path {rel!r} is a URL: amurkg reads local files only; download it first")
+            continue
+        if "\\" in rel:
+            problems.append(
+                f"{where}: the path {rel!r} has \\ between folders: a Data Package path has / "
+                f"({rel.replace(chr(92), '/')!r})"
+            )
             continue
         pure = PurePosixPath(rel)
         if pure.is_absolute() or ".." in pure.parts:
             problems.append(f"{where}: the path {rel!r} leaves the package folder")
             continue
         file = root / pure
+        if file.is_symlink() and _loops(file):
+            problems.append(f"{where}: {rel} is a link in a loop of links: it leads to no file")
+            continue
         if (file.exists() or file.is_symlink()) and not inside(root, file):
             # never read: its content is not the package's, so no message may show it
             problems.append(f"{where}: {rel} is a link to a file outside the package: refused; copy the file in")
@@ -463,6 +505,35 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
         path = "$"
         for part in error.absolute_path:
             path = json_path(path, part)
-        message = error.message if len(error.message) < 300 else error.message[:297] + "..."
+        message = _profile_message(error)
+        message = message if len(message) < 300 else message[:297] + "..."
         problems.append(f"{shown}: {path}: {message}")
     return problems
+
+
+def _json_value(value: Any, most: int = 60) -> str:
+    """A descriptor's value as JSON writes it (not as Python's repr), cut short."""
+    text = json.dumps(value, ensure_ascii=False, default=str)  # JSON escapes C0 controls only: the others too
+    text = "".join(
+        c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in text
+    )
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _profile_message(error: Any) -> str:
+    """What a profile check found, in JSON's words: jsonschema's own messages show Python's reprs ({'a': 1},
+    True, None) of the value."""
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "enum" and isinstance(expected, list):
+        return f"{_json_value(value)} is not one of {', '.join(_json_value(v) for v in expected)}"
+    if kind == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"{_json_value(value)} is not {' or '.join(('an ' if k[0] in 'aeiou' else 'a ') + k for k in kinds)}"
+    if kind == "required" and isinstance(value, dict) and isinstance(expected, list):
+        missing = [k for k in expected if k not in value]
+        return f"{', '.join(_json_value(k) for k in missing)} {'is' if len(missing) == 1 else 'are'} required here"
+    if kind == "additionalProperties" and isinstance(value, dict):
+        return error.message.replace("'", '"')  # names of properties only
+    shown = repr(value)
+    message = str(error.message)
+    return _json_value(value) + message[len(shown) :] if message.startswith(shown) else message
