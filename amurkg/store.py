@@ -869,7 +869,11 @@ def _lock(path: Path, exclusive: bool, doing: str = "") -> Any:
         handle.flush()
         _clear_reader_notes(path)  # no reader can hold the store now: what is left there is of dead ones
     else:
-        handle.reader_note = _note_reader(path, doing)  # type: ignore[attr-defined]
+        try:
+            handle.reader_note = _note_reader(path, doing)  # type: ignore[attr-defined]
+        except BaseException:
+            _unlock(handle)
+            raise
     return handle
 
 
@@ -892,7 +896,7 @@ def _note_reader(path: Path, doing: str) -> tuple[Any, Path] | None:
         fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:
         return None
-    handle = os.fdopen(fd, "w", encoding="utf-8")
+    handle = open(fd, "w", encoding="utf-8")  # noqa: SIM115  # closed by _drop_note
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         handle.write(json.dumps({"doing": doing or _program(), "pid": os.getpid(), "since": now()}) + "\n")

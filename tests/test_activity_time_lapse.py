@@ -20,6 +20,7 @@ from places import write_rows
 from test_survey import SMALL
 
 import amurkg
+from amurkg.errors import ParameterError
 from amurkg.survey import corrections as corr
 from amurkg.survey.filters import SurveyFilter, detections_of
 from amurkg.survey.generate import generate
@@ -144,11 +145,14 @@ def assert_fast_is_slow(store: Path) -> dict[tuple[int, int], dict[str, int]]:
     return counts
 
 
-def apply(store: Path, fixes: Corrections) -> None:
+def apply(store: Path, fixes: Corrections, events: list[Event]) -> None:
     made = []
     if fixes.shift is not None:
         made += corr.shift_time(store, ["D1"], fixes.shift * 60.0, "camera clock", by="t")
-    if fixes.retaxon:
+    if fixes.retaxon and not any(e.taxon == "boar" for e in events):  # no observation records the name
+        with pytest.raises(ParameterError, match="no observation records the scientific name 'Sus scrofa'"):
+            corr.update_taxon(store, "Sus scrofa", "Capreolus pygargus", "a test correction", by="t")
+    elif fixes.retaxon:
         made.append(corr.update_taxon(store, "Sus scrofa", "Capreolus pygargus", "a test correction", by="t"))
     if fixes.undo and made:
         corr.undo(store, made[-1].id, "withdrawn", by="t")
@@ -198,7 +202,7 @@ def test_the_series_answer_stores_with_time_lapse_images(
     folder = tmp_path_factory.mktemp("tl")
     store = folder / "store"
     amurkg.import_package(store, write_package(folder, events))
-    apply(store, fixes)
+    apply(store, fixes, events)
     counts = assert_fast_is_slow(store)
     if events == BETWEEN:  # the motion detection 6 minutes after the first is 3 after the time-lapse one
         assert counts[(0, 0)]["Amur leopard"] == 2 and counts[(0, 5)]["Amur leopard"] == 1
@@ -240,7 +244,7 @@ def test_an_import_before_the_marks_is_read_as_before_until_upgraded(tmp_path: P
     with Store.open(store, write=True) as handle:
         handle.ox.update(f"DELETE WHERE {{ GRAPH ?g {{ ?s <{akg}timeLapse> ?o ; <{akg}media> ?m }} }}")
         handle.ox.flush()
-    corr.update_taxon(store, "Sus scrofa", "Capreolus pygargus", "a test correction", by="t")
+    corr.update_taxon(store, "Capreolus pygargus", "Sus scrofa", "a test correction", by="t")
     with amurkg.KnowledgeGraph(store=store) as kg:
         assert int(kg.query(count).rows[0][0].value) == 1
     result = CliRunner().invoke(app, ["import", "--upgrade", "--store", str(store)])

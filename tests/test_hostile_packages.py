@@ -122,6 +122,9 @@ def test_a_row_with_fewer_or_more_fields_is_named_by_its_row(
                 damaged.add(index + 1)  # the header is row 1
     folder = write_archive(tmp_path_factory.mktemp("dwca"), rows)
     found = read_archive(folder)
+    if all(cells == [""] for cells in rows):  # every row blank: nothing to import, said once
+        assert len(found) == 1 and "no occurrence rows after the 1 line" in found[0], found
+        return
     assert sorted(int(line.split(":")[1]) for line in found) == sorted(damaged), found
     for line in found:
         assert line.startswith(f"{folder}/occurrence.txt:") and "where the first row has" in line, line

@@ -190,7 +190,7 @@ def open_package(path: Path) -> Iterator[CameraTrapPackage]:
     if path.is_dir():
         yield _open_folder(path, path, display_base="")
     elif path.name.endswith(".json"):  # the descriptor, whatever its name (a Data Package reader takes any)
-        yield _open_folder(path.parent, path.parent, display_base="", descriptor=path.name)
+        yield _open_folder(path.parent, path.parent, display_base="", descriptor_name=path.name)
     elif _starts_as_zip(path):
         raise PackageError(
             [f"{path}: a zip that cannot be read (damaged, or cut short in a download): copy or download it again"]
@@ -285,10 +285,10 @@ def _unzip(archive: Path, into: Path) -> Path:
 
 
 def _open_folder(
-    root: Path, source: Path, display_base: str, descriptor: str = "datapackage.json"
+    root: Path, source: Path, display_base: str, descriptor_name: str = "datapackage.json"
 ) -> CameraTrapPackage:
-    descriptor_path = root / descriptor
-    shown = f"{display_base}{descriptor}" if display_base else str(descriptor_path)
+    descriptor_path = root / descriptor_name
+    shown = f"{display_base}{descriptor_name}" if display_base else str(descriptor_path)
     if not descriptor_path.is_file():
         raise PackageError([f"{source}: no datapackage.json: a Camtrap DP package needs its descriptor"])
     if not inside(root, descriptor_path):
@@ -533,7 +533,7 @@ def _profile_message(error: Any) -> str:
         missing = [k for k in expected if k not in value]
         return f"{', '.join(_json_value(k) for k in missing)} {'is' if len(missing) == 1 else 'are'} required here"
     if kind == "additionalProperties" and isinstance(value, dict):
-        return error.message.replace("'", '"')  # names of properties only
+        return str(error.message).replace("'", '"')  # names of properties only
     shown = repr(value)
     message = str(error.message)
     return _json_value(value) + message[len(shown) :] if message.startswith(shown) else message
