@@ -109,3 +109,42 @@ def test_an_interrupt_after_a_removal_says_it_was_removed(small_store: Path, mon
     assert lines == [f"amurkg: interrupted: {_identifier()} was removed before the interrupt came"]
     monkeypatch.undo()
     assert _listed(small_store) == []
+
+
+def _ctrl_c_in(method: str) -> Callable[..., Any]:
+    """``Store.method`` that does its work, then gets a real SIGINT (as a Ctrl-C while it runs would be held)."""
+    import os
+    import signal
+
+    original = getattr(Store, method)
+
+    def patched(self: Store, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    return patched
+
+
+def test_a_ctrl_c_while_the_first_import_registers_keeps_the_store_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a reviewer: a real SIGINT during registration, into a store the import itself made. The import
+    used to remove the store it made on any exception, this one included, while saying the package stayed; and
+    it spoke of an import replaced where there was none."""
+    import signal
+
+    store = tmp_path / "new-store"
+    monkeypatch.setattr(Store, "register", _ctrl_c_in("register"))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal has it
+    try:
+        lines = _interrupted(store, "import", str(SMALL))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert lines == [
+        f"amurkg: interrupted: {_identifier()} was imported before the interrupt came, and stays in the store"
+    ]
+    monkeypatch.undo()
+    assert _listed(store) == [_identifier()]
+    effort = run("query", "survey-effort", "--store", str(store))
+    assert effort.exit_code == 0 and effort.stdout.count("\n") > 1, effort.stderr

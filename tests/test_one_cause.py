@@ -529,3 +529,43 @@ def test_a_descriptor_of_another_name_is_read(tmp_path: Path) -> None:
     (package / "survey.json").write_text('{"name": [', "utf-8")
     found, _, _ = read_rows(package / "survey.json")
     assert len(found) == 1 and found[0].startswith(f"{package / 'survey.json'}:1:"), found
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(
+    index=st.sampled_from(["\u00b2", "\u0663", "\uff11", "1\u00b9", "-1", "1.0", " 1", "9999999"]), on_id=st.booleans()
+)
+def test_a_column_index_that_is_not_ascii_digits_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, index: str, on_id: bool
+) -> None:
+    """Found by a reviewer: index="²" passed str.isdigit() and int() raised: a traceback, exit 1."""
+    from xml.sax.saxutils import quoteattr
+
+    names = [t for t, _ in _DWC_COLUMNS]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)])
+    if on_id:
+        meta = meta.replace('<id index="0"/>', f"<id index={quoteattr(index)}/>")
+    else:
+        meta = meta.replace(f'index="2" term="{DWC}{names[2]}"', f'index={quoteattr(index)} term="{DWC}{names[2]}"')
+    folder = write_archive(tmp_path_factory.mktemp("dw") / "a", meta=meta)
+    found = read_archive(folder)
+    assert len(found) == 1 and found[0].startswith(f"{folder}/meta.xml: ") and "not a column number" in found[0], found
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
+@given(titles=st.integers(1, 4), width=st.integers(1, 3))
+def test_header_lines_of_another_width_are_skipped_before_the_width_is_read(
+    tmp_path_factory: pytest.TempPathFactory, titles: int, width: int
+) -> None:
+    """Found by a reviewer: ignoreHeaderLines="2" (a title line, then the header) was refused, the width of the
+    rows taken from the title line."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    folder = write_archive(tmp_path_factory.mktemp("dw") / "a")
+    text = (folder / "occurrence.txt").read_text("utf-8")
+    lines = ["\t".join(["title"] * width)] * (titles - 1)
+    (folder / "occurrence.txt").write_text("\n".join(lines) + ("\n" if lines else "") + text, "utf-8")
+    meta = meta_xml([(t, i) for i, t in enumerate(names)]).replace(
+        'ignoreHeaderLines="1"', f'ignoreHeaderLines="{titles}"'
+    )
+    (folder / "meta.xml").write_text(meta, "utf-8")
+    assert read_archive(folder) == []

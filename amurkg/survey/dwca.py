@@ -793,7 +793,7 @@ def read_core(path: Path) -> Core:
             raise PackageError([f"{base}meta.xml: a field's term {why}"])
         local = term.rsplit("/", 1)[-1]
         index = f.get("index")
-        if index is not None and not index.isdigit():
+        if index is not None and not re.fullmatch("[0-9]{1,6}", index):  # str.isdigit() takes '²', int() does not
             raise PackageError([f"{base}meta.xml: field {term!r} has index {index!r}: not a column number"])
         if local in fields:  # read by its name: two columns of one term, and only one would be read
             raise PackageError(
@@ -810,7 +810,10 @@ def read_core(path: Path) -> Core:
         terms[local] = term
         fields[local] = (int(index) if index is not None else None, f.get("default", ""))
     id_el = core.find(f"{ns}id")
-    id_index = int(id_el.get("index", "0")) if id_el is not None and id_el.get("index", "").isdigit() else None
+    id_at = id_el.get("index", "") if id_el is not None else ""
+    if id_el is not None and id_at and not re.fullmatch("[0-9]{1,6}", id_at):
+        raise PackageError([f"{base}meta.xml: <id> has index {id_at[:20]!r}: not a column number"])
+    id_index = int(id_at) if id_el is not None and id_at else None
     title = ""
     eml_name = root.get("metadata", "eml.xml") or "eml.xml"
     if (why := text_problem("id", eml_name)) is not None:
@@ -1088,6 +1091,8 @@ def _checked_rows(
         for number, cells in enumerate(reader, 1):
             if not cells or cells == [""]:
                 continue
+            if number < core.skip:  # lines before the header (a title): their width is not the rows'
+                continue
             where = f"{core.display}:{number}"
             if width is None:
                 width = len(cells)
@@ -1109,7 +1114,7 @@ def _checked_rows(
                     "the delimiter or a line break, or fields are missing; fix this row",
                 )
                 continue
-            if number <= core.skip:
+            if number <= core.skip:  # the header line: it gave the width
                 continue
             records += 1
             values: dict[str, Any] = dict(defaults)

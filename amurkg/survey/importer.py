@@ -126,6 +126,8 @@ def import_package(
         report = _import(store_path, path, archive, limit, create, replace, grid, compact)
     except StoreBusyError:
         raise  # the store there is another process's, being made or written: nothing of it is this import's
+    except KeptInterrupt:
+        raise  # the import was registered: the store holds it, even one this import made
     except BaseException:
         if fresh and not existed:  # this import made the store: leave no trace of it
             shutil.rmtree(store_path, ignore_errors=True)
@@ -133,17 +135,17 @@ def import_package(
             for child in store_path.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
-    from amurkg.survey.corrections import recount_if_corrected
-
     done = f"{report.identifier} was imported before the interrupt came, and stays in the store"
     with _kept_if_interrupted(
         f"{done}; its counts were not yet recomputed with the corrections in force: amurkg import --upgrade "
         f"--store {_text_of(store_path)} recomputes them"
     ):
-        recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
-    from amurkg.survey.warm import warm
+        from amurkg.survey.corrections import recount_if_corrected
 
+        recount_if_corrected(store_path, report.identifier)  # corrections in force apply to a re-import too
     with _kept_if_interrupted(f"{done}; the survey answers are computed when first asked"):
+        from amurkg.survey.warm import warm
+
         warm(store_path)  # the survey queries' answers, kept for their first asker
     return report
 
@@ -191,6 +193,7 @@ def _import(
         earlier = read_places(store)  # the store's sensitive places, read before the load (``read_places``)
         check = _CountCheck()  # its thread waits, holding nothing, until the graph is loaded
         registered = False
+        replaced = None
         written = 0
         try:
             written, files = _load_staged(store, graph, lines, path)
@@ -250,9 +253,9 @@ def _import(
                 if written:  # what it loaded, and its removal, are owed to the next compaction (counted at most
                     _owe(store, written)  # twice where a compaction was cut short: it then only comes sooner)
             elif isinstance(exc, KeyboardInterrupt) and not isinstance(exc, KeptInterrupt):
+                rest = "; the import it replaces is dropped by the next command that writes the store" * bool(replaced)
                 raise KeptInterrupt(
-                    f"{record.identifier} was imported before the interrupt came, and stays in the store; the "
-                    "import it replaces is dropped by the next command that writes the store"
+                    f"{record.identifier} was imported before the interrupt came, and stays in the store{rest}"
                 ) from None
             raise
         return ImportReport(mapper.package, record.identifier, str(path), replaced is not None, mapper.stats)
@@ -596,9 +599,9 @@ def remove_package(store_path: Path | str, identifier: str) -> str:
         else:
             hint = did_you_mean(identifier, [r.identifier for r in records])
             raise AmurkgError(f"{store_path}: holds no package {identifier!r}: {hint}see `amurkg import --list`")
-    from amurkg.survey.warm import warm
-
     with _kept_if_interrupted(f"{record.identifier} was removed before the interrupt came"):
+        from amurkg.survey.warm import warm
+
         warm(store_path)
     return record.package
 
