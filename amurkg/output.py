@@ -7,13 +7,14 @@ and the target is untouched. Readers see the old file or the whole new one, neve
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from amurkg.errors import FormatError, OutputError
 from amurkg.limits import register_temporary, release_temporary
@@ -85,6 +86,53 @@ def terminal_safe(text: str, keep_lines: bool = False) -> str:
     return pattern.sub(_visible, text) if pattern.search(text) else text
 
 
+#: What a data format written to a terminal (TSV, CSV, JSON, N-Triples...) may not pass on: the controls a table
+#: escapes, but tab and line feed, which lay the format out.
+_TERMINAL_UNSAFE_DATA = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class _TerminalText(io.RawIOBase):
+    """Standard output on a terminal, for any format: the UTF-8 written is shown with every control character
+    (escape sequences that set a window's title, clear the screen or hide text; carriage returns that overwrite a
+    line; bidirectional overrides) written as a visible escape, as tables show them, and tab and line feed kept.
+    A file or a pipe gets the bytes as they are."""
+
+    def __init__(self, stream: Any) -> None:
+        import codecs
+
+        super().__init__()
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        text = self.decoder.decode(chunk)
+        if _TERMINAL_UNSAFE_DATA.search(text):
+            text = _TERMINAL_UNSAFE_DATA.sub(_visible, text)
+        self.stream.write(text.encode("utf-8"))
+        return len(chunk)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def finish(self) -> None:
+        """Write what is left of a character cut between two writes (an answer that ends inside one)."""
+        rest = self.decoder.decode(b"", final=True)
+        if rest:
+            self.stream.write(_TERMINAL_UNSAFE_DATA.sub(_visible, rest).encode("utf-8"))
+        self.stream.flush()
+
+
 def wrote_message(path: Path | str | None, what: str = "", detail: str = "") -> str:
     """The one line every command prints on stderr once its output is written: ``amurkg: wrote PATH``, then what
     was written in brackets and a summary after a colon (``amurkg: wrote survey.zip (a Darwin Core Archive): 9
@@ -142,7 +190,12 @@ def open_output(path: Path | None) -> Iterator[BinaryIO]:
             sys.stdout.write(buffer.getvalue().decode("utf-8"))
             return
         try:
-            yield stream
+            if _is_terminal(stream):  # a person reads it: nothing the data holds may drive the terminal
+                shown = _TerminalText(stream)
+                yield shown  # type: ignore[misc]
+                shown.finish()
+            else:
+                yield stream
             stream.flush()
         except BrokenPipeError:
             raise

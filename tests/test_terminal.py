@@ -3,6 +3,7 @@ completion. Terminals are real pseudo-terminals here, not mocks."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -94,3 +95,29 @@ def test_completion_knows_queries_and_entities() -> None:
     assert "amur:wild-boar" in complete("amurkg describe amur:wild")
     script = piped("--show-completion", "bash")
     assert script.returncode == 0 and "_AMURKG_COMPLETE" in script.stdout
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json"])
+def test_data_formats_on_a_terminal_show_controls_as_escapes(tmp_path: pytest.TempPathFactory, fmt: str) -> None:
+    """Found by a reviewer: `import --list -f tsv` on a terminal printed a stored source path raw, and the
+    folder's name, an OSC sequence, set the terminal's title. On a terminal every format now shows control
+    characters as escapes, as tables do; a pipe gets the bytes as stored (a program reads them)."""
+    import shutil
+    from pathlib import Path
+
+    from conftest import REPO
+
+    base = Path(str(tmp_path))
+    evil = "survey\x1b]0;owned\x07\x1b[2J\u202e\x9b31m"
+    shutil.copytree(REPO / "tests" / "data" / "survey-small", base / evil)
+    store = base / "store"
+    assert piped("import", str(base / evil), "--store", str(store)).returncode == 0
+    code, shown = on_terminal("import", "--list", "--store", str(store), "-f", fmt)
+    assert code == 0 and "survey" in shown, shown
+    assert not any(c in shown for c in "\x1b\x07\x9b\u202e"), repr(shown)
+    said = "\\u001b]0;owned\\u0007\\u001b[2J" if fmt == "json" else "\\x1b]0;owned\\x07\\x1b[2J"  # JSON escapes C0
+    assert said in shown and "\\x9b31m" in shown, repr(shown)
+    done = piped("import", "--list", "--store", str(store), "-f", fmt)
+    assert done.returncode == 0
+    raw = done.stdout if fmt != "json" else json.loads(done.stdout)["results"]["bindings"][0]["source"]["value"]
+    assert evil in raw, repr(raw)
