@@ -383,3 +383,44 @@ def test_a_package_with_fewer_deployments_or_media_needs_replace(tmp_path: Path,
     with Store.open(store) as handle:
         (after,) = handle.imports()
     assert after.graph != record.graph
+
+
+@pytest.mark.parametrize("kind", ["camtrap-dp", "dwca"])
+def test_two_packages_that_go_by_the_same_folder_name_are_not_one(tmp_path: Path, kind: str) -> None:
+    """Found by a reviewer: a package with no identifier of its own goes by its folder's (or archive's) name, and
+    a second survey in another folder of the same name replaced the first with exit 0. It now needs --replace,
+    and says why; the same package imported again from where it was is still a re-import."""
+    import json
+
+    from test_hostile_packages import write_archive
+    from test_survey import _state
+
+    def make(folder: Path) -> Path:
+        if kind == "dwca":
+            return write_archive(folder, n=4)
+        shutil.copytree(SMALL, folder)
+        descriptor = json.loads((folder / "datapackage.json").read_text("utf-8"))
+        descriptor.pop("id", None)
+        descriptor.pop("name", None)
+        (folder / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+        return folder
+
+    first, second = make(tmp_path / "a" / "survey"), make(tmp_path / "b" / "survey")
+    store = tmp_path / "store"
+    assert run("import", str(first), "--store", str(store)).exit_code == 0
+    before = _state(store)
+    refused = run("import", str(second), "--store", str(store))
+    assert refused.exit_code == 2, refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"amurkg: error: {second}: has no identifier of its own (no id or name in datapackage.json, or no datasetID "
+        f"shared by its rows), so it goes by its name 'survey', as does the package the store holds from {first}: "
+        "give it an id (or name) to import both, or import it again with --replace to replace that one; nothing "
+        "changed"
+    ]
+    assert _state(store) == before
+    again = run("import", str(first), "--store", str(store))  # the same package, from the same place
+    assert again.exit_code == 0 and "re-imported survey" in again.stderr, again.stderr
+    replaced = run("import", str(second), "--store", str(store), "--replace")
+    assert replaced.exit_code == 0 and "re-imported survey" in replaced.stderr, replaced.stderr
+    with Store.open(store) as handle:
+        assert [r.source for r in handle.imports()] == [str(second)]

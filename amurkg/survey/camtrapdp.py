@@ -76,6 +76,11 @@ class CameraTrapPackage:
                 return value.strip()
         return self.source.stem
 
+    @property
+    def named(self) -> bool:
+        """Whether the descriptor names the package (``id`` or ``name``); else it goes by its folder's name."""
+        return any(isinstance(self.descriptor.get(k), str) and self.descriptor[k].strip() for k in ("id", "name"))
+
     def rows(self, problems: Problems) -> Iterator[tuple[str, int, Row]]:
         """``(table, row number, values)`` of every row without problems, deployments first (foreign keys
         point at them), then media, then observations; problems of all three go into ``problems``.

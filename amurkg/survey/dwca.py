@@ -1006,12 +1006,13 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
     precision = first.get("coordinatePrecision", "")
     if re.fullmatch(r"\d+(\.\d+)?([eE][+-]?\d+)?", precision, re.ASCII):
         yield f"<{mapper.package}> <{DWC}coordinatePrecision> {literal(float(precision))} ."
-    report(mapper, _Archive(identifier))
+    report(mapper, _Archive(identifier, named=len(dataset_ids) == 1))
 
 
 @dataclass
 class _Archive:
     identifier: str
+    named: bool = True  # by one datasetID shared by every row; else by the archive's file name
 
 
 def _plain_occurrence(mapper: Mapper, core: Core, number: int, r: dict[str, Any]) -> Iterator[str]:

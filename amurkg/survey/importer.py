@@ -210,7 +210,7 @@ def _import(
                 observations=mapper.stats.rows.get("observations", 0) + mapper.stats.rows.get("occurrences", 0),
             )
             if not replace:  # refused before anything is compacted or protected: nothing changed, nothing paid
-                _keep_what_would_be_lost(store, record, path, mapper.stats.rows)
+                _keep_what_would_be_lost(store, record, path, mapper.stats.rows, named=found["package"].named)
             earlier_imports = store.imports()
             package = mapper.package
             dropped = next((r.triples for r in earlier_imports if r.package == package), 0)
@@ -538,14 +538,23 @@ class ReplaceError(AmurkgError):
 
 
 def _keep_what_would_be_lost(
-    store: Store, record: ImportRecord, path: Path, rows: dict[str, int] | None = None
+    store: Store, record: ImportRecord, path: Path, rows: dict[str, int] | None = None, named: bool = True
 ) -> None:
     """Refuse to replace an earlier import of ``record``'s package by another kind of package (a Darwin Core
     export of a Camtrap DP survey keeps only its event-level animal observations), or by fewer observations, or
-    (Camtrap DP, ``rows`` the new package's rows per table) by fewer deployments or media."""
+    (Camtrap DP, ``rows`` the new package's rows per table) by fewer deployments or media; or, where the package
+    is not ``named`` by its own metadata (it then goes by its folder's or file's name), by a package from another
+    place: two surveys in folders both called ``survey`` are two packages, not one imported twice."""
     for earlier in store.imports():
         if earlier.package != record.package:
             continue
+        if not named and earlier.source != record.source:
+            raise ReplaceError(
+                f"{path}: has no identifier of its own (no id or name in datapackage.json, or no datasetID shared "
+                f"by its rows), so it goes by its name {record.identifier!r}, as does the package the store holds "
+                f"from {earlier.source}: give it an id (or name) to import both, or import it again with "
+                "{opt:replace} to replace that one; nothing changed"
+            )
         if earlier.kind == record.kind and record.observations >= earlier.observations:
             if rows is not None and record.kind == "camtrap-dp":
                 for table in ("deployments", "media"):  # a deployment gone takes its effort with it
