@@ -569,3 +569,43 @@ def test_header_lines_of_another_width_are_skipped_before_the_width_is_read(
     )
     (folder / "meta.xml").write_text(meta, "utf-8")
     assert read_archive(folder) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(file=st.sampled_from(TABLES), row=st.integers(2, 12), how=st.sampled_from(["after", "open"]))
+def test_a_row_that_is_not_csv_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, file: str, row: int, how: str
+) -> None:
+    """Found by a reviewer: one unclosed or misplaced quote in media.csv was one line, then fifty of observations
+    pointing at the media after it (which were never read), and in deployments.csv it also said the table had no
+    rows. The table's reading stops there, and the tables after it are not checked against the keys it lacks."""
+    package = copy_small(tmp_path_factory.mktemp("quote"))
+    lines = (package / file).read_text("utf-8").splitlines()
+    row = min(row, len(lines))
+    cells = lines[row - 1].split(",")
+    cells[1] = f'"{cells[1]}"x' if how == "after" else f'"{cells[1]}'
+    lines[row - 1] = ",".join(cells)
+    (package / file).write_text("\r\n".join(lines) + "\r\n", "utf-8")
+    found, _, _ = read_rows(package)
+    _plain(found)
+    assert len(found) == 1 and found[0].startswith(f"{package / file}:{row}: not valid CSV: "), found
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
+@given(file=st.sampled_from(TABLES), separator=st.sampled_from([";", "\t"]))
+def test_a_quoted_table_separated_otherwise_is_one_line_naming_the_separator(
+    tmp_path_factory: pytest.TempPathFactory, file: str, separator: str
+) -> None:
+    """R's write.csv2 and spreadsheets quote every name ("a";"b"): the header is then not CSV at all, and the
+    problem said Python's csv wording; it names the separator, as for an unquoted file."""
+    import csv
+
+    package = copy_small(tmp_path_factory.mktemp("sep"))
+    rows = table_rows(package / file)
+    with (package / file).open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=separator, quoting=csv.QUOTE_ALL).writerows(rows)
+    found, _, _ = read_rows(package)
+    assert found == [
+        f"{package / file}:1: the header is separated by {separator!r}: Camtrap DP tables are separated by commas: "
+        "save it as CSV with commas"
+    ]

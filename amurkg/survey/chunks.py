@@ -240,7 +240,7 @@ def package_blocks(
     blocks, mapped by ``count`` workers (``mapper`` was made with ``files``); its problems go into
     ``problems``, as ``package.rows`` adds them."""
     from amurkg.survey.camtrapdp import TABLES, _Times, no_deployments, table_schema
-    from amurkg.survey.tables import checked_rows, open_table
+    from amurkg.survey.tables import checked_rows, forget_if_cut, open_table
 
     keys: dict[str, set[str]] = {}
     times = _Times()
@@ -258,6 +258,7 @@ def package_blocks(
                         if lines:
                             lines.append("")
                             yield "\n".join(lines).encode("utf-8"), len(lines) - 1
+                    forget_if_cut(items, name, keys)
                     no_deployments(keys, package.display[name], problems)
                     continue
                 context = Context(
@@ -275,6 +276,7 @@ def package_blocks(
                 yield from table_blocks(
                     executor, 2 * max(count, 1), context, items, table_keys.settle, problems, mapper, times.outside
                 )
+                forget_if_cut(items, name, keys)
                 if name == "media" and not mapper.time_lapse_media:
                     mapper.media.clear()  # no time-lapse image: no observation to mark
             finally:

@@ -130,6 +130,11 @@ def csv_problem(exc: Exception) -> str:
         )
     if "unexpected end of data" in text:
         return "the file ends inside a quoted value: a quote is left open"
+    if "expected after '\"'" in text:
+        return (
+            'text follows a quoted value before the next separator (as in "a"b): quote the whole value, and write '
+            'a quote inside it twice ("")'
+        )
     return text
 
 
@@ -473,7 +478,17 @@ def open_table(
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            problems.add(f"{display}:1", f"the header row is not valid CSV: {csv_problem(exc)}")
+            with path.open(encoding="utf-8", newline="") as first:
+                line = first.readline(MAX_CELL)
+            separator = _separator_of(line) if line.count(",") < 1 else None
+            if separator is not None:  # quoted names separated otherwise ("a";"b"), as R and spreadsheets write
+                problems.add(
+                    f"{display}:1",
+                    f"the header is separated by {separator!r}: Camtrap DP tables are separated by commas: save it "
+                    "as CSV with commas",
+                )
+            else:
+                problems.add(f"{display}:1", f"the header row is not valid CSV: {csv_problem(exc)}")
             handle.close()
             return None
         if not header:
@@ -525,6 +540,7 @@ class _Items:
 
     def __init__(self, handle: Any, reader: Any, display: str, width: int) -> None:
         self.handle, self.reader, self.display, self.width = handle, reader, display, width
+        self.cut = False  # a row that is not CSV ended the reading: the rows after it were not read
 
     def __iter__(self) -> Iterator[Item]:
         with self.handle:
@@ -535,6 +551,7 @@ class _Items:
                 except StopIteration:
                     break
                 except csv.Error as exc:
+                    self.cut = True
                     yield row_number + 1, (f"{self.display}:{row_number + 1}", f"not valid CSV: {csv_problem(exc)}")
                     return
                 row_number += 1
@@ -577,6 +594,15 @@ def read_table(
         yield from checked_rows(checker, table_keys, items, problems, check)
     finally:
         items.close()
+    forget_if_cut(items, schema.name, keys)
+
+
+def forget_if_cut(items: _Items, name: str, keys: dict[str, set[str]]) -> None:
+    """After reading a table: where a row that is not CSV ended it, its keys are only those of the rows before, so
+    the tables read next are not checked against them (each of their rows pointing past the break would be one
+    more problem of the same cause)."""
+    if items.cut:
+        keys.pop(name, None)
 
 
 def checked_rows(
