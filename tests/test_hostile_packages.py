@@ -916,6 +916,7 @@ def test_impossible_times_are_refused_where_they_are_or_counted_where_camtrap_dp
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
     expected, counted = set(), {"media.csv": 0, "observations.csv": 0}
+    by_deployment: dict[tuple[str, str], list[tuple[str, int, int, str]]] = {}
     intervals = {}
     for number, cells in enumerate(deployments[1:], 2):
         start, end = when(cells[head.index("deploymentStart")]), when(cells[head.index("deploymentEnd")])
@@ -938,8 +939,14 @@ def test_impossible_times_are_refused_where_they_are_or_counted_where_camtrap_dp
             outside = [c for c, t in zip(columns, times, strict=True) if not known[0] <= t <= known[1]]
             if outside and known[2]:
                 counted[file] += 1
-            elif outside:
-                expected.add((file, number, rows[0].index(outside[0]) + 1, outside[0]))
+            elif outside:  # said once per deployment and file, at its first row, with the count of the others
+                by_deployment.setdefault((file, cells[rows[0].index("deploymentID")]), []).append(
+                    (file, number, rows[0].index(outside[0]) + 1, outside[0])
+                )
+    again = {}
+    for places in by_deployment.values():
+        expected.add(places[0])
+        again[places[0][:2]] = len(places) - 1
     found, warnings, _ = read_rows(package)
     located = set()
     for line in found:
@@ -947,6 +954,8 @@ def test_impossible_times_are_refused_where_they_are_or_counted_where_camtrap_dp
         path, number, col = place.rsplit(":", 2)
         located.add((Path(path).name, int(number), int(col), rest.split(")")[0]))
         assert "is before the" in line or "is outside the interval of deployment" in line, line
+        more = again.get((Path(path).name, int(number)), 0)
+        assert line.endswith(f"(the same in {more} more row{'s' if more != 1 else ''})") == bool(more), line
     assert located == expected, (found, expected)
     if not found:
         shown = {w.split(":")[0].rsplit("/", 1)[-1]: int(w.split(": ")[1].split()[0]) for w in warnings}

@@ -609,3 +609,74 @@ def test_a_quoted_table_separated_otherwise_is_one_line_naming_the_separator(
         f"{package / file}:1: the header is separated by {separator!r}: Camtrap DP tables are separated by commas: "
         "save it as CSV with commas"
     ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(years=st.integers(1, 3), table=st.sampled_from(["media.csv", "observations.csv"]))
+def test_a_clock_a_year_wrong_is_one_line_per_deployment(
+    tmp_path_factory: pytest.TempPathFactory, years: int, table: str
+) -> None:
+    """Found by a reviewer: every media file of a camera whose clock was set a year wrong was a line of its own
+    (fifty, then a count). One line per deployment and table now, with the count of the rows it holds for."""
+    from datetime import datetime
+
+    package = copy_small(tmp_path_factory.mktemp("clock"))
+    rows = table_rows(package / table)
+    columns = ["timestamp"] if table == "media.csv" else ["eventStart", "eventEnd"]
+    moved = []
+    for number, cells in enumerate(rows[1:], 2):
+        if cells[rows[0].index("deploymentID")] != "D1":
+            continue
+        for column in columns:
+            at = rows[0].index(column)
+            when = datetime.fromisoformat(cells[at])
+            cells[at] = when.replace(year=when.year + years).isoformat()
+        moved.append(number)
+    write_rows(package / table, rows)
+    found, _, _ = read_rows(package)
+    assert len(found) == 1, found
+    more = len(moved) - 1
+    assert found[0].startswith(f"{package / table}:{moved[0]}:"), found
+    assert "is outside the interval of deployment 'D1'" in found[0], found
+    assert found[0].endswith(f" (the same in {more} more row{'s' if more != 1 else ''})" if more else "true"), found
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(copies=st.integers(2, 11))
+def test_an_id_repeated_on_many_rows_is_one_line(tmp_path_factory: pytest.TempPathFactory, copies: int) -> None:
+    """One observationID on many rows: one duplicate line with the count, not one per copy."""
+    package = copy_small(tmp_path_factory.mktemp("dup"))
+    rows = table_rows(package / "observations.csv")
+    column = rows[0].index("observationID")
+    for cells in rows[1 : copies + 1]:
+        cells[column] = "O-same"
+    write_rows(package / "observations.csv", rows)
+    found, _, _ = read_rows(package)
+    more = copies - 2
+    assert found == [
+        f"{package / 'observations.csv'}:3:{column + 1} (observationID): 'O-same' is a duplicate: each observationID "
+        "must be unique" + (f" (the same in {more} more row{'s' if more != 1 else ''})" if more else "")
+    ]
+
+
+@pytest.mark.parametrize("damage", ["one-row-differs", "no-end"])
+def test_an_archive_deployment_effort_fault_is_one_line(tmp_path: Path, damage: str) -> None:
+    """Found by a reviewer: one row's samplingEffort differing from its deployment's other rows made each of those
+    rows a problem (with no column and no fix); a samplingEffort with no end put every event outside it."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 9)]
+    effort = names.index("samplingEffort")
+    if damage == "one-row-differs":
+        rows[2][effort] = "2023-01-01T00:00:00+10:00/2023-01-12T00:00:00+10:00"
+    else:
+        for cells in rows:
+            if cells[names.index("parentEventID")] == "dep1":
+                cells[effort] = "2023-01-01T00:00:00+10:00"
+    folder = write_archive(tmp_path / "a", rows)
+    found = read_archive(folder)
+    assert len(found) == 1 and "(samplingEffort)" in found[0], found
+    if damage == "one-row-differs":
+        assert found[0].startswith(f"{folder}/occurrence.txt:4:{effort + 1} (samplingEffort): "), found
+        assert "is not the samplingEffort of parentEventID 'dep1' on row 2" in found[0], found
+    else:
+        assert "it is one time: a deployment's samplingEffort is its start/end" in found[0], found

@@ -27,7 +27,15 @@ from typing import Any
 
 from amurkg import jsonsafe
 from amurkg.errors import AmurkgError
-from amurkg.survey.tables import Problems, Row, TableSchema, deployment_too_long, read_table, text_problem
+from amurkg.survey.tables import (
+    Finding,
+    Problems,
+    Row,
+    TableSchema,
+    deployment_too_long,
+    read_table,
+    text_problem,
+)
 
 SCHEMAS = Path(__file__).resolve().parent / "camtrap-dp-1.0.2"
 TABLES = ("deployments", "media", "observations")
@@ -116,10 +124,10 @@ class _Times:
         self.deployments: dict[str, tuple[datetime, datetime, bool]] = {}
         self.outside: dict[str, int] = {"media": 0, "observations": 0}  # kept: their deployment has timestampIssues
 
-    def checker(self, table: str) -> Callable[[Row], tuple[str, str] | None]:
+    def checker(self, table: str) -> Callable[[Row], Finding | None]:
         return {"deployments": self._deployment, "media": self._media, "observations": self._observation}[table]
 
-    def _deployment(self, row: Row) -> tuple[str, str] | None:
+    def _deployment(self, row: Row) -> Finding | None:
         start, end = row.get("deploymentStart"), row.get("deploymentEnd")
         if start is None or end is None:
             return None
@@ -134,27 +142,28 @@ class _Times:
         self.deployments[row["deploymentID"]] = (start, end, row.get("timestampIssues") is True)
         return None
 
-    def _outside(self, table: str, row: Row, column: str) -> tuple[str, str] | None:
+    def _outside(self, table: str, row: Row, column: str) -> Finding | None:
         """The problem of a time outside its deployment's interval, or None when that deployment says
         timestampIssues (then it is counted)."""
         start, end, issues = self.deployments[row["deploymentID"]]
         if issues:
             self.outside[table] += 1
             return None
-        return (
+        return (  # said once for a deployment: a clock set a year wrong puts every row of it outside
             column,
             f"{row[column].isoformat()} is outside the interval of deployment {row['deploymentID'][:60]!r} "
             f"({start.isoformat()} to {end.isoformat()}): correct the time or the deployment's start and end; "
             "if the camera's clock is known to be wrong, set that deployment's timestampIssues to true",
+            f"outside {row['deploymentID']}",
         )
 
-    def _media(self, row: Row) -> tuple[str, str] | None:
+    def _media(self, row: Row) -> Finding | None:
         known = self.deployments.get(row.get("deploymentID", ""))
         if known is None or (value := row.get("timestamp")) is None or known[0] <= value <= known[1]:
             return None
         return self._outside("media", row, "timestamp")
 
-    def _observation(self, row: Row) -> tuple[str, str] | None:
+    def _observation(self, row: Row) -> Finding | None:
         start, end = row.get("eventStart"), row.get("eventEnd")
         if start is not None and end is not None and end < start:
             return (

@@ -26,7 +26,7 @@ from typing import Any
 
 from amurkg.errors import AmurkgError
 from amurkg.survey.rdf import Mapper, TaxonIndex
-from amurkg.survey.tables import Item, Problems, Row, RowCheck
+from amurkg.survey.tables import Finding, Item, Problems, Row, RowCheck
 
 #: Rows per chunk: big enough that handing a chunk to a worker costs little against mapping it.
 CHUNK_ROWS = 2000
@@ -216,7 +216,7 @@ def table_blocks(
         yield from settle_one(_result(pending.popleft()))
 
 
-def _found(problem: tuple[str, str] | None) -> Callable[[Row], tuple[str, str] | None]:
+def _found(problem: Finding | None) -> Callable[[Row], Finding | None]:
     """A between-columns check that a worker already made: its finding."""
     return lambda _: problem
 

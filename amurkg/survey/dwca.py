@@ -905,6 +905,8 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         col = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
         try:
             start, end = _interval(effort)
+            if "/" not in effort:
+                raise ValueError("it is one time: a deployment's samplingEffort is its start/end")
         except ValueError as exc:
             problems.once(  # every occurrence of the deployment repeats it: said once
                 ("samplingEffort", effort),
@@ -943,8 +945,11 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
             continue
         earlier = deployments.get(parent)
         if earlier is not None and (earlier[1]["deploymentStart"], earlier[1]["deploymentEnd"]) != (start, end):
-            problems.add(
-                f"{core.display}:{number}", f"parentEventID {parent!r} has another samplingEffort on row {earlier[0]}"
+            problems.once(
+                ("samplingEffort differs", parent, effort),
+                f"{core.display}:{number}:{col} (samplingEffort)",
+                f"{effort[:60]!r} is not the samplingEffort of parentEventID {parent[:60]!r} on row {earlier[0]}: "
+                "every row of a deployment gives the same; correct this one or that one",
             )
         deployments.setdefault(parent, (number, values))
     if problems:
@@ -1199,15 +1204,20 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             bad("eventDate", f"is not a date-time or start/end interval with UTC offsets: {exc}")
         else:
             try:  # an unreadable samplingEffort is reported once, by the reader of deployments
-                effort = _interval(values.get("samplingEffort") or "")
+                text = values.get("samplingEffort") or ""
+                effort = _interval(text) if "/" in text else None  # one time is no effort: reported as such
             except ValueError:
                 effort = None
             if effort is not None and not (effort[0] <= values["_event"][0] and values["_event"][1] <= effort[1]):
-                bad(
-                    "eventDate",
-                    f"is outside the samplingEffort {values['samplingEffort'][:60]!r} of its deployment: correct the "
-                    "date, or the deployment's samplingEffort",
+                column = columns.get("eventDate")
+                problems.once(  # a deployment's effort mistyped puts each of its rows outside: said once
+                    ("eventDate outside", values["parentEventID"], values["samplingEffort"]),
+                    f"{where}:{(column or 0) + 1} (eventDate)",
+                    f"{str(values['eventDate'])[:60]!r} is outside the samplingEffort "
+                    f"{values['samplingEffort'][:60]!r} of its deployment: correct the date, or the deployment's "
+                    "samplingEffort",
                 )
+                ok = False
     elif (text := values.get("eventDate")) is not None and not _ISO_DATE.fullmatch(text):
         bad("eventDate", "is not an ISO 8601 date, date-time or interval")
     if (text := values.get("dateIdentified")) is not None:

@@ -220,6 +220,9 @@ class TableSchema:
 
 
 Row = dict[str, Any]
+#: What a check between a row's columns finds: (column, message), or (column, message, key) for a problem that
+#: other rows may repeat (said once, with their count: ``Problems.once``)
+Finding = tuple[str, str] | tuple[str, str, str]
 
 #: Bidirectional embedding, override and isolate controls: they make text display other than it reads.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -418,7 +421,7 @@ class TableKeys:
         ok: bool,
         refused_key: str | None,
         problems: Problems,
-        check: Callable[[Row], tuple[str, str] | None] | None,
+        check: Callable[[Row], Finding | None] | None,
     ) -> bool:
         """Add the problems of the row numbered ``number`` (its cells' problems already added: ``ok`` says
         whether there were none) that earlier rows show; then, if it is still without problems, what ``check``
@@ -430,7 +433,8 @@ class TableKeys:
             assert self.own is not None
             if key in self.own:
                 col = seen[self.primary_key]
-                problems.add(
+                problems.once(
+                    (display, self.primary_key, key),
                     f"{display}:{number}:{col} ({self.primary_key})",
                     f"{_shown(key)} is a duplicate: each {self.primary_key} must be unique",
                 )
@@ -440,7 +444,8 @@ class TableKeys:
         for name, values in self.uniques.items():
             if (value := row.get(name)) is not None:
                 if value in values:
-                    problems.add(f"{display}:{number}:{seen[name]} ({name})", f"{_shown(value)} is a duplicate")
+                    where = f"{display}:{number}:{seen[name]} ({name})"
+                    problems.once((display, name, value), where, f"{_shown(value)} is a duplicate")
                     ok = False
                 values.add(value)
         for spec, targets, resource, other in self.fks:
@@ -458,7 +463,11 @@ class TableKeys:
                     )
                 ok = False
         if ok and check is not None and (found := check(row)) is not None:
-            problems.add(f"{display}:{number}:{seen[found[0]]} ({found[0]})", found[1])
+            where = f"{display}:{number}:{seen[found[0]]} ({found[0]})"
+            if len(found) == 3:
+                problems.once((display, found[2]), where, found[1])
+            else:
+                problems.add(where, found[1])
             ok = False
         return ok
 
@@ -578,7 +587,7 @@ def read_table(
     schema: TableSchema,
     problems: Problems,
     keys: dict[str, set[str]],
-    check: Callable[[Row], tuple[str, str] | None] | None = None,
+    check: Callable[[Row], Finding | None] | None = None,
 ) -> Iterator[tuple[int, Row]]:
     """Check ``path`` against ``schema`` while reading it: yields ``(row number, typed values)`` for the rows
     without problems, adds the others' problems. Values of the primary key go into ``keys[schema.name]``;
@@ -610,7 +619,7 @@ def checked_rows(
     table_keys: TableKeys,
     items: _Items,
     problems: Problems,
-    check: Callable[[Row], tuple[str, str] | None] | None = None,
+    check: Callable[[Row], Finding | None] | None = None,
 ) -> Iterator[tuple[int, Row]]:
     """The rows of an opened table (``open_table``) whose cells and keys pass, checked in this process, in
     file order; the others' problems go into ``problems``."""
