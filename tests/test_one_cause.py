@@ -680,3 +680,29 @@ def test_an_archive_deployment_effort_fault_is_one_line(tmp_path: Path, damage: 
         assert "is not the samplingEffort of parentEventID 'dep1' on row 2" in found[0], found
     else:
         assert "it is one time: a deployment's samplingEffort is its start/end" in found[0], found
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=HEALTH)
+@given(bad=st.integers(1, 120), most=st.integers(1, 60))
+def test_max_problems_holds_for_the_descriptor_too(
+    tmp_path_factory: pytest.TempPathFactory, bad: int, most: int
+) -> None:
+    """Found by a reviewer: a descriptor with a hundred bad contributor roles listed fifty whatever
+    --max-problems said, in text order ([0], [1], [10]...), with no count of the rest."""
+    base = tmp_path_factory.mktemp("many")
+    package = copy_small(base)
+
+    def change(descriptor: dict[str, Any]) -> None:
+        descriptor["contributors"] = [{"title": f"person {n}", "role": "nobody"} for n in range(bad)]
+
+    _descriptor_with(package, change)
+    result = run("import", str(package), "--store", str(base / "store"), "--max-problems", str(most))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    shown = min(bad, most)
+    assert len(lines) == shown + (bad > most), lines
+    indexes = [int(re.search(r"contributors\[(\d+)\]", line).group(1)) for line in lines[:shown]]  # type: ignore[union-attr]
+    assert indexes == list(range(shown)), lines
+    if bad > most:
+        more = bad - most
+        assert lines[-1] == f"amurkg: error: ... and {more:,} more problem{'s' if more != 1 else ''}", lines

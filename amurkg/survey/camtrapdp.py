@@ -12,6 +12,7 @@ a name and a relative path, ``spatial`` an object) is checked here.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import re
 import tempfile
@@ -514,8 +515,12 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
             "(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/camtrap-dp-profile.json)"
         )
     problems.extend(_text_problems(descriptor, shown))
-    errors = sorted(_profile_validator().iter_errors(descriptor), key=lambda e: list(map(str, e.absolute_path)))
-    for error in errors[:50]:
+    # in the descriptor's order: resources[2] before resources[10]
+    errors = sorted(
+        itertools.islice(_profile_validator().iter_errors(descriptor), 10_000),
+        key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path],
+    )
+    for error in errors:
         path = "$"
         for part in error.absolute_path:
             path = json_path(path, part)

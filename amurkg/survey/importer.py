@@ -77,7 +77,7 @@ def _package_blocks(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[
     spare, with the same triples and the same messages as in one process."""
     from amurkg.survey.chunks import package_blocks, workers
 
-    with open_package(path) as package:
+    with _at_most(limit), open_package(path) as package:
         # each table's file by its path in the package: by its name alone, tables in different folders with one
         # file name were one file, their rows wrote the same lines, and the count check refused the package
         files = {name: package.paths.get(name) or Path(package.display[name]).name for name in package.tables}
@@ -90,6 +90,21 @@ def _package_blocks(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[
         mapper.stats.warnings.extend(package.warnings)
         yield from blocks(mapper.package_lines(package.descriptor))
         report(mapper, package)
+
+
+@contextlib.contextmanager
+def _at_most(limit: int) -> Iterator[None]:
+    """A ``PackageError`` raised in the block lists at most ``limit`` problems (``--max-problems``), then counts
+    the rest, as the tables' problems are listed: the descriptor's are found before the tables are read."""
+    try:
+        yield
+    except PackageError as exc:
+        if len(exc.problems) <= limit:
+            raise
+        more = len(exc.problems) - limit
+        raise PackageError(
+            [*exc.problems[:limit], f"... and {more:,} more problem{'s' if more != 1 else ''}"]
+        ) from None
 
 
 def import_package(
