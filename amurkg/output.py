@@ -83,7 +83,17 @@ def terminal_safe(text: str, keep_lines: bool = False) -> str:
     hide text; with ``keep_lines``, line breaks stay line breaks. Used for every human-facing output: tables,
     Markdown, descriptions and messages."""
     pattern = _TERMINAL_UNSAFE_KEEP_LINES if keep_lines else _TERMINAL_UNSAFE
+    if _SURROGATE.search(text):  # a file name in bytes that are not UTF-8: its bytes, as \xff
+        text = _SURROGATE.sub(_byte, text)
     return pattern.sub(_visible, text) if pattern.search(text) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _byte(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 #: What a data format written to a terminal (TSV, CSV, JSON, N-Triples...) may not pass on: the controls a table

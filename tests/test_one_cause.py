@@ -7,6 +7,7 @@ with a stray space, an empty deployments table, the same unknown ID on every row
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -706,3 +707,94 @@ def test_max_problems_holds_for_the_descriptor_too(
     if bad > most:
         more = bad - most
         assert lines[-1] == f"amurkg: error: ... and {more:,} more problem{'s' if more != 1 else ''}", lines
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(
+    part=st.sampled_from(
+        [
+            ("2023-13-02T11:00:00+10:00", "months run from 01 to 12"),
+            ("2023-02-30T11:00:00+10:00", "that month has no such day"),
+            ("2023-04-31T11:00:00+10:00", "that month has no such day"),
+            ("2023-01-02T24:00:00+10:00", "hours run from 00 to 23"),
+            ("2023-01-02T11:60:00+10:00", "minutes run from 00 to 59"),
+            ("2023-01-02T11:00:60+10:00", "seconds run from 00 to 59"),
+        ]
+    ),
+    dwca=st.booleans(),
+)
+def test_a_part_of_a_time_out_of_range_is_said_as_a_calendar_says_it(
+    tmp_path_factory: pytest.TempPathFactory, part: tuple[str, str], dwca: bool
+) -> None:
+    """Found by a reviewer: 'hour must be in 0..23' and 'day is out of range for month' were Python's words."""
+    text, said = part
+    if dwca:
+        rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+        rows[1][[t for t, _ in _DWC_COLUMNS].index("eventDate")] = text
+        found = read_archive(write_archive(tmp_path_factory.mktemp("dw") / "a", rows))
+    else:
+        package = copy_small(tmp_path_factory.mktemp("time"))
+        rows = table_rows(package / "media.csv")
+        rows[1][rows[0].index("timestamp")] = text
+        write_rows(package / "media.csv", rows)
+        found, _, _ = read_rows(package)
+    _plain(found)
+    assert len(found) == 1 and said in found[0] and "must be in" not in found[0], found
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=HEALTH)
+@given(zeros=st.integers(19, 5000))
+def test_a_count_with_leading_zeros_is_its_value(tmp_path_factory: pytest.TempPathFactory, zeros: int) -> None:
+    """Found by a reviewer: 1 written with 5,000 leading zeros was 'larger than a 64-bit integer'."""
+    package = copy_small(tmp_path_factory.mktemp("zeros"))
+    rows = table_rows(package / "observations.csv")
+    rows[1][rows[0].index("count")] = "0" * zeros + "1"
+    write_rows(package / "observations.csv", rows)
+    found, _, count = read_rows(package)
+    assert found == [] and count > 0, found
+
+
+def test_zips_a_windows_tool_made_or_holding_two_packages_are_said_so(tmp_path: Path) -> None:
+    """Found by a reviewer: a zip whose names have \\ between folders was 'an unsafe member name (absolute, a drive,
+    '..' or a link)', and one holding two packages in folders was 'no datapackage.json at the top'."""
+    import zipfile
+
+    backslashes, two = tmp_path / "windows.zip", tmp_path / "two.zip"
+    with zipfile.ZipFile(backslashes, "w") as archive:
+        for file in sorted(SMALL.iterdir()):
+            archive.write(file, f"survey\\{file.name}")
+    with zipfile.ZipFile(two, "w") as archive:
+        for folder in ("north", "south"):
+            for file in sorted(SMALL.iterdir()):
+                archive.write(file, f"{folder}/{file.name}")
+    found, _, _ = read_rows(backslashes)
+    assert len(found) == 1 and "has \\ between folders, which a zip may not" in found[0], found
+    found, _, _ = read_rows(two)
+    assert found == [
+        f"{two}: holds 2 packages ('north/datapackage.json', 'south/datapackage.json'): import one at a time, each "
+        "zipped or as its folder"
+    ]
+
+
+def test_an_archive_file_in_a_loop_of_links_is_said_so(tmp_path: Path) -> None:
+    folder = write_archive(tmp_path / "a")
+    (folder / "occurrence.txt").unlink()
+    (folder / "occurrence.txt").symlink_to("rows.txt")
+    (folder / "rows.txt").symlink_to("occurrence.txt")
+    assert read_archive(folder) == [f"{folder}/occurrence.txt: a link in a loop of links: it leads to no file"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names are bytes only on Linux")
+def test_a_folder_name_that_is_not_utf8_is_shown_by_its_bytes(tmp_path: Path) -> None:
+    """Found by a reviewer: a folder named in bytes that are not UTF-8 was shown as \\udcff (Python's stand-in)."""
+    import os
+    import shutil
+
+    package = Path(os.fsdecode(os.fsencode(tmp_path) + b"/survey\xff"))
+    shutil.copytree(SMALL, package)
+    rows = table_rows(package / "deployments.csv")
+    rows[0][0] = "deploymentId"
+    write_rows(package / "deployments.csv", rows)
+    result = run("import", str(package), "--store", str(tmp_path / "store"))
+    assert result.exit_code == 2 and "survey\\xff/deployments.csv:1: missing required column" in result.stderr
+    assert "\\udcff" not in result.stderr, result.stderr

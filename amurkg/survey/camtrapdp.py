@@ -231,6 +231,17 @@ def check_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
     for m in members:
         name = PurePosixPath(m.filename)
         if (
+            "\\" in m.filename
+            and not re.match(r"^[A-Za-z]:|^\\", m.filename)
+            and ".." not in re.split(r"[\\/]", m.filename)
+        ):
+            raise PackageError(
+                [
+                    f"{archive}!{m.filename[:120]!r}: has \\ between folders, which a zip may not (some Windows tools "
+                    "write them): make the zip again with another tool, or unpack it and give the folder"
+                ]
+            )
+        if (
             name.is_absolute()
             or ".." in name.parts
             or "\\" in m.filename
@@ -296,6 +307,11 @@ def _unzip(archive: Path, into: Path) -> Path:
     found = sorted(into.glob("*/datapackage.json"))
     if len(found) == 1:
         return found[0].parent
+    if found:
+        named = ", ".join(repr(f.relative_to(into).as_posix()) for f in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise PackageError(
+            [f"{archive}: holds {len(found)} packages ({named}): import one at a time, each zipped or as its folder"]
+        )
     raise PackageError([f"{archive}: no datapackage.json at the top of the zip (or in one folder inside it)"])
 
 

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, TextIO
 from xml.etree import ElementTree
 
-from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, check_members, inside
+from amurkg.survey.camtrapdp import MAX_UNPACKED, PackageError, _loops, check_members, inside
 from amurkg.survey.rdf import DWC, Mapper, TaxonIndex, iso, literal
 from amurkg.survey.tables import (
     MAX_CELL,
@@ -630,6 +630,8 @@ def _members(path: Path) -> tuple[Callable[[str], IO[bytes] | None], str]:
 
         def open_dir(name: str) -> IO[bytes] | None:
             target = root / PurePosixPath(name)
+            if target.is_symlink() and _loops(target):
+                raise PackageError([f"{root}/{name}: a link in a loop of links: it leads to no file"])
             if (target.exists() or target.is_symlink()) and not inside(root, target):
                 raise PackageError(
                     [f"{root}/{name}: a link to a file outside the archive: refused; copy the file into the archive"]

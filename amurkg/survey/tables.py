@@ -98,9 +98,20 @@ def read_datetime(text: str) -> datetime:
         )
     try:
         value = datetime.fromisoformat(text)
-    except ValueError as exc:  # the day, hour, minute or second out of range: Python says which in plain words
-        raise ValueError(f"not a real date and time ({exc})") from None
+    except ValueError as exc:  # the day, hour, minute or second out of range: said as the calendar says it
+        raise ValueError(f"not a real date and time: {_RANGES.get(str(exc), 'a part of it is out of range')}") from None
     return convertible(value)
+
+
+#: Python's words for a part of a date or time out of its range, and a person's.
+_RANGES = {
+    "month must be in 1..12": "months run from 01 to 12",
+    "day is out of range for month": "that month has no such day",
+    "hour must be in 0..23": "hours run from 00 to 23",
+    "minute must be in 0..59": "minutes run from 00 to 59",
+    "second must be in 0..59": "seconds run from 00 to 59",
+    "year 0 is out of range": "there is no year 0000",
+}
 
 
 _datetime = read_datetime
@@ -158,8 +169,9 @@ def _number(text: str) -> float:
 def _integer(text: str) -> int:
     if not _INTEGER.fullmatch(text):
         raise ValueError("not an integer")
-    # more than 20 digits is out of range whatever they are (and Python converts at most 4,300)
-    value = int(text) if len(text) <= 21 else 1 << 64
+    # more than 19 significant digits is out of range whatever they are (and Python converts at most 4,300)
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    value = int(("-" if text.startswith("-") else "") + digits) if len(digits) <= 19 else 1 << 64
     if not -(1 << 63) <= value < 1 << 63:  # SPARQL engines sum and compare 64-bit integers: SUM would be unbound
         raise ValueError("larger than a 64-bit integer: not a count or measure a camera records")
     return value
