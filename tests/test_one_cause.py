@@ -798,3 +798,22 @@ def test_a_folder_name_that_is_not_utf8_is_shown_by_its_bytes(tmp_path: Path) ->
     result = run("import", str(package), "--store", str(tmp_path / "store"))
     assert result.exit_code == 2 and "survey\\xff/deployments.csv:1: missing required column" in result.stderr
     assert "\\udcff" not in result.stderr, result.stderr
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(
+    date=st.sampled_from(["2020-02-30", "2021-02-29", "2020-13", "2020-04-31T10:00Z", "2020-01-01/2020-00-05"]),
+    good=st.sampled_from(["2020-02-29", "2020-12", "2020", "2020-01-01/2020-01-05", "2020-04-30T10:00Z"]),
+)
+def test_an_occurrence_on_a_day_no_calendar_has_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, date: str, good: str
+) -> None:
+    """Found by a reviewer: a Darwin Core occurrence of no camera (no parentEventID) dated 2020-02-30 imported."""
+    names = [t for t, _ in _DWC_COLUMNS]
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 5)]
+    for cells in rows[:2]:  # two occurrences that are not a camera's
+        cells[names.index("parentEventID")] = cells[names.index("samplingEffort")] = ""
+    rows[0][names.index("eventDate")] = good
+    rows[1][names.index("eventDate")] = date
+    found = read_archive(write_archive(tmp_path_factory.mktemp("dw") / "a", rows))
+    assert len(found) == 1 and ":3:" in found[0] and "is not a real date" in found[0], found

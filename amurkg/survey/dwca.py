@@ -873,6 +873,21 @@ def _xml(where: str, data: bytes) -> ElementTree.Element:
         raise PackageError([str(exc)]) from None
 
 
+def _impossible_day(text: str) -> str | None:
+    """The first date of an ISO 8601 date or interval that no calendar has (2020-02-30, 2020-13-01), or None."""
+    from datetime import date
+
+    for part in text.split("/"):
+        found = re.match(r"(\d{4})(?:-(\d\d)(?:-(\d\d))?)?", part, re.ASCII)
+        if found is None:
+            continue
+        try:
+            date(int(found[1]), int(found[2] or 1), int(found[3] or 1))
+        except ValueError:
+            return found[0]
+    return None
+
+
 def _instant(text: str) -> datetime:
     return read_datetime(text)
 
@@ -1222,6 +1237,8 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
                 ok = False
     elif (text := values.get("eventDate")) is not None and not _ISO_DATE.fullmatch(text):
         bad("eventDate", "is not an ISO 8601 date, date-time or interval")
+    elif text is not None and (day := _impossible_day(text)) is not None:
+        bad("eventDate", f"is not a real date: {day} is not a day of the calendar (its month or its day)")
     if (text := values.get("dateIdentified")) is not None:
         try:
             values["_identified"] = _instant(text)
