@@ -26,6 +26,7 @@ def main() -> None:
     finally:
         gc.freeze()
         gc.enable()
+        _keep_exit_code()
     enable_supervision()
     if os.environ.get("_AMURKG_COMPLETE", "").endswith("_bash"):  # the shell asks for completions
         from amurkg.completion import escape_for_bash
@@ -38,6 +39,20 @@ def main() -> None:
 
         sys.stderr.write("amurkg: interrupted while starting; nothing was done\n")
         raise SystemExit(130) from None
+    finally:
+        _keep_exit_code()
+
+
+def _keep_exit_code() -> None:
+    """Make the exit code the command chose the process's, under ``python -m amurkg`` too.
+
+    CPython marks a KeyboardInterrupt that ended the evaluation of a string (``exec`` or ``eval`` of text: every
+    dataclass and namedtuple made while a module is imported) and, for ``python -m``, ends the process by SIGINT
+    at exit whenever that mark is set, even where the interrupt was handled: a Ctrl-C, or a SIGTERM that
+    ``import`` turns into one, landing while a module was imported lazily ended the process by SIGINT instead of
+    exit 130. Each evaluation of a string clears the mark first, so evaluating an empty one, once the command
+    has handled its interrupt, clears it for good."""
+    exec("")
 
 
 if __name__ == "__main__":

@@ -148,3 +148,37 @@ def test_a_ctrl_c_while_the_first_import_registers_keeps_the_store_it_made(
     assert _listed(store) == [_identifier()]
     effort = run("query", "survey-effort", "--store", str(store))
     assert effort.exit_code == 0 and effort.stdout.count("\n") > 1, effort.stderr
+
+
+@pytest.mark.parametrize("entry", [["-m", "amurkg"], ["-c", "from amurkg.__main__ import main; main()"]])
+def test_an_interrupt_inside_an_evaluated_string_still_ends_with_exit_130(tmp_path: Path, entry: list[str]) -> None:
+    """The last CI run: a SIGTERM sent to ``python -m amurkg import`` ended it by SIGINT (return code -2) after the
+    import had said "amurkg: interrupted". CPython marks a KeyboardInterrupt that ended an ``exec`` of text (as
+    the making of a dataclass while a module is imported does) and, under ``-m``, ends the process by SIGINT when
+    that mark is set, handled or not. Here the interrupt is raised from evaluated text half way through an import,
+    in a real process."""
+    import os
+    import subprocess
+    import sys
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import amurkg.survey.importer as importer\n"
+        "def _stage(*args, **kwargs):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "importer._stage = _stage\n",
+        "utf-8",
+    )
+    paths = [str(hook), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    store = tmp_path / "store"
+    done = subprocess.run(
+        [sys.executable, *entry, "import", str(SMALL), "--store", str(store)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, (done.returncode, done.stderr)
+    assert done.stderr.decode() == "amurkg: interrupted\n"
+    assert not store.exists() or not _listed(store)
