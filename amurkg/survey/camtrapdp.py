@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -165,6 +165,14 @@ class _Times:
         return self._outside("media", row, "timestamp")
 
     def _observation(self, row: Row) -> Finding | None:
+        if row.get("observationLevel") == "media" and row.get("mediaID") is None:
+            # Camtrap DP: a media-based observation is one directly associated with a media file (its mediaID)
+            return (
+                "mediaID",
+                "is empty in a media-based observation (observationLevel media), which classifies one media file: "
+                "give that file's mediaID, or set observationLevel to event if it classifies the whole event",
+                "media-based without mediaID",
+            )
         start, end = row.get("eventStart"), row.get("eventEnd")
         if start is not None and end is not None and end < start:
             return (
@@ -472,6 +480,13 @@ def _profile_validator() -> Any:
 
     profile = json.loads((SCHEMAS / "camtrap-dp-profile.json").read_text("utf-8"))
     profile["$defs"]["version"] = {"pattern": r"/1\.0(\.1|\.2)?/"}
+    # the Data Package schema (not shipped, so not read) makes 'created' a date-time (RFC 3339)
+    profile["allOf"][1]["properties"]["created"].update({"type": "string", "format": "date-time"})
+    # the formats the profile declares are checked (jsonschema only notes them unless given a checker, and its
+    # own checkers depend on which optional packages are installed): the same on every machine
+    formats = jsonschema.FormatChecker(formats=())
+    formats.checks("date")(_is_date)
+    formats.checks("date-time")(_is_date_time)
     permissive = Resource.from_contents({}, default_specification=DRAFT202012)
     registry: Registry = Registry().with_resources(
         [
@@ -480,7 +495,50 @@ def _profile_validator() -> Any:
         ]
     )
     cls = jsonschema.validators.validator_for(profile)
-    return cls(profile, registry=registry)
+    return cls(profile, registry=registry, format_checker=formats)
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+#: How messages name the formats the profile declares.
+_FORMATS = {
+    "date": "a date as YYYY-MM-DD (such as 2020-05-21)",
+    "date-time": "a date and time as RFC 3339 writes it (such as 2023-02-06T11:23:03Z)",
+}
+
+
+def _is_date(value: Any) -> bool:
+    """Whether ``value`` is a day of the calendar as ISO 8601 writes it (YYYY-MM-DD); a value of another type is
+    the type check's to refuse."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(_DATE.fullmatch(value)) and date.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+def _is_date_time(value: Any) -> bool:
+    """Whether ``value`` is a date and time as RFC 3339 writes it (2023-02-06T11:23:03Z), its offset left out
+    too (some tools write none)."""
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME.fullmatch(value):
+        return False
+    try:
+        day, clock = value[:10], value[11:19]
+        date.fromisoformat(day)
+        hour, minute, second = (int(part) for part in clock.split(":"))
+        offset = value[19:].lstrip(".0123456789").upper()
+        if offset not in ("", "Z") and not (int(offset[1:3]) <= 23 and int(offset[4:6]) <= 59):
+            return False
+        return hour <= 23 and minute <= 59 and second <= 60  # 60: a leap second
+    except ValueError:
+        return False
 
 
 def json_path(path: str, part: str | int) -> str:
@@ -493,10 +551,11 @@ def json_path(path: str, part: str | int) -> str:
     return f"{path}[{part[:60]!a}]"
 
 
-def _text_problems(descriptor: dict[str, Any], shown: str) -> list[str]:
+def _text_problems(descriptor: dict[str, Any], shown: str, told: set[str]) -> list[str]:
     """Control characters in the descriptor's text: its ``id`` and ``name`` and the taxa's names and IDs are
     identifiers (printable characters only), every other string and key is free text (no control
-    characters but tabs and line breaks). Walked without recursion: the depth is bounded, but not by much."""
+    characters but tabs and line breaks). Walked without recursion: the depth is bounded, but not by much. The
+    path of each value told of goes into ``told``."""
     problems: list[str] = []
     stack: list[tuple[str, Any]] = [("$", descriptor)]
     while stack and len(problems) < 20:
@@ -514,6 +573,7 @@ def _text_problems(descriptor: dict[str, Any], shown: str) -> list[str]:
             )
             if (why := text_problem("id" if identifier else "free", value)) is not None:
                 problems.append(f"{shown}: {path}: {why}")
+                told.add(path)
     return sorted(problems)
 
 
@@ -530,7 +590,9 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
             f"{shown}: $.profile: {profile!r} is not a Camtrap DP 1.0 profile URL "
             "(https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/camtrap-dp-profile.json)"
         )
-    problems.extend(_text_problems(descriptor, shown))
+    # a value with a control character is told that once: not also that it is no date or none of a list
+    told: set[str] = set()
+    problems.extend(_text_problems(descriptor, shown, told))
     # in the descriptor's order: resources[2] before resources[10]
     errors = sorted(
         itertools.islice(_profile_validator().iter_errors(descriptor), 10_000),
@@ -540,6 +602,8 @@ def check_descriptor(descriptor: dict[str, Any], shown: str) -> list[str]:
         path = "$"
         for part in error.absolute_path:
             path = json_path(path, part)
+        if path in told and error.validator in ("format", "enum", "pattern"):
+            continue
         message = _profile_message(error)
         message = message if len(message) < 300 else message[:297] + "..."
         problems.append(f"{shown}: {path}: {message}")
@@ -567,6 +631,10 @@ def _profile_message(error: Any) -> str:
     if kind == "required" and isinstance(value, dict) and isinstance(expected, list):
         missing = [k for k in expected if k not in value]
         return f"{', '.join(_json_value(k) for k in missing)} {'is' if len(missing) == 1 else 'are'} required here"
+    if kind == "format" and expected == "date" and isinstance(value, str) and _DATE.fullmatch(value):
+        return f"{_json_value(value)} names no day of the calendar: write the day meant, as YYYY-MM-DD"
+    if kind == "format" and expected in _FORMATS:
+        return f"{_json_value(value)} is not {_FORMATS[expected]}"
     if kind == "additionalProperties" and isinstance(value, dict):
         return str(error.message).replace("'", '"')  # names of properties only
     shown = repr(value)
