@@ -645,6 +645,7 @@ def export_command(
     if fmt is ExportFormat.dwca:
         if store is None:
             raise ParameterError("-f dwca exports imported surveys: name the store with --store DIR")
+        from amurkg.output import terminal_safe
         from amurkg.survey.dwca import summary, write_archive_report
         from amurkg.survey.sensitive import EXACT_WARNING, Grid
 
@@ -654,6 +655,8 @@ def export_command(
         with _load(None, Engine.oxigraph, store=store) as kg:
             archive, coverage = write_archive_report(kg, chosen_grid, chosen_records)
         emit(archive, output)
+        for line in coverage.renamed:  # IDs that several packages use, made unique as survey merge does
+            typer.echo(f"amurkg: renamed: {terminal_safe(line)}", err=True)
         _wrote(output, "a Darwin Core Archive", summary(coverage, chosen_grid))
         return
     chosen = choose_format(fmt.value if fmt else None, output, RDF_FORMAT_BY_EXTENSION, "ttl", "RDF")

@@ -241,7 +241,7 @@ def test_filters_are_one_definition_on_every_survey_command() -> None:
         (["--since", "2023-13-01"], "--since: '2023-13-01' is not a date"),
         (["--since", "2023-01-05", "--until", "2023-01-01"], "the date range is empty"),
         (["--observation-type", "cat"], "unknown observation type 'cat'"),
-        (["--package", "nope"], "no deployment was active"),
+        (["--package", "nope"], "--package 'nope': the store holds no such package"),
         (["--occasion", "1e9"], "occasion length"),
     ],
 )

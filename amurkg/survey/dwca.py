@@ -238,11 +238,92 @@ SELECT ?package (MIN(COALESCE(?name, ?path)) AS ?licence) WHERE {
 } GROUP BY ?package"""
 
 
-def media_rows(kg: Any, grid: Any, occurrences: set[str] | None = None) -> Iterator[dict[str, str]]:
+#: Each package's occurrence, deployment and event IDs (``_renaming``).
+_IDENTIFIERS = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?obs ?package ?occurrenceID ?deploymentID ?eventID WHERE {
+  ?obs a akg:CameraTrapObservation ; akg:observationLevel "event" ; akg:observationType "animal" ;
+    dwc:occurrenceID ?occurrenceID ; akg:deployment ?deployment .
+  ?deployment akg:deploymentID ?deploymentID ; prov:wasDerivedFrom/dcterms:isPartOf/dcterms:isPartOf ?package .
+  OPTIONAL { ?obs dwc:eventID ?eventID }
+}"""
+
+#: The packages' names (``name`` in the descriptor), which prefix their repeated IDs as in ``survey merge``.
+_PACKAGE_NAMES = """
+PREFIX akg: <https://w3id.org/amurkg/ontology#>
+SELECT ?package (MIN(?name) AS ?given) WHERE { ?package a akg:CameraTrapPackage ; akg:packageName ?name }
+GROUP BY ?package"""
+
+#: package IRI -> archive column -> identifier -> the identifier written
+Renaming = dict[str, dict[str, dict[str, str]]]
+
+
+def _renaming(kg: Any, packages: dict[str, dict[str, str]], keep: set[str] | None = None) -> tuple[Renaming, list[str]]:
+    """How to keep each record one record in an archive of several packages: an observation, deployment or
+    event ID used by more than one package (every hand-made package has an O1 and a D1) is prefixed with each
+    package's name, as ``amurkg survey merge`` and camtrapdp's ``merge_camtrapdp`` do; IDs used once are kept.
+    Without it, two packages' O1 were two rows with one occurrenceID, and their D1 one deployment with two
+    sampling efforts: an archive GBIF refuses and amurkg could not import again. Only the observations written
+    count (``keep``: their IRIs; None: all). Returns the renaming and one line per kind of ID renamed."""
+    from amurkg.survey.merge import _sample, _slug
+
+    given = {_value(r[0]): _value(r[1]) for r in kg.query(_PACKAGE_NAMES).rows}
+    names: dict[str, str] = {}
+    for number, (iri, meta) in enumerate(sorted(packages.items()), 1):
+        name = base = _slug(given.get(iri) or meta.get("id") or meta.get("title") or f"package{number}")
+        suffix = 2
+        while name in names.values():  # two packages of one name: the second is name-2
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        names[iri] = name
+    columns = {"occurrenceID": "occurrenceID", "deploymentID": "parentEventID", "eventID": "eventID"}
+    used: dict[str, dict[str, set[str]]] = {column: {} for column in columns.values()}
+    answer = kg.stream(_IDENTIFIERS)
+    variables = answer.variables
+    for row in answer.rows:
+        v = dict(zip(variables, map(_value, row), strict=True))
+        if keep is not None and v["obs"] not in keep:
+            continue
+        for variable, column in columns.items():
+            if v[variable]:
+                used[column].setdefault(v["package"], set()).add(v[variable])
+    renaming: Renaming = {}
+    lines: list[str] = []
+    for column, by_package in used.items():
+        owners: dict[str, int] = {}
+        for ids in by_package.values():
+            for value in ids:
+                owners[value] = owners.get(value, 0) + 1
+        shared = {value for value, count in owners.items() if count > 1}
+        if not shared:
+            continue
+        taken = set(owners)
+        for package, ids in sorted(by_package.items()):
+            mapping = renaming.setdefault(package, {}).setdefault(column, {})
+            for value in sorted(ids & shared):
+                new, number = f"{names.get(package, 'package')}_{value}", 2
+                while new in taken:
+                    new, number = f"{names.get(package, 'package')}_{value}_{number}", number + 1
+                taken.add(new)
+                mapping[value] = new
+        prefixes = ", ".join(f"{names[p]}_…" for p in sorted(by_package) if p in names)
+        lines.append(
+            f"{column}: {len(shared)} used by more than one package ({_sample(shared)}); prefixed with each "
+            f"package's name ({prefixes}) so that each stays one record"
+        )
+    return renaming, lines
+
+
+def media_rows(
+    kg: Any, grid: Any, occurrences: set[str] | None = None, renaming: Renaming | None = None
+) -> Iterator[dict[str, str]]:
     """The Audubon Core rows: each media file of an occurrence's event (same deployment, timestamp within the
     event), linked by ``coreid``, by occurrence, then time and row. For a camera that recorded a threatened taxon
     (unless ``grid`` is ``None``) no ``accessURI``: the picture shows the place. ``occurrences`` (IDs) leaves out
-    the media of every other occurrence."""
+    the media of every other occurrence; ``renaming`` (``_renaming``) the IDs written for those of several
+    packages."""
     import bisect
 
     from amurkg.survey.sensitive import sensitive_deployments
@@ -265,10 +346,12 @@ def media_rows(kg: Any, grid: Any, occurrences: set[str] | None = None) -> Itera
         (_value(r[0]), _value(r[1]), _seconds(_value(r[2])), _seconds(_value(r[3]))) for r in kg.stream(_EVENTS).rows
     )
     for occurrence, deployment, start, end in events:
-        if occurrences is not None and occurrence not in occurrences:  # of an occurrence left out
-            continue
         times = instants.get(deployment, [])
         media = by_deployment.get(deployment, [])
+        if renaming and media:  # the ID written for this package's occurrence
+            occurrence = renaming.get(media[0][2]["package"], {}).get("occurrenceID", {}).get(occurrence, occurrence)
+        if occurrences is not None and occurrence not in occurrences:  # of an occurrence left out
+            continue
         for _, _, v in media[bisect.bisect_left(times, start) : bisect.bisect_right(times, end)]:
             public = v["public"] == "true"
             hidden = deployment in sensitive
@@ -326,6 +409,9 @@ class Coverage:
     generalised: set[str] = field(default_factory=set)  # deployment IRIs
     reasons: set[Any] = field(default_factory=set)
     rows: int = 0
+    #: identifiers that more than one package uses, and how they were made unique (``_renaming``)
+    renaming: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    renamed: list[str] = field(default_factory=list)
 
     def add(self, latitude: float, longitude: float, begin: str, end: str, taxon: str) -> None:
         self.rows += 1
@@ -344,7 +430,8 @@ def occurrence_rows(
 
     ``grid`` (an ``amurkg.survey.sensitive.Grid``, the default one unless given) generalises the coordinates
     of deployments that recorded a threatened taxon; ``None`` writes them exactly. ``coverage`` gathers what
-    the rows cover as they are produced. ``keep`` (observation IRIs) leaves out every other observation."""
+    the rows cover as they are produced, and how IDs that several packages use were renamed (``_renaming``).
+    ``keep`` (observation IRIs) leaves out every other observation."""
     from amurkg.survey.sensitive import (
         WITHHELD_DWC_COLUMNS,
         Grid,
@@ -388,6 +475,9 @@ def occurrence_rows(
     }
 
     withholders: dict[tuple[str, str, str], withholder] = {}
+    if len(packages) > 1:
+        coverage.renaming, coverage.renamed = _renaming(kg, packages, keep)
+    renaming = coverage.renaming
 
     def rows() -> Iterator[dict[str, str]]:
         answer = kg.stream(_OCCURRENCES)
@@ -462,6 +552,8 @@ def occurrence_rows(
                 "scientificName": v["scientificName"],
                 "kingdom": "Animalia",
             }
+            for column, mapping in renaming.get(v["package"], {}).items():
+                row[column] = mapping.get(row[column], row[column])
             if withheld:  # place names and free text withheld with the coordinates (Chapman 2020)
                 row.update(dict.fromkeys(WITHHELD_DWC_COLUMNS, ""))
                 camera = (v["locality"], v["latitude"], v["longitude"])
@@ -565,7 +657,7 @@ def _write_archive(kg: Any, grid: Any, keep: set[str] | None = None) -> tuple[by
     media_names = ["coreid"] + [name for name, _ in MEDIA_COLUMNS]
     media.write("\t".join(media_names) + "\n")
     media_count = 0
-    for row in media_rows(kg, grid, written if keep is not None else None):
+    for row in media_rows(kg, grid, written if keep is not None else None, coverage.renaming):
         media.write("\t".join(_clean(row[name]) for name in media_names) + "\n")
         media_count += 1
     people, projects = package_people(kg)

@@ -199,6 +199,14 @@ def deployments(kg: Any, flt: SurveyFilter | None = None) -> list[Deployment]:
     rows = kg.query(_DEPLOYMENTS, where="survey deployments").rows
     if not rows:
         raise ParameterError("no camera deployments in this graph: import a survey first (amurkg import)")
+    held = sorted({package_of(str(row[0].value)) for row in rows if row[0] is not None})
+    # a package named that the store does not hold is a typo, not an empty selection (an empty archive, exit 0)
+    if unknown := [p for p in flt.packages if p not in held]:
+        shown = ", ".join(repr(p[:80]) for p in held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise ParameterError(
+            f"--package {unknown[0][:80]!r}: the store holds no such package; it holds {shown} "
+            "(amurkg import --list --store DIR lists them)"
+        )
     for row in rows:
         iri, identifier, start, end, lat, lon, location_id, locality = (_value(t) for t in row)
         if iri is None or identifier is None or start is None or end is None:
