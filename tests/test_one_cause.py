@@ -820,3 +820,52 @@ def test_an_occurrence_on_a_day_no_calendar_has_is_refused(
     rows[1][names.index("eventDate")] = date
     found = read_archive(write_archive(tmp_path_factory.mktemp("dw") / "a", rows))
     assert len(found) == 1 and ":3:" in found[0] and "is not a real date" in found[0], found
+
+
+# ====================================================================== Darwin Core defaults
+
+_GOOD_DEFAULTS = {
+    "decimalLatitude": "43.2",
+    "decimalLongitude": "131.5",
+    "individualCount": "2",
+    "basisOfRecord": "MachineObservation",
+    "coordinateUncertaintyInMeters": "30",
+}
+_BAD_DEFAULTS = {
+    "decimalLatitude": st.sampled_from(["999", "-90.5", "north", "1e2", "nan"]),
+    "decimalLongitude": st.sampled_from(["181", "east", "-200", "inf"]),
+    "individualCount": st.sampled_from(["-1", "two", "1.5", "9" * 19]),
+    "basisOfRecord": st.sampled_from(["Photo", "machineObservation", "camera"]),
+    "coordinateUncertaintyInMeters": st.sampled_from(["0", "-5", "far"]),
+}
+
+
+def _archive_with_default(folder: Path, term: str, default: str) -> Path:
+    """The small archive with ``term``'s column left out of the file and given as meta.xml's default instead."""
+    kept = [(name, value) for name, value in _DWC_COLUMNS if name != term]
+    rows = [[value(k) for _, value in kept] for k in range(1, 7)]
+    names = [name for name, _ in kept]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)], extra=f'<field term="{DWC}{term}" default="{default}"/>')
+    archive = write_archive(folder, rows=rows, meta=meta)
+    (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    return archive
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@given(data=st.data(), term=st.sampled_from(sorted(_BAD_DEFAULTS)))
+def test_a_wrong_default_in_meta_xml_is_one_line_there(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, term: str
+) -> None:
+    """A default stands in every row that leaves its column empty: a wrong one was blamed on each row."""
+    default = data.draw(_BAD_DEFAULTS[term])
+    archive = _archive_with_default(tmp_path_factory.mktemp("default"), term, default)
+    found = read_archive(archive)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{archive / 'meta.xml'}: the default {default!r} of '{DWC}{term}' "), found
+    assert found[0].endswith(": correct or remove it")
+    _plain(found)
+
+
+@pytest.mark.parametrize("term", sorted(_GOOD_DEFAULTS))
+def test_a_right_default_reads_as_the_column_would(tmp_path: Path, term: str) -> None:
+    assert read_archive(_archive_with_default(tmp_path / "a", term, _GOOD_DEFAULTS[term])) == []
