@@ -869,3 +869,82 @@ def test_a_wrong_default_in_meta_xml_is_one_line_there(
 @pytest.mark.parametrize("term", sorted(_GOOD_DEFAULTS))
 def test_a_right_default_reads_as_the_column_would(tmp_path: Path, term: str) -> None:
     assert read_archive(_archive_with_default(tmp_path / "a", term, _GOOD_DEFAULTS[term])) == []
+
+
+# ====================================================================== one text, two Unicode forms
+
+
+def _two_forms() -> st.SearchStrategy[tuple[str, str]]:
+    """(NFC, NFD) of a word with at least one accented letter: the same text to a reader, not to a program."""
+    import unicodedata
+
+    letter = st.tuples(st.sampled_from("aeiouncAEOU"), st.sampled_from(["", "\u0301", "\u0300", "\u0308", "\u0303"]))
+    word = st.lists(letter, min_size=1, max_size=6).map(lambda parts: "".join(a + b for a, b in parts))
+    forms = word.map(lambda w: (unicodedata.normalize("NFC", "D-" + w), unicodedata.normalize("NFD", "D-" + w)))
+    return forms.filter(lambda pair: pair[0] != pair[1])
+
+
+def _rename(package: Path, file: str, column: str, old: str, new: str, rows: set[int] | None = None) -> None:
+    table = table_rows(package / file)
+    index = table[0].index(column)
+    for number, row in enumerate(table):
+        if number and row[index] == old and (rows is None or number in rows):
+            row[index] = new
+    write_rows(package / file, table)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(forms=_two_forms(), nfd_first=st.booleans())
+def test_two_ids_that_differ_only_in_their_unicode_form_are_one_problem(
+    tmp_path_factory: pytest.TempPathFactory, forms: tuple[str, str], nfd_first: bool
+) -> None:
+    """Two deployments 'Café', one of them with a combining accent, were imported as two that no one can tell
+    apart (the reviewer's 'counted as two')."""
+    first, second = (forms[1], forms[0]) if nfd_first else forms
+    package = copy_small(tmp_path_factory.mktemp("forms"))
+    for file in TABLES:
+        _rename(package, file, "deploymentID", "D1", first)
+        _rename(package, file, "deploymentID", "D2", second)
+    found, _, _ = read_rows(package)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{package / 'deployments.csv'}:3:1 (deploymentID): "), found
+    assert "other Unicode characters" in found[0] and "write it one way" in found[0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(forms=_two_forms(), table=st.sampled_from(["media.csv", "observations.csv"]))
+def test_a_reference_in_another_unicode_form_names_the_id_it_means(
+    tmp_path_factory: pytest.TempPathFactory, forms: tuple[str, str], table: str
+) -> None:
+    nfc, nfd = forms
+    package = copy_small(tmp_path_factory.mktemp("refs"))
+    for file in TABLES:
+        _rename(package, file, "deploymentID", "D1", nfc)
+    _rename(package, table, "deploymentID", nfc, nfd, rows={1})
+    found, _, _ = read_rows(package)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{package / table}:2:2 (deploymentID): "), found
+    assert "of deployments written with other Unicode characters" in found[0]
+    assert "write it as deployments does" in found[0]
+
+
+def test_a_scientific_name_in_two_unicode_forms_is_one_name(tmp_path: Path) -> None:
+    """An unmatched name written in both forms was two taxa of the package's own, counted apart."""
+    import unicodedata
+
+    name = "Felis caf\u00e9ensis"
+    package = copy_small(tmp_path)
+    table = table_rows(package / "observations.csv")
+    column = table[0].index("scientificName")
+    named = [row for row in table[1:] if row[column] and "Panthera" not in row[column]]
+    assert len(named) >= 2
+    for index, row in enumerate(named):
+        row[column] = unicodedata.normalize("NFD" if index % 2 else "NFC", name)
+    write_rows(package / "observations.csv", table)
+    store = tmp_path / "store"
+    result = run("import", str(package), "--store", str(store))
+    assert result.exit_code == 0, result.stderr
+    assert f"{name} ({len(named)})" in result.stderr, result.stderr
+    listed = run("survey", "names", "--store", str(store))
+    assert listed.exit_code == 0
+    assert sum(unicodedata.normalize("NFC", line).count(name) for line in listed.stdout.splitlines()) == 1

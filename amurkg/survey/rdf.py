@@ -16,6 +16,7 @@ import itertools
 import math
 import re
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -123,7 +124,8 @@ class TaxonIndex:
 
     @staticmethod
     def normal(name: str) -> str:
-        return " ".join(name.split()).casefold()
+        text = " ".join(name.split()).casefold()
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
 
     def match(self, name: str) -> str | None:
         """The curated taxon ``name`` names: its scientific name or a synonym (case and spacing aside), the same
@@ -320,6 +322,10 @@ class Mapper:
     def row(self, table: str, number: int, values: dict[str, Any]) -> list[str]:
         """The lines of one record."""
         self.stats.rows[table] += 1
+        if (name := values.get("scientificName")) is not None and not name.isascii():
+            # one name however its accents are encoded (RDF 1.1: lexical forms SHOULD be in Unicode NFC): an
+            # unmatched name in two forms was two taxa of its own, counted apart
+            values["scientificName"] = unicodedata.normalize("NFC", name)
         subject = f"<{self.record_iri(table, values[_ID[table]])}>"
         row = f"<{self.files[table]}#row={number}>"
         lines = [f"{subject} {RDF_TYPE} <{AKG}{_CLASSES[table]}> .", f"{subject} <{PROV}wasDerivedFrom> {row} ."]

@@ -409,6 +409,19 @@ class RowCheck:
         return row, found, refused_key
 
 
+#: What two IDs that look the same but differ in their characters are (Unicode's canonical equivalence).
+_ANOTHER_FORM = (
+    "written with other Unicode characters (a letter followed by a combining accent, or the accented letter as one "
+    "character): the same text to a reader, a different ID to every program"
+)
+
+
+def _nfc(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text)
+
+
 class TableKeys:
     """The checks of a row that need the rows before it, made in file order by one process: the primary key
     and unique columns (no value twice) and the foreign keys (a value of a table read before)."""
@@ -421,10 +434,39 @@ class TableKeys:
             f.name: set() for f in schema.fields if f.unique and f.name != schema.primary_key
         }
         self.fks = [(f, keys[res], res, other) for f, res, other in schema.foreign_keys if f in by_name and res in keys]
+        #: of the non-ASCII values of the primary key and unique columns: the NFC form -> the value as first written
+        self.forms: dict[str, dict[str, str]] = {}
+        self.target_forms: dict[str, dict[str, str]] = {}  # the same of the tables pointed at (``_other_form``)
         #: the columns these checks read, in a fixed order (what another process sends back of each row)
         self.needed = tuple(
             dict.fromkeys([*([self.primary_key] if self.primary_key else []), *self.uniques, *(f[0] for f in self.fks)])
         )
+
+    def _other_form(self, value: str, resource: str, targets: set[str]) -> str | None:
+        """The key of ``resource`` (its keys: ``targets``) that ``value`` is in another Unicode form (NFC against
+        NFD), or None. Only a value that is not ASCII can have one; the keys' forms are found on the first."""
+        if value.isascii():
+            return None
+        if (forms := self.target_forms.get(resource)) is None:
+            forms = self.target_forms[resource] = {_nfc(t): t for t in targets if not t.isascii()}
+        return forms.get(_nfc(value))
+
+    def _one_form(self, name: str, value: str, number: int, problems: Problems) -> bool:
+        """Whether ``value`` (new in column ``name``) differs from every earlier one in more than its Unicode form:
+        two deployments 'Café', one with a combining accent, are one to a reader and were counted as two."""
+        if value.isascii():
+            return True
+        forms = self.forms.setdefault(name, {})
+        first = forms.setdefault(_nfc(value), value)
+        if first == value:
+            return True
+        problems.once(
+            (self.display, name, "form", first),
+            f"{self.display}:{number}:{self.seen[name]} ({name})",
+            f"{_shown(value)} is {_shown(first)} of an earlier row {_ANOTHER_FORM}: write it one way, or make "
+            f"them different {name}s",
+        )
+        return False
 
     def settle(
         self,
@@ -453,17 +495,27 @@ class TableKeys:
                 ok = False
             else:
                 self.own.add(key)
+                ok = self._one_form(self.primary_key, key, number, problems) and ok
         for name, values in self.uniques.items():
             if (value := row.get(name)) is not None:
                 if value in values:
                     where = f"{display}:{number}:{seen[name]} ({name})"
                     problems.once((display, name, value), where, f"{_shown(value)} is a duplicate")
                     ok = False
+                else:
+                    ok = self._one_form(name, value, number, problems) and ok
                 values.add(value)
         for spec, targets, resource, other in self.fks:
             if (value := row.get(spec)) is not None and value not in targets:
                 where = f"{display}:{number}:{seen[spec]} ({spec})"
-                if not targets:  # the table it points at has no rows: one cause, said once
+                if (written := self._other_form(value, resource, targets)) is not None:
+                    problems.once(
+                        (display, spec, value),
+                        where,
+                        f"{_shown(value)} is the {other} {_shown(written)} of {resource} {_ANOTHER_FORM}: write it "
+                        f"as {resource} does",
+                    )
+                elif not targets:  # the table it points at has no rows: one cause, said once
                     problems.once(
                         (display, spec), where, f"{resource} has no rows, so no row can name its {other}: add them"
                     )
