@@ -53,8 +53,10 @@ MAX_UNPACKED = 64 * 1024**3
 class PackageError(AmurkgError):
     """A data package cannot be read or does not follow its standard; the message lists each problem."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], limited: bool = False) -> None:
         self.problems = problems
+        #: whether the list was already cut to the --max-problems limit, the rest counted (``Problems.lines``)
+        self.limited = limited
         super().__init__("\n".join(problems))
 
 

@@ -1064,7 +1064,7 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
             )
         deployments.setdefault(parent, (number, values))
     if problems:
-        raise PackageError(problems.lines())
+        raise PackageError(problems.lines(), limited=True)
     identifier = next(iter(dataset_ids)) if len(dataset_ids) == 1 else Path(path).stem
     mapper = Mapper(identifier, {"deployments": "occurrence.txt", "observations": "occurrence.txt"}, taxa)
     for number, values in deployments.values():

@@ -86,7 +86,7 @@ def _package_blocks(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[
         size = sum(package.tables[name].stat().st_size for name in ("media", "observations"))
         yield from package_blocks(package, files, mapper, problems, workers(size))
         if problems:
-            raise PackageError(problems.lines())
+            raise PackageError(problems.lines(), limited=True)
         mapper.stats.warnings.extend(package.warnings)
         yield from blocks(mapper.package_lines(package.descriptor))
         report(mapper, package)
@@ -99,7 +99,7 @@ def _at_most(limit: int) -> Iterator[None]:
     try:
         yield
     except PackageError as exc:
-        if len(exc.problems) <= limit or exc.problems[-1].startswith("... and "):  # the tables' are counted already
+        if len(exc.problems) <= limit or exc.limited:  # the tables' are counted already
             raise
         more = len(exc.problems) - limit
         raise PackageError(
