@@ -47,7 +47,7 @@ def test_every_calendar_day_is_a_date(day: date, end: date) -> None:
     moment=st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC) | st.none()),
     separator=st.sampled_from("Tt "),
     zone=st.sampled_from(["Z", "z", "+02:00", "-11:30", "+00:00", ""]),
-    fraction=st.sampled_from(["", ".5", ".123", ".123456"]),
+    fraction=st.sampled_from(["", ".5", ".123", ".123456", ".1234567890"]),  # RFC 3339: any number of digits
 )
 def test_every_rfc_3339_moment_is_a_date_time(moment: datetime, separator: str, zone: str, fraction: str) -> None:
     text = f"{moment.year:04d}" + moment.strftime(f"-%m-%d{separator}%H:%M:%S") + fraction + zone
@@ -162,5 +162,20 @@ def test_a_media_based_observation_without_media_through_the_command_line(tmp_pa
     before = _state(store)
     result = run("import", str(package), "--store", str(store), "--replace")
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "(mediaID): is empty in a media-based observation" in result.stderr
+    assert "(mediaID): a media-based observation (observationLevel media) classifies one media file" in result.stderr
     assert _state(store) == before
+
+
+def test_a_table_without_the_media_column_names_the_row(tmp_path: Path) -> None:
+    """The reviewer's crash: observations.csv may leave out the optional mediaID column; its media-based rows
+    then name no media either, and the check's column was looked up in the header (KeyError, a traceback)."""
+    package = copy_small(tmp_path)
+    rows = table_rows(package / "observations.csv")
+    column = rows[0].index("mediaID")
+    first = _media_based(rows)[0]
+    write_rows(package / "observations.csv", [row[:column] + row[column + 1 :] for row in rows])
+    result = run("import", str(package), "--store", str(tmp_path / "store"))
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, lines
+    assert lines[0].startswith(f"amurkg: error: {package / 'observations.csv'}:{first + 1}: a media-based"), lines

@@ -948,3 +948,25 @@ def test_a_scientific_name_in_two_unicode_forms_is_one_name(tmp_path: Path) -> N
     listed = run("survey", "names", "--store", str(store))
     assert listed.exit_code == 0
     assert sum(unicodedata.normalize("NFC", line).count(name) for line in listed.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("ascii_first", [True, False])
+def test_a_form_whose_normal_form_is_ascii_is_caught_too(tmp_path: Path, ascii_first: bool) -> None:
+    """The reviewer's case: the Kelvin sign (U+212A) is the letter K in Unicode's normal form, so 'DK1' and
+    'D\u212a1' are one ID to a reader; the check looked at non-ASCII values only."""
+    plain, kelvin = "DK1", "D\u212a1"
+    first, second = (plain, kelvin) if ascii_first else (kelvin, plain)
+    package = copy_small(tmp_path / "dup")
+    for file in TABLES:
+        _rename(package, file, "deploymentID", "D1", first)
+        _rename(package, file, "deploymentID", "D2", second)
+    found, _, _ = read_rows(package)
+    assert len(found) == 1 and found[0].startswith(f"{package / 'deployments.csv'}:3:1 (deploymentID): "), found
+    assert "other Unicode characters" in found[0]
+    package = copy_small(tmp_path / "ref")
+    for file in TABLES:
+        _rename(package, file, "deploymentID", "D1", first)
+    _rename(package, "media.csv", "deploymentID", first, second, rows={1})
+    found, _, _ = read_rows(package)
+    assert len(found) == 1 and found[0].startswith(f"{package / 'media.csv'}:2:2 (deploymentID): "), found
+    assert f"is the deploymentID {first!r} of deployments written with other Unicode characters" in found[0]

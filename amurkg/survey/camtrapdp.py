@@ -171,8 +171,8 @@ class _Times:
             # Camtrap DP: a media-based observation is one directly associated with a media file (its mediaID)
             return (
                 "mediaID",
-                "is empty in a media-based observation (observationLevel media), which classifies one media file: "
-                "give that file's mediaID, or set observationLevel to event if it classifies the whole event",
+                "a media-based observation (observationLevel media) classifies one media file, and this row names "
+                "none: give that file's mediaID, or set observationLevel to event if it classifies the whole event",
                 "media-based without mediaID",
             )
         start, end = row.get("eventStart"), row.get("eventEnd")
@@ -502,7 +502,7 @@ def _profile_validator() -> Any:
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 
 

@@ -411,8 +411,8 @@ class RowCheck:
 
 #: What two IDs that look the same but differ in their characters are (Unicode's canonical equivalence).
 _ANOTHER_FORM = (
-    "written with other Unicode characters (a letter followed by a combining accent, or the accented letter as one "
-    "character): the same text to a reader, a different ID to every program"
+    "written with other Unicode characters (such as a letter followed by a combining accent against the accented "
+    "letter as one character): the same text to a reader, a different ID to every program"
 )
 
 
@@ -444,22 +444,31 @@ class TableKeys:
 
     def _other_form(self, value: str, resource: str, targets: set[str]) -> str | None:
         """The key of ``resource`` (its keys: ``targets``) that ``value`` is in another Unicode form (NFC against
-        NFD), or None. Only a value that is not ASCII can have one; the keys' forms are found on the first."""
-        if value.isascii():
-            return None
+        NFD), or None. The forms of the keys that are not ASCII are found on the first miss; an ASCII value can
+        be one of them in another form too (the Kelvin sign's NFC is the letter K)."""
         if (forms := self.target_forms.get(resource)) is None:
             forms = self.target_forms[resource] = {_nfc(t): t for t in targets if not t.isascii()}
-        return forms.get(_nfc(value))
-
-    def _one_form(self, name: str, value: str, number: int, problems: Problems) -> bool:
-        """Whether ``value`` (new in column ``name``) differs from every earlier one in more than its Unicode form:
-        two deployments 'Café', one with a combining accent, are one to a reader and were counted as two."""
         if value.isascii():
-            return True
-        forms = self.forms.setdefault(name, {})
-        first = forms.setdefault(_nfc(value), value)
-        if first == value:
-            return True
+            return forms.get(value)
+        nfc = _nfc(value)
+        return (nfc if nfc in targets else None) if nfc.isascii() else forms.get(nfc)
+
+    def _one_form(self, name: str, value: str, known: set[str], number: int, problems: Problems) -> bool:
+        """Whether ``value`` (new in column ``name``, whose values so far are ``known``) differs from every earlier
+        one in more than its Unicode form: two deployments 'Café', one with a combining accent, are one to a reader
+        and were counted as two. An ASCII value costs one look in a dict that stays empty while every value is
+        ASCII."""
+        if value.isascii():
+            forms = self.forms.get(name)
+            if not forms or (first := forms.get(value)) is None or first == value:
+                return True
+        else:
+            nfc = _nfc(value)
+            first = self.forms.setdefault(name, {}).setdefault(nfc, value)
+            if first == value:
+                if nfc == value or not nfc.isascii() or nfc not in known:
+                    return True
+                first = nfc  # an earlier ASCII value that this one is in another form
         problems.once(
             (self.display, name, "form", first),
             f"{self.display}:{number}:{self.seen[name]} ({name})",
@@ -495,7 +504,7 @@ class TableKeys:
                 ok = False
             else:
                 self.own.add(key)
-                ok = self._one_form(self.primary_key, key, number, problems) and ok
+                ok = self._one_form(self.primary_key, key, self.own, number, problems) and ok
         for name, values in self.uniques.items():
             if (value := row.get(name)) is not None:
                 if value in values:
@@ -503,7 +512,7 @@ class TableKeys:
                     problems.once((display, name, value), where, f"{_shown(value)} is a duplicate")
                     ok = False
                 else:
-                    ok = self._one_form(name, value, number, problems) and ok
+                    ok = self._one_form(name, value, values, number, problems) and ok
                 values.add(value)
         for spec, targets, resource, other in self.fks:
             if (value := row.get(spec)) is not None and value not in targets:
@@ -527,7 +536,8 @@ class TableKeys:
                     )
                 ok = False
         if ok and check is not None and (found := check(row)) is not None:
-            where = f"{display}:{number}:{seen[found[0]]} ({found[0]})"
+            column = found[0]  # a column the table may leave out (mediaID): then the row is the place
+            where = f"{display}:{number}:{seen[column]} ({column})" if column in seen else f"{display}:{number}"
             if len(found) == 3:
                 problems.once((display, found[2]), where, found[1])
             else:
