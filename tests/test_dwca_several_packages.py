@@ -177,7 +177,7 @@ def test_a_package_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
     """A typo in --package wrote an empty archive and said exit 0; it is now a usage error naming what is held."""
     store = tmp_path / "store"
     assert run("import", str(EXAMPLE), "--store", str(store)).exit_code == 0
-    for args in (["export", "-f", "dwca", "-o", str(tmp_path / "x.zip")], ["survey", "effort"]):
+    for args in (["export", "-f", "dwca", "-o", str(tmp_path / "x.zip")], ["survey", "effort"], ["survey", "names"]):
         result = run(*args, "--store", str(store), "--package", "second-survey")
         assert result.exit_code == 2, result.stderr
         assert result.stderr.strip().splitlines() == [
@@ -185,3 +185,24 @@ def test_a_package_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
             "'7cca70f5-ef8c-4f86-85fb-8f070937d7ab' (amurkg import --list --store DIR lists them)"
         ]
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_package_chosen_alone_lists_only_its_own_media(tmp_path: Path) -> None:
+    """The reviewer's leak: the media of the observations kept were chosen by occurrence ID, so the other
+    package's media of an observation of the same ID were listed too, linked to the chosen package's rows."""
+    second = _second(tmp_path)
+    for file, column in (("media.csv", "mediaID"), ("observations.csv", "mediaID")):
+        rows = table_rows(second / file)
+        index = rows[0].index(column)
+        for row in rows[1:]:
+            row[index] = "B-" + row[index] if row[index] else ""
+        write_rows(second / file, rows)
+    for chosen, prefix in (("7cca70f5-ef8c-4f86-85fb-8f070937d7ab", ""), ("second-survey", "B-")):
+        folder = tmp_path / chosen
+        folder.mkdir()
+        archive, _ = _export(folder, EXAMPLE, second, extra=("--package", chosen))
+        with zipfile.ZipFile(archive) as zf:
+            text = zf.read("multimedia.txt").decode("utf-8")
+        media = list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+        assert len(media) == 390
+        assert all(m["identifier"].startswith("B-") == bool(prefix) for m in media)

@@ -825,6 +825,8 @@ def test_an_occurrence_on_a_day_no_calendar_has_is_refused(
 # ====================================================================== Darwin Core defaults
 
 _GOOD_DEFAULTS = {
+    "eventDate": "2023-01-05T10:00:00+10:00",
+    "samplingEffort": "2023-01-01T00:00:00+10:00/2023-01-11T00:00:00+10:00",
     "decimalLatitude": "43.2",
     "decimalLongitude": "131.5",
     "individualCount": "2",
@@ -837,6 +839,9 @@ _BAD_DEFAULTS = {
     "individualCount": st.sampled_from(["-1", "two", "1.5", "9" * 19]),
     "basisOfRecord": st.sampled_from(["Photo", "machineObservation", "camera"]),
     "coordinateUncertaintyInMeters": st.sampled_from(["0", "-5", "far"]),
+    # the archive gives parentEventID: an eventDate is then a date-time or interval with UTC offsets
+    "eventDate": st.sampled_from(["2023-01-05", "2023-02-30T10:00:00+10:00", "soon"]),
+    "samplingEffort": st.sampled_from(["garbage/x", "2023-01-01T00:00:00+10:00", "2023-01-01/2023-01-11"]),
 }
 
 
@@ -970,3 +975,32 @@ def test_a_form_whose_normal_form_is_ascii_is_caught_too(tmp_path: Path, ascii_f
     found, _, _ = read_rows(package)
     assert len(found) == 1 and found[0].startswith(f"{package / 'media.csv'}:2:2 (deploymentID): "), found
     assert f"is the deploymentID {first!r} of deployments written with other Unicode characters" in found[0]
+
+
+@pytest.mark.parametrize("term", ["decimalLatitude", "decimalLongitude"])
+def test_one_coordinate_declared_without_the_other_is_one_line(tmp_path: Path, term: str) -> None:
+    """Every row would be refused for the missing other coordinate: said once, in meta.xml."""
+    kept = [(name, value) for name, value in _DWC_COLUMNS if name != term]
+    rows = [[value(k) for _, value in kept] for k in range(1, 40)]
+    names = [name for name, _ in kept]
+    archive = write_archive(tmp_path / "a", rows=rows, meta=meta_xml([(t, i) for i, t in enumerate(names)]))
+    (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    found = read_archive(archive)
+    assert len(found) == 1 and found[0].startswith(f"{archive / 'meta.xml'}: declares "), found
+    assert f"but no {term}" in found[0]
+
+
+def test_an_unused_default_of_a_column_is_left_to_the_rows(tmp_path: Path) -> None:
+    """A default stands in for a column's empty cells only: one that no row uses does not refuse the archive
+    (the reviewer found such an archive, imported before, refused), and a row that uses it is named."""
+    names = [name for name, _ in _DWC_COLUMNS]
+    rows = [[value(k) for _, value in _DWC_COLUMNS] for k in range(1, 7)]
+    column = names.index("decimalLatitude")
+    extra = f'<field index="{column}" term="{DWC}decimalLatitude" default="NA"/>'
+    fields = [(t, i) for i, t in enumerate(names) if t != "decimalLatitude"]
+    archive = write_archive(tmp_path / "a", rows=rows, meta=meta_xml(fields, extra=extra))
+    assert read_archive(archive) == []
+    rows[2][column] = ""
+    archive = write_archive(tmp_path / "b", rows=rows, meta=meta_xml(fields, extra=extra))
+    found = read_archive(archive)
+    assert len(found) == 1 and found[0].startswith(f"{archive / 'occurrence.txt'}:4:{column + 1} (decimalLatitude)")

@@ -348,6 +348,10 @@ def name_matches(kg: Any, package: str | None = None) -> list[NameMatch]:
     observations carry it, how it matched the curated taxa, and the taxon correction in force."""
     from amurkg.survey.rdf import TaxonIndex
 
+    if package is not None:  # a package the store does not hold is a typo, not an empty report
+        from amurkg.survey.filters import SurveyFilter, deployments
+
+        deployments(kg, SurveyFilter(packages=(package,)))
     curated: dict[str, tuple[str, str]] = {}
     for taxon, name, rank in kg.query(_CURATED_NAMES, where="curated names").rows:
         if taxon is not None and name is not None:

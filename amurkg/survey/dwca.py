@@ -211,7 +211,7 @@ SELECT ?package ?id ?title ?description ?created ?license ?rightsHolder ?collect
 _EVENTS = """
 PREFIX akg: <https://w3id.org/amurkg/ontology#>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
-SELECT ?occurrenceID ?deployment ?start ?end WHERE {
+SELECT ?occurrenceID ?deployment ?start ?end ?obs WHERE {
   ?obs a akg:CameraTrapObservation ; akg:observationLevel "event" ; akg:observationType "animal" ;
     dwc:occurrenceID ?occurrenceID ; akg:deployment ?deployment ; akg:eventStart ?start ; akg:eventEnd ?end .
 }"""
@@ -268,12 +268,12 @@ def _renaming(kg: Any, packages: dict[str, dict[str, str]], keep: set[str] | Non
     Without it, two packages' O1 were two rows with one occurrenceID, and their D1 one deployment with two
     sampling efforts: an archive GBIF refuses and amurkg could not import again. Only the observations written
     count (``keep``: their IRIs; None: all). Returns the renaming and one line per kind of ID renamed."""
-    from amurkg.survey.merge import _sample, _slug
+    from amurkg.survey.naming import sample, slug
 
     given = {_value(r[0]): _value(r[1]) for r in kg.query(_PACKAGE_NAMES).rows}
     names: dict[str, str] = {}
     for number, (iri, meta) in enumerate(sorted(packages.items()), 1):
-        name = base = _slug(given.get(iri) or meta.get("id") or meta.get("title") or f"package{number}")
+        name = base = slug(given.get(iri) or meta.get("id") or meta.get("title") or f"package{number}")
         suffix = 2
         while name in names.values():  # two packages of one name: the second is name-2
             name, suffix = f"{base}-{suffix}", suffix + 1
@@ -310,20 +310,20 @@ def _renaming(kg: Any, packages: dict[str, dict[str, str]], keep: set[str] | Non
                 mapping[value] = new
         prefixes = ", ".join(f"{names[p]}_…" for p in sorted(by_package) if p in names)
         lines.append(
-            f"{column}: {len(shared)} used by more than one package ({_sample(shared)}); prefixed with each "
+            f"{column}: {len(shared)} used by more than one package ({sample(shared)}); prefixed with each "
             f"package's name ({prefixes}) so that each stays one record"
         )
     return renaming, lines
 
 
 def media_rows(
-    kg: Any, grid: Any, occurrences: set[str] | None = None, renaming: Renaming | None = None
+    kg: Any, grid: Any, keep: set[str] | None = None, renaming: Renaming | None = None
 ) -> Iterator[dict[str, str]]:
     """The Audubon Core rows: each media file of an occurrence's event (same deployment, timestamp within the
     event), linked by ``coreid``, by occurrence, then time and row. For a camera that recorded a threatened taxon
-    (unless ``grid`` is ``None``) no ``accessURI``: the picture shows the place. ``occurrences`` (IDs) leaves out
-    the media of every other occurrence; ``renaming`` (``_renaming``) the IDs written for those of several
-    packages."""
+    (unless ``grid`` is ``None``) no ``accessURI``: the picture shows the place. ``keep`` (observation IRIs) leaves
+    out the media of every other observation (by IRI: by ID, another package's observation of the same ID kept
+    its media); ``renaming`` (``_renaming``) gives the IDs written for those of several packages."""
     import bisect
 
     from amurkg.survey.sensitive import sensitive_deployments
@@ -343,15 +343,15 @@ def media_rows(
         media.sort(key=lambda m: (m[0], m[1]))
         instants[deployment] = [m[0] for m in media]
     events = sorted(
-        (_value(r[0]), _value(r[1]), _seconds(_value(r[2])), _seconds(_value(r[3]))) for r in kg.stream(_EVENTS).rows
+        (_value(r[0]), _value(r[1]), _seconds(_value(r[2])), _seconds(_value(r[3])), _value(r[4]))
+        for r in kg.stream(_EVENTS).rows
+        if keep is None or _value(r[4]) in keep  # the media of an observation left out are left out
     )
-    for occurrence, deployment, start, end in events:
+    for occurrence, deployment, start, end, _ in events:
         times = instants.get(deployment, [])
         media = by_deployment.get(deployment, [])
         if renaming and media:  # the ID written for this package's occurrence
             occurrence = renaming.get(media[0][2]["package"], {}).get("occurrenceID", {}).get(occurrence, occurrence)
-        if occurrences is not None and occurrence not in occurrences:  # of an occurrence left out
-            continue
         for _, _, v in media[bisect.bisect_left(times, start) : bisect.bisect_right(times, end)]:
             public = v["public"] == "true"
             hidden = deployment in sensitive
@@ -649,15 +649,13 @@ def _write_archive(kg: Any, grid: Any, keep: set[str] | None = None) -> tuple[by
     text = io.StringIO()
     names = [name for name, _ in COLUMNS]
     text.write("\t".join(names) + "\n")
-    written: set[str] = set()
     for row in rows:
         text.write("\t".join(_clean(row[name]) for name in names) + "\n")
-        written.add(row["occurrenceID"])
     media = io.StringIO()
     media_names = ["coreid"] + [name for name, _ in MEDIA_COLUMNS]
     media.write("\t".join(media_names) + "\n")
     media_count = 0
-    for row in media_rows(kg, grid, written if keep is not None else None, coverage.renaming):
+    for row in media_rows(kg, grid, keep, coverage.renaming):
         media.write("\t".join(_clean(row[name]) for name in media_names) + "\n")
         media_count += 1
     people, projects = package_people(kg)
@@ -903,7 +901,7 @@ def read_core(path: Path) -> Core:
             )
         terms[local] = term
         fields[local] = (int(index) if index is not None else None, f.get("default", ""))
-    if wrong := _default_problems({local: default for local, (_, default) in fields.items() if default}, terms):
+    if wrong := _default_problems(fields, terms):
         raise PackageError([f"{base}meta.xml: {line}" for line in wrong])
     id_el = core.find(f"{ns}id")
     id_at = id_el.get("index", "") if id_el is not None else ""
@@ -1013,7 +1011,12 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         parent, effort = r.get("parentEventID"), r.get("samplingEffort")
         if not (parent and effort):
             continue
-        col = (core.fields.get("samplingEffort", (None, ""))[0] or 0) + 1
+        index = core.fields.get("samplingEffort", (None, ""))[0]
+        where = (
+            f"{core.display}:{number}:{index + 1} (samplingEffort)"
+            if index is not None
+            else f"{core.display}:{number} (samplingEffort, meta.xml's default)"
+        )
         try:
             start, end = _interval(effort)
             if "/" not in effort:
@@ -1021,12 +1024,12 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         except ValueError as exc:
             problems.once(  # every occurrence of the deployment repeats it: said once
                 ("samplingEffort", effort),
-                f"{core.display}:{number}:{col} (samplingEffort)",
+                where,
                 f"{effort[:60]!r} is not a start/end interval of dates with offsets: {exc}",
             )
             continue
         if (why := deployment_too_long(start, end)) is not None:
-            problems.once(("samplingEffort", effort), f"{core.display}:{number}:{col} (samplingEffort)", why)
+            problems.once(("samplingEffort", effort), where, why)
             continue
         values = {
             "deploymentID": parent,
@@ -1058,7 +1061,7 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         if earlier is not None and (earlier[1]["deploymentStart"], earlier[1]["deploymentEnd"]) != (start, end):
             problems.once(
                 ("samplingEffort differs", parent, effort),
-                f"{core.display}:{number}:{col} (samplingEffort)",
+                where,
                 f"{effort[:60]!r} is not the samplingEffort of parentEventID {parent[:60]!r} on row {earlier[0]}: "
                 "every row of a deployment gives the same; correct this one or that one",
             )
@@ -1261,17 +1264,35 @@ def _checked_rows(
         problems.add(f"{core.display}:{number + 1}", f"no occurrence rows{skipped}: there is nothing to import")
 
 
-def _default_problems(defaults: dict[str, str], terms: dict[str, str]) -> list[str]:
-    """What the row checks find in each ``default`` of meta.xml, each checked alone: a default stands in every
-    row that leaves its column empty, so a wrong one is said once, in meta.xml, not once per row (a reviewer
-    found a latitude default of 999 blamed on each row)."""
+def _default_problems(fields: dict[str, tuple[int | None, str]], terms: dict[str, str]) -> list[str]:
+    """What meta.xml declares that every row would be refused for, said once in meta.xml rather than once per row
+    (a reviewer found a latitude default of 999 blamed on each row): a default of a field without a column,
+    which stands in every row, run through the row checks alone (with the row's context: a parentEventID
+    declared makes eventDate an interval with UTC offsets); and one coordinate declared without the other. A
+    default of a field with a column stands in only for its empty cells, which the rows' checks place."""
     found: list[str] = []
-    for name, text in defaults.items():
-        values = {name: text}
+    coordinates = [name for name in ("decimalLatitude", "decimalLongitude") if name in fields]
+    if len(coordinates) == 1:
+        [given] = coordinates
+        other = "decimalLongitude" if given == "decimalLatitude" else "decimalLatitude"
+        found.append(
+            f"declares {terms[given]!r} but no {other}: a place needs both; declare the other one too, or neither"
+        )
+    for name, (index, text) in fields.items():
+        if index is not None or not text:
+            continue
+        values = {name: text, **({"parentEventID": "a deployment"} if "parentEventID" in fields else {})}
         if name in ("decimalLatitude", "decimalLongitude"):  # checked as a pair: the other one stands in
             values = {"decimalLatitude": "0", "decimalLongitude": "0", name: text}
         probe = Problems(5)
         _checked(values, {}, "", probe)
+        if name == "samplingEffort":  # read with the deployments, not by the row checks
+            try:
+                if "/" not in text:
+                    raise ValueError("it is one time: a deployment's samplingEffort is its start/end")
+                _interval(text)
+            except ValueError as exc:
+                probe.add("", f"{text[:60]!r} is not a start/end interval of dates with offsets: {exc}")
         for line in probe.kept:
             message = line.split(": ", 1)[1] if ": " in line else line
             if message.startswith(repr(text[:60])):  # the value is in the sentence below
@@ -1280,11 +1301,18 @@ def _default_problems(defaults: dict[str, str], terms: dict[str, str]) -> list[s
     return found
 
 
+def _at(where: str, columns: dict[str, int], name: str) -> str:
+    """The place of a value of row ``where``: its column, or the row alone for a term meta.xml gives no column
+    (its value is the field's default)."""
+    column = columns.get(name)
+    return f"{where}:{column + 1} ({name})" if column is not None else f"{where} ({name}, meta.xml's default)"
+
+
 def _checked(values: dict[str, Any], columns: dict[str, int], where: str, problems: Problems) -> bool:
     ok = True
     for name, text in list(values.items()):  # control characters first: a value holding one is not read on
         if not text.isprintable() and (why := text_problem(text_kind(name), text)) is not None:
-            problems.add(f"{where}:{(columns.get(name, -1)) + 1} ({name})", why)
+            problems.add(_at(where, columns, name), why)
             values.pop(name)
             ok = False
     if not ok:
@@ -1292,9 +1320,8 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
 
     def bad(name: str, message: str) -> None:
         nonlocal ok
-        column = columns.get(name)
         shown = "no value" if values.get(name) is None else repr(str(values.get(name))[:60])
-        problems.add(f"{where}:{(column or 0) + 1} ({name})", f"{shown} {message}")
+        problems.add(_at(where, columns, name), f"{shown} {message}")
         ok = False
 
     wrong = False  # a coordinate already reported: the other one is not then "missing"
@@ -1339,10 +1366,9 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
             except ValueError:
                 effort = None
             if effort is not None and not (effort[0] <= values["_event"][0] and values["_event"][1] <= effort[1]):
-                column = columns.get("eventDate")
                 problems.once(  # a deployment's effort mistyped puts each of its rows outside: said once
                     ("eventDate outside", values["parentEventID"], values["samplingEffort"]),
-                    f"{where}:{(column or 0) + 1} (eventDate)",
+                    _at(where, columns, "eventDate"),
                     f"{str(values['eventDate'])[:60]!r} is outside the samplingEffort "
                     f"{values['samplingEffort'][:60]!r} of its deployment: correct the date, or the deployment's "
                     "samplingEffort",

@@ -26,12 +26,13 @@ Coordinates are generalised as in every export (``amurkg.survey.sensitive``), be
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from amurkg.survey.naming import sample, slug
 
 #: The identifiers kept unique: each with the table that defines it and the columns that refer to it.
 IDENTIFIERS: dict[str, tuple[str | None, tuple[tuple[str, str], ...]]] = {
@@ -73,16 +74,11 @@ class Merged:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def _slug(text: str) -> str:
-    """A Data Package name: lower-case letters, digits, ``-``, ``_`` and ``.``."""
-    return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._") or "package"
-
-
 def _names(parts: list[Part], conflicts: list[Conflict]) -> list[str]:
     names: list[str] = []
     for number, part in enumerate(parts, 1):
         given = part.name or str(part.descriptor.get("name") or part.descriptor.get("id") or f"package{number}")
-        name = _slug(given)
+        name = slug(given)
         if name in names:
             unique = next(f"{name}-{n}" for n in range(2, len(parts) + 2) if f"{name}-{n}" not in names)
             conflicts.append(
@@ -91,12 +87,6 @@ def _names(parts: list[Part], conflicts: list[Conflict]) -> list[str]:
             name = unique
         names.append(name)
     return names
-
-
-def _sample(values: Iterable[str], limit: int = 3) -> str:
-    items = sorted(values)
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _rename_identifiers(parts: list[Part], names: list[str], conflicts: list[Conflict]) -> None:
@@ -122,7 +112,7 @@ def _rename_identifiers(parts: list[Part], names: list[str], conflicts: list[Con
         conflicts.append(
             Conflict(
                 identifier,
-                f"{len(shared)} used by more than one package ({_sample(shared)})",
+                f"{len(shared)} used by more than one package ({sample(shared)})",
                 "prefixed with each package's name (" + ", ".join(f"{n}_…" for n in names) + ") where they occur "
                 "and in every row that refers to them",
             )
@@ -151,7 +141,7 @@ def _rename_locations(parts: list[Part], names: list[str], conflicts: list[Confl
     conflicts.append(
         Conflict(
             "locationID",
-            f"{len(differing)} used by more than one package for different places ({_sample(differing)})",
+            f"{len(differing)} used by more than one package for different places ({sample(differing)})",
             "prefixed with each package's name, so that they stay different locations",
         )
     )
@@ -195,7 +185,7 @@ def _project(parts: list[Part], names: list[str], conflicts: list[Conflict]) -> 
             out[key] = values[0]
         elif values:
             conflicts.append(
-                Conflict(f"project.{key}", f"differs ({_sample(map(str, values))})", "left out of the merged project")
+                Conflict(f"project.{key}", f"differs ({sample(map(str, values))})", "left out of the merged project")
             )
     descriptions = _unique(p["description"] for p in projects if p.get("description"))
     designs = [(n, p.get("samplingDesign")) for n, p in zip(names, projects, strict=True) if p.get("samplingDesign")]
@@ -244,7 +234,7 @@ def _taxonomic(parts: list[Part], conflicts: list[Conflict]) -> list[dict[str, A
         conflicts.append(
             Conflict(
                 "taxonomic",
-                f"{len(differing)} scientific names described differently by different packages ({_sample(differing)})",
+                f"{len(differing)} scientific names described differently by different packages ({sample(differing)})",
                 "the first package's description kept",
             )
         )
