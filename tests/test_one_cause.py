@@ -974,20 +974,63 @@ def test_a_form_whose_normal_form_is_ascii_is_caught_too(tmp_path: Path, ascii_f
     _rename(package, "media.csv", "deploymentID", first, second, rows={1})
     found, _, _ = read_rows(package)
     assert len(found) == 1 and found[0].startswith(f"{package / 'media.csv'}:2:2 (deploymentID): "), found
-    assert f"is the deploymentID {first!r} of deployments written with other Unicode characters" in found[0]
+    assert f"{second!a} is the deploymentID {first!a} of deployments written with other Unicode characters" in found[0]
 
 
 @pytest.mark.parametrize("term", ["decimalLatitude", "decimalLongitude"])
 def test_one_coordinate_declared_without_the_other_is_one_line(tmp_path: Path, term: str) -> None:
-    """Every row would be refused for the missing other coordinate: said once, in meta.xml."""
+    """Every row with a place would be refused for the coordinate meta.xml does not declare: said once, with a
+    count; given as a default of the lone coordinate, said once in meta.xml."""
+    other = "decimalLongitude" if term == "decimalLatitude" else "decimalLatitude"
     kept = [(name, value) for name, value in _DWC_COLUMNS if name != term]
     rows = [[value(k) for _, value in kept] for k in range(1, 40)]
     names = [name for name, _ in kept]
     archive = write_archive(tmp_path / "a", rows=rows, meta=meta_xml([(t, i) for i, t in enumerate(names)]))
     (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
     found = read_archive(archive)
-    assert len(found) == 1 and found[0].startswith(f"{archive / 'meta.xml'}: declares "), found
-    assert f"but no {term}" in found[0]
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{archive / 'occurrence.txt'}:2 ({term}, which has no column): meta.xml declares no"), (
+        found
+    )
+    assert found[0].endswith("(the same in 38 more rows)"), found
+    kept = [(name, value) for name, value in _DWC_COLUMNS if name not in (term, other)]
+    names = [name for name, _ in kept]
+    rows = [[value(k) for _, value in kept] for k in range(1, 40)]
+    meta = meta_xml([(t, i) for i, t in enumerate(names)], extra=f'<field term="{DWC}{other}" default="43.1"/>')
+    archive = write_archive(tmp_path / "b", rows=rows, meta=meta)
+    (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    found = read_archive(archive)
+    assert len(found) == 1 and found[0].startswith(f"{archive / 'meta.xml'}: gives "), found
+    assert f"declares no {term}" in found[0]
+
+
+def test_what_darwin_core_allows_in_meta_xml_still_imports(tmp_path: Path) -> None:
+    """The second reviewer's regressions: valid archives that imported before the meta.xml checks."""
+    # samplingEffort is free text in Darwin Core: amurkg reads it as an interval only beside a parentEventID
+    kept = [(name, value) for name, value in _DWC_COLUMNS if name not in ("parentEventID", "samplingEffort")]
+    names = [name for name, _ in kept]
+    rows = [[value(k) for _, value in kept] for k in range(1, 7)]
+    extra = f'<field term="{DWC}samplingEffort" default="40 trap-nights"/>'
+    archive = write_archive(
+        tmp_path / "a", rows=rows, meta=meta_xml([(t, i) for i, t in enumerate(names)], extra=extra)
+    )
+    (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    assert read_archive(archive) == []
+    # a coordinate column declared but empty, the other not declared: no row gives a lone coordinate
+    kept = [(name, value) for name, value in _DWC_COLUMNS if name != "decimalLongitude"]
+    names = [name for name, _ in kept]
+    column = names.index("decimalLatitude")
+    rows = [[value(k) if i != column else "" for i, (_, value) in enumerate(kept)] for k in range(1, 7)]
+    archive = write_archive(tmp_path / "b", rows=rows, meta=meta_xml([(t, i) for i, t in enumerate(names)]))
+    (archive / "occurrence.txt").write_text("\n".join("\t".join(r) for r in [names, *rows]) + "\n", "utf-8")
+    assert read_archive(archive) == []
+
+
+def test_a_parent_event_default_is_checked_in_meta_xml(tmp_path: Path) -> None:
+    """The probe of a default gave every value a parentEventID and so overwrote that of the field checked."""
+    archive = _archive_with_default(tmp_path / "a", "parentEventID", "dep&#x202e;1")
+    found = read_archive(archive)
+    assert len(found) == 1 and found[0].startswith(f"{archive / 'meta.xml'}: the default "), found
 
 
 def test_an_unused_default_of_a_column_is_left_to_the_rows(tmp_path: Path) -> None:

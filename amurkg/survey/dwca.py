@@ -1015,7 +1015,7 @@ def archive_lines(path: Path, taxa: TaxonIndex, limit: int, report: Callable[[Ma
         where = (
             f"{core.display}:{number}:{index + 1} (samplingEffort)"
             if index is not None
-            else f"{core.display}:{number} (samplingEffort, meta.xml's default)"
+            else f"{core.display}:{number} (samplingEffort, which has no column)"
         )
         try:
             start, end = _interval(effort)
@@ -1268,31 +1268,34 @@ def _default_problems(fields: dict[str, tuple[int | None, str]], terms: dict[str
     """What meta.xml declares that every row would be refused for, said once in meta.xml rather than once per row
     (a reviewer found a latitude default of 999 blamed on each row): a default of a field without a column,
     which stands in every row, run through the row checks alone (with the row's context: a parentEventID
-    declared makes eventDate an interval with UTC offsets); and one coordinate declared without the other. A
-    default of a field with a column stands in only for its empty cells, which the rows' checks place."""
+    declared makes eventDate an interval with UTC offsets, and samplingEffort the deployment's start/end; without
+    one, samplingEffort is free text); and one coordinate given by a default without the other. A default of a
+    field with a column stands in only for its empty cells, which the rows' checks place; an empty column of one
+    coordinate gives no row a lone coordinate."""
     found: list[str] = []
-    coordinates = [name for name in ("decimalLatitude", "decimalLongitude") if name in fields]
-    if len(coordinates) == 1:
-        [given] = coordinates
-        other = "decimalLongitude" if given == "decimalLatitude" else "decimalLatitude"
-        found.append(
-            f"declares {terms[given]!r} but no {other}: a place needs both; declare the other one too, or neither"
-        )
-    for name, (index, text) in fields.items():
-        if index is not None or not text:
-            continue
-        values = {name: text, **({"parentEventID": "a deployment"} if "parentEventID" in fields else {})}
+    deployments = "parentEventID" in fields
+    constant = {name: text for name, (index, text) in fields.items() if index is None and text}
+    for given, other in (("decimalLatitude", "decimalLongitude"), ("decimalLongitude", "decimalLatitude")):
+        if given in constant and other not in fields:
+            found.append(
+                f"gives {terms[given]!r} a default but declares no {other}: a place needs both; declare the other "
+                "one too, or neither"
+            )
+    for name, text in constant.items():
+        values = {**({"parentEventID": "a deployment"} if deployments else {}), name: text}
         if name in ("decimalLatitude", "decimalLongitude"):  # checked as a pair: the other one stands in
             values = {"decimalLatitude": "0", "decimalLongitude": "0", name: text}
         probe = Problems(5)
         _checked(values, {}, "", probe)
-        if name == "samplingEffort":  # read with the deployments, not by the row checks
+        if name == "samplingEffort" and deployments:  # read with the deployments, not by the row checks
             try:
                 if "/" not in text:
                     raise ValueError("it is one time: a deployment's samplingEffort is its start/end")
-                _interval(text)
+                start, end = _interval(text)
+                if (why := deployment_too_long(start, end)) is not None:
+                    raise ValueError(why)
             except ValueError as exc:
-                probe.add("", f"{text[:60]!r} is not a start/end interval of dates with offsets: {exc}")
+                probe.add("", f"{text[:60]!r} is not a deployment's start/end interval of dates with offsets: {exc}")
         for line in probe.kept:
             message = line.split(": ", 1)[1] if ": " in line else line
             if message.startswith(repr(text[:60])):  # the value is in the sentence below
@@ -1303,9 +1306,9 @@ def _default_problems(fields: dict[str, tuple[int | None, str]], terms: dict[str
 
 def _at(where: str, columns: dict[str, int], name: str) -> str:
     """The place of a value of row ``where``: its column, or the row alone for a term meta.xml gives no column
-    (its value is the field's default)."""
+    (its value is then the field's default, if it has one)."""
     column = columns.get(name)
-    return f"{where}:{column + 1} ({name})" if column is not None else f"{where} ({name}, meta.xml's default)"
+    return f"{where}:{column + 1} ({name})" if column is not None else f"{where} ({name}, which has no column)"
 
 
 def _checked(values: dict[str, Any], columns: dict[str, int], where: str, problems: Problems) -> bool:
@@ -1336,10 +1339,17 @@ def _checked(values: dict[str, Any], columns: dict[str, int], where: str, proble
                 bad(name, f"is not a number from {low} to {high}")
                 wrong = True
     if not wrong and (values.get("_lat") is None) != (values.get("_lon") is None):
-        bad(
-            "decimalLatitude" if values.get("_lat") is None else "decimalLongitude",
-            "is missing while the other coordinate is given",
-        )
+        missing = "decimalLatitude" if values.get("_lat") is None else "decimalLongitude"
+        if missing in columns or values.get(missing) is not None:
+            bad(missing, "is missing while the other coordinate is given")
+        else:  # meta.xml declares only one of the two: every row with a place repeats it, said once
+            problems.once(
+                ("no column", missing),
+                _at(where, columns, missing),
+                f"meta.xml declares no {missing} while this row gives the other coordinate: a place needs both; "
+                f"declare {missing} in meta.xml, or leave out the other",
+            )
+            ok = False
     if (text := values.get("individualCount")) is not None:
         if re.fullmatch(r"\d{1,18}", text, re.ASCII):  # below 2^63, as every integer amurkg stores
             values["_count"] = int(text)

@@ -412,7 +412,8 @@ class RowCheck:
 #: What two IDs that look the same but differ in their characters are (Unicode's canonical equivalence).
 _ANOTHER_FORM = (
     "written with other Unicode characters (such as a letter followed by a combining accent against the accented "
-    "letter as one character): the same text to a reader, a different ID to every program"
+    "letter as one character; shown as escapes to tell them apart): the same text to a reader, a different ID to "
+    "every program"
 )
 
 
@@ -472,7 +473,7 @@ class TableKeys:
         problems.once(
             (self.display, name, "form", first),
             f"{self.display}:{number}:{self.seen[name]} ({name})",
-            f"{_shown(value)} is {_shown(first)} of an earlier row {_ANOTHER_FORM}: write it one way, or make "
+            f"{value[:60]!a} is {first[:60]!a} of an earlier row {_ANOTHER_FORM}: write it one way, or make "
             f"them different {name}s",
         )
         return False
@@ -521,7 +522,7 @@ class TableKeys:
                     problems.once(
                         (display, spec, value),
                         where,
-                        f"{_shown(value)} is the {other} {_shown(written)} of {resource} {_ANOTHER_FORM}: write it "
+                        f"{value[:60]!a} is the {other} {written[:60]!a} of {resource} {_ANOTHER_FORM}: write it "
                         f"as {resource} does",
                     )
                 elif not targets:  # the table it points at has no rows: one cause, said once
