@@ -268,7 +268,7 @@ def _renaming(kg: Any, packages: dict[str, dict[str, str]], keep: set[str] | Non
     Without it, two packages' O1 were two rows with one occurrenceID, and their D1 one deployment with two
     sampling efforts: an archive GBIF refuses and amurkg could not import again. Only the observations written
     count (``keep``: their IRIs; None: all). Returns the renaming and one line per kind of ID renamed."""
-    from amurkg.survey.naming import sample, slug
+    from amurkg.survey.naming import prefixed, sample, slug
 
     given = {_value(r[0]): _value(r[1]) for r in kg.query(_PACKAGE_NAMES).rows}
     names: dict[str, str] = {}
@@ -301,13 +301,7 @@ def _renaming(kg: Any, packages: dict[str, dict[str, str]], keep: set[str] | Non
             continue
         taken = set(owners)
         for package, ids in sorted(by_package.items()):
-            mapping = renaming.setdefault(package, {}).setdefault(column, {})
-            for value in sorted(ids & shared):
-                new, number = f"{names.get(package, 'package')}_{value}", 2
-                while new in taken:
-                    new, number = f"{names.get(package, 'package')}_{value}_{number}", number + 1
-                taken.add(new)
-                mapping[value] = new
+            renaming.setdefault(package, {})[column] = prefixed(names.get(package, "package"), ids & shared, taken)
         prefixes = ", ".join(f"{names[p]}_…" for p in sorted(by_package) if p in names)
         lines.append(
             f"{column}: {len(shared)} used by more than one package ({sample(shared)}); prefixed with each "

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from amurkg.survey.naming import sample, slug
+from amurkg.survey.naming import prefixed, sample, slug
 
 #: The identifiers kept unique: each with the table that defines it and the columns that refer to it.
 IDENTIFIERS: dict[str, tuple[str | None, tuple[tuple[str, str], ...]]] = {
@@ -98,13 +98,7 @@ def _rename_identifiers(parts: list[Part], names: list[str], conflicts: list[Con
         if not shared:
             continue
         for part, name, ids in zip(parts, names, used, strict=True):
-            mapping: dict[str, str] = {}
-            for value in sorted(ids & shared):
-                new, number = f"{name}_{value}", 2
-                while new in taken:
-                    new, number = f"{name}_{value}_{number}", number + 1
-                taken.add(new)
-                mapping[value] = new
+            mapping = prefixed(name, ids & shared, taken)
             for table_name, referring in columns:
                 for row in part.tables[table_name]:
                     if row.get(referring) in mapping:

@@ -17,3 +17,17 @@ def sample(values: Iterable[str], limit: int = 3) -> str:
     items = sorted(values)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def prefixed(name: str, values: Iterable[str], taken: set[str]) -> dict[str, str]:
+    """Each of ``values`` (identifiers another package uses too) and the identifier it becomes in package ``name``:
+    ``name_value``, numbered where that is ``taken`` already (``name_value_2``); each new one is added to
+    ``taken``."""
+    mapping: dict[str, str] = {}
+    for value in sorted(values):
+        new, number = f"{name}_{value}", 2
+        while new in taken:
+            new, number = f"{name}_{value}_{number}", number + 1
+        taken.add(new)
+        mapping[value] = new
+    return mapping
